@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+
+/// @title WorkRegistry
+/// @notice The on-chain record of licensed works: content hash, metadata CID, license terms, and
+/// co-owners with their shares and payout addresses. It is the source of truth the ledger's
+/// backend projects into SQL from events alone.
+/// @dev Storage is kept to three words per work whatever the number of co-owners (an anime title
+/// may have hundreds): the owner list lives in events and only its hash is stored, the way 0xSplits
+/// stores splits. Calls that change owners take the current list as input and check it against
+/// the stored hash. Owner lists are sorted by account, strictly ascending, which makes them
+/// duplicate-free and their hash canonical.
+contract WorkRegistry is AccessControl, EIP712, Nonces {
+    /// @notice Accounts allowed to register works (granted by the operator when onboarding a holder).
+    bytes32 public constant RIGHTS_HOLDER_ROLE = keccak256("RIGHTS_HOLDER_ROLE");
+
+    /// @notice Shares and royalty rates are in basis points; owner shares sum to exactly this.
+    uint16 public constant TOTAL_BPS = 10_000;
+
+    /// @notice Upper bound on co-owners per work, so a transfer's cost stays bounded.
+    uint256 public constant MAX_OWNERS = 512;
+
+    /// @dev EIP-712 type of a relayed batch registration. `worksHash` is keccak256(abi.encode(works)).
+    bytes32 public constant REGISTER_WORKS_TYPEHASH =
+        keccak256("RegisterWorks(address manager,bytes32 worksHash,uint256 nonce,uint256 deadline)");
+
+    /// @notice License terms of a work.
+    /// @param trainingAllowed whether models may be trained on the work.
+    /// @param royaltyBps share of attributed revenue the work claims, in basis points.
+    /// @param expiresAt unix time the license ends; 0 means "until revoked".
+    struct Terms {
+        bool trainingAllowed;
+        uint16 royaltyBps;
+        uint40 expiresAt;
+    }
+
+    /// @notice One co-owner of a work.
+    struct Owner {
+        address account;
+        address payout;
+        uint16 shareBps;
+    }
+
+    /// @notice What a holder submits to register one work.
+    struct WorkInput {
+        bytes32 contentHash;
+        string metadataCid;
+        Terms terms;
+        Owner[] owners;
+    }
+
+    /// @dev One storage word: manager (160) + expiresAt (40) + royaltyBps (16) + trainingAllowed (8) + termsVersion (32).
+    struct WorkRecord {
+        address manager;
+        uint40 expiresAt;
+        uint16 royaltyBps;
+        bool trainingAllowed;
+        uint32 termsVersion;
+    }
+
+    /// @notice Number of works registered; work ids are 1..workCount.
+    uint64 public workCount;
+
+    mapping(uint256 workId => WorkRecord) private _works;
+    mapping(uint256 workId => bytes32) private _ownersHash;
+    mapping(bytes32 contentHash => uint64 workId) private _workIdByContent;
+
+    // ----------------------------------------------------------------------------------------------
+    // Events: each carries everything an indexer needs to rebuild state without view calls.
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice A work was registered. `terms` is terms version 1.
+    event WorkRegistered(
+        uint64 indexed workId,
+        bytes32 indexed contentHash,
+        address indexed manager,
+        string metadataCid,
+        Terms terms,
+        Owner[] owners,
+        bytes32 ownersHash
+    );
+
+    /// @notice The work's terms changed from this block on; earlier versions stay in the event log.
+    event TermsUpdated(uint64 indexed workId, uint32 indexed termsVersion, Terms terms);
+
+    /// @notice An owner changed the address that receives its payouts.
+    event PayoutChanged(uint64 indexed workId, address indexed account, address payout, bytes32 ownersHash);
+
+    /// @notice `from` moved `shareBps` of the work to `to` (created with payout `toPayout` if new).
+    event ShareTransferred(
+        uint64 indexed workId,
+        address indexed from,
+        address indexed to,
+        uint16 shareBps,
+        address toPayout,
+        bytes32 ownersHash
+    );
+
+    /// @notice The account allowed to change the work's terms changed.
+    event ManagerChanged(uint64 indexed workId, address indexed previousManager, address indexed newManager);
+
+    // ----------------------------------------------------------------------------------------------
+    // Errors
+    // ----------------------------------------------------------------------------------------------
+
+    error EmptyBatch();
+    error ZeroContentHash(uint256 index);
+    error EmptyMetadataCid(uint256 index);
+    error WorkAlreadyRegistered(bytes32 contentHash, uint64 workId);
+    error UnknownWork(uint64 workId);
+    error NoOwners();
+    error TooManyOwners(uint256 count);
+    error OwnersNotSorted(uint256 index);
+    error ZeroAddress();
+    error ZeroShare(uint256 index);
+    error SharesDoNotSum(uint256 total);
+    error RoyaltyTooHigh(uint16 royaltyBps);
+    error ExpiryInPast(uint40 expiresAt);
+    error NotManager(uint64 workId, address caller);
+    error NotOwner(uint64 workId, address caller);
+    error OwnersMismatch(uint64 workId);
+    error ShareTooLarge(uint16 requested, uint16 held);
+    error SelfTransfer();
+    error SignatureExpired(uint256 deadline);
+    error InvalidSignature(address manager);
+    error MissingRole(address account, bytes32 role);
+
+    /// @param admin receives DEFAULT_ADMIN_ROLE and grants RIGHTS_HOLDER_ROLE to holders.
+    constructor(address admin) EIP712("WorkRegistry", "1") {
+        if (admin == address(0)) revert ZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Registration
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Registers a batch of works with the caller as their manager.
+    /// @return firstId id of the first work; the batch has ids firstId..firstId+works.length-1.
+    function registerWorks(WorkInput[] calldata works) external returns (uint64 firstId) {
+        return _registerWorks(_msgSender(), works);
+    }
+
+    /// @notice Registers a batch of works signed by `manager` (EIP-712), relayed by anyone.
+    /// @dev Lets the operator pay gas for holders; the holder's signature is what authorises it.
+    function registerWorksBySig(
+        address manager,
+        WorkInput[] calldata works,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint64 firstId) {
+        if (block.timestamp > deadline) revert SignatureExpired(deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(REGISTER_WORKS_TYPEHASH, manager, keccak256(abi.encode(works)), _useNonce(manager), deadline))
+        );
+        if (!SignatureChecker.isValidSignatureNow(manager, digest, signature)) revert InvalidSignature(manager);
+        return _registerWorks(manager, works);
+    }
+
+    function _registerWorks(address manager, WorkInput[] calldata works) private returns (uint64 firstId) {
+        if (!hasRole(RIGHTS_HOLDER_ROLE, manager)) revert MissingRole(manager, RIGHTS_HOLDER_ROLE);
+        uint256 n = works.length;
+        if (n == 0) revert EmptyBatch();
+        uint64 id = workCount;
+        firstId = id + 1;
+        for (uint256 i; i < n; ++i) {
+            WorkInput calldata w = works[i];
+            if (w.contentHash == bytes32(0)) revert ZeroContentHash(i);
+            if (bytes(w.metadataCid).length == 0) revert EmptyMetadataCid(i);
+            uint64 existing = _workIdByContent[w.contentHash];
+            if (existing != 0) revert WorkAlreadyRegistered(w.contentHash, existing);
+            _checkTerms(w.terms);
+            bytes32 ownersHash = _checkOwners(w.owners);
+            unchecked {
+                ++id;
+            }
+            _workIdByContent[w.contentHash] = id;
+            _works[id] = WorkRecord({
+                manager: manager,
+                expiresAt: w.terms.expiresAt,
+                royaltyBps: w.terms.royaltyBps,
+                trainingAllowed: w.terms.trainingAllowed,
+                termsVersion: 1
+            });
+            _ownersHash[id] = ownersHash;
+            emit WorkRegistered(id, w.contentHash, manager, w.metadataCid, w.terms, w.owners, ownersHash);
+        }
+        workCount = id;
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Changes after registration
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Replaces the work's terms from now on. Past terms stay on record in the event log and
+    /// keep governing what was registered under them (revocation is not retroactive).
+    function updateTerms(uint64 workId, Terms calldata terms) external {
+        WorkRecord storage rec = _existing(workId);
+        if (rec.manager != _msgSender()) revert NotManager(workId, _msgSender());
+        _checkTerms(terms);
+        uint32 version = rec.termsVersion + 1;
+        rec.trainingAllowed = terms.trainingAllowed;
+        rec.royaltyBps = terms.royaltyBps;
+        rec.expiresAt = terms.expiresAt;
+        rec.termsVersion = version;
+        emit TermsUpdated(workId, version, terms);
+    }
+
+    /// @notice Hands the right to change terms to another account.
+    function transferManagement(uint64 workId, address newManager) external {
+        WorkRecord storage rec = _existing(workId);
+        address previous = rec.manager;
+        if (previous != _msgSender()) revert NotManager(workId, _msgSender());
+        if (newManager == address(0)) revert ZeroAddress();
+        rec.manager = newManager;
+        emit ManagerChanged(workId, previous, newManager);
+    }
+
+    /// @notice The caller, an owner of the work, changes where its payouts go.
+    /// @param owners the work's current owner list (as last emitted), checked against the stored hash.
+    /// @param index position of the caller in `owners`.
+    function setPayout(uint64 workId, Owner[] calldata owners, uint256 index, address payout) external {
+        _existing(workId);
+        _checkCurrentOwners(workId, owners);
+        if (index >= owners.length || owners[index].account != _msgSender()) revert NotOwner(workId, _msgSender());
+        if (payout == address(0)) revert ZeroAddress();
+        Owner[] memory next = owners;
+        next[index].payout = payout;
+        bytes32 h = keccak256(abi.encode(next));
+        _ownersHash[workId] = h;
+        emit PayoutChanged(workId, _msgSender(), payout, h);
+    }
+
+    /// @notice The caller moves `shareBps` of its share to `to`. If `to` is not yet an owner it is
+    /// inserted (keeping the list sorted) with payout `toPayout`; otherwise `toPayout` is ignored.
+    /// An owner whose share drops to zero leaves the list.
+    /// @param owners the work's current owner list, checked against the stored hash.
+    /// @param index position of the caller in `owners`.
+    function transferShare(
+        uint64 workId,
+        Owner[] calldata owners,
+        uint256 index,
+        address to,
+        address toPayout,
+        uint16 shareBps
+    ) external {
+        _existing(workId);
+        _checkCurrentOwners(workId, owners);
+        if (index >= owners.length || owners[index].account != _msgSender()) revert NotOwner(workId, _msgSender());
+        if (to == address(0)) revert ZeroAddress();
+        if (to == _msgSender()) revert SelfTransfer();
+        if (shareBps == 0) revert ZeroShare(0);
+        uint16 held = owners[index].shareBps;
+        if (shareBps > held) revert ShareTooLarge(shareBps, held);
+
+        (Owner[] memory next, address payoutOfTo) = _transferred(owners, index, to, toPayout, shareBps);
+        bytes32 h = keccak256(abi.encode(next));
+        _ownersHash[workId] = h;
+        emit ShareTransferred(workId, _msgSender(), to, shareBps, payoutOfTo, h);
+    }
+
+    /// @dev The owner list after owners[index] moved `shareBps` to `to`, still sorted, without zero shares.
+    function _transferred(
+        Owner[] calldata owners,
+        uint256 index,
+        address to,
+        address toPayout,
+        uint16 shareBps
+    ) private pure returns (Owner[] memory next, address payoutOfTo) {
+        (bool toExists, uint256 toIndex) = _find(owners, to);
+        bool fromLeaves = shareBps == owners[index].shareBps;
+        uint256 len = owners.length + (toExists ? 0 : 1) - (fromLeaves ? 1 : 0);
+        if (len > MAX_OWNERS) revert TooManyOwners(len);
+        if (toExists) {
+            payoutOfTo = owners[toIndex].payout;
+        } else {
+            if (toPayout == address(0)) revert ZeroAddress();
+            payoutOfTo = toPayout;
+        }
+        next = new Owner[](len);
+        uint256 j;
+        for (uint256 i; i <= owners.length; ++i) {
+            if (!toExists && i == toIndex) {
+                next[j++] = Owner({account: to, payout: toPayout, shareBps: shareBps});
+            }
+            if (i == owners.length) break;
+            Owner memory o = owners[i];
+            if (i == index) {
+                if (fromLeaves) continue;
+                o.shareBps -= shareBps;
+            } else if (toExists && i == toIndex) {
+                o.shareBps += shareBps;
+            }
+            next[j++] = o;
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Views (for contracts and verifiers; the backend reads events instead)
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Current terms, manager and terms version of a work.
+    function workOf(uint64 workId) external view returns (WorkRecord memory) {
+        return _works[workId];
+    }
+
+    /// @notice Hash of the work's current owner list, keccak256(abi.encode(Owner[])).
+    function ownersHashOf(uint64 workId) external view returns (bytes32) {
+        return _ownersHash[workId];
+    }
+
+    /// @notice The id of the work with this content hash, or 0.
+    function workIdOf(bytes32 contentHash) external view returns (uint64) {
+        return _workIdByContent[contentHash];
+    }
+
+    /// @notice Whether a model may be trained on the work right now.
+    function isTrainable(uint64 workId) public view returns (bool) {
+        WorkRecord storage rec = _works[workId];
+        return rec.trainingAllowed && (rec.expiresAt == 0 || rec.expiresAt > block.timestamp);
+    }
+
+    /// @notice EIP-712 domain separator used by registerWorksBySig.
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Internal checks
+    // ----------------------------------------------------------------------------------------------
+
+    function _existing(uint64 workId) private view returns (WorkRecord storage rec) {
+        rec = _works[workId];
+        if (rec.manager == address(0)) revert UnknownWork(workId);
+    }
+
+    function _checkTerms(Terms calldata t) private view {
+        if (t.royaltyBps > TOTAL_BPS) revert RoyaltyTooHigh(t.royaltyBps);
+        if (t.expiresAt != 0 && t.expiresAt <= block.timestamp) revert ExpiryInPast(t.expiresAt);
+    }
+
+    function _checkOwners(Owner[] calldata owners) private pure returns (bytes32) {
+        uint256 n = owners.length;
+        if (n == 0) revert NoOwners();
+        if (n > MAX_OWNERS) revert TooManyOwners(n);
+        uint256 total;
+        address previous;
+        for (uint256 i; i < n; ++i) {
+            Owner calldata o = owners[i];
+            if (o.account == address(0) || o.payout == address(0)) revert ZeroAddress();
+            if (o.account <= previous) revert OwnersNotSorted(i);
+            if (o.shareBps == 0) revert ZeroShare(i);
+            total += o.shareBps;
+            previous = o.account;
+        }
+        if (total != TOTAL_BPS) revert SharesDoNotSum(total);
+        return keccak256(abi.encode(owners));
+    }
+
+    function _checkCurrentOwners(uint64 workId, Owner[] calldata owners) private view {
+        if (keccak256(abi.encode(owners)) != _ownersHash[workId]) revert OwnersMismatch(workId);
+    }
+
+    /// @dev Position of `account` in the sorted list, or where it would be inserted.
+    function _find(Owner[] calldata owners, address account) private pure returns (bool found, uint256 index) {
+        uint256 n = owners.length;
+        for (uint256 i; i < n; ++i) {
+            address a = owners[i].account;
+            if (a == account) return (true, i);
+            if (a > account) return (false, i);
+        }
+        return (false, n);
+    }
+}

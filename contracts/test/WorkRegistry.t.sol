@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {WorkRegistry} from "../WorkRegistry.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {CheatCodes} from "./Vm.sol";
+
+contract WorkRegistryTest is CheatCodes {
+    WorkRegistry internal reg;
+    address internal constant ALICE = address(0xA11CE);
+    address internal constant BOB = address(0xB0B0B); // ALICE < BOB < CAROL: owner lists are sorted
+    address internal constant CAROL = address(0xCA401);
+    address internal constant MALLORY = address(0xBAD);
+
+    function setUp() public {
+        reg = new WorkRegistry(address(this));
+        reg.grantRole(reg.RIGHTS_HOLDER_ROLE(), ALICE);
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    function _owners2(uint16 a, uint16 b) internal pure returns (WorkRegistry.Owner[] memory o) {
+        o = new WorkRegistry.Owner[](2);
+        o[0] = WorkRegistry.Owner({account: ALICE, payout: ALICE, shareBps: a});
+        o[1] = WorkRegistry.Owner({account: BOB, payout: BOB, shareBps: b});
+    }
+
+    function _input(bytes32 h, WorkRegistry.Owner[] memory owners)
+        internal
+        pure
+        returns (WorkRegistry.WorkInput memory)
+    {
+        return WorkRegistry.WorkInput({
+            contentHash: h,
+            metadataCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+            terms: WorkRegistry.Terms({trainingAllowed: true, royaltyBps: 500, expiresAt: 0}),
+            owners: owners
+        });
+    }
+
+    function _one(WorkRegistry.WorkInput memory w) internal pure returns (WorkRegistry.WorkInput[] memory b) {
+        b = new WorkRegistry.WorkInput[](1);
+        b[0] = w;
+    }
+
+    function _registerAsAlice(bytes32 h) internal returns (uint64) {
+        vm.prank(ALICE);
+        return reg.registerWorks(_one(_input(h, _owners2(6000, 4000))));
+    }
+
+    function _sum(WorkRegistry.Owner[] memory o) internal pure returns (uint256 s) {
+        for (uint256 i; i < o.length; ++i) s += o[i].shareBps;
+    }
+
+    // ---- registration -----------------------------------------------------------------------
+
+    function testRegistersBatchWithConsecutiveIds() public {
+        WorkRegistry.WorkInput[] memory b = new WorkRegistry.WorkInput[](3);
+        for (uint256 i; i < 3; ++i) b[i] = _input(bytes32(i + 1), _owners2(5000, 5000));
+        vm.prank(ALICE);
+        uint64 first = reg.registerWorks(b);
+        require(first == 1, "first id");
+        require(reg.workCount() == 3, "count");
+        require(reg.workIdOf(bytes32(uint256(3))) == 3, "lookup");
+        require(reg.workOf(2).manager == ALICE, "manager");
+        require(reg.ownersHashOf(1) == keccak256(abi.encode(_owners2(5000, 5000))), "owners hash");
+    }
+
+    function testRefusesDuplicateContentHash() public {
+        _registerAsAlice(bytes32(uint256(7)));
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.WorkAlreadyRegistered.selector, bytes32(uint256(7)), uint64(1)));
+        reg.registerWorks(_one(_input(bytes32(uint256(7)), _owners2(5000, 5000))));
+    }
+
+    function testRefusesDuplicateWithinOneBatch() public {
+        WorkRegistry.WorkInput[] memory b = new WorkRegistry.WorkInput[](2);
+        b[0] = _input(bytes32(uint256(9)), _owners2(5000, 5000));
+        b[1] = b[0];
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.WorkAlreadyRegistered.selector, bytes32(uint256(9)), uint64(1)));
+        reg.registerWorks(b);
+    }
+
+    function testRefusesAccountWithoutRole() public {
+        bytes32 role = reg.RIGHTS_HOLDER_ROLE();
+        vm.prank(MALLORY);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.MissingRole.selector, MALLORY, role));
+        reg.registerWorks(_one(_input(bytes32(uint256(1)), _owners2(5000, 5000))));
+    }
+
+    function testOnlyAdminGrantsRole() public {
+        bytes32 role = reg.RIGHTS_HOLDER_ROLE();
+        vm.prank(MALLORY);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, MALLORY, bytes32(0))
+        );
+        reg.grantRole(role, MALLORY);
+    }
+
+    function testFuzzSharesMustSumToTotal(uint16 a, uint16 b) public {
+        vm.prank(ALICE);
+        uint256 total = uint256(a) + uint256(b);
+        if (a == 0) {
+            vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ZeroShare.selector, uint256(0)));
+        } else if (b == 0) {
+            vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ZeroShare.selector, uint256(1)));
+        } else if (total != 10_000) {
+            vm.expectRevert(abi.encodeWithSelector(WorkRegistry.SharesDoNotSum.selector, total));
+        }
+        reg.registerWorks(_one(_input(bytes32(uint256(1)), _owners2(a, b))));
+        if (a != 0 && b != 0 && total == 10_000) require(reg.workCount() == 1, "registered");
+    }
+
+    function testRefusesUnsortedOwners() public {
+        WorkRegistry.Owner[] memory o = _owners2(5000, 5000);
+        (o[0], o[1]) = (o[1], o[0]);
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.OwnersNotSorted.selector, uint256(1)));
+        reg.registerWorks(_one(_input(bytes32(uint256(1)), o)));
+    }
+
+    function testRefusesPastExpiryAndExcessRoyalty() public {
+        vm.warp(1_000_000);
+        WorkRegistry.WorkInput memory w = _input(bytes32(uint256(1)), _owners2(5000, 5000));
+        w.terms.expiresAt = 999_999;
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ExpiryInPast.selector, uint40(999_999)));
+        reg.registerWorks(_one(w));
+        w.terms.expiresAt = 0;
+        w.terms.royaltyBps = 10_001;
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.RoyaltyTooHigh.selector, uint16(10_001)));
+        reg.registerWorks(_one(w));
+    }
+
+    function testRegistersBySignature() public {
+        uint256 pk = 0xA11CE5;
+        address holder = vm.addr(pk);
+        reg.grantRole(reg.RIGHTS_HOLDER_ROLE(), holder);
+        WorkRegistry.WorkInput[] memory b = _one(_input(bytes32(uint256(42)), _owners2(5000, 5000)));
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes32 structHash = keccak256(
+            abi.encode(reg.REGISTER_WORKS_TYPEHASH(), holder, keccak256(abi.encode(b)), reg.nonces(holder), deadline)
+        );
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", reg.domainSeparator(), structHash));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, digest);
+        bytes memory sig = abi.encodePacked(r, s, v);
+
+        vm.prank(MALLORY); // anyone may relay
+        reg.registerWorksBySig(holder, b, deadline, sig);
+        require(reg.workOf(1).manager == holder, "holder is manager");
+        require(reg.nonces(holder) == 1, "nonce used");
+
+        // The same signature cannot be replayed (nonce moved on), even for another content hash.
+        b[0].contentHash = bytes32(uint256(43));
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.InvalidSignature.selector, holder));
+        reg.registerWorksBySig(holder, b, deadline, sig);
+    }
+
+    // ---- changes after registration ---------------------------------------------------------
+
+    function testManagerRevokesTrainingForTheFuture() public {
+        uint64 id = _registerAsAlice(bytes32(uint256(1)));
+        require(reg.isTrainable(id), "trainable at first");
+        vm.prank(BOB);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotManager.selector, id, BOB));
+        reg.updateTerms(id, WorkRegistry.Terms({trainingAllowed: false, royaltyBps: 500, expiresAt: 0}));
+        vm.prank(ALICE);
+        reg.updateTerms(id, WorkRegistry.Terms({trainingAllowed: false, royaltyBps: 500, expiresAt: 0}));
+        require(!reg.isTrainable(id), "revoked");
+        require(reg.workOf(id).termsVersion == 2, "version");
+    }
+
+    function testLicenseExpires() public {
+        vm.warp(1000);
+        WorkRegistry.WorkInput memory w = _input(bytes32(uint256(1)), _owners2(5000, 5000));
+        w.terms.expiresAt = 2000;
+        vm.prank(ALICE);
+        uint64 id = reg.registerWorks(_one(w));
+        require(reg.isTrainable(id), "before expiry");
+        vm.warp(2000);
+        require(!reg.isTrainable(id), "after expiry");
+    }
+
+    function testOnlyOwnerChangesItsPayout() public {
+        uint64 id = _registerAsAlice(bytes32(uint256(1)));
+        WorkRegistry.Owner[] memory o = _owners2(6000, 4000);
+        vm.prank(MALLORY);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotOwner.selector, id, MALLORY));
+        reg.setPayout(id, o, 1, MALLORY);
+        vm.prank(BOB);
+        reg.setPayout(id, o, 1, CAROL);
+        o[1].payout = CAROL;
+        require(reg.ownersHashOf(id) == keccak256(abi.encode(o)), "hash follows payout");
+        vm.prank(BOB); // the stale list is refused
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.OwnersMismatch.selector, id));
+        reg.setPayout(id, _owners2(6000, 4000), 1, BOB);
+    }
+
+    function testFuzzTransferConservesShares(uint16 amount, bool toNewcomer) public {
+        uint64 id = _registerAsAlice(bytes32(uint256(1)));
+        WorkRegistry.Owner[] memory o = _owners2(6000, 4000);
+        address to = toNewcomer ? CAROL : BOB;
+        vm.prank(ALICE);
+        if (amount == 0) {
+            vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ZeroShare.selector, uint256(0)));
+        } else if (amount > 6000) {
+            vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ShareTooLarge.selector, amount, uint16(6000)));
+        }
+        reg.transferShare(id, o, 0, to, CAROL, amount);
+        if (amount == 0 || amount > 6000) return;
+
+        // Rebuild the expected list the way an indexer would, and check the stored hash and the sum.
+        bool aliceLeaves = amount == 6000;
+        uint256 len = (aliceLeaves ? 1 : 2) + (toNewcomer ? 1 : 0);
+        WorkRegistry.Owner[] memory next = new WorkRegistry.Owner[](len);
+        uint256 j;
+        if (!aliceLeaves) next[j++] = WorkRegistry.Owner(ALICE, ALICE, 6000 - amount);
+        next[j++] = WorkRegistry.Owner(BOB, BOB, toNewcomer ? 4000 : 4000 + amount);
+        if (toNewcomer) next[j++] = WorkRegistry.Owner(CAROL, CAROL, amount);
+        require(_sum(next) == 10_000, "conserved");
+        require(reg.ownersHashOf(id) == keccak256(abi.encode(next)), "hash matches rebuilt list");
+    }
+
+    function testFuzzStrangerCannotTransfer(address stranger, uint8 index) public {
+        vm.assume(stranger != ALICE && stranger != BOB);
+        uint64 id = _registerAsAlice(bytes32(uint256(1)));
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotOwner.selector, id, stranger));
+        reg.transferShare(id, _owners2(6000, 4000), index, stranger, stranger, 1);
+    }
+
+    function testManagementTransfer() public {
+        uint64 id = _registerAsAlice(bytes32(uint256(1)));
+        vm.prank(ALICE);
+        reg.transferManagement(id, CAROL);
+        require(reg.workOf(id).manager == CAROL, "new manager");
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotManager.selector, id, ALICE));
+        reg.transferManagement(id, ALICE);
+    }
+
+    function testUnknownWork() public {
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnknownWork.selector, uint64(99)));
+        reg.updateTerms(99, WorkRegistry.Terms({trainingAllowed: false, royaltyBps: 0, expiresAt: 0}));
+    }
+}
