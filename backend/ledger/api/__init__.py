@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): routers per audience, auth by API key and role."""

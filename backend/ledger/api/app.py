@@ -1,0 +1,56 @@
+"""The FastAPI application: builds (or receives) a Ledger, polls the indexer, maps errors to 4xx."""
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from ledger.api.routers import admin, works
+from ledger.config import Settings, get_settings
+from ledger.runtime import Ledger, open_ledger
+from ledger.services.errors import LedgerError
+
+log = logging.getLogger(__name__)
+
+
+def _poll(ledger: Ledger, stop: threading.Event) -> None:
+    """Keeps the projection close to the chain head, so changes made outside the API show up."""
+    while not stop.is_set():
+        try:
+            ledger.indexer.sync()
+        except Exception:  # keep polling: the chain may be restarting; the error is logged
+            log.exception("indexer pass failed")
+        stop.wait(ledger.settings.index_interval_s)
+
+
+def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ledger = ledger or open_ledger(settings or get_settings(), deploy=False)
+        app.state.ledger.indexer.sync()
+        stop = threading.Event()
+        poller = threading.Thread(target=_poll, args=(app.state.ledger, stop), name="indexer", daemon=True)
+        poller.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            poller.join(timeout=10)
+
+    app = FastAPI(
+        title="AI rights and royalty ledger",
+        version="0.1.0",
+        description="Licensed works anchored on an EVM chain; see /docs for the endpoints.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(LedgerError)
+    async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
+        return JSONResponse(status_code=exc.status, content={"detail": exc.message, **exc.extra})
+
+    app.include_router(works.router)
+    app.include_router(admin.router)
+    return app

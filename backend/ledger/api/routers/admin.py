@@ -1,0 +1,41 @@
+"""Operator endpoints: API keys (admin only) and health (anyone)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from ledger.api.deps import get_ledger, require
+from ledger.api.schemas import HealthOut, KeyCreate, KeyOut
+from ledger.models import ApiKey, IndexerIncident, Role, Work
+from ledger.runtime import Ledger
+from ledger.services.keys import create_api_key
+
+router = APIRouter(tags=["operator"])
+
+
+@router.post("/keys", status_code=201, response_model=KeyOut)
+async def create_key(
+    body: KeyCreate, _: Annotated[ApiKey, Depends(require(Role.admin))], ledger: Annotated[Ledger, Depends(get_ledger)]
+) -> KeyOut:
+    issued = await run_in_threadpool(create_api_key, ledger, Role(body.role), body.label, body.address)
+    return KeyOut(api_key=issued.token, role=issued.role.value, holder_address=issued.holder_address, custodial=issued.custodial)
+
+
+@router.get("/health", response_model=HealthOut)
+def health(ledger: Annotated[Ledger, Depends(get_ledger)]) -> HealthOut:
+    cp = ledger.indexer.checkpoint()
+    with Session(ledger.engine) as s:
+        works = s.exec(select(func.count()).select_from(Work)).one()
+        incidents = s.exec(select(IndexerIncident).order_by(col(IndexerIncident.id).desc()).limit(10)).all()
+    return HealthOut(
+        status="ok",
+        chain_id=ledger.deployment.chain_id,
+        chain_head=ledger.w3.eth.block_number,
+        indexed_block=cp.block_number if cp else None,
+        work_registry=ledger.registry.address,
+        works=works,
+        incidents=[i.model_dump(mode="json") for i in incidents],
+    )

@@ -1,0 +1,153 @@
+"""Works: registration by rights holders; reading for everyone with a key."""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from ledger.api.deps import current_key, get_ledger, require
+from ledger.api.schemas import (
+    OwnerOut,
+    RegisteredOut,
+    TermsOut,
+    TermsVersionOut,
+    WorkBatch,
+    WorkDetailOut,
+    WorkOut,
+    WorkSpec,
+)
+from ledger.chain.registry import Owner, Terms
+from ledger.models import ApiKey, Role
+from ledger.runtime import Ledger
+from ledger.services import works as svc
+from ledger.services.errors import InvalidInput
+
+router = APIRouter(prefix="/works", tags=["works"])
+Holder = Annotated[ApiKey, Depends(require(Role.rights_holder))]
+Reader = Annotated[ApiKey, Depends(current_key)]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+def _to_request(spec: WorkSpec, file: bytes | None = None, name: str | None = None, media: str | None = None) -> svc.WorkRequest:
+    return svc.WorkRequest(
+        title=spec.title,
+        description=spec.description,
+        content_hash=bytes.fromhex(spec.content_hash[2:]) if spec.content_hash else None,
+        terms=Terms(spec.terms.training_allowed, spec.terms.royalty_bps, spec.terms.expires_at),
+        owners=None if spec.owners is None else [Owner(o.account, o.payout or o.account, o.share_bps) for o in spec.owners],
+        file=file,
+        file_name=name,
+        media_type=media,
+        attributes=spec.attributes,
+    )
+
+
+def _registered(r: svc.RegisteredWork) -> RegisteredOut:
+    return RegisteredOut(**r.__dict__)
+
+
+_UPLOAD_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/WorkSpec"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "work"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "work": {"type": "string", "description": "WorkSpec as JSON (content_hash optional)"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post("", status_code=201, response_model=RegisteredOut, openapi_extra=_UPLOAD_DOC)
+async def register_work(request: Request, key: Holder, ledger: LedgerDep) -> RegisteredOut:
+    """Registers one work: upload the file (multipart: `file` + `work` JSON), or send JSON with its
+    SHA-256 `content_hash`. Answers 409 with `work_id` if the content is already registered."""
+    ctype = request.headers.get("content-type", "")
+    try:
+        if ctype.startswith("multipart/form-data"):
+            form = await request.form(max_files=1, max_fields=5, max_part_size=ledger.settings.max_upload_bytes)
+            upload, raw_spec = form.get("file"), form.get("work")
+            if not isinstance(upload, UploadFile):
+                raise InvalidInput("multipart request needs a 'file' part with the work's file")
+            if not isinstance(raw_spec, str):
+                raise InvalidInput("multipart request needs a 'work' part: the WorkSpec as JSON")
+            spec = WorkSpec.model_validate_json(raw_spec)
+            data = await upload.read()
+            req = _to_request(spec, data, upload.filename, upload.content_type)
+        elif ctype.startswith("application/json"):
+            spec = WorkSpec.model_validate_json(await request.body())
+            req = _to_request(spec)
+        else:
+            raise InvalidInput("send application/json (with content_hash) or multipart/form-data (with file)")
+    except ValidationError as exc:
+        raise InvalidInput("invalid work", errors=json.loads(exc.json(include_url=False))) from exc
+    result = await run_in_threadpool(svc.register_works, ledger, key, [req])
+    return _registered(result[0])
+
+
+@router.post("/batch", status_code=201, response_model=list[RegisteredOut])
+async def register_batch(body: WorkBatch, key: Holder, ledger: LedgerDep) -> list[RegisteredOut]:
+    """Registers up to 200 works, by content hash, in one transaction: all or nothing."""
+    result = await run_in_threadpool(svc.register_works, ledger, key, [_to_request(s) for s in body.works])
+    return [_registered(r) for r in result]
+
+
+def _work_out(view: svc.WorkView) -> dict[str, Any]:
+    w = view.work
+    return dict(
+        work_id=w.work_id,
+        content_hash=w.content_hash,
+        manager=w.manager,
+        metadata_cid=w.metadata_cid,
+        terms=TermsOut(training_allowed=w.training_allowed, royalty_bps=w.royalty_bps, expires_at=w.expires_at),
+        terms_version=w.terms_version,
+        owners=[OwnerOut(account=o.account, payout=o.payout, share_bps=o.share_bps) for o in view.owners],
+        owners_hash=w.owners_hash,
+        tx_hash=w.tx_hash,
+        block_number=w.block_number,
+        registered_at=w.registered_at,
+    )
+
+
+@router.get("/{work_id}", response_model=WorkDetailOut)
+def get_work(work_id: int, _: Reader, ledger: LedgerDep) -> WorkDetailOut:
+    view = svc.get_work(ledger, work_id)
+    metadata = None
+    if ledger.store.has(view.work.metadata_cid):
+        metadata = json.loads(ledger.store.get(view.work.metadata_cid))
+    history = [
+        TermsVersionOut(
+            version=t.version,
+            training_allowed=t.training_allowed,
+            royalty_bps=t.royalty_bps,
+            expires_at=t.expires_at,
+            effective_block=t.effective_block,
+            effective_at=t.effective_at,
+            tx_hash=t.tx_hash,
+        )
+        for t in view.terms_history
+    ]
+    return WorkDetailOut(**_work_out(view), terms_history=history, metadata=metadata)
+
+
+@router.get("", response_model=list[WorkOut])
+def list_works(
+    _: Reader,
+    ledger: LedgerDep,
+    owner: Annotated[str | None, Query(description="Works this address co-owns")] = None,
+    manager: Annotated[str | None, Query(description="Works this address manages")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[WorkOut]:
+    return [WorkOut(**_work_out(v)) for v in svc.list_works(ledger, owner, manager, limit, offset)]

@@ -1,0 +1,107 @@
+"""Request and response bodies: validation at the edge, so services get well-formed input."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HEX32 = r"^0x[0-9a-fA-F]{64}$"
+
+
+class TermsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    training_allowed: bool = Field(description="May models be trained on this work?")
+    royalty_bps: int = Field(ge=0, le=10_000, description="Share of attributed revenue the work claims, in basis points.")
+    expires_at: int = Field(0, ge=0, le=2**40 - 1, description="Unix time the license ends; 0 = until revoked.")
+
+
+class OwnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account: str = Field(description="Owner's Ethereum address.")
+    payout: str | None = Field(None, description="Where its payouts go; default: the account itself.")
+    share_bps: int = Field(ge=1, le=10_000, description="Share in basis points; all owners sum to 10000.")
+
+
+class WorkSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=500)
+    description: str = Field("", max_length=10_000)
+    content_hash: str | None = Field(None, pattern=HEX32, description="SHA-256 of the file, when no file is uploaded.")
+    terms: TermsIn
+    owners: list[OwnerIn] | None = Field(None, description="Default: the holder owns 100 %.")
+    attributes: dict[str, Any] = Field(default_factory=dict, description="Free-form metadata kept in the metadata JSON.")
+
+
+class WorkBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    works: list[WorkSpec] = Field(min_length=1, max_length=200)
+
+
+class RegisteredOut(BaseModel):
+    work_id: int
+    content_hash: str
+    metadata_cid: str
+    file_cid: str | None
+    tx_hash: str
+    block_number: int
+
+
+class OwnerOut(BaseModel):
+    account: str
+    payout: str
+    share_bps: int
+
+
+class TermsOut(BaseModel):
+    training_allowed: bool
+    royalty_bps: int
+    expires_at: int
+
+
+class TermsVersionOut(TermsOut):
+    version: int
+    effective_block: int
+    effective_at: int
+    tx_hash: str
+
+
+class WorkOut(BaseModel):
+    work_id: int
+    content_hash: str
+    manager: str
+    metadata_cid: str
+    terms: TermsOut
+    terms_version: int
+    owners: list[OwnerOut]
+    owners_hash: str
+    tx_hash: str
+    block_number: int
+    registered_at: int
+
+
+class WorkDetailOut(WorkOut):
+    terms_history: list[TermsVersionOut]
+    metadata: dict[str, Any] | None = Field(description="The metadata JSON behind metadata_cid, if the store has it.")
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str = Field(pattern="^(rights_holder|platform|accountant|admin)$")
+    label: str = ""
+    address: str | None = Field(None, description="Rights holders who sign for themselves: their address.")
+
+
+class KeyOut(BaseModel):
+    api_key: str = Field(description="Shown once; only its hash is stored.")
+    role: str
+    holder_address: str | None
+    custodial: bool
+
+
+class HealthOut(BaseModel):
+    status: str
+    chain_id: int
+    chain_head: int
+    indexed_block: int | None
+    work_registry: str
+    works: int
+    incidents: list[dict[str, Any]]

@@ -1,0 +1,1 @@
+"""Chain access: compiling, deploying, keys, sending transactions, typed contract calls."""

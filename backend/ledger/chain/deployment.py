@@ -1,0 +1,102 @@
+"""Deploys the contracts once per chain and keeps a record of where they are.
+
+The record (JSON in the data directory) is what every later start reads; before trusting it the
+ledger checks that the chain still has the code there, because a local chain killed without
+dumping its state can come back without our contracts. That is reported, never papered over.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hexbytes import HexBytes
+from web3 import Web3
+
+from ledger.chain.compiler import compile_contract
+from ledger.chain.sender import TxSender
+
+
+class ChainStateLost(RuntimeError):
+    """The deployment record names a contract the chain does not have."""
+
+
+@dataclass(frozen=True)
+class ContractRecord:
+    address: str
+    block: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    deployer: str
+    contracts: dict[str, ContractRecord]
+
+    @property
+    def work_registry(self) -> ContractRecord:
+        return self.contracts["WorkRegistry"]
+
+    @property
+    def start_block(self) -> int:
+        return min(c.block for c in self.contracts.values())
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "Deployment":
+        raw = json.loads(path.read_text())
+        return cls(
+            chain_id=raw["chain_id"],
+            deployer=raw["deployer"],
+            contracts={k: ContractRecord(**v) for k, v in raw["contracts"].items()},
+        )
+
+
+def is_dev_chain(w3: Web3) -> bool:
+    return str(w3.client_version).lower().startswith("anvil")
+
+
+def fund_on_dev_chain(w3: Web3, address: str, wei: int = 10**24) -> None:
+    """Gives an account gas money on a local anvil (no-op elsewhere: real chains need real funds)."""
+    if is_dev_chain(w3) and w3.eth.get_balance(address) < wei // 2:
+        w3.provider.make_request("anvil_setBalance", [address, hex(wei)])
+
+
+def verify(w3: Web3, deployment: Deployment, path: Path) -> None:
+    if w3.eth.chain_id != deployment.chain_id:
+        raise ChainStateLost(f"{path} is for chain {deployment.chain_id}, the node is chain {w3.eth.chain_id}")
+    for name, rec in deployment.contracts.items():
+        if len(w3.eth.get_code(rec.address)) == 0:
+            raise ChainStateLost(
+                f"the chain has no {name} at {rec.address} (recorded in {path}): its state was lost or "
+                "this is another chain. Restore the chain state, or move the data directory aside to start over."
+            )
+
+
+def ensure_deployed(w3: Web3, sender: TxSender, path: Path) -> Deployment:
+    """Returns the recorded deployment after checking it, or deploys and records a new one."""
+    if path.exists():
+        deployment = Deployment.load(path)
+        verify(w3, deployment, path)
+        return deployment
+    fund_on_dev_chain(w3, sender.account.address)
+    registry = compile_contract("WorkRegistry.sol")
+    receipt = sender.deploy(registry.abi, registry.bytecode, sender.account.address)
+    deployment = Deployment(
+        chain_id=w3.eth.chain_id,
+        deployer=sender.account.address,
+        contracts={
+            "WorkRegistry": ContractRecord(
+                address=str(receipt["contractAddress"]),
+                block=int(receipt["blockNumber"]),
+                tx_hash=HexBytes(receipt["transactionHash"]).to_0x_hex(),
+            )
+        },
+    )
+    deployment.save(path)
+    return deployment

@@ -1,0 +1,89 @@
+"""Runs the local anvil chain (from npm, no download) with its state persisted in the data directory.
+
+anvil writes its state file on a clean exit and every second while running (``--state-interval``),
+so a restarted ledger sees the same blocks, receipts and logs. A SIGKILL can lose the last second;
+the indexer detects a chain that fell behind the database.
+"""
+
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from web3 import Web3
+from web3.providers.rpc import HTTPProvider
+
+from ledger import PROJECT_ROOT
+
+ANVIL_CANDIDATES = (
+    PROJECT_ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
+    PROJECT_ROOT / "node_modules/@foundry-rs/anvil-linux-arm64/bin/anvil",
+    PROJECT_ROOT / "node_modules/.bin/anvil",
+)
+
+
+def anvil_binary() -> str:
+    for candidate in ANVIL_CANDIDATES:
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("anvil")
+    if found:
+        return found
+    raise FileNotFoundError("anvil not found: run `npm ci` (it installs @foundry-rs/anvil)")
+
+
+def rpc_answers(url: str) -> bool:
+    try:
+        return Web3(HTTPProvider(url, request_kwargs={"timeout": 2})).is_connected()
+    except Exception:
+        return False
+
+
+class AnvilNode:
+    def __init__(self, state_dir: Path, port: int, log_file: Path | None = None) -> None:
+        self.state_dir = state_dir
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_file = log_file or state_dir / "anvil.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 30) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if rpc_answers(self.url):
+            raise RuntimeError(f"something already answers at {self.url}; stop it or choose another port")
+        cmd = [
+            anvil_binary(),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--state", str(self.state_dir / "state.json"),
+            "--state-interval", "1",
+        ]  # fmt: skip
+        log = self.log_file.open("ab")
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"anvil exited with {self.proc.returncode}; see {self.log_file}")
+            if rpc_answers(self.url):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"anvil did not answer at {self.url} within {timeout_s}s")
+
+    def stop(self, timeout_s: float = 30) -> None:
+        """SIGTERM, so anvil dumps its state before exiting."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: no final dump (tests use it to simulate a crash)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,80 @@
+"""The single path by which the ledger sends transactions: nonce, gas, signing, receipt, errors.
+
+A lock serialises sends from one account within the process, so concurrent API requests never
+race for a nonce. Reverts are simulated first (eth_call) so the caller gets the contract's custom
+error before anything is broadcast.
+"""
+
+import threading
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.types import TxReceipt
+
+from ledger.chain.errors import ErrorDecoder
+
+
+class TransactionFailed(RuntimeError):
+    """Mined but status 0: should not happen after a successful simulation, but is checked."""
+
+
+class TxSender:
+    def __init__(self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, timeout_s: float = 120) -> None:
+        self.w3 = w3
+        self.account = account
+        self.decoder = decoder
+        self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+
+    def _revert_data(self, exc: Exception) -> Any:
+        data = getattr(exc, "data", None)
+        if isinstance(data, dict):
+            data = data.get("data")
+        return data
+
+    def simulate(self, call: ContractFunction) -> Any:
+        """eth_call from the operator; raises ContractRevert with the decoded custom error."""
+        try:
+            return call.call({"from": self.account.address})
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self.decoder.decode(self._revert_data(exc)) from exc
+
+    def send(self, call: ContractFunction, gas: int | None = None) -> TxReceipt:
+        """Simulates, signs and sends ``call``, waits for its receipt and returns it."""
+        self.simulate(call)
+        with self._lock:
+            tx = call.build_transaction(
+                {
+                    "from": self.account.address,
+                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
+                    "chainId": self.w3.eth.chain_id,
+                    **({"gas": gas} if gas else {}),
+                }
+            )
+            signed = self.account.sign_transaction(tx)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.timeout_s)
+        if receipt["status"] != 1:
+            raise TransactionFailed(f"transaction {HexBytes(tx_hash).to_0x_hex()} reverted")
+        return receipt
+
+    def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> TxReceipt:
+        factory = self.w3.eth.contract(abi=abi, bytecode=bytecode)
+        with self._lock:
+            tx = factory.constructor(*args).build_transaction(
+                {
+                    "from": self.account.address,
+                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
+                    "chainId": self.w3.eth.chain_id,
+                }
+            )
+            signed = self.account.sign_transaction(tx)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.timeout_s)
+        if receipt["status"] != 1:
+            raise TransactionFailed("deployment reverted")
+        return receipt

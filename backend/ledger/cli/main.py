@@ -1,0 +1,111 @@
+"""`ledger`: run the node, deploy, manage keys, register and show works."""
+
+import logging
+import signal
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ledger.cli import works
+from ledger.config import get_settings
+from ledger.models import Role
+
+app = typer.Typer(help="AI rights and royalty ledger.", no_args_is_help=True, pretty_exceptions_enable=False)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(works.app, name="works")
+console = Console()
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith(("http://127.0.0.1", "http://localhost"))
+
+
+@app.command()
+def up(
+    no_chain: Annotated[bool, typer.Option("--no-chain", help="Use the chain at LEDGER_RPC_URL instead of starting anvil.")] = False,
+) -> None:
+    """Starts the whole ledger: local anvil (state in the data directory), contracts deployed once, API."""
+    import uvicorn
+
+    from ledger.api.app import create_app
+    from ledger.chain.node import AnvilNode, rpc_answers
+    from ledger.runtime import open_ledger
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    node = None
+    if not no_chain and _is_local(settings.rpc_url) and not rpc_answers(settings.rpc_url):
+        node = AnvilNode(settings.chain_dir, settings.chain_port)
+        console.print(f"starting anvil on {node.url} (state: {settings.chain_dir / 'state.json'})")
+        node.start()
+    # uvicorn handles SIGINT/SIGTERM itself; make sure anvil gets its SIGTERM (state dump) afterwards.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        ledger = open_ledger(settings, deploy=True)
+        console.print(f"WorkRegistry at {ledger.registry.address} on chain {ledger.deployment.chain_id}")
+        console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs)")
+        uvicorn.run(create_app(ledger=ledger), host=settings.api_host, port=settings.api_port, log_level="info")
+    finally:
+        if node is not None:
+            node.stop()
+
+
+@app.command()
+def deploy() -> None:
+    """Deploys the contracts to LEDGER_RPC_URL if the deployment record does not exist yet."""
+    from ledger.runtime import open_ledger
+
+    ledger = open_ledger(get_settings(), deploy=True)
+    console.print(f"WorkRegistry at {ledger.registry.address} (block {ledger.deployment.work_registry.block})")
+
+
+@app.command()
+def index() -> None:
+    """Projects chain events into the database up to the chain head (the API also does this)."""
+    from ledger.runtime import open_ledger
+
+    result = open_ledger(get_settings(), deploy=False).indexer.sync()
+    console.print(f"blocks {result.from_block}..{result.to_block}: {result.events} events" + (" (rebuilt)" if result.rebuilt else ""))
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="rights_holder, platform, accountant or admin")],
+    label: Annotated[str, typer.Option(help="Who the key is for.")] = "",
+    address: Annotated[str | None, typer.Option(help="Rights holder's own address (non-custodial).")] = None,
+) -> None:
+    """Creates an API key (printed once). Rights holders get an on-chain account with the holder role."""
+    from ledger.runtime import open_ledger
+    from ledger.services.errors import LedgerError
+    from ledger.services.keys import create_api_key
+
+    ledger = open_ledger(get_settings(), deploy=False)
+    try:
+        issued = create_api_key(ledger, role, label, address)
+    except LedgerError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"role {issued.role.value}" + (f", holder {issued.holder_address} ({'custodial' if issued.custodial else 'self-signing'})" if issued.holder_address else ""))
+    print(issued.token)
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: str) -> None:
+    """Revokes the API key whose second part (lk_<prefix>_...) is PREFIX."""
+    from ledger.runtime import open_ledger
+    from ledger.services.errors import LedgerError
+    from ledger.services.keys import revoke_api_key
+
+    try:
+        revoke_api_key(open_ledger(get_settings(), deploy=False), prefix)
+    except LedgerError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    console.print("revoked")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,146 @@
+"""`ledger works ...`: talks to a running ledger over HTTP, like any other client would."""
+
+import json
+import mimetypes
+import os
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(help="Register and inspect works.", no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+
+ApiUrl = Annotated[str, typer.Option(envvar="LEDGER_API_URL", help="Base URL of the ledger API.")]
+ApiKey = Annotated[str, typer.Option(envvar="LEDGER_API_KEY", help="API key (role rights_holder to register).")]
+
+
+def _client(api_url: str, api_key: str) -> httpx.Client:
+    return httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=120)
+
+
+def _get(api_url: str, api_key: str, path: str, params: dict[str, str | int] | None = None) -> httpx.Response:
+    try:
+        with _client(api_url, api_key) as client:
+            return client.get(path, params=params)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]cannot reach the ledger at {api_url}: {exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _fail(resp: httpx.Response) -> str:
+    try:
+        return str(resp.json().get("detail"))
+    except ValueError:
+        return resp.text
+
+
+def _parse_owner(text: str) -> dict[str, object]:
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[1].isdigit():
+        raise typer.BadParameter(f"owner must be ACCOUNT:SHARE_BPS[:PAYOUT], got {text!r}")
+    return {"account": parts[0], "share_bps": int(parts[1]), "payout": parts[2] if len(parts) == 3 else None}
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    raise typer.BadParameter(f"{path} is neither a file nor a folder")
+
+
+@app.command()
+def register(
+    path: Annotated[Path, typer.Argument(help="A file, or a folder whose files are each registered as a work.")],
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+    title: Annotated[str | None, typer.Option(help="Title (single file); default: the file name.")] = None,
+    training: Annotated[bool, typer.Option("--training/--no-training", help="May models train on it?")] = True,
+    royalty_bps: Annotated[int, typer.Option(min=0, max=10_000, help="Royalty share in basis points.")] = 0,
+    expires_at: Annotated[int, typer.Option(min=0, help="License end (unix time); 0 = until revoked.")] = 0,
+    owner: Annotated[list[str] | None, typer.Option(help="ACCOUNT:SHARE_BPS[:PAYOUT]; repeat. Default: you, 100 %.")] = None,
+) -> None:
+    """Uploads and registers works; already registered files are reported and skipped."""
+    if not api_key:
+        raise typer.BadParameter("give --api-key or set LEDGER_API_KEY", param_hint="--api-key")
+    files = _files(path)
+    if not files:
+        raise typer.BadParameter(f"{path} contains no files")
+    owners = [_parse_owner(o) for o in owner] if owner else None
+    registered, skipped, failed = 0, 0, []
+    with _client(api_url, api_key) as client, Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    ) as progress:
+        task = progress.add_task("registering", total=len(files))
+        for f in files:
+            spec = {
+                "title": title if title and len(files) == 1 else f.name,
+                "terms": {"training_allowed": training, "royalty_bps": royalty_bps, "expires_at": expires_at},
+                "owners": owners,
+                "attributes": {"sourcePath": os.path.relpath(f, path if path.is_dir() else f.parent)},
+            }
+            media = mimetypes.guess_type(f.name)[0] or "application/octet-stream"
+            try:
+                resp = client.post("/works", files={"file": (f.name, f.read_bytes(), media)}, data={"work": json.dumps(spec)})
+            except httpx.HTTPError as exc:
+                console.print(f"[red]cannot reach the ledger at {api_url}: {exc}[/red]")
+                raise typer.Exit(2) from exc
+            if resp.status_code == 201:
+                body = resp.json()
+                registered += 1
+                progress.console.print(f"[green]work {body['work_id']}[/green] {f.name}  {body['file_cid']}  tx {body['tx_hash']}")
+            elif resp.status_code == 409:
+                skipped += 1
+                progress.console.print(f"[yellow]already registered as work {resp.json().get('work_id')}[/yellow] {f.name}")
+            else:
+                failed.append((f, resp.status_code, _fail(resp)))
+                progress.console.print(f"[red]{resp.status_code}[/red] {f.name}: {_fail(resp)}")
+            progress.advance(task)
+    console.print(f"registered {registered}, already registered {skipped}, failed {len(failed)}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def show(work_id: int, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
+    """Shows a work: terms, owners, terms history, on-chain transaction."""
+    resp = _get(api_url, api_key, f"/works/{work_id}")
+    if resp.status_code != 200:
+        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
+        raise typer.Exit(1)
+    w = resp.json()
+    console.print(f"[bold]work {w['work_id']}[/bold]  {(w.get('metadata') or {}).get('title', '')}")
+    for label in ("content_hash", "metadata_cid", "manager", "tx_hash", "block_number"):
+        console.print(f"  {label:14} {w[label]}")
+    t = w["terms"]
+    console.print(f"  terms v{w['terms_version']}      training={'yes' if t['training_allowed'] else 'no'} royalty={t['royalty_bps']} bps expires={t['expires_at'] or 'until revoked'}")
+    table = Table("owner", "payout", "share (bps)")
+    for o in w["owners"]:
+        table.add_row(o["account"], o["payout"], str(o["share_bps"]))
+    console.print(table)
+
+
+@app.command("list")
+def list_(
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+    owner: Annotated[str | None, typer.Option(help="Only works this address co-owns.")] = None,
+    limit: int = 100,
+) -> None:
+    """Lists works."""
+    params: dict[str, str | int] = {"limit": limit}
+    if owner:
+        params["owner"] = owner
+    resp = _get(api_url, api_key, "/works", params)
+    if resp.status_code != 200:
+        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
+        raise typer.Exit(1)
+    table = Table("id", "content hash", "metadata CID", "tx")
+    for w in resp.json():
+        table.add_row(str(w["work_id"]), w["content_hash"][:18] + "…", w["metadata_cid"], w["tx_hash"][:18] + "…")
+    console.print(table)

@@ -1,0 +1,65 @@
+"""All runtime settings in one place, read from the environment (prefix ``LEDGER_``) or ``.env``."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger import PROJECT_ROOT
+
+
+class Settings(BaseSettings):
+    """Settings with embedded defaults: a SQLite file and a local anvil, both under ``data_dir``."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Where chain state, blocks, keys and the DB live.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/ledger.db.")
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_port: int = 8545
+    #: Operator (relayer/admin) key: a hex private key, or a V3 keystore file plus its password.
+    operator_key: SecretStr | None = None
+    operator_keystore: Path | None = None
+    keystore_password: SecretStr | None = Field(
+        default=None, description="Encrypts keystores the ledger creates (operator on a dev chain, custodial holders)."
+    )
+    deployment_file: Path | None = Field(default=None, description="Deployment record; default <data_dir>/deployment.json.")
+    ipfs_api_url: str | None = Field(default=None, description="Kubo RPC multiaddr, e.g. /ip4/127.0.0.1/tcp/5001/http.")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    log_chunk_blocks: int = Field(default=5000, description="Block span of one eth_getLogs call while indexing.")
+    index_interval_s: float = Field(default=1.0, description="Pause between indexer polls in the API process.")
+    max_upload_bytes: int = 256 * 1024 * 1024
+    signature_ttl_s: int = Field(default=3600, description="Lifetime of EIP-712 registration signatures the ledger makes.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ledger.db'}"
+
+    @property
+    def deployment_path(self) -> Path:
+        return self.deployment_file or self.data_dir / "deployment.json"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def blocks_dir(self) -> Path:
+        return self.data_dir / "blocks"
+
+    @property
+    def chain_dir(self) -> Path:
+        return self.data_dir / "chain"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Process-wide settings; tests build their own ``Settings`` and pass them explicitly."""
+    return Settings()

@@ -1,0 +1,85 @@
+"""Where content-addressed blocks live: a local block store, optionally mirrored to an IPFS node.
+
+The local store is always written, so the ledger can serve and re-verify content without a
+daemon; with ``LEDGER_IPFS_API_URL`` set, the same bytes are also added (and pinned) on a Kubo
+node through ipfshttpclient, and the node's CID must equal the one computed here.
+"""
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+from ledger.content.cid import DAG_PB, build_dag, cid_string, dag_pb_links, parse_cid
+
+
+class ContentStore(Protocol):
+    def put(self, content: bytes) -> str: ...
+    def get(self, cid: str) -> bytes: ...
+    def has(self, cid: str) -> bool: ...
+
+
+class CidMismatch(RuntimeError):
+    """An IPFS node computed another CID than ours for the same bytes."""
+
+
+class LocalBlockStore:
+    """One file per block under ``root``, named by its CID; writes are atomic (rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, cid: str) -> Path:
+        return self.root / cid[-2:] / cid
+
+    def put(self, content: bytes) -> str:
+        blocks = build_dag(content)
+        for block in blocks:
+            name = cid_string(block.cid)
+            path = self._path(name)
+            if path.exists():
+                continue
+            path.parent.mkdir(exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(block.data)
+            tmp.replace(path)
+        return cid_string(blocks[-1].cid)
+
+    def has(self, cid: str) -> bool:
+        return self._path(cid).exists()
+
+    def get(self, cid: str) -> bytes:
+        binary = parse_cid(cid)
+        data = self._path(cid).read_bytes()
+        if binary[1] != DAG_PB:
+            return data
+        return b"".join(self.get(cid_string(child)) for child in dag_pb_links(data))
+
+
+class IpfsMirroredStore:
+    """Local blocks plus add-and-pin on a Kubo node (ipfshttpclient; the version check is skipped
+    because ipfshttpclient 0.7 refuses every Kubo newer than 0.8)."""
+
+    def __init__(self, local: LocalBlockStore, api_url: str) -> None:
+        import ipfshttpclient  # imported lazily: only needed when an IPFS node is configured
+
+        self.local = local
+        self.client = ipfshttpclient.Client(api_url)
+
+    def put(self, content: bytes) -> str:
+        cid = self.local.put(content)
+        added = self.client.add_bytes(content, opts={"cid-version": 1, "raw-leaves": "true", "pin": "true"})
+        if added != cid:
+            raise CidMismatch(f"IPFS node returned {added}, ledger computed {cid}")
+        return cid
+
+    def has(self, cid: str) -> bool:
+        return self.local.has(cid)
+
+    def get(self, cid: str) -> bytes:
+        return self.local.get(cid) if self.local.has(cid) else self.client.cat(cid)
+
+
+def open_store(blocks_dir: Path, ipfs_api_url: str | None) -> ContentStore:
+    local = LocalBlockStore(blocks_dir)
+    return IpfsMirroredStore(local, ipfs_api_url) if ipfs_api_url else local

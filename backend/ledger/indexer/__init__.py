@@ -1,0 +1,1 @@
+"""Follows contract events into SQL projections, resuming from a checkpoint, rebuilding on divergence."""

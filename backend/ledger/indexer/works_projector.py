@@ -1,0 +1,114 @@
+"""Applies WorkRegistry events to the works, owners and terms-history tables.
+
+Owner changes arrive as deltas; after applying one, the projector recomputes the owner-list hash
+and compares it with the hash the contract emitted, so a projection that drifted from the chain
+fails loudly instead of paying the wrong people.
+"""
+
+from typing import Any
+
+from hexbytes import HexBytes
+from sqlmodel import Session, select
+
+from ledger.chain.registry import Owner, owners_hash
+from ledger.models import Work, WorkOwner, WorkTermsVersion
+
+
+class ProjectionMismatch(RuntimeError):
+    """The projected owner list no longer hashes to what the chain says."""
+
+
+def _hex(b: Any) -> str:
+    return HexBytes(b).to_0x_hex()
+
+
+def _owners(session: Session, work_id: int) -> list[WorkOwner]:
+    rows = session.exec(select(WorkOwner).where(WorkOwner.work_id == work_id)).all()
+    return sorted(rows, key=lambda o: int(o.account, 16))
+
+
+def _check_hash(session: Session, work: Work, expected: bytes) -> None:
+    session.flush()
+    rows = _owners(session, work.work_id)
+    got = owners_hash([Owner(o.account, o.payout, o.share_bps) for o in rows])
+    if got != bytes(expected):
+        raise ProjectionMismatch(f"work {work.work_id}: owners hash {got.hex()} != chain {bytes(expected).hex()}")
+    work.owners_hash = _hex(expected)
+
+
+def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
+    tx = _hex(log["transactionHash"])
+    block = int(log["blockNumber"])
+    if name == "WorkRegistered":
+        terms = args["terms"]
+        work_id = int(args["workId"])
+        session.add(
+            Work(
+                work_id=work_id,
+                content_hash=_hex(args["contentHash"]),
+                manager=args["manager"],
+                metadata_cid=args["metadataCid"],
+                training_allowed=terms["trainingAllowed"],
+                royalty_bps=terms["royaltyBps"],
+                expires_at=terms["expiresAt"],
+                terms_version=1,
+                owners_hash=_hex(args["ownersHash"]),
+                tx_hash=tx,
+                block_number=block,
+                log_index=int(log["logIndex"]),
+                registered_at=timestamp,
+            )
+        )
+        session.add(
+            WorkTermsVersion(
+                work_id=work_id,
+                version=1,
+                training_allowed=terms["trainingAllowed"],
+                royalty_bps=terms["royaltyBps"],
+                expires_at=terms["expiresAt"],
+                effective_block=block,
+                effective_at=timestamp,
+                tx_hash=tx,
+            )
+        )
+        for o in args["owners"]:
+            session.add(WorkOwner(work_id=work_id, account=o["account"], payout=o["payout"], share_bps=o["shareBps"]))
+    elif name == "TermsUpdated":
+        work = session.get_one(Work, int(args["workId"]))
+        terms = args["terms"]
+        work.training_allowed = terms["trainingAllowed"]
+        work.royalty_bps = terms["royaltyBps"]
+        work.expires_at = terms["expiresAt"]
+        work.terms_version = int(args["termsVersion"])
+        session.add(
+            WorkTermsVersion(
+                work_id=work.work_id,
+                version=int(args["termsVersion"]),
+                training_allowed=terms["trainingAllowed"],
+                royalty_bps=terms["royaltyBps"],
+                expires_at=terms["expiresAt"],
+                effective_block=block,
+                effective_at=timestamp,
+                tx_hash=tx,
+            )
+        )
+    elif name == "ManagerChanged":
+        session.get_one(Work, int(args["workId"])).manager = args["newManager"]
+    elif name == "PayoutChanged":
+        work = session.get_one(Work, int(args["workId"]))
+        session.get_one(WorkOwner, (work.work_id, args["account"])).payout = args["payout"]
+        _check_hash(session, work, args["ownersHash"])
+    elif name == "ShareTransferred":
+        work = session.get_one(Work, int(args["workId"]))
+        amount = int(args["shareBps"])
+        sender = session.get_one(WorkOwner, (work.work_id, args["from"]))
+        sender.share_bps -= amount
+        if sender.share_bps == 0:
+            session.delete(sender)
+        receiver = session.get(WorkOwner, (work.work_id, args["to"]))
+        if receiver is None:
+            session.add(WorkOwner(work_id=work.work_id, account=args["to"], payout=args["toPayout"], share_bps=amount))
+        else:
+            receiver.share_bps += amount
+        _check_hash(session, work, args["ownersHash"])
+    # Role and other administrative events carry nothing the projection needs.

@@ -1,0 +1,7 @@
+"""SQL tables. Works, owners and terms are projections of chain events; keys and custody are local."""
+
+from ledger.models.auth import ApiKey, CustodialAccount, Role
+from ledger.models.indexer import Checkpoint, IndexerIncident
+from ledger.models.works import Work, WorkOwner, WorkTermsVersion
+
+__all__ = ["ApiKey", "Checkpoint", "CustodialAccount", "IndexerIncident", "Role", "Work", "WorkOwner", "WorkTermsVersion"]

@@ -1,0 +1,41 @@
+"""Projection of WorkRegistry events: rebuilt from logs alone, never written by the API directly."""
+
+from sqlalchemy import BigInteger, Column
+from sqlmodel import Field, SQLModel
+
+
+class Work(SQLModel, table=True):
+    work_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    content_hash: str = Field(index=True, unique=True, max_length=66)  # 0x + 64 hex
+    manager: str = Field(index=True, max_length=42)
+    metadata_cid: str
+    training_allowed: bool
+    royalty_bps: int
+    expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))  # 0 = until revoked
+    terms_version: int
+    owners_hash: str = Field(max_length=66)
+    tx_hash: str = Field(index=True, max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    log_index: int
+    registered_at: int = Field(sa_column=Column(BigInteger, nullable=False))  # block timestamp
+
+
+class WorkOwner(SQLModel, table=True):
+    work_id: int = Field(primary_key=True, foreign_key="work.work_id")
+    account: str = Field(primary_key=True, max_length=42, index=True)
+    payout: str = Field(max_length=42)
+    share_bps: int
+
+
+class WorkTermsVersion(SQLModel, table=True):
+    """Every version of a work's terms, so later questions ("was training allowed when the model
+    was registered?") are answered from history, not from the current terms."""
+
+    work_id: int = Field(primary_key=True, foreign_key="work.work_id")
+    version: int = Field(primary_key=True)
+    training_allowed: bool
+    royalty_bps: int
+    expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    effective_block: int = Field(sa_column=Column(BigInteger, nullable=False))
+    effective_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: str = Field(max_length=66)

@@ -1,0 +1,92 @@
+"""API keys and holder onboarding.
+
+A rights holder's key is tied to an on-chain account that will own and manage their works. In
+custodial mode (default) the ledger creates that account and keeps its key encrypted; otherwise
+the holder names their own address and signs registrations themselves. Either way the account is
+granted RIGHTS_HOLDER_ROLE on the registry by the operator.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import is_address, to_checksum_address
+from sqlmodel import Session, select
+
+from ledger.chain.keys import decrypt_key, encrypt_key, keystore_password
+from ledger.db import session_scope
+from ledger.models import ApiKey, CustodialAccount, Role
+from ledger.runtime import Ledger
+from ledger.services.errors import Forbidden, InvalidInput
+
+KEY_PREFIX = "lk"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """The only time the secret is visible; afterwards only its hash exists."""
+
+    token: str
+    role: Role
+    holder_address: str | None
+    custodial: bool
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(ledger: Ledger, role: Role, label: str = "", address: str | None = None) -> IssuedKey:
+    holder: str | None = None
+    custodial = False
+    if role == Role.rights_holder:
+        if address is not None:
+            if not is_address(address):
+                raise InvalidInput(f"not an Ethereum address: {address!r}")
+            holder = to_checksum_address(address)
+        else:
+            account: LocalAccount = Account.create()
+            holder, custodial = account.address, True
+            with session_scope(ledger.engine) as s:
+                s.add(CustodialAccount(address=holder, keystore_json=encrypt_key(account, keystore_password(ledger.settings))))
+        if not ledger.registry.has_holder_role(holder):
+            ledger.sender.send(ledger.registry.grant_holder_call(holder))
+    elif address is not None:
+        raise InvalidInput("--address only applies to rights_holder keys")
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(24)
+    with session_scope(ledger.engine) as s:
+        s.add(ApiKey(prefix=prefix, secret_hash=_hash(secret), role=role, label=label, holder_address=holder, custodial=custodial))
+    return IssuedKey(f"{KEY_PREFIX}_{prefix}_{secret}", role, holder, custodial)
+
+
+def authenticate(session: Session, token: str) -> ApiKey | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    if key is None or key.revoked_at is not None:
+        return None
+    return key if hmac.compare_digest(key.secret_hash, _hash(parts[2])) else None
+
+
+def revoke_api_key(ledger: Ledger, prefix: str) -> None:
+    with session_scope(ledger.engine) as s:
+        key = s.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+        if key is None:
+            raise InvalidInput(f"no API key with prefix {prefix!r}")
+        key.revoked_at = datetime.now(timezone.utc)
+
+
+def custodial_signer(ledger: Ledger, key: ApiKey) -> LocalAccount:
+    if not key.custodial or key.holder_address is None:
+        raise Forbidden("this key's holder signs for themselves; the ledger holds no key for it")
+    with Session(ledger.engine) as s:
+        row = s.get(CustodialAccount, key.holder_address)
+    if row is None:
+        raise Forbidden(f"no custodial key for {key.holder_address}")
+    return decrypt_key(row.keystore_json, keystore_password(ledger.settings))

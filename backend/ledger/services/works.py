@@ -1,0 +1,204 @@
+"""Registering and reading works.
+
+Registration validates everything the contract would refuse (and more) before any side effect,
+stores the file and metadata content-addressed, has the holder's account sign the batch (EIP-712),
+relays it through the operator, then projects the receipt's block so the answer comes from the
+same tables every later read uses.
+"""
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+from hexbytes import HexBytes
+from sqlmodel import Session, col, select
+
+from ledger.chain.errors import ContractRevert
+from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
+from ledger.models import ApiKey, Work, WorkOwner, WorkTermsVersion
+from ledger.runtime import Ledger
+from ledger.services.errors import Conflict, InvalidInput, NotFound
+from ledger.services.keys import custodial_signer
+
+METADATA_SCHEMA = "ai-rights-ledger/work-metadata/v1"
+MAX_BATCH = 200
+
+
+@dataclass
+class WorkRequest:
+    """One work as submitted; ``content_hash`` is the SHA-256 of the file (given, or computed)."""
+
+    title: str
+    terms: Terms
+    owners: list[Owner] | None = None  # None: the holder owns 100 %, paid to its own address
+    content_hash: bytes | None = None
+    file: bytes | None = None
+    file_name: str | None = None
+    media_type: str | None = None
+    description: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RegisteredWork:
+    work_id: int
+    content_hash: str
+    metadata_cid: str
+    file_cid: str | None
+    tx_hash: str
+    block_number: int
+
+
+def _where(index: int, total: int) -> str:
+    return f"work {index}: " if total > 1 else ""
+
+
+def _validate(req: WorkRequest, holder: str, where: str) -> tuple[bytes, tuple[Owner, ...]]:
+    if not req.title.strip():
+        raise InvalidInput(f"{where}title must not be empty")
+    if req.file is not None:
+        if len(req.file) == 0:
+            raise InvalidInput(f"{where}the uploaded file is empty")
+        digest = hashlib.sha256(req.file).digest()
+        if req.content_hash is not None and req.content_hash != digest:
+            raise InvalidInput(f"{where}content_hash does not match the SHA-256 of the uploaded file")
+        content_hash = digest
+    elif req.content_hash is None:
+        raise InvalidInput(f"{where}give either a file or its content_hash")
+    else:
+        content_hash = req.content_hash
+    if len(content_hash) != 32 or content_hash == bytes(32):
+        raise InvalidInput(f"{where}content_hash must be 32 non-zero bytes (0x + 64 hex digits)")
+    t = req.terms
+    if not 0 <= t.royalty_bps <= TOTAL_BPS:
+        raise InvalidInput(f"{where}royalty_bps must be between 0 and {TOTAL_BPS}")
+    if t.expires_at < 0 or (t.expires_at and t.expires_at <= int(time.time())):
+        raise InvalidInput(f"{where}expires_at must be 0 (until revoked) or a future unix time")
+    owners = req.owners if req.owners is not None else [Owner(holder, holder, TOTAL_BPS)]
+    if not owners:
+        raise InvalidInput(f"{where}a work needs at least one owner")
+    if len(owners) > MAX_OWNERS:
+        raise InvalidInput(f"{where}at most {MAX_OWNERS} owners per work")
+    seen: set[str] = set()
+    for o in owners:
+        for label, addr in (("account", o.account), ("payout", o.payout)):
+            if not is_address(addr) or int(addr, 16) == 0:
+                raise InvalidInput(f"{where}owner {label} {addr!r} is not a valid non-zero address")
+        if o.share_bps <= 0:
+            raise InvalidInput(f"{where}owner {o.account} has share {o.share_bps}; shares must be positive")
+        key = o.account.lower()
+        if key in seen:
+            raise InvalidInput(f"{where}owner {o.account} is listed twice")
+        seen.add(key)
+    total = sum(o.share_bps for o in owners)
+    if total != TOTAL_BPS:
+        raise InvalidInput(f"{where}owner shares sum to {total} basis points; they must sum to {TOTAL_BPS}")
+    normalised = [Owner(to_checksum_address(o.account), to_checksum_address(o.payout), o.share_bps) for o in owners]
+    return content_hash, sort_owners(normalised)
+
+
+def _metadata(req: WorkRequest, content_hash: bytes, file_cid: str | None) -> bytes:
+    """Canonical JSON (sorted keys, compact, UTF-8) so the same work always has the same CID."""
+    doc = {
+        "schema": METADATA_SCHEMA,
+        "title": req.title.strip(),
+        "description": req.description,
+        "contentHash": "0x" + content_hash.hex(),
+        "contentHashAlgorithm": "sha2-256",
+        "file": None
+        if file_cid is None
+        else {"cid": file_cid, "name": req.file_name, "mediaType": req.media_type, "size": len(req.file or b"")},
+        "attributes": req.attributes,
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _existing_ids(session: Session, hashes: list[str]) -> dict[str, int]:
+    rows = session.exec(select(Work.content_hash, Work.work_id).where(col(Work.content_hash).in_(hashes))).all()
+    return {h: i for h, i in rows}
+
+
+def register_works(ledger: Ledger, key: ApiKey, requests: list[WorkRequest]) -> list[RegisteredWork]:
+    if not requests:
+        raise InvalidInput("no works given")
+    if len(requests) > MAX_BATCH:
+        raise InvalidInput(f"at most {MAX_BATCH} works per request")
+    holder = key.holder_address
+    assert holder is not None  # rights_holder keys always carry one
+    checked = [_validate(r, holder, _where(i, len(requests))) for i, r in enumerate(requests)]
+    hashes = ["0x" + h.hex() for h, _ in checked]
+    if len(set(hashes)) != len(hashes):
+        dup = next(h for h in hashes if hashes.count(h) > 1)
+        raise InvalidInput(f"content hash {dup} appears twice in this request")
+    with Session(ledger.engine) as s:
+        existing = _existing_ids(s, hashes)
+    if existing:
+        h, work_id = next(iter(existing.items()))
+        raise Conflict(f"content hash {h} is already registered as work {work_id}", work_id=work_id, content_hash=h)
+    signer = custodial_signer(ledger, key)
+
+    inputs, file_cids = [], []
+    for req, (content_hash, owners) in zip(requests, checked):
+        file_cid = ledger.store.put(req.file) if req.file is not None else None
+        metadata_cid = ledger.store.put(_metadata(req, content_hash, file_cid))
+        file_cids.append(file_cid)
+        inputs.append(WorkInput(content_hash, metadata_cid, req.terms, owners))
+
+    deadline, signature = ledger.registry.sign_registration(signer, inputs, ledger.settings.signature_ttl_s)
+    call = ledger.registry.register_by_sig_call(signer.address, inputs, deadline, signature)
+    try:
+        receipt = ledger.sender.send(call)
+    except ContractRevert as exc:
+        if exc.name == "WorkAlreadyRegistered":
+            h = HexBytes(exc.values[0]).to_0x_hex()
+            raise Conflict(f"content hash {h} is already registered as work {exc.values[1]}", work_id=exc.values[1], content_hash=h) from exc
+        raise InvalidInput(f"the registry refused the batch: {exc}") from exc
+    block = int(receipt["blockNumber"])
+    ledger.indexer.sync(to_block=block)
+    events = ledger.registry.contract.events.WorkRegistered().process_receipt(receipt)
+    tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
+    return [
+        RegisteredWork(int(ev["args"]["workId"]), hashes[i], inputs[i].metadata_cid, file_cids[i], tx_hash, block)
+        for i, ev in enumerate(events)
+    ]
+
+
+@dataclass(frozen=True)
+class WorkView:
+    work: Work
+    owners: list[WorkOwner]
+    terms_history: list[WorkTermsVersion]
+
+
+def get_work(ledger: Ledger, work_id: int) -> WorkView:
+    with Session(ledger.engine) as s:
+        work = s.get(Work, work_id)
+        if work is None:
+            raise NotFound(f"no work with id {work_id}")
+        owners = list(s.exec(select(WorkOwner).where(WorkOwner.work_id == work_id)).all())
+        history = list(
+            s.exec(select(WorkTermsVersion).where(WorkTermsVersion.work_id == work_id).order_by(col(WorkTermsVersion.version))).all()
+        )
+    return WorkView(work, sorted(owners, key=lambda o: int(o.account, 16)), history)
+
+
+def list_works(ledger: Ledger, owner: str | None, manager: str | None, limit: int, offset: int) -> list[WorkView]:
+    stmt = select(Work).order_by(col(Work.work_id)).limit(limit).offset(offset)
+    for label, addr in (("owner", owner), ("manager", manager)):
+        if addr is not None and not is_address(addr):
+            raise InvalidInput(f"{label} must be an Ethereum address, got {addr!r}")
+    if owner is not None:
+        stmt = stmt.where(col(Work.work_id).in_(select(WorkOwner.work_id).where(WorkOwner.account == to_checksum_address(owner))))
+    if manager is not None:
+        stmt = stmt.where(Work.manager == to_checksum_address(manager))
+    with Session(ledger.engine) as s:
+        works = list(s.exec(stmt).all())
+        ids = [w.work_id for w in works]
+        owners = list(s.exec(select(WorkOwner).where(col(WorkOwner.work_id).in_(ids))).all()) if ids else []
+    by_work: dict[int, list[WorkOwner]] = {}
+    for o in owners:
+        by_work.setdefault(o.work_id, []).append(o)
+    return [WorkView(w, sorted(by_work.get(w.work_id, []), key=lambda o: int(o.account, 16)), []) for w in works]
