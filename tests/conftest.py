@@ -1,0 +1,135 @@
+"""Real parts for every test: an anvil node, SQLite and PostgreSQL databases, a uvicorn server.
+
+Each test that needs a ledger gets its own data directory, database and freshly deployed
+contracts on the shared anvil, so tests never see each other's works.
+"""
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from ledger.api.app import create_app
+from ledger.chain.node import AnvilNode
+from ledger.config import Settings
+from ledger.models import Role
+from ledger.runtime import Ledger, open_ledger
+from ledger.services.keys import create_api_key
+
+POSTGRES_ADMIN_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
+    node = AnvilNode(tmp_path_factory.mktemp("anvil"), free_port())
+    node.start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The machine's PostgreSQL; each ledger gets its own database on it."""
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5):
+        pass
+    return POSTGRES_ADMIN_URL
+
+
+def _postgres_database(admin_url: str) -> tuple[str, str]:
+    name = f"ledger_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return name, f"{base}/{name}"
+
+
+def _drop_postgres_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    admin = request.getfixturevalue("postgres_server")
+    name, url = _postgres_database(admin)
+    yield url
+    _drop_postgres_database(admin, name)
+
+
+def make_settings(data_dir: Path, rpc_url: str, database_url: str) -> Settings:
+    return Settings(data_dir=data_dir, rpc_url=rpc_url, database_url=database_url, index_interval_s=0.2)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, anvil: AnvilNode, db_url: str) -> Settings:
+    return make_settings(tmp_path / "data", anvil.url, db_url)
+
+
+@pytest.fixture
+def ledger(settings: Settings) -> Iterator[Ledger]:
+    led = open_ledger(settings, deploy=True)
+    yield led
+    led.engine.dispose()
+
+
+class Server:
+    """uvicorn serving the app in a thread, on a free port: real HTTP, real lifespan."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(ledger=ledger), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "Server":
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("API server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@pytest.fixture
+def server(ledger: Ledger) -> Iterator[Server]:
+    with Server(ledger) as srv:
+        yield srv
+
+
+def client_for(srv: Server, token: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=srv.url, headers=headers, timeout=60)
+
+
+@pytest.fixture
+def holder_key(ledger: Ledger) -> str:
+    return create_api_key(ledger, Role.rights_holder, "studio").token
+
+
+@pytest.fixture
+def holder(server: Server, holder_key: str) -> Iterator[httpx.Client]:
+    with client_for(server, holder_key) as c:
+        yield c

@@ -1,0 +1,23 @@
+"""Hardhat 3 (npm wasm solc) and py-solc-x (same wasm solc) must produce identical contracts."""
+
+import json
+import subprocess
+
+from ledger import PROJECT_ROOT
+from ledger.chain.compiler import _node_binary, compile_contract, solc_version, wasm_version
+
+
+def test_installed_compiler_is_the_pinned_version() -> None:
+    assert wasm_version().startswith(solc_version() + "+commit.")
+
+
+def test_python_and_hardhat_bytecode_are_identical() -> None:
+    subprocess.run(
+        [_node_binary(), "node_modules/.bin/hardhat", "build", "--no-tests"],
+        cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    artifact = json.loads((PROJECT_ROOT / "artifacts/contracts/WorkRegistry.sol/WorkRegistry.json").read_text())
+    ours = compile_contract("WorkRegistry.sol")
+    assert ours.abi == artifact["abi"]
+    assert ours.bytecode == artifact["bytecode"]
+    assert ours.deployed_bytecode == artifact["deployedBytecode"]
