@@ -2,9 +2,8 @@
 pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+import {Context} from "@openzeppelin/contracts/utils/Context.sol";
 
 /// @title WorkRegistry
 /// @notice The on-chain record of licensed works: content hash, metadata CID, license terms, and
@@ -15,7 +14,11 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 /// stores splits. Calls that change owners take the current list as input and check it against
 /// the stored hash. Owner lists are sorted by account, strictly ascending, which makes them
 /// duplicate-free and their hash canonical.
-contract WorkRegistry is AccessControl, EIP712, Nonces {
+///
+/// Holders act either from their own account or through the trusted ERC-2771 forwarder
+/// (LedgerForwarder): the holder signs an EIP-712 ForwardRequest, the ledger's operator relays it
+/// and pays the gas, and `_msgSender()` is the holder. Every rule below applies to that sender.
+contract WorkRegistry is AccessControl, ERC2771Context {
     /// @notice Accounts allowed to register works (granted by the operator when onboarding a holder).
     bytes32 public constant RIGHTS_HOLDER_ROLE = keccak256("RIGHTS_HOLDER_ROLE");
 
@@ -24,10 +27,6 @@ contract WorkRegistry is AccessControl, EIP712, Nonces {
 
     /// @notice Upper bound on co-owners per work, so a transfer's cost stays bounded.
     uint256 public constant MAX_OWNERS = 512;
-
-    /// @dev EIP-712 type of a relayed batch registration. `worksHash` is keccak256(abi.encode(works)).
-    bytes32 public constant REGISTER_WORKS_TYPEHASH =
-        keccak256("RegisterWorks(address manager,bytes32 worksHash,uint256 nonce,uint256 deadline)");
 
     /// @notice License terms of a work.
     /// @param trainingAllowed whether models may be trained on the work.
@@ -126,12 +125,11 @@ contract WorkRegistry is AccessControl, EIP712, Nonces {
     error OwnersMismatch(uint64 workId);
     error ShareTooLarge(uint16 requested, uint16 held);
     error SelfTransfer();
-    error SignatureExpired(uint256 deadline);
-    error InvalidSignature(address manager);
     error MissingRole(address account, bytes32 role);
 
     /// @param admin receives DEFAULT_ADMIN_ROLE and grants RIGHTS_HOLDER_ROLE to holders.
-    constructor(address admin) EIP712("WorkRegistry", "1") {
+    /// @param forwarder the ERC-2771 forwarder trusted to relay holders' signed requests.
+    constructor(address admin, address forwarder) ERC2771Context(forwarder) {
         if (admin == address(0)) revert ZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
@@ -140,26 +138,10 @@ contract WorkRegistry is AccessControl, EIP712, Nonces {
     // Registration
     // ----------------------------------------------------------------------------------------------
 
-    /// @notice Registers a batch of works with the caller as their manager.
+    /// @notice Registers a batch of works with the caller (or the forwarded signer) as their manager.
     /// @return firstId id of the first work; the batch has ids firstId..firstId+works.length-1.
     function registerWorks(WorkInput[] calldata works) external returns (uint64 firstId) {
         return _registerWorks(_msgSender(), works);
-    }
-
-    /// @notice Registers a batch of works signed by `manager` (EIP-712), relayed by anyone.
-    /// @dev Lets the operator pay gas for holders; the holder's signature is what authorises it.
-    function registerWorksBySig(
-        address manager,
-        WorkInput[] calldata works,
-        uint256 deadline,
-        bytes calldata signature
-    ) external returns (uint64 firstId) {
-        if (block.timestamp > deadline) revert SignatureExpired(deadline);
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(abi.encode(REGISTER_WORKS_TYPEHASH, manager, keccak256(abi.encode(works)), _useNonce(manager), deadline))
-        );
-        if (!SignatureChecker.isValidSignatureNow(manager, digest, signature)) revert InvalidSignature(manager);
-        return _registerWorks(manager, works);
     }
 
     function _registerWorks(address manager, WorkInput[] calldata works) private returns (uint64 firstId) {
@@ -325,9 +307,20 @@ contract WorkRegistry is AccessControl, EIP712, Nonces {
         return rec.trainingAllowed && (rec.expiresAt == 0 || rec.expiresAt > block.timestamp);
     }
 
-    /// @notice EIP-712 domain separator used by registerWorksBySig.
-    function domainSeparator() external view returns (bytes32) {
-        return _domainSeparatorV4();
+    // ----------------------------------------------------------------------------------------------
+    // ERC-2771: the sender is the forwarded signer when the call comes through the forwarder
+    // ----------------------------------------------------------------------------------------------
+
+    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
+        return ERC2771Context._msgSender();
+    }
+
+    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
+        return ERC2771Context._msgData();
+    }
+
+    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
+        return ERC2771Context._contextSuffixLength();
     }
 
     // ----------------------------------------------------------------------------------------------

@@ -43,7 +43,10 @@ def test_upload_registers_on_chain_with_cids(ledger: Ledger, holder: httpx.Clien
     assert body["content_hash"] == "0x" + hashlib.sha256(content).hexdigest()
     assert body["file_cid"] == compute_cid(content)
     receipt = ledger.w3.eth.get_transaction_receipt(body["tx_hash"])
-    assert receipt["status"] == 1 and receipt["to"] == ledger.registry.address
+    # Relayed through the ERC-2771 forwarder: the operator pays, the registry logs the work.
+    assert receipt["status"] == 1 and receipt["to"] == ledger.relayer.forwarder.address
+    assert receipt["from"] == ledger.operator.address
+    assert any(entry["address"] == ledger.registry.address for entry in receipt["logs"])
 
     work = holder.get(f"/works/{body['work_id']}").json()
     assert work["metadata_cid"] == body["metadata_cid"]

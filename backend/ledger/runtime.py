@@ -17,6 +17,7 @@ from ledger.chain.deployment import Deployment, ensure_deployed, verify
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.keys import operator_account
 from ledger.chain.registry import WorkRegistryClient
+from ledger.chain.relayer import Relayer
 from ledger.chain.sender import TxSender
 from ledger.config import Settings
 from ledger.content.store import ContentStore, open_store
@@ -33,6 +34,7 @@ class Ledger:
     sender: TxSender
     deployment: Deployment
     registry: WorkRegistryClient
+    relayer: Relayer
     store: ContentStore
 
     @cached_property
@@ -50,12 +52,15 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     w3 = connect(settings)
     operator = operator_account(settings, create=deploy)
     artifact = compile_contract("WorkRegistry.sol")
-    sender = TxSender(w3, operator, ErrorDecoder(artifact.abi))
+    forwarder_artifact = compile_contract("LedgerForwarder.sol")
+    sender = TxSender(w3, operator, ErrorDecoder(artifact.abi, forwarder_artifact.abi))
     if deploy:
         deployment = ensure_deployed(w3, sender, settings.deployment_path)
     else:
         deployment = Deployment.load(settings.deployment_path)
         verify(w3, deployment, settings.deployment_path)
     registry = WorkRegistryClient(w3, deployment.work_registry.address, artifact.abi)
+    forwarder = w3.eth.contract(address=deployment.forwarder.address, abi=forwarder_artifact.abi)
+    relayer = Relayer(sender, forwarder, settings.signature_ttl_s)
     store = open_store(settings.blocks_dir, settings.ipfs_api_url)
-    return Ledger(settings, engine, w3, operator, sender, deployment, registry, store)
+    return Ledger(settings, engine, w3, operator, sender, deployment, registry, relayer, store)

@@ -2,18 +2,23 @@
 pragma solidity 0.8.30;
 
 import {WorkRegistry} from "../WorkRegistry.sol";
+import {LedgerForwarder} from "../LedgerForwarder.sol";
+import {ERC2771Forwarder} from "@openzeppelin/contracts/metatx/ERC2771Forwarder.sol";
+import {Errors} from "@openzeppelin/contracts/utils/Errors.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {CheatCodes} from "./Vm.sol";
 
 contract WorkRegistryTest is CheatCodes {
     WorkRegistry internal reg;
+    LedgerForwarder internal fwd;
     address internal constant ALICE = address(0xA11CE);
     address internal constant BOB = address(0xB0B0B); // ALICE < BOB < CAROL: owner lists are sorted
     address internal constant CAROL = address(0xCA401);
     address internal constant MALLORY = address(0xBAD);
 
     function setUp() public {
-        reg = new WorkRegistry(address(this));
+        fwd = new LedgerForwarder();
+        reg = new WorkRegistry(address(this), address(fwd));
         reg.grantRole(reg.RIGHTS_HOLDER_ROLE(), ALICE);
     }
 
@@ -134,28 +139,70 @@ contract WorkRegistryTest is CheatCodes {
         reg.registerWorks(_one(w));
     }
 
-    function testRegistersBySignature() public {
+    function _forwardRequest(uint256 pk, bytes memory data, uint48 deadline)
+        internal
+        view
+        returns (ERC2771Forwarder.ForwardRequestData memory req)
+    {
+        address from = vm.addr(pk);
+        req = ERC2771Forwarder.ForwardRequestData({
+            from: from, to: address(reg), value: 0, gas: 1_000_000, deadline: deadline, data: data, signature: ""
+        });
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256(
+                    "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)"
+                ),
+                from, address(reg), uint256(0), uint256(1_000_000), fwd.nonces(from), deadline, keccak256(data)
+            )
+        );
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("LedgerForwarder"), keccak256("1"), block.chainid, address(fwd)
+            )
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+        req.signature = abi.encodePacked(r, s, v);
+    }
+
+    function testRelayedRegistrationMakesTheSignerManager() public {
         uint256 pk = 0xA11CE5;
         address holder = vm.addr(pk);
         reg.grantRole(reg.RIGHTS_HOLDER_ROLE(), holder);
-        WorkRegistry.WorkInput[] memory b = _one(_input(bytes32(uint256(42)), _owners2(5000, 5000)));
-        uint256 deadline = block.timestamp + 1 hours;
-        bytes32 structHash = keccak256(
-            abi.encode(reg.REGISTER_WORKS_TYPEHASH(), holder, keccak256(abi.encode(b)), reg.nonces(holder), deadline)
-        );
-        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", reg.domainSeparator(), structHash));
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, digest);
-        bytes memory sig = abi.encodePacked(r, s, v);
+        bytes memory data = abi.encodeCall(reg.registerWorks, (_one(_input(bytes32(uint256(42)), _owners2(5000, 5000)))));
+        ERC2771Forwarder.ForwardRequestData memory req = _forwardRequest(pk, data, uint48(block.timestamp + 1 hours));
 
-        vm.prank(MALLORY); // anyone may relay
-        reg.registerWorksBySig(holder, b, deadline, sig);
+        vm.prank(MALLORY); // anyone may relay; the signer, not the relayer, is the caller
+        fwd.execute(req);
         require(reg.workOf(1).manager == holder, "holder is manager");
-        require(reg.nonces(holder) == 1, "nonce used");
+        require(fwd.nonces(holder) == 1, "nonce used");
 
-        // The same signature cannot be replayed (nonce moved on), even for another content hash.
-        b[0].contentHash = bytes32(uint256(43));
-        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.InvalidSignature.selector, holder));
-        reg.registerWorksBySig(holder, b, deadline, sig);
+        // The same request cannot be replayed: the nonce moved on, so the signature no longer verifies.
+        require(!fwd.verify(req), "stale request no longer verifies");
+    }
+
+    function testForgedRelayIsRefused() public {
+        bytes memory data = abi.encodeCall(reg.registerWorks, (_one(_input(bytes32(uint256(42)), _owners2(5000, 5000)))));
+        ERC2771Forwarder.ForwardRequestData memory req = _forwardRequest(0xBAD5, data, uint48(block.timestamp + 1 hours));
+        req.from = ALICE; // claims to be Alice, signed by someone else
+        require(!fwd.verify(req), "forged request verifies");
+        try fwd.execute(req) {
+            revert("forged relay executed");
+        } catch (bytes memory err) {
+            require(bytes4(err) == ERC2771Forwarder.ERC2771ForwarderInvalidSigner.selector, "wrong error");
+        }
+        require(reg.workCount() == 0, "nothing registered");
+    }
+
+    function testRelayedCallStillNeedsTheRole() public {
+        uint256 pk = 0xC0FFEE;
+        bytes memory data = abi.encodeCall(reg.registerWorks, (_one(_input(bytes32(uint256(5)), _owners2(5000, 5000)))));
+        ERC2771Forwarder.ForwardRequestData memory req = _forwardRequest(pk, data, uint48(block.timestamp + 1 hours));
+        // The inner call reverts with MissingRole; the forwarder reports it as a failed call.
+        vm.expectRevert(abi.encodeWithSelector(Errors.FailedCall.selector));
+        fwd.execute(req);
+        require(reg.workCount() == 0, "nothing registered");
     }
 
     // ---- changes after registration ---------------------------------------------------------

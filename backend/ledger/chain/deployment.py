@@ -38,6 +38,10 @@ class Deployment:
         return self.contracts["WorkRegistry"]
 
     @property
+    def forwarder(self) -> ContractRecord:
+        return self.contracts["LedgerForwarder"]
+
+    @property
     def start_block(self) -> int:
         return min(c.block for c in self.contracts.values())
 
@@ -85,18 +89,17 @@ def ensure_deployed(w3: Web3, sender: TxSender, path: Path) -> Deployment:
         verify(w3, deployment, path)
         return deployment
     fund_on_dev_chain(w3, sender.account.address)
-    registry = compile_contract("WorkRegistry.sol")
-    receipt = sender.deploy(registry.abi, registry.bytecode, sender.account.address)
-    deployment = Deployment(
-        chain_id=w3.eth.chain_id,
-        deployer=sender.account.address,
-        contracts={
-            "WorkRegistry": ContractRecord(
-                address=str(receipt["contractAddress"]),
-                block=int(receipt["blockNumber"]),
-                tx_hash=HexBytes(receipt["transactionHash"]).to_0x_hex(),
-            )
-        },
-    )
+    records: dict[str, ContractRecord] = {}
+
+    def _deploy(name: str, *args: object) -> str:
+        compiled = compile_contract(f"{name}.sol")
+        receipt = sender.deploy(compiled.abi, compiled.bytecode, *args)
+        address = str(receipt["contractAddress"])
+        records[name] = ContractRecord(address, int(receipt["blockNumber"]), HexBytes(receipt["transactionHash"]).to_0x_hex())
+        return address
+
+    forwarder = _deploy("LedgerForwarder")
+    _deploy("WorkRegistry", sender.account.address, forwarder)
+    deployment = Deployment(chain_id=w3.eth.chain_id, deployer=sender.account.address, contracts=records)
     deployment.save(path)
     return deployment

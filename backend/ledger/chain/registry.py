@@ -1,15 +1,12 @@
-"""Typed access to WorkRegistry: the Python twins of its structs, hashing and EIP-712 signing.
+"""Typed access to WorkRegistry: the Python twins of its structs, and their hashes.
 
 Hashes here must equal the contract's (keccak256(abi.encode(...))); tests compare them on chain.
 """
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import encode
-from eth_account.messages import encode_typed_data
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
@@ -17,9 +14,7 @@ from web3.contract.contract import ContractFunction
 
 TOTAL_BPS = 10_000
 MAX_OWNERS = 512
-TERMS_TYPE = "(bool,uint16,uint40)"
 OWNER_TYPE = "(address,address,uint16)"
-WORK_INPUT_TYPE = f"(bytes32,string,{TERMS_TYPE},{OWNER_TYPE}[])"
 
 
 @dataclass(frozen=True)
@@ -62,10 +57,6 @@ def owners_hash(owners: tuple[Owner, ...] | list[Owner]) -> bytes:
     return keccak(encode([f"{OWNER_TYPE}[]"], [[o.as_tuple() for o in owners]]))
 
 
-def works_hash(works: list[WorkInput]) -> bytes:
-    return keccak(encode([f"{WORK_INPUT_TYPE}[]"], [[w.as_tuple() for w in works]]))
-
-
 class WorkRegistryClient:
     """Builds calls and signatures for one deployed WorkRegistry."""
 
@@ -86,50 +77,5 @@ class WorkRegistryClient:
     def grant_holder_call(self, account: str) -> ContractFunction:
         return self.contract.functions.grantRole(self.rights_holder_role(), to_checksum_address(account))
 
-    def typed_data(self, manager: str, works: list[WorkInput], nonce: int, deadline: int) -> dict[str, Any]:
-        """The EIP-712 message a holder signs to authorise a batch (wallets can display it)."""
-        return {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "RegisterWorks": [
-                    {"name": "manager", "type": "address"},
-                    {"name": "worksHash", "type": "bytes32"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ],
-            },
-            "primaryType": "RegisterWorks",
-            "domain": {
-                "name": "WorkRegistry",
-                "version": "1",
-                "chainId": self.w3.eth.chain_id,
-                "verifyingContract": self.address,
-            },
-            "message": {
-                "manager": to_checksum_address(manager),
-                "worksHash": works_hash(works),
-                "nonce": nonce,
-                "deadline": deadline,
-            },
-        }
-
-    def nonce_of(self, manager: str) -> int:
-        return int(self.contract.functions.nonces(to_checksum_address(manager)).call())
-
-    def sign_registration(self, signer: LocalAccount, works: list[WorkInput], ttl_s: int) -> tuple[int, bytes]:
-        """Signs a batch for ``signer`` (custodial mode); returns (deadline, signature)."""
-        deadline = int(time.time()) + ttl_s
-        message = encode_typed_data(full_message=self.typed_data(signer.address, works, self.nonce_of(signer.address), deadline))
-        return deadline, bytes(signer.sign_message(message).signature)
-
-    def register_by_sig_call(
-        self, manager: str, works: list[WorkInput], deadline: int, signature: bytes
-    ) -> ContractFunction:
-        return self.contract.functions.registerWorksBySig(
-            to_checksum_address(manager), [w.as_tuple() for w in works], deadline, signature
-        )
+    def register_call(self, works: list[WorkInput]) -> ContractFunction:
+        return self.contract.functions.registerWorks([w.as_tuple() for w in works])

@@ -36,10 +36,10 @@ class TxSender:
             data = data.get("data")
         return data
 
-    def simulate(self, call: ContractFunction) -> Any:
-        """eth_call from the operator; raises ContractRevert with the decoded custom error."""
+    def simulate(self, call: ContractFunction, sender: str | None = None) -> Any:
+        """eth_call (from the operator, or ``sender``); raises ContractRevert with the decoded custom error."""
         try:
-            return call.call({"from": self.account.address})
+            return call.call({"from": sender or self.account.address})
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decoder.decode(self._revert_data(exc)) from exc
 

@@ -1,9 +1,9 @@
 """Registering and reading works.
 
 Registration validates everything the contract would refuse (and more) before any side effect,
-stores the file and metadata content-addressed, has the holder's account sign the batch (EIP-712),
-relays it through the operator, then projects the receipt's block so the answer comes from the
-same tables every later read uses.
+stores the file and metadata content-addressed, has the holder's account sign the call (an
+ERC-2771 forward request), relays it through the operator, then projects the receipt's block so
+the answer comes from the same tables every later read uses.
 """
 
 import hashlib
@@ -15,6 +15,7 @@ from typing import Any
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 from sqlmodel import Session, col, select
+from web3.logs import DISCARD
 
 from ledger.chain.errors import ContractRevert
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
@@ -147,10 +148,8 @@ def register_works(ledger: Ledger, key: ApiKey, requests: list[WorkRequest]) -> 
         file_cids.append(file_cid)
         inputs.append(WorkInput(content_hash, metadata_cid, req.terms, owners))
 
-    deadline, signature = ledger.registry.sign_registration(signer, inputs, ledger.settings.signature_ttl_s)
-    call = ledger.registry.register_by_sig_call(signer.address, inputs, deadline, signature)
     try:
-        receipt = ledger.sender.send(call)
+        receipt = ledger.relayer.relay(signer, ledger.registry.register_call(inputs))
     except ContractRevert as exc:
         if exc.name == "WorkAlreadyRegistered":
             h = HexBytes(exc.values[0]).to_0x_hex()
@@ -158,7 +157,7 @@ def register_works(ledger: Ledger, key: ApiKey, requests: list[WorkRequest]) -> 
         raise InvalidInput(f"the registry refused the batch: {exc}") from exc
     block = int(receipt["blockNumber"])
     ledger.indexer.sync(to_block=block)
-    events = ledger.registry.contract.events.WorkRegistered().process_receipt(receipt)
+    events = ledger.registry.contract.events.WorkRegistered().process_receipt(receipt, errors=DISCARD)
     tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
     return [
         RegisteredWork(int(ev["args"]["workId"]), hashes[i], inputs[i].metadata_cid, file_cids[i], tx_hash, block)
