@@ -105,3 +105,47 @@ class HealthOut(BaseModel):
     work_registry: str
     works: int
     incidents: list[dict[str, Any]]
+
+
+class PreparedOut(BaseModel):
+    content_hash: str
+    metadata_cid: str
+    file_cid: str | None
+
+
+class SignatureRequiredOut(BaseModel):
+    """Answer (202) to a self-custodied holder: sign `typed_data` (EIP-712, e.g. eth_signTypedData_v4)
+    and POST its `message` with the signature to /relay."""
+
+    status: str = "signature_required"
+    typed_data: dict[str, Any]
+    works: list[PreparedOut] = Field(default_factory=list)
+
+
+class ManagerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    manager: str
+
+
+class PayoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payout: str
+
+
+class ShareTransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str
+    share_bps: int = Field(ge=1, le=10_000)
+    to_payout: str | None = Field(None, description="Payout address if `to` is a new owner; default: `to`.")
+
+
+class RelayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: dict[str, Any] = Field(description="`typed_data.message` as prepared by the ledger.")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class RelayOut(BaseModel):
+    tx_hash: str
+    block_number: int
+    works: list[RegisteredOut] = Field(default_factory=list, description="Works the transaction registered.")

@@ -16,13 +16,13 @@ from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 from sqlmodel import Session, col, select
 from web3.logs import DISCARD
+from web3.types import TxReceipt
 
-from ledger.chain.errors import ContractRevert
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
 from ledger.models import ApiKey, Work, WorkOwner, WorkTermsVersion
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, InvalidInput, NotFound
-from ledger.services.keys import custodial_signer
+from ledger.services.signing import SignatureRequired, execute
 
 METADATA_SCHEMA = "ai-rights-ledger/work-metadata/v1"
 MAX_BATCH = 200
@@ -122,7 +122,24 @@ def _existing_ids(session: Session, hashes: list[str]) -> dict[str, int]:
     return {h: i for h, i in rows}
 
 
-def register_works(ledger: Ledger, key: ApiKey, requests: list[WorkRequest]) -> list[RegisteredWork]:
+@dataclass(frozen=True)
+class PreparedWork:
+    content_hash: str
+    metadata_cid: str
+    file_cid: str | None
+
+
+@dataclass(frozen=True)
+class PendingRegistration:
+    """A self-custodied holder's batch, stored and checked, waiting for the holder's signature."""
+
+    typed_data: dict[str, Any]
+    works: list[PreparedWork]
+
+
+def register_works(
+    ledger: Ledger, key: ApiKey, requests: list[WorkRequest]
+) -> list[RegisteredWork] | PendingRegistration:
     if not requests:
         raise InvalidInput("no works given")
     if len(requests) > MAX_BATCH:
@@ -139,7 +156,6 @@ def register_works(ledger: Ledger, key: ApiKey, requests: list[WorkRequest]) -> 
     if existing:
         h, work_id = next(iter(existing.items()))
         raise Conflict(f"content hash {h} is already registered as work {work_id}", work_id=work_id, content_hash=h)
-    signer = custodial_signer(ledger, key)
 
     inputs, file_cids = [], []
     for req, (content_hash, owners) in zip(requests, checked):
@@ -148,21 +164,26 @@ def register_works(ledger: Ledger, key: ApiKey, requests: list[WorkRequest]) -> 
         file_cids.append(file_cid)
         inputs.append(WorkInput(content_hash, metadata_cid, req.terms, owners))
 
-    try:
-        receipt = ledger.relayer.relay(signer, ledger.registry.register_call(inputs))
-    except ContractRevert as exc:
-        if exc.name == "WorkAlreadyRegistered":
-            h = HexBytes(exc.values[0]).to_0x_hex()
-            raise Conflict(f"content hash {h} is already registered as work {exc.values[1]}", work_id=exc.values[1], content_hash=h) from exc
-        raise InvalidInput(f"the registry refused the batch: {exc}") from exc
+    outcome = execute(ledger, key, ledger.registry.register_call(inputs))
+    if isinstance(outcome, SignatureRequired):
+        prepared = [PreparedWork(hashes[i], inputs[i].metadata_cid, file_cids[i]) for i in range(len(inputs))]
+        return PendingRegistration(outcome.typed_data, prepared)
+    return registered_in(ledger, outcome)
+
+
+def registered_in(ledger: Ledger, receipt: TxReceipt) -> list[RegisteredWork]:
+    """The works a mined transaction registered, once the projection has its block."""
     block = int(receipt["blockNumber"])
     ledger.indexer.sync(to_block=block)
     events = ledger.registry.contract.events.WorkRegistered().process_receipt(receipt, errors=DISCARD)
     tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
-    return [
-        RegisteredWork(int(ev["args"]["workId"]), hashes[i], inputs[i].metadata_cid, file_cids[i], tx_hash, block)
-        for i, ev in enumerate(events)
-    ]
+    out = []
+    with Session(ledger.engine) as s:
+        for ev in events:
+            work = s.get_one(Work, int(ev["args"]["workId"]))
+            cid = json.loads(ledger.store.get(work.metadata_cid)).get("file") if ledger.store.has(work.metadata_cid) else None
+            out.append(RegisteredWork(work.work_id, work.content_hash, work.metadata_cid, (cid or {}).get("cid"), tx_hash, block))
+    return out
 
 
 @dataclass(frozen=True)

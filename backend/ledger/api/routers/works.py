@@ -5,13 +5,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from ledger.api.deps import current_key, get_ledger, require
 from ledger.api.schemas import (
+    ManagerIn,
     OwnerOut,
+    PayoutIn,
+    PreparedOut,
     RegisteredOut,
+    ShareTransferIn,
+    SignatureRequiredOut,
+    TermsIn,
     TermsOut,
     TermsVersionOut,
     WorkBatch,
@@ -22,7 +29,8 @@ from ledger.api.schemas import (
 from ledger.chain.registry import Owner, Terms
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
-from ledger.services import works as svc
+from ledger.services import work_changes, works as svc
+from ledger.services.signing import SignatureRequired
 from ledger.services.errors import InvalidInput
 
 router = APIRouter(prefix="/works", tags=["works"])
@@ -49,6 +57,14 @@ def _registered(r: svc.RegisteredWork) -> RegisteredOut:
     return RegisteredOut(**r.__dict__)
 
 
+def _pending(p: svc.PendingRegistration) -> JSONResponse:
+    body = SignatureRequiredOut(typed_data=p.typed_data, works=[PreparedOut(**w.__dict__) for w in p.works])
+    return JSONResponse(status_code=202, content=body.model_dump(mode="json"))
+
+
+_SIGN = {202: {"model": SignatureRequiredOut, "description": "Self-custodied holder: sign and POST to /relay"}}
+
+
 _UPLOAD_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -69,8 +85,8 @@ _UPLOAD_DOC: dict[str, Any] = {
 }
 
 
-@router.post("", status_code=201, response_model=RegisteredOut, openapi_extra=_UPLOAD_DOC)
-async def register_work(request: Request, key: Holder, ledger: LedgerDep) -> RegisteredOut:
+@router.post("", status_code=201, response_model=RegisteredOut, openapi_extra=_UPLOAD_DOC, responses=_SIGN)
+async def register_work(request: Request, key: Holder, ledger: LedgerDep) -> Any:
     """Registers one work: upload the file (multipart: `file` + `work` JSON), or send JSON with its
     SHA-256 `content_hash`. Answers 409 with `work_id` if the content is already registered."""
     ctype = request.headers.get("content-type", "")
@@ -93,13 +109,17 @@ async def register_work(request: Request, key: Holder, ledger: LedgerDep) -> Reg
     except ValidationError as exc:
         raise InvalidInput("invalid work", errors=json.loads(exc.json(include_url=False))) from exc
     result = await run_in_threadpool(svc.register_works, ledger, key, [req])
+    if isinstance(result, svc.PendingRegistration):
+        return _pending(result)
     return _registered(result[0])
 
 
-@router.post("/batch", status_code=201, response_model=list[RegisteredOut])
-async def register_batch(body: WorkBatch, key: Holder, ledger: LedgerDep) -> list[RegisteredOut]:
+@router.post("/batch", status_code=201, response_model=list[RegisteredOut], responses=_SIGN)
+async def register_batch(body: WorkBatch, key: Holder, ledger: LedgerDep) -> Any:
     """Registers up to 200 works, by content hash, in one transaction: all or nothing."""
     result = await run_in_threadpool(svc.register_works, ledger, key, [_to_request(s) for s in body.works])
+    if isinstance(result, svc.PendingRegistration):
+        return _pending(result)
     return [_registered(r) for r in result]
 
 
@@ -122,7 +142,10 @@ def _work_out(view: svc.WorkView) -> dict[str, Any]:
 
 @router.get("/{work_id}", response_model=WorkDetailOut)
 def get_work(work_id: int, _: Reader, ledger: LedgerDep) -> WorkDetailOut:
-    view = svc.get_work(ledger, work_id)
+    return _detail(ledger, svc.get_work(ledger, work_id))
+
+
+def _detail(ledger: Ledger, view: svc.WorkView) -> WorkDetailOut:
     metadata = None
     if ledger.store.has(view.work.metadata_cid):
         metadata = json.loads(ledger.store.get(view.work.metadata_cid))
@@ -151,3 +174,37 @@ def list_works(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[WorkOut]:
     return [WorkOut(**_work_out(v)) for v in svc.list_works(ledger, owner, manager, limit, offset)]
+
+
+def _changed(ledger: Ledger, outcome: svc.WorkView | SignatureRequired) -> Any:
+    if isinstance(outcome, SignatureRequired):
+        return JSONResponse(status_code=202, content=SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json"))
+    return _detail(ledger, outcome)
+
+
+@router.put("/{work_id}/terms", response_model=WorkDetailOut, responses=_SIGN)
+async def update_terms(work_id: int, body: TermsIn, key: Holder, ledger: LedgerDep) -> Any:
+    """The manager replaces the terms from now on (e.g. revokes training); earlier versions stay on record."""
+    terms = Terms(body.training_allowed, body.royalty_bps, body.expires_at)
+    return _changed(ledger, await run_in_threadpool(work_changes.update_terms, ledger, key, work_id, terms))
+
+
+@router.put("/{work_id}/manager", response_model=WorkDetailOut, responses=_SIGN)
+async def transfer_management(work_id: int, body: ManagerIn, key: Holder, ledger: LedgerDep) -> Any:
+    """The manager hands the right to change terms to another account."""
+    return _changed(ledger, await run_in_threadpool(work_changes.transfer_management, ledger, key, work_id, body.manager))
+
+
+@router.put("/{work_id}/payout", response_model=WorkDetailOut, responses=_SIGN)
+async def set_payout(work_id: int, body: PayoutIn, key: Holder, ledger: LedgerDep) -> Any:
+    """An owner changes the address its payouts go to."""
+    return _changed(ledger, await run_in_threadpool(work_changes.set_payout, ledger, key, work_id, body.payout))
+
+
+@router.post("/{work_id}/share-transfers", response_model=WorkDetailOut, responses=_SIGN)
+async def transfer_share(work_id: int, body: ShareTransferIn, key: Holder, ledger: LedgerDep) -> Any:
+    """An owner moves part or all of its share to another account."""
+    outcome = await run_in_threadpool(
+        work_changes.transfer_share, ledger, key, work_id, body.to, body.share_bps, body.to_payout
+    )
+    return _changed(ledger, outcome)
