@@ -3,8 +3,12 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, event
-from sqlmodel import Session, SQLModel, create_engine
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, event
+from sqlmodel import Session, create_engine
 
 import ledger.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -23,8 +27,21 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
 def init_db(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Brings the schema to the newest migration (a no-op when it is already there)."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
 
 
 @contextmanager
