@@ -6,6 +6,7 @@ error before anything is broadcast.
 """
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -43,38 +44,27 @@ class TxSender:
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decoder.decode(self._revert_data(exc)) from exc
 
+    def _submit(self, build: Callable[[dict[str, Any]], dict[str, Any]], what: str) -> TxReceipt:
+        """Fills nonce and chain id, signs, broadcasts and waits; one sender at a time per account."""
+        with self._lock:
+            tx = build(
+                {
+                    "from": self.account.address,
+                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
+                    "chainId": self.w3.eth.chain_id,
+                }
+            )
+            tx_hash = self.w3.eth.send_raw_transaction(self.account.sign_transaction(tx).raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.timeout_s)
+        if receipt["status"] != 1:
+            raise TransactionFailed(f"{what} {HexBytes(tx_hash).to_0x_hex()} reverted")
+        return receipt
+
     def send(self, call: ContractFunction, gas: int | None = None) -> TxReceipt:
         """Simulates, signs and sends ``call``, waits for its receipt and returns it."""
         self.simulate(call)
-        with self._lock:
-            tx = call.build_transaction(
-                {
-                    "from": self.account.address,
-                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
-                    "chainId": self.w3.eth.chain_id,
-                    **({"gas": gas} if gas else {}),
-                }
-            )
-            signed = self.account.sign_transaction(tx)
-            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.timeout_s)
-        if receipt["status"] != 1:
-            raise TransactionFailed(f"transaction {HexBytes(tx_hash).to_0x_hex()} reverted")
-        return receipt
+        return self._submit(lambda base: call.build_transaction({**base, **({"gas": gas} if gas else {})}), "transaction")
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> TxReceipt:
-        factory = self.w3.eth.contract(abi=abi, bytecode=bytecode)
-        with self._lock:
-            tx = factory.constructor(*args).build_transaction(
-                {
-                    "from": self.account.address,
-                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
-                    "chainId": self.w3.eth.chain_id,
-                }
-            )
-            signed = self.account.sign_transaction(tx)
-            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.timeout_s)
-        if receipt["status"] != 1:
-            raise TransactionFailed("deployment reverted")
-        return receipt
+        constructor = self.w3.eth.contract(abi=abi, bytecode=bytecode).constructor(*args)
+        return self._submit(constructor.build_transaction, "deployment")

@@ -36,6 +36,19 @@ def _check_hash(session: Session, work: Work, expected: bytes) -> None:
     work.owners_hash = _hex(expected)
 
 
+def _terms_version(work_id: int, version: int, terms: dict[str, Any], block: int, timestamp: int, tx: str) -> WorkTermsVersion:
+    return WorkTermsVersion(
+        work_id=work_id,
+        version=version,
+        training_allowed=terms["trainingAllowed"],
+        royalty_bps=terms["royaltyBps"],
+        expires_at=terms["expiresAt"],
+        effective_block=block,
+        effective_at=timestamp,
+        tx_hash=tx,
+    )
+
+
 def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
     tx = _hex(log["transactionHash"])
     block = int(log["blockNumber"])
@@ -59,18 +72,7 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
                 registered_at=timestamp,
             )
         )
-        session.add(
-            WorkTermsVersion(
-                work_id=work_id,
-                version=1,
-                training_allowed=terms["trainingAllowed"],
-                royalty_bps=terms["royaltyBps"],
-                expires_at=terms["expiresAt"],
-                effective_block=block,
-                effective_at=timestamp,
-                tx_hash=tx,
-            )
-        )
+        session.add(_terms_version(work_id, 1, terms, block, timestamp, tx))
         for o in args["owners"]:
             session.add(WorkOwner(work_id=work_id, account=o["account"], payout=o["payout"], share_bps=o["shareBps"]))
     elif name == "TermsUpdated":
@@ -80,18 +82,7 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
         work.royalty_bps = terms["royaltyBps"]
         work.expires_at = terms["expiresAt"]
         work.terms_version = int(args["termsVersion"])
-        session.add(
-            WorkTermsVersion(
-                work_id=work.work_id,
-                version=int(args["termsVersion"]),
-                training_allowed=terms["trainingAllowed"],
-                royalty_bps=terms["royaltyBps"],
-                expires_at=terms["expiresAt"],
-                effective_block=block,
-                effective_at=timestamp,
-                tx_hash=tx,
-            )
-        )
+        session.add(_terms_version(work.work_id, int(args["termsVersion"]), terms, block, timestamp, tx))
     elif name == "ManagerChanged":
         session.get_one(Work, int(args["workId"])).manager = args["newManager"]
     elif name == "PayoutChanged":
