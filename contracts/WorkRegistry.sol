@@ -301,10 +301,25 @@ contract WorkRegistry is AccessControl, ERC2771Context {
         return _workIdByContent[contentHash];
     }
 
+    /// @notice Where a work's license stands right now, for training and attribution.
+    enum License {
+        Unknown,
+        Trainable,
+        TrainingForbidden,
+        Expired
+    }
+
+    /// @notice The work's license status now (one storage read; used by the output registry).
+    function licenseOf(uint64 workId) public view returns (License) {
+        WorkRecord storage rec = _works[workId];
+        if (rec.manager == address(0)) return License.Unknown;
+        if (rec.expiresAt != 0 && rec.expiresAt <= block.timestamp) return License.Expired;
+        return rec.trainingAllowed ? License.Trainable : License.TrainingForbidden;
+    }
+
     /// @notice Whether a model may be trained on the work right now.
     function isTrainable(uint64 workId) public view returns (bool) {
-        WorkRecord storage rec = _works[workId];
-        return rec.trainingAllowed && (rec.expiresAt == 0 || rec.expiresAt > block.timestamp);
+        return licenseOf(workId) == License.Trainable;
     }
 
     // ----------------------------------------------------------------------------------------------

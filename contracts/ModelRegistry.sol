@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+import {Context} from "@openzeppelin/contracts/utils/Context.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+/// @title ModelRegistry
+/// @notice AI models and the licensed works they were trained on. A platform commits each model's
+/// training set as the root of an OpenZeppelin StandardMerkleTree over work ids (leaf =
+/// keccak256(bytes.concat(keccak256(abi.encode(uint256 workId)))), sorted-pair hashing), and stores
+/// the full list content-addressed (its CID is in the event), so anyone can prove a work is in the
+/// set with a Merkle proof, or check that it is not by rebuilding the root from the list.
+/// @dev A fine-tuned model names its base model and inherits its training set: membership is
+/// checked against the model's own root and then up the chain of bases.
+contract ModelRegistry is AccessControl, ERC2771Context {
+    /// @notice Accounts (AI platforms) allowed to register models.
+    bytes32 public constant PLATFORM_ROLE = keccak256("PLATFORM_ROLE");
+
+    /// @notice How deep a chain of fine-tunes may go, bounding membership checks.
+    uint256 public constant MAX_LINEAGE = 16;
+
+    /// @notice What a platform submits to register one model.
+    struct ModelInput {
+        string name;
+        string version;
+        bytes32 weightsHash;
+        string metadataCid;
+        bytes32 trainingRoot;
+        uint32 trainingSetSize;
+        string trainingSetCid;
+        uint64 baseModelId;
+    }
+
+    /// @dev Two words: platform (160) + baseModelId (64) + depth (8); and the training root.
+    struct ModelRecord {
+        address platform;
+        uint64 baseModelId;
+        uint8 depth;
+        bytes32 trainingRoot;
+    }
+
+    /// @notice Number of models registered; model ids are 1..modelCount.
+    uint64 public modelCount;
+
+    mapping(uint256 modelId => ModelRecord) private _models;
+
+    /// @notice A model was registered with everything needed to verify its training set.
+    event ModelRegistered(uint64 indexed modelId, address indexed platform, uint64 indexed baseModelId, ModelInput model);
+
+    error MissingRole(address account, bytes32 role);
+    error UnknownModel(uint64 modelId);
+    error EmptyName();
+    error ZeroWeightsHash();
+    error EmptyTrainingSet();
+    error LineageTooDeep(uint64 baseModelId);
+
+    constructor(address admin, address forwarder) ERC2771Context(forwarder) {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @notice Registers a model on behalf of the calling platform.
+    /// @return modelId the new model's id.
+    function registerModel(ModelInput calldata m) external returns (uint64 modelId) {
+        address platform = _msgSender();
+        if (!hasRole(PLATFORM_ROLE, platform)) revert MissingRole(platform, PLATFORM_ROLE);
+        if (bytes(m.name).length == 0) revert EmptyName();
+        if (m.weightsHash == bytes32(0)) revert ZeroWeightsHash();
+        if (m.trainingRoot == bytes32(0) || m.trainingSetSize == 0) revert EmptyTrainingSet();
+        uint8 depth;
+        if (m.baseModelId != 0) {
+            ModelRecord storage base = _models[m.baseModelId];
+            if (base.platform == address(0)) revert UnknownModel(m.baseModelId);
+            if (base.depth + 1 >= MAX_LINEAGE) revert LineageTooDeep(m.baseModelId);
+            depth = base.depth + 1;
+        }
+        modelId = ++modelCount;
+        _models[modelId] = ModelRecord(platform, m.baseModelId, depth, m.trainingRoot);
+        emit ModelRegistered(modelId, platform, m.baseModelId, m);
+    }
+
+    /// @notice The platform that registered `modelId` (address(0) if none).
+    function platformOf(uint64 modelId) external view returns (address) {
+        return _models[modelId].platform;
+    }
+
+    /// @notice The model's record: platform, base model, lineage depth, training root.
+    function modelOf(uint64 modelId) external view returns (ModelRecord memory) {
+        return _models[modelId];
+    }
+
+    /// @notice The training-set leaf of a work, as OpenZeppelin's StandardMerkleTree computes it.
+    function leaf(uint64 workId) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(uint256(workId)))));
+    }
+
+    /// @notice Whether `proof` shows `workId` in the training set of `modelId` or of one of its bases.
+    function isInTrainingSet(uint64 modelId, uint64 workId, bytes32[] calldata proof) external view returns (bool) {
+        ModelRecord storage m = _models[modelId];
+        if (m.platform == address(0)) revert UnknownModel(modelId);
+        bytes32 computed = MerkleProof.processProofCalldata(proof, leaf(workId));
+        for (uint64 id = modelId; id != 0; id = _models[id].baseModelId) {
+            if (_models[id].trainingRoot == computed) return true;
+        }
+        return false;
+    }
+
+    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
+        return ERC2771Context._msgSender();
+    }
+
+    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
+        return ERC2771Context._msgData();
+    }
+
+    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
+        return ERC2771Context._contextSuffixLength();
+    }
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+import {Context} from "@openzeppelin/contracts/utils/Context.sol";
+import {WorkRegistry} from "./WorkRegistry.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+
+/// @title OutputRegistry
+/// @notice Generated outputs and their attribution links (output -> works, with weights). The
+/// links live only in events, which is what the ledger's backend (and anyone) rebuilds them from;
+/// storage keeps one word per output so each output hash is registered once.
+/// @dev Weights are basis points summing to exactly 10000, the unit of owner shares: finer than
+/// any attribution method's precision, and a uint16 keeps calldata and logs small. Links are
+/// sorted by work id, strictly ascending, so a work appears at most once per output. Every linked
+/// work must be registered and licensed for training at the block the output is registered in;
+/// later revocations do not touch outputs already on record.
+contract OutputRegistry is AccessControl, ERC2771Context {
+    bytes32 public constant PLATFORM_ROLE = keccak256("PLATFORM_ROLE");
+    uint16 public constant TOTAL_WEIGHT = 10_000;
+    uint256 public constant MAX_LINKS = 64;
+
+    struct Link {
+        uint64 workId;
+        uint16 weightBps;
+    }
+
+    struct OutputInput {
+        bytes32 outputHash;
+        uint64 modelId;
+        Link[] links;
+    }
+
+    WorkRegistry public immutable works;
+    ModelRegistry public immutable models;
+
+    /// @notice Number of outputs registered; output ids are 1..outputCount.
+    uint64 public outputCount;
+
+    mapping(bytes32 outputHash => uint64 outputId) private _ids;
+
+    /// @notice An output was registered by its model's platform, with its attribution links.
+    event OutputRegistered(uint64 indexed outputId, bytes32 indexed outputHash, uint64 indexed modelId, Link[] links);
+
+    error MissingRole(address account, bytes32 role);
+    error EmptyBatch();
+    error ZeroOutputHash(uint256 index);
+    error OutputAlreadyRegistered(bytes32 outputHash, uint64 outputId);
+    error UnknownModel(uint64 modelId);
+    error NotModelPlatform(uint64 modelId, address caller);
+    error BadLinkCount(uint256 index, uint256 count);
+    error LinksNotSorted(uint256 index, uint256 link);
+    error ZeroWeight(uint256 index, uint256 link);
+    error WeightsDoNotSum(uint256 index, uint256 total);
+    error WorkNotLicensed(uint256 index, uint64 workId, WorkRegistry.License license);
+
+    constructor(address admin, address forwarder, WorkRegistry works_, ModelRegistry models_)
+        ERC2771Context(forwarder)
+    {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        works = works_;
+        models = models_;
+    }
+
+    /// @notice Registers a batch of outputs, all or nothing.
+    /// @return firstId id of the first output; the batch has consecutive ids.
+    function registerOutputs(OutputInput[] calldata outputs) external returns (uint64 firstId) {
+        address platform = _msgSender();
+        if (!hasRole(PLATFORM_ROLE, platform)) revert MissingRole(platform, PLATFORM_ROLE);
+        uint256 n = outputs.length;
+        if (n == 0) revert EmptyBatch();
+        uint64 id = outputCount;
+        firstId = id + 1;
+        uint64 checkedModel;
+        for (uint256 i; i < n; ++i) {
+            OutputInput calldata o = outputs[i];
+            if (o.outputHash == bytes32(0)) revert ZeroOutputHash(i);
+            uint64 existing = _ids[o.outputHash];
+            if (existing != 0) revert OutputAlreadyRegistered(o.outputHash, existing);
+            if (o.modelId != checkedModel) {
+                address owner = models.platformOf(o.modelId);
+                if (owner == address(0)) revert UnknownModel(o.modelId);
+                if (owner != platform) revert NotModelPlatform(o.modelId, platform);
+                checkedModel = o.modelId;
+            }
+            _checkLinks(i, o.links);
+            unchecked {
+                ++id;
+            }
+            _ids[o.outputHash] = id;
+            emit OutputRegistered(id, o.outputHash, o.modelId, o.links);
+        }
+        outputCount = id;
+    }
+
+    /// @notice The id of the output with this hash, or 0.
+    function outputIdOf(bytes32 outputHash) external view returns (uint64) {
+        return _ids[outputHash];
+    }
+
+    function _checkLinks(uint256 index, Link[] calldata links) private view {
+        uint256 m = links.length;
+        if (m == 0 || m > MAX_LINKS) revert BadLinkCount(index, m);
+        uint256 total;
+        uint64 previous;
+        for (uint256 j; j < m; ++j) {
+            Link calldata l = links[j];
+            if (l.workId <= previous) revert LinksNotSorted(index, j);
+            if (l.weightBps == 0) revert ZeroWeight(index, j);
+            WorkRegistry.License license = works.licenseOf(l.workId);
+            if (license != WorkRegistry.License.Trainable) revert WorkNotLicensed(index, l.workId, license);
+            total += l.weightBps;
+            previous = l.workId;
+        }
+        if (total != TOTAL_WEIGHT) revert WeightsDoNotSum(index, total);
+    }
+
+    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
+        return ERC2771Context._msgSender();
+    }
+
+    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
+        return ERC2771Context._msgData();
+    }
+
+    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
+        return ERC2771Context._contextSuffixLength();
+    }
+}

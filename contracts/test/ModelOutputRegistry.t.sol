@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {WorkRegistry} from "../WorkRegistry.sol";
+import {ModelRegistry} from "../ModelRegistry.sol";
+import {OutputRegistry} from "../OutputRegistry.sol";
+import {LedgerForwarder} from "../LedgerForwarder.sol";
+import {CheatCodes} from "./Vm.sol";
+
+contract ModelOutputRegistryTest is CheatCodes {
+    WorkRegistry internal works;
+    ModelRegistry internal models;
+    OutputRegistry internal outputs;
+    address internal constant HOLDER = address(0xA11CE);
+    address internal constant PLATFORM = address(0x9147F0);
+    address internal constant OTHER_PLATFORM = address(0x9147F1);
+    uint64 internal model;
+
+    function setUp() public {
+        LedgerForwarder fwd = new LedgerForwarder();
+        works = new WorkRegistry(address(this), address(fwd));
+        models = new ModelRegistry(address(this), address(fwd));
+        outputs = new OutputRegistry(address(this), address(fwd), works, models);
+        works.grantRole(works.RIGHTS_HOLDER_ROLE(), HOLDER);
+        models.grantRole(models.PLATFORM_ROLE(), PLATFORM);
+        models.grantRole(models.PLATFORM_ROLE(), OTHER_PLATFORM);
+        outputs.grantRole(outputs.PLATFORM_ROLE(), PLATFORM);
+        outputs.grantRole(outputs.PLATFORM_ROLE(), OTHER_PLATFORM);
+
+        WorkRegistry.WorkInput[] memory batch = new WorkRegistry.WorkInput[](4);
+        WorkRegistry.Owner[] memory owners = new WorkRegistry.Owner[](1);
+        owners[0] = WorkRegistry.Owner({account: HOLDER, payout: HOLDER, shareBps: 10_000});
+        for (uint256 i; i < 4; ++i) {
+            batch[i] = WorkRegistry.WorkInput({
+                contentHash: bytes32(i + 1),
+                metadataCid: "bafkrei-metadata",
+                terms: WorkRegistry.Terms({trainingAllowed: true, royaltyBps: 500, expiresAt: 0}),
+                owners: owners
+            });
+        }
+        vm.prank(HOLDER);
+        works.registerWorks(batch);
+        (bytes32 root,) = _tree4();
+        model = _registerModel(PLATFORM, root, 4, 0);
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    function _hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
+        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+    }
+
+    /// @dev Root over works 1..4 and the proof for work 1.
+    function _tree4() internal view returns (bytes32 root, bytes32[] memory proofFor1) {
+        bytes32 a = _hashPair(models.leaf(1), models.leaf(2));
+        bytes32 b = _hashPair(models.leaf(3), models.leaf(4));
+        root = _hashPair(a, b);
+        proofFor1 = new bytes32[](2);
+        proofFor1[0] = models.leaf(2);
+        proofFor1[1] = b;
+    }
+
+    function _registerModel(address platform, bytes32 root, uint32 size, uint64 base) internal returns (uint64) {
+        vm.prank(platform);
+        return models.registerModel(
+            ModelRegistry.ModelInput({
+                name: "anime-diffusion",
+                version: "1.0",
+                weightsHash: keccak256("weights"),
+                metadataCid: "bafkrei-model",
+                trainingRoot: root,
+                trainingSetSize: size,
+                trainingSetCid: "bafkrei-set",
+                baseModelId: base
+            })
+        );
+    }
+
+    function _output(bytes32 h, uint64 m, uint64 w1, uint16 a, uint64 w2, uint16 b)
+        internal
+        pure
+        returns (OutputRegistry.OutputInput[] memory batch)
+    {
+        OutputRegistry.Link[] memory links = new OutputRegistry.Link[](2);
+        links[0] = OutputRegistry.Link({workId: w1, weightBps: a});
+        links[1] = OutputRegistry.Link({workId: w2, weightBps: b});
+        batch = new OutputRegistry.OutputInput[](1);
+        batch[0] = OutputRegistry.OutputInput({outputHash: h, modelId: m, links: links});
+    }
+
+    // ---- models -----------------------------------------------------------------------------
+
+    function testMembershipProofVerifies() public view {
+        (, bytes32[] memory proof) = _tree4();
+        require(models.isInTrainingSet(model, 1, proof), "member");
+        require(!models.isInTrainingSet(model, 5, proof), "non-member has no proof");
+        require(models.platformOf(model) == PLATFORM, "platform");
+    }
+
+    function testFineTuneInheritsBaseTrainingSet() public {
+        uint64 tuned = _registerModel(PLATFORM, models.leaf(7), 1, model); // own set: work 7 alone
+        (, bytes32[] memory proof) = _tree4();
+        require(models.isInTrainingSet(tuned, 1, proof), "inherited from base");
+        require(models.isInTrainingSet(tuned, 7, new bytes32[](0)), "own set");
+        require(!models.isInTrainingSet(model, 7, new bytes32[](0)), "base does not inherit from tune");
+        require(models.modelOf(tuned).depth == 1, "depth");
+    }
+
+    function testOnlyPlatformsRegisterModels() public {
+        bytes32 role = models.PLATFORM_ROLE();
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.MissingRole.selector, HOLDER, role));
+        _registerModel(HOLDER, bytes32(uint256(1)), 1, 0);
+    }
+
+    function testUnknownBaseModelAndEmptySetRefused() public {
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.UnknownModel.selector, uint64(99)));
+        _registerModel(PLATFORM, bytes32(uint256(1)), 1, 99);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.EmptyTrainingSet.selector));
+        _registerModel(PLATFORM, bytes32(0), 0, 0);
+    }
+
+    // ---- outputs ----------------------------------------------------------------------------
+
+    function testRegistersOutputWithLinks() public {
+        vm.prank(PLATFORM);
+        uint64 id = outputs.registerOutputs(_output(keccak256("img"), model, 1, 7000, 2, 3000));
+        require(id == 1 && outputs.outputIdOf(keccak256("img")) == 1, "registered");
+        vm.prank(PLATFORM);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.OutputAlreadyRegistered.selector, keccak256("img"), uint64(1)));
+        outputs.registerOutputs(_output(keccak256("img"), model, 1, 7000, 2, 3000));
+    }
+
+    function testFuzzWeightsMustSumToTotal(uint16 a, uint16 b) public {
+        vm.assume(a != 0 && b != 0);
+        uint256 total = uint256(a) + b;
+        vm.prank(PLATFORM);
+        if (total != 10_000) vm.expectRevert(abi.encodeWithSelector(OutputRegistry.WeightsDoNotSum.selector, 0, total));
+        outputs.registerOutputs(_output(keccak256("x"), model, 1, a, 2, b));
+    }
+
+    function testRevokedWorkCannotBeLinked() public {
+        vm.prank(HOLDER);
+        works.updateTerms(3, WorkRegistry.Terms({trainingAllowed: false, royaltyBps: 500, expiresAt: 0}));
+        vm.prank(PLATFORM);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                OutputRegistry.WorkNotLicensed.selector, 0, uint64(3), WorkRegistry.License.TrainingForbidden
+            )
+        );
+        outputs.registerOutputs(_output(keccak256("y"), model, 1, 5000, 3, 5000));
+    }
+
+    function testExpiredOrUnknownWorkCannotBeLinked() public {
+        vm.prank(PLATFORM);
+        vm.expectRevert(
+            abi.encodeWithSelector(OutputRegistry.WorkNotLicensed.selector, 0, uint64(42), WorkRegistry.License.Unknown)
+        );
+        outputs.registerOutputs(_output(keccak256("z"), model, 1, 5000, 42, 5000));
+
+        vm.prank(HOLDER);
+        works.updateTerms(2, WorkRegistry.Terms({trainingAllowed: true, royaltyBps: 500, expiresAt: uint40(block.timestamp + 10)}));
+        vm.warp(block.timestamp + 10);
+        vm.prank(PLATFORM);
+        vm.expectRevert(
+            abi.encodeWithSelector(OutputRegistry.WorkNotLicensed.selector, 0, uint64(2), WorkRegistry.License.Expired)
+        );
+        outputs.registerOutputs(_output(keccak256("z"), model, 1, 5000, 2, 5000));
+    }
+
+    function testLinksMustBeSortedAndModelOwnedByCaller() public {
+        vm.prank(PLATFORM);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.LinksNotSorted.selector, 0, 1));
+        outputs.registerOutputs(_output(keccak256("s"), model, 2, 5000, 1, 5000));
+        vm.prank(OTHER_PLATFORM);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.NotModelPlatform.selector, model, OTHER_PLATFORM));
+        outputs.registerOutputs(_output(keccak256("s"), model, 1, 5000, 2, 5000));
+        bytes32 role = outputs.PLATFORM_ROLE();
+        vm.prank(HOLDER);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.MissingRole.selector, HOLDER, role));
+        outputs.registerOutputs(_output(keccak256("s"), model, 1, 5000, 2, 5000));
+    }
+}
