@@ -1,0 +1,49 @@
+"""Training-set trees agree with OpenZeppelin's own @openzeppelin/merkle-tree (run under Node)."""
+
+import json
+import subprocess
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger import PROJECT_ROOT
+from ledger.chain.compiler import _node_binary
+from ledger.chain.merkle import TrainingSetTree, leaf_hash, process_proof
+
+_JS = """
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+const ids = JSON.parse(process.argv[1]);
+const tree = StandardMerkleTree.of(ids.map((i) => [i]), ["uint256"]);  // ids arrive as strings (no float rounding)
+const proofs = {};
+for (const [i, v] of tree.entries()) proofs[v[0]] = tree.getProof(i);
+console.log(JSON.stringify({ root: tree.root, proofs }));
+"""
+
+
+def _openzeppelin(ids: list[int]) -> dict[str, object]:
+    out = subprocess.run(
+        [_node_binary(), "--input-type=module", "-e", _JS, json.dumps([str(i) for i in ids])],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return dict(json.loads(out.stdout))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=2**64 - 1), min_size=1, max_size=40, unique=True))
+def test_root_and_proofs_match_openzeppelin(ids: list[int]) -> None:
+    ours = TrainingSetTree.build(ids)
+    theirs = _openzeppelin(ids)
+    assert "0x" + ours.root.hex() == theirs["root"]
+    proofs = theirs["proofs"]
+    assert isinstance(proofs, dict)
+    for work_id in ids:
+        assert ["0x" + p.hex() for p in ours.proof(work_id)] == proofs[str(work_id)]
+        assert process_proof(leaf_hash(work_id), ours.proof(work_id)) == ours.root
+
+
+def test_ten_thousand_works_one_root() -> None:
+    tree = TrainingSetTree.build(list(range(1, 10_001)))
+    assert process_proof(leaf_hash(4242), tree.proof(4242)) == tree.root
+    assert 10_001 not in tree
+    # A proof for one member does not prove a non-member.
+    assert process_proof(leaf_hash(10_001), tree.proof(4242)) != tree.root
