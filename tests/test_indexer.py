@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 from ledger.chain.deployment import fund_on_dev_chain
 from ledger.chain.registry import Owner, owners_hash
 from ledger.chain.sender import TxSender
-from ledger.indexer.runner import Indexer
 from ledger.models import IndexerIncident, Work, WorkOwner, WorkTermsVersion
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.keys import authenticate, custodial_signer
@@ -75,7 +74,7 @@ def test_indexer_resumes_from_its_checkpoint(ledger: Ledger, holder: httpx.Clien
     _register(holder, 3, 2)
     ledger.indexer.sync()
     before = _snapshot(ledger)
-    fresh = Indexer(ledger.w3, ledger.engine, ledger.registry.contract, ledger.deployment.start_block)
+    fresh = ledger.new_indexer()
     result = fresh.sync()
     assert result.events == 0 and not result.rebuilt
     assert _snapshot(ledger) == before

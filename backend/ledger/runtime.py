@@ -10,10 +10,11 @@ from functools import cached_property
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
 from web3 import Web3
+from web3.contract import Contract
 
 from ledger.chain.client import connect
 from ledger.chain.compiler import compile_contract
-from ledger.chain.deployment import Deployment, ensure_deployed, verify
+from ledger.chain.deployment import CONTRACTS, Deployment, ensure_deployed, verify
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.keys import operator_account
 from ledger.chain.registry import WorkRegistryClient
@@ -34,13 +35,22 @@ class Ledger:
     sender: TxSender
     deployment: Deployment
     registry: WorkRegistryClient
+    models: Contract
+    outputs: Contract
     relayer: Relayer
     store: ContentStore
 
+    @property
+    def indexed_contracts(self) -> dict[str, Contract]:
+        return {"WorkRegistry": self.registry.contract, "ModelRegistry": self.models, "OutputRegistry": self.outputs}
+
     @cached_property
     def indexer(self) -> Indexer:
+        return self.new_indexer()
+
+    def new_indexer(self) -> Indexer:
         return Indexer(
-            self.w3, self.engine, self.registry.contract, self.deployment.start_block, self.settings.log_chunk_blocks
+            self.w3, self.engine, self.indexed_contracts, self.store, self.deployment.start_block, self.settings.log_chunk_blocks
         )
 
 
@@ -51,16 +61,18 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     init_db(engine)
     w3 = connect(settings)
     operator = operator_account(settings, create=deploy)
-    artifact = compile_contract("WorkRegistry.sol")
-    forwarder_artifact = compile_contract("LedgerForwarder.sol")
-    sender = TxSender(w3, operator, ErrorDecoder(artifact.abi, forwarder_artifact.abi))
+    abis = {name: compile_contract(f"{name}.sol").abi for name in CONTRACTS}
+    sender = TxSender(w3, operator, ErrorDecoder(*abis.values()))
     if deploy:
         deployment = ensure_deployed(w3, sender, settings.deployment_path)
     else:
         deployment = Deployment.load(settings.deployment_path)
         verify(w3, deployment, settings.deployment_path)
-    registry = WorkRegistryClient(w3, deployment.work_registry.address, artifact.abi)
-    forwarder = w3.eth.contract(address=deployment.forwarder.address, abi=forwarder_artifact.abi)
-    relayer = Relayer(sender, forwarder, settings.signature_ttl_s)
+    contracts = {name: w3.eth.contract(address=deployment.contracts[name].address, abi=abis[name]) for name in CONTRACTS}
+    registry = WorkRegistryClient(w3, deployment.work_registry.address, abis["WorkRegistry"])
+    relayer = Relayer(sender, contracts["LedgerForwarder"], settings.signature_ttl_s)
     store = open_store(settings.blocks_dir, settings.ipfs_api_url)
-    return Ledger(settings, engine, w3, operator, sender, deployment, registry, relayer, store)
+    return Ledger(
+        settings, engine, w3, operator, sender, deployment, registry,
+        contracts["ModelRegistry"], contracts["OutputRegistry"], relayer, store,
+    )  # fmt: skip

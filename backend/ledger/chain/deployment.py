@@ -42,6 +42,14 @@ class Deployment:
         return self.contracts["LedgerForwarder"]
 
     @property
+    def model_registry(self) -> ContractRecord:
+        return self.contracts["ModelRegistry"]
+
+    @property
+    def output_registry(self) -> ContractRecord:
+        return self.contracts["OutputRegistry"]
+
+    @property
     def start_block(self) -> int:
         return min(c.block for c in self.contracts.values())
 
@@ -82,24 +90,37 @@ def verify(w3: Web3, deployment: Deployment, path: Path) -> None:
             )
 
 
+#: Deployment order; each entry's constructor arguments are built from what is already deployed.
+CONTRACTS = ("LedgerForwarder", "WorkRegistry", "ModelRegistry", "OutputRegistry")
+
+
+def _constructor_args(name: str, admin: str, deployed: dict[str, ContractRecord]) -> tuple[object, ...]:
+    if name == "LedgerForwarder":
+        return ()
+    forwarder = deployed["LedgerForwarder"].address
+    if name == "OutputRegistry":
+        return (admin, forwarder, deployed["WorkRegistry"].address, deployed["ModelRegistry"].address)
+    return (admin, forwarder)
+
+
 def ensure_deployed(w3: Web3, sender: TxSender, path: Path) -> Deployment:
-    """Returns the recorded deployment after checking it, or deploys and records a new one."""
-    if path.exists():
-        deployment = Deployment.load(path)
-        verify(w3, deployment, path)
-        return deployment
+    """Returns the recorded deployment after checking it; deploys whatever it lacks (everything on
+    a new chain, or contracts added since the record was written) and records them."""
+    existing = Deployment.load(path) if path.exists() else None
+    if existing is not None:
+        verify(w3, existing, path)
+        if all(name in existing.contracts for name in CONTRACTS):
+            return existing
     fund_on_dev_chain(w3, sender.account.address)
-    records: dict[str, ContractRecord] = {}
-
-    def _deploy(name: str, *args: object) -> str:
+    records = dict(existing.contracts) if existing else {}
+    for name in CONTRACTS:
+        if name in records:
+            continue
         compiled = compile_contract(f"{name}.sol")
-        receipt = sender.deploy(compiled.abi, compiled.bytecode, *args)
-        address = str(receipt["contractAddress"])
-        records[name] = ContractRecord(address, int(receipt["blockNumber"]), HexBytes(receipt["transactionHash"]).to_0x_hex())
-        return address
-
-    forwarder = _deploy("LedgerForwarder")
-    _deploy("WorkRegistry", sender.account.address, forwarder)
-    deployment = Deployment(chain_id=w3.eth.chain_id, deployer=sender.account.address, contracts=records)
+        receipt = sender.deploy(compiled.abi, compiled.bytecode, *_constructor_args(name, sender.account.address, records))
+        records[name] = ContractRecord(
+            str(receipt["contractAddress"]), int(receipt["blockNumber"]), HexBytes(receipt["transactionHash"]).to_0x_hex()
+        )
+    deployment = Deployment(chain_id=w3.eth.chain_id, deployer=existing.deployer if existing else sender.account.address, contracts=records)
     deployment.save(path)
     return deployment

@@ -41,8 +41,9 @@ def rpc_answers(url: str) -> bool:
 
 
 class AnvilNode:
-    def __init__(self, state_dir: Path, port: int, log_file: Path | None = None) -> None:
+    def __init__(self, state_dir: Path, port: int, log_file: Path | None = None, gas_limit: int = 1_000_000_000) -> None:
         self.state_dir = state_dir
+        self.gas_limit = gas_limit
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log_file = log_file or state_dir / "anvil.log"
@@ -58,6 +59,10 @@ class AnvilNode:
             "--port", str(self.port),
             "--state", str(self.state_dir / "state.json"),
             "--state-interval", "1",
+            # Same EVM as the compiler targets; a block gas limit that fits batches of thousands
+            # of outputs (public chains need smaller batches: the backend splits them).
+            "--hardfork", "prague",
+            "--gas-limit", str(self.gas_limit),
         ]  # fmt: skip
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -1,20 +1,34 @@
-"""Decodes raw logs into (event name, args) for every event of a contract ABI."""
+"""Decodes raw logs of the ledger's contracts into (contract name, event name, args)."""
 
+from dataclasses import dataclass
 from typing import Any
 
+from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3.contract import Contract
-from web3.types import EventData, LogReceipt
+from web3.types import LogReceipt
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    contract: str
+    name: str
+    args: dict[str, Any]
 
 
 class EventDecoder:
-    def __init__(self, contract: Contract) -> None:
-        self._by_topic: dict[bytes, Any] = {}
-        for event in contract.all_events():
-            self._by_topic[bytes(HexBytes(event.topic))] = event
+    def __init__(self, contracts: dict[str, Contract]) -> None:
+        self._events: dict[tuple[str, bytes], tuple[str, Any]] = {}
+        for name, contract in contracts.items():
+            for event in contract.all_events():
+                self._events[(contract.address, bytes(HexBytes(event.topic)))] = (name, event)
 
-    def decode(self, log: LogReceipt) -> EventData | None:
+    def decode(self, log: LogReceipt) -> DecodedEvent | None:
         if not log["topics"]:
             return None
-        event = self._by_topic.get(bytes(log["topics"][0]))
-        return event.process_log(log) if event is not None else None
+        found = self._events.get((to_checksum_address(log["address"]), bytes(log["topics"][0])))
+        if found is None:
+            return None
+        contract, event = found
+        data = event.process_log(log)
+        return DecodedEvent(contract, data["event"], dict(data["args"]))

@@ -14,14 +14,28 @@ from hexbytes import HexBytes
 from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, select
 from web3 import Web3
+from web3.contract import Contract
 
+from ledger.content.store import ContentStore
 from ledger.db import session_scope
-from ledger.indexer import works_projector
+from ledger.indexer import ai_projector, works_projector
 from ledger.indexer.decoding import EventDecoder
-from ledger.models import Checkpoint, IndexerIncident, Work, WorkOwner, WorkTermsVersion
+from ledger.models import (
+    Checkpoint,
+    IndexerIncident,
+    Model,
+    ModelTrainingWork,
+    Output,
+    OutputLink,
+    Work,
+    WorkOwner,
+    WorkTermsVersion,
+)
 
 log = logging.getLogger(__name__)
-CHECKPOINT = "works"
+CHECKPOINT = "chain"
+#: Children before parents, so deleting a projection never trips a foreign key.
+PROJECTION_TABLES = (OutputLink, Output, ModelTrainingWork, Model, WorkOwner, WorkTermsVersion, Work)
 
 
 @dataclass
@@ -33,11 +47,14 @@ class SyncResult:
 
 
 class Indexer:
-    def __init__(self, w3: Web3, engine: Engine, registry_contract, start_block: int, chunk: int = 5000) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, w3: Web3, engine: Engine, contracts: dict[str, Contract], store: ContentStore, start_block: int, chunk: int = 5000
+    ) -> None:
         self.w3 = w3
         self.engine = engine
-        self.address = registry_contract.address
-        self.decoder = EventDecoder(registry_contract)
+        self.addresses = [c.address for c in contracts.values()]
+        self.decoder = EventDecoder(contracts)
+        self.store = store
         self.start_block = start_block
         self.chunk = chunk
         self._timestamps: dict[int, int] = {}
@@ -63,7 +80,7 @@ class Indexer:
     def _reset(self, kind: str, detail: str) -> None:
         with session_scope(self.engine) as s:
             before = s.exec(select(func.count()).select_from(Work)).one()
-            for table in (WorkOwner, WorkTermsVersion, Work, Checkpoint):
+            for table in (*PROJECTION_TABLES, Checkpoint):
                 s.exec(delete(table))  # type: ignore[call-overload]
             s.add(IndexerIncident(kind=kind, detail=detail, works_before=before, works_after=-1))
         self._timestamps.clear()
@@ -88,14 +105,18 @@ class Indexer:
         events = 0
         for lo in range(start, target + 1, self.chunk):
             hi = min(lo + self.chunk - 1, target)
-            logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": lo, "toBlock": hi})
+            logs = self.w3.eth.get_logs({"address": self.addresses, "fromBlock": lo, "toBlock": hi})
             block_hash = HexBytes(self.w3.eth.get_block(hi)["hash"]).to_0x_hex()
             with session_scope(self.engine) as s:
                 for raw in logs:
-                    decoded = self.decoder.decode(raw)
-                    if decoded is None:
+                    event = self.decoder.decode(raw)
+                    if event is None:
                         continue
-                    works_projector.apply(s, decoded["event"], dict(decoded["args"]), dict(raw), self._timestamp(int(raw["blockNumber"])))
+                    timestamp = self._timestamp(int(raw["blockNumber"]))
+                    if event.contract == "WorkRegistry":
+                        works_projector.apply(s, event.name, event.args, dict(raw), timestamp)
+                    else:
+                        ai_projector.apply(s, self.store, event.name, event.args, dict(raw), timestamp)
                     s.flush()
                     events += 1
                 row = s.get(Checkpoint, CHECKPOINT) or Checkpoint(name=CHECKPOINT, block_number=hi, block_hash=block_hash)

@@ -36,16 +36,17 @@ def _check_hash(session: Session, work: Work, expected: bytes) -> None:
     work.owners_hash = _hex(expected)
 
 
-def _terms_version(work_id: int, version: int, terms: dict[str, Any], block: int, timestamp: int, tx: str) -> WorkTermsVersion:
+def _terms_version(work_id: int, version: int, terms: dict[str, Any], log: dict[str, Any], timestamp: int) -> WorkTermsVersion:
     return WorkTermsVersion(
         work_id=work_id,
         version=version,
         training_allowed=terms["trainingAllowed"],
         royalty_bps=terms["royaltyBps"],
         expires_at=terms["expiresAt"],
-        effective_block=block,
+        effective_block=int(log["blockNumber"]),
+        effective_log_index=int(log["logIndex"]),
         effective_at=timestamp,
-        tx_hash=tx,
+        tx_hash=_hex(log["transactionHash"]),
     )
 
 
@@ -72,7 +73,7 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
                 registered_at=timestamp,
             )
         )
-        session.add(_terms_version(work_id, 1, terms, block, timestamp, tx))
+        session.add(_terms_version(work_id, 1, terms, log, timestamp))
         for o in args["owners"]:
             session.add(WorkOwner(work_id=work_id, account=o["account"], payout=o["payout"], share_bps=o["shareBps"]))
     elif name == "TermsUpdated":
@@ -82,7 +83,7 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
         work.royalty_bps = terms["royaltyBps"]
         work.expires_at = terms["expiresAt"]
         work.terms_version = int(args["termsVersion"])
-        session.add(_terms_version(work.work_id, int(args["termsVersion"]), terms, block, timestamp, tx))
+        session.add(_terms_version(work.work_id, int(args["termsVersion"]), terms, log, timestamp))
     elif name == "ManagerChanged":
         session.get_one(Work, int(args["workId"])).manager = args["newManager"]
     elif name == "PayoutChanged":

@@ -1,7 +1,21 @@
 """SQL tables. Works, owners and terms are projections of chain events; keys and custody are local."""
 
+from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
 from ledger.models.works import Work, WorkOwner, WorkTermsVersion
 
-__all__ = ["ApiKey", "Checkpoint", "CustodialAccount", "IndexerIncident", "Role", "Work", "WorkOwner", "WorkTermsVersion"]
+__all__ = [
+    "ApiKey",
+    "Checkpoint",
+    "CustodialAccount",
+    "IndexerIncident",
+    "Model",
+    "ModelTrainingWork",
+    "Output",
+    "OutputLink",
+    "Role",
+    "Work",
+    "WorkOwner",
+    "WorkTermsVersion",
+]

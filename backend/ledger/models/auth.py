@@ -21,7 +21,8 @@ class ApiKey(SQLModel, table=True):
     secret_hash: str = Field(max_length=64)
     role: Role
     label: str = ""
-    #: For rights holders: the on-chain account that owns and manages their works.
+    #: The key's on-chain account: for rights holders the one that owns and manages their works,
+    #: for platforms the one that registers models and outputs.
     holder_address: str | None = Field(default=None, max_length=42, index=True)
     #: True when the ledger holds the holder's key (custodial); False when the holder signs.
     custodial: bool = False

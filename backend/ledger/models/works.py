@@ -37,5 +37,7 @@ class WorkTermsVersion(SQLModel, table=True):
     royalty_bps: int
     expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     effective_block: int = Field(sa_column=Column(BigInteger, nullable=False))
+    #: Position in the block, to order a terms change against a model or output in the same block.
+    effective_log_index: int = 0
     effective_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     tx_hash: str = Field(max_length=66)

@@ -1,0 +1,92 @@
+"""Applies ModelRegistry and OutputRegistry events: models with their training-set members, and
+outputs with their attribution links.
+
+Links come from the event alone. A training set is too large for a log (10,000 ids), so the
+event carries its CID and root: the projector fetches the list from the content store, rebuilds
+the Merkle root, and records whether the list was available and matched.
+"""
+
+import json
+from typing import Any
+
+from hexbytes import HexBytes
+from sqlmodel import Session
+
+from ledger.chain.merkle import TrainingSetTree
+from ledger.content.store import ContentStore
+from ledger.models import Model, ModelTrainingWork, Output, OutputLink
+
+TRAINING_SET_SCHEMA = "ai-rights-ledger/training-set/v1"
+
+
+def _hex(b: Any) -> str:
+    return HexBytes(b).to_0x_hex()
+
+
+def load_training_set(store: ContentStore, cid: str) -> list[int] | None:
+    """The work ids a training-set document lists, or None if the store does not have it."""
+    try:
+        if not store.has(cid):
+            return None
+        doc = json.loads(store.get(cid))
+    except (ValueError, OSError):
+        return None
+    if not isinstance(doc, dict) or doc.get("schema") != TRAINING_SET_SCHEMA:
+        return None
+    ids = doc.get("workIds")
+    return ids if isinstance(ids, list) and all(isinstance(i, int) for i in ids) else None
+
+
+def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
+    tx, block, index = _hex(log["transactionHash"]), int(log["blockNumber"]), int(log["logIndex"])
+    if name == "ModelRegistered":
+        m = args["model"]
+        model_id = int(args["modelId"])
+        root = _hex(m["trainingRoot"])
+        ids = load_training_set(store, m["trainingSetCid"])
+        status = "unavailable"
+        if ids is not None:
+            try:
+                rebuilt = _hex(TrainingSetTree.build(ids).root)
+            except ValueError:
+                rebuilt = None
+            status = "verified" if rebuilt == root and len(ids) == int(m["trainingSetSize"]) else "root_mismatch"
+        session.add(
+            Model(
+                model_id=model_id,
+                platform=args["platform"],
+                base_model_id=int(args["baseModelId"]) or None,
+                name=m["name"],
+                version=m["version"],
+                weights_hash=_hex(m["weightsHash"]),
+                metadata_cid=m["metadataCid"],
+                training_root=root,
+                training_set_size=int(m["trainingSetSize"]),
+                training_set_cid=m["trainingSetCid"],
+                training_set_status=status,
+                tx_hash=tx,
+                block_number=block,
+                log_index=index,
+                registered_at=timestamp,
+            )
+        )
+        if status == "verified" and ids is not None:
+            session.flush()
+            session.add_all([ModelTrainingWork(model_id=model_id, work_id=w) for w in ids])
+    elif name == "OutputRegistered":
+        output_id = int(args["outputId"])
+        session.add(
+            Output(
+                output_id=output_id,
+                output_hash=_hex(args["outputHash"]),
+                model_id=int(args["modelId"]),
+                tx_hash=tx,
+                block_number=block,
+                log_index=index,
+                registered_at=timestamp,
+            )
+        )
+        session.flush()
+        session.add_all(
+            [OutputLink(output_id=output_id, work_id=int(link["workId"]), weight_bps=int(link["weightBps"])) for link in args["links"]]
+        )

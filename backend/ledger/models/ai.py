@@ -1,0 +1,49 @@
+"""Projection of ModelRegistry and OutputRegistry events: models, training sets, outputs, links."""
+
+from sqlalchemy import BigInteger, Column
+from sqlmodel import Field, SQLModel
+
+
+class Model(SQLModel, table=True):
+    model_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    platform: str = Field(index=True, max_length=42)
+    base_model_id: int | None = Field(default=None, index=True)
+    name: str
+    version: str
+    weights_hash: str = Field(max_length=66)
+    metadata_cid: str
+    training_root: str = Field(max_length=66)
+    training_set_size: int
+    training_set_cid: str
+    #: "verified" (list fetched, root rebuilt and equal), "unavailable" (list not in the content
+    #: store), or "root_mismatch" (the list does not hash to the committed root).
+    training_set_status: str = Field(max_length=16)
+    tx_hash: str = Field(max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    log_index: int
+    registered_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ModelTrainingWork(SQLModel, table=True):
+    """A work a model's own training set lists (inherited works stay with the base model). No
+    foreign key to ``work``: a platform may declare a work that was never registered, and the
+    audit must be able to say so."""
+
+    model_id: int = Field(primary_key=True, foreign_key="model.model_id")
+    work_id: int = Field(primary_key=True, index=True, sa_column_kwargs={"autoincrement": False})
+
+
+class Output(SQLModel, table=True):
+    output_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    output_hash: str = Field(unique=True, index=True, max_length=66)
+    model_id: int = Field(foreign_key="model.model_id", index=True)
+    tx_hash: str = Field(max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    log_index: int
+    registered_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class OutputLink(SQLModel, table=True):
+    output_id: int = Field(primary_key=True, foreign_key="output.output_id")
+    work_id: int = Field(primary_key=True, foreign_key="work.work_id", index=True)
+    weight_bps: int
