@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ledger.api.routers import admin, relay, works
+from ledger.api.routers import admin, models, outputs, relay, works
 from ledger.config import Settings, get_settings
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.errors import LedgerError
@@ -52,6 +52,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         return JSONResponse(status_code=exc.status, content={"detail": exc.message, **exc.extra})
 
     app.include_router(works.router)
+    app.include_router(models.router)
+    app.include_router(outputs.router)
     app.include_router(relay.router)
     app.include_router(admin.router)
     return app

@@ -74,8 +74,5 @@ class WorkRegistryClient:
     def has_holder_role(self, account: str) -> bool:
         return bool(self.contract.functions.hasRole(self.rights_holder_role(), to_checksum_address(account)).call())
 
-    def grant_holder_call(self, account: str) -> ContractFunction:
-        return self.contract.functions.grantRole(self.rights_holder_role(), to_checksum_address(account))
-
     def register_call(self, works: list[WorkInput]) -> ContractFunction:
         return self.contract.functions.registerWorks([w.as_tuple() for w in works])

@@ -1,9 +1,10 @@
-"""API keys and holder onboarding.
+"""API keys and onboarding of on-chain participants.
 
-A rights holder's key is tied to an on-chain account that will own and manage their works. In
-custodial mode (default) the ledger creates that account and keeps its key encrypted; otherwise
-the holder names their own address and signs registrations themselves. Either way the account is
-granted RIGHTS_HOLDER_ROLE on the registry by the operator.
+Rights holders' and platforms' keys are tied to an on-chain account: the one that owns and
+manages works, or registers models and outputs. In custodial mode (default) the ledger creates
+that account and keeps its key encrypted; otherwise the participant names their own address and
+signs for themselves. Either way the operator grants the account its role on the contracts
+(RIGHTS_HOLDER_ROLE on WorkRegistry; PLATFORM_ROLE on ModelRegistry and OutputRegistry).
 """
 
 import hashlib
@@ -14,7 +15,8 @@ from datetime import datetime, timezone
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
+from web3.contract import Contract
 from sqlmodel import Session, select
 
 from ledger.chain.keys import decrypt_key, encrypt_key, keystore_password
@@ -40,10 +42,19 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _onchain_roles(ledger: Ledger, role: Role) -> list[tuple[Contract, bytes]]:
+    if role == Role.rights_holder:
+        return [(ledger.registry.contract, keccak(text="RIGHTS_HOLDER_ROLE"))]
+    if role == Role.platform:
+        return [(ledger.models, keccak(text="PLATFORM_ROLE")), (ledger.outputs, keccak(text="PLATFORM_ROLE"))]
+    return []
+
+
 def create_api_key(ledger: Ledger, role: Role, label: str = "", address: str | None = None) -> IssuedKey:
     holder: str | None = None
     custodial = False
-    if role == Role.rights_holder:
+    grants = _onchain_roles(ledger, role)
+    if grants:
         if address is not None:
             if not is_address(address):
                 raise InvalidInput(f"not an Ethereum address: {address!r}")
@@ -53,10 +64,11 @@ def create_api_key(ledger: Ledger, role: Role, label: str = "", address: str | N
             holder, custodial = account.address, True
             with session_scope(ledger.engine) as s:
                 s.add(CustodialAccount(address=holder, keystore_json=encrypt_key(account, keystore_password(ledger.settings))))
-        if not ledger.registry.has_holder_role(holder):
-            ledger.sender.send(ledger.registry.grant_holder_call(holder))
+        for contract, onchain_role in grants:
+            if not contract.functions.hasRole(onchain_role, holder).call():
+                ledger.sender.send(contract.functions.grantRole(onchain_role, holder))
     elif address is not None:
-        raise InvalidInput("--address only applies to rights_holder keys")
+        raise InvalidInput("an address only applies to rights_holder and platform keys")
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(24)
     with session_scope(ledger.engine) as s:

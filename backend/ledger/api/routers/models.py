@@ -1,0 +1,66 @@
+"""Models: platforms register them with their training sets; anyone with a key audits and proves."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ledger.api.deps import current_key, get_ledger, require
+from ledger.api.schemas import SignatureRequiredOut
+from ledger.api.schemas_ai import AuditFindingOut, AuditOut, ModelCreate, ModelOut, ProofOut
+from ledger.models import ApiKey, Model, Role
+from ledger.runtime import Ledger
+from ledger.services import models as svc
+from ledger.services.signing import SignatureRequired
+
+router = APIRouter(prefix="/models", tags=["models"])
+Platform = Annotated[ApiKey, Depends(require(Role.platform))]
+Reader = Annotated[ApiKey, Depends(current_key)]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+def model_out(m: Model) -> ModelOut:
+    return ModelOut(**m.model_dump(exclude={"log_index"}))
+
+
+@router.post("", status_code=201, response_model=ModelOut, responses={202: {"model": SignatureRequiredOut}})
+async def register_model(body: ModelCreate, key: Platform, ledger: LedgerDep) -> Any:
+    """Registers a model with its training set committed as a Merkle root; the full list is stored
+    content-addressed. Run the audit to see whether every work was licensed."""
+    req = svc.ModelRequest(
+        name=body.name,
+        version=body.version,
+        weights_hash=bytes.fromhex(body.weights_hash[2:]),
+        work_ids=body.work_ids,
+        content_hashes=body.content_hashes,
+        base_model_id=body.base_model_id,
+        description=body.description,
+        attributes=body.attributes,
+    )
+    outcome = await run_in_threadpool(svc.register_model, ledger, key, req)
+    if isinstance(outcome, SignatureRequired):
+        return JSONResponse(status_code=202, content=SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json"))
+    return model_out(outcome)
+
+
+@router.get("/{model_id}", response_model=ModelOut)
+def get_model(model_id: int, _: Reader, ledger: LedgerDep) -> ModelOut:
+    return model_out(svc.get_model(ledger, model_id))
+
+
+@router.get("/{model_id}/audit", response_model=AuditOut)
+async def audit(model_id: int, _: Reader, ledger: LedgerDep) -> AuditOut:
+    """The clean-model check: was every work (own and inherited) registered and licensed for
+    training when the model that declared it was registered?"""
+    a = await run_in_threadpool(svc.audit, ledger, model_id)
+    return AuditOut(
+        model_id=a.model_id, clean=a.clean, works=a.works, counts=a.counts,
+        problems=[AuditFindingOut(**f.__dict__) for f in a.problems], unavailable_sets=a.unavailable_sets,
+    )  # fmt: skip
+
+
+@router.get("/{model_id}/proof/{work_id}", response_model=ProofOut)
+async def proof(model_id: int, work_id: int, _: Reader, ledger: LedgerDep) -> ProofOut:
+    """The Merkle proof that a work is in the model's training set (404 if it is not: no proof exists)."""
+    return ProofOut(**(await run_in_threadpool(svc.prove, ledger, model_id, work_id)).__dict__)

@@ -1,0 +1,91 @@
+"""Outputs: platforms register them with attribution links; rights holders see where their works went."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ledger.api.deps import current_key, get_ledger, require
+from ledger.api.schemas import OwnerOut, SignatureRequiredOut
+from ledger.api.schemas_ai import LinkOut, OutputBatchIn, OutputIn, OutputOut, OutputsOut
+from ledger.models import ApiKey, Role
+from ledger.runtime import Ledger
+from ledger.services import outputs as svc
+from ledger.services.signing import SignatureRequired
+
+router = APIRouter(tags=["outputs"])
+Platform = Annotated[ApiKey, Depends(require(Role.platform))]
+Reader = Annotated[ApiKey, Depends(current_key)]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+_SIGN = {202: {"model": SignatureRequiredOut}}
+
+
+def output_out(v: svc.OutputView) -> OutputOut:
+    o = v.output
+    return OutputOut(
+        output_id=o.output_id,
+        output_hash=o.output_hash,
+        model_id=o.model_id,
+        model_name=v.model.name,
+        platform=v.model.platform,
+        links=[
+            LinkOut(
+                work_id=l.work_id,
+                weight_bps=l.weight_bps,
+                owners=[OwnerOut(account=w.account, payout=w.payout, share_bps=w.share_bps) for w in l.owners],
+            )
+            for l in v.links
+        ],
+        derived_work_id=v.derived_work_id,
+        tx_hash=o.tx_hash,
+        block_number=o.block_number,
+        registered_at=o.registered_at,
+    )
+
+
+def _request(o: OutputIn) -> svc.OutputRequest:
+    return svc.OutputRequest(bytes.fromhex(o.output_hash[2:]), o.model_id, tuple((l.work_id, l.weight_bps) for l in o.links))
+
+
+async def _register(ledger: Ledger, key: ApiKey, outputs: list[OutputIn]) -> tuple[int, Any]:
+    outcome = await run_in_threadpool(svc.register_outputs, ledger, key, [_request(o) for o in outputs])
+    if isinstance(outcome, SignatureRequired):
+        return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
+    body = OutputsOut(created=[output_out(v) for v in outcome.created], existing=[output_out(v) for v in outcome.existing])
+    return (201 if outcome.created else 200), body.model_dump(mode="json")
+
+
+@router.post("/outputs", status_code=201, response_model=OutputOut, responses={200: {"model": OutputOut}, **_SIGN})
+async def register_output(body: OutputIn, key: Platform, ledger: LedgerDep) -> Any:
+    """Registers one output (201), or answers 200 with the record if it is already registered with
+    the same model and links; 409 if with other ones."""
+    status, out = await _register(ledger, key, [body])
+    if status == 202:
+        return JSONResponse(status_code=202, content=out)
+    return JSONResponse(status_code=status, content=(out["created"] or out["existing"])[0])
+
+
+@router.post("/outputs/batch", status_code=201, response_model=OutputsOut, responses={200: {"model": OutputsOut}, **_SIGN})
+async def register_outputs(body: OutputBatchIn, key: Platform, ledger: LedgerDep) -> Any:
+    """Registers up to 5000 outputs, all or nothing per transaction (max_outputs_per_tx each);
+    outputs already on record are returned under `existing`."""
+    status, out = await _register(ledger, key, body.outputs)
+    return JSONResponse(status_code=status, content=out)
+
+
+@router.get("/outputs/{output_hash}", response_model=OutputOut)
+def get_output(output_hash: str, _: Reader, ledger: LedgerDep) -> OutputOut:
+    return output_out(svc.get_output(ledger, output_hash))
+
+
+@router.get("/works/{work_id}/outputs", response_model=list[OutputOut])
+def outputs_of_work(
+    work_id: int,
+    _: Reader,
+    ledger: LedgerDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[OutputOut]:
+    """Outputs attributed (in part) to this work."""
+    return [output_out(v) for v in svc.outputs_of_work(ledger, work_id, limit, offset)]

@@ -1,0 +1,102 @@
+"""Request and response bodies for models and outputs."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.api.schemas import HEX32, OwnerOut
+
+
+class ModelCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    version: str = Field("", max_length=100)
+    weights_hash: str = Field(pattern=HEX32, description="SHA-256 (or other 32-byte digest) of the weights file.")
+    work_ids: list[int] | None = Field(None, description="The training set as work ids ...")
+    content_hashes: list[str] | None = Field(None, description="... or as the works' content hashes.")
+    base_model_id: int | None = Field(None, ge=1, description="The model this one was fine-tuned from.")
+    description: str = Field("", max_length=10_000)
+    attributes: dict[str, object] = Field(default_factory=dict)
+
+
+class ModelOut(BaseModel):
+    model_id: int
+    platform: str
+    base_model_id: int | None
+    name: str
+    version: str
+    weights_hash: str
+    metadata_cid: str
+    training_root: str
+    training_set_size: int
+    training_set_cid: str
+    training_set_status: str
+    tx_hash: str
+    block_number: int
+    registered_at: int
+
+
+class AuditFindingOut(BaseModel):
+    work_id: int
+    declared_by: int
+    status: str
+    terms_version: int | None
+
+
+class AuditOut(BaseModel):
+    model_id: int
+    clean: bool = Field(description="Every work registered and licensed for training when its model was registered.")
+    works: int
+    counts: dict[str, int]
+    problems: list[AuditFindingOut]
+    unavailable_sets: list[int]
+
+
+class ProofOut(BaseModel):
+    model_id: int
+    declared_by: int
+    work_id: int
+    leaf: str
+    root: str
+    proof: list[str]
+    verified_on_chain: bool
+
+
+class LinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    work_id: int = Field(ge=1)
+    weight_bps: int = Field(ge=1, le=10_000)
+
+
+class OutputIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    output_hash: str = Field(pattern=HEX32, description="SHA-256 of the generated content.")
+    model_id: int = Field(ge=1)
+    links: list[LinkIn] = Field(min_length=1, max_length=64)
+
+
+class OutputBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outputs: list[OutputIn] = Field(min_length=1, max_length=5000)
+
+
+class LinkOut(BaseModel):
+    work_id: int
+    weight_bps: int
+    owners: list[OwnerOut]
+
+
+class OutputOut(BaseModel):
+    output_id: int
+    output_hash: str
+    model_id: int
+    model_name: str
+    platform: str
+    links: list[LinkOut]
+    derived_work_id: int | None
+    tx_hash: str
+    block_number: int
+    registered_at: int
+
+
+class OutputsOut(BaseModel):
+    created: list[OutputOut]
+    existing: list[OutputOut] = Field(description="Already on record with the same model and links (idempotent retry).")

@@ -1,0 +1,204 @@
+"""Generated outputs and their attribution links.
+
+Registration is idempotent by output hash: resubmitting an output already on record with the
+same model and links answers with the existing record; with different ones it is a conflict.
+Links are checked here against the projection (clear errors before any transaction) and again
+by the contract, which is authoritative: every linked work must be licensed for training at the
+block the output is registered in.
+"""
+
+import time
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+from web3.types import TxReceipt
+
+from ledger.models import ApiKey, Model, Output, OutputLink, Work, WorkOwner
+from ledger.runtime import Ledger
+from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ledger.services.signing import SignatureRequired, execute
+
+TOTAL_WEIGHT = 10_000
+MAX_LINKS = 64
+MAX_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    output_hash: bytes
+    model_id: int
+    links: tuple[tuple[int, int], ...]  # (work_id, weight_bps)
+
+
+@dataclass(frozen=True)
+class LinkView:
+    work_id: int
+    weight_bps: int
+    owners: list[WorkOwner]
+
+
+@dataclass(frozen=True)
+class OutputView:
+    output: Output
+    model: Model
+    links: list[LinkView]
+    derived_work_id: int | None  # a work registered with this output's hash as its content hash
+
+
+@dataclass(frozen=True)
+class OutputsResult:
+    created: list[OutputView]
+    existing: list[OutputView]
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def _normalise(req: OutputRequest, where: str) -> OutputRequest:
+    if len(req.output_hash) != 32 or req.output_hash == bytes(32):
+        raise InvalidInput(f"{where}output_hash must be 32 non-zero bytes (0x + 64 hex digits)")
+    if not 1 <= len(req.links) <= MAX_LINKS:
+        raise InvalidInput(f"{where}an output needs 1 to {MAX_LINKS} attribution links, got {len(req.links)}")
+    links = tuple(sorted(req.links))
+    ids = [w for w, _ in links]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput(f"{where}a work is linked more than once")
+    if any(w <= 0 for w in ids):
+        raise InvalidInput(f"{where}work ids must be positive")
+    if any(weight <= 0 for _, weight in links):
+        raise InvalidInput(f"{where}link weights must be positive basis points")
+    total = sum(weight for _, weight in links)
+    if total != TOTAL_WEIGHT:
+        raise InvalidInput(f"{where}link weights sum to {total}; they must sum to {TOTAL_WEIGHT} basis points")
+    return OutputRequest(req.output_hash, req.model_id, links)
+
+
+def _check_against_projection(session: Session, key: ApiKey, reqs: list[OutputRequest]) -> None:
+    models = {m.model_id: m for m in session.exec(select(Model).where(col(Model.model_id).in_({r.model_id for r in reqs})))}
+    work_ids = {w for r in reqs for w, _ in r.links}
+    works = {w.work_id: w for w in session.exec(select(Work).where(col(Work.work_id).in_(work_ids)))}
+    now = int(time.time())
+    for i, r in enumerate(reqs):
+        where = f"output {i}: " if len(reqs) > 1 else ""
+        model = models.get(r.model_id)
+        if model is None:
+            raise InvalidInput(f"{where}unknown model {r.model_id}")
+        if model.platform != key.holder_address:
+            raise Forbidden(f"{where}model {r.model_id} belongs to platform {model.platform}, not to this key's account")
+        for work_id, _ in r.links:
+            work = works.get(work_id)
+            if work is None:
+                raise InvalidInput(f"{where}work {work_id} is not registered")
+            if not work.training_allowed:
+                raise InvalidInput(f"{where}work {work_id} does not allow training (terms v{work.terms_version})")
+            if work.expires_at and work.expires_at <= now:
+                raise InvalidInput(f"{where}the license of work {work_id} expired at {work.expires_at}")
+
+
+def _same(existing: OutputView, req: OutputRequest) -> bool:
+    return existing.output.model_id == req.model_id and tuple((l.work_id, l.weight_bps) for l in existing.links) == req.links
+
+
+def register_outputs(ledger: Ledger, key: ApiKey, requests: list[OutputRequest]) -> OutputsResult | SignatureRequired:
+    if not requests:
+        raise InvalidInput("no outputs given")
+    if len(requests) > MAX_BATCH:
+        raise InvalidInput(f"at most {MAX_BATCH} outputs per request")
+    reqs = [_normalise(r, f"output {i}: " if len(requests) > 1 else "") for i, r in enumerate(requests)]
+    unique: dict[bytes, OutputRequest] = {}
+    for r in reqs:
+        if r.output_hash in unique and unique[r.output_hash] != r:
+            raise InvalidInput(f"output {_hex(r.output_hash)} appears twice with different model or links")
+        unique[r.output_hash] = r
+    ledger.indexer.sync()
+    existing = {v.output.output_hash: v for v in get_outputs(ledger, [_hex(h) for h in unique])}
+    for h, r in unique.items():
+        seen = existing.get(_hex(h))
+        if seen is not None and not _same(seen, r):
+            raise Conflict(
+                f"output {_hex(h)} is already registered (output {seen.output.output_id}) with another model or links",
+                output_id=seen.output.output_id,
+            )
+    new = [r for h, r in unique.items() if _hex(h) not in existing]
+    created: list[OutputView] = []
+    if new:
+        with Session(ledger.engine) as s:
+            _check_against_projection(s, key, new)
+        per_tx = ledger.settings.max_outputs_per_tx
+        batches = [new[i : i + per_tx] for i in range(0, len(new), per_tx)]
+        receipts: list[TxReceipt] = []
+        for batch in batches:
+            call = ledger.outputs.functions.registerOutputs(
+                [(r.output_hash, r.model_id, [(w, weight) for w, weight in r.links]) for r in batch]
+            )
+            outcome = execute(ledger, key, call)
+            if isinstance(outcome, SignatureRequired):
+                if len(batches) > 1:
+                    raise InvalidInput(f"a self-signed batch holds at most {per_tx} new outputs (one transaction)")
+                return outcome
+            receipts.append(outcome)
+        ledger.indexer.sync(to_block=max(int(r["blockNumber"]) for r in receipts))
+        created = get_outputs(ledger, [_hex(r.output_hash) for r in new])
+    return OutputsResult(created, [v for v in existing.values()])
+
+
+def get_outputs(ledger: Ledger, hashes: list[str]) -> list[OutputView]:
+    """Outputs by hash with their model, links and the linked works' owners, in the given order."""
+    hashes = [h.lower() for h in hashes]
+    with Session(ledger.engine) as s:
+        outputs: dict[str, Output] = {}
+        for i in range(0, len(hashes), 900):
+            outputs.update({o.output_hash: o for o in s.exec(select(Output).where(col(Output.output_hash).in_(hashes[i : i + 900])))})
+        return _views(s, [outputs[h] for h in hashes if h in outputs])
+
+
+def _views(s: Session, outputs: list[Output]) -> list[OutputView]:
+    if not outputs:
+        return []
+    ids = [o.output_id for o in outputs]
+    links: dict[int, list[OutputLink]] = {}
+    for i in range(0, len(ids), 900):
+        for link in s.exec(select(OutputLink).where(col(OutputLink.output_id).in_(ids[i : i + 900]))):
+            links.setdefault(link.output_id, []).append(link)
+    work_ids = {l.work_id for ls in links.values() for l in ls}
+    owners: dict[int, list[WorkOwner]] = {}
+    for o in s.exec(select(WorkOwner).where(col(WorkOwner.work_id).in_(work_ids))):
+        owners.setdefault(o.work_id, []).append(o)
+    models = {m.model_id: m for m in s.exec(select(Model).where(col(Model.model_id).in_({o.model_id for o in outputs})))}
+    derived = dict(
+        s.exec(select(Work.content_hash, Work.work_id).where(col(Work.content_hash).in_([o.output_hash for o in outputs]))).all()
+    )
+    return [
+        OutputView(
+            o,
+            models[o.model_id],
+            [
+                LinkView(l.work_id, l.weight_bps, sorted(owners.get(l.work_id, []), key=lambda w: int(w.account, 16)))
+                for l in sorted(links.get(o.output_id, []), key=lambda l: l.work_id)
+            ],
+            derived.get(o.output_hash),
+        )
+        for o in outputs
+    ]
+
+
+def get_output(ledger: Ledger, output_hash: str) -> OutputView:
+    found = get_outputs(ledger, [output_hash])
+    if not found:
+        raise NotFound(f"no output with hash {output_hash}")
+    return found[0]
+
+
+def outputs_of_work(ledger: Ledger, work_id: int, limit: int, offset: int) -> list[OutputView]:
+    with Session(ledger.engine) as s:
+        if s.get(Work, work_id) is None:
+            raise NotFound(f"no work with id {work_id}")
+        stmt = (
+            select(Output)
+            .where(col(Output.output_id).in_(select(OutputLink.output_id).where(OutputLink.work_id == work_id)))
+            .order_by(col(Output.output_id))
+            .limit(limit)
+            .offset(offset)
+        )
+        return _views(s, list(s.exec(stmt).all()))
