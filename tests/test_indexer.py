@@ -49,13 +49,13 @@ def test_changes_made_directly_on_chain_are_projected(ledger: Ledger, holder: ht
     me = _holder_sender(ledger, holder_key)
     fns = ledger.registry.contract.functions
     newcomer, new_payout = "0x" + "77" * 20, "0x" + "88" * 20
-    me.send(fns.updateTerms(work_id, (False, 250, 0)))
-    me.send(fns.transferShare(work_id, [(me.account.address, me.account.address, 10_000)], 0, newcomer, newcomer, 2500))
+    me.send(ledger.call("WorkRegistry", "updateTerms", work_id, (False, 250, 0)))
+    me.send(ledger.call("WorkRegistry", "transferShare", work_id, [(me.account.address, me.account.address, 10_000)], 0, newcomer, newcomer, 2500))
     current = sorted(
         [Owner(me.account.address, me.account.address, 7500), Owner(newcomer, newcomer, 2500)], key=lambda o: int(o.account, 16)
     )
     mine = next(i for i, o in enumerate(current) if o.account == me.account.address)
-    me.send(fns.setPayout(work_id, [o.as_tuple() for o in current], mine, new_payout))
+    me.send(ledger.call("WorkRegistry", "setPayout", work_id, [o.as_tuple() for o in current], mine, new_payout))
 
     ledger.indexer.sync()
     work = holder.get(f"/works/{work_id}").json()

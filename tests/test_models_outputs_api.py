@@ -65,7 +65,7 @@ def test_model_over_ten_thousand_works_proves_members_only(ledger: Ledger, holde
             WorkInput(hashlib.sha256(f"cel {batch} {i}".encode()).digest(), "bafkreimetadata", Terms(True, 500), (me,))
             for i in range(1000)
         ]
-        ledger.relayer.relay(signer, ledger.registry.register_call(inputs))
+        ledger.relayer.relay(signer, ledger.call("WorkRegistry", "registerWorks", [w.as_tuple() for w in inputs]))
     ledger.indexer.sync()
     work_ids = list(range(1, 10_001))
     model = _model(platform, work_ids)

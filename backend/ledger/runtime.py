@@ -6,12 +6,14 @@ same services against the same parts.
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
 from web3 import Web3
 from web3.contract import Contract
 
+from ledger.chain.calls import Call, Encoder
 from ledger.chain.client import connect
 from ledger.chain.compiler import compile_contract
 from ledger.chain.deployment import CONTRACTS, Deployment, ensure_deployed, verify
@@ -39,6 +41,11 @@ class Ledger:
     outputs: Contract
     relayer: Relayer
     store: ContentStore
+    encoders: dict[str, Encoder]
+
+    def call(self, contract: str, function: str, *args: Any) -> Call:
+        """Calldata for ``contract.function(*args)`` (contract by deployment name, e.g. "WorkRegistry")."""
+        return self.encoders[contract](function, *args)
 
     @property
     def indexed_contracts(self) -> dict[str, Contract]:
@@ -75,4 +82,5 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     return Ledger(
         settings, engine, w3, operator, sender, deployment, registry,
         contracts["ModelRegistry"], contracts["OutputRegistry"], relayer, store,
+        {name: Encoder(c) for name, c in contracts.items()},
     )  # fmt: skip

@@ -22,9 +22,10 @@ class ContractRevert(Exception):
         return f"{self.name or 'revert'}{self.values}"
 
 
-def _canonical(t: dict[str, Any]) -> str:
+def canonical_type(t: dict[str, Any]) -> str:
+    """The ABI type as it appears in signatures: tuples spelled out, e.g. ``(uint64,uint16)[]``."""
     if t["type"].startswith("tuple"):
-        return "(" + ",".join(_canonical(c) for c in t["components"]) + ")" + t["type"][5:]
+        return "(" + ",".join(canonical_type(c) for c in t["components"]) + ")" + t["type"][5:]
     return t["type"]
 
 
@@ -37,7 +38,7 @@ class ErrorDecoder:
             for item in abi:
                 if item.get("type") != "error":
                     continue
-                types = [_canonical(i) for i in item["inputs"]]
+                types = [canonical_type(i) for i in item["inputs"]]
                 sig = f"{item['name']}({','.join(types)})"
                 self._by_selector[function_signature_to_4byte_selector(sig)] = (item["name"], types)
 

@@ -10,7 +10,6 @@ from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 
 TOTAL_BPS = 10_000
 MAX_OWNERS = 512
@@ -58,7 +57,7 @@ def owners_hash(owners: tuple[Owner, ...] | list[Owner]) -> bytes:
 
 
 class WorkRegistryClient:
-    """Builds calls and signatures for one deployed WorkRegistry."""
+    """Reads from one deployed WorkRegistry (writes are encoded with ``Ledger.call``)."""
 
     def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
         self.w3 = w3
@@ -73,6 +72,3 @@ class WorkRegistryClient:
 
     def has_holder_role(self, account: str) -> bool:
         return bool(self.contract.functions.hasRole(self.rights_holder_role(), to_checksum_address(account)).call())
-
-    def register_call(self, works: list[WorkInput]) -> ContractFunction:
-        return self.contract.functions.registerWorks([w.as_tuple() for w in works])

@@ -13,9 +13,9 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
+from ledger.chain.calls import Call, Encoder
 from ledger.chain.sender import TxSender
 
 FORWARDER_NAME = "LedgerForwarder"
@@ -37,6 +37,7 @@ class Relayer:
         self.sender = sender
         self.w3 = sender.w3
         self.forwarder = forwarder
+        self._forward = Encoder(forwarder)
         self.ttl_s = ttl_s
         self._lock = threading.Lock()  # one outstanding request per forwarder nonce read
 
@@ -69,21 +70,20 @@ class Relayer:
             },
         }
 
-    def prepare(self, sender: str, call: ContractFunction) -> dict[str, Any]:
+    def prepare(self, sender: str, call: Call) -> dict[str, Any]:
         """The typed data ``sender`` must sign for ``call`` (gas estimated as if sent directly)."""
-        data = bytes.fromhex(call._encode_transaction_data().removeprefix("0x"))
-        estimate = self.w3.eth.estimate_gas({"from": to_checksum_address(sender), "to": call.address, "data": data})
+        estimate = self.w3.eth.estimate_gas({"from": to_checksum_address(sender), "to": call.to, "data": call.data})
         gas = int(estimate * 6 // 5) + GAS_MARGIN
         nonce = int(self.forwarder.functions.nonces(to_checksum_address(sender)).call())
         deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + self.ttl_s
-        return self.typed_data(sender, call.address, data, gas, nonce, deadline)
+        return self.typed_data(sender, call.to, call.data, gas, nonce, deadline)
 
     def submit(self, typed: dict[str, Any], signature: bytes) -> TxReceipt:
         m = typed["message"]
         request = (m["from"], m["to"], m["value"], m["gas"], m["deadline"], m["data"], signature)
-        return self.sender.send(self.forwarder.functions.execute(request))
+        return self.sender.send(self._forward("execute", request))
 
-    def relay(self, signer: LocalAccount, call: ContractFunction) -> TxReceipt:
+    def relay(self, signer: LocalAccount, call: Call) -> TxReceipt:
         """Simulates ``call`` as ``signer`` (so refusals carry the contract's own error), then signs
         and relays it."""
         self.sender.simulate(call, sender=signer.address)

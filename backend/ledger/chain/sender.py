@@ -12,10 +12,10 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.types import TxReceipt
 
+from ledger.chain.calls import Call
 from ledger.chain.errors import ErrorDecoder
 
 
@@ -37,12 +37,17 @@ class TxSender:
             data = data.get("data")
         return data
 
-    def simulate(self, call: ContractFunction, sender: str | None = None) -> Any:
+    def simulate(self, call: Call, sender: str | None = None) -> bytes:
         """eth_call (from the operator, or ``sender``); raises ContractRevert with the decoded custom error."""
         try:
-            return call.call({"from": sender or self.account.address})
+            return bytes(self.w3.eth.call({"from": sender or self.account.address, "to": call.to, "data": call.data}))
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decoder.decode(self._revert_data(exc)) from exc
+
+    def _fees(self) -> dict[str, int]:
+        base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        tip = int(self.w3.eth.max_priority_fee)
+        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
     def _submit(self, build: Callable[[dict[str, Any]], dict[str, Any]], what: str) -> TxReceipt:
         """Fills nonce and chain id, signs, broadcasts and waits; one sender at a time per account."""
@@ -60,10 +65,16 @@ class TxSender:
             raise TransactionFailed(f"{what} {HexBytes(tx_hash).to_0x_hex()} reverted")
         return receipt
 
-    def send(self, call: ContractFunction, gas: int | None = None) -> TxReceipt:
+    def send(self, call: Call, gas: int | None = None) -> TxReceipt:
         """Simulates, signs and sends ``call``, waits for its receipt and returns it."""
         self.simulate(call)
-        return self._submit(lambda base: call.build_transaction({**base, **({"gas": gas} if gas else {})}), "transaction")
+
+        def build(base: dict[str, Any]) -> dict[str, Any]:
+            tx = {**base, "to": call.to, "data": call.data, "value": 0, **self._fees()}
+            tx["gas"] = gas or int(self.w3.eth.estimate_gas(tx)) * 11 // 10
+            return tx
+
+        return self._submit(build, call.function)
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> TxReceipt:
         constructor = self.w3.eth.contract(abi=abi, bytecode=bytecode).constructor(*args)

@@ -117,7 +117,6 @@ class Indexer:
                         works_projector.apply(s, event.name, event.args, dict(raw), timestamp)
                     else:
                         ai_projector.apply(s, self.store, event.name, event.args, dict(raw), timestamp)
-                    s.flush()
                     events += 1
                 row = s.get(Checkpoint, CHECKPOINT) or Checkpoint(name=CHECKPOINT, block_number=hi, block_hash=block_hash)
                 row.block_number, row.block_hash = hi, block_hash

@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, keccak, to_checksum_address
-from web3.contract import Contract
 from sqlmodel import Session, select
 
 from ledger.chain.keys import decrypt_key, encrypt_key, keystore_password
@@ -42,18 +41,17 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _onchain_roles(ledger: Ledger, role: Role) -> list[tuple[Contract, bytes]]:
-    if role == Role.rights_holder:
-        return [(ledger.registry.contract, keccak(text="RIGHTS_HOLDER_ROLE"))]
-    if role == Role.platform:
-        return [(ledger.models, keccak(text="PLATFORM_ROLE")), (ledger.outputs, keccak(text="PLATFORM_ROLE"))]
-    return []
+#: The on-chain roles each API role's account is granted, per contract.
+ONCHAIN_ROLES: dict[Role, list[tuple[str, bytes]]] = {
+    Role.rights_holder: [("WorkRegistry", keccak(text="RIGHTS_HOLDER_ROLE"))],
+    Role.platform: [("ModelRegistry", keccak(text="PLATFORM_ROLE")), ("OutputRegistry", keccak(text="PLATFORM_ROLE"))],
+}
 
 
 def create_api_key(ledger: Ledger, role: Role, label: str = "", address: str | None = None) -> IssuedKey:
     holder: str | None = None
     custodial = False
-    grants = _onchain_roles(ledger, role)
+    grants = ONCHAIN_ROLES.get(role, [])
     if grants:
         if address is not None:
             if not is_address(address):
@@ -64,9 +62,10 @@ def create_api_key(ledger: Ledger, role: Role, label: str = "", address: str | N
             holder, custodial = account.address, True
             with session_scope(ledger.engine) as s:
                 s.add(CustodialAccount(address=holder, keystore_json=encrypt_key(account, keystore_password(ledger.settings))))
-        for contract, onchain_role in grants:
-            if not contract.functions.hasRole(onchain_role, holder).call():
-                ledger.sender.send(contract.functions.grantRole(onchain_role, holder))
+        contracts = {"WorkRegistry": ledger.registry.contract, "ModelRegistry": ledger.models, "OutputRegistry": ledger.outputs}
+        for name, onchain_role in grants:
+            if not contracts[name].functions.hasRole(onchain_role, holder).call():
+                ledger.sender.send(ledger.call(name, "grantRole", onchain_role, holder))
     elif address is not None:
         raise InvalidInput("an address only applies to rights_holder and platform keys")
     prefix = secrets.token_hex(4)

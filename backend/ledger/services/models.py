@@ -129,8 +129,10 @@ def register_model(ledger: Ledger, key: ApiKey, req: ModelRequest) -> Model | Si
             }
         )
     )
-    call = ledger.models.functions.registerModel(
-        (req.name.strip(), req.version, req.weights_hash, metadata_cid, tree.root, len(ids), set_cid, req.base_model_id or 0)
+    call = ledger.call(
+        "ModelRegistry",
+        "registerModel",
+        (req.name.strip(), req.version, req.weights_hash, metadata_cid, tree.root, len(ids), set_cid, req.base_model_id or 0),
     )
     outcome = execute(ledger, key, call)
     if isinstance(outcome, SignatureRequired):

@@ -129,8 +129,8 @@ def register_outputs(ledger: Ledger, key: ApiKey, requests: list[OutputRequest])
         batches = [new[i : i + per_tx] for i in range(0, len(new), per_tx)]
         receipts: list[TxReceipt] = []
         for batch in batches:
-            call = ledger.outputs.functions.registerOutputs(
-                [(r.output_hash, r.model_id, [(w, weight) for w, weight in r.links]) for r in batch]
+            call = ledger.call(
+                "OutputRegistry", "registerOutputs", [(r.output_hash, r.model_id, [list(l) for l in r.links]) for r in batch]
             )
             outcome = execute(ledger, key, call)
             if isinstance(outcome, SignatureRequired):

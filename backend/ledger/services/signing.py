@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import to_checksum_address
-from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
+from ledger.chain.calls import Call
 from ledger.chain.errors import ContractRevert
 from ledger.models import ApiKey
 from ledger.runtime import Ledger
@@ -48,7 +48,7 @@ def jsonable(typed: dict[str, Any]) -> dict[str, Any]:
     return {**typed, "message": message}
 
 
-def execute(ledger: Ledger, key: ApiKey, call: ContractFunction) -> TxReceipt | SignatureRequired:
+def execute(ledger: Ledger, key: ApiKey, call: Call) -> TxReceipt | SignatureRequired:
     holder = key.holder_address
     if holder is None:
         raise Forbidden("this key has no on-chain account")

@@ -7,8 +7,8 @@ clear 4xx answers without a transaction), and runs it through ``signing.execute`
 import time
 
 from eth_utils import is_address, to_checksum_address
-from web3.contract.contract import ContractFunction
 
+from ledger.chain.calls import Call
 from ledger.chain.registry import TOTAL_BPS, Owner, Terms
 from ledger.models import ApiKey
 from ledger.runtime import Ledger
@@ -23,7 +23,7 @@ def _address(label: str, value: str) -> str:
     return to_checksum_address(value)
 
 
-def _run(ledger: Ledger, key: ApiKey, work_id: int, call: ContractFunction) -> WorkView | SignatureRequired:
+def _run(ledger: Ledger, key: ApiKey, work_id: int, call: Call) -> WorkView | SignatureRequired:
     outcome = execute(ledger, key, call)
     if isinstance(outcome, SignatureRequired):
         return outcome
@@ -52,21 +52,21 @@ def update_terms(ledger: Ledger, key: ApiKey, work_id: int, terms: Terms) -> Wor
         raise InvalidInput(f"royalty_bps must be between 0 and {TOTAL_BPS}")
     if terms.expires_at and terms.expires_at <= int(time.time()):
         raise InvalidInput("expires_at must be 0 (until revoked) or a future unix time")
-    return _run(ledger, key, work_id, ledger.registry.contract.functions.updateTerms(work_id, terms.as_tuple()))
+    return _run(ledger, key, work_id, ledger.call("WorkRegistry", "updateTerms", work_id, terms.as_tuple()))
 
 
 def transfer_management(ledger: Ledger, key: ApiKey, work_id: int, new_manager: str) -> WorkView | SignatureRequired:
     view = get_work(ledger, work_id)
     if view.work.manager != key.holder_address:
         raise Forbidden(f"only the work's manager {view.work.manager} may hand over management")
-    call = ledger.registry.contract.functions.transferManagement(work_id, _address("manager", new_manager))
+    call = ledger.call("WorkRegistry", "transferManagement", work_id, _address("manager", new_manager))
     return _run(ledger, key, work_id, call)
 
 
 def set_payout(ledger: Ledger, key: ApiKey, work_id: int, payout: str) -> WorkView | SignatureRequired:
     payout = _address("payout", payout)
     owners, index = _my_index(_current(ledger, work_id), str(key.holder_address))
-    call = ledger.registry.contract.functions.setPayout(work_id, [o.as_tuple() for o in owners], index, payout)
+    call = ledger.call("WorkRegistry", "setPayout", work_id, [o.as_tuple() for o in owners], index, payout)
     return _run(ledger, key, work_id, call)
 
 
@@ -80,7 +80,5 @@ def transfer_share(
         raise InvalidInput("cannot transfer a share to yourself")
     if not 0 < share_bps <= owners[index].share_bps:
         raise InvalidInput(f"share_bps must be between 1 and your share, {owners[index].share_bps}")
-    call = ledger.registry.contract.functions.transferShare(
-        work_id, [o.as_tuple() for o in owners], index, to, payout, share_bps
-    )
+    call = ledger.call("WorkRegistry", "transferShare", work_id, [o.as_tuple() for o in owners], index, to, payout, share_bps)
     return _run(ledger, key, work_id, call)

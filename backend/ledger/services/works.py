@@ -164,7 +164,7 @@ def register_works(
         file_cids.append(file_cid)
         inputs.append(WorkInput(content_hash, metadata_cid, req.terms, owners))
 
-    outcome = execute(ledger, key, ledger.registry.register_call(inputs))
+    outcome = execute(ledger, key, ledger.call("WorkRegistry", "registerWorks", [w.as_tuple() for w in inputs]))
     if isinstance(outcome, SignatureRequired):
         prepared = [PreparedWork(hashes[i], inputs[i].metadata_cid, file_cids[i]) for i in range(len(inputs))]
         return PendingRegistration(outcome.typed_data, prepared)
