@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ledger.cli import works
+from ledger.cli import models, works
 from ledger.config import get_settings
 from ledger.models import Role
 
@@ -16,6 +16,7 @@ app = typer.Typer(help="AI rights and royalty ledger.", no_args_is_help=True, pr
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(works.app, name="works")
+app.add_typer(models.app, name="models")
 console = Console()
 
 
