@@ -9,6 +9,7 @@ relayed through the ERC-2771 forwarder. Per-link gas is the difference between t
 """
 
 import hashlib
+import socket
 import tempfile
 from pathlib import Path
 
@@ -51,7 +52,10 @@ def _outputs(seed: str, n: int, links: int, model_id: int) -> list[tuple[bytes, 
 def main() -> None:
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:
-        node = AnvilNode(Path(tmp) / "chain", 18545 + hash(tmp) % 1000)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        node = AnvilNode(Path(tmp) / "chain", port)
         node.start()
         try:
             settings = Settings(data_dir=Path(tmp) / "data", rpc_url=node.url)
