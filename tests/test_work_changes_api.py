@@ -117,3 +117,22 @@ def test_self_custodied_holder_signs_in_own_wallet(ledger: Ledger, server: Serve
         # A refusal is reported at prepare time, with the contract's reason, before any signing.
         dup = c.post("/works", json=works[0])
         assert dup.status_code == 409
+
+
+def test_self_custodied_platform_relays_an_output(ledger: Ledger, server: Server, holder: httpx.Client, wallet: LocalAccount) -> None:
+    work_id = _register(holder, 9)
+    token = create_api_key(ledger, Role.platform, "wallet platform", address=wallet.address).token
+    with client_for(server, token) as c:
+        prepared = c.post("/models", json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": [work_id]})
+        assert prepared.status_code == 202
+        typed = prepared.json()["typed_data"]
+        assert typed["message"]["to"] == ledger.models.address
+        assert c.post("/relay", json={"message": typed["message"], "signature": _sign(wallet, typed)}).status_code == 201
+        ledger.indexer.sync()
+        output = {"output_hash": "0x" + "42" * 32, "model_id": 1, "links": [{"work_id": work_id, "weight_bps": 10_000}]}
+        prepared = c.post("/outputs", json=output)
+        assert prepared.status_code == 202, prepared.text
+        typed = prepared.json()["typed_data"]
+        assert c.post("/relay", json={"message": typed["message"], "signature": _sign(wallet, typed)}).status_code == 201
+        got = c.get(f"/outputs/{output['output_hash']}").json()
+        assert got["platform"] == wallet.address and got["links"][0]["work_id"] == work_id

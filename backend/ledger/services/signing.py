@@ -75,8 +75,9 @@ def submit_signed(ledger: Ledger, key: ApiKey, message: dict[str, Any], signatur
         raise InvalidInput(f"malformed forward request: {exc}") from exc
     if sender != key.holder_address:
         raise Forbidden(f"the request is from {sender}; this key acts for {key.holder_address}")
-    if target != ledger.registry.address:
-        raise Forbidden(f"the ledger only relays calls to its registry {ledger.registry.address}")
+    registries = {ledger.registry.address, ledger.models.address, ledger.outputs.address}
+    if target not in registries:
+        raise Forbidden(f"the ledger only relays calls to its registries {sorted(registries)}")
     typed = ledger.relayer.typed_data(sender, target, data, fields["gas"], fields["nonce"], fields["deadline"])
     request = tuple(typed["message"][k] for k in ("from", "to", "value", "gas", "deadline", "data")) + (signature,)
     if not ledger.relayer.forwarder.functions.verify(request).call():
