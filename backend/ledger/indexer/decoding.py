@@ -1,12 +1,25 @@
-"""Decodes raw logs of the ledger's contracts into (contract name, event name, args)."""
+"""Decodes raw logs of the ledger's contracts into (contract name, event name, args).
+
+Decoding goes straight through eth_abi: web3.py's ``process_log`` normalises every nested value
+in Python and took most of the indexer's time on large batches. Structs come back as dicts keyed
+by component name, addresses checksummed, exactly as the projectors expect.
+"""
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from eth_utils import to_checksum_address
-from hexbytes import HexBytes
+from eth_abi import decode
+from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3.contract import Contract
 from web3.types import LogReceipt
+
+from ledger.chain.errors import canonical_type
+
+_DYNAMIC = ("string", "bytes")
+
+#: The same few addresses (contracts, holders, platforms) recur in almost every log.
+_checksum = lru_cache(maxsize=65_536)(to_checksum_address)
 
 
 @dataclass(frozen=True)
@@ -16,19 +29,58 @@ class DecodedEvent:
     args: dict[str, Any]
 
 
+def _shape(value: Any, spec: dict[str, Any]) -> Any:
+    """Gives eth_abi's plain tuples the names and address form of the ABI."""
+    t = spec["type"]
+    if t.endswith("]"):
+        inner = {**spec, "type": t[: t.rindex("[")]}
+        return [_shape(v, inner) for v in value]
+    if t == "tuple":
+        return {c["name"]: _shape(v, c) for v, c in zip(value, spec["components"])}
+    if t == "address":
+        return _checksum(value)
+    return value
+
+
+@dataclass(frozen=True)
+class _EventSpec:
+    contract: str
+    name: str
+    indexed: list[dict[str, Any]]
+    data: list[dict[str, Any]]
+    data_types: list[str]
+
+
 class EventDecoder:
     def __init__(self, contracts: dict[str, Contract]) -> None:
-        self._events: dict[tuple[str, bytes], tuple[str, Any]] = {}
-        for name, contract in contracts.items():
-            for event in contract.all_events():
-                self._events[(contract.address, bytes(HexBytes(event.topic)))] = (name, event)
+        self._events: dict[tuple[str, bytes], _EventSpec] = {}
+        for contract_name, contract in contracts.items():
+            for item in contract.abi:
+                if item.get("type") != "event":
+                    continue
+                data = [i for i in item["inputs"] if not i["indexed"]]
+                spec = _EventSpec(
+                    contract_name,
+                    item["name"],
+                    [i for i in item["inputs"] if i["indexed"]],
+                    data,
+                    [canonical_type(i) for i in data],
+                )
+                self._events[(contract.address, bytes(event_abi_to_log_topic(item)))] = spec
 
     def decode(self, log: LogReceipt) -> DecodedEvent | None:
         if not log["topics"]:
             return None
-        found = self._events.get((to_checksum_address(log["address"]), bytes(log["topics"][0])))
-        if found is None:
+        spec = self._events.get((_checksum(log["address"]), bytes(log["topics"][0])))
+        if spec is None:
             return None
-        contract, event = found
-        data = event.process_log(log)
-        return DecodedEvent(contract, data["event"], dict(data["args"]))
+        args: dict[str, Any] = {}
+        for topic, item in zip(log["topics"][1:], spec.indexed):
+            t = canonical_type(item)
+            if t in _DYNAMIC or t.endswith("]") or t.startswith("("):
+                args[item["name"]] = bytes(topic)  # only its hash is in the log
+            else:
+                args[item["name"]] = _shape(decode([t], bytes(topic))[0], item)
+        for value, item in zip(decode(spec.data_types, bytes(log["data"])), spec.data):
+            args[item["name"]] = _shape(value, item)
+        return DecodedEvent(spec.contract, spec.name, args)
