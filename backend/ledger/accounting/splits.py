@@ -1,0 +1,175 @@
+"""The royalty split engine: pure functions over integer arrays, no database or network inside.
+
+Policy, per usage line (revenue R in minor units, for one output):
+
+1. **Platform share**: R is split between the rights pool and the platform by the platform's
+   share in basis points (largest remainder; a tie goes to the pool).
+2. **Attribution**: the pool is split across the output's links by their weights (basis points
+   summing to 10000; ties to the lower work id).
+3. **Upstream**: a work that is itself a registered output (a derivative) passes part of what it
+   receives to the works that output links to: its amount is split by those link weights, and
+   each source takes its royalty share (its terms in force when the output was registered: a
+   later revocation is not retroactive) of its part; the derivative keeps the rest. This repeats
+   for sources that are derivatives themselves, up to ``max_depth`` levels.
+4. **Co-owners**: each work's total for the period is split among its owners by their shares.
+
+Steps 1 to 3 run per line, so every line conserves its revenue exactly (platform + pool = R, and
+the pool reaches works unit for unit) and batches can be split any way without changing a
+result. Step 4 runs once per work on its period total: the same for any batching, and with less
+rounding than per line. Every split is largest-remainder, so the sum of all payouts plus the
+platform's share equals the reported revenue to the unit, deterministically.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ledger.accounting.allocation import I64, allocate, allocate_groups, allocate_rows
+
+BPS = 10_000
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the ledger knows, as arrays indexed by dense output / work / payee numbers.
+
+    out_ptr[o]..out_ptr[o+1] index the links of output o (link_work, link_weight; sorted by work).
+    src_ptr[w]..src_ptr[w+1] index the sources of work w when it is a derivative (src_work,
+    src_weight, src_royalty: the source's royalty bps when the output was registered).
+    own_ptr[w]..own_ptr[w+1] index the owners of work w (own_payee, own_share in bps).
+    """
+
+    out_ptr: I64
+    link_work: I64
+    link_weight: I64
+    src_ptr: I64
+    src_work: I64
+    src_weight: I64
+    src_royalty: I64
+    own_ptr: I64
+    own_payee: I64
+    own_share: I64
+    n_payees: int
+
+    @property
+    def n_works(self) -> int:
+        return len(self.own_ptr) - 1
+
+
+@dataclass(frozen=True)
+class Lines:
+    output: I64
+    revenue: I64
+    platform_bps: I64
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    platform: I64  # per line
+    pool: I64  # per line
+    work_totals: I64  # per work: what reached the work after upstream flows
+    payee_totals: I64  # per payee: work totals split among co-owners
+
+
+def _sum_into(index: I64, values: I64, size: int) -> I64:
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, index, values)
+    return out
+
+
+def _validate(facts: Facts, lines: Lines) -> None:
+    if not (len(lines.output) == len(lines.revenue) == len(lines.platform_bps)):
+        raise ValueError("lines: output, revenue and platform_bps must have the same length")
+    if len(lines.revenue) and lines.revenue.min() < 0:
+        raise ValueError("revenue must not be negative")
+    if len(lines.platform_bps) and (lines.platform_bps.min() < 0 or lines.platform_bps.max() > BPS):
+        raise ValueError(f"platform_bps must be between 0 and {BPS}")
+
+
+def _attribute(facts: Facts, lines: Lines, pool: I64) -> tuple[I64, I64]:
+    """(work, amount) entries: each line's pool over its output's links, grouped by link count."""
+    sizes = np.diff(facts.out_ptr)[lines.output]
+    works, amounts = [], []
+    for k in np.unique(sizes):
+        rows = np.flatnonzero(sizes == k)
+        gather = facts.out_ptr[lines.output[rows]][:, None] + np.arange(k, dtype=np.int64)
+        amounts.append(allocate_rows(pool[rows], facts.link_weight[gather], BPS).ravel())
+        works.append(facts.link_work[gather].ravel())
+    if not works:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(works), np.concatenate(amounts)
+
+
+def _upstream(facts: Facts, work: I64, amount: I64, max_depth: int) -> tuple[I64, I64]:
+    """Moves royalties from derivative works to their sources, level by level."""
+    src_sizes = np.diff(facts.src_ptr)
+    settled_w, settled_a = [], []
+    for _ in range(max_depth):
+        derived = (src_sizes[work] > 0) & (amount > 0)
+        settled_w.append(work[~derived])
+        settled_a.append(amount[~derived])
+        work, amount = work[derived], amount[derived]
+        if not len(work):
+            break
+        sizes = src_sizes[work]
+        ptr = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        child = np.repeat(facts.src_ptr[work], sizes) + (np.arange(ptr[-1], dtype=np.int64) - np.repeat(ptr[:-1], sizes))
+        portions = allocate_groups(amount, ptr, facts.src_weight[child])
+        royalty = facts.src_royalty[child]
+        up = allocate_rows(portions, np.stack([royalty, BPS - royalty], axis=1), BPS)[:, 0]
+        kept = amount - np.add.reduceat(up, ptr[:-1])
+        settled_w.append(work)
+        settled_a.append(kept)
+        work, amount = facts.src_work[child], up
+    settled_w.append(work)  # whatever is left at max_depth stays where it is
+    settled_a.append(amount)
+    return np.concatenate(settled_w), np.concatenate(settled_a)
+
+
+def split(facts: Facts, lines: Lines, max_depth: int = 3) -> SplitResult:
+    _validate(facts, lines)
+    halves = allocate_rows(lines.revenue, np.stack([BPS - lines.platform_bps, lines.platform_bps], axis=1), BPS)
+    pool, platform = halves[:, 0], halves[:, 1]
+    work, amount = _attribute(facts, lines, pool)
+    work, amount = _upstream(facts, work, amount, max_depth)
+    work_totals = _sum_into(work, amount, facts.n_works)
+    owner_amounts = allocate_groups(work_totals, facts.own_ptr, facts.own_share)
+    payee_totals = _sum_into(facts.own_payee, owner_amounts, facts.n_payees)
+    return SplitResult(platform, pool, work_totals, payee_totals)
+
+
+def split_reference(facts: Facts, lines: Lines, max_depth: int = 3) -> SplitResult:
+    """The same policy, line by line in plain Python: the baseline the engine is checked and
+    benchmarked against."""
+    _validate(facts, lines)
+    work_totals = [0] * facts.n_works
+    platform_out, pool_out = [], []
+
+    def credit(work: int, amount: int, depth: int) -> None:
+        lo, hi = int(facts.src_ptr[work]), int(facts.src_ptr[work + 1])
+        if depth >= max_depth or lo == hi or amount == 0:
+            work_totals[work] += amount
+            return
+        portions = allocate(amount, [int(x) for x in facts.src_weight[lo:hi]])
+        kept = amount
+        for j, portion in zip(range(lo, hi), portions):
+            royalty = int(facts.src_royalty[j])
+            up = allocate(portion, [royalty, BPS - royalty])[0]
+            kept -= up
+            credit(int(facts.src_work[j]), up, depth + 1)
+        work_totals[work] += kept
+
+    for o, revenue, p in zip(lines.output.tolist(), lines.revenue.tolist(), lines.platform_bps.tolist()):
+        pool, platform = allocate(revenue, [BPS - p, p])
+        platform_out.append(platform)
+        pool_out.append(pool)
+        lo, hi = int(facts.out_ptr[o]), int(facts.out_ptr[o + 1])
+        for w, amount in zip(facts.link_work[lo:hi].tolist(), allocate(pool, facts.link_weight[lo:hi].tolist())):
+            credit(w, amount, 0)
+    payees = [0] * facts.n_payees
+    for w in range(facts.n_works):
+        lo, hi = int(facts.own_ptr[w]), int(facts.own_ptr[w + 1])
+        for j, amount in zip(range(lo, hi), allocate(work_totals[w], facts.own_share[lo:hi].tolist())):
+            payees[int(facts.own_payee[j])] += amount
+    as_array = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+    return SplitResult(as_array(platform_out), as_array(pool_out), as_array(work_totals), as_array(payees))

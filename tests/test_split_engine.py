@@ -1,0 +1,124 @@
+"""Property tests of the split engine: conservation, non-negativity, determinism, agreement with
+the line-by-line reference, and invariance under splitting a report into batches."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.accounting.allocation import allocate, allocate_groups, allocate_rows
+from ledger.accounting.splits import Facts, Lines, split, split_reference
+
+BPS = 10_000
+
+
+def _weights(draw: st.DrawFn, n: int) -> list[int]:
+    cuts = sorted(draw(st.lists(st.integers(1, BPS - 1), min_size=n - 1, max_size=n - 1, unique=True)))
+    return [b - a for a, b in zip([0, *cuts], [*cuts, BPS])]
+
+
+@st.composite
+def ledgers(draw: st.DrawFn) -> tuple[Facts, Lines]:
+    n_works = draw(st.integers(1, 12))
+    n_payees = draw(st.integers(1, 6))
+    own_ptr, own_payee, own_share = [0], [], []
+    for _ in range(n_works):
+        k = draw(st.integers(1, min(3, n_payees)))
+        own_payee += draw(st.lists(st.integers(0, n_payees - 1), min_size=k, max_size=k, unique=True))
+        own_share += _weights(draw, k)
+        own_ptr.append(len(own_payee))
+    # Derivatives only point to lower-numbered works, as registration order guarantees (no cycles).
+    src_ptr, src_work, src_weight, src_royalty = [0], [], [], []
+    for w in range(n_works):
+        if w > 0 and draw(st.booleans()):
+            k = draw(st.integers(1, min(3, w)))
+            src_work += sorted(draw(st.lists(st.integers(0, w - 1), min_size=k, max_size=k, unique=True)))
+            src_weight += _weights(draw, k)
+            src_royalty += draw(st.lists(st.integers(0, BPS), min_size=k, max_size=k))
+        src_ptr.append(len(src_work))
+    n_outputs = draw(st.integers(1, 6))
+    out_ptr, link_work, link_weight = [0], [], []
+    for _ in range(n_outputs):
+        k = draw(st.integers(1, min(8, n_works)))
+        link_work += sorted(draw(st.lists(st.integers(0, n_works - 1), min_size=k, max_size=k, unique=True)))
+        link_weight += _weights(draw, k)
+        out_ptr.append(len(link_work))
+    n_lines = draw(st.integers(0, 25))
+    a = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+    facts = Facts(a(out_ptr), a(link_work), a(link_weight), a(src_ptr), a(src_work), a(src_weight), a(src_royalty),
+                  a(own_ptr), a(own_payee), a(own_share), n_payees)  # fmt: skip
+    lines = Lines(
+        a(draw(st.lists(st.integers(0, n_outputs - 1), min_size=n_lines, max_size=n_lines))),
+        a(draw(st.lists(st.integers(0, 10**12), min_size=n_lines, max_size=n_lines))),
+        a(draw(st.lists(st.integers(0, BPS), min_size=n_lines, max_size=n_lines))),
+    )
+    return facts, lines
+
+
+@given(st.integers(0, 10**14), st.lists(st.integers(0, 10**4), min_size=1, max_size=20).filter(lambda w: sum(w) > 0))
+def test_allocate_conserves_and_is_proportional(amount: int, weights: list[int]) -> None:
+    shares = allocate(amount, weights)
+    assert sum(shares) == amount and min(shares) >= 0
+    total = sum(weights)
+    for s, w in zip(shares, weights):
+        assert abs(s * total - amount * w) < total  # within one unit of the exact share
+        if w == 0:
+            assert s == 0
+
+
+@given(st.data())
+def test_vectorised_allocations_equal_the_reference(data: st.DataObject) -> None:
+    k = data.draw(st.integers(1, 8))
+    rows = data.draw(st.lists(st.tuples(st.integers(0, 10**12), st.lists(st.integers(0, 50), min_size=k, max_size=k)), min_size=1, max_size=10))
+    rows = [(a, w if sum(w) else [1] + w[1:]) for a, w in rows]
+    total = max(sum(w) for _, w in rows)
+    padded = [(a, w[:-1] + [w[-1] + total - sum(w)]) for a, w in rows]  # rows must share a total
+    got = allocate_rows(np.array([a for a, _ in padded]), np.array([w for _, w in padded]), total)
+    assert got.tolist() == [allocate(a, w) for a, w in padded]
+    ptr = np.cumsum([0] + [len(w) for _, w in rows])
+    flat = allocate_groups(np.array([a for a, _ in rows]), ptr, np.array([x for _, w in rows for x in w]))
+    assert flat.tolist() == [x for a, w in rows for x in allocate(a, w)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(ledgers())
+def test_engine_conserves_every_unit_and_matches_reference(case: tuple[Facts, Lines]) -> None:
+    facts, lines = case
+    result = split(facts, lines)
+    assert (result.platform + result.pool == lines.revenue).all()  # per line
+    assert result.work_totals.sum() == result.pool.sum()
+    assert result.payee_totals.sum() == lines.revenue.sum() - result.platform.sum()
+    assert (result.work_totals >= 0).all() and (result.payee_totals >= 0).all() and (result.platform >= 0).all()
+    reference = split_reference(facts, lines)
+    for field in ("platform", "pool", "work_totals", "payee_totals"):
+        assert getattr(result, field).tolist() == getattr(reference, field).tolist(), field
+    again = split(facts, lines)
+    assert again.payee_totals.tolist() == result.payee_totals.tolist()  # deterministic
+
+
+@settings(max_examples=100, deadline=None)
+@given(ledgers(), st.data())
+def test_splitting_a_report_into_batches_changes_nothing(case: tuple[Facts, Lines], data: st.DataObject) -> None:
+    facts, lines = case
+    n = len(lines.revenue)
+    cut = data.draw(st.integers(0, n))
+    part = lambda lo, hi: Lines(lines.output[lo:hi], lines.revenue[lo:hi], lines.platform_bps[lo:hi])  # noqa: E731
+    whole = split(facts, lines)
+    first, second = split(facts, part(0, cut)), split(facts, part(cut, n))
+    assert (first.work_totals + second.work_totals).tolist() == whole.work_totals.tolist()
+    assert np.concatenate([first.platform, second.platform]).tolist() == whole.platform.tolist()
+
+
+def test_policy_by_hand() -> None:
+    """One line of 10,000 units, platform 30 %, an output linking works 0 (60 %) and 1 (40 %);
+    work 1 is a derivative of work 2 (royalty 25 %); work 0 is owned 50/50 by payees 0 and 1."""
+    a = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+    facts = Facts(
+        out_ptr=a([0, 2]), link_work=a([0, 1]), link_weight=a([6000, 4000]),
+        src_ptr=a([0, 0, 1, 1]), src_work=a([2]), src_weight=a([10_000]), src_royalty=a([2500]),
+        own_ptr=a([0, 2, 3, 4]), own_payee=a([0, 1, 2, 3]), own_share=a([5000, 5000, 10_000, 10_000]), n_payees=4,
+    )  # fmt: skip
+    result = split(facts, Lines(a([0]), a([10_001]), a([3000])))
+    assert result.platform.tolist() == [3000] and result.pool.tolist() == [7001]  # 3000.3 -> 3000; pool gets the unit
+    # 7001 * 60 % = 4200.6 -> 4201 to work 0; 2800.4 -> 2800 to work 1, which passes 25 % = 700 to work 2.
+    assert result.work_totals.tolist() == [4201, 2100, 700]
+    assert result.payee_totals.tolist() == [2101, 2100, 2100, 700]  # the odd unit of 4201 goes to the first owner
