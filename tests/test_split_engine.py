@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.accounting.allocation import allocate, allocate_groups, allocate_rows
+from ledger.accounting.allocation import allocate, allocate_groups, allocate_rows, split_two
 from ledger.accounting.splits import Facts, Lines, split, split_reference
 
 BPS = 10_000
@@ -77,6 +77,12 @@ def test_vectorised_allocations_equal_the_reference(data: st.DataObject) -> None
     ptr = np.cumsum([0] + [len(w) for _, w in rows])
     flat = allocate_groups(np.array([a for a, _ in rows]), ptr, np.array([x for _, w in rows for x in w]))
     assert flat.tolist() == [x for a, w in rows for x in allocate(a, w)]
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**14), st.integers(0, BPS)), min_size=1, max_size=50))
+def test_two_party_split_equals_the_reference(rows: list[tuple[int, int]]) -> None:
+    first, second = split_two(np.array([a for a, _ in rows]), np.array([w for _, w in rows]), BPS)
+    assert list(zip(first.tolist(), second.tolist())) == [tuple(allocate(a, [w, BPS - w])) for a, w in rows]
 
 
 @settings(max_examples=150, deadline=None)

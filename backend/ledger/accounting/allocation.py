@@ -43,13 +43,27 @@ def allocate_rows(amounts: I64, weights: I64, total: int) -> I64:
     shares = product // total
     remainders = product % total
     leftover = amounts - shares.sum(axis=1)
-    k = weights.shape[1]
-    # rank[n, i] = how many columns come before column i: larger remainder, or equal and earlier.
-    r_i = remainders[:, :, None]
-    r_j = remainders[:, None, :]
-    earlier = np.tri(k, k, -1, dtype=bool)[None, :, :]  # earlier[0, i, j] = j < i
-    rank = ((r_j > r_i) | ((r_j == r_i) & earlier)).sum(axis=2)
-    return shares + (rank < leftover[:, None]).astype(np.int64)
+    n, k = weights.shape
+    if k == 1:
+        return shares
+    # Priority key: larger remainder first, then earlier column; keys are unique within a row.
+    # The `leftover` smallest keys of a row get one unit each: compare with the row's
+    # leftover-th smallest key (cheaper than ranking every column).
+    key = np.arange(k, dtype=np.int64) - remainders * k
+    threshold = np.take_along_axis(np.sort(key, axis=1), np.maximum(leftover - 1, 0)[:, None], axis=1)
+    return shares + ((key <= threshold) & (leftover > 0)[:, None]).astype(np.int64)
+
+
+def split_two(amounts: I64, first_bps: I64, total: int) -> tuple[I64, I64]:
+    """``allocate(a, [w, total - w])`` for every row, in closed form (the hot two-party case:
+    platform vs. pool, royalty vs. kept)."""
+    if amounts.size and (amounts.min() < 0 or amounts.max() > MAX_AMOUNT):
+        raise ValueError(f"amounts must be between 0 and {MAX_AMOUNT}")
+    p0, p1 = amounts * first_bps, amounts * (total - first_bps)
+    s0, s1 = p0 // total, p1 // total
+    leftover = amounts - s0 - s1  # 0 or 1
+    to_first = (p0 % total) >= (p1 % total)
+    return s0 + leftover * to_first, s1 + leftover * ~to_first
 
 
 def allocate_groups(amounts: I64, ptr: I64, weights: I64) -> I64:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ledger.accounting.allocation import I64, allocate, allocate_groups, allocate_rows
+from ledger.accounting.allocation import I64, allocate, allocate_groups, allocate_rows, split_two
 
 BPS = 10_000
 
@@ -86,50 +86,58 @@ def _validate(facts: Facts, lines: Lines) -> None:
         raise ValueError(f"platform_bps must be between 0 and {BPS}")
 
 
+def _spread(amount: I64, start: I64, size: I64, to: I64, weight: I64) -> tuple[I64, I64, I64]:
+    """Splits each amount over its group ``to[start:start+size]`` by ``weight``; rows are grouped
+    by size so each group size is one vectorised allocation. Returns (parent row, target, amount)."""
+    parents, targets, amounts = [], [], []
+    for k in np.unique(size):
+        rows = np.flatnonzero(size == k)
+        gather = start[rows][:, None] + np.arange(k, dtype=np.int64)
+        amounts.append(allocate_rows(amount[rows], weight[gather], BPS).ravel())
+        targets.append(to[gather].ravel())
+        parents.append(np.repeat(rows, k))
+    if not targets:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    return np.concatenate(parents), np.concatenate(targets), np.concatenate(amounts)
+
+
 def _attribute(facts: Facts, lines: Lines, pool: I64) -> tuple[I64, I64]:
-    """(work, amount) entries: each line's pool over its output's links, grouped by link count."""
-    sizes = np.diff(facts.out_ptr)[lines.output]
-    works, amounts = [], []
-    for k in np.unique(sizes):
-        rows = np.flatnonzero(sizes == k)
-        gather = facts.out_ptr[lines.output[rows]][:, None] + np.arange(k, dtype=np.int64)
-        amounts.append(allocate_rows(pool[rows], facts.link_weight[gather], BPS).ravel())
-        works.append(facts.link_work[gather].ravel())
-    if not works:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(works), np.concatenate(amounts)
+    """(work, amount) entries: each line's pool over its output's links."""
+    sizes = np.diff(facts.out_ptr)
+    _, works, amounts = _spread(pool, facts.out_ptr[lines.output], sizes[lines.output], facts.link_work, facts.link_weight)
+    return works, amounts
 
 
 def _upstream(facts: Facts, work: I64, amount: I64, max_depth: int) -> tuple[I64, I64]:
     """Moves royalties from derivative works to their sources, level by level."""
     src_sizes = np.diff(facts.src_ptr)
-    settled_w, settled_a = [], []
+    derived = (src_sizes[work] > 0) & (amount > 0)
+    settled_w, settled_a = [work[~derived]], [amount[~derived]]
+    work, amount = work[derived], amount[derived]
     for _ in range(max_depth):
+        if not len(work):
+            break
+        parent, child_pos, portions = _spread(
+            amount, facts.src_ptr[work], src_sizes[work], np.arange(len(facts.src_work), dtype=np.int64), facts.src_weight
+        )
+        up, _ = split_two(portions, facts.src_royalty[child_pos], BPS)
+        kept = amount - _sum_into(parent, up, len(amount))
+        settled_w.append(work)
+        settled_a.append(kept)
+        work, amount = facts.src_work[child_pos], up
         derived = (src_sizes[work] > 0) & (amount > 0)
         settled_w.append(work[~derived])
         settled_a.append(amount[~derived])
         work, amount = work[derived], amount[derived]
-        if not len(work):
-            break
-        sizes = src_sizes[work]
-        ptr = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        child = np.repeat(facts.src_ptr[work], sizes) + (np.arange(ptr[-1], dtype=np.int64) - np.repeat(ptr[:-1], sizes))
-        portions = allocate_groups(amount, ptr, facts.src_weight[child])
-        royalty = facts.src_royalty[child]
-        up = allocate_rows(portions, np.stack([royalty, BPS - royalty], axis=1), BPS)[:, 0]
-        kept = amount - np.add.reduceat(up, ptr[:-1])
-        settled_w.append(work)
-        settled_a.append(kept)
-        work, amount = facts.src_work[child], up
-    settled_w.append(work)  # whatever is left at max_depth stays where it is
+    settled_w.append(work)  # whatever is still derived at max_depth stays where it is
     settled_a.append(amount)
     return np.concatenate(settled_w), np.concatenate(settled_a)
 
 
 def split(facts: Facts, lines: Lines, max_depth: int = 3) -> SplitResult:
     _validate(facts, lines)
-    halves = allocate_rows(lines.revenue, np.stack([BPS - lines.platform_bps, lines.platform_bps], axis=1), BPS)
-    pool, platform = halves[:, 0], halves[:, 1]
+    pool, platform = split_two(lines.revenue, BPS - lines.platform_bps, BPS)
     work, amount = _attribute(facts, lines, pool)
     work, amount = _upstream(facts, work, amount, max_depth)
     work_totals = _sum_into(work, amount, facts.n_works)
