@@ -39,6 +39,7 @@ class Ledger:
     registry: WorkRegistryClient
     models: Contract
     outputs: Contract
+    usage_anchor: Contract
     relayer: Relayer
     store: ContentStore
     encoders: dict[str, Encoder]
@@ -49,7 +50,12 @@ class Ledger:
 
     @property
     def indexed_contracts(self) -> dict[str, Contract]:
-        return {"WorkRegistry": self.registry.contract, "ModelRegistry": self.models, "OutputRegistry": self.outputs}
+        return {
+            "WorkRegistry": self.registry.contract,
+            "ModelRegistry": self.models,
+            "OutputRegistry": self.outputs,
+            "UsageAnchor": self.usage_anchor,
+        }
 
     @cached_property
     def indexer(self) -> Indexer:
@@ -81,6 +87,6 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     store = open_store(settings.blocks_dir, settings.ipfs_api_url)
     return Ledger(
         settings, engine, w3, operator, sender, deployment, registry,
-        contracts["ModelRegistry"], contracts["OutputRegistry"], relayer, store,
+        contracts["ModelRegistry"], contracts["OutputRegistry"], contracts["UsageAnchor"], relayer, store,
         {name: Encoder(c) for name, c in contracts.items()},
     )  # fmt: skip

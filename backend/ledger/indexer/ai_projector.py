@@ -1,5 +1,5 @@
-"""Applies ModelRegistry and OutputRegistry events: models with their training-set members, and
-outputs with their attribution links.
+"""Applies ModelRegistry, OutputRegistry and UsageAnchor events: models with their training-set
+members, outputs with their attribution links, and anchored usage-report hashes.
 
 Links come from the event alone. A training set is too large for a log (10,000 ids), so the
 event carries its CID and root: the projector fetches the list from the content store, rebuilds
@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from ledger.chain.merkle import TrainingSetTree
 from ledger.content.store import ContentStore
-from ledger.models import Model, ModelTrainingWork, Output, OutputLink
+from ledger.models import Model, ModelTrainingWork, Output, OutputLink, UsageAnchorRecord
 
 TRAINING_SET_SCHEMA = "ai-rights-ledger/training-set/v1"
 
@@ -89,4 +89,20 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
         session.flush()
         session.add_all(
             [OutputLink(output_id=output_id, work_id=int(link["workId"]), weight_bps=int(link["weightBps"])) for link in args["links"]]
+        )
+    elif name == "UsageAnchored":
+        r = args["report"]
+        session.add(
+            UsageAnchorRecord(
+                batch_hash=_hex(args["batchHash"]),
+                platform=args["platform"],
+                report_id=r["reportId"],
+                period_start=int(r["periodStart"]),
+                period_end=int(r["periodEnd"]),
+                currency=r["currency"],
+                line_count=int(r["lineCount"]),
+                total_revenue=int(r["totalRevenue"]),
+                tx_hash=tx,
+                block_number=block,
+            )
         )

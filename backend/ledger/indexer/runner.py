@@ -27,6 +27,7 @@ from ledger.models import (
     ModelTrainingWork,
     Output,
     OutputLink,
+    UsageAnchorRecord,
     Work,
     WorkOwner,
     WorkTermsVersion,
@@ -35,7 +36,7 @@ from ledger.models import (
 log = logging.getLogger(__name__)
 CHECKPOINT = "chain"
 #: Children before parents, so deleting a projection never trips a foreign key.
-PROJECTION_TABLES = (OutputLink, Output, ModelTrainingWork, Model, WorkOwner, WorkTermsVersion, Work)
+PROJECTION_TABLES = (UsageAnchorRecord, OutputLink, Output, ModelTrainingWork, Model, WorkOwner, WorkTermsVersion, Work)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
+from ledger.models.usage import UsageAnchorRecord, UsageLine, UsageReport
 from ledger.models.works import Work, WorkOwner, WorkTermsVersion
 
 __all__ = [
@@ -15,6 +16,9 @@ __all__ = [
     "Output",
     "OutputLink",
     "Role",
+    "UsageAnchorRecord",
+    "UsageLine",
+    "UsageReport",
     "Work",
     "WorkOwner",
     "WorkTermsVersion",

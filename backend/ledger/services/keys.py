@@ -44,7 +44,11 @@ def _hash(secret: str) -> str:
 #: The on-chain roles each API role's account is granted, per contract.
 ONCHAIN_ROLES: dict[Role, list[tuple[str, bytes]]] = {
     Role.rights_holder: [("WorkRegistry", keccak(text="RIGHTS_HOLDER_ROLE"))],
-    Role.platform: [("ModelRegistry", keccak(text="PLATFORM_ROLE")), ("OutputRegistry", keccak(text="PLATFORM_ROLE"))],
+    Role.platform: [
+        ("ModelRegistry", keccak(text="PLATFORM_ROLE")),
+        ("OutputRegistry", keccak(text="PLATFORM_ROLE")),
+        ("UsageAnchor", keccak(text="PLATFORM_ROLE")),
+    ],
 }
 
 
@@ -62,7 +66,7 @@ def create_api_key(ledger: Ledger, role: Role, label: str = "", address: str | N
             holder, custodial = account.address, True
             with session_scope(ledger.engine) as s:
                 s.add(CustodialAccount(address=holder, keystore_json=encrypt_key(account, keystore_password(ledger.settings))))
-        contracts = {"WorkRegistry": ledger.registry.contract, "ModelRegistry": ledger.models, "OutputRegistry": ledger.outputs}
+        contracts = ledger.indexed_contracts
         for name, onchain_role in grants:
             if not contracts[name].functions.hasRole(onchain_role, holder).call():
                 ledger.sender.send(ledger.call(name, "grantRole", onchain_role, holder))

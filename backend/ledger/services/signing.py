@@ -75,7 +75,7 @@ def submit_signed(ledger: Ledger, key: ApiKey, message: dict[str, Any], signatur
         raise InvalidInput(f"malformed forward request: {exc}") from exc
     if sender != key.holder_address:
         raise Forbidden(f"the request is from {sender}; this key acts for {key.holder_address}")
-    registries = {ledger.registry.address, ledger.models.address, ledger.outputs.address}
+    registries = {c.address for c in ledger.indexed_contracts.values()}
     if target not in registries:
         raise Forbidden(f"the ledger only relays calls to its registries {sorted(registries)}")
     typed = ledger.relayer.typed_data(sender, target, data, fields["gas"], fields["nonce"], fields["deadline"])

@@ -1,0 +1,100 @@
+"""Usage reports from platforms: CSV upload (streamed) or JSON, each all-or-nothing and anchored."""
+
+import codecs
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
+
+from ledger.api.deps import get_ledger, require
+from ledger.models import ApiKey, Role
+from ledger.runtime import Ledger
+from ledger.services import usage as svc
+from ledger.services.errors import InvalidInput
+
+router = APIRouter(prefix="/usage", tags=["usage"])
+Platform = Annotated[ApiKey, Depends(require(Role.platform))]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+class ReportHeaderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    report_id: str
+    platform: str = Field(description="The reporting platform's account; must be this key's.")
+    period_start: str = Field(description="YYYY-MM-DD, inclusive")
+    period_end: str = Field(description="YYYY-MM-DD, inclusive")
+    currency: str = Field(description="ISO 4217")
+    corrects_report_id: str | None = None
+
+
+class UsageLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    line_id: str
+    output_hash: str
+    platform_output_id: str = ""
+    use_type: str
+    commercial_model: str
+    territory: str
+    uses: int
+    revenue: int = Field(description="Minor units of the report's currency.")
+    replaces_line_id: str | None = None
+
+
+class UsageReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    report: ReportHeaderIn
+    lines: list[UsageLineIn] = Field(min_length=1, max_length=100_000)
+
+
+class ImportOut(BaseModel):
+    report_id: str
+    created: bool
+    line_count: int
+    total_revenue: int
+    batch_hash: str
+    anchor_tx: str
+
+
+def _out(result: svc.ImportResult) -> JSONResponse:
+    return JSONResponse(status_code=201 if result.created else 200, content=ImportOut(**result.__dict__).model_dump())
+
+
+@router.post("", status_code=201, response_model=ImportOut, responses={200: {"model": ImportOut}})
+async def report_usage(body: UsageReportIn, key: Platform, ledger: LedgerDep) -> Any:
+    """A usage report as JSON (same rules as the file format). 201 imported, 200 already imported."""
+    records = svc.records_from_json(body.report.model_dump(), [line.model_dump() for line in body.lines])
+    return _out(await run_in_threadpool(svc.import_report, ledger, key, records))
+
+
+@router.post("/reports", status_code=201, response_model=ImportOut, responses={200: {"model": ImportOut}})
+async def upload_report(request: Request, key: Platform, ledger: LedgerDep) -> Any:
+    """A usage report file (docs/usage-format.md), as multipart `file` or a text/csv body; read as
+    a stream, so files of millions of lines are fine. A bad line is reported with its number."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_part_size=ledger.settings.max_upload_bytes)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("multipart request needs a 'file' part with the report")
+        raw = upload.file
+    elif ctype.startswith("text/csv"):
+        import tempfile
+
+        raw = tempfile.SpooledTemporaryFile(max_size=16 * 2**20)
+        async for chunk in request.stream():
+            raw.write(chunk)
+        raw.seek(0)
+    else:
+        raise InvalidInput("send the report as multipart/form-data (file) or text/csv")
+
+    def run() -> svc.ImportResult:
+        text = codecs.getreader("utf-8")(raw, errors="strict")
+        try:
+            return svc.import_report(ledger, key, svc.records_from_csv(text))
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"the report is not UTF-8 text: {exc}") from exc
+
+    return _out(await run_in_threadpool(run))

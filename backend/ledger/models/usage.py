@@ -1,0 +1,56 @@
+"""Usage reports and their lines (facts the platforms report, kept by the ledger), and the
+projection of their on-chain anchors."""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UsageAnchorRecord(SQLModel, table=True):
+    """Projection of UsageAnchor.UsageAnchored."""
+
+    __tablename__ = "usageanchor"
+    batch_hash: str = Field(primary_key=True, max_length=66)
+    platform: str = Field(index=True, max_length=42)
+    report_id: str
+    period_start: int = Field(sa_column=Column(BigInteger, nullable=False))
+    period_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    line_count: int
+    total_revenue: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: str = Field(max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class UsageReport(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "report_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(index=True, max_length=42)
+    report_id: str = Field(max_length=200)
+    period_start: int = Field(sa_column=Column(BigInteger, nullable=False))  # unix seconds, inclusive
+    period_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    corrects_report_id: str | None = Field(default=None, max_length=200)
+    line_count: int
+    total_revenue: int = Field(sa_column=Column(BigInteger, nullable=False))
+    batch_hash: str = Field(unique=True, max_length=66)
+    anchor_tx: str = Field(max_length=66)
+    received_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class UsageLine(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "line_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    report_pk: int = Field(foreign_key="usagereport.id", index=True)
+    platform: str = Field(max_length=42)
+    line_id: str = Field(max_length=200)
+    line_number: int  # in the file, for messages and audits
+    output_id: int = Field(foreign_key="output.output_id", index=True)
+    platform_output_ref: str = ""
+    use_type: str = Field(max_length=32)
+    commercial_model: str = Field(max_length=32)
+    territory: str = Field(max_length=2)
+    uses: int = Field(sa_column=Column(BigInteger, nullable=False))
+    revenue: int = Field(sa_column=Column(BigInteger, nullable=False))  # minor units of the report's currency
+    replaces_line_id: str | None = Field(default=None, max_length=200, index=True)

@@ -1,0 +1,282 @@
+"""Usage reports: streaming import of a DDEX-DSR-like flat file (or the same records as JSON),
+validated line by line, stored all-or-nothing, and anchored on chain by hash.
+
+File format (CSV, UTF-8; see docs/usage-format.md):
+
+    HEAD,<report_id>,<platform address>,<period_start YYYY-MM-DD>,<period_end YYYY-MM-DD>,<currency>[,<corrects_report_id>]
+    LINE,<line_id>,<output_hash>,<platform_output_id>,<use_type>,<commercial_model>,<territory>,<uses>,<revenue_minor>[,<replaces_line_id>]
+    ...
+    FOOT,<line_count>,<total_revenue_minor>
+
+A report id is never reused: importing the same report again (same content) changes nothing and
+says so; different content under a used id is a conflict. Line ids are stable per platform; a
+correction is a new report whose lines name the line they replace; the original stays on record
+and stops counting.
+"""
+
+import csv
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from eth_utils import is_address, to_checksum_address
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from ledger.db import session_scope
+from ledger.models import ApiKey, Model, Output, UsageLine, UsageReport
+from ledger.runtime import Ledger
+from ledger.services.errors import Conflict, Forbidden, InvalidInput
+from ledger.services.signing import SignatureRequired, execute
+
+USE_TYPES = frozenset({"generation", "download", "stream", "print", "display", "other"})
+COMMERCIAL_MODELS = frozenset({"subscription", "ad_supported", "pay_per_use", "free", "other"})
+MAX_REVENUE = 10**14  # per line, minor units: keeps every split inside int64
+CHUNK = 5_000
+_HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
+_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,200}$")
+
+
+class UsageFormatError(InvalidInput):
+    def __init__(self, line_number: int, message: str) -> None:
+        super().__init__(f"line {line_number}: {message}", line=line_number)
+
+
+@dataclass(frozen=True)
+class Header:
+    report_id: str
+    platform: str
+    period_start: int
+    period_end: int
+    currency: str
+    corrects_report_id: str | None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    report_id: str
+    created: bool  # False: the same report was already imported (nothing changed)
+    line_count: int
+    total_revenue: int
+    batch_hash: str
+    anchor_tx: str
+
+
+def _day(value: str, line: int, end: bool) -> int:
+    try:
+        d = date.fromisoformat(value)
+    except ValueError:
+        raise UsageFormatError(line, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    start = int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    return start + 86_399 if end else start
+
+
+def _int(value: str, line: int, field: str, maximum: int) -> int:
+    if not re.fullmatch(r"-?\d+", value.strip()):
+        raise UsageFormatError(line, f"{field} must be a whole number, got {value!r}")
+    n = int(value)
+    if n < 0:
+        raise UsageFormatError(line, f"{field} must not be negative, got {n}")
+    if n > maximum:
+        raise UsageFormatError(line, f"{field} {n} exceeds {maximum}")
+    return n
+
+
+def _header(fields: list[str], line: int, key: ApiKey) -> Header:
+    if len(fields) not in (6, 7) or fields[0] != "HEAD":
+        raise UsageFormatError(line, "the first record must be HEAD,report_id,platform,period_start,period_end,currency[,corrects_report_id]")
+    _, report_id, platform, start, end, currency, *rest = [f.strip() for f in fields]
+    if not _ID.match(report_id):
+        raise UsageFormatError(line, f"report_id {report_id!r} must be 1-200 letters, digits or ._:/-")
+    if not is_address(platform) or to_checksum_address(platform) != key.holder_address:
+        raise Forbidden(f"line {line}: the report declares platform {platform!r}; this key reports for {key.holder_address}")
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise UsageFormatError(line, f"currency must be an ISO 4217 code like JPY or USD, got {currency!r}")
+    period_start, period_end = _day(start, line, False), _day(end, line, True)
+    if period_end < period_start:
+        raise UsageFormatError(line, "period_end is before period_start")
+    corrects = rest[0] if rest and rest[0] else None
+    return Header(report_id, to_checksum_address(platform), period_start, period_end, currency, corrects)
+
+
+def _line(fields: list[str], line: int) -> dict[str, object]:
+    if len(fields) not in (9, 10):
+        raise UsageFormatError(line, f"a LINE has 9 or 10 fields, this one has {len(fields)}")
+    _, line_id, output_hash, ref, use_type, model, territory, uses, revenue, *rest = [f.strip() for f in fields]
+    if not _ID.match(line_id):
+        raise UsageFormatError(line, f"line_id {line_id!r} must be 1-200 letters, digits or ._:/-")
+    if not _HEX32.match(output_hash.lower()):
+        raise UsageFormatError(line, f"output_hash must be 0x + 64 hex digits, got {output_hash!r}")
+    if use_type not in USE_TYPES:
+        raise UsageFormatError(line, f"use_type {use_type!r} is not one of {sorted(USE_TYPES)}")
+    if model not in COMMERCIAL_MODELS:
+        raise UsageFormatError(line, f"commercial_model {model!r} is not one of {sorted(COMMERCIAL_MODELS)}")
+    if not re.fullmatch(r"[A-Z]{2}", territory):
+        raise UsageFormatError(line, f"territory must be an ISO 3166-1 alpha-2 code (ZZ: worldwide), got {territory!r}")
+    replaces = rest[0] if rest and rest[0] else None
+    if replaces is not None and not _ID.match(replaces):
+        raise UsageFormatError(line, f"replaces_line_id {replaces!r} is not a valid line id")
+    return {
+        "line_number": line,
+        "line_id": line_id,
+        "output_hash": output_hash.lower(),
+        "platform_output_ref": ref[:200],
+        "use_type": use_type,
+        "commercial_model": model,
+        "territory": territory,
+        "uses": _int(uses, line, "uses", 2**62),
+        "revenue": _int(revenue, line, "revenue", MAX_REVENUE),
+        "replaces_line_id": replaces,
+    }
+
+
+def _canonical(kind: str, values: Iterable[object]) -> bytes:
+    return (kind + "|" + "|".join("" if v is None else str(v) for v in values) + "\n").encode()
+
+
+def records_from_json(report: dict[str, object], lines: list[dict[str, object]]) -> Iterator[tuple[int, list[str]]]:
+    """The JSON form of a report as the same records (line numbers: 1 = HEAD, 2.. = lines)."""
+    yield 1, ["HEAD", *(str(report.get(k) or "") for k in ("report_id", "platform", "period_start", "period_end", "currency", "corrects_report_id"))]
+    total = 0
+    for i, line in enumerate(lines, start=2):
+        fields = ("line_id", "output_hash", "platform_output_id", "use_type", "commercial_model", "territory", "uses", "revenue", "replaces_line_id")
+        yield i, ["LINE", *("" if line.get(k) is None else str(line.get(k)) for k in fields)]
+        revenue = line.get("revenue")
+        total += revenue if isinstance(revenue, int) else 0
+    yield len(lines) + 2, ["FOOT", str(len(lines)), str(total)]
+
+
+def records_from_csv(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) for every non-empty line; the file is never loaded whole."""
+    for number, fields in enumerate(csv.reader(lines), start=1):
+        if fields and any(f.strip() for f in fields):
+            yield number, fields
+
+
+class _Importer:
+    def __init__(self, ledger: Ledger, key: ApiKey, header: Header) -> None:
+        self.ledger, self.key, self.header = ledger, key, header
+        self.hasher = hashlib.sha256(_canonical("HEAD", header.__dict__.values()))
+        self.count = 0
+        self.total = 0
+        self.seen: set[str] = set()
+
+    def check_chunk(self, session: Session, rows: list[dict[str, object]], report_pk: int | None) -> list[dict[str, object]]:
+        """Resolves output hashes and line ids against the database, chunk by chunk."""
+        platform = self.header.platform
+        hashes = {str(r["output_hash"]) for r in rows}
+        outputs = dict(
+            session.exec(
+                select(Output.output_hash, Output.output_id)
+                .join(Model, col(Model.model_id) == col(Output.model_id))
+                .where(col(Output.output_hash).in_(hashes), Model.platform == platform)
+            ).all()
+        )
+        ids = [str(r["line_id"]) for r in rows]
+        used = set(session.exec(select(UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.line_id).in_(ids))).all())
+        replaced = {str(r["replaces_line_id"]) for r in rows if r["replaces_line_id"]}
+        known = set(
+            session.exec(select(UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.line_id).in_(replaced))).all()
+        )
+        out = []
+        for r in rows:
+            n = int(r["line_number"])  # type: ignore[call-overload]
+            if r["output_hash"] not in outputs:
+                raise UsageFormatError(n, f"output {r['output_hash']} is not a registered output of this platform's models")
+            if r["line_id"] in used:
+                raise UsageFormatError(n, f"line id {r['line_id']!r} was already used in an earlier report; line ids are never reused")
+            if r["replaces_line_id"] and r["replaces_line_id"] not in known:
+                raise UsageFormatError(n, f"replaces_line_id {r['replaces_line_id']!r} is not a line this platform reported earlier")
+            row = {k: v for k, v in r.items() if k != "output_hash"}
+            row.update(output_id=outputs[str(r["output_hash"])], platform=platform, report_pk=report_pk)
+            out.append(row)
+        return out
+
+    def add(self, fields: list[str], number: int) -> dict[str, object]:
+        row = _line(fields, number)
+        if row["line_id"] in self.seen:
+            raise UsageFormatError(number, f"line id {row['line_id']!r} appears twice in this report")
+        self.seen.add(str(row["line_id"]))
+        self.count += 1
+        self.total += int(row["revenue"])  # type: ignore[call-overload]
+        self.hasher.update(_canonical("LINE", [v for k, v in row.items() if k != "line_number"]))
+        return row
+
+
+def import_report(
+    ledger: Ledger, key: ApiKey, records: Iterator[tuple[int, list[str]]], progress: Callable[[int], None] | None = None
+) -> ImportResult:
+    if key.holder_address is None:
+        raise Forbidden("this key has no on-chain account")
+    if not key.custodial:
+        raise Forbidden("usage import anchors each report on chain in the platform's name; self-signing platforms are not supported yet")
+    first = next(records, None)
+    if first is None:
+        raise InvalidInput("the report is empty")
+    header = _header(first[1], first[0], key)
+    imp = _Importer(ledger, key, header)
+    with Session(ledger.engine) as s:
+        existing = s.exec(select(UsageReport).where(UsageReport.platform == header.platform, UsageReport.report_id == header.report_id)).first()
+    footer: tuple[int, list[str]] | None = None
+    with session_scope(ledger.engine) as s:
+        report = None
+        if existing is None:
+            report = UsageReport(
+                platform=header.platform, report_id=header.report_id, period_start=header.period_start,
+                period_end=header.period_end, currency=header.currency, corrects_report_id=header.corrects_report_id,
+                line_count=0, total_revenue=0, batch_hash="pending:" + header.report_id[:50], anchor_tx="",
+            )  # fmt: skip
+            s.add(report)
+            s.flush()
+        chunk: list[dict[str, object]] = []
+        for number, fields in records:
+            if footer is not None:
+                raise UsageFormatError(number, "nothing may follow the FOOT record")
+            kind = fields[0].strip()
+            if kind == "LINE":
+                chunk.append(imp.add(fields, number))
+                if len(chunk) >= CHUNK:
+                    _flush(s, imp, chunk, report)
+                    chunk = []
+                    if progress:
+                        progress(imp.count)
+            elif kind == "FOOT":
+                footer = (number, fields)
+            else:
+                raise UsageFormatError(number, f"unknown record type {kind!r} (HEAD, LINE or FOOT)")
+        _flush(s, imp, chunk, report)
+        if progress:
+            progress(imp.count)
+        if footer is None:
+            raise InvalidInput("the report has no FOOT record (line_count, total_revenue): it may be truncated")
+        number, fields = footer
+        if len(fields) != 3:
+            raise UsageFormatError(number, "FOOT is FOOT,line_count,total_revenue")
+        if _int(fields[1], number, "line_count", 2**62) != imp.count or _int(fields[2], number, "total_revenue", 2**62) != imp.total:
+            raise UsageFormatError(number, f"FOOT says {fields[1].strip()} lines / {fields[2].strip()} revenue; the report has {imp.count} / {imp.total}")
+        imp.hasher.update(_canonical("FOOT", [imp.count, imp.total]))
+        batch_hash = "0x" + imp.hasher.hexdigest()
+        if existing is not None:
+            if existing.batch_hash != batch_hash:
+                raise Conflict(f"report {header.report_id!r} was already imported with other content; report ids are never reused")
+            return ImportResult(header.report_id, False, existing.line_count, existing.total_revenue, existing.batch_hash, existing.anchor_tx)
+        assert report is not None
+        anchor = ledger.call(
+            "UsageAnchor", "anchor", bytes.fromhex(batch_hash[2:]),
+            (header.report_id, header.period_start, header.period_end, header.currency, imp.count, imp.total),
+        )  # fmt: skip
+        outcome = execute(ledger, key, anchor)
+        if isinstance(outcome, SignatureRequired):  # excluded above; kept for the type checker
+            raise Forbidden("self-signing platforms cannot import usage yet")
+        anchor_tx = "0x" + bytes(outcome["transactionHash"]).hex()
+        report.line_count, report.total_revenue, report.batch_hash, report.anchor_tx = imp.count, imp.total, batch_hash, anchor_tx
+    ledger.indexer.sync(to_block=int(outcome["blockNumber"]))
+    return ImportResult(header.report_id, True, imp.count, imp.total, batch_hash, anchor_tx)
+
+
+def _flush(s: Session, imp: _Importer, chunk: list[dict[str, object]], report: UsageReport | None) -> None:
+    if not chunk or report is None:  # compare mode (already imported): only the hash matters
+        return
+    s.execute(insert(UsageLine), imp.check_chunk(s, chunk, report.id))

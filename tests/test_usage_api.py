@@ -1,0 +1,116 @@
+"""Usage reports over HTTP: streamed CSV and JSON, all-or-nothing, idempotent, anchored on chain."""
+
+import hashlib
+
+import httpx
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ledger.models import Role, UsageAnchorRecord, UsageLine, UsageReport
+from ledger.runtime import Ledger
+from ledger.services.keys import create_api_key
+from tests.conftest import Server, client_for
+
+TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
+
+
+@pytest.fixture
+def platform_setup(ledger: Ledger, server: Server, holder: httpx.Client) -> tuple[httpx.Client, str, list[str]]:
+    """A platform with a model over two works and three registered outputs."""
+    issued = create_api_key(ledger, Role.platform, "gen")
+    client = client_for(server, issued.token)
+    works = holder.post("/works/batch", json={"works": [{"title": f"w{i}", "terms": TERMS, "content_hash": "0x" + f"{i + 1:064x}"} for i in range(2)]}).json()
+    a, b = works[0]["work_id"], works[1]["work_id"]
+    model = client.post("/models", json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": [a, b]}).json()
+    hashes = ["0x" + hashlib.sha256(f"img{i}".encode()).hexdigest() for i in range(3)]
+    body = {"outputs": [{"output_hash": h, "model_id": model["model_id"], "links": [{"work_id": a, "weight_bps": 6000}, {"work_id": b, "weight_bps": 4000}]} for h in hashes]}
+    assert client.post("/outputs/batch", json=body).status_code == 201
+    assert issued.holder_address is not None
+    return client, issued.holder_address, hashes
+
+
+def _csv(platform: str, hashes: list[str], report_id: str = "R1", lines: list[str] | None = None, foot: str | None = None) -> str:
+    body = lines if lines is not None else [
+        f"LINE,L{i},{h},ref-{i},generation,subscription,JP,{10 + i},{1000 * (i + 1)}" for i, h in enumerate(hashes)
+    ]
+    total = sum(int(line.split(",")[8]) for line in body if line.startswith("LINE") and line.split(",")[8].lstrip("-").isdigit())
+    return "\n".join([f"HEAD,{report_id},{platform},2026-11-01,2026-11-30,JPY", *body, foot or f"FOOT,{len(body)},{total}"]) + "\n"
+
+
+def _counts(ledger: Ledger) -> tuple[int, int]:
+    with Session(ledger.engine) as s:
+        return s.exec(select(func.count()).select_from(UsageReport)).one(), s.exec(select(func.count()).select_from(UsageLine)).one()
+
+
+def test_csv_report_is_stored_anchored_and_idempotent(ledger: Ledger, platform_setup: tuple[httpx.Client, str, list[str]]) -> None:
+    client, platform, hashes = platform_setup
+    text = _csv(platform, hashes)
+    resp = client.post("/usage/reports", files={"file": ("report.csv", text.encode(), "text/csv")})
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["line_count"] == 3 and body["total_revenue"] == 6000 and body["created"]
+    receipt = ledger.w3.eth.get_transaction_receipt(body["anchor_tx"])
+    assert receipt["status"] == 1
+    record = ledger.usage_anchor.functions.anchorOf(bytes.fromhex(body["batch_hash"][2:])).call()
+    assert record[0] == platform
+    with Session(ledger.engine) as s:
+        projected = s.get(UsageAnchorRecord, body["batch_hash"])
+    assert projected is not None and projected.report_id == "R1" and projected.total_revenue == 6000
+
+    again = client.post("/usage/reports", content=text.encode(), headers={"content-type": "text/csv"})
+    assert again.status_code == 200 and again.json()["created"] is False and again.json()["batch_hash"] == body["batch_hash"]
+    assert _counts(ledger) == (1, 3)
+    changed = client.post("/usage/reports", content=text.replace(",1000\n", ",1001\n").replace("FOOT,3,6000", "FOOT,3,6001").encode(), headers={"content-type": "text/csv"})
+    assert changed.status_code == 409 and "never reused" in changed.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "foot", "message"),
+    [
+        (["LINE,L1,{h0},r,generation,subscription,JP,1,100", "LINE,L2,{h1},r,generation,subscription,JP,1,-5"], None, "line 3: revenue must not be negative"),
+        (["LINE,L1,0x" + "99" * 32 + ",r,generation,subscription,JP,1,100"], None, "line 2: output 0x9999"),
+        (["LINE,L1,{h0},r,teleport,subscription,JP,1,100"], None, "line 2: use_type 'teleport'"),
+        (["LINE,L1,{h0},r,generation,subscription,Japan,1,100"], None, "line 2: territory"),
+        (["LINE,L1,{h0},r,generation,subscription,JP,1,100", "LINE,L1,{h1},r,generation,subscription,JP,1,100"], None, "appears twice"),
+        (["LINE,L1,{h0},r,generation,subscription,JP,1,100"], "FOOT,1,999", "FOOT says"),
+        (["LINE,L1,{h0},r,generation,subscription,JP,1,100"], "", "no FOOT"),
+    ],
+)
+def test_bad_report_is_refused_with_its_line_and_writes_nothing(
+    ledger: Ledger, platform_setup: tuple[httpx.Client, str, list[str]], lines: list[str], foot: str | None, message: str
+) -> None:
+    client, platform, hashes = platform_setup
+    body = [line.format(h0=hashes[0], h1=hashes[1]) for line in lines]
+    text = _csv(platform, hashes, lines=body, foot=foot)
+    if foot == "":
+        text = "\n".join(text.splitlines()[:-1]) + "\n"
+    before_block = ledger.w3.eth.block_number
+    resp = client.post("/usage/reports", files={"file": ("r.csv", text.encode())})
+    assert resp.status_code == 422 and message in resp.json()["detail"], resp.text
+    assert _counts(ledger) == (0, 0)
+    assert ledger.w3.eth.block_number == before_block  # nothing anchored
+
+
+def test_json_report_and_a_correction(ledger: Ledger, platform_setup: tuple[httpx.Client, str, list[str]]) -> None:
+    client, platform, hashes = platform_setup
+    report = {"report_id": "J1", "platform": platform, "period_start": "2026-11-01", "period_end": "2026-11-30", "currency": "USD"}
+    line = {"line_id": "J1-1", "output_hash": hashes[0], "use_type": "download", "commercial_model": "pay_per_use", "territory": "US", "uses": 1, "revenue": 499}
+    assert client.post("/usage", json={"report": report, "lines": [line]}).status_code == 201
+    correction = {**line, "line_id": "J2-1", "revenue": 399, "replaces_line_id": "J1-1"}
+    resp = client.post("/usage", json={"report": {**report, "report_id": "J2", "corrects_report_id": "J1"}, "lines": [correction]})
+    assert resp.status_code == 201, resp.text
+    bad = client.post("/usage", json={"report": {**report, "report_id": "J3"}, "lines": [{**line, "line_id": "J3-1", "replaces_line_id": "nope"}]})
+    assert bad.status_code == 422 and "replaces_line_id" in bad.json()["detail"]
+    reused = client.post("/usage", json={"report": {**report, "report_id": "J4"}, "lines": [line]})
+    assert reused.status_code == 422 and "never reused" in reused.json()["detail"]
+    assert _counts(ledger) == (2, 2)  # the original line stays on record
+
+
+def test_only_the_platform_itself_reports(ledger: Ledger, server: Server, holder: httpx.Client, platform_setup: tuple[httpx.Client, str, list[str]]) -> None:
+    client, platform, hashes = platform_setup
+    other = create_api_key(ledger, Role.platform, "other").token
+    with client_for(server, other) as c:
+        resp = c.post("/usage/reports", files={"file": ("r.csv", _csv(platform, hashes).encode())})
+        assert resp.status_code == 403 and "reports for" in resp.json()["detail"]
+    assert holder.post("/usage/reports", files={"file": ("r.csv", _csv(platform, hashes).encode())}).status_code == 403
