@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     log_chunk_blocks: int = Field(default=5000, description="Block span of one eth_getLogs call while indexing.")
     index_interval_s: float = Field(default=1.0, description="Pause between indexer polls in the API process.")
     max_upload_bytes: int = 256 * 1024 * 1024
+    platform_share_bps: int = Field(default=3000, ge=0, le=10_000, description="Platform's share of reported revenue, in basis points.")
     max_outputs_per_tx: int = Field(default=1000, description="Outputs per registerOutputs transaction (fit the chain's gas limit).")
     signature_ttl_s: int = Field(default=3600, description="Lifetime (deadline) of the forward requests the ledger signs or prepares.")
 

@@ -1,0 +1,48 @@
+"""Royalty runs for accountants: who is owed what for a period, per currency, to the unit."""
+
+from datetime import date, datetime, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from ledger.api.deps import get_ledger, require
+from ledger.models import ApiKey, Role
+from ledger.runtime import Ledger
+from ledger.services import royalties as svc
+
+router = APIRouter(prefix="/royalties", tags=["royalties"])
+
+
+class PayeeOut(BaseModel):
+    account: str
+    payout: str
+    amount: int
+
+
+class RunOut(BaseModel):
+    currency: str
+    lines: int
+    revenue: int
+    platform_total: int
+    holders_total: int
+    payees: list[PayeeOut]
+    work_totals: dict[int, int]
+
+
+def _unix(d: date, end: bool) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp()) + (86_399 if end else 0)
+
+
+@router.get("", response_model=list[RunOut])
+async def royalties(
+    _: Annotated[ApiKey, Depends(require(Role.accountant, Role.admin))],
+    ledger: Annotated[Ledger, Depends(get_ledger)],
+    period_start: Annotated[date, Query(description="YYYY-MM-DD, inclusive")],
+    period_end: Annotated[date, Query(description="YYYY-MM-DD, inclusive")],
+) -> list[RunOut]:
+    """Splits the effective usage of reports inside the period (per currency). Payee amounts plus
+    the platform total equal the reported revenue to the unit."""
+    runs = await run_in_threadpool(svc.compute, ledger, _unix(period_start, False), _unix(period_end, True))
+    return [RunOut(**{**r.__dict__, "payees": [PayeeOut(**p.__dict__) for p in r.payees]}) for r in runs]

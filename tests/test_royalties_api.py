@@ -1,0 +1,68 @@
+"""A royalty run end to end: works, model, outputs (one through a derivative), usage, split."""
+
+import httpx
+from eth_account import Account
+
+from ledger.models import Role
+from ledger.runtime import Ledger
+from ledger.services.keys import create_api_key
+from tests.conftest import Server, client_for
+
+
+def _work(holder: httpx.Client, seed: int, royalty: int, owners: list[dict[str, object]]) -> int:
+    resp = holder.post("/works", json={"title": f"w{seed}", "content_hash": "0x" + f"{seed:064x}",
+                                       "terms": {"training_allowed": True, "royalty_bps": royalty}, "owners": owners})  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    return int(resp.json()["work_id"])
+
+
+def test_royalty_run_conserves_and_follows_the_policy(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+    a_acc, b_acc, c_acc, a_pay = (Account.create().address for _ in range(4))
+    a = _work(holder, 1, 1000, [{"account": a_acc, "payout": a_pay, "share_bps": 7000}, {"account": b_acc, "share_bps": 3000}])
+    b = _work(holder, 2, 2000, [{"account": a_acc, "payout": a_pay, "share_bps": 10_000}])
+    platform_key = create_api_key(ledger, Role.platform, "gen")
+    platform = client_for(server, platform_key.token)
+    model = platform.post("/models", json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": [a, b]}).json()["model_id"]
+    h1, h2, h3 = ("0x" + f"{0xA000 + i:064x}" for i in range(3))
+
+    def output(h: str, links: list[tuple[int, int]]) -> None:
+        body = {"output_hash": h, "model_id": model, "links": [{"work_id": w, "weight_bps": x} for w, x in links]}
+        assert platform.post("/outputs", json=body).status_code == 201
+
+    output(h1, [(a, 6000), (b, 4000)])
+    output(h2, [(a, 10_000)])
+    d = _work(holder, 0xA001, 0, [{"account": c_acc, "share_bps": 10_000}])  # output h2, registered as a work
+    assert holder.get(f"/outputs/{h2}").json()["derived_work_id"] == d
+    output(h3, [(b, 5000), (d, 5000)])
+
+    csv = "\n".join([
+        f"HEAD,NOV,{platform_key.holder_address},2026-11-01,2026-11-30,JPY",
+        f"LINE,N1,{h1},gen-1,generation,subscription,JP,3,10001",
+        f"LINE,N2,{h3},gen-3,generation,subscription,JP,5,20000",
+        "FOOT,2,30001",
+    ]) + "\n"  # fmt: skip
+    assert platform.post("/usage/reports", files={"file": ("nov.csv", csv.encode())}).status_code == 201
+
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+    assert platform.get("/royalties", params={"period_start": "2026-11-01", "period_end": "2026-11-30"}).status_code == 403
+    [run] = accountant.get("/royalties", params={"period_start": "2026-11-01", "period_end": "2026-11-30"}).json()
+    # Line 1: 10001 -> platform 3000, pool 7001 -> a 4201, b 2800.
+    # Line 2: 20000 -> platform 6000, pool 14000 -> b 7000, d 7000; d passes a's 10 % royalty: a 700, d keeps 6300.
+    assert run["platform_total"] == 9000 and run["revenue"] == 30001 and run["holders_total"] == 21001
+    assert run["work_totals"] == {str(a): 4901, str(b): 9800, str(d): 6300}
+    payees = {(p["account"], p["payout"]): p["amount"] for p in run["payees"]}
+    assert payees == {(a_acc, a_pay): 3431 + 9800, (b_acc, b_acc): 1470, (c_acc, c_acc): 6300}
+
+    # Re-importing the same file changes nothing; a correction replaces a line, the original stays.
+    assert platform.post("/usage/reports", files={"file": ("nov.csv", csv.encode())}).status_code == 200
+    again = accountant.get("/royalties", params={"period_start": "2026-11-01", "period_end": "2026-11-30"}).json()
+    assert again == [run]
+    correction = "\n".join([
+        f"HEAD,NOV-FIX,{platform_key.holder_address},2026-11-01,2026-11-30,JPY,NOV",
+        f"LINE,N2-FIX,{h3},gen-3,generation,subscription,JP,5,10000,N2",
+        "FOOT,1,10000",
+    ]) + "\n"  # fmt: skip
+    assert platform.post("/usage/reports", files={"file": ("fix.csv", correction.encode())}).status_code == 201
+    [fixed] = accountant.get("/royalties", params={"period_start": "2026-11-01", "period_end": "2026-11-30"}).json()
+    assert fixed["revenue"] == 20001 and fixed["holders_total"] + fixed["platform_total"] == 20001
+    assert accountant.get("/royalties", params={"period_start": "2026-12-01", "period_end": "2026-12-31"}).json() == []
