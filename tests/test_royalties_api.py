@@ -66,3 +66,29 @@ def test_royalty_run_conserves_and_follows_the_policy(ledger: Ledger, server: Se
     [fixed] = accountant.get("/royalties", params={"period_start": "2026-11-01", "period_end": "2026-11-30"}).json()
     assert fixed["revenue"] == 20001 and fixed["holders_total"] + fixed["platform_total"] == 20001
     assert accountant.get("/royalties", params={"period_start": "2026-12-01", "period_end": "2026-12-31"}).json() == []
+
+
+def test_cli_imports_a_report_and_computes(ledger: Ledger, server: Server, holder: httpx.Client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from ledger.cli.main import app
+
+    w = _work(holder, 7, 500, [{"account": Account.create().address, "share_bps": 10_000}])
+    platform_key = create_api_key(ledger, Role.platform, "gen")
+    platform = client_for(server, platform_key.token)
+    model = platform.post("/models", json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": [w]}).json()["model_id"]
+    hashes = ["0x" + f"{0xB000 + i:064x}" for i in range(50)]
+    body = {"outputs": [{"output_hash": h, "model_id": model, "links": [{"work_id": w, "weight_bps": 10_000}]} for h in hashes]}
+    assert platform.post("/outputs/batch", json=body).status_code == 201
+    lines = [f"LINE,C{i},{hashes[i % 50]},ref,stream,ad_supported,ZZ,1,{i}" for i in range(5000)]
+    report = tmp_path / "big.csv"
+    report.write_text("\n".join([f"HEAD,BIG,{platform_key.holder_address},2026-10-01,2026-10-31,EUR", *lines, f"FOOT,5000,{sum(range(5000))}"]) + "\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["usage", "import", str(report), "--api-url", server.url, "--api-key", platform_key.token])
+    assert result.exit_code == 0 and "5,000 lines" in result.output, result.output
+    again = runner.invoke(app, ["usage", "import", str(report), "--api-url", server.url, "--api-key", platform_key.token])
+    assert again.exit_code == 0 and "nothing changed" in again.output
+    accountant = create_api_key(ledger, Role.accountant, "acct").token
+    out = runner.invoke(app, ["royalties", "compute", "--from", "2026-10-01", "--to", "2026-10-31", "--api-url", server.url, "--api-key", accountant])
+    total = sum(range(5000))
+    assert out.exit_code == 0 and f"revenue {total:,}" in out.output

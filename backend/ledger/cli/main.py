@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ledger.cli import models, works
+from ledger.cli import models, usage, works
 from ledger.config import get_settings
 from ledger.models import Role
 
@@ -17,6 +17,8 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(works.app, name="works")
 app.add_typer(models.app, name="models")
+app.add_typer(usage.usage_app, name="usage")
+app.add_typer(usage.royalties_app, name="royalties")
 console = Console()
 
 
