@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
-import {Context} from "@openzeppelin/contracts/utils/Context.sol";
+import {RelayedAccessControl} from "./RelayedAccessControl.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 /// @title ModelRegistry
@@ -14,7 +12,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 /// set with a Merkle proof, or check that it is not by rebuilding the root from the list.
 /// @dev A fine-tuned model names its base model and inherits its training set: membership is
 /// checked against the model's own root and then up the chain of bases.
-contract ModelRegistry is AccessControl, ERC2771Context {
+contract ModelRegistry is RelayedAccessControl {
     /// @notice Accounts (AI platforms) allowed to register models.
     bytes32 public constant PLATFORM_ROLE = keccak256("PLATFORM_ROLE");
 
@@ -49,22 +47,18 @@ contract ModelRegistry is AccessControl, ERC2771Context {
     /// @notice A model was registered with everything needed to verify its training set.
     event ModelRegistered(uint64 indexed modelId, address indexed platform, uint64 indexed baseModelId, ModelInput model);
 
-    error MissingRole(address account, bytes32 role);
     error UnknownModel(uint64 modelId);
     error EmptyName();
     error ZeroWeightsHash();
     error EmptyTrainingSet();
     error LineageTooDeep(uint64 baseModelId);
 
-    constructor(address admin, address forwarder) ERC2771Context(forwarder) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-    }
+    constructor(address admin, address forwarder) RelayedAccessControl(admin, forwarder) {}
 
     /// @notice Registers a model on behalf of the calling platform.
     /// @return modelId the new model's id.
     function registerModel(ModelInput calldata m) external returns (uint64 modelId) {
-        address platform = _msgSender();
-        if (!hasRole(PLATFORM_ROLE, platform)) revert MissingRole(platform, PLATFORM_ROLE);
+        address platform = _senderWithRole(PLATFORM_ROLE);
         if (bytes(m.name).length == 0) revert EmptyName();
         if (m.weightsHash == bytes32(0)) revert ZeroWeightsHash();
         if (m.trainingRoot == bytes32(0) || m.trainingSetSize == 0) revert EmptyTrainingSet();
@@ -106,15 +100,4 @@ contract ModelRegistry is AccessControl, ERC2771Context {
         return false;
     }
 
-    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
-        return ERC2771Context._msgSender();
-    }
-
-    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
-        return ERC2771Context._msgData();
-    }
-
-    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
-        return ERC2771Context._contextSuffixLength();
-    }
 }

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
-import {Context} from "@openzeppelin/contracts/utils/Context.sol";
+import {RelayedAccessControl} from "./RelayedAccessControl.sol";
 import {WorkRegistry} from "./WorkRegistry.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 
@@ -16,7 +14,7 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 /// sorted by work id, strictly ascending, so a work appears at most once per output. Every linked
 /// work must be registered and licensed for training at the block the output is registered in;
 /// later revocations do not touch outputs already on record.
-contract OutputRegistry is AccessControl, ERC2771Context {
+contract OutputRegistry is RelayedAccessControl {
     bytes32 public constant PLATFORM_ROLE = keccak256("PLATFORM_ROLE");
     uint16 public constant TOTAL_WEIGHT = 10_000;
     uint256 public constant MAX_LINKS = 64;
@@ -43,7 +41,6 @@ contract OutputRegistry is AccessControl, ERC2771Context {
     /// @notice An output was registered by its model's platform, with its attribution links.
     event OutputRegistered(uint64 indexed outputId, bytes32 indexed outputHash, uint64 indexed modelId, Link[] links);
 
-    error MissingRole(address account, bytes32 role);
     error EmptyBatch();
     error ZeroOutputHash(uint256 index);
     error OutputAlreadyRegistered(bytes32 outputHash, uint64 outputId);
@@ -56,9 +53,8 @@ contract OutputRegistry is AccessControl, ERC2771Context {
     error WorkNotLicensed(uint256 index, uint64 workId, WorkRegistry.License license);
 
     constructor(address admin, address forwarder, WorkRegistry works_, ModelRegistry models_)
-        ERC2771Context(forwarder)
+        RelayedAccessControl(admin, forwarder)
     {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         works = works_;
         models = models_;
     }
@@ -66,8 +62,7 @@ contract OutputRegistry is AccessControl, ERC2771Context {
     /// @notice Registers a batch of outputs, all or nothing.
     /// @return firstId id of the first output; the batch has consecutive ids.
     function registerOutputs(OutputInput[] calldata outputs) external returns (uint64 firstId) {
-        address platform = _msgSender();
-        if (!hasRole(PLATFORM_ROLE, platform)) revert MissingRole(platform, PLATFORM_ROLE);
+        address platform = _senderWithRole(PLATFORM_ROLE);
         uint256 n = outputs.length;
         if (n == 0) revert EmptyBatch();
         uint64 id = outputCount;
@@ -116,15 +111,4 @@ contract OutputRegistry is AccessControl, ERC2771Context {
         if (total != TOTAL_WEIGHT) revert WeightsDoNotSum(index, total);
     }
 
-    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
-        return ERC2771Context._msgSender();
-    }
-
-    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
-        return ERC2771Context._msgData();
-    }
-
-    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
-        return ERC2771Context._contextSuffixLength();
-    }
 }

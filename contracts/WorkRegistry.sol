@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
-import {Context} from "@openzeppelin/contracts/utils/Context.sol";
+import {RelayedAccessControl} from "./RelayedAccessControl.sol";
 
 /// @title WorkRegistry
 /// @notice The on-chain record of licensed works: content hash, metadata CID, license terms, and
@@ -18,7 +16,7 @@ import {Context} from "@openzeppelin/contracts/utils/Context.sol";
 /// Holders act either from their own account or through the trusted ERC-2771 forwarder
 /// (LedgerForwarder): the holder signs an EIP-712 ForwardRequest, the ledger's operator relays it
 /// and pays the gas, and `_msgSender()` is the holder. Every rule below applies to that sender.
-contract WorkRegistry is AccessControl, ERC2771Context {
+contract WorkRegistry is RelayedAccessControl {
     /// @notice Accounts allowed to register works (granted by the operator when onboarding a holder).
     bytes32 public constant RIGHTS_HOLDER_ROLE = keccak256("RIGHTS_HOLDER_ROLE");
 
@@ -125,13 +123,11 @@ contract WorkRegistry is AccessControl, ERC2771Context {
     error OwnersMismatch(uint64 workId);
     error ShareTooLarge(uint16 requested, uint16 held);
     error SelfTransfer();
-    error MissingRole(address account, bytes32 role);
 
     /// @param admin receives DEFAULT_ADMIN_ROLE and grants RIGHTS_HOLDER_ROLE to holders.
     /// @param forwarder the ERC-2771 forwarder trusted to relay holders' signed requests.
-    constructor(address admin, address forwarder) ERC2771Context(forwarder) {
+    constructor(address admin, address forwarder) RelayedAccessControl(admin, forwarder) {
         if (admin == address(0)) revert ZeroAddress();
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -141,11 +137,7 @@ contract WorkRegistry is AccessControl, ERC2771Context {
     /// @notice Registers a batch of works with the caller (or the forwarded signer) as their manager.
     /// @return firstId id of the first work; the batch has ids firstId..firstId+works.length-1.
     function registerWorks(WorkInput[] calldata works) external returns (uint64 firstId) {
-        return _registerWorks(_msgSender(), works);
-    }
-
-    function _registerWorks(address manager, WorkInput[] calldata works) private returns (uint64 firstId) {
-        if (!hasRole(RIGHTS_HOLDER_ROLE, manager)) revert MissingRole(manager, RIGHTS_HOLDER_ROLE);
+        address manager = _senderWithRole(RIGHTS_HOLDER_ROLE);
         uint256 n = works.length;
         if (n == 0) revert EmptyBatch();
         uint64 id = workCount;
@@ -322,21 +314,6 @@ contract WorkRegistry is AccessControl, ERC2771Context {
         return licenseOf(workId) == License.Trainable;
     }
 
-    // ----------------------------------------------------------------------------------------------
-    // ERC-2771: the sender is the forwarded signer when the call comes through the forwarder
-    // ----------------------------------------------------------------------------------------------
-
-    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
-        return ERC2771Context._msgSender();
-    }
-
-    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
-        return ERC2771Context._msgData();
-    }
-
-    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
-        return ERC2771Context._contextSuffixLength();
-    }
 
     // ----------------------------------------------------------------------------------------------
     // Internal checks

@@ -1,9 +1,9 @@
 """Database engine and sessions. SQLite by default (a file in the data directory), PostgreSQL by URL."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, create_engine
 
 import ledger.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -28,6 +30,15 @@ def make_engine(url: str) -> Engine:
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+#: Values per IN (...) list: under every supported database's bound-parameter limit.
+IN_CHUNK = 900
+
+
+def chunked(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """Slices for IN (...) queries over many ids."""
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {RelayedAccessControl} from "../RelayedAccessControl.sol";
 import {WorkRegistry} from "../WorkRegistry.sol";
 import {ModelRegistry} from "../ModelRegistry.sol";
 import {OutputRegistry} from "../OutputRegistry.sol";
@@ -108,7 +109,7 @@ contract ModelOutputRegistryTest is CheatCodes {
 
     function testOnlyPlatformsRegisterModels() public {
         bytes32 role = models.PLATFORM_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.MissingRole.selector, HOLDER, role));
+        vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, HOLDER, role));
         _registerModel(HOLDER, bytes32(uint256(1)), 1, 0);
     }
 
@@ -176,7 +177,7 @@ contract ModelOutputRegistryTest is CheatCodes {
         outputs.registerOutputs(_output(keccak256("s"), model, 1, 5000, 2, 5000));
         bytes32 role = outputs.PLATFORM_ROLE();
         vm.prank(HOLDER);
-        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.MissingRole.selector, HOLDER, role));
+        vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, HOLDER, role));
         outputs.registerOutputs(_output(keccak256("s"), model, 1, 5000, 2, 5000));
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {RelayedAccessControl} from "../RelayedAccessControl.sol";
 import {UsageAnchor} from "../UsageAnchor.sol";
 import {LedgerForwarder} from "../LedgerForwarder.sol";
 import {CheatCodes} from "./Vm.sol";
@@ -35,7 +36,7 @@ contract UsageAnchorTest is CheatCodes {
         vm.assume(caller != PLATFORM);
         bytes32 role = anchors.PLATFORM_ROLE();
         vm.prank(caller);
-        vm.expectRevert(abi.encodeWithSelector(UsageAnchor.MissingRole.selector, caller, role));
+        vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, caller, role));
         anchors.anchor(keccak256("x"), _report(start, end));
         vm.prank(PLATFORM);
         if (end < start) vm.expectRevert(abi.encodeWithSelector(UsageAnchor.BadPeriod.selector, start, end));

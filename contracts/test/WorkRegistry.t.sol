@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {RelayedAccessControl} from "../RelayedAccessControl.sol";
 import {WorkRegistry} from "../WorkRegistry.sol";
 import {LedgerForwarder} from "../LedgerForwarder.sol";
 import {ERC2771Forwarder} from "@openzeppelin/contracts/metatx/ERC2771Forwarder.sol";
@@ -90,7 +91,7 @@ contract WorkRegistryTest is CheatCodes {
     function testRefusesAccountWithoutRole() public {
         bytes32 role = reg.RIGHTS_HOLDER_ROLE();
         vm.prank(MALLORY);
-        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.MissingRole.selector, MALLORY, role));
+        vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, MALLORY, role));
         reg.registerWorks(_one(_input(bytes32(uint256(1)), _owners2(5000, 5000))));
     }
 

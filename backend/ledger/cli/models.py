@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ledger.cli.works import ApiKey, ApiUrl, _client, _fail, _get, console
+from ledger.cli.works import ApiKey, ApiUrl, _client, _fail, _get_ok, console
 
 app = typer.Typer(help="Models and their training sets.", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -58,21 +58,13 @@ def register(
 @app.command()
 def prove(model_id: int, work_id: int, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
     """Prints the Merkle proof that WORK_ID is in MODEL_ID's training set (exit 1 if it is not)."""
-    resp = _get(api_url, api_key, f"/models/{model_id}/proof/{work_id}")
-    if resp.status_code != 200:
-        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
-        raise typer.Exit(1)
-    print(json.dumps(resp.json(), indent=2))
+    print(json.dumps(_get_ok(api_url, api_key, f"/models/{model_id}/proof/{work_id}"), indent=2))
 
 
 @app.command()
 def audit(model_id: int, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
     """The clean-model check; exit 1 if any work was not licensed for training when declared."""
-    resp = _get(api_url, api_key, f"/models/{model_id}/audit")
-    if resp.status_code != 200:
-        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
-        raise typer.Exit(1)
-    a = resp.json()
+    a = _get_ok(api_url, api_key, f"/models/{model_id}/audit")
     verdict = "[green]clean[/green]" if a["clean"] else "[red]NOT clean[/red]"
     console.print(f"model {a['model_id']}: {verdict} ({a['works']} works: " + ", ".join(f"{k} {v}" for k, v in sorted(a["counts"].items())) + ")")
     if a["unavailable_sets"]:

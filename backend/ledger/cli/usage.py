@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from ledger.cli.works import ApiKey, ApiUrl, _fail, _get, console
+from ledger.cli.works import ApiKey, ApiUrl, _fail, _get_ok, console
 
 usage_app = typer.Typer(help="Usage reports.", no_args_is_help=True, pretty_exceptions_enable=False)
 royalties_app = typer.Typer(help="Royalty runs.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -60,11 +60,7 @@ def compute(
     api_key: ApiKey = "",
 ) -> None:
     """Who is owed what for the period, per currency (accountant key)."""
-    resp = _get(api_url, api_key, "/royalties", {"period_start": period_start, "period_end": period_end})
-    if resp.status_code != 200:
-        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
-        raise typer.Exit(1)
-    runs = resp.json()
+    runs = _get_ok(api_url, api_key, "/royalties", {"period_start": period_start, "period_end": period_end})
     if not runs:
         console.print("no usage in that period")
     for run in runs:

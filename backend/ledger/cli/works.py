@@ -4,7 +4,7 @@ import json
 import mimetypes
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -37,6 +37,15 @@ def _fail(resp: httpx.Response) -> str:
         return str(resp.json().get("detail"))
     except ValueError:
         return resp.text
+
+
+def _get_ok(api_url: str, api_key: str, path: str, params: dict[str, str | int] | None = None) -> Any:
+    """GET that prints the ledger's message and exits 1 on anything but 200."""
+    resp = _get(api_url, api_key, path, params)
+    if resp.status_code != 200:
+        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
+        raise typer.Exit(1)
+    return resp.json()
 
 
 def _parse_owner(text: str) -> dict[str, object]:
@@ -109,11 +118,7 @@ def register(
 @app.command()
 def show(work_id: int, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
     """Shows a work: terms, owners, terms history, on-chain transaction."""
-    resp = _get(api_url, api_key, f"/works/{work_id}")
-    if resp.status_code != 200:
-        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
-        raise typer.Exit(1)
-    w = resp.json()
+    w = _get_ok(api_url, api_key, f"/works/{work_id}")
     console.print(f"[bold]work {w['work_id']}[/bold]  {(w.get('metadata') or {}).get('title', '')}")
     for label in ("content_hash", "metadata_cid", "manager", "tx_hash", "block_number"):
         console.print(f"  {label:14} {w[label]}")
@@ -136,11 +141,7 @@ def list_(
     params: dict[str, str | int] = {"limit": limit}
     if owner:
         params["owner"] = owner
-    resp = _get(api_url, api_key, "/works", params)
-    if resp.status_code != 200:
-        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
-        raise typer.Exit(1)
     table = Table("id", "content hash", "metadata CID", "tx")
-    for w in resp.json():
+    for w in _get_ok(api_url, api_key, "/works", params):
         table.add_row(str(w["work_id"]), w["content_hash"][:18] + "…", w["metadata_cid"], w["tx_hash"][:18] + "…")
     console.print(table)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from web3.logs import DISCARD
 
 from ledger.chain.merkle import TrainingSetTree, leaf_hash
+from ledger.db import chunked
 from ledger.indexer.ai_projector import TRAINING_SET_SCHEMA
 from ledger.models import ApiKey, Model, ModelTrainingWork, Work, WorkTermsVersion
 from ledger.runtime import Ledger
@@ -23,7 +24,6 @@ from ledger.services.signing import SignatureRequired, execute
 
 MODEL_METADATA_SCHEMA = "ai-rights-ledger/model-metadata/v1"
 MAX_TRAINING_SET = 1_000_000
-_IN_CHUNK = 900  # stays under every database's bound-parameter limit
 
 
 @dataclass
@@ -56,10 +56,6 @@ class ModelAudit:
     unavailable_sets: list[int]  # models in the lineage whose training list could not be checked
 
 
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)]
-
-
 def _resolve(ledger: Ledger, req: ModelRequest) -> list[int]:
     if (req.work_ids is None) == (req.content_hashes is None):
         raise InvalidInput("give the training set as work_ids or as content_hashes (exactly one)")
@@ -72,8 +68,8 @@ def _resolve(ledger: Ledger, req: ModelRequest) -> list[int]:
         hashes = [h.lower() for h in req.content_hashes or []]
         found: dict[str, int] = {}
         with Session(ledger.engine) as s:
-            for i in range(0, len(hashes), _IN_CHUNK):
-                rows = s.exec(select(Work.content_hash, Work.work_id).where(col(Work.content_hash).in_(hashes[i : i + _IN_CHUNK])))
+            for chunk in chunked(hashes):
+                rows = s.exec(select(Work.content_hash, Work.work_id).where(col(Work.content_hash).in_(chunk)))
                 found.update({h: w for h, w in rows})
         unknown = [h for h in hashes if h not in found]
         if unknown:
@@ -205,7 +201,7 @@ def audit(ledger: Ledger, model_id: int) -> ModelAudit:
             point = (model.block_number, model.log_index)
             works: dict[int, Work] = {}
             history: dict[int, list[WorkTermsVersion]] = {}
-            for chunk in _chunks(ids):
+            for chunk in chunked(ids):
                 works.update({w.work_id: w for w in s.exec(select(Work).where(col(Work.work_id).in_(chunk)))})
                 for t in s.exec(select(WorkTermsVersion).where(col(WorkTermsVersion.work_id).in_(chunk))):
                     history.setdefault(t.work_id, []).append(t)

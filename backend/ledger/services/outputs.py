@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 from web3.types import TxReceipt
 
+from ledger.db import chunked
 from ledger.models import ApiKey, Model, Output, OutputLink, Work, WorkOwner
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -148,8 +149,8 @@ def get_outputs(ledger: Ledger, hashes: list[str]) -> list[OutputView]:
     hashes = [h.lower() for h in hashes]
     with Session(ledger.engine) as s:
         outputs: dict[str, Output] = {}
-        for i in range(0, len(hashes), 900):
-            outputs.update({o.output_hash: o for o in s.exec(select(Output).where(col(Output.output_hash).in_(hashes[i : i + 900])))})
+        for chunk in chunked(hashes):
+            outputs.update({o.output_hash: o for o in s.exec(select(Output).where(col(Output.output_hash).in_(chunk)))})
         return _views(s, [outputs[h] for h in hashes if h in outputs])
 
 
@@ -158,8 +159,8 @@ def _views(s: Session, outputs: list[Output]) -> list[OutputView]:
         return []
     ids = [o.output_id for o in outputs]
     links: dict[int, list[OutputLink]] = {}
-    for i in range(0, len(ids), 900):
-        for link in s.exec(select(OutputLink).where(col(OutputLink.output_id).in_(ids[i : i + 900]))):
+    for chunk in chunked(ids):
+        for link in s.exec(select(OutputLink).where(col(OutputLink.output_id).in_(chunk))):
             links.setdefault(link.output_id, []).append(link)
     work_ids = {l.work_id for ls in links.values() for l in ls}
     owners: dict[int, list[WorkOwner]] = {}

@@ -13,11 +13,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from ledger.accounting.splits import Facts, Lines, split
+from ledger.db import chunked
 from ledger.models import Output, OutputLink, UsageLine, UsageReport, Work, WorkOwner, WorkTermsVersion
 from ledger.runtime import Ledger
 from ledger.services.errors import InvalidInput
 
-_IN = 900
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,6 @@ class RoyaltyRun:
     work_totals: dict[int, int]
 
 
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + _IN] for i in range(0, len(ids), _IN)]
-
-
 def effective_lines(session: Session, period_start: int, period_end: int) -> list[tuple[int, int, str]]:
     """(output_id, revenue, currency) of every line in reports inside the period that no later
     line replaces."""
@@ -59,7 +55,7 @@ def effective_lines(session: Session, period_start: int, period_end: int) -> lis
 def _facts(session: Session, output_ids: list[int], max_depth: int) -> tuple[Facts, dict[int, int], list[int], list[tuple[str, str]]]:
     """Builds the engine's arrays; returns (facts, output id -> dense index, dense work ids, payees)."""
     links: dict[int, list[tuple[int, int]]] = {}
-    for chunk in _chunks(output_ids):
+    for chunk in chunked(output_ids):
         for link in session.exec(select(OutputLink).where(col(OutputLink.output_id).in_(chunk))):
             links.setdefault(link.output_id, []).append((link.work_id, link.weight_bps))
     works: set[int] = {w for ls in links.values() for w, _ in ls}
@@ -69,7 +65,7 @@ def _facts(session: Session, output_ids: list[int], max_depth: int) -> tuple[Fac
         if not frontier:
             break
         found: set[int] = set()
-        for chunk in _chunks(sorted(frontier)):
+        for chunk in chunked(sorted(frontier)):
             rows = session.exec(
                 select(Work, Output)
                 .join(Output, col(Output.output_hash) == col(Work.content_hash))
@@ -92,7 +88,7 @@ def _facts(session: Session, output_ids: list[int], max_depth: int) -> tuple[Fac
     work_ids = sorted(works)
     dense = {w: i for i, w in enumerate(work_ids)}
     owners: dict[int, list[WorkOwner]] = {}
-    for chunk in _chunks(work_ids):
+    for chunk in chunked(work_ids):
         for o in session.exec(select(WorkOwner).where(col(WorkOwner.work_id).in_(chunk))):
             owners.setdefault(o.work_id, []).append(o)
     payees: dict[tuple[str, str], int] = {}
