@@ -5,6 +5,7 @@ contracts on the shared anvil, so tests never see each other's works.
 """
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
 from ledger.api.app import create_app
 from ledger.chain.node import AnvilNode
@@ -80,6 +82,18 @@ def make_settings(data_dir: Path, rpc_url: str, database_url: str) -> Settings:
 @pytest.fixture
 def settings(tmp_path: Path, anvil: AnvilNode, db_url: str) -> Settings:
     return make_settings(tmp_path / "data", anvil.url, db_url)
+
+
+def rebuilt_from_chain(ledger: Ledger, directory: Path) -> Ledger:
+    """A second ledger over the same chain and deployment with a brand-new database, synced from
+    the chain's logs alone."""
+    directory.mkdir()
+    shutil.copy(ledger.settings.deployment_path, directory / "deployment.json")
+    settings = make_settings(directory, ledger.settings.rpc_url, f"sqlite:///{directory / 'fresh.db'}")
+    settings.operator_key = SecretStr(ledger.operator.key.to_0x_hex())
+    rebuilt = open_ledger(settings, deploy=False)
+    rebuilt.indexer.sync()
+    return rebuilt
 
 
 @pytest.fixture

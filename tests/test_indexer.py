@@ -1,10 +1,8 @@
 """The projection follows every registry event, resumes after restarts, and rebuilds from logs."""
 
-import shutil
 from pathlib import Path
 
 import httpx
-from pydantic import SecretStr
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -12,9 +10,9 @@ from ledger.chain.deployment import fund_on_dev_chain
 from ledger.chain.registry import Owner, owners_hash
 from ledger.chain.sender import TxSender
 from ledger.models import IndexerIncident, Work, WorkOwner, WorkTermsVersion
-from ledger.runtime import Ledger, open_ledger
+from ledger.runtime import Ledger
 from ledger.services.keys import authenticate, custodial_signer
-from tests.conftest import make_settings
+from tests.conftest import rebuilt_from_chain
 
 TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
 
@@ -83,13 +81,7 @@ def test_indexer_resumes_from_its_checkpoint(ledger: Ledger, holder: httpx.Clien
 def test_a_new_database_is_rebuilt_from_logs_alone(ledger: Ledger, holder: httpx.Client, tmp_path: Path) -> None:
     _register(holder, 4, 3)
     ledger.indexer.sync()
-    other_dir = tmp_path / "rebuild"
-    other_dir.mkdir()
-    shutil.copy(ledger.settings.deployment_path, other_dir / "deployment.json")
-    settings = make_settings(other_dir, ledger.settings.rpc_url, f"sqlite:///{other_dir / 'fresh.db'}")
-    settings.operator_key = SecretStr(ledger.operator.key.to_0x_hex())
-    rebuilt = open_ledger(settings, deploy=False)
-    rebuilt.indexer.sync()
+    rebuilt = rebuilt_from_chain(ledger, tmp_path / "rebuild")
     assert _snapshot(rebuilt) == _snapshot(ledger)
 
 

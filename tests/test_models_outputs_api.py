@@ -1,20 +1,18 @@
 """Models, training-set proofs and audits, outputs with attribution links: over HTTP, real anvil."""
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from ledger.chain.merkle import leaf_hash, process_proof
 from ledger.chain.registry import Owner, Terms, WorkInput
 from ledger.models import ApiKey, Output, OutputLink, Role
-from ledger.runtime import Ledger, open_ledger
+from ledger.runtime import Ledger
 from ledger.services.keys import authenticate, create_api_key, custodial_signer
-from tests.conftest import Server, client_for, make_settings
+from tests.conftest import Server, client_for, rebuilt_from_chain
 
 TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
 WEIGHTS = "0x" + hashlib.sha256(b"weights v1").hexdigest()
@@ -123,13 +121,7 @@ def test_thousand_outputs_with_eight_links_rebuilt_from_logs(
     assert all(len(o["links"]) == 8 for o in created)
 
     # A brand-new database synced from the chain alone holds the same outputs and links.
-    other = tmp_path / "rebuild"
-    other.mkdir()
-    shutil.copy(ledger.settings.deployment_path, other / "deployment.json")
-    settings = make_settings(other, ledger.settings.rpc_url, f"sqlite:///{other / 'fresh.db'}")
-    settings.operator_key = SecretStr(ledger.operator.key.to_0x_hex())
-    rebuilt = open_ledger(settings, deploy=False)
-    rebuilt.indexer.sync()
+    rebuilt = rebuilt_from_chain(ledger, tmp_path / "rebuild")
 
     def links(led: Ledger) -> list[tuple[str, int, int]]:
         with Session(led.engine) as s:
