@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.accounting.allocation import allocate, allocate_groups, allocate_rows, split_two
+from ledger.accounting import splits
 from ledger.accounting.splits import Facts, Lines, split, split_reference
 
 BPS = 10_000
@@ -112,6 +113,21 @@ def test_splitting_a_report_into_batches_changes_nothing(case: tuple[Facts, Line
     first, second = split(facts, part(0, cut)), split(facts, part(cut, n))
     assert (first.work_totals + second.work_totals).tolist() == whole.work_totals.tolist()
     assert np.concatenate([first.platform, second.platform]).tolist() == whole.platform.tolist()
+
+
+@settings(max_examples=50, deadline=None)
+@given(ledgers(), st.integers(1, 4))
+def test_chunked_passes_equal_the_reference(case: tuple[Facts, Lines], chunk: int) -> None:
+    """The engine walks lines in chunks to bound memory; tiny chunks must change nothing."""
+    facts, lines = case
+    default = splits.CHUNK_LINES
+    splits.CHUNK_LINES = chunk
+    try:
+        result = split(facts, lines)
+    finally:
+        splits.CHUNK_LINES = default
+    assert result.payee_totals.tolist() == split_reference(facts, lines).payee_totals.tolist()
+    assert result.work_totals.tolist() == split(facts, lines).work_totals.tolist()
 
 
 def test_policy_by_hand() -> None:
