@@ -72,6 +72,7 @@ def test_csv_report_is_stored_anchored_and_idempotent(ledger: Ledger, platform_s
         (["LINE,L1,0x" + "99" * 32 + ",r,generation,subscription,JP,1,100"], None, "line 2: output 0x9999"),
         (["LINE,L1,{h0},r,teleport,subscription,JP,1,100"], None, "line 2: use_type 'teleport'"),
         (["LINE,L1,{h0},r,generation,subscription,Japan,1,100"], None, "line 2: territory"),
+        (["LINE,L1,{h0},r,generation,subscription,XX,1,100"], None, "line 2: territory must be an ISO 3166-1"),
         (["LINE,L1,{h0},r,generation,subscription,JP,1,100", "LINE,L1,{h1},r,generation,subscription,JP,1,100"], None, "appears twice"),
         (["LINE,L1,{h0},r,generation,subscription,JP,1,100"], "FOOT,1,999", "FOOT says"),
         (["LINE,L1,{h0},r,generation,subscription,JP,1,100"], "", "no FOOT"),
@@ -102,6 +103,9 @@ def test_json_report_and_a_correction(ledger: Ledger, platform_setup: tuple[http
     assert resp.status_code == 201, resp.text
     bad = client.post("/usage", json={"report": {**report, "report_id": "J3"}, "lines": [{**line, "line_id": "J3-1", "replaces_line_id": "nope"}]})
     assert bad.status_code == 422 and "replaces_line_id" in bad.json()["detail"]
+    for currency in ("ABC", "XAU", "jpy"):  # unknown; no minor unit; not the code's form
+        bad = client.post("/usage", json={"report": {**report, "report_id": "J5", "currency": currency}, "lines": [{**line, "line_id": "J5-1"}]})
+        assert bad.status_code == 422 and "line 1: currency must be an ISO 4217 code" in bad.json()["detail"], bad.text
     reused = client.post("/usage", json={"report": {**report, "report_id": "J4"}, "lines": [line]})
     assert reused.status_code == 422 and "never reused" in reused.json()["detail"]
     assert _counts(ledger) == (2, 2)  # the original line stays on record

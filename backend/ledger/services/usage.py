@@ -25,6 +25,7 @@ from eth_utils import is_address, to_checksum_address
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from ledger.codes import is_currency, is_territory
 from ledger.db import session_scope
 from ledger.models import ApiKey, Model, Output, UsageLine, UsageReport
 from ledger.runtime import Ledger
@@ -92,8 +93,8 @@ def _header(fields: list[str], line: int, key: ApiKey) -> Header:
         raise UsageFormatError(line, f"report_id {report_id!r} must be 1-200 letters, digits or ._:/-")
     if not is_address(platform) or to_checksum_address(platform) != key.holder_address:
         raise Forbidden(f"line {line}: the report declares platform {platform!r}; this key reports for {key.holder_address}")
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise UsageFormatError(line, f"currency must be an ISO 4217 code like JPY or USD, got {currency!r}")
+    if not is_currency(currency):
+        raise UsageFormatError(line, f"currency must be an ISO 4217 code with a minor unit, like JPY or USD; got {currency!r}")
     period_start, period_end = _day(start, line, False), _day(end, line, True)
     if period_end < period_start:
         raise UsageFormatError(line, "period_end is before period_start")
@@ -113,7 +114,7 @@ def _line(fields: list[str], line: int) -> dict[str, object]:
         raise UsageFormatError(line, f"use_type {use_type!r} is not one of {sorted(USE_TYPES)}")
     if model not in COMMERCIAL_MODELS:
         raise UsageFormatError(line, f"commercial_model {model!r} is not one of {sorted(COMMERCIAL_MODELS)}")
-    if not re.fullmatch(r"[A-Z]{2}", territory):
+    if not is_territory(territory):
         raise UsageFormatError(line, f"territory must be an ISO 3166-1 alpha-2 code (ZZ: worldwide), got {territory!r}")
     replaces = rest[0] if rest and rest[0] else None
     if replaces is not None and not _ID.match(replaces):
