@@ -4,7 +4,7 @@ import hashlib
 
 import httpx
 import pytest
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from ledger.models import Role, UsageAnchorRecord, UsageLine, UsageReport
@@ -63,6 +63,26 @@ def test_csv_report_is_stored_anchored_and_idempotent(ledger: Ledger, platform_s
     assert _counts(ledger) == (1, 3)
     changed = client.post("/usage/reports", content=text.replace(",1000\n", ",1001\n").replace("FOOT,3,6000", "FOOT,3,6001").encode(), headers={"content-type": "text/csv"})
     assert changed.status_code == 409 and "never reused" in changed.json()["detail"]
+
+
+def test_retry_after_a_crash_between_anchor_and_commit_adopts_the_anchor(
+    ledger: Ledger, platform_setup: tuple[httpx.Client, str, list[str]]
+) -> None:
+    """The anchor is mined but the lines were never committed (the process died in between): the
+    retry stores the lines under the anchor already on chain instead of failing or anchoring twice."""
+    client, platform, hashes = platform_setup
+    text = _csv(platform, hashes)
+    first = client.post("/usage/reports", files={"file": ("report.csv", text.encode())}).json()
+    with Session(ledger.engine) as s:  # what a crash before commit leaves behind: nothing but the chain
+        s.exec(delete(UsageLine))  # type: ignore[call-overload]
+        s.exec(delete(UsageReport))  # type: ignore[call-overload]
+        s.commit()
+    block = ledger.w3.eth.block_number
+    retry = client.post("/usage/reports", files={"file": ("report.csv", text.encode())})
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["anchor_tx"] == first["anchor_tx"] and retry.json()["batch_hash"] == first["batch_hash"]
+    assert ledger.w3.eth.block_number == block  # no second transaction
+    assert _counts(ledger) == (1, 3)
 
 
 @pytest.mark.parametrize(

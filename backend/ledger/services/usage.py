@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from ledger.codes import is_currency, is_territory
 from ledger.db import session_scope
-from ledger.models import ApiKey, Model, Output, UsageLine, UsageReport
+from ledger.models import ApiKey, Model, Output, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput
 from ledger.services.signing import SignatureRequired, execute
@@ -264,17 +264,35 @@ def import_report(
                 raise Conflict(f"report {header.report_id!r} was already imported with other content; report ids are never reused")
             return ImportResult(header.report_id, False, existing.line_count, existing.total_revenue, existing.batch_hash, existing.anchor_tx)
         assert report is not None
-        anchor = ledger.call(
-            "UsageAnchor", "anchor", bytes.fromhex(batch_hash[2:]),
-            (header.report_id, header.period_start, header.period_end, header.currency, imp.count, imp.total),
-        )  # fmt: skip
-        outcome = execute(ledger, key, anchor)
-        if isinstance(outcome, SignatureRequired):  # excluded above; kept for the type checker
-            raise Forbidden("self-signing platforms cannot import usage yet")
-        anchor_tx = "0x" + bytes(outcome["transactionHash"]).hex()
+        anchor_tx, block = _anchor(ledger, key, header, batch_hash, imp)
         report.line_count, report.total_revenue, report.batch_hash, report.anchor_tx = imp.count, imp.total, batch_hash, anchor_tx
-    ledger.indexer.sync(to_block=int(outcome["blockNumber"]))
+    ledger.indexer.sync(to_block=block)
     return ImportResult(header.report_id, True, imp.count, imp.total, batch_hash, anchor_tx)
+
+
+def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: _Importer) -> tuple[str, int]:
+    """Anchors the report's hash, or adopts the anchor already on chain: if the process died after
+    the anchor was mined but before the lines were committed, the retry must not fail (the chain
+    refuses a second anchor of one hash) nor anchor twice. (transaction hash, block number)"""
+    digest = bytes.fromhex(batch_hash[2:])
+    anchored_by, _ = ledger.usage_anchor.functions.anchorOf(digest).call()
+    if int(anchored_by, 16) != 0:
+        if anchored_by != header.platform:  # the hash covers the platform, so this cannot collide
+            raise Conflict(f"report hash {batch_hash} is anchored by {anchored_by}, not by {header.platform}")
+        ledger.indexer.sync()
+        with Session(ledger.engine) as s:
+            record = s.get(UsageAnchorRecord, batch_hash)
+        if record is None:
+            raise Conflict(f"report hash {batch_hash} is anchored on chain but its event is not indexed yet; retry shortly")
+        return record.tx_hash, record.block_number
+    call = ledger.call(
+        "UsageAnchor", "anchor", digest,
+        (header.report_id, header.period_start, header.period_end, header.currency, imp.count, imp.total),
+    )  # fmt: skip
+    outcome = execute(ledger, key, call)
+    if isinstance(outcome, SignatureRequired):  # excluded in import_report; kept for the type checker
+        raise Forbidden("self-signing platforms cannot import usage yet")
+    return "0x" + bytes(outcome["transactionHash"]).hex(), int(outcome["blockNumber"])
 
 
 def _flush(s: Session, imp: _Importer, chunk: list[dict[str, object]], report: UsageReport | None) -> None:
