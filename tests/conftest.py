@@ -17,6 +17,9 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
 
 from ledger.api.app import create_app
@@ -147,3 +150,14 @@ def holder_key(ledger: Ledger) -> str:
 def holder(server: Server, holder_key: str) -> Iterator[httpx.Client]:
     with client_for(server, holder_key) as c:
         yield c
+
+
+@pytest.fixture
+def wallet() -> LocalAccount:
+    """A participant's own key, outside the ledger (self-custody)."""
+    return Account.create()
+
+
+def sign_typed(account: LocalAccount, typed: dict[str, object]) -> str:
+    """What a wallet's eth_signTypedData_v4 returns for the ledger's typed data."""
+    return "0x" + bytes(account.sign_message(encode_typed_data(full_message=typed)).signature).hex()

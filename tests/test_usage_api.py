@@ -3,6 +3,7 @@
 import hashlib
 
 import httpx
+from eth_account.signers.local import LocalAccount
 import pytest
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
@@ -10,7 +11,7 @@ from sqlmodel import Session, select
 from ledger.models import Role, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
-from tests.conftest import Server, client_for
+from tests.conftest import Server, client_for, sign_typed
 
 TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
 
@@ -138,3 +139,37 @@ def test_only_the_platform_itself_reports(ledger: Ledger, server: Server, holder
         resp = c.post("/usage/reports", files={"file": ("r.csv", _csv(platform, hashes).encode())})
         assert resp.status_code == 403 and "reports for" in resp.json()["detail"]
     assert holder.post("/usage/reports", files={"file": ("r.csv", _csv(platform, hashes).encode())}).status_code == 403
+
+
+def test_self_signing_platform_report_counts_once_its_anchor_is_relayed(
+    ledger: Ledger, server: Server, holder: httpx.Client, wallet: LocalAccount
+) -> None:
+    works = holder.post("/works/batch", json={"works": [{"title": "w", "terms": TERMS, "content_hash": "0x" + "ab" * 32}]}).json()
+    token = create_api_key(ledger, Role.platform, "wallet platform", address=wallet.address).token
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+    period = {"period_start": "2026-11-01", "period_end": "2026-11-30"}
+    with client_for(server, token) as c:
+        typed = c.post("/models", json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": [works[0]["work_id"]]}).json()["typed_data"]
+        assert c.post("/relay", json={"message": typed["message"], "signature": sign_typed(wallet, typed)}).status_code == 201
+        model_id = ledger.models.functions.modelCount().call()
+        output = {"output_hash": "0x" + "42" * 32, "model_id": model_id, "links": [{"work_id": works[0]["work_id"], "weight_bps": 10_000}]}
+        typed = c.post("/outputs", json=output).json()["typed_data"]
+        assert c.post("/relay", json={"message": typed["message"], "signature": sign_typed(wallet, typed)}).status_code == 201
+
+        text = _csv(wallet.address, [output["output_hash"]])
+        stored = c.post("/usage/reports", files={"file": ("r.csv", text.encode())})
+        assert stored.status_code == 202, stored.text
+        body = stored.json()
+        assert body["anchor_tx"] == "" and body["typed_data"]["message"]["to"] == ledger.usage_anchor.address
+        assert accountant.get("/royalties", params=period).json() == []  # not anchored: does not count yet
+        retry = c.post("/usage/reports", files={"file": ("r.csv", text.encode())})  # e.g. the answer was lost
+        assert retry.status_code == 202 and retry.json()["batch_hash"] == body["batch_hash"]
+        assert _counts(ledger) == (1, 1)
+
+        typed = retry.json()["typed_data"]
+        relayed = c.post("/relay", json={"message": typed["message"], "signature": sign_typed(wallet, typed)})
+        assert relayed.status_code == 201, relayed.text
+        [run] = accountant.get("/royalties", params=period).json()
+        assert run["revenue"] == 1000
+        done = c.post("/usage/reports", files={"file": ("r.csv", text.encode())})
+        assert done.status_code == 200 and done.json()["anchor_tx"] == relayed.json()["tx_hash"]

@@ -3,13 +3,12 @@
 import httpx
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
 from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
-from tests.conftest import Server, client_for
+from tests.conftest import Server, client_for, sign_typed
 
 TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
 
@@ -71,15 +70,6 @@ def test_management_can_be_handed_over(ledger: Ledger, holder: httpx.Client, ser
         assert c.put(f"/works/{work_id}/terms", json={**TERMS, "royalty_bps": 900}).json()["terms"]["royalty_bps"] == 900
 
 
-@pytest.fixture
-def wallet() -> LocalAccount:
-    return Account.create()
-
-
-def _sign(account: LocalAccount, typed: dict[str, object]) -> str:
-    return "0x" + bytes(account.sign_message(encode_typed_data(full_message=typed)).signature).hex()
-
-
 def test_self_custodied_holder_signs_in_own_wallet(ledger: Ledger, server: Server, wallet: LocalAccount) -> None:
     token = create_api_key(ledger, Role.rights_holder, "wallet user", address=wallet.address).token
     with client_for(server, token) as c:
@@ -93,25 +83,25 @@ def test_self_custodied_holder_signs_in_own_wallet(ledger: Ledger, server: Serve
         assert typed["message"]["from"] == wallet.address
 
         # A signature by another key, or for another sender, is refused without a transaction.
-        forged = c.post("/relay", json={"message": typed["message"], "signature": _sign(Account.create(), typed)})
+        forged = c.post("/relay", json={"message": typed["message"], "signature": sign_typed(Account.create(), typed)})
         assert forged.status_code == 422 and "signature" in forged.json()["detail"]
         other_from = {**typed["message"], "from": Account.create().address}
-        assert c.post("/relay", json={"message": other_from, "signature": _sign(wallet, typed)}).status_code == 403
+        assert c.post("/relay", json={"message": other_from, "signature": sign_typed(wallet, typed)}).status_code == 403
 
-        relayed = c.post("/relay", json={"message": typed["message"], "signature": _sign(wallet, typed)})
+        relayed = c.post("/relay", json={"message": typed["message"], "signature": sign_typed(wallet, typed)})
         assert relayed.status_code == 201, relayed.text
         registered = relayed.json()["works"]
         assert [w["content_hash"] for w in registered] == [w["content_hash"] for w in works]
         assert c.get(f"/works/{registered[0]['work_id']}").json()["manager"] == wallet.address
         # Replaying the same signed request does nothing: its nonce is used.
-        replay = c.post("/relay", json={"message": typed["message"], "signature": _sign(wallet, typed)})
+        replay = c.post("/relay", json={"message": typed["message"], "signature": sign_typed(wallet, typed)})
         assert replay.status_code == 422
 
         # Changes follow the same two steps.
         change = c.put(f"/works/{registered[0]['work_id']}/terms", json={**TERMS, "training_allowed": False})
         assert change.status_code == 202
         typed = change.json()["typed_data"]
-        assert c.post("/relay", json={"message": typed["message"], "signature": _sign(wallet, typed)}).status_code == 201
+        assert c.post("/relay", json={"message": typed["message"], "signature": sign_typed(wallet, typed)}).status_code == 201
         assert c.get(f"/works/{registered[0]['work_id']}").json()["terms"]["training_allowed"] is False
 
         # A refusal is reported at prepare time, with the contract's reason, before any signing.
@@ -127,12 +117,12 @@ def test_self_custodied_platform_relays_an_output(ledger: Ledger, server: Server
         assert prepared.status_code == 202
         typed = prepared.json()["typed_data"]
         assert typed["message"]["to"] == ledger.models.address
-        assert c.post("/relay", json={"message": typed["message"], "signature": _sign(wallet, typed)}).status_code == 201
+        assert c.post("/relay", json={"message": typed["message"], "signature": sign_typed(wallet, typed)}).status_code == 201
         ledger.indexer.sync()
         output = {"output_hash": "0x" + "42" * 32, "model_id": 1, "links": [{"work_id": work_id, "weight_bps": 10_000}]}
         prepared = c.post("/outputs", json=output)
         assert prepared.status_code == 202, prepared.text
         typed = prepared.json()["typed_data"]
-        assert c.post("/relay", json={"message": typed["message"], "signature": _sign(wallet, typed)}).status_code == 201
+        assert c.post("/relay", json={"message": typed["message"], "signature": sign_typed(wallet, typed)}).status_code == 201
         got = c.get(f"/outputs/{output['output_hash']}").json()
         assert got["platform"] == wallet.address and got["links"][0]["work_id"] == work_id

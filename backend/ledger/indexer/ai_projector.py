@@ -10,11 +10,12 @@ import json
 from typing import Any
 
 from hexbytes import HexBytes
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from ledger.chain.merkle import TrainingSetTree
 from ledger.content.store import ContentStore
-from ledger.models import Model, ModelTrainingWork, Output, OutputLink, UsageAnchorRecord
+from ledger.models import Model, ModelTrainingWork, Output, OutputLink, UsageAnchorRecord, UsageReport
 
 TRAINING_SET_SCHEMA = "ai-rights-ledger/training-set/v1"
 
@@ -105,4 +106,10 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
                 tx_hash=tx,
                 block_number=block,
             )
+        )
+        # A stored report waiting for its platform's signature counts from now on.
+        session.execute(
+            update(UsageReport)
+            .where(col(UsageReport.batch_hash) == _hex(args["batchHash"]), col(UsageReport.platform) == args["platform"], col(UsageReport.anchor_tx) == "")
+            .values(anchor_tx=tx)
         )

@@ -39,14 +39,22 @@ class RoyaltyRun:
 
 
 def effective_lines(session: Session, period_start: int, period_end: int) -> list[tuple[int, int, str]]:
-    """(output_id, revenue, currency) of every line in reports inside the period that no later
-    line replaces."""
-    later = aliased(UsageLine)
-    replaced = exists().where(and_(later.platform == UsageLine.platform, later.replaces_line_id == UsageLine.line_id))
+    """(output_id, revenue, currency) of every line in anchored reports inside the period that no
+    later anchored line replaces. A report whose anchor is not on chain yet (a self-signing
+    platform has not relayed it) does not count, and neither do its corrections."""
+    later, later_report = aliased(UsageLine), aliased(UsageReport)
+    replaced = exists().where(
+        and_(
+            later.platform == UsageLine.platform,
+            later.replaces_line_id == UsageLine.line_id,
+            later_report.id == later.report_pk,
+            later_report.anchor_tx != "",
+        )
+    )
     stmt = (
         select(UsageLine.output_id, UsageLine.revenue, UsageReport.currency)
         .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
-        .where(UsageReport.period_start >= period_start, UsageReport.period_end <= period_end, ~replaced)
+        .where(UsageReport.period_start >= period_start, UsageReport.period_end <= period_end, UsageReport.anchor_tx != "", ~replaced)
         .order_by(col(UsageLine.id))
     )
     return [(int(o), int(r), str(c)) for o, r, c in session.exec(stmt).all()]

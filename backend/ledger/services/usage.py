@@ -8,6 +8,9 @@ File format (CSV, UTF-8; see docs/usage-format.md):
     ...
     FOOT,<line_count>,<total_revenue_minor>
 
+A self-signing platform's report is stored at once and counts from the moment its anchor is on
+chain: the import answers with the anchor request to sign, and ``POST /relay`` submits it.
+
 A report id is never reused: importing the same report again (same content) changes nothing and
 says so; different content under a used id is a conflict. Line ids are stable per platform; a
 correction is a new report whose lines name the line they replace; the original stays on record
@@ -20,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 from sqlalchemy import insert
@@ -62,7 +66,8 @@ class ImportResult:
     line_count: int
     total_revenue: int
     batch_hash: str
-    anchor_tx: str
+    anchor_tx: str  # "" while a self-signing platform has not relayed its signed anchor yet
+    typed_data: dict[str, Any] | None = None  # what that platform must sign (then POST /relay)
 
 
 def _day(value: str, line: int, end: bool) -> int:
@@ -211,8 +216,6 @@ def import_report(
 ) -> ImportResult:
     if key.holder_address is None:
         raise Forbidden("this key has no on-chain account")
-    if not key.custodial:
-        raise Forbidden("usage import anchors each report on chain in the platform's name; self-signing platforms are not supported yet")
     first = next(records, None)
     if first is None:
         raise InvalidInput("the report is empty")
@@ -262,18 +265,24 @@ def import_report(
         if existing is not None:
             if existing.batch_hash != batch_hash:
                 raise Conflict(f"report {header.report_id!r} was already imported with other content; report ids are never reused")
-            return ImportResult(header.report_id, False, existing.line_count, existing.total_revenue, existing.batch_hash, existing.anchor_tx)
+            if existing.anchor_tx:
+                return ImportResult(header.report_id, False, existing.line_count, existing.total_revenue, batch_hash, existing.anchor_tx)
+            report = s.get_one(UsageReport, existing.id)  # stored, still waiting for the platform's signature
         assert report is not None
-        anchor_tx, block = _anchor(ledger, key, header, batch_hash, imp)
-        report.line_count, report.total_revenue, report.batch_hash, report.anchor_tx = imp.count, imp.total, batch_hash, anchor_tx
-    ledger.indexer.sync(to_block=block)
-    return ImportResult(header.report_id, True, imp.count, imp.total, batch_hash, anchor_tx)
+        anchored = _anchor(ledger, key, header, batch_hash, imp)
+        report.line_count, report.total_revenue, report.batch_hash = imp.count, imp.total, batch_hash
+        if isinstance(anchored, SignatureRequired):
+            return ImportResult(header.report_id, existing is None, imp.count, imp.total, batch_hash, "", anchored.typed_data)
+        report.anchor_tx = anchored[0]
+    ledger.indexer.sync(to_block=anchored[1])
+    return ImportResult(header.report_id, existing is None, imp.count, imp.total, batch_hash, anchored[0])
 
 
-def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: _Importer) -> tuple[str, int]:
+def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: _Importer) -> tuple[str, int] | SignatureRequired:
     """Anchors the report's hash, or adopts the anchor already on chain: if the process died after
     the anchor was mined but before the lines were committed, the retry must not fail (the chain
-    refuses a second anchor of one hash) nor anchor twice. (transaction hash, block number)"""
+    refuses a second anchor of one hash) nor anchor twice. Returns (transaction hash, block
+    number), or what a self-signing platform must sign."""
     digest = bytes.fromhex(batch_hash[2:])
     anchored_by, _ = ledger.usage_anchor.functions.anchorOf(digest).call()
     if int(anchored_by, 16) != 0:
@@ -290,8 +299,8 @@ def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: _
         (header.report_id, header.period_start, header.period_end, header.currency, imp.count, imp.total),
     )  # fmt: skip
     outcome = execute(ledger, key, call)
-    if isinstance(outcome, SignatureRequired):  # excluded in import_report; kept for the type checker
-        raise Forbidden("self-signing platforms cannot import usage yet")
+    if isinstance(outcome, SignatureRequired):
+        return outcome
     return "0x" + bytes(outcome["transactionHash"]).hex(), int(outcome["blockNumber"])
 
 

@@ -55,21 +55,30 @@ class ImportOut(BaseModel):
     line_count: int
     total_revenue: int
     batch_hash: str
-    anchor_tx: str
+    anchor_tx: str = Field(description='"" until the anchor is on chain (self-signing platforms: after /relay)')
+    typed_data: dict[str, Any] | None = Field(None, description="Self-signing platforms: the anchor request to sign")
+
+
+_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"model": ImportOut, "description": "Already imported: nothing changed"},
+    202: {"model": ImportOut, "description": "Stored; a self-signing platform signs `typed_data` and POSTs it to /relay"},
+}
 
 
 def _out(result: svc.ImportResult) -> JSONResponse:
-    return JSONResponse(status_code=201 if result.created else 200, content=ImportOut(**result.__dict__).model_dump())
+    status = 202 if result.typed_data is not None else 201 if result.created else 200
+    return JSONResponse(status_code=status, content=ImportOut(**result.__dict__).model_dump())
 
 
-@router.post("", status_code=201, response_model=ImportOut, responses={200: {"model": ImportOut}})
+@router.post("", status_code=201, response_model=ImportOut, responses=_ANSWERS)
 async def report_usage(body: UsageReportIn, key: Platform, ledger: LedgerDep) -> Any:
-    """A usage report as JSON (same rules as the file format). 201 imported, 200 already imported."""
+    """A usage report as JSON (same rules as the file format). 201 imported, 200 already imported,
+    202 stored and waiting for a self-signing platform's signed anchor."""
     records = svc.records_from_json(body.report.model_dump(), [line.model_dump() for line in body.lines])
     return _out(await run_in_threadpool(svc.import_report, ledger, key, records))
 
 
-@router.post("/reports", status_code=201, response_model=ImportOut, responses={200: {"model": ImportOut}})
+@router.post("/reports", status_code=201, response_model=ImportOut, responses=_ANSWERS)
 async def upload_report(request: Request, key: Platform, ledger: LedgerDep) -> Any:
     """A usage report file (docs/usage-format.md), as multipart `file` or a text/csv body; read as
     a stream, so files of millions of lines are fine. A bad line is reported with its number."""
