@@ -1,9 +1,13 @@
 """A royalty run end to end: works, model, outputs (one through a derivative), usage, split."""
 
+from datetime import datetime, timedelta, timezone
+
 import httpx
 from eth_account import Account
+from sqlalchemy import func
+from sqlmodel import Session, select
 
-from ledger.models import Role
+from ledger.models import Checkpoint, Role, UsageLine, WorkOwnerVersion
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
 from tests.conftest import Server, client_for
@@ -11,7 +15,7 @@ from tests.conftest import Server, client_for
 
 def _work(holder: httpx.Client, seed: int, royalty: int, owners: list[dict[str, object]]) -> int:
     resp = holder.post("/works", json={"title": f"w{seed}", "content_hash": "0x" + f"{seed:064x}",
-                                       "terms": {"training_allowed": True, "royalty_bps": royalty}, "owners": owners})  # fmt: skip
+                                       "terms": {"training_allowed": True, "royalty_bps": royalty}, **({"owners": owners} if owners else {})})  # fmt: skip
     assert resp.status_code == 201, resp.text
     return int(resp.json()["work_id"])
 
@@ -92,3 +96,70 @@ def test_cli_imports_a_report_and_computes(ledger: Ledger, server: Server, holde
     out = runner.invoke(app, ["royalties", "compute", "--from", "2026-10-01", "--to", "2026-10-31", "--api-url", server.url, "--api-key", accountant])
     total = sum(range(5000))
     assert out.exit_code == 0 and f"revenue {total:,}" in out.output
+
+
+def _one_output_platform(ledger: Ledger, server: Server, work: int, seed: int) -> tuple[httpx.Client, str, str]:
+    """A platform with a model over ``work`` and one output linking it alone."""
+    key = create_api_key(ledger, Role.platform, "gen")
+    platform = client_for(server, key.token)
+    model = platform.post("/models", json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": [work]}).json()["model_id"]
+    h = "0x" + f"{seed:064x}"
+    body = {"output_hash": h, "model_id": model, "links": [{"work_id": work, "weight_bps": 10_000}]}
+    assert platform.post("/outputs", json=body).status_code == 201
+    assert key.holder_address is not None
+    return platform, key.holder_address, h
+
+
+def _report(platform: httpx.Client, address: str, report_id: str, day: str, h: str, revenue: int) -> None:
+    csv = f"HEAD,{report_id},{address},{day},{day},USD\nLINE,{report_id}-1,{h},x,generation,pay_per_use,ZZ,1,{revenue}\nFOOT,1,{revenue}\n"
+    resp = platform.post("/usage/reports", files={"file": ("r.csv", csv.encode())})
+    assert resp.status_code == 201, resp.text
+
+
+def test_a_period_pays_the_owners_in_force_at_its_end(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+    """A share transfer inside the period applies to it; one after its end does not, so re-running
+    a closed period gives the same amounts."""
+    work = _work(holder, 0xB001, 0, [])
+    owner = holder.get(f"/works/{work}").json()["manager"]
+    platform, address, h = _one_output_platform(ledger, server, work, 0xB101)
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+
+    now = ledger.w3.eth.get_block("latest")["timestamp"]
+    day = datetime.fromtimestamp(now, timezone.utc).date()
+    period = {"period_start": day.isoformat(), "period_end": day.isoformat()}
+    _report(platform, address, "D1", day.isoformat(), h, 10_000)
+    first, second = Account.create().address, Account.create().address
+    assert holder.post(f"/works/{work}/share-transfers", json={"to": first, "share_bps": 2500}).status_code == 200  # inside the period
+    [before] = accountant.get("/royalties", params=period).json()
+
+    end_of_day = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()) + 86_399
+    ledger.w3.provider.make_request("evm_mine", [end_of_day + 1])  # the chain moves past the period's end
+    assert holder.post(f"/works/{work}/share-transfers", json={"to": second, "share_bps": 2500}).status_code == 200  # after it
+    [after] = accountant.get("/royalties", params=period).json()
+    assert after == before
+    assert {p["account"]: p["amount"] for p in before["payees"]} == {owner: 5250, first: 1750}  # 70 % pool: 7000 * 75/25
+
+    next_day = (day + timedelta(days=1)).isoformat()
+    _report(platform, address, "D2", next_day, h, 10_000)
+    [later] = accountant.get("/royalties", params={"period_start": next_day, "period_end": next_day}).json()
+    assert {p["account"]: p["amount"] for p in later["payees"]} == {owner: 3500, first: 1750, second: 1750}
+
+
+def test_usage_survives_a_rebuild_of_the_projection(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+    """Outputs are a projection the indexer may drop and replay; usage lines are the platform's
+    records and stay, so the royalty run after the rebuild is the same."""
+    work = _work(holder, 0xB002, 0, [])
+    platform, address, h = _one_output_platform(ledger, server, work, 0xB102)
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+    _report(platform, address, "R1", "2026-11-02", h, 12_345)
+    period = {"period_start": "2026-11-01", "period_end": "2026-11-30"}
+    before = accountant.get("/royalties", params=period).json()
+    with Session(ledger.engine) as s:  # a checkpoint the chain does not know: the indexer must rebuild
+        cp = s.get_one(Checkpoint, "chain")
+        cp.block_hash = "0x" + "00" * 32
+        s.commit()
+    assert ledger.indexer.sync().rebuilt
+    with Session(ledger.engine) as s:
+        assert s.exec(select(func.count()).select_from(UsageLine)).one() == 1
+        assert s.exec(select(func.count()).select_from(WorkOwnerVersion)).one() >= 1
+    assert accountant.get("/royalties", params=period).json() == before

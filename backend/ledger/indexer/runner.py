@@ -30,13 +30,16 @@ from ledger.models import (
     UsageAnchorRecord,
     Work,
     WorkOwner,
+    WorkOwnerVersion,
     WorkTermsVersion,
 )
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "chain"
 #: Children before parents, so deleting a projection never trips a foreign key.
-PROJECTION_TABLES = (UsageAnchorRecord, OutputLink, Output, ModelTrainingWork, Model, WorkOwner, WorkTermsVersion, Work)
+PROJECTION_TABLES = (
+    UsageAnchorRecord, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
+)  # fmt: skip
 
 
 @dataclass

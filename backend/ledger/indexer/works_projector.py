@@ -2,16 +2,18 @@
 
 Owner changes arrive as deltas; after applying one, the projector recomputes the owner-list hash
 and compares it with the hash the contract emitted, so a projection that drifted from the chain
-fails loudly instead of paying the wrong people.
+fails loudly instead of paying the wrong people. Each owner list is also kept as a version
+(``WorkOwnerVersion``) for royalty runs over past periods.
 """
 
 from typing import Any
 
 from hexbytes import HexBytes
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ledger.chain.registry import Owner, owners_hash
-from ledger.models import Work, WorkOwner, WorkTermsVersion
+from ledger.models import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
 
 
 class ProjectionMismatch(RuntimeError):
@@ -34,6 +36,20 @@ def _check_hash(session: Session, work: Work, expected: bytes) -> None:
     if got != bytes(expected):
         raise ProjectionMismatch(f"work {work.work_id}: owners hash {got.hex()} != chain {bytes(expected).hex()}")
     work.owners_hash = _hex(expected)
+
+
+def _snapshot_owners(session: Session, work_id: int, log: dict[str, Any], timestamp: int) -> None:
+    """Records the owner list as it is after this event, as the work's next owners version."""
+    session.flush()
+    last = session.exec(select(func.max(WorkOwnerVersion.version)).where(WorkOwnerVersion.work_id == work_id)).one()
+    version = (last or 0) + 1
+    for o in _owners(session, work_id):
+        session.add(
+            WorkOwnerVersion(
+                work_id=work_id, version=version, account=o.account, payout=o.payout, share_bps=o.share_bps,
+                effective_at=timestamp, effective_block=int(log["blockNumber"]), effective_log_index=int(log["logIndex"]),
+            )
+        )  # fmt: skip
 
 
 def _terms_version(work_id: int, version: int, terms: dict[str, Any], log: dict[str, Any], timestamp: int) -> WorkTermsVersion:
@@ -76,6 +92,7 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
         session.add(_terms_version(work_id, 1, terms, log, timestamp))
         for o in args["owners"]:
             session.add(WorkOwner(work_id=work_id, account=o["account"], payout=o["payout"], share_bps=o["shareBps"]))
+        _snapshot_owners(session, work_id, log, timestamp)
     elif name == "TermsUpdated":
         work = session.get_one(Work, int(args["workId"]))
         terms = args["terms"]
@@ -90,6 +107,7 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
         work = session.get_one(Work, int(args["workId"]))
         session.get_one(WorkOwner, (work.work_id, args["account"])).payout = args["payout"]
         _check_hash(session, work, args["ownersHash"])
+        _snapshot_owners(session, work.work_id, log, timestamp)
     elif name == "ShareTransferred":
         work = session.get_one(Work, int(args["workId"]))
         amount = int(args["shareBps"])
@@ -103,4 +121,5 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
         else:
             receiver.share_bps += amount
         _check_hash(session, work, args["ownersHash"])
+        _snapshot_owners(session, work.work_id, log, timestamp)
     # Role and other administrative events carry nothing the projection needs.

@@ -4,7 +4,7 @@ from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
 from ledger.models.usage import UsageAnchorRecord, UsageLine, UsageReport
-from ledger.models.works import Work, WorkOwner, WorkTermsVersion
+from ledger.models.works import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
 
 __all__ = [
     "ApiKey",
@@ -21,5 +21,6 @@ __all__ = [
     "UsageReport",
     "Work",
     "WorkOwner",
+    "WorkOwnerVersion",
     "WorkTermsVersion",
 ]

@@ -46,7 +46,9 @@ class UsageLine(SQLModel, table=True):
     platform: str = Field(max_length=42)
     line_id: str = Field(max_length=200)
     line_number: int  # in the file, for messages and audits
-    output_id: int = Field(foreign_key="output.output_id", index=True)
+    #: No foreign key: outputs are a projection the indexer may rebuild from the chain, while
+    #: usage lines are the platform's own records and must survive that rebuild.
+    output_id: int = Field(index=True)
     platform_output_ref: str = ""
     use_type: str = Field(max_length=32)
     commercial_model: str = Field(max_length=32)

@@ -41,3 +41,18 @@ class WorkTermsVersion(SQLModel, table=True):
     effective_log_index: int = 0
     effective_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     tx_hash: str = Field(max_length=66)
+
+
+class WorkOwnerVersion(SQLModel, table=True):
+    """Every version of a work's owner list (one row per owner per version), so a royalty run for
+    a past period pays the owners and payout addresses in force at that period's end, whatever
+    changed since: re-running a period gives the same statement."""
+
+    work_id: int = Field(primary_key=True, foreign_key="work.work_id")
+    version: int = Field(primary_key=True)
+    account: str = Field(primary_key=True, max_length=42)
+    payout: str = Field(max_length=42)
+    share_bps: int
+    effective_at: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))  # block timestamp
+    effective_block: int = Field(sa_column=Column(BigInteger, nullable=False))
+    effective_log_index: int

@@ -1,8 +1,10 @@
 """Royalty runs: the split engine applied to the usage of a period, per currency.
 
 Loads the facts the engine needs from the projection (outputs' links; derivative works and the
-royalty terms their sources had when the output was registered; co-owners and payout addresses)
-and the effective usage lines (lines a later correction replaced do not count), then splits.
+royalty terms their sources had when the output was registered; co-owners and payout addresses
+as they were at the end of the period, so re-running a past period gives the same amounts whatever
+changed since) and the effective usage lines (anchored; lines a later correction replaced do not
+count), then splits.
 """
 
 from dataclasses import dataclass
@@ -14,10 +16,9 @@ from sqlmodel import Session, col, select
 
 from ledger.accounting.splits import Facts, Lines, split
 from ledger.db import chunked
-from ledger.models import Output, OutputLink, UsageLine, UsageReport, Work, WorkOwner, WorkTermsVersion
+from ledger.models import Output, OutputLink, UsageLine, UsageReport, Work, WorkOwnerVersion, WorkTermsVersion
 from ledger.runtime import Ledger
 from ledger.services.errors import InvalidInput
-
 
 
 @dataclass(frozen=True)
@@ -60,50 +61,79 @@ def effective_lines(session: Session, period_start: int, period_end: int) -> lis
     return [(int(o), int(r), str(c)) for o, r, c in session.exec(stmt).all()]
 
 
-def _facts(session: Session, output_ids: list[int], max_depth: int) -> tuple[Facts, dict[int, int], list[int], list[tuple[str, str]]]:
+def _sources(session: Session, works: set[int], max_depth: int) -> dict[int, list[tuple[int, int, int]]]:
+    """derivative work -> [(source work, link weight, source royalty bps under the terms in force
+    when the derivative's output was registered)], following sources up to ``max_depth`` levels.
+    A handful of queries per level, whatever the number of derivatives."""
+    sources: dict[int, list[tuple[int, int, int]]] = {}
+    seen, frontier = set(works), set(works)
+    for _ in range(max_depth):
+        if not frontier:
+            break
+        derived: dict[int, Output] = {}  # work id -> the output it was before being registered
+        for chunk in chunked(sorted(frontier)):
+            rows = session.exec(
+                select(Work, Output).join(Output, col(Output.output_hash) == col(Work.content_hash)).where(col(Work.work_id).in_(chunk))
+            ).all()
+            for work, output in rows:
+                if (work.block_number, work.log_index) > (output.block_number, output.log_index):
+                    derived[work.work_id] = output  # registered as a work after it was an output
+        links: dict[int, list[OutputLink]] = {}
+        for chunk in chunked(sorted(o.output_id for o in derived.values())):
+            for link in session.exec(select(OutputLink).where(col(OutputLink.output_id).in_(chunk))):
+                links.setdefault(link.output_id, []).append(link)
+        history: dict[int, list[WorkTermsVersion]] = {}
+        for chunk in chunked(sorted({link.work_id for ls in links.values() for link in ls})):
+            for t in session.exec(select(WorkTermsVersion).where(col(WorkTermsVersion.work_id).in_(chunk))):
+                history.setdefault(t.work_id, []).append(t)
+        found: set[int] = set()
+        for work_id, output in derived.items():
+            point = (output.block_number, output.log_index)
+            entries = []
+            for link in sorted(links.get(output.output_id, []), key=lambda link: link.work_id):
+                in_force = max((t for t in history[link.work_id] if (t.effective_block, t.effective_log_index) < point), key=lambda t: t.version)
+                entries.append((link.work_id, link.weight_bps, in_force.royalty_bps))
+                found.add(link.work_id)
+            sources[work_id] = entries
+        frontier = found - seen
+        seen |= found
+    return sources
+
+
+def owners_as_of(session: Session, work_ids: list[int], as_of: int) -> dict[int, list[WorkOwnerVersion]]:
+    """Each work's owners and payout addresses as they were at unix time ``as_of`` (the last owner
+    list recorded in a block at or before it; the first list for a work registered later)."""
+    versions: dict[int, dict[int, list[WorkOwnerVersion]]] = {}
+    for chunk in chunked(work_ids):
+        for row in session.exec(select(WorkOwnerVersion).where(col(WorkOwnerVersion.work_id).in_(chunk))):
+            versions.setdefault(row.work_id, {}).setdefault(row.version, []).append(row)
+    out = {}
+    for work_id, by_version in versions.items():
+        in_force = [v for v, rows in by_version.items() if rows[0].effective_at <= as_of]
+        chosen = max(in_force) if in_force else min(by_version)
+        out[work_id] = sorted(by_version[chosen], key=lambda o: int(o.account, 16))
+    return out
+
+
+def _facts(
+    session: Session, output_ids: list[int], max_depth: int, as_of: int
+) -> tuple[Facts, dict[int, int], list[int], list[tuple[str, str]]]:
     """Builds the engine's arrays; returns (facts, output id -> dense index, dense work ids, payees)."""
     links: dict[int, list[tuple[int, int]]] = {}
     for chunk in chunked(output_ids):
         for link in session.exec(select(OutputLink).where(col(OutputLink.output_id).in_(chunk))):
             links.setdefault(link.output_id, []).append((link.work_id, link.weight_bps))
     works: set[int] = {w for ls in links.values() for w, _ in ls}
-    sources: dict[int, list[tuple[int, int, int]]] = {}  # derivative work -> [(source work, weight, royalty bps)]
-    frontier = set(works)
-    for _ in range(max_depth):
-        if not frontier:
-            break
-        found: set[int] = set()
-        for chunk in chunked(sorted(frontier)):
-            rows = session.exec(
-                select(Work, Output)
-                .join(Output, col(Output.output_hash) == col(Work.content_hash))
-                .where(col(Work.work_id).in_(chunk))
-            ).all()
-            for work, output in rows:
-                if (work.block_number, work.log_index) < (output.block_number, output.log_index):
-                    continue  # the work existed before the output: not derived from it
-                point = (output.block_number, output.log_index)
-                src_links = session.exec(select(OutputLink).where(OutputLink.output_id == output.output_id)).all()
-                entries = []
-                for link in sorted(src_links, key=lambda l: l.work_id):
-                    history = session.exec(select(WorkTermsVersion).where(WorkTermsVersion.work_id == link.work_id)).all()
-                    in_force = max((t for t in history if (t.effective_block, t.effective_log_index) < point), key=lambda t: t.version)
-                    entries.append((link.work_id, link.weight_bps, in_force.royalty_bps))
-                    found.add(link.work_id)
-                sources[work.work_id] = entries
-        frontier = found - works
-        works |= found
+    sources = _sources(session, works, max_depth)
+    works |= {s for entries in sources.values() for s, _, _ in entries}
     work_ids = sorted(works)
     dense = {w: i for i, w in enumerate(work_ids)}
-    owners: dict[int, list[WorkOwner]] = {}
-    for chunk in chunked(work_ids):
-        for o in session.exec(select(WorkOwner).where(col(WorkOwner.work_id).in_(chunk))):
-            owners.setdefault(o.work_id, []).append(o)
+    owners = owners_as_of(session, work_ids, as_of)
     payees: dict[tuple[str, str], int] = {}
     own_ptr, own_payee, own_share = [0], [], []
     src_ptr, src_work, src_weight, src_royalty = [0], [], [], []
     for w in work_ids:
-        for o in sorted(owners.get(w, []), key=lambda o: int(o.account, 16)):
+        for o in owners.get(w, []):
             own_payee.append(payees.setdefault((o.account, o.payout), len(payees)))
             own_share.append(o.share_bps)
         own_ptr.append(len(own_payee))
@@ -134,7 +164,7 @@ def compute(ledger: Ledger, period_start: int, period_end: int, max_depth: int =
         if not rows:
             return []
         output_ids = sorted({o for o, _, _ in rows})
-        facts, out_index, work_ids, payees = _facts(s, output_ids, max_depth)
+        facts, out_index, work_ids, payees = _facts(s, output_ids, max_depth, period_end)
     runs = []
     for currency in sorted({c for _, _, c in rows}):
         mine = [(o, r) for o, r, c in rows if c == currency]
