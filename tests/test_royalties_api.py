@@ -163,3 +163,32 @@ def test_usage_survives_a_rebuild_of_the_projection(ledger: Ledger, server: Serv
         assert s.exec(select(func.count()).select_from(UsageLine)).one() == 1
         assert s.exec(select(func.count()).select_from(WorkOwnerVersion)).one() >= 1
     assert accountant.get("/royalties", params=period).json() == before
+
+
+def test_each_platform_pays_its_own_contracted_share(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+    work = _work(holder, 0xB003, 0, [])
+    owner = holder.get(f"/works/{work}").json()["manager"]
+    first, first_address, h1 = _one_output_platform(ledger, server, work, 0xB103)
+    second, second_address, h2 = _one_output_platform(ledger, server, work, 0xB104)
+    admin = client_for(server, create_api_key(ledger, Role.admin, "ops").token)
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+
+    share = {"share_bps": 2000, "effective_from": "2026-11-01"}
+    recorded = admin.put(f"/platforms/{first_address.lower()}/shares", json=share)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["platform"] == first_address and recorded.json()["entries"][0]["share_bps"] == 2000
+    assert admin.put(f"/platforms/{first_address}/shares", json=share).status_code == 200  # same entry: no change
+    changed = admin.put(f"/platforms/{first_address}/shares", json={**share, "share_bps": 2500})
+    assert changed.status_code == 409 and "never changed" in changed.json()["detail"]
+    assert admin.put(f"/platforms/{first_address}/shares", json={**share, "share_bps": 10_001}).status_code == 422
+    assert admin.put(f"/platforms/{first_address}/shares", json={**share, "effective_from": "Nov 1"}).status_code == 422
+    assert accountant.put(f"/platforms/{first_address}/shares", json=share).status_code == 403
+    assert first.put(f"/platforms/{first_address}/shares", json={**share, "share_bps": 0}).status_code == 403
+    assert accountant.get(f"/platforms/{first_address}/shares").json()["default_bps"] == 3000
+
+    _report(first, first_address, "P1", "2026-11-03", h1, 10_000)  # 20 % from Nov 1
+    _report(second, second_address, "P2", "2026-11-03", h2, 10_000)  # the default 30 %
+    _report(first, first_address, "P3", "2026-10-30", h1, 10_000)  # before the entry: the default
+    [run] = accountant.get("/royalties", params={"period_start": "2026-10-01", "period_end": "2026-11-30"}).json()
+    assert run["platform_totals"] == {first_address: 2000 + 3000, second_address: 3000}
+    assert run["platform_total"] == 8000 and run["payees"] == [{"account": owner, "payout": owner, "amount": 22_000}]

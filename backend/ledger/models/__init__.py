@@ -3,7 +3,7 @@
 from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
-from ledger.models.usage import UsageAnchorRecord, UsageLine, UsageReport
+from ledger.models.usage import PlatformShare, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.models.works import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Model",
     "ModelTrainingWork",
     "Output",
+    "PlatformShare",
     "OutputLink",
     "Role",
     "UsageAnchorRecord",

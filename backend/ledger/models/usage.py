@@ -56,3 +56,17 @@ class UsageLine(SQLModel, table=True):
     uses: int = Field(sa_column=Column(BigInteger, nullable=False))
     revenue: int = Field(sa_column=Column(BigInteger, nullable=False))  # minor units of the report's currency
     replaces_line_id: str | None = Field(default=None, max_length=200, index=True)
+
+
+class PlatformShare(SQLModel, table=True):
+    """A platform's contracted share of its revenue from a date on (append-only: an entry is never
+    changed, so a period computed once computes the same later). Without an entry in force, the
+    ledger's default (``LEDGER_PLATFORM_SHARE_BPS``) applies."""
+
+    __table_args__ = (UniqueConstraint("platform", "effective_from"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(index=True, max_length=42)
+    share_bps: int
+    effective_from: int = Field(sa_column=Column(BigInteger, nullable=False))  # unix seconds, a UTC day's start
+    set_by_key: int  # the admin API key that recorded it
+    set_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))

@@ -18,6 +18,7 @@ from ledger.accounting.splits import Facts, Lines, split
 from ledger.db import chunked
 from ledger.models import Output, OutputLink, UsageLine, UsageReport, Work, WorkOwnerVersion, WorkTermsVersion
 from ledger.runtime import Ledger
+from ledger.services.platform_shares import shares_for
 from ledger.services.errors import InvalidInput
 
 
@@ -37,10 +38,11 @@ class RoyaltyRun:
     holders_total: int
     payees: list[PayeeTotal]
     work_totals: dict[int, int]
+    platform_totals: dict[str, int]  # each reporting platform's own share
 
 
-def effective_lines(session: Session, period_start: int, period_end: int) -> list[tuple[int, int, str]]:
-    """(output_id, revenue, currency) of every line in anchored reports inside the period that no
+def effective_lines(session: Session, period_start: int, period_end: int) -> list[tuple[int, int, str, int]]:
+    """(output_id, revenue, currency, report pk) of every line in anchored reports inside the period that no
     later anchored line replaces. A report whose anchor is not on chain yet (a self-signing
     platform has not relayed it) does not count, and neither do its corrections."""
     later, later_report = aliased(UsageLine), aliased(UsageReport)
@@ -53,12 +55,12 @@ def effective_lines(session: Session, period_start: int, period_end: int) -> lis
         )
     )
     stmt = (
-        select(UsageLine.output_id, UsageLine.revenue, UsageReport.currency)
+        select(UsageLine.output_id, UsageLine.revenue, UsageReport.currency, UsageLine.report_pk)
         .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
         .where(UsageReport.period_start >= period_start, UsageReport.period_end <= period_end, UsageReport.anchor_tx != "", ~replaced)
         .order_by(col(UsageLine.id))
     )
-    return [(int(o), int(r), str(c)) for o, r, c in session.exec(stmt).all()]
+    return [(int(o), int(r), str(c), int(p)) for o, r, c, p in session.exec(stmt).all()]
 
 
 def _sources(session: Session, works: set[int], max_depth: int) -> dict[int, list[tuple[int, int, int]]]:
@@ -158,20 +160,22 @@ def _facts(
 def compute(ledger: Ledger, period_start: int, period_end: int, max_depth: int = 3) -> list[RoyaltyRun]:
     if period_end < period_start:
         raise InvalidInput("the period ends before it starts")
-    share = ledger.settings.platform_share_bps
     with Session(ledger.engine) as s:
         rows = effective_lines(s, period_start, period_end)
         if not rows:
             return []
-        output_ids = sorted({o for o, _, _ in rows})
+        output_ids = sorted({o for o, _, _, _ in rows})
         facts, out_index, work_ids, payees = _facts(s, output_ids, max_depth, period_end)
+        reports = s.exec(select(UsageReport.id, UsageReport.platform, UsageReport.period_start).where(col(UsageReport.id).in_({p for *_, p in rows}))).all()
+        share = shares_for(s, [(int(pk), p, int(start)) for pk, p, start in reports], ledger.settings.platform_share_bps)
+        platform_of = {int(pk): p for pk, p, _ in reports}
     runs = []
-    for currency in sorted({c for _, _, c in rows}):
-        mine = [(o, r) for o, r, c in rows if c == currency]
+    for currency in sorted({c for _, _, c, _ in rows}):
+        mine = [(o, r, p) for o, r, c, p in rows if c == currency]
         lines = Lines(
-            np.array([out_index[o] for o, _ in mine], dtype=np.int64),
-            np.array([r for _, r in mine], dtype=np.int64),
-            np.full(len(mine), share, dtype=np.int64),
+            np.array([out_index[o] for o, _, _ in mine], dtype=np.int64),
+            np.array([r for _, r, _ in mine], dtype=np.int64),
+            np.array([share[p] for _, _, p in mine], dtype=np.int64),
         )
         result = split(facts, lines, max_depth)
         revenue = int(lines.revenue.sum())
@@ -179,11 +183,15 @@ def compute(ledger: Ledger, period_start: int, period_end: int, max_depth: int =
         holders_total = int(result.payee_totals.sum())
         if holders_total + platform_total != revenue:  # the engine guarantees it; never pay out otherwise
             raise RuntimeError(f"split of {currency} does not conserve revenue")
+        by_platform: dict[str, int] = {}
+        for (_, _, pk), amount in zip(mine, result.platform.tolist()):
+            by_platform[platform_of[pk]] = by_platform.get(platform_of[pk], 0) + amount
         runs.append(
             RoyaltyRun(
                 currency, len(mine), revenue, platform_total, holders_total,
                 [PayeeTotal(acc, pay, int(v)) for (acc, pay), v in zip(payees, result.payee_totals.tolist()) if v],
                 {work_ids[i]: int(v) for i, v in enumerate(result.work_totals.tolist()) if v},
+                dict(sorted(by_platform.items())),
             )  # fmt: skip
         )
     return runs

@@ -29,6 +29,7 @@ class RunOut(BaseModel):
     holders_total: int
     payees: list[PayeeOut]
     work_totals: dict[int, int]
+    platform_totals: dict[str, int]
 
 
 def _unix(d: date, end: bool) -> int:
