@@ -1,5 +1,6 @@
 """`ledger usage import` and `ledger royalties compute`: clients of a running ledger."""
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,10 +44,16 @@ def import_(
         except httpx.HTTPError as exc:
             console.print(f"[red]cannot reach the ledger at {api_url}: {exc}[/red]")
             raise typer.Exit(2) from exc
-    if resp.status_code not in (200, 201):
+    if resp.status_code not in (200, 201, 202):
         console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
         raise typer.Exit(1)
     r = resp.json()
+    if resp.status_code == 202:  # a self-signing platform: the anchor is theirs to sign
+        console.print(f"[yellow]stored[/yellow] report {r['report_id']}: {r['line_count']:,} lines, revenue {r['total_revenue']:,}; "
+                      "it counts once its anchor is on chain. Sign this EIP-712 request in the platform's wallet and "
+                      "POST its message with the signature to /relay:")  # fmt: skip
+        console.print_json(json.dumps(r["typed_data"]))
+        return
     verb = "imported" if r["created"] else "already imported, nothing changed:"
     console.print(f"[green]{verb}[/green] report {r['report_id']}: {r['line_count']:,} lines, revenue {r['total_revenue']:,}")
     console.print(f"  batch hash {r['batch_hash']}\n  anchored   {r['anchor_tx']}")
@@ -68,6 +75,8 @@ def compute(
             f"[bold]{run['currency']}[/bold]: {run['lines']:,} lines, revenue {run['revenue']:,} = "
             f"holders {run['holders_total']:,} + platform {run['platform_total']:,}"
         )
+        for platform, amount in run.get("platform_totals", {}).items():
+            console.print(f"  platform {platform}: {amount:,}")
         table = Table("account", "payout", "amount")
         for p in sorted(run["payees"], key=lambda p: -p["amount"]):
             table.add_row(p["account"], p["payout"], f"{p['amount']:,}")
