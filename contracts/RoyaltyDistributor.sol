@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
+import {RelayedAccessControl} from "./RelayedAccessControl.sol";
+
+/// @title RoyaltyDistributor
+/// @notice Accountants publish each closed period's royalty statement as a Merkle root over its
+/// entries `(index, account, payout, amount)`; anyone can then prove an entry and claim it, the
+/// way Uniswap's merkle-distributor does. The full statement (every holder's amount and the usage
+/// reports behind it) is stored content-addressed; its CID and the root are in the event, so
+/// anyone can check a statement against the chain.
+/// @dev A statement is settled either off chain (no token: a claim records that the holder
+/// acknowledged the amount, and the accountant pays in fiat) or in an ERC-20 token, funded in full
+/// when the statement is published: `amount * unitScale` tokens per entry, where `unitScale`
+/// converts the currency's minor unit to token units (1e16 for an 18-decimal USD token and cents).
+contract RoyaltyDistributor is RelayedAccessControl {
+    using SafeERC20 for IERC20;
+    using BitMaps for BitMaps.BitMap;
+
+    bytes32 public constant ACCOUNTANT_ROLE = keccak256("ACCOUNTANT_ROLE");
+
+    /// @notice What an accountant declares about a closed period's statement.
+    struct Statement {
+        uint64 periodStart; // unix seconds, inclusive
+        uint64 periodEnd; // unix seconds, inclusive
+        string currency; // ISO 4217; amounts are in its minor unit
+        uint32 entryCount;
+        uint256 total; // sum of all entries' amounts, minor units
+        bytes32 root; // OpenZeppelin StandardMerkleTree root over (uint256,address,address,uint256) leaves
+        string documentCid; // the full statement, content-addressed
+    }
+
+    /// @dev Three words per statement.
+    struct Record {
+        bytes32 root;
+        address token; // zero: settled off chain
+        uint64 publishedAt;
+        uint256 unitScale;
+        uint256 remaining; // minor units not claimed yet
+    }
+
+    mapping(bytes32 statementId => Record) private _records;
+    mapping(bytes32 statementId => BitMaps.BitMap) private _claimed;
+
+    /// @notice A period's statement was published (and, with a token, funded in full).
+    event StatementPublished(
+        bytes32 indexed statementId, address indexed accountant, Statement statement, address token, uint256 unitScale
+    );
+
+    /// @notice Entry `index` of a statement was claimed: `amount` minor units owed to `account`,
+    /// paid to `payout` (in tokens when the statement has one).
+    event Claimed(bytes32 indexed statementId, uint256 index, address indexed account, address payout, uint256 amount);
+
+    error ZeroId();
+    error BadPeriod(uint64 periodStart, uint64 periodEnd);
+    error AlreadyPublished(bytes32 statementId);
+    error UnknownStatement(bytes32 statementId);
+    error AlreadyClaimed(bytes32 statementId, uint256 index);
+    error InvalidProof();
+    error BadScale();
+
+    constructor(address admin, address forwarder) RelayedAccessControl(admin, forwarder) {}
+
+    /// @notice Publishes a statement under `statementId` (the ledger uses the SHA-256 of the
+    /// statement document, so re-publishing the same statement is refused, not duplicated).
+    /// @param token ERC-20 paid out on claims, or zero for off-chain settlement.
+    /// @param unitScale token units per minor unit (ignored without a token).
+    function publish(bytes32 statementId, Statement calldata statement, address token, uint256 unitScale) external {
+        address accountant = _senderWithRole(ACCOUNTANT_ROLE);
+        if (statementId == bytes32(0) || statement.root == bytes32(0)) revert ZeroId();
+        if (statement.periodEnd < statement.periodStart) revert BadPeriod(statement.periodStart, statement.periodEnd);
+        if (_records[statementId].publishedAt != 0) revert AlreadyPublished(statementId);
+        if (token != address(0) && unitScale == 0) revert BadScale();
+        _records[statementId] = Record({
+            root: statement.root,
+            token: token,
+            publishedAt: uint64(block.timestamp),
+            unitScale: token == address(0) ? 0 : unitScale,
+            remaining: statement.total
+        });
+        emit StatementPublished(statementId, accountant, statement, token, token == address(0) ? 0 : unitScale);
+        if (token != address(0)) IERC20(token).safeTransferFrom(accountant, address(this), statement.total * unitScale);
+    }
+
+    /// @notice Claims entry `index` of a statement with its Merkle proof. Anyone may submit it (a
+    /// relayer, the holder, the ledger); the tokens go to the entry's `payout`, never to the caller.
+    function claim(
+        bytes32 statementId,
+        uint256 index,
+        address account,
+        address payout,
+        uint256 amount,
+        bytes32[] calldata proof
+    ) external {
+        Record storage record = _records[statementId];
+        if (record.publishedAt == 0) revert UnknownStatement(statementId);
+        if (_claimed[statementId].get(index)) revert AlreadyClaimed(statementId, index);
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, account, payout, amount))));
+        if (!MerkleProof.verifyCalldata(proof, record.root, leaf)) revert InvalidProof();
+        _claimed[statementId].set(index);
+        // Checked: a statement never pays out more than it declared (and, with a token, was funded
+        // with), whatever its root holds, so one statement cannot drain another's tokens.
+        record.remaining -= amount;
+        emit Claimed(statementId, index, account, payout, amount);
+        if (record.token != address(0)) IERC20(record.token).safeTransfer(payout, amount * record.unitScale);
+    }
+
+    /// @notice Whether entry `index` of a statement was claimed.
+    function isClaimed(bytes32 statementId, uint256 index) external view returns (bool) {
+        return _claimed[statementId].get(index);
+    }
+
+    /// @notice A published statement's root, token, scale, time and unclaimed amount.
+    function statementOf(bytes32 statementId) external view returns (Record memory) {
+        return _records[statementId];
+    }
+}

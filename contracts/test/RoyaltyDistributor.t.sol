@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {RelayedAccessControl} from "../RelayedAccessControl.sol";
+import {RoyaltyDistributor} from "../RoyaltyDistributor.sol";
+import {LedgerForwarder} from "../LedgerForwarder.sol";
+import {CheatCodes} from "./Vm.sol";
+
+/// @dev A plain ERC-20 to settle statements in (tests only).
+contract SettlementTokenForTests is ERC20 {
+    constructor(address holder) ERC20("Test USD", "TUSD") {
+        _mint(holder, 1e38);
+    }
+}
+
+contract RoyaltyDistributorTest is CheatCodes {
+    RoyaltyDistributor internal distributor;
+    SettlementTokenForTests internal token;
+    address internal constant ACCOUNTANT = address(0xACC0);
+    address internal constant ALICE = address(0xA11CE);
+    address internal constant ALICE_PAYOUT = address(0xA11CE2);
+    address internal constant BOB = address(0xB0B);
+
+    function setUp() public {
+        distributor = new RoyaltyDistributor(address(this), address(new LedgerForwarder()));
+        distributor.grantRole(distributor.ACCOUNTANT_ROLE(), ACCOUNTANT);
+        token = new SettlementTokenForTests(ACCOUNTANT);
+        vm.prank(ACCOUNTANT);
+        token.approve(address(distributor), type(uint256).max);
+    }
+
+    function _leaf(uint256 index, address account, address payout, uint256 amount) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(index, account, payout, amount))));
+    }
+
+    function _pair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
+        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+    }
+
+    function _statement(bytes32 root, uint256 total) internal pure returns (RoyaltyDistributor.Statement memory) {
+        return RoyaltyDistributor.Statement({
+            periodStart: 1, periodEnd: 2, currency: "USD", entryCount: 2, total: total, root: root, documentCid: "bafy"
+        });
+    }
+
+    function _proof(bytes32 sibling) internal pure returns (bytes32[] memory proof) {
+        proof = new bytes32[](1);
+        proof[0] = sibling;
+    }
+
+    function testFuzzTokenStatementPaysEachEntryOnceToItsPayout(uint64 a, uint64 b, address relayer) public {
+        vm.assume(relayer != address(0));
+        bytes32 l0 = _leaf(0, ALICE, ALICE_PAYOUT, a);
+        bytes32 l1 = _leaf(1, BOB, BOB, b);
+        uint256 total = uint256(a) + b;
+        vm.prank(ACCOUNTANT);
+        distributor.publish(keccak256("s1"), _statement(_pair(l0, l1), total), address(token), 1e16);
+        require(token.balanceOf(address(distributor)) == total * 1e16, "funded in full");
+
+        vm.prank(relayer); // anyone may submit; the tokens go to the payout address
+        distributor.claim(keccak256("s1"), 0, ALICE, ALICE_PAYOUT, a, _proof(l1));
+        require(token.balanceOf(ALICE_PAYOUT) == uint256(a) * 1e16 && token.balanceOf(ALICE) == 0, "paid to payout");
+        require(distributor.isClaimed(keccak256("s1"), 0) && !distributor.isClaimed(keccak256("s1"), 1), "bitmap");
+
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.AlreadyClaimed.selector, keccak256("s1"), 0));
+        distributor.claim(keccak256("s1"), 0, ALICE, ALICE_PAYOUT, a, _proof(l1));
+        vm.expectRevert(RoyaltyDistributor.InvalidProof.selector);
+        distributor.claim(keccak256("s1"), 1, BOB, BOB, uint256(b) + 1, _proof(l0));
+        vm.expectRevert(RoyaltyDistributor.InvalidProof.selector);
+        distributor.claim(keccak256("s1"), 1, BOB, relayer == BOB ? ALICE : relayer, b, _proof(l0)); // payout is committed
+
+        distributor.claim(keccak256("s1"), 1, BOB, BOB, b, _proof(l0));
+        require(token.balanceOf(address(distributor)) == 0, "statement paid out exactly");
+        require(distributor.statementOf(keccak256("s1")).remaining == 0, "nothing left");
+    }
+
+    function testOffChainStatementRecordsClaimsWithoutTokens() public {
+        bytes32 l0 = _leaf(0, ALICE, ALICE, 700);
+        bytes32 l1 = _leaf(1, BOB, BOB, 300);
+        vm.prank(ACCOUNTANT);
+        distributor.publish(keccak256("s2"), _statement(_pair(l0, l1), 1000), address(0), 123);
+        RoyaltyDistributor.Record memory rec = distributor.statementOf(keccak256("s2"));
+        require(rec.token == address(0) && rec.unitScale == 0 && rec.remaining == 1000, "off chain");
+        distributor.claim(keccak256("s2"), 1, BOB, BOB, 300, _proof(l0));
+        require(distributor.statementOf(keccak256("s2")).remaining == 700, "claimed");
+        require(token.balanceOf(BOB) == 0, "no token moved");
+    }
+
+    function testAStatementCannotPayMoreThanItDeclared() public {
+        // A root whose entries exceed the declared total (a faulty statement) cannot drain the
+        // tokens other statements funded.
+        bytes32 l0 = _leaf(0, ALICE, ALICE, 900);
+        bytes32 l1 = _leaf(1, BOB, BOB, 900);
+        vm.startPrank(ACCOUNTANT);
+        distributor.publish(keccak256("other"), _statement(keccak256("x"), 5000), address(token), 1);
+        distributor.publish(keccak256("faulty"), _statement(_pair(l0, l1), 1000), address(token), 1);
+        vm.stopPrank();
+        distributor.claim(keccak256("faulty"), 0, ALICE, ALICE, 900, _proof(l1));
+        vm.expectRevert(); // arithmetic underflow of the statement's remaining amount
+        distributor.claim(keccak256("faulty"), 1, BOB, BOB, 900, _proof(l0));
+        require(token.balanceOf(address(distributor)) == 5000 + 100, "the other statement's funds are intact");
+    }
+
+    function testOnlyAccountantsPublishOnceWithValidFields() public {
+        RoyaltyDistributor.Statement memory s = _statement(keccak256("root"), 10);
+        bytes32 role = distributor.ACCOUNTANT_ROLE();
+        vm.prank(BOB);
+        vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, BOB, role));
+        distributor.publish(keccak256("s3"), s, address(0), 0);
+        vm.startPrank(ACCOUNTANT);
+        vm.expectRevert(RoyaltyDistributor.BadScale.selector);
+        distributor.publish(keccak256("s3"), s, address(token), 0);
+        s.periodEnd = 0;
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.BadPeriod.selector, uint64(1), uint64(0)));
+        distributor.publish(keccak256("s3"), s, address(0), 0);
+        s.periodEnd = 2;
+        distributor.publish(keccak256("s3"), s, address(0), 0);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.AlreadyPublished.selector, keccak256("s3")));
+        distributor.publish(keccak256("s3"), s, address(0), 0);
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.UnknownStatement.selector, keccak256("nope")));
+        distributor.claim(keccak256("nope"), 0, ALICE, ALICE, 1, new bytes32[](0));
+    }
+}
