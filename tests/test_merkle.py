@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from ledger import PROJECT_ROOT
 from ledger.chain.compiler import _node_binary
-from ledger.chain.merkle import TrainingSetTree, leaf_hash, process_proof
+from ledger.chain.merkle import StandardMerkleTree, TrainingSetTree, leaf_hash, process_proof
 
 _JS = """
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
@@ -20,9 +20,19 @@ console.log(JSON.stringify({ root: tree.root, proofs }));
 """
 
 
-def _openzeppelin(ids: list[int]) -> dict[str, object]:
+_JS_STATEMENT = """
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+const entries = JSON.parse(process.argv[1]);
+const tree = StandardMerkleTree.of(entries, ["uint256", "address", "address", "uint256"]);
+const proofs = {};
+for (const [i, v] of tree.entries()) proofs[v[0]] = tree.getProof(i);
+console.log(JSON.stringify({ root: tree.root, proofs }));
+"""
+
+
+def _openzeppelin(ids: list[object], script: str = _JS) -> dict[str, object]:
     out = subprocess.run(
-        [_node_binary(), "--input-type=module", "-e", _JS, json.dumps([str(i) for i in ids])],
+        [_node_binary(), "--input-type=module", "-e", script, json.dumps([i if isinstance(i, list) else str(i) for i in ids])],
         cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     return dict(json.loads(out.stdout))
@@ -47,3 +57,23 @@ def test_ten_thousand_works_one_root() -> None:
     assert 10_001 not in tree
     # A proof for one member does not prove a non-member.
     assert process_proof(leaf_hash(10_001), tree.proof(4242)) != tree.root
+
+
+_ADDRESS = st.integers(min_value=1, max_value=2**160 - 1).map(lambda n: "0x" + f"{n:040x}")
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.tuples(_ADDRESS, _ADDRESS, st.integers(min_value=0, max_value=10**14)), min_size=1, max_size=30))
+def test_statement_trees_match_openzeppelin(rows: list[tuple[str, str, int]]) -> None:
+    """Statement entries (index, account, payout, amount): the tree RoyaltyDistributor.claim checks."""
+    from eth_utils import to_checksum_address
+
+    entries = [(i, to_checksum_address(a), to_checksum_address(p), amount) for i, (a, p, amount) in enumerate(rows)]
+    ours = StandardMerkleTree.of(entries, ["uint256", "address", "address", "uint256"])
+    theirs = _openzeppelin([[str(i), a, p, str(amount)] for i, a, p, amount in entries], _JS_STATEMENT)
+    assert "0x" + ours.root.hex() == theirs["root"]
+    proofs = theirs["proofs"]
+    assert isinstance(proofs, dict)
+    for entry in entries:
+        assert ["0x" + p.hex() for p in ours.proof_of(entry)] == proofs[str(entry[0])]
+        assert process_proof(ours.leaf(entry), ours.proof_of(entry)) == ours.root

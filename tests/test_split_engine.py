@@ -96,7 +96,7 @@ def test_engine_conserves_every_unit_and_matches_reference(case: tuple[Facts, Li
     assert result.payee_totals.sum() == lines.revenue.sum() - result.platform.sum()
     assert (result.work_totals >= 0).all() and (result.payee_totals >= 0).all() and (result.platform >= 0).all()
     reference = split_reference(facts, lines)
-    for field in ("platform", "pool", "work_totals", "payee_totals"):
+    for field in ("platform", "pool", "work_totals", "owner_amounts", "payee_totals"):
         assert getattr(result, field).tolist() == getattr(reference, field).tolist(), field
     again = split(facts, lines)
     assert again.payee_totals.tolist() == result.payee_totals.tolist()  # deterministic
@@ -128,6 +128,29 @@ def test_chunked_passes_equal_the_reference(case: tuple[Facts, Lines], chunk: in
         splits.CHUNK_LINES = default
     assert result.payee_totals.tolist() == split_reference(facts, lines).payee_totals.tolist()
     assert result.work_totals.tolist() == split(facts, lines).work_totals.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(ledgers(), st.data())
+def test_contributions_by_group_are_each_groups_own_split(case: tuple[Facts, Lines], data: st.DataObject) -> None:
+    """Statements trace every work's amount to the usage reports it came from: what the engine
+    says a group brought a work is exactly that group's split on its own, and the groups add up
+    to the work totals."""
+    facts, lines = case
+    n = len(lines.revenue)
+    groups = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
+    result = split(facts, lines, groups=groups)
+    c = result.contributions
+    assert c is not None and (c.amount > 0).all()
+    assert list(zip(c.work.tolist(), c.group.tolist())) == sorted(set(zip(c.work.tolist(), c.group.tolist())))
+    totals = np.zeros(facts.n_works, dtype=np.int64)
+    np.add.at(totals, c.work, c.amount)
+    assert totals.tolist() == result.work_totals.tolist() == split(facts, lines).work_totals.tolist()
+    for g in range(4):
+        mask = groups == g
+        alone = split(facts, Lines(lines.output[mask], lines.revenue[mask], lines.platform_bps[mask])).work_totals
+        mine = {w: a for w, gg, a in zip(c.work.tolist(), c.group.tolist(), c.amount.tolist()) if gg == g}
+        assert {w: a for w, a in enumerate(alone.tolist()) if a} == mine
 
 
 def test_policy_by_hand() -> None:

@@ -1,13 +1,12 @@
 """Terms, management, payout and share changes over HTTP, and the self-custodied signing flow."""
 
 import httpx
-import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-
 from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
+
 from tests.conftest import Server, client_for, sign_typed
 
 TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}

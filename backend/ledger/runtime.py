@@ -40,6 +40,7 @@ class Ledger:
     models: Contract
     outputs: Contract
     usage_anchor: Contract
+    distributor: Contract
     relayer: Relayer
     store: ContentStore
     encoders: dict[str, Encoder]
@@ -55,6 +56,7 @@ class Ledger:
             "ModelRegistry": self.models,
             "OutputRegistry": self.outputs,
             "UsageAnchor": self.usage_anchor,
+            "RoyaltyDistributor": self.distributor,
         }
 
     @cached_property
@@ -87,6 +89,6 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     store = open_store(settings.blocks_dir, settings.ipfs_api_url)
     return Ledger(
         settings, engine, w3, operator, sender, deployment, registry,
-        contracts["ModelRegistry"], contracts["OutputRegistry"], contracts["UsageAnchor"], relayer, store,
+        contracts["ModelRegistry"], contracts["OutputRegistry"], contracts["UsageAnchor"], contracts["RoyaltyDistributor"], relayer, store,
         {name: Encoder(c) for name, c in contracts.items()},
     )  # fmt: skip

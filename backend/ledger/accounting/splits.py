@@ -64,11 +64,23 @@ class Lines:
 
 
 @dataclass(frozen=True)
+class Contributions:
+    """What each group of lines (e.g. a usage report) brought each work, after upstream flows:
+    parallel arrays sorted by (work, group), zero amounts left out."""
+
+    work: I64
+    group: I64
+    amount: I64
+
+
+@dataclass(frozen=True)
 class SplitResult:
     platform: I64  # per line
     pool: I64  # per line
     work_totals: I64  # per work: what reached the work after upstream flows
+    owner_amounts: I64  # per owner entry (facts.own_*): its share of its work's total
     payee_totals: I64  # per payee: work totals split among co-owners
+    contributions: Contributions | None = None  # with ``groups``: work totals broken down by group
 
 
 def _sum_into(index: I64, values: I64, size: int) -> I64:
@@ -102,19 +114,20 @@ def _spread(amount: I64, start: I64, size: I64, to: I64, weight: I64) -> tuple[I
     return np.concatenate(parents), np.concatenate(targets), np.concatenate(amounts)
 
 
-def _attribute(facts: Facts, lines: Lines, pool: I64) -> tuple[I64, I64]:
-    """(work, amount) entries: each line's pool over its output's links."""
+def _attribute(facts: Facts, lines: Lines, pool: I64) -> tuple[I64, I64, I64]:
+    """(work, amount, line) entries: each line's pool over its output's links."""
     sizes = np.diff(facts.out_ptr)
-    _, works, amounts = _spread(pool, facts.out_ptr[lines.output], sizes[lines.output], facts.link_work, facts.link_weight)
-    return works, amounts
+    line, works, amounts = _spread(pool, facts.out_ptr[lines.output], sizes[lines.output], facts.link_work, facts.link_weight)
+    return works, amounts, line
 
 
-def _upstream(facts: Facts, work: I64, amount: I64, max_depth: int) -> tuple[I64, I64]:
-    """Moves royalties from derivative works to their sources, level by level."""
+def _upstream(facts: Facts, work: I64, amount: I64, line: I64, max_depth: int) -> tuple[I64, I64, I64]:
+    """Moves royalties from derivative works to their sources, level by level; every entry keeps
+    the line it came from, so statements can trace an amount back to its usage report."""
     src_sizes = np.diff(facts.src_ptr)
     derived = (src_sizes[work] > 0) & (amount > 0)
-    settled_w, settled_a = [work[~derived]], [amount[~derived]]
-    work, amount = work[derived], amount[derived]
+    settled_w, settled_a, settled_l = [work[~derived]], [amount[~derived]], [line[~derived]]
+    work, amount, line = work[derived], amount[derived], line[derived]
     for _ in range(max_depth):
         if not len(work):
             break
@@ -125,14 +138,25 @@ def _upstream(facts: Facts, work: I64, amount: I64, max_depth: int) -> tuple[I64
         kept = amount - _sum_into(parent, up, len(amount))
         settled_w.append(work)
         settled_a.append(kept)
-        work, amount = facts.src_work[child_pos], up
+        settled_l.append(line)
+        work, amount, line = facts.src_work[child_pos], up, line[parent]
         derived = (src_sizes[work] > 0) & (amount > 0)
         settled_w.append(work[~derived])
         settled_a.append(amount[~derived])
-        work, amount = work[derived], amount[derived]
+        settled_l.append(line[~derived])
+        work, amount, line = work[derived], amount[derived], line[derived]
     settled_w.append(work)  # whatever is still derived at max_depth stays where it is
     settled_a.append(amount)
-    return np.concatenate(settled_w), np.concatenate(settled_a)
+    settled_l.append(line)
+    return np.concatenate(settled_w), np.concatenate(settled_a), np.concatenate(settled_l)
+
+
+def _sum_by_key(keys: I64, values: I64) -> tuple[I64, I64]:
+    """(distinct keys ascending, the sum of the values of each)."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    sums = np.zeros(len(distinct), dtype=np.int64)
+    np.add.at(sums, inverse, values)
+    return distinct, sums
 
 
 #: Lines per vectorised pass. Steps 1-3 are per line, so chunking changes no result; it bounds
@@ -141,19 +165,33 @@ def _upstream(facts: Facts, work: I64, amount: I64, max_depth: int) -> tuple[I64
 CHUNK_LINES = 1 << 16
 
 
-def split(facts: Facts, lines: Lines, max_depth: int = 3) -> SplitResult:
+def split(facts: Facts, lines: Lines, max_depth: int = 3, groups: I64 | None = None) -> SplitResult:
+    """Splits every line. With ``groups`` (a non-negative group number per line, e.g. its usage
+    report), also says how much each group brought each work; the work totals are the same."""
     _validate(facts, lines)
+    if groups is not None and (len(groups) != len(lines.revenue) or (len(groups) and groups.min() < 0)):
+        raise ValueError("groups: one non-negative group number per line")
+    n_groups = int(groups.max()) + 1 if groups is not None and len(groups) else 1
     pool, platform = split_two(lines.revenue, BPS - lines.platform_bps, BPS)
     work_totals = np.zeros(facts.n_works, dtype=np.int64)
+    keyed: list[tuple[I64, I64]] = []
     for lo in range(0, len(pool), CHUNK_LINES):
         part = slice(lo, lo + CHUNK_LINES)
         chunk = Lines(lines.output[part], lines.revenue[part], lines.platform_bps[part])
-        work, amount = _attribute(facts, chunk, pool[part])
-        work, amount = _upstream(facts, work, amount, max_depth)
+        work, amount, line = _attribute(facts, chunk, pool[part])
+        work, amount, line = _upstream(facts, work, amount, line, max_depth)
         np.add.at(work_totals, work, amount)
+        if groups is not None:
+            keyed.append(_sum_by_key(work * n_groups + groups[part][line], amount))
+    contributions = None
+    if groups is not None:
+        empty = np.zeros(0, np.int64)
+        keys, sums = _sum_by_key(np.concatenate([k for k, _ in keyed] or [empty]), np.concatenate([v for _, v in keyed] or [empty]))
+        nonzero = sums > 0
+        contributions = Contributions(keys[nonzero] // n_groups, keys[nonzero] % n_groups, sums[nonzero])
     owner_amounts = allocate_groups(work_totals, facts.own_ptr, facts.own_share)
     payee_totals = _sum_into(facts.own_payee, owner_amounts, facts.n_payees)
-    return SplitResult(platform, pool, work_totals, payee_totals)
+    return SplitResult(platform, pool, work_totals, owner_amounts, payee_totals, contributions)
 
 
 def split_reference(facts: Facts, lines: Lines, max_depth: int = 3) -> SplitResult:
@@ -185,9 +223,11 @@ def split_reference(facts: Facts, lines: Lines, max_depth: int = 3) -> SplitResu
         for w, amount in zip(facts.link_work[lo:hi].tolist(), allocate(pool, facts.link_weight[lo:hi].tolist())):
             credit(w, amount, 0)
     payees = [0] * facts.n_payees
+    owner_amounts = [0] * len(facts.own_payee)
     for w in range(facts.n_works):
         lo, hi = int(facts.own_ptr[w]), int(facts.own_ptr[w + 1])
         for j, amount in zip(range(lo, hi), allocate(work_totals[w], facts.own_share[lo:hi].tolist())):
             payees[int(facts.own_payee[j])] += amount
+            owner_amounts[j] = amount
     as_array = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
-    return SplitResult(as_array(platform_out), as_array(pool_out), as_array(work_totals), as_array(payees))
+    return SplitResult(as_array(platform_out), as_array(pool_out), as_array(work_totals), as_array(owner_amounts), as_array(payees))

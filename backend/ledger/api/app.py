@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ledger.api.routers import admin, models, outputs, platforms, relay, royalties, usage, works
+from ledger.api.routers import admin, models, outputs, platforms, relay, royalties, statements, usage, works
 from ledger.config import Settings, get_settings
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.errors import LedgerError
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(outputs.router)
     app.include_router(usage.router)
     app.include_router(royalties.router)
+    app.include_router(statements.router)
     app.include_router(platforms.router)
     app.include_router(relay.router)
     app.include_router(admin.router)

@@ -1,17 +1,28 @@
-"""Training-set Merkle trees, built exactly like OpenZeppelin's StandardMerkleTree over
-``["uint256"]`` leaves (work ids): double-hashed leaves, sorted leaves, sorted-pair keccak nodes,
-the tree laid out as an array with the root first. Roots and proofs therefore agree with the
-@openzeppelin/merkle-tree npm package (tested) and verify on chain with ``MerkleProof``.
+"""Merkle trees built exactly like OpenZeppelin's StandardMerkleTree: leaves are the ABI encoding
+of a tuple of values, hashed twice (so a leaf can never pass for an inner node), sorted; inner
+nodes hash their children as a sorted pair; the tree is laid out as an array with the root
+first. Roots and proofs therefore agree with the @openzeppelin/merkle-tree npm package (tested)
+and verify on chain with ``MerkleProof``.
+
+Two trees use it: a model's training set (``["uint256"]`` leaves, work ids) and a royalty
+statement (``["uint256", "address", "address", "uint256"]`` leaves: index, account, payout,
+amount, as ``RoyaltyDistributor.claim`` rebuilds them).
 """
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from eth_abi import encode
 from eth_utils import keccak
 
 
+def standard_leaf(types: Sequence[str], values: Sequence[object]) -> bytes:
+    return keccak(keccak(encode(list(types), list(values))))
+
+
 def leaf_hash(work_id: int) -> bytes:
-    return keccak(keccak(encode(["uint256"], [work_id])))
+    """A training-set leaf."""
+    return standard_leaf(["uint256"], [work_id])
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:
@@ -26,12 +37,54 @@ def process_proof(leaf: bytes, proof: list[bytes]) -> bytes:
 
 
 @dataclass(frozen=True)
+class StandardMerkleTree:
+    """A tree over distinct tuples of ABI values (``types`` names their ABI types)."""
+
+    types: tuple[str, ...]
+    tree: tuple[bytes, ...]
+    index_of: dict[Hashable, int]  # value tuple -> position of its leaf in ``tree``
+
+    @classmethod
+    def of(cls, values: Sequence[tuple[object, ...]], types: Sequence[str]) -> "StandardMerkleTree":
+        if not values:
+            raise ValueError("a Merkle tree needs at least one leaf")
+        if len(set(values)) != len(values):
+            raise ValueError("a Merkle tree lists each leaf once")
+        hashed = sorted(((standard_leaf(types, v), v) for v in values), key=lambda t: t[0])
+        n = len(hashed)
+        tree: list[bytes] = [b""] * (2 * n - 1)
+        index_of: dict[Hashable, int] = {}
+        for i, (h, value) in enumerate(hashed):
+            pos = len(tree) - 1 - i
+            tree[pos] = h
+            index_of[value] = pos
+        for pos in range(len(tree) - 1 - n, -1, -1):
+            tree[pos] = hash_pair(tree[2 * pos + 1], tree[2 * pos + 2])
+        return cls(tuple(types), tuple(tree), index_of)
+
+    @property
+    def root(self) -> bytes:
+        return self.tree[0]
+
+    def leaf(self, value: tuple[object, ...]) -> bytes:
+        return standard_leaf(self.types, value)
+
+    def proof_of(self, value: tuple[object, ...]) -> list[bytes]:
+        """Sibling hashes from the value's leaf up to the root; KeyError if it is not a leaf."""
+        pos = self.index_of[value]
+        out = []
+        while pos > 0:
+            out.append(self.tree[pos + 1 if pos % 2 else pos - 1])
+            pos = (pos - 1) // 2
+        return out
+
+
+@dataclass(frozen=True)
 class TrainingSetTree:
     """A Merkle tree over distinct work ids."""
 
     work_ids: tuple[int, ...]
-    tree: tuple[bytes, ...]
-    index_of: dict[int, int]  # work id -> position of its leaf in ``tree``
+    merkle: StandardMerkleTree
 
     @classmethod
     def build(cls, work_ids: list[int]) -> "TrainingSetTree":
@@ -40,30 +93,15 @@ class TrainingSetTree:
             raise ValueError("a training set needs at least one work")
         if len(ids) != len(work_ids):
             raise ValueError("a training set lists each work once")
-        hashed = sorted(((leaf_hash(i), i) for i in ids), key=lambda t: t[0])
-        n = len(hashed)
-        tree: list[bytes] = [b""] * (2 * n - 1)
-        index_of: dict[int, int] = {}
-        for i, (h, work_id) in enumerate(hashed):
-            pos = len(tree) - 1 - i
-            tree[pos] = h
-            index_of[work_id] = pos
-        for pos in range(len(tree) - 1 - n, -1, -1):
-            tree[pos] = hash_pair(tree[2 * pos + 1], tree[2 * pos + 2])
-        return cls(tuple(ids), tuple(tree), index_of)
+        return cls(tuple(ids), StandardMerkleTree.of([(i,) for i in ids], ["uint256"]))
 
     @property
     def root(self) -> bytes:
-        return self.tree[0]
+        return self.merkle.root
 
     def __contains__(self, work_id: object) -> bool:
-        return work_id in self.index_of
+        return (work_id,) in self.merkle.index_of
 
     def proof(self, work_id: int) -> list[bytes]:
         """Sibling hashes from the work's leaf up to the root; KeyError if it is not a member."""
-        pos = self.index_of[work_id]
-        out = []
-        while pos > 0:
-            out.append(self.tree[pos + 1 if pos % 2 else pos - 1])
-            pos = (pos - 1) // 2
-        return out
+        return self.merkle.proof_of((work_id,))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ledger.cli import models, usage, works
+from ledger.cli import models, statements, usage, works
 from ledger.config import get_settings
 from ledger.models import Role
 
@@ -19,6 +19,7 @@ app.add_typer(works.app, name="works")
 app.add_typer(models.app, name="models")
 app.add_typer(usage.usage_app, name="usage")
 app.add_typer(usage.royalties_app, name="royalties")
+app.add_typer(statements.app, name="statements")
 console = Console()
 
 
@@ -78,9 +79,10 @@ def index() -> None:
 def keys_create(
     role: Annotated[Role, typer.Option(help="rights_holder, platform, accountant or admin")],
     label: Annotated[str, typer.Option(help="Who the key is for.")] = "",
-    address: Annotated[str | None, typer.Option(help="Rights holder's own address (non-custodial).")] = None,
+    address: Annotated[str | None, typer.Option(help="The participant's own address (self-signing, not custodial).")] = None,
 ) -> None:
-    """Creates an API key (printed once). Rights holders get an on-chain account with the holder role."""
+    """Creates an API key (printed once). Rights holders, platforms and accountants get an on-chain
+    account with their role on the contracts."""
     from ledger.runtime import open_ledger
     from ledger.services.errors import LedgerError
     from ledger.services.keys import create_api_key

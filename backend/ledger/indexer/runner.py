@@ -18,7 +18,7 @@ from web3.contract import Contract
 
 from ledger.content.store import ContentStore
 from ledger.db import session_scope
-from ledger.indexer import ai_projector, works_projector
+from ledger.indexer import ai_projector, statements_projector, works_projector
 from ledger.indexer.decoding import EventDecoder
 from ledger.models import (
     Checkpoint,
@@ -27,6 +27,7 @@ from ledger.models import (
     ModelTrainingWork,
     Output,
     OutputLink,
+    StatementClaim,
     UsageAnchorRecord,
     Work,
     WorkOwner,
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "chain"
 #: Children before parents, so deleting a projection never trips a foreign key.
 PROJECTION_TABLES = (
-    UsageAnchorRecord, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
+    StatementClaim, UsageAnchorRecord, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
 )  # fmt: skip
 
 
@@ -119,6 +120,8 @@ class Indexer:
                     timestamp = self._timestamp(int(raw["blockNumber"]))
                     if event.contract == "WorkRegistry":
                         works_projector.apply(s, event.name, event.args, dict(raw), timestamp)
+                    elif event.contract == "RoyaltyDistributor":
+                        statements_projector.apply(s, event.name, event.args, dict(raw))
                     else:
                         ai_projector.apply(s, self.store, event.name, event.args, dict(raw), timestamp)
                     events += 1

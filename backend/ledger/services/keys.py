@@ -4,7 +4,8 @@ Rights holders' and platforms' keys are tied to an on-chain account: the one tha
 manages works, or registers models and outputs. In custodial mode (default) the ledger creates
 that account and keeps its key encrypted; otherwise the participant names their own address and
 signs for themselves. Either way the operator grants the account its role on the contracts
-(RIGHTS_HOLDER_ROLE on WorkRegistry; PLATFORM_ROLE on ModelRegistry and OutputRegistry).
+(RIGHTS_HOLDER_ROLE on WorkRegistry; PLATFORM_ROLE on ModelRegistry, OutputRegistry and
+UsageAnchor; ACCOUNTANT_ROLE on RoyaltyDistributor, which publishes statements).
 """
 
 import hashlib
@@ -49,6 +50,7 @@ ONCHAIN_ROLES: dict[Role, list[tuple[str, bytes]]] = {
         ("OutputRegistry", keccak(text="PLATFORM_ROLE")),
         ("UsageAnchor", keccak(text="PLATFORM_ROLE")),
     ],
+    Role.accountant: [("RoyaltyDistributor", keccak(text="ACCOUNTANT_ROLE"))],
 }
 
 
@@ -71,7 +73,7 @@ def create_api_key(ledger: Ledger, role: Role, label: str = "", address: str | N
             if not contracts[name].functions.hasRole(onchain_role, holder).call():
                 ledger.sender.send(ledger.call(name, "grantRole", onchain_role, holder))
     elif address is not None:
-        raise InvalidInput("an address only applies to rights_holder and platform keys")
+        raise InvalidInput("an address only applies to rights_holder, platform and accountant keys")
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(24)
     with session_scope(ledger.engine) as s:

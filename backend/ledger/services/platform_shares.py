@@ -8,12 +8,13 @@ agreement cannot silently rewrite periods already paid.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 
 from eth_utils import is_address, to_checksum_address
 from sqlmodel import Session, col, select
 
 from ledger.accounting.splits import BPS
+from ledger.dates import iso_day, unix_day
 from ledger.db import session_scope
 from ledger.models import ApiKey, PlatformShare
 from ledger.runtime import Ledger
@@ -32,7 +33,7 @@ def _day_start(day: str) -> int:
         d = date.fromisoformat(day)
     except ValueError:
         raise InvalidInput(f"effective_from {day!r} is not a date (YYYY-MM-DD)") from None
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    return unix_day(d, False)
 
 
 def platform_address(address: str) -> str:
@@ -45,7 +46,7 @@ def history(ledger: Ledger, address: str) -> list[ShareEntry]:
     with Session(ledger.engine) as s:
         rows = s.exec(select(PlatformShare).where(PlatformShare.platform == platform_address(address)).order_by(col(PlatformShare.effective_from))).all()
     return [
-        ShareEntry(r.share_bps, datetime.fromtimestamp(r.effective_from, timezone.utc).date().isoformat(), r.set_at.isoformat())
+        ShareEntry(r.share_bps, iso_day(r.effective_from), r.set_at.isoformat())
         for r in rows
     ]
 

@@ -7,14 +7,15 @@ changed since) and the effective usage lines (anchored; lines a later correction
 count), then splits.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from ledger.accounting.splits import Facts, Lines, split
+from ledger.accounting.allocation import allocate
+from ledger.accounting.splits import Facts, Lines, SplitResult, split
 from ledger.db import chunked
 from ledger.models import Output, OutputLink, UsageLine, UsageReport, Work, WorkOwnerVersion, WorkTermsVersion
 from ledger.runtime import Ledger
@@ -30,6 +31,31 @@ class PayeeTotal:
 
 
 @dataclass(frozen=True)
+class ReportShare:
+    """One usage report's part of a run: what its lines brought in and what the platform kept."""
+
+    pk: int
+    platform: str
+    report_id: str
+    batch_hash: str
+    anchor_tx: str
+    lines: int
+    revenue: int
+    platform_amount: int
+
+
+@dataclass(frozen=True)
+class TracedLine:
+    """A holder's amount from one work, as brought by one report (``report``: index in ``reports``)."""
+
+    account: str
+    payout: str
+    work_id: int
+    report: int
+    amount: int
+
+
+@dataclass(frozen=True)
 class RoyaltyRun:
     currency: str
     lines: int
@@ -39,6 +65,8 @@ class RoyaltyRun:
     payees: list[PayeeTotal]
     work_totals: dict[int, int]
     platform_totals: dict[str, int]  # each reporting platform's own share
+    reports: list[ReportShare] = field(default_factory=list)  # traced runs only
+    traces: list[TracedLine] = field(default_factory=list)  # traced runs only: sum to holders_total
 
 
 def effective_lines(session: Session, period_start: int, period_end: int) -> list[tuple[int, int, str, int]]:
@@ -157,41 +185,89 @@ def _facts(
     return facts, out_index, work_ids, list(payees)
 
 
-def compute(ledger: Ledger, period_start: int, period_end: int, max_depth: int = 3) -> list[RoyaltyRun]:
+def _traces(facts: Facts, result: SplitResult, work_ids: list[int], payees: list[tuple[str, str]]) -> list[TracedLine]:
+    """Each co-owner's amount of a work, apportioned over the reports that brought the work its
+    total, by what each brought (largest remainder, ties to the earlier report): the lines of a
+    (holder, work) add up to its amount exactly. In Python integers: amount x contribution can
+    exceed int64."""
+    c = result.contributions
+    assert c is not None
+    starts = np.searchsorted(c.work, np.arange(len(work_ids) + 1))
+    owner_amounts, own_payee, own_ptr = result.owner_amounts.tolist(), facts.own_payee.tolist(), facts.own_ptr.tolist()
+    groups, amounts = c.group.tolist(), c.amount.tolist()
+    out: list[TracedLine] = []
+    for w, work_id in enumerate(work_ids):
+        lo, hi = int(starts[w]), int(starts[w + 1])
+        for j in range(own_ptr[w], own_ptr[w + 1]):
+            if not owner_amounts[j]:
+                continue
+            account, payout = payees[own_payee[j]]
+            parts = [owner_amounts[j]] if hi - lo == 1 else allocate(owner_amounts[j], amounts[lo:hi])
+            out.extend(TracedLine(account, payout, work_id, groups[lo + k], a) for k, a in enumerate(parts) if a)
+    out.sort(key=lambda t: (int(t.account, 16), int(t.payout, 16), t.work_id, t.report))
+    return out
+
+
+def compute(
+    ledger: Ledger, period_start: int, period_end: int, max_depth: int = 3, *, currency: str | None = None, traced: bool = False
+) -> list[RoyaltyRun]:
+    """One run per currency (or only ``currency``). ``traced`` also breaks every holder's amount
+    down by work and usage report, as statements need."""
     if period_end < period_start:
         raise InvalidInput("the period ends before it starts")
     with Session(ledger.engine) as s:
-        rows = effective_lines(s, period_start, period_end)
+        rows = [r for r in effective_lines(s, period_start, period_end) if currency is None or r[2] == currency]
         if not rows:
             return []
         output_ids = sorted({o for o, _, _, _ in rows})
         facts, out_index, work_ids, payees = _facts(s, output_ids, max_depth, period_end)
-        reports = s.exec(select(UsageReport.id, UsageReport.platform, UsageReport.period_start).where(col(UsageReport.id).in_({p for *_, p in rows}))).all()
-        share = shares_for(s, [(int(pk), p, int(start)) for pk, p, start in reports], ledger.settings.platform_share_bps)
-        platform_of = {int(pk): p for pk, p, _ in reports}
+        reports = {
+            int(r.id): r for chunk in chunked(sorted({p for *_, p in rows})) for r in s.exec(select(UsageReport).where(col(UsageReport.id).in_(chunk)))  # type: ignore[arg-type]
+        }
+        share = shares_for(s, [(pk, r.platform, r.period_start) for pk, r in reports.items()], ledger.settings.platform_share_bps)
     runs = []
-    for currency in sorted({c for _, _, c, _ in rows}):
-        mine = [(o, r, p) for o, r, c, p in rows if c == currency]
+    for cur in sorted({c for _, _, c, _ in rows}):
+        mine = [(o, r, p) for o, r, c, p in rows if c == cur]
+        pks = sorted({p for _, _, p in mine})
+        group_of = {pk: g for g, pk in enumerate(pks)}
         lines = Lines(
             np.array([out_index[o] for o, _, _ in mine], dtype=np.int64),
             np.array([r for _, r, _ in mine], dtype=np.int64),
             np.array([share[p] for _, _, p in mine], dtype=np.int64),
         )
-        result = split(facts, lines, max_depth)
+        groups = np.array([group_of[p] for _, _, p in mine], dtype=np.int64)
+        result = split(facts, lines, max_depth, groups if traced else None)
         revenue = int(lines.revenue.sum())
         platform_total = int(result.platform.sum())
         holders_total = int(result.payee_totals.sum())
         if holders_total + platform_total != revenue:  # the engine guarantees it; never pay out otherwise
-            raise RuntimeError(f"split of {currency} does not conserve revenue")
+            raise RuntimeError(f"split of {cur} does not conserve revenue")
         by_platform: dict[str, int] = {}
-        for (_, _, pk), amount in zip(mine, result.platform.tolist()):
-            by_platform[platform_of[pk]] = by_platform.get(platform_of[pk], 0) + amount
+        for pk, amount in zip(pks, _group_sums(groups, result.platform, len(pks))):
+            by_platform[reports[pk].platform] = by_platform.get(reports[pk].platform, 0) + amount
+        shares, traces = [], []
+        if traced:
+            counts = np.bincount(groups, minlength=len(pks)).tolist()
+            revenues = _group_sums(groups, lines.revenue, len(pks))
+            kept = _group_sums(groups, result.platform, len(pks))
+            for g, pk in enumerate(pks):
+                r = reports[pk]
+                shares.append(ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, counts[g], revenues[g], kept[g]))
+            traces = _traces(facts, result, work_ids, payees)
+            if sum(t.amount for t in traces) != holders_total:
+                raise RuntimeError(f"traced lines of {cur} do not add up to the holders' total")
         runs.append(
             RoyaltyRun(
-                currency, len(mine), revenue, platform_total, holders_total,
+                cur, len(mine), revenue, platform_total, holders_total,
                 [PayeeTotal(acc, pay, int(v)) for (acc, pay), v in zip(payees, result.payee_totals.tolist()) if v],
                 {work_ids[i]: int(v) for i, v in enumerate(result.work_totals.tolist()) if v},
-                dict(sorted(by_platform.items())),
+                dict(sorted(by_platform.items())), shares, traces,
             )  # fmt: skip
         )
     return runs
+
+
+def _group_sums(groups: np.ndarray, values: np.ndarray, n: int) -> list[int]:
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, groups, values)
+    return [int(v) for v in out.tolist()]

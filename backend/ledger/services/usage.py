@@ -22,7 +22,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
@@ -30,8 +30,9 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from ledger.codes import is_currency, is_territory
+from ledger.dates import iso_day, unix_day
 from ledger.db import session_scope
-from ledger.models import ApiKey, Model, Output, UsageAnchorRecord, UsageLine, UsageReport
+from ledger.models import ApiKey, Model, Output, Statement, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput
 from ledger.services.signing import SignatureRequired, execute
@@ -75,8 +76,7 @@ def _day(value: str, line: int, end: bool) -> int:
         d = date.fromisoformat(value)
     except ValueError:
         raise UsageFormatError(line, f"{value!r} is not a date (YYYY-MM-DD)") from None
-    start = int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
-    return start + 86_399 if end else start
+    return unix_day(d, end)
 
 
 def _int(value: str, line: int, field: str, maximum: int) -> int:
@@ -223,6 +223,16 @@ def import_report(
     imp = _Importer(ledger, key, header)
     with Session(ledger.engine) as s:
         existing = s.exec(select(UsageReport).where(UsageReport.platform == header.platform, UsageReport.report_id == header.report_id)).first()
+        closed = s.exec(
+            select(Statement).where(Statement.currency == header.currency, Statement.period_start <= header.period_end, Statement.period_end >= header.period_start)
+        ).first()
+    if existing is None and closed is not None:
+        raise Conflict(
+            f"{header.currency} usage is closed from {iso_day(closed.period_start)} to {iso_day(closed.period_end)} "
+            f"(statement {closed.statement_id}); "
+            "report this usage in a period that is still open",
+            statement_id=closed.statement_id,
+        )
     footer: tuple[int, list[str]] | None = None
     with session_scope(ledger.engine) as s:
         report = None

@@ -19,7 +19,7 @@ router = APIRouter(tags=["relay"])
 @router.post("/relay", status_code=201, response_model=RelayOut)
 async def relay(
     body: RelayIn,
-    key: Annotated[ApiKey, Depends(require(Role.rights_holder, Role.platform))],
+    key: Annotated[ApiKey, Depends(require(Role.rights_holder, Role.platform, Role.accountant))],
     ledger: Annotated[Ledger, Depends(get_ledger)],
 ) -> RelayOut:
     """Relays a request prepared by a write endpoint (202 answer) and signed by the key's account."""

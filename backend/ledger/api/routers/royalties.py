@@ -1,6 +1,6 @@
 """Royalty runs for accountants: who is owed what for a period, per currency, to the unit."""
 
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from ledger.api.deps import get_ledger, require
+from ledger.dates import unix_day
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
 from ledger.services import royalties as svc
@@ -32,10 +33,6 @@ class RunOut(BaseModel):
     platform_totals: dict[str, int]
 
 
-def _unix(d: date, end: bool) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp()) + (86_399 if end else 0)
-
-
 @router.get("", response_model=list[RunOut])
 async def royalties(
     _: Annotated[ApiKey, Depends(require(Role.accountant, Role.admin))],
@@ -45,5 +42,5 @@ async def royalties(
 ) -> list[RunOut]:
     """Splits the effective usage of reports inside the period (per currency). Payee amounts plus
     the platform total equal the reported revenue to the unit."""
-    runs = await run_in_threadpool(svc.compute, ledger, _unix(period_start, False), _unix(period_end, True))
+    runs = await run_in_threadpool(svc.compute, ledger, unix_day(period_start, False), unix_day(period_end, True))
     return [RunOut(**{**r.__dict__, "payees": [PayeeOut(**p.__dict__) for p in r.payees]}) for r in runs]

@@ -1,0 +1,118 @@
+"""Royalty statements: accountants close periods; anyone with a key reads, verifies and exports
+them; holders claim their entries."""
+
+import csv
+import io
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.api.deps import current_key, get_ledger, require
+from ledger.dates import iso_day, unix_day
+from ledger.models import ApiKey, Role, Statement
+from ledger.runtime import Ledger
+from ledger.services import statements as svc
+
+router = APIRouter(prefix="/statements", tags=["statements"])
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+AnyKey = Annotated[ApiKey, Depends(current_key)]
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    period_start: date = Field(description="YYYY-MM-DD, inclusive (UTC)")
+    period_end: date = Field(description="YYYY-MM-DD, inclusive (UTC); the period must have ended")
+    currency: str = Field(description="ISO 4217; one statement per currency")
+
+
+class StatementOut(BaseModel):
+    statement_id: str = Field(description="SHA-256 of the statement document; its id on chain")
+    currency: str
+    period_start: str
+    period_end: str
+    revenue: int = Field(description="Minor units reported for the period")
+    platform_total: int
+    holders_total: int = Field(description="What the entries add up to")
+    report_count: int
+    line_count: int
+    entry_count: int
+    root: str = Field(description="Merkle root of the entries (index, account, payout, amount)")
+    document_cid: str
+    publish_tx: str = Field(description='"" until published on chain (self-signing accountants: after /relay)')
+    typed_data: dict[str, Any] | None = Field(None, description="Self-signing accountants: the publication to sign")
+
+
+class EntryOut(BaseModel):
+    statement_id: str
+    index: int
+    account: str
+    payout: str
+    amount: int
+    proof: list[str] = Field(description="For RoyaltyDistributor.claim(statementId, index, account, payout, amount, proof)")
+    claimed_tx: str | None
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account: str = Field(description="The holder whose entries to claim")
+
+
+def _out(row: Statement, typed: dict[str, Any] | None = None) -> StatementOut:
+    fields = row.model_dump(exclude={"id", "closed_by_key", "closed_at"})
+    return StatementOut(**{**fields, "period_start": iso_day(row.period_start), "period_end": iso_day(row.period_end), "typed_data": typed})
+
+
+@router.post("", status_code=201, response_model=StatementOut, responses={200: {"model": StatementOut}, 202: {"model": StatementOut}})
+async def close_period(body: CloseIn, key: Annotated[ApiKey, Depends(require(Role.accountant))], ledger: LedgerDep) -> JSONResponse:
+    """Closes a period for a currency and publishes its statement. 201 closed, 200 already closed
+    (the same statement), 202 stored and waiting for a self-signing accountant's signature, 409 the
+    period overlaps a closed one or has usage not settled yet, 422 nothing to close."""
+    result = await run_in_threadpool(
+        svc.close_period, ledger, key, unix_day(body.period_start, False), unix_day(body.period_end, True), body.currency
+    )
+    status = 202 if result.typed_data is not None else 201 if result.created else 200
+    return JSONResponse(status_code=status, content=_out(result.statement, result.typed_data).model_dump())
+
+
+@router.get("", response_model=list[StatementOut])
+def list_statements(_: AnyKey, ledger: LedgerDep, currency: Annotated[str | None, Query()] = None) -> list[StatementOut]:
+    return [_out(r) for r in svc.list_statements(ledger, currency)]
+
+
+@router.get("/{statement_id}", response_model=StatementOut)
+def statement(statement_id: str, _: AnyKey, ledger: LedgerDep) -> StatementOut:
+    return _out(svc.get(ledger, statement_id))
+
+
+@router.get("/{statement_id}/document", response_class=Response, responses={200: {"content": {"application/json": {}}}})
+def statement_document(statement_id: str, _: AnyKey, ledger: LedgerDep) -> Response:
+    """The statement document, byte for byte as hashed: its SHA-256 is the statement id."""
+    return Response(svc.document(ledger, statement_id), media_type="application/json")
+
+
+@router.get("/{statement_id}/lines.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def statement_lines(statement_id: str, _: AnyKey, ledger: LedgerDep) -> Response:
+    """Every (holder, work, usage report) line with its amount and the report's anchor transaction."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(svc.lines_csv(ledger, statement_id))
+    headers = {"Content-Disposition": f'attachment; filename="statement-{statement_id[2:14]}.csv"'}
+    return Response(buffer.getvalue(), media_type="text/csv", headers=headers)
+
+
+@router.get("/{statement_id}/entries/{account}", response_model=list[EntryOut])
+def entries(statement_id: str, account: str, _: AnyKey, ledger: LedgerDep) -> list[EntryOut]:
+    """A holder's entries with their Merkle proofs, and whether each was claimed."""
+    return [EntryOut(**e.__dict__) for e in svc.entries_of(ledger, statement_id, account)]
+
+
+@router.post("/{statement_id}/claims", response_model=list[EntryOut])
+async def claim(
+    statement_id: str, body: ClaimIn, key: Annotated[ApiKey, Depends(require(Role.rights_holder, Role.accountant, Role.admin))], ledger: LedgerDep
+) -> list[EntryOut]:
+    """Claims a holder's open entries on chain (the ledger pays the gas; the contract pays each
+    entry's payout address). 409 when everything is claimed already."""
+    return [EntryOut(**e.__dict__) for e in await run_in_threadpool(svc.claim, ledger, key, statement_id, body.account)]

@@ -1,0 +1,95 @@
+"""`ledger statements ...`: close periods, export and verify statements, claim entries."""
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.table import Table
+
+from ledger.cli.works import ApiKey, ApiUrl, _client, _fail, _get, _get_ok, console
+
+app = typer.Typer(help="Royalty statements (closed periods).", no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+def _post(api_url: str, api_key: str, path: str, body: dict[str, Any]) -> httpx.Response:
+    try:
+        with _client(api_url, api_key) as client:
+            resp = client.post(path, json=body)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]cannot reach the ledger at {api_url}: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    if resp.status_code not in (200, 201, 202):
+        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
+        raise typer.Exit(1)
+    return resp
+
+
+def _show(st: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{st['currency']}[/bold] {st['period_start']}..{st['period_end']}: revenue {st['revenue']:,} = "
+        f"holders {st['holders_total']:,} + platforms {st['platform_total']:,}; {st['entry_count']:,} entries, "
+        f"{st['line_count']:,} traced lines from {st['report_count']:,} reports"
+    )
+    console.print(f"  statement {st['statement_id']}\n  root      {st['root']}\n  document  {st['document_cid']}")
+    console.print(f"  published {st['publish_tx'] or '(waiting for the accountant signature)'}")
+
+
+@app.command("close")
+def close(
+    period_start: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
+    period_end: Annotated[str, typer.Option("--to", help="YYYY-MM-DD")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code")],
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Closes a period for a currency and publishes its statement on chain (accountant key)."""
+    resp = _post(api_url, api_key, "/statements", {"period_start": period_start, "period_end": period_end, "currency": currency})
+    st = resp.json()
+    console.print({201: "[green]closed[/green]", 200: "already closed:", 202: "[yellow]stored[/yellow], sign to publish:"}[resp.status_code])
+    _show(st)
+    if st.get("typed_data"):
+        console.print("Sign this EIP-712 request in the accountant's wallet and POST its message with the signature to /relay:")
+        console.print_json(json.dumps(st["typed_data"]))
+
+
+@app.command("list")
+def list_(currency: Annotated[str | None, typer.Option()] = None, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
+    """Every statement, oldest period first."""
+    for st in _get_ok(api_url, api_key, "/statements", {"currency": currency} if currency else None):
+        _show(st)
+
+
+@app.command("export")
+def export(
+    statement_id: str,
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="json: the document as hashed; csv: one row per traced line")] = "json",
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Writes a statement to a file; the JSON document is checked against the statement id first."""
+    if fmt not in ("json", "csv"):
+        console.print("[red]--format is json or csv[/red]")
+        raise typer.Exit(1)
+    resp = _get(api_url, api_key, f"/statements/{statement_id}/" + ("document" if fmt == "json" else "lines.csv"))
+    if resp.status_code != 200:
+        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
+        raise typer.Exit(1)
+    if fmt == "json" and "0x" + hashlib.sha256(resp.content).hexdigest() != statement_id.lower():
+        console.print("[red]the document does not hash to the statement id: not written[/red]")
+        raise typer.Exit(1)
+    out.write_bytes(resp.content)
+    console.print(f"wrote {out} ({len(resp.content):,} bytes)" + (", SHA-256 = statement id" if fmt == "json" else ""))
+
+
+@app.command("claim")
+def claim(statement_id: str, account: str, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
+    """Claims a holder's open entries of a statement on chain."""
+    entries = _post(api_url, api_key, f"/statements/{statement_id}/claims", {"account": account}).json()
+    table = Table("index", "payout", "amount", "claim tx")
+    for e in entries:
+        table.add_row(str(e["index"]), e["payout"], f"{e['amount']:,}", e["claimed_tx"] or "")
+    console.print(table)

@@ -1,0 +1,56 @@
+"""Royalty statements: what an accountant closed and published (the ledger's own record), and
+the projection of claims made against them on chain."""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Statement(SQLModel, table=True):
+    """One currency's statement for a closed period. Its document (every entry, every traced line,
+    the reports behind them) is in the content store under ``document_cid``; ``statement_id`` is
+    the SHA-256 of that document and the id it has on chain."""
+
+    __table_args__ = (UniqueConstraint("currency", "period_start", "period_end"),)
+    id: int | None = Field(default=None, primary_key=True)
+    statement_id: str = Field(unique=True, max_length=66)
+    currency: str = Field(max_length=3)
+    period_start: int = Field(sa_column=Column(BigInteger, nullable=False))  # unix seconds, inclusive
+    period_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    revenue: int = Field(sa_column=Column(BigInteger, nullable=False))  # minor units
+    platform_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    holders_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    report_count: int
+    line_count: int  # traced (holder, work, report) lines in the document
+    entry_count: int
+    root: str = Field(max_length=66)
+    document_cid: str
+    publish_tx: str = Field(max_length=66)  # "" until the publication is on chain (self-signing accountants)
+    closed_by_key: int
+    closed_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class StatementEntry(SQLModel, table=True):
+    """A claimable leaf of a statement's Merkle tree: (entry_index, account, payout, amount)."""
+
+    __table_args__ = (UniqueConstraint("statement_pk", "entry_index"),)
+    id: int | None = Field(default=None, primary_key=True)
+    statement_pk: int = Field(foreign_key="statement.id", index=True)
+    entry_index: int
+    account: str = Field(index=True, max_length=42)
+    payout: str = Field(max_length=42)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class StatementClaim(SQLModel, table=True):
+    """Projection of RoyaltyDistributor.Claimed."""
+
+    __tablename__ = "statementclaim"
+    statement_id: str = Field(primary_key=True, max_length=66)
+    entry_index: int = Field(primary_key=True)
+    account: str = Field(max_length=42)
+    payout: str = Field(max_length=42)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tx_hash: str = Field(max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -1,0 +1,300 @@
+"""Period close: one royalty statement per currency, published on chain, claimable by holders.
+
+An accountant closes a period that has ended. The ledger runs the split engine over the period's
+anchored usage with tracing on, and writes a **statement document** (canonical JSON): every
+holder's entry to the minor unit, every (holder, work, usage report) line those entries add up
+from, each report with its anchor transaction, and the Merkle root of the entries. The document
+goes to the content store; its SHA-256 is the statement's id, under which the root is published
+on ``RoyaltyDistributor``. Anyone holding the document can recompute the id, the root and every
+amount, and check them against the chain; a holder proves their entry and claims it.
+
+A closed period is final: a statement never changes, a second close of the same period answers
+with the first statement, a period overlapping a closed one is refused, and so are usage reports
+for a closed period (adjustment statements are not built yet). A close is refused while a report
+in the period still waits for its platform's signature, or runs across the period's edge, so
+nothing reported for a period is silently left out of its statement.
+"""
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+from sqlalchemy import insert
+from sqlmodel import Session, col, func, select
+
+from ledger.chain.errors import ContractRevert
+from ledger.chain.merkle import StandardMerkleTree
+from ledger.codes import currency_exponent, is_currency
+from ledger.dates import iso_day
+from ledger.db import session_scope
+from ledger.models import ApiKey, Role, Statement, StatementClaim, StatementEntry, UsageReport
+from ledger.runtime import Ledger
+from ledger.services import royalties
+from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ledger.services.signing import SignatureRequired, execute
+
+SCHEMA = "ai-rights-ledger/royalty-statement/v1"
+LEAF_TYPES = ("uint256", "address", "address", "uint256")
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    statement: Statement
+    created: bool  # False: the period was already closed (the same statement)
+    typed_data: dict[str, Any] | None = None  # a self-signing accountant signs this, then POST /relay
+
+
+@dataclass(frozen=True)
+class EntryProof:
+    statement_id: str
+    index: int
+    account: str
+    payout: str
+    amount: int
+    proof: list[str]
+    claimed_tx: str | None
+
+
+def canonical(doc: dict[str, Any]) -> bytes:
+    """The exact bytes that are hashed and stored: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _document(ledger: Ledger, run: royalties.RoyaltyRun, start: int, end: int, entries: list[tuple[int, str, str, int]], root: bytes) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "chainId": ledger.deployment.chain_id,
+        "distributor": ledger.distributor.address,
+        "currency": run.currency,
+        "minorUnitExponent": currency_exponent(run.currency),
+        "periodStart": start,
+        "periodEnd": end,
+        "revenue": run.revenue,
+        "platformTotal": run.platform_total,
+        "holdersTotal": run.holders_total,
+        "platformTotals": run.platform_totals,
+        "reports": [
+            {"platform": r.platform, "reportId": r.report_id, "batchHash": r.batch_hash, "anchorTx": r.anchor_tx,
+             "lines": r.lines, "revenue": r.revenue, "platformAmount": r.platform_amount}
+            for r in run.reports
+        ],  # fmt: skip
+        "entries": [{"index": i, "account": a, "payout": p, "amount": amount} for i, a, p, amount in entries],
+        "lines": [
+            {"account": t.account, "payout": t.payout, "workId": t.work_id, "report": t.report, "amount": t.amount}
+            for t in run.traces
+        ],
+        "root": "0x" + root.hex(),
+    }
+
+
+def _check_closable(s: Session, currency: str, start: int, end: int) -> None:
+    overlapping = s.exec(
+        select(Statement).where(Statement.currency == currency, Statement.period_start <= end, Statement.period_end >= start)
+    ).first()
+    if overlapping is not None:
+        raise Conflict(
+            f"{currency} is already closed from {iso_day(overlapping.period_start)} to {iso_day(overlapping.period_end)} "
+            f"(statement {overlapping.statement_id}); a period is closed once",
+            statement_id=overlapping.statement_id,
+        )
+    touching = s.exec(
+        select(UsageReport).where(UsageReport.currency == currency, UsageReport.period_start <= end, UsageReport.period_end >= start)
+    ).all()
+    pending = [r for r in touching if not r.anchor_tx]
+    if pending:
+        names = ", ".join(f"{r.platform}/{r.report_id}" for r in pending[:5])
+        raise Conflict(f"{len(pending)} usage report(s) in this period wait for their platform's signed anchor ({names}); relay or withdraw them first")
+    across = [r for r in touching if r.period_start < start or r.period_end > end]
+    if across:
+        r = across[0]
+        raise Conflict(
+            f"usage report {r.platform}/{r.report_id} runs from {iso_day(r.period_start)} to {iso_day(r.period_end)}, across this "
+            "period's edge; close a period that contains it whole"
+        )
+
+
+def _included(s: Session, currency: str, start: int, end: int) -> set[int]:
+    return set(
+        s.exec(
+            select(UsageReport.id).where(
+                UsageReport.currency == currency, UsageReport.period_start >= start, UsageReport.period_end <= end, UsageReport.anchor_tx != ""
+            )
+        ).all()
+    )  # type: ignore[arg-type]
+
+
+def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: str) -> CloseResult:
+    if key.holder_address is None:
+        raise Forbidden("this accountant key has no on-chain account (keys issued before statements existed have none); issue a new one")
+    if not is_currency(currency):
+        raise InvalidInput(f"currency must be an ISO 4217 code with a minor unit, like JPY or USD; got {currency!r}")
+    if end < start:
+        raise InvalidInput("the period ends before it starts")
+    if end >= time.time():
+        raise InvalidInput(f"the period has not ended yet (it ends {iso_day(end)} 23:59:59 UTC); close it afterwards")
+    with Session(ledger.engine) as s:
+        same = s.exec(select(Statement).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).first()
+        if same is not None:
+            if same.publish_tx:
+                return CloseResult(same, False)
+            return _publish_pending(ledger, key, same)
+        _check_closable(s, currency, start, end)
+    runs = royalties.compute(ledger, start, end, currency=currency, traced=True)
+    if not runs:
+        raise InvalidInput(f"no anchored {currency} usage from {iso_day(start)} to {iso_day(end)}: nothing to close")
+    [run] = runs
+    entries = sorted(((p.account, p.payout, p.amount) for p in run.payees), key=lambda e: (int(e[0], 16), int(e[1], 16)))
+    leaves = [(i, a, p, amount) for i, (a, p, amount) in enumerate(entries)]
+    tree = StandardMerkleTree.of(leaves, LEAF_TYPES)
+    document = canonical(_document(ledger, run, start, end, leaves, tree.root))
+    statement_id = "0x" + hashlib.sha256(document).hexdigest()
+    cid = ledger.store.put(document)
+    with session_scope(ledger.engine) as s:
+        _check_closable(s, currency, start, end)  # again, inside the write: another close may have won
+        if _included(s, currency, start, end) != {r.pk for r in run.reports}:
+            raise Conflict("usage for this period arrived while it was being closed; close it again")
+        row = Statement(
+            statement_id=statement_id, currency=currency, period_start=start, period_end=end, revenue=run.revenue,
+            platform_total=run.platform_total, holders_total=run.holders_total, report_count=len(run.reports),
+            line_count=len(run.traces), entry_count=len(leaves), root="0x" + tree.root.hex(), document_cid=cid,
+            publish_tx="", closed_by_key=int(key.id or 0),
+        )  # fmt: skip
+        s.add(row)
+        s.flush()
+        s.execute(
+            insert(StatementEntry),
+            [{"statement_pk": row.id, "entry_index": i, "account": a, "payout": p, "amount": amount} for i, a, p, amount in leaves],
+        )
+        outcome = _publish(ledger, key, row, run.holders_total)
+        if not isinstance(outcome, SignatureRequired):
+            row.publish_tx = outcome[0]
+        pk = row.id
+    if isinstance(outcome, SignatureRequired):
+        typed: dict[str, Any] | None = outcome.typed_data
+    else:
+        typed = None
+        ledger.indexer.sync(to_block=outcome[1])
+    with Session(ledger.engine) as s:
+        return CloseResult(s.get_one(Statement, pk), True, typed)
+
+
+def _publish(ledger: Ledger, key: ApiKey, row: Statement, total: int) -> tuple[str, int] | SignatureRequired:
+    """Publishes the statement's root, or adopts the publication already on chain (the process
+    died after the transaction was mined but before the statement was committed: the id is the
+    document's hash, so the retry recomputes the same id)."""
+    sid = bytes.fromhex(row.statement_id[2:])
+    if ledger.distributor.functions.statementOf(sid).call()[2] != 0:  # publishedAt
+        logs = ledger.distributor.events.StatementPublished().get_logs(
+            argument_filters={"statementId": sid}, from_block=ledger.deployment.contracts["RoyaltyDistributor"].block
+        )
+        if not logs:
+            raise Conflict(f"statement {row.statement_id} is on chain but its event was not found; retry shortly")
+        return logs[0]["transactionHash"].to_0x_hex(), int(logs[0]["blockNumber"])
+    statement = (row.period_start, row.period_end, row.currency, row.entry_count, total, bytes.fromhex(row.root[2:]), row.document_cid)
+    outcome = execute(ledger, key, ledger.call("RoyaltyDistributor", "publish", sid, statement, "0x" + "00" * 20, 0))
+    if isinstance(outcome, SignatureRequired):
+        return outcome
+    return "0x" + bytes(outcome["transactionHash"]).hex(), int(outcome["blockNumber"])
+
+
+def _publish_pending(ledger: Ledger, key: ApiKey, row: Statement) -> CloseResult:
+    """A statement stored for a self-signing accountant and not relayed yet: the request to sign again."""
+    outcome = _publish(ledger, key, row, row.holders_total)
+    if isinstance(outcome, SignatureRequired):
+        return CloseResult(row, False, outcome.typed_data)
+    ledger.indexer.sync(to_block=outcome[1])
+    with Session(ledger.engine) as s:
+        return CloseResult(s.get_one(Statement, row.id), False)
+
+
+def get(ledger: Ledger, statement_id: str) -> Statement:
+    with Session(ledger.engine) as s:
+        row = s.exec(select(Statement).where(Statement.statement_id == statement_id.lower())).first()
+    if row is None:
+        raise NotFound(f"no statement {statement_id}")
+    return row
+
+
+def list_statements(ledger: Ledger, currency: str | None = None) -> list[Statement]:
+    with Session(ledger.engine) as s:
+        stmt = select(Statement).order_by(col(Statement.period_start), col(Statement.currency))
+        if currency:
+            stmt = stmt.where(Statement.currency == currency)
+        return list(s.exec(stmt).all())
+
+
+def document(ledger: Ledger, statement_id: str) -> bytes:
+    """The statement document, checked against its id before it is served."""
+    row = get(ledger, statement_id)
+    raw = ledger.store.get(row.document_cid)
+    if "0x" + hashlib.sha256(raw).hexdigest() != row.statement_id:
+        raise RuntimeError(f"the stored document of {row.statement_id} does not match its hash")
+    return raw
+
+
+def lines_csv(ledger: Ledger, statement_id: str) -> list[list[object]]:
+    """The traced lines as CSV rows (header first): holder, payout, work, amount, and the report
+    with its anchor transaction; one row per (holder, work, report)."""
+    doc = json.loads(document(ledger, statement_id))
+    rows: list[list[object]] = [["account", "payout", "work_id", "amount_minor", "currency", "platform", "report_id", "report_batch_hash", "anchor_tx"]]
+    for line in doc["lines"]:
+        r = doc["reports"][line["report"]]
+        rows.append([line["account"], line["payout"], line["workId"], line["amount"], doc["currency"], r["platform"], r["reportId"], r["batchHash"], r["anchorTx"]])
+    return rows
+
+
+def entries_of(ledger: Ledger, statement_id: str, account: str) -> list[EntryProof]:
+    """A holder's entries (one per payout address) with the proofs that claim them."""
+    if not is_address(account):
+        raise InvalidInput(f"not an Ethereum address: {account!r}")
+    account = to_checksum_address(account)
+    row = get(ledger, statement_id)
+    with Session(ledger.engine) as s:
+        all_entries = s.exec(select(StatementEntry).where(StatementEntry.statement_pk == row.id).order_by(col(StatementEntry.entry_index))).all()
+        claims = {c.entry_index: c.tx_hash for c in s.exec(select(StatementClaim).where(StatementClaim.statement_id == row.statement_id))}
+    mine = [e for e in all_entries if e.account == account]
+    if not mine:
+        raise NotFound(f"{account} has no entry in statement {row.statement_id}")
+    tree = StandardMerkleTree.of([(e.entry_index, e.account, e.payout, e.amount) for e in all_entries], LEAF_TYPES)
+    if "0x" + tree.root.hex() != row.root:
+        raise RuntimeError(f"the entries of {row.statement_id} do not rebuild its root")
+    return [
+        EntryProof(row.statement_id, e.entry_index, e.account, e.payout, e.amount,
+                   ["0x" + p.hex() for p in tree.proof_of((e.entry_index, e.account, e.payout, e.amount))], claims.get(e.entry_index))
+        for e in mine
+    ]  # fmt: skip
+
+
+def claim(ledger: Ledger, key: ApiKey, statement_id: str, account: str) -> list[EntryProof]:
+    """Submits the claims of a holder's unclaimed entries (the operator pays the gas; the contract
+    pays the entry's payout address, whoever submits). Rights holders claim their own entries;
+    accountants and admins may claim for anyone."""
+    row = get(ledger, statement_id)
+    if not row.publish_tx:
+        raise Conflict(f"statement {row.statement_id} is not published on chain yet")
+    entries = entries_of(ledger, statement_id, account)
+    if key.role == Role.rights_holder and key.holder_address != entries[0].account:
+        raise Forbidden(f"this key acts for {key.holder_address}; the entries are {entries[0].account}'s")
+    sid = bytes.fromhex(row.statement_id[2:])
+    open_entries = [e for e in entries if e.claimed_tx is None and not ledger.distributor.functions.isClaimed(sid, e.index).call()]
+    if not open_entries:
+        raise Conflict(f"{entries[0].account}'s entries in statement {row.statement_id} are claimed already")
+    last = 0
+    for e in open_entries:
+        call = ledger.call("RoyaltyDistributor", "claim", sid, e.index, e.account, e.payout, e.amount, [bytes.fromhex(p[2:]) for p in e.proof])
+        try:
+            last = int(ledger.sender.send(call)["blockNumber"])
+        except ContractRevert as exc:
+            if exc.name == "AlreadyClaimed":  # someone else's claim of it was mined meanwhile
+                continue
+            raise
+    ledger.indexer.sync(to_block=last)
+    return entries_of(ledger, statement_id, account)
+
+
+def claimed_total(ledger: Ledger, statement_id: str) -> int:
+    with Session(ledger.engine) as s:
+        return int(s.exec(select(func.coalesce(func.sum(StatementClaim.amount), 0)).where(StatementClaim.statement_id == statement_id)).one())

@@ -1,0 +1,223 @@
+"""Period close end to end: a statement per currency, traced to usage reports and their anchor
+transactions, published on chain, verifiable from its document alone, and claimable."""
+
+import csv
+import hashlib
+import io
+import json
+
+import httpx
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3.logs import DISCARD
+
+from ledger.chain.merkle import StandardMerkleTree, process_proof
+from ledger.models import Role
+from ledger.runtime import Ledger
+from ledger.services.keys import create_api_key
+from ledger.services.statements import LEAF_TYPES
+from tests.conftest import Server, client_for, sign_typed
+from tests.test_royalties_api import _work
+
+OCTOBER = {"period_start": "2026-10-01", "period_end": "2026-10-31", "currency": "JPY"}
+
+
+def _platform_with_outputs(ledger: Ledger, server: Server, links: list[list[tuple[int, int]]], seed: int) -> tuple[httpx.Client, str, list[str]]:
+    key = create_api_key(ledger, Role.platform, "gen")
+    platform = client_for(server, key.token)
+    works = sorted({w for ls in links for w, _ in ls})
+    model = platform.post("/models", json={"name": "m", "weights_hash": "0x" + "22" * 32, "work_ids": works}).json()["model_id"]
+    hashes = ["0x" + f"{seed + i:064x}" for i in range(len(links))]
+    for h, ls in zip(hashes, links):
+        body = {"output_hash": h, "model_id": model, "links": [{"work_id": w, "weight_bps": x} for w, x in ls]}
+        assert platform.post("/outputs", json=body).status_code == 201
+    assert key.holder_address is not None
+    return platform, key.holder_address, hashes
+
+
+def _csv(report_id: str, platform: str, start: str, end: str, currency: str, lines: list[tuple[str, int]]) -> bytes:
+    rows = [f"HEAD,{report_id},{platform},{start},{end},{currency}"]
+    rows += [f"LINE,{report_id}-{i},{h},ref,generation,subscription,JP,1,{revenue}" for i, (h, revenue) in enumerate(lines)]
+    rows.append(f"FOOT,{len(lines)},{sum(r for _, r in lines)}")
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _upload(platform: httpx.Client, body: bytes) -> httpx.Response:
+    return platform.post("/usage/reports", files={"file": ("r.csv", body)})
+
+
+def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+    a_acc, b_acc, a_pay = (Account.create().address for _ in range(3))
+    a = _work(holder, 0xC001, 1000, [{"account": a_acc, "payout": a_pay, "share_bps": 6667}, {"account": b_acc, "share_bps": 3333}])
+    b = _work(holder, 0xC002, 0, [])
+    manager = holder.get(f"/works/{b}").json()["manager"]
+    platform, address, (h1, h2) = _platform_with_outputs(ledger, server, [[(a, 5000), (b, 5000)], [(a, 10_000)]], 0xC100)
+    first = _csv("OCT-A", address, "2026-10-01", "2026-10-15", "JPY", [(h1, 10_001), (h2, 333)])
+    second = _csv("OCT-B", address, "2026-10-16", "2026-10-31", "JPY", [(h1, 7_777)])
+    assert _upload(platform, first).status_code == 201 and _upload(platform, second).status_code == 201
+    across = _csv("USD-X", address, "2026-09-25", "2026-10-05", "USD", [(h2, 500)])
+    assert _upload(platform, across).status_code == 201
+
+    acct_key = create_api_key(ledger, Role.accountant, "acct")
+    accountant = client_for(server, acct_key.token)
+    assert platform.post("/statements", json=OCTOBER).status_code == 403
+    assert accountant.post("/statements", json={**OCTOBER, "period_start": "2026-09-01", "period_end": "2026-09-20"}).status_code == 422
+    unended = accountant.post("/statements", json={**OCTOBER, "period_end": "2099-12-31"})
+    assert unended.status_code == 422 and "not ended" in unended.json()["detail"]
+    assert accountant.post("/statements", json={**OCTOBER, "currency": "XAU"}).status_code == 422
+    edge = accountant.post("/statements", json={**OCTOBER, "currency": "USD"})
+    assert edge.status_code == 409 and "USD-X" in edge.json()["detail"]
+
+    closed = accountant.post("/statements", json=OCTOBER)
+    assert closed.status_code == 201, closed.text
+    st = closed.json()
+    runs = {r["currency"]: r for r in accountant.get("/royalties", params={"period_start": "2026-10-01", "period_end": "2026-10-31"}).json()}
+    assert st["revenue"] == 10_001 + 333 + 7_777 == runs["JPY"]["revenue"]
+    assert st["holders_total"] == runs["JPY"]["holders_total"] and st["holders_total"] + st["platform_total"] == st["revenue"]
+    assert st["report_count"] == 2 and st["publish_tx"] and st["period_end"] == "2026-10-31"
+
+    # The document is the statement: its hash is the id, it is in the content store under the
+    # CID, and everything in it adds up and rebuilds the root published on chain.
+    raw = accountant.get(f"/statements/{st['statement_id']}/document").content
+    assert "0x" + hashlib.sha256(raw).hexdigest() == st["statement_id"]
+    assert ledger.store.get(st["document_cid"]) == raw
+    doc = json.loads(raw)
+    entries = [(e["index"], e["account"], e["payout"], e["amount"]) for e in doc["entries"]]
+    assert {(acc, pay): amount for _, acc, pay, amount in entries} == {(p["account"], p["payout"]): p["amount"] for p in runs["JPY"]["payees"]}
+    tree = StandardMerkleTree.of(entries, LEAF_TYPES)
+    assert "0x" + tree.root.hex() == doc["root"] == st["root"]
+    for _, acc, pay, amount in entries:  # every entry is the sum of its traced lines
+        assert amount == sum(line["amount"] for line in doc["lines"] if (line["account"], line["payout"]) == (acc, pay))
+    assert {line["workId"] for line in doc["lines"]} == {a, b} and len(doc["lines"]) == st["line_count"]
+    for report in doc["reports"]:  # each report is anchored on chain by the transaction the statement names
+        receipt = ledger.w3.eth.get_transaction_receipt(report["anchorTx"])
+        [anchored] = ledger.usage_anchor.events.UsageAnchored().process_receipt(receipt, errors=DISCARD)
+        assert receipt["status"] == 1 and anchored["args"]["batchHash"].hex() == report["batchHash"][2:]
+        assert anchored["args"]["platform"] == address == report["platform"]
+    sid = bytes.fromhex(st["statement_id"][2:])
+    root, token, published_at, _, remaining = ledger.distributor.functions.statementOf(sid).call()
+    assert "0x" + root.hex() == st["root"] and int(token, 16) == 0 and published_at > 0 and remaining == st["holders_total"]
+    [event] = ledger.distributor.events.StatementPublished().get_logs(argument_filters={"statementId": sid}, from_block=0)
+    assert event["args"]["statement"]["documentCid"] == st["document_cid"] and event["transactionHash"].to_0x_hex() == st["publish_tx"]
+
+    exported = list(csv.reader(io.StringIO(accountant.get(f"/statements/{st['statement_id']}/lines.csv").text)))
+    assert exported[0][:4] == ["account", "payout", "work_id", "amount_minor"] and len(exported) == st["line_count"] + 1
+    assert sum(int(r[3]) for r in exported[1:]) == st["holders_total"]
+    assert {r[8] for r in exported[1:]} == {r["anchorTx"] for r in doc["reports"]}
+
+    # A closed period is final.
+    again = accountant.post("/statements", json=OCTOBER)
+    assert again.status_code == 200 and again.json()["statement_id"] == st["statement_id"]
+    overlap = accountant.post("/statements", json={**OCTOBER, "period_start": "2026-10-20", "period_end": "2026-11-02"})
+    assert overlap.status_code == 409 and overlap.json()["statement_id"] == st["statement_id"]
+    late = _upload(platform, _csv("OCT-LATE", address, "2026-10-20", "2026-10-20", "JPY", [(h2, 5)]))
+    assert late.status_code == 409 and "closed" in late.json()["detail"]
+    assert _upload(platform, first).status_code == 200  # the same report again: nothing changed
+    assert [s["statement_id"] for s in holder.get("/statements").json()] == [st["statement_id"]]
+
+    # Holders prove and claim their entries.
+    [mine] = holder.get(f"/statements/{st['statement_id']}/entries/{a_acc.lower()}").json()
+    assert mine["payout"] == a_pay and mine["claimed_tx"] is None
+    leaf = tree.leaf((mine["index"], a_acc, a_pay, mine["amount"]))
+    assert process_proof(leaf, [bytes.fromhex(p[2:]) for p in mine["proof"]]) == tree.root
+    assert holder.get(f"/statements/{st['statement_id']}/entries/{Account.create().address}").status_code == 404
+    assert holder.post(f"/statements/{st['statement_id']}/claims", json={"account": a_acc}).status_code == 403  # not the key's account
+    claimed = accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": a_acc})
+    assert claimed.status_code == 200, claimed.text
+    [done] = claimed.json()
+    assert done["claimed_tx"] and ledger.distributor.functions.isClaimed(sid, mine["index"]).call()
+    assert ledger.distributor.functions.statementOf(sid).call()[4] == st["holders_total"] - mine["amount"]
+    assert accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": a_acc}).status_code == 409
+    own = holder.post(f"/statements/{st['statement_id']}/claims", json={"account": manager})  # the holder's own entry
+    assert own.status_code == 200 and own.json()[0]["claimed_tx"]
+
+
+def test_a_self_signing_accountant_signs_the_publication(
+    ledger: Ledger, server: Server, holder: httpx.Client, wallet: LocalAccount
+) -> None:
+    work = _work(holder, 0xC003, 0, [])
+    platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xC200)
+    assert _upload(platform, _csv("SEP", address, "2026-09-01", "2026-09-30", "EUR", [(h, 9_999)])).status_code == 201
+    key = create_api_key(ledger, Role.accountant, "own wallet", address=wallet.address)
+    assert not key.custodial
+    accountant = client_for(server, key.token)
+    period = {"period_start": "2026-09-01", "period_end": "2026-09-30", "currency": "EUR"}
+    pending = accountant.post("/statements", json=period)
+    assert pending.status_code == 202, pending.text
+    st = pending.json()
+    assert st["publish_tx"] == "" and st["typed_data"]["message"]["from"] == wallet.address
+    owner = holder.get(f"/works/{work}").json()["manager"]
+    assert accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": owner}).status_code == 409  # not published
+    assert accountant.post("/statements", json=period).status_code == 202  # asked again: the same statement, to sign
+    relayed = accountant.post("/relay", json={"message": st["typed_data"]["message"], "signature": sign_typed(wallet, st["typed_data"])})
+    assert relayed.status_code == 201, relayed.text
+    ledger.indexer.sync()
+    published = accountant.get(f"/statements/{st['statement_id']}").json()
+    assert published["publish_tx"] == relayed.json()["tx_hash"]
+    assert ledger.distributor.functions.hasRole(keccak(text="ACCOUNTANT_ROLE"), wallet.address).call()
+    assert accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": owner}).status_code == 200
+
+
+def test_cli_closes_exports_and_claims(ledger: Ledger, server: Server, holder: httpx.Client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from ledger.cli.main import app
+
+    work = _work(holder, 0xC004, 0, [])
+    owner = holder.get(f"/works/{work}").json()["manager"]
+    platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xC300)
+    assert _upload(platform, _csv("AUG", address, "2026-08-01", "2026-08-31", "USD", [(h, 1_000)])).status_code == 201
+    api = ["--api-url", server.url, "--api-key", create_api_key(ledger, Role.accountant, "acct").token]
+    runner = CliRunner()
+    closed = runner.invoke(app, ["statements", "close", "--from", "2026-08-01", "--to", "2026-08-31", "--currency", "USD", *api])
+    assert closed.exit_code == 0 and "closed" in closed.output and "holders 700" in closed.output, closed.output
+    [st] = holder.get("/statements").json()
+    doc, lines = tmp_path / "st.json", tmp_path / "st.csv"
+    assert runner.invoke(app, ["statements", "export", st["statement_id"], "-o", str(doc), *api]).exit_code == 0
+    assert "0x" + hashlib.sha256(doc.read_bytes()).hexdigest() == st["statement_id"]
+    assert runner.invoke(app, ["statements", "export", st["statement_id"], "-o", str(lines), "--format", "csv", *api]).exit_code == 0
+    assert lines.read_text().splitlines()[1].startswith(f"{owner},{owner},{work},700,USD,{address},AUG,")
+    claimed = runner.invoke(app, ["statements", "claim", st["statement_id"], owner, *api])
+    assert claimed.exit_code == 0 and "700" in claimed.output, claimed.output
+    again = runner.invoke(app, ["statements", "claim", st["statement_id"], owner, *api])
+    assert again.exit_code == 1 and "409" in again.output
+    overlap = runner.invoke(app, ["statements", "close", "--from", "2026-08-15", "--to", "2026-09-15", "--currency", "USD", *api])
+    assert overlap.exit_code == 1 and "409" in overlap.output
+
+
+def test_a_retry_after_a_crash_between_publication_and_commit_adopts_it(
+    ledger: Ledger, server: Server, holder: httpx.Client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The publication is mined, then the process dies before the statement is committed: the
+    retry computes the same document, hence the same id, and adopts the publication instead of
+    failing (the contract refuses a second one) or leaving the period open."""
+    from sqlmodel import Session
+
+    from ledger.services import statements
+    from ledger.services.keys import authenticate
+
+    work = _work(holder, 0xC005, 0, [])
+    platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xC400)
+    assert _upload(platform, _csv("JUL", address, "2026-07-01", "2026-07-31", "JPY", [(h, 4_321)])).status_code == 201
+    with Session(ledger.engine) as s:
+        key = authenticate(s, create_api_key(ledger, Role.accountant, "acct").token)
+    assert key is not None
+    publish = statements._publish
+    mined: list[tuple[str, int]] = []
+
+    def publish_then_crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        mined.append(publish(*args, **kwargs))
+        raise SystemExit("killed after the publication was mined")
+
+    monkeypatch.setattr(statements, "_publish", publish_then_crash)
+    start, end = 1782864000, 1785542399  # 2026-07-01 00:00:00 .. 2026-07-31 23:59:59 UTC
+    try:
+        statements.close_period(ledger, key, start, end, "JPY")
+    except SystemExit:
+        pass
+    assert mined and holder.get("/statements").json() == []  # on chain, not in the database
+    monkeypatch.setattr(statements, "_publish", publish)
+    result = statements.close_period(ledger, key, start, end, "JPY")
+    assert result.created and result.statement.publish_tx == mined[0][0]
+    assert [s["statement_id"] for s in holder.get("/statements").json()] == [result.statement.statement_id]
