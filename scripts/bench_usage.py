@@ -1,5 +1,5 @@
 """End-to-end usage benchmark: a platform reports an N-line CSV through the CLI, re-imports it
-(nothing changes), and an accountant computes the period's royalties.
+(nothing changes), and an accountant computes the period's royalties and closes the period.
 
 Starts its own anvil and API server in a temporary directory; prints import lines/s, royalty
 run time, and the conservation check.
@@ -71,7 +71,7 @@ def main() -> None:
             report = Path(tmp) / "usage.csv"
             total = 0
             with report.open("w") as fh:
-                fh.write(f"HEAD,BENCH-1,{platform.holder_address},2026-11-01,2026-11-30,JPY\n")
+                fh.write(f"HEAD,BENCH-1,{platform.holder_address},2026-10-01,2026-10-31,JPY\n")
                 for i in range(args.lines):
                     revenue = (i * 7919) % 100_000
                     total += revenue
@@ -90,11 +90,20 @@ def main() -> None:
             print(f"re-import: {time.perf_counter() - start:,.1f} s, nothing changed")
             start = time.perf_counter()
             runs = httpx.get(f"{url}/royalties", headers={"Authorization": f"Bearer {accountant}"}, timeout=3600,
-                             params={"period_start": "2026-11-01", "period_end": "2026-11-30"}).json()  # fmt: skip
+                             params={"period_start": "2026-10-01", "period_end": "2026-10-31"}).json()  # fmt: skip
             print(f"royalties: {time.perf_counter() - start:,.1f} s (load + split)")
             run = runs[0]
             assert run["holders_total"] + run["platform_total"] == total
             print(f"conserved: holders {run['holders_total']:,} + platform {run['platform_total']:,} = revenue {total:,}")
+            start = time.perf_counter()
+            closed = httpx.post(f"{url}/statements", headers={"Authorization": f"Bearer {accountant}"}, timeout=3600,
+                                json={"period_start": "2026-10-01", "period_end": "2026-10-31", "currency": "JPY"})  # fmt: skip
+            assert closed.status_code == 201, closed.text
+            st = closed.json()
+            assert st["holders_total"] == run["holders_total"] and st["publish_tx"]
+            size = len(ledger.store.get(st["document_cid"]))
+            print(f"statement: {time.perf_counter() - start:,.1f} s to close the period (load, traced split, document "
+                  f"{size / 2**10:,.0f} KiB, {st['line_count']:,} lines, {st['entry_count']:,} entries, published on chain)")  # fmt: skip
         finally:
             if server is not None:
                 server.should_exit = True

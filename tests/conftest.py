@@ -87,11 +87,13 @@ def settings(tmp_path: Path, anvil: AnvilNode, db_url: str) -> Settings:
     return make_settings(tmp_path / "data", anvil.url, db_url)
 
 
-def rebuilt_from_chain(ledger: Ledger, directory: Path) -> Ledger:
+def rebuilt_from_chain(ledger: Ledger, directory: Path, blocks: bool = False) -> Ledger:
     """A second ledger over the same chain and deployment with a brand-new database, synced from
-    the chain's logs alone."""
+    the chain's logs alone (and, with ``blocks``, a copy of the content store, as IPFS would give)."""
     directory.mkdir()
     shutil.copy(ledger.settings.deployment_path, directory / "deployment.json")
+    if blocks:
+        shutil.copytree(ledger.settings.blocks_dir, directory / "blocks")
     settings = make_settings(directory, ledger.settings.rpc_url, f"sqlite:///{directory / 'fresh.db'}")
     settings.operator_key = SecretStr(ledger.operator.key.to_0x_hex())
     rebuilt = open_ledger(settings, deploy=False)

@@ -167,3 +167,34 @@ def test_policy_by_hand() -> None:
     # 7001 * 60 % = 4200.6 -> 4201 to work 0; 2800.4 -> 2800 to work 1, which passes 25 % = 700 to work 2.
     assert result.work_totals.tolist() == [4201, 2100, 700]
     assert result.payee_totals.tolist() == [2101, 2100, 2100, 700]  # the odd unit of 4201 goes to the first owner
+
+
+@settings(max_examples=100, deadline=None)
+@given(ledgers(), st.data())
+def test_traced_lines_add_up_to_every_owner_and_payee(case: tuple[Facts, Lines], data: st.DataObject) -> None:
+    """Statement lines: each co-owner's amount of a work apportioned over the reports that brought
+    it; the lines of an owner and work add up to its amount, a payee's lines to its total."""
+    from ledger.services.royalties import _traces
+
+    facts, lines = case
+    n = len(lines.revenue)
+    groups = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
+    result = split(facts, lines, groups=groups)
+    payees = [(f"0x{p + 1:040x}", f"0x{p + 1:040x}") for p in range(facts.n_payees)]
+    traces = _traces(facts, result, list(range(facts.n_works)), payees)
+    assert all(t.amount > 0 for t in traces)
+    by_owner: dict[tuple[int, int], int] = {}
+    for t in traces:
+        key = (t.work_id, int(t.account, 16) - 1)
+        by_owner[key] = by_owner.get(key, 0) + t.amount
+    expected = {}
+    for w in range(facts.n_works):
+        for j in range(int(facts.own_ptr[w]), int(facts.own_ptr[w + 1])):
+            if result.owner_amounts[j]:
+                expected[(w, int(facts.own_payee[j]))] = int(result.owner_amounts[j])
+    assert by_owner == expected
+    assert sum(t.amount for t in traces) == int(result.payee_totals.sum())
+    c = result.contributions
+    assert c is not None
+    brought = set(zip(c.work.tolist(), c.group.tolist()))
+    assert all((t.work_id, t.report) in brought for t in traces)  # a line only names a report that brought its work something

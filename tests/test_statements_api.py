@@ -5,6 +5,7 @@ import csv
 import hashlib
 import io
 import json
+from pathlib import Path
 
 import httpx
 from eth_account import Account
@@ -17,7 +18,8 @@ from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
 from ledger.services.statements import LEAF_TYPES
-from tests.conftest import Server, client_for, sign_typed
+from ledger.services import statements
+from tests.conftest import Server, client_for, rebuilt_from_chain, sign_typed
 from tests.test_royalties_api import _work
 
 OCTOBER = {"period_start": "2026-10-01", "period_end": "2026-10-31", "currency": "JPY"}
@@ -47,7 +49,7 @@ def _upload(platform: httpx.Client, body: bytes) -> httpx.Response:
     return platform.post("/usage/reports", files={"file": ("r.csv", body)})
 
 
-def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, server: Server, holder: httpx.Client, tmp_path: Path) -> None:
     a_acc, b_acc, a_pay = (Account.create().address for _ in range(3))
     a = _work(holder, 0xC001, 1000, [{"account": a_acc, "payout": a_pay, "share_bps": 6667}, {"account": b_acc, "share_bps": 3333}])
     b = _work(holder, 0xC002, 0, [])
@@ -132,6 +134,19 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     own = holder.post(f"/statements/{st['statement_id']}/claims", json={"account": manager})  # the holder's own entry
     assert own.status_code == 200 and own.json()[0]["claimed_tx"]
 
+    # A database rebuilt from the chain (with the content store) has the statement back, from the
+    # document behind the event's CID, and its claims.
+    rebuilt = rebuilt_from_chain(ledger, tmp_path / "rebuild", blocks=True)
+    [restored] = statements.list_statements(rebuilt)
+    assert restored.model_dump(exclude={"id", "closed_by_key", "closed_at"}) == statements.get(ledger, st["statement_id"]).model_dump(
+        exclude={"id", "closed_by_key", "closed_at"}
+    )
+    assert restored.closed_by_key == 0
+    for acc in (a_acc, b_acc, manager):
+        assert statements.entries_of(rebuilt, st["statement_id"], acc) == statements.entries_of(ledger, st["statement_id"], acc)
+    without_documents = rebuilt_from_chain(ledger, tmp_path / "bare")
+    assert statements.list_statements(without_documents) == []  # not guessed
+
 
 def test_a_self_signing_accountant_signs_the_publication(
     ledger: Ledger, server: Server, holder: httpx.Client, wallet: LocalAccount
@@ -194,6 +209,7 @@ def test_a_retry_after_a_crash_between_publication_and_commit_adopts_it(
     failing (the contract refuses a second one) or leaving the period open."""
     from sqlmodel import Session
 
+    from ledger.indexer import statements_projector
     from ledger.services import statements
     from ledger.services.keys import authenticate
 
@@ -211,6 +227,9 @@ def test_a_retry_after_a_crash_between_publication_and_commit_adopts_it(
         raise SystemExit("killed after the publication was mined")
 
     monkeypatch.setattr(statements, "_publish", publish_then_crash)
+    # The API's indexer would otherwise restore the statement from its document first (also right,
+    # but then the retry would not exercise adoption).
+    monkeypatch.setattr(statements_projector, "_restore", lambda *args: None)
     start, end = 1782864000, 1785542399  # 2026-07-01 00:00:00 .. 2026-07-31 23:59:59 UTC
     try:
         statements.close_period(ledger, key, start, end, "JPY")

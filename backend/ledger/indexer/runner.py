@@ -121,7 +121,7 @@ class Indexer:
                     if event.contract == "WorkRegistry":
                         works_projector.apply(s, event.name, event.args, dict(raw), timestamp)
                     elif event.contract == "RoyaltyDistributor":
-                        statements_projector.apply(s, event.name, event.args, dict(raw))
+                        statements_projector.apply(s, self.store, event.name, event.args, dict(raw), timestamp)
                     else:
                         ai_projector.apply(s, self.store, event.name, event.args, dict(raw), timestamp)
                     events += 1

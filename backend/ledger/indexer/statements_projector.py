@@ -1,26 +1,71 @@
 """Applies RoyaltyDistributor events: a statement waiting for its accountant's signature becomes
-published, and every claim is recorded, so "who has claimed" is answered from the database."""
+published, a publication this database has no statement for is restored from its document, and
+every claim is recorded, so "who has claimed" is answered from the database."""
 
+import hashlib
+import json
+import logging
+from datetime import datetime, timezone
 from typing import Any
 
 from hexbytes import HexBytes
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlalchemy import insert, update
+from sqlmodel import Session, col, select
 
-from ledger.models import Statement, StatementClaim
+from ledger.content.store import ContentStore
+from ledger.models import Statement, StatementClaim, StatementEntry
+from ledger.models.statements import STATEMENT_SCHEMA
+
+log = logging.getLogger(__name__)
 
 
-def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]) -> None:
+def _restore(session: Session, store: ContentStore, statement_id: str, args: dict[str, Any], tx: str, timestamp: int) -> None:
+    """A database rebuilt from the chain (or another instance of the ledger) learns the statement
+    from the document behind the event's CID, if the content store has it, it hashes to the
+    statement id and it rebuilds the published root; otherwise the statement is left out (and
+    logged), never guessed."""
+    st = args["statement"]
+    cid, root = st["documentCid"], HexBytes(st["root"]).to_0x_hex()
+    try:
+        raw = store.get(cid) if store.has(cid) else None
+    except (OSError, ValueError):
+        raw = None
+    doc = json.loads(raw) if raw is not None and "0x" + hashlib.sha256(raw).hexdigest() == statement_id else None
+    if not isinstance(doc, dict) or doc.get("schema") != STATEMENT_SCHEMA or doc.get("root") != root:
+        log.warning("statement %s: its document %s is not available or does not match; not restored", statement_id, cid)
+        return
+    start, end, currency = int(st["periodStart"]), int(st["periodEnd"]), st["currency"]
+    taken = session.exec(select(Statement).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).first()
+    if taken is not None:
+        log.warning("statement %s: %s %s..%s already has statement %s here; not restored", statement_id, currency, start, end, taken.statement_id)
+        return
+    row = Statement(
+        statement_id=statement_id, currency=currency, period_start=start, period_end=end, revenue=int(doc["revenue"]),
+        platform_total=int(doc["platformTotal"]), holders_total=int(st["total"]), report_count=len(doc["reports"]),
+        line_count=len(doc["lines"]), entry_count=int(st["entryCount"]), root=root, document_cid=cid, publish_tx=tx,
+        closed_by_key=0, closed_at=datetime.fromtimestamp(timestamp, timezone.utc),
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    entries = [
+        {"statement_pk": row.id, "entry_index": int(e["index"]), "account": e["account"], "payout": e["payout"], "amount": int(e["amount"])}
+        for e in doc["entries"]
+    ]
+    if entries:
+        session.execute(insert(StatementEntry), entries)
+
+
+def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any], log_: dict[str, Any], timestamp: int) -> None:
     if name not in ("StatementPublished", "Claimed"):
         return  # role grants and the like
-    tx, block = HexBytes(log["transactionHash"]).to_0x_hex(), int(log["blockNumber"])
+    tx, block = HexBytes(log_["transactionHash"]).to_0x_hex(), int(log_["blockNumber"])
     statement_id = HexBytes(args["statementId"]).to_0x_hex()
     if name == "StatementPublished":
-        session.execute(
-            update(Statement)
-            .where(col(Statement.statement_id) == statement_id, col(Statement.publish_tx) == "")
-            .values(publish_tx=tx)
-        )
+        known = session.exec(select(Statement).where(col(Statement.statement_id) == statement_id)).first()
+        if known is None:
+            _restore(session, store, statement_id, args, tx, timestamp)
+        elif not known.publish_tx:  # stored for a self-signing accountant: published now
+            session.execute(update(Statement).where(col(Statement.id) == known.id).values(publish_tx=tx))
     elif name == "Claimed":
         session.add(
             StatementClaim(

@@ -6,6 +6,9 @@ from datetime import datetime, timezone
 from sqlalchemy import BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+#: The statement document's format, named in the document itself.
+STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v1"
+
 
 class Statement(SQLModel, table=True):
     """One currency's statement for a closed period. Its document (every entry, every traced line,
@@ -27,7 +30,7 @@ class Statement(SQLModel, table=True):
     root: str = Field(max_length=66)
     document_cid: str
     publish_tx: str = Field(max_length=66)  # "" until the publication is on chain (self-signing accountants)
-    closed_by_key: int
+    closed_by_key: int  # 0: restored from the chain and the document, not closed through this database
     closed_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
 
 

@@ -31,12 +31,12 @@ from ledger.codes import currency_exponent, is_currency
 from ledger.dates import iso_day
 from ledger.db import session_scope
 from ledger.models import ApiKey, Role, Statement, StatementClaim, StatementEntry, UsageReport
+from ledger.models.statements import STATEMENT_SCHEMA
 from ledger.runtime import Ledger
 from ledger.services import royalties
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.signing import SignatureRequired, execute
 
-SCHEMA = "ai-rights-ledger/royalty-statement/v1"
 LEAF_TYPES = ("uint256", "address", "address", "uint256")
 
 
@@ -65,7 +65,7 @@ def canonical(doc: dict[str, Any]) -> bytes:
 
 def _document(ledger: Ledger, run: royalties.RoyaltyRun, start: int, end: int, entries: list[tuple[int, str, str, int]], root: bytes) -> dict[str, Any]:
     return {
-        "schema": SCHEMA,
+        "schema": STATEMENT_SCHEMA,
         "chainId": ledger.deployment.chain_id,
         "distributor": ledger.distributor.address,
         "currency": run.currency,
