@@ -13,12 +13,13 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3.logs import DISCARD
 
-from ledger.chain.merkle import StandardMerkleTree, process_proof
+from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree, process_proof
 from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
-from ledger.services.statements import LEAF_TYPES
 from ledger.services import statements
+from ledger.services.statement_verifier import verify_statement
+from ledger.services.statements import canonical
 from tests.conftest import Server, client_for, rebuilt_from_chain, sign_typed
 from tests.test_royalties_api import _work
 
@@ -87,7 +88,7 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     doc = json.loads(raw)
     entries = [(e["index"], e["account"], e["payout"], e["amount"]) for e in doc["entries"]]
     assert {(acc, pay): amount for _, acc, pay, amount in entries} == {(p["account"], p["payout"]): p["amount"] for p in runs["JPY"]["payees"]}
-    tree = StandardMerkleTree.of(entries, LEAF_TYPES)
+    tree = StandardMerkleTree.of(entries, STATEMENT_LEAF_TYPES)
     assert "0x" + tree.root.hex() == doc["root"] == st["root"]
     for _, acc, pay, amount in entries:  # every entry is the sum of its traced lines
         assert amount == sum(line["amount"] for line in doc["lines"] if (line["account"], line["payout"]) == (acc, pay))
@@ -102,6 +103,17 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert "0x" + root.hex() == st["root"] and int(token, 16) == 0 and published_at > 0 and remaining == st["holders_total"]
     [event] = ledger.distributor.events.StatementPublished().get_logs(argument_filters={"statementId": sid}, from_block=0)
     assert event["args"]["statement"]["documentCid"] == st["document_cid"] and event["transactionHash"].to_0x_hex() == st["publish_tx"]
+
+    # Anyone can verify it from the document and the chain alone; a doctored one fails.
+    checks = verify_statement(ledger.w3, raw)
+    assert checks and all(c.ok for c in checks), [c for c in checks if not c.ok]
+    assert {c.name for c in checks} >= {"published on chain", "lines add up to entries", "report OCT-A anchored", "report OCT-B anchored"}
+    doctored = json.loads(raw)
+    doctored["lines"][0]["amount"] += 1
+    doctored["entries"][0]["amount"] += 1 if doctored["lines"][0]["account"] == doctored["entries"][0]["account"] else 0
+    failed = {c.name for c in verify_statement(ledger.w3, canonical(doctored)) if not c.ok}
+    assert "published on chain" in failed and failed & {"lines add up to entries", "entries add up", "entries rebuild the root"}
+    assert {c.name for c in verify_statement(ledger.w3, canonical(doctored), st["statement_id"]) if not c.ok} >= {"document hash"}
 
     exported = list(csv.reader(io.StringIO(accountant.get(f"/statements/{st['statement_id']}/lines.csv").text)))
     assert exported[0][:4] == ["account", "payout", "work_id", "amount_minor"] and len(exported) == st["line_count"] + 1
@@ -191,6 +203,11 @@ def test_cli_closes_exports_and_claims(ledger: Ledger, server: Server, holder: h
     doc, lines = tmp_path / "st.json", tmp_path / "st.csv"
     assert runner.invoke(app, ["statements", "export", st["statement_id"], "-o", str(doc), *api]).exit_code == 0
     assert "0x" + hashlib.sha256(doc.read_bytes()).hexdigest() == st["statement_id"]
+    verified = runner.invoke(app, ["statements", "verify", str(doc), "--rpc-url", ledger.settings.rpc_url])
+    assert verified.exit_code == 0 and "verified" in verified.output, verified.output
+    doc.write_bytes(doc.read_bytes().replace(b'"amount":700', b'"amount":701'))
+    forged = runner.invoke(app, ["statements", "verify", str(doc), "--id", st["statement_id"], "--rpc-url", ledger.settings.rpc_url])
+    assert forged.exit_code == 1 and "FAILED" in forged.output
     assert runner.invoke(app, ["statements", "export", st["statement_id"], "-o", str(lines), "--format", "csv", *api]).exit_code == 0
     assert lines.read_text().splitlines()[1].startswith(f"{owner},{owner},{work},700,USD,{address},AUG,")
     claimed = runner.invoke(app, ["statements", "claim", st["statement_id"], owner, *api])
@@ -210,7 +227,6 @@ def test_a_retry_after_a_crash_between_publication_and_commit_adopts_it(
     from sqlmodel import Session
 
     from ledger.indexer import statements_projector
-    from ledger.services import statements
     from ledger.services.keys import authenticate
 
     work = _work(holder, 0xC005, 0, [])

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak
 
+#: A royalty statement's leaf: (index, account, payout, amount), as RoyaltyDistributor.claim hashes it.
+STATEMENT_LEAF_TYPES = ("uint256", "address", "address", "uint256")
+
 
 def standard_leaf(types: Sequence[str], values: Sequence[object]) -> bytes:
     return keccak(keccak(encode(list(types), list(values))))

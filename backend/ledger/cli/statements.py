@@ -93,3 +93,30 @@ def claim(statement_id: str, account: str, api_url: ApiUrl = "http://127.0.0.1:8
     for e in entries:
         table.add_row(str(e["index"]), e["payout"], f"{e['amount']:,}", e["claimed_tx"] or "")
     console.print(table)
+
+
+@app.command("verify")
+def verify(
+    document: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A statement document (ledger statements export).")],
+    statement_id: Annotated[str | None, typer.Option("--id", help="The id you were told it has (default: its own hash).")] = None,
+    rpc_url: Annotated[str | None, typer.Option(envvar="LEDGER_RPC_URL", help="An RPC endpoint of the statement's chain.")] = None,
+) -> None:
+    """Checks a statement against the chain alone (no ledger needed): its hash, the published
+    root and totals, every amount to the unit, and the anchors of the usage reports behind it.
+    Exits 1 if any check fails."""
+    from web3 import Web3
+    from web3.providers.rpc import HTTPProvider
+
+    from ledger.config import get_settings
+    from ledger.services.statement_verifier import verify_statement
+
+    w3 = Web3(HTTPProvider(rpc_url or get_settings().rpc_url, request_kwargs={"timeout": 60}))
+    checks = verify_statement(w3, document.read_bytes(), statement_id)
+    table = Table("check", "", "detail")
+    for check in checks:
+        table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FAILED[/red]", check.detail)
+    console.print(table)
+    if not all(c.ok for c in checks):
+        console.print("[red]the statement does not verify[/red]")
+        raise typer.Exit(1)
+    console.print("[green]verified[/green]")

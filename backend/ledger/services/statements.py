@@ -26,7 +26,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
 from ledger.chain.errors import ContractRevert
-from ledger.chain.merkle import StandardMerkleTree
+from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.codes import currency_exponent, is_currency
 from ledger.dates import iso_day
 from ledger.db import session_scope
@@ -37,7 +37,6 @@ from ledger.services import royalties
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.signing import SignatureRequired, execute
 
-LEAF_TYPES = ("uint256", "address", "address", "uint256")
 
 
 @dataclass(frozen=True)
@@ -68,6 +67,7 @@ def _document(ledger: Ledger, run: royalties.RoyaltyRun, start: int, end: int, e
         "schema": STATEMENT_SCHEMA,
         "chainId": ledger.deployment.chain_id,
         "distributor": ledger.distributor.address,
+        "usageAnchor": ledger.usage_anchor.address,
         "currency": run.currency,
         "minorUnitExponent": currency_exponent(run.currency),
         "periodStart": start,
@@ -148,7 +148,7 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
     [run] = runs
     entries = sorted(((p.account, p.payout, p.amount) for p in run.payees), key=lambda e: (int(e[0], 16), int(e[1], 16)))
     leaves = [(i, a, p, amount) for i, (a, p, amount) in enumerate(entries)]
-    tree = StandardMerkleTree.of(leaves, LEAF_TYPES)
+    tree = StandardMerkleTree.of(leaves, STATEMENT_LEAF_TYPES)
     document = canonical(_document(ledger, run, start, end, leaves, tree.root))
     statement_id = "0x" + hashlib.sha256(document).hexdigest()
     cid = ledger.store.put(document)
@@ -258,7 +258,7 @@ def entries_of(ledger: Ledger, statement_id: str, account: str) -> list[EntryPro
     mine = [e for e in all_entries if e.account == account]
     if not mine:
         raise NotFound(f"{account} has no entry in statement {row.statement_id}")
-    tree = StandardMerkleTree.of([(e.entry_index, e.account, e.payout, e.amount) for e in all_entries], LEAF_TYPES)
+    tree = StandardMerkleTree.of([(e.entry_index, e.account, e.payout, e.amount) for e in all_entries], STATEMENT_LEAF_TYPES)
     if "0x" + tree.root.hex() != row.root:
         raise RuntimeError(f"the entries of {row.statement_id} do not rebuild its root")
     return [
