@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 from eth_account import Account
@@ -115,10 +116,11 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert "published on chain" in failed and failed & {"lines add up to entries", "entries add up", "entries rebuild the root"}
     assert {c.name for c in verify_statement(ledger.w3, canonical(doctored), st["statement_id"]) if not c.ok} >= {"document hash"}
 
-    exported = list(csv.reader(io.StringIO(accountant.get(f"/statements/{st['statement_id']}/lines.csv").text)))
+    exported = list(csv.reader(io.StringIO(accountant.get(f"/statements/{st['statement_id']}/export", params={"format": "csv"}).text)))
     assert exported[0][:4] == ["account", "payout", "work_id", "amount_minor"] and len(exported) == st["line_count"] + 1
-    assert sum(int(r[3]) for r in exported[1:]) == st["holders_total"]
-    assert {r[8] for r in exported[1:]} == {r["anchorTx"] for r in doc["reports"]}
+    assert sum(int(r[3]) for r in exported[1:]) == st["holders_total"] and all(r[4] == r[3] for r in exported[1:])  # JPY: no decimals
+    assert {r[9] for r in exported[1:]} == {r["anchorTx"] for r in doc["reports"]}
+    _check_spreadsheet_and_pdf(holder, st, doc, a_acc)
 
     # A closed period is final.
     again = accountant.post("/statements", json=OCTOBER)
@@ -158,6 +160,34 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
         assert statements.entries_of(rebuilt, st["statement_id"], acc) == statements.entries_of(ledger, st["statement_id"], acc)
     without_documents = rebuilt_from_chain(ledger, tmp_path / "bare")
     assert statements.list_statements(without_documents) == []  # not guessed
+
+
+def _check_spreadsheet_and_pdf(client: httpx.Client, st: dict[str, Any], doc: dict[str, Any], holder_account: str) -> None:
+    """XLSX holds the same entries and lines as the document; a holder's PDF shows their entries,
+    their lines with the anchoring transactions, and their total."""
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    base = f"/statements/{st['statement_id']}/export"
+    xlsx = client.get(base, params={"format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+    wb = load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    lines = list(wb["Lines"].iter_rows(min_row=2, values_only=True))
+    assert len(lines) == st["line_count"] and sum(int(r[3]) for r in lines) == st["holders_total"]  # type: ignore[arg-type]
+    entries = [tuple(r[:4]) for r in wb["Entries"].iter_rows(min_row=2, values_only=True)]
+    assert entries == [(e["index"], e["account"], e["payout"], e["amount"]) for e in doc["entries"]]
+    assert ("statement id (SHA-256 of the document)", st["statement_id"]) in list(wb["Summary"].iter_rows(values_only=True))
+
+    pdf = client.get(base, params={"format": "pdf", "account": holder_account.lower()})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).replace("\n", " ")
+    mine = [e for e in doc["entries"] if e["account"] == holder_account]
+    assert mine and f"{sum(e['amount'] for e in mine)} JPY" in text and holder_account in text
+    for line in (x for x in doc["lines"] if x["account"] == holder_account):
+        assert doc["reports"][line["report"]]["anchorTx"][:30] in text.replace(" ", "")
+    assert client.get(base, params={"format": "docx"}).status_code == 422
+    assert client.get(base, params={"format": "pdf", "account": "0x" + "ab" * 20}).status_code == 404
+    assert client.get(base, params={"format": "csv", "account": "nobody"}).status_code == 422
 
 
 def test_a_self_signing_accountant_signs_the_publication(
@@ -209,7 +239,10 @@ def test_cli_closes_exports_and_claims(ledger: Ledger, server: Server, holder: h
     forged = runner.invoke(app, ["statements", "verify", str(doc), "--id", st["statement_id"], "--rpc-url", ledger.settings.rpc_url])
     assert forged.exit_code == 1 and "FAILED" in forged.output
     assert runner.invoke(app, ["statements", "export", st["statement_id"], "-o", str(lines), "--format", "csv", *api]).exit_code == 0
-    assert lines.read_text().splitlines()[1].startswith(f"{owner},{owner},{work},700,USD,{address},AUG,")
+    assert lines.read_text().splitlines()[1].startswith(f"{owner},{owner},{work},700,7.00,USD,{address},AUG,")
+    pdf = tmp_path / "owner.pdf"
+    assert runner.invoke(app, ["statements", "export", st["statement_id"], "-o", str(pdf), "--format", "pdf", "--account", owner, *api]).exit_code == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
     claimed = runner.invoke(app, ["statements", "claim", st["statement_id"], owner, *api])
     assert claimed.exit_code == 0 and "700" in claimed.output, claimed.output
     again = runner.invoke(app, ["statements", "claim", st["statement_id"], owner, *api])

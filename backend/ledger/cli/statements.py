@@ -66,15 +66,19 @@ def list_(currency: Annotated[str | None, typer.Option()] = None, api_url: ApiUr
 def export(
     statement_id: str,
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
-    fmt: Annotated[str, typer.Option("--format", help="json: the document as hashed; csv: one row per traced line")] = "json",
+    fmt: Annotated[str, typer.Option("--format", help="json (the document as hashed), csv, xlsx or pdf")] = "json",
+    account: Annotated[str | None, typer.Option(help="Only this holder's entries and lines (csv, xlsx, pdf).")] = None,
     api_url: ApiUrl = "http://127.0.0.1:8000",
     api_key: ApiKey = "",
 ) -> None:
     """Writes a statement to a file; the JSON document is checked against the statement id first."""
-    if fmt not in ("json", "csv"):
-        console.print("[red]--format is json or csv[/red]")
-        raise typer.Exit(1)
-    resp = _get(api_url, api_key, f"/statements/{statement_id}/" + ("document" if fmt == "json" else "lines.csv"))
+    if fmt == "json":
+        if account:
+            console.print("[red]the JSON document is the whole statement (its hash is the id); use csv, xlsx or pdf for one holder[/red]")
+            raise typer.Exit(1)
+        resp = _get(api_url, api_key, f"/statements/{statement_id}/document")
+    else:
+        resp = _get(api_url, api_key, f"/statements/{statement_id}/export", {"format": fmt, **({"account": account} if account else {})})
     if resp.status_code != 200:
         console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
         raise typer.Exit(1)

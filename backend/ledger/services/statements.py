@@ -30,6 +30,7 @@ from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.codes import currency_exponent, is_currency
 from ledger.dates import iso_day
 from ledger.db import session_scope
+from ledger.exports import FORMATS, StatementView, render
 from ledger.models import ApiKey, Role, Statement, StatementClaim, StatementEntry, UsageReport
 from ledger.models.statements import STATEMENT_SCHEMA
 from ledger.runtime import Ledger
@@ -235,15 +236,21 @@ def document(ledger: Ledger, statement_id: str) -> bytes:
     return raw
 
 
-def lines_csv(ledger: Ledger, statement_id: str) -> list[list[object]]:
-    """The traced lines as CSV rows (header first): holder, payout, work, amount, and the report
-    with its anchor transaction; one row per (holder, work, report)."""
-    doc = json.loads(document(ledger, statement_id))
-    rows: list[list[object]] = [["account", "payout", "work_id", "amount_minor", "currency", "platform", "report_id", "report_batch_hash", "anchor_tx"]]
-    for line in doc["lines"]:
-        r = doc["reports"][line["report"]]
-        rows.append([line["account"], line["payout"], line["workId"], line["amount"], doc["currency"], r["platform"], r["reportId"], r["batchHash"], r["anchorTx"]])
-    return rows
+def export(ledger: Ledger, statement_id: str, fmt: str, account: str | None = None) -> tuple[bytes, str, str]:
+    """The statement (or one holder's extract) as CSV, XLSX or PDF: (content, media type, file name)."""
+    row = get(ledger, statement_id)
+    holder = None
+    if account is not None:
+        if not is_address(account):
+            raise InvalidInput(f"not an Ethereum address: {account!r}")
+        holder = to_checksum_address(account)
+    view = StatementView(json.loads(document(ledger, statement_id)), row.statement_id, row.document_cid, row.publish_tx, holder)
+    if holder is not None and not view.entries:
+        raise NotFound(f"{holder} has no entry in statement {row.statement_id}")
+    content = render(fmt, view)
+    _, media_type, ext = FORMATS[fmt]
+    name = f"statement-{row.currency}-{iso_day(row.period_start)}-{row.statement_id[2:10]}" + (f"-{holder[2:10]}" if holder else "")
+    return content, media_type, f"{name}.{ext}"
 
 
 def entries_of(ledger: Ledger, statement_id: str, account: str) -> list[EntryProof]:

@@ -1,8 +1,6 @@
 """Royalty statements: accountants close periods; anyone with a key reads, verifies and exports
 them; holders claim their entries."""
 
-import csv
-import io
 from datetime import date
 from typing import Annotated, Any
 
@@ -94,13 +92,21 @@ def statement_document(statement_id: str, _: AnyKey, ledger: LedgerDep) -> Respo
     return Response(svc.document(ledger, statement_id), media_type="application/json")
 
 
-@router.get("/{statement_id}/lines.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def statement_lines(statement_id: str, _: AnyKey, ledger: LedgerDep) -> Response:
-    """Every (holder, work, usage report) line with its amount and the report's anchor transaction."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(svc.lines_csv(ledger, statement_id))
-    headers = {"Content-Disposition": f'attachment; filename="statement-{statement_id[2:14]}.csv"'}
-    return Response(buffer.getvalue(), media_type="text/csv", headers=headers)
+@router.get(
+    "/{statement_id}/export", response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/pdf": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+)  # fmt: skip
+def export(
+    statement_id: str,
+    _: AnyKey,
+    ledger: LedgerDep,
+    format: Annotated[str, Query(description="csv (every traced line), xlsx (summary, entries, lines, reports), pdf (readable)")] = "csv",
+    account: Annotated[str | None, Query(description="Only this holder's entries and lines")] = None,
+) -> Response:
+    """The statement, or one holder's extract, in a file format: every line carries the usage
+    report it comes from and the transaction that anchored that report."""
+    content, media_type, filename = svc.export(ledger, statement_id, format, account)
+    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.get("/{statement_id}/entries/{account}", response_model=list[EntryOut])

@@ -1,0 +1,124 @@
+"""CSV, XLSX and PDF writers. CSV and XLSX carry every traced line (XLSX adds summary, entries and
+reports sheets); the PDF is the readable statement a holder receives, with what it takes to
+verify it."""
+
+import csv
+import io
+from collections.abc import Callable
+
+from ledger.exports.view import StatementView
+from ledger.services.errors import InvalidInput
+
+LINE_HEADER = ["account", "payout", "work_id", "amount_minor", "amount", "currency", "platform", "report_id", "report_batch_hash", "anchor_tx"]
+#: A PDF is for reading: beyond this many table rows, export XLSX or CSV.
+PDF_MAX_ROWS = 10_000
+
+
+def _line_rows(view: StatementView) -> list[list[object]]:
+    return [
+        [x.account, x.payout, x.work_id, x.amount, view.major(x.amount), view.currency, x.platform, x.report_id, x.batch_hash, x.anchor_tx]
+        for x in view.lines
+    ]
+
+
+def to_csv(view: StatementView) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(LINE_HEADER)
+    writer.writerows(_line_rows(view))
+    return buffer.getvalue().encode()
+
+
+def to_xlsx(view: StatementView) -> bytes:
+    """Write-only workbook (flat memory for large statements). Minor units are integer cells
+    (exact in Excel below 2^53, and amounts stay below 10^14); ``amount`` is the exact decimal text."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+
+    def sheet(title: str, header: list[str], rows: list[list[object]]) -> None:
+        ws = wb.create_sheet(title)
+        ws.append(header)
+        for row in rows:
+            ws.append(row)
+
+    sheet("Summary", ["field", "value"], [list(r) for r in view.summary()])
+    sheet(
+        "Entries", ["index", "account", "payout", "amount_minor", "amount", "currency"],
+        [[e["index"], e["account"], e["payout"], e["amount"], view.major(int(e["amount"])), view.currency] for e in view.entries],
+    )  # fmt: skip
+    sheet("Lines", LINE_HEADER, _line_rows(view))
+    sheet(
+        "Reports", ["platform", "report_id", "lines", "revenue_minor", "platform_amount_minor", "batch_hash", "anchor_tx"],
+        [[r["platform"], r["reportId"], r["lines"], r["revenue"], r["platformAmount"], r["batchHash"], r["anchorTx"]] for r in view.doc["reports"]],
+    )  # fmt: skip
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def to_pdf(view: StatementView) -> bytes:
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
+    rows = len(view.lines) if view.account else len(view.entries)
+    if rows > PDF_MAX_ROWS:
+        raise InvalidInput(f"{rows:,} rows are too many for a PDF (at most {PDF_MAX_ROWS:,}); export xlsx or csv, or one holder's PDF")
+    pdf = FPDF(orientation="L", format="A4")
+    pdf.set_title(f"Royalty statement {view.statement_id}")
+    pdf.set_auto_page_break(True, margin=12)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    title = f"Royalty statement, {view.currency}" + (" - holder extract" if view.account else "")
+    pdf.cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("Helvetica", size=8)
+    for label, value in view.summary():
+        pdf.cell(60, 4.5, label)
+        pdf.cell(0, 4.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(3)
+
+    def table(heading: str, header: tuple[str, ...], widths: tuple[int, ...], body: list[tuple[str, ...]], right: set[int]) -> None:
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(0, 7, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font("Helvetica", size=7)
+        with pdf.table(col_widths=widths, text_align=tuple("RIGHT" if i in right else "LEFT" for i in range(len(header))), line_height=4) as t:
+            t.row(header)
+            for r in body:
+                t.row(r)
+        pdf.ln(3)
+
+    table(
+        "Entries (claimable with their Merkle proofs)", ("index", "account", "payout", f"amount ({view.currency})"), (12, 80, 80, 40),
+        [(str(e["index"]), e["account"], e["payout"], view.major(int(e["amount"]))) for e in view.entries], {0, 3},
+    )  # fmt: skip
+    if view.account:
+        table(
+            "Lines: where each amount comes from", ("work", "platform", "usage report", f"amount ({view.currency})", "report anchored in transaction"),
+            (14, 72, 36, 28, 112), [(str(x.work_id), x.platform, x.report_id, view.major(x.amount), x.anchor_tx) for x in view.lines], {0, 3},
+        )  # fmt: skip
+    else:
+        table(
+            "Usage reports", ("platform", "report", "lines", f"revenue ({view.currency})", "anchored in transaction"), (72, 36, 16, 30, 112),
+            [(r["platform"], r["reportId"], str(r["lines"]), view.major(int(r["revenue"])), r["anchorTx"]) for r in view.doc["reports"]], {2, 3},
+        )  # fmt: skip
+    pdf.set_font("Helvetica", "I", 7)
+    pdf.multi_cell(
+        0, 4,
+        "Verify this statement without trusting its issuer: fetch the document by its CID (or GET /statements/<id>/document), check "
+        "that its SHA-256 is the statement id, and run `ledger statements verify <document>` against any RPC endpoint of the chain.",
+    )  # fmt: skip
+    return bytes(pdf.output())
+
+
+#: format -> (writer, media type, file extension)
+FORMATS: dict[str, tuple[Callable[[StatementView], bytes], str, str]] = {
+    "csv": (to_csv, "text/csv", "csv"),
+    "xlsx": (to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "pdf": (to_pdf, "application/pdf", "pdf"),
+}
+
+
+def render(fmt: str, view: StatementView) -> bytes:
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format {fmt!r} is not one of {sorted(FORMATS)} (the JSON document is GET /statements/<id>/document)")
+    return FORMATS[fmt][0](view)
