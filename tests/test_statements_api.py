@@ -289,3 +289,47 @@ def test_a_retry_after_a_crash_between_publication_and_commit_adopts_it(
     result = statements.close_period(ledger, key, start, end, "JPY")
     assert result.created and result.statement.publish_tx == mined[0][0]
     assert [s["statement_id"] for s in holder.get("/statements").json()] == [result.statement.statement_id]
+
+
+def test_a_statement_settled_in_a_token_pays_each_payout_address(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+    """Settlement in an ERC-20 (6 decimals, USD cents -> 10^4 units each): the accountant's account
+    funds the whole statement at publication, and each claim pays its entry's payout address."""
+    from ledger.chain.compiler import compile_contract
+
+    a_acc, a_pay, b_acc = (Account.create().address for _ in range(3))
+    work = _work(holder, 0xC006, 0, [{"account": a_acc, "payout": a_pay, "share_bps": 7500}, {"account": b_acc, "share_bps": 2500}])
+    platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xC500)
+    assert _upload(platform, _csv("JUN", address, "2026-06-01", "2026-06-30", "USD", [(h, 100_001)])).status_code == 201
+    acct_key = create_api_key(ledger, Role.accountant, "treasury")
+    accountant = client_for(server, acct_key.token)
+    compiled = compile_contract("test/SettlementTokenForTests.sol")
+    deploy = lambda owner: ledger.sender.deploy(compiled.abi, compiled.bytecode, owner)["contractAddress"]  # noqa: E731
+    token = ledger.w3.eth.contract(address=deploy(acct_key.holder_address), abi=compiled.abi)
+    someone_elses = deploy(Account.create().address)
+    period = {"period_start": "2026-06-01", "period_end": "2026-06-30", "currency": "USD"}
+
+    assert accountant.post("/statements", json={**period, "settlement_token": Account.create().address}).status_code == 422  # no contract
+    poor = accountant.post("/statements", json={**period, "settlement_token": someone_elses})
+    assert poor.status_code == 409 and "holds 0" in poor.json()["detail"]
+    assert holder.get("/statements").json() == []  # nothing half-written
+
+    before = token.functions.balanceOf(acct_key.holder_address).call()
+    closed = accountant.post("/statements", json={**period, "settlement_token": token.address.lower()})
+    assert closed.status_code == 201, closed.text
+    st = closed.json()
+    assert st["token"] == token.address and st["unit_scale"] == 10**4 and st["holders_total"] == 70_001
+    assert token.functions.balanceOf(ledger.distributor.address).call() == 70_001 * 10**4
+    assert token.functions.balanceOf(acct_key.holder_address).call() == before - 70_001 * 10**4
+    raw = accountant.get(f"/statements/{st['statement_id']}/document").content
+    assert json.loads(raw)["settlement"] == {"token": token.address, "decimals": 6, "unitScale": 10**4}
+    assert all(c.ok for c in verify_statement(ledger.w3, raw))
+    other = accountant.post("/statements", json={**period, "settlement_token": someone_elses})
+    assert other.status_code == 409 and "closed with settlement" in other.json()["detail"]
+    assert accountant.post("/statements", json={**period, "settlement_token": token.address}).status_code == 200
+
+    [entry] = accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": a_acc}).json()
+    assert entry["payout"] == a_pay and entry["amount"] == 52_501  # 75 % of 70,001, the odd unit to the larger share
+    assert token.functions.balanceOf(a_pay).call() == 52_501 * 10**4 and token.functions.balanceOf(a_acc).call() == 0
+    accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": b_acc})
+    assert token.functions.balanceOf(b_acc).call() == 17_500 * 10**4
+    assert token.functions.balanceOf(ledger.distributor.address).call() == 0  # paid out exactly

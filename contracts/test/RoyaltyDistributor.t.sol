@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {RelayedAccessControl} from "../RelayedAccessControl.sol";
 import {RoyaltyDistributor} from "../RoyaltyDistributor.sol";
 import {LedgerForwarder} from "../LedgerForwarder.sol";
 import {CheatCodes} from "./Vm.sol";
-
-/// @dev A plain ERC-20 to settle statements in (tests only).
-contract SettlementTokenForTests is ERC20 {
-    constructor(address holder) ERC20("Test USD", "TUSD") {
-        _mint(holder, 1e38);
-    }
-}
+import {SettlementTokenForTests} from "./SettlementTokenForTests.sol";
 
 contract RoyaltyDistributorTest is CheatCodes {
     RoyaltyDistributor internal distributor;
@@ -55,12 +48,12 @@ contract RoyaltyDistributorTest is CheatCodes {
         bytes32 l1 = _leaf(1, BOB, BOB, b);
         uint256 total = uint256(a) + b;
         vm.prank(ACCOUNTANT);
-        distributor.publish(keccak256("s1"), _statement(_pair(l0, l1), total), address(token), 1e16);
-        require(token.balanceOf(address(distributor)) == total * 1e16, "funded in full");
+        distributor.publish(keccak256("s1"), _statement(_pair(l0, l1), total), address(token), 1e4);
+        require(token.balanceOf(address(distributor)) == total * 1e4, "funded in full");
 
         vm.prank(relayer); // anyone may submit; the tokens go to the payout address
         distributor.claim(keccak256("s1"), 0, ALICE, ALICE_PAYOUT, a, _proof(l1));
-        require(token.balanceOf(ALICE_PAYOUT) == uint256(a) * 1e16 && token.balanceOf(ALICE) == 0, "paid to payout");
+        require(token.balanceOf(ALICE_PAYOUT) == uint256(a) * 1e4 && token.balanceOf(ALICE) == 0, "paid to payout");
         require(distributor.isClaimed(keccak256("s1"), 0) && !distributor.isClaimed(keccak256("s1"), 1), "bitmap");
 
         vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.AlreadyClaimed.selector, keccak256("s1"), 0));

@@ -35,6 +35,8 @@ def _show(st: dict[str, Any]) -> None:
     )
     console.print(f"  statement {st['statement_id']}\n  root      {st['root']}\n  document  {st['document_cid']}")
     console.print(f"  published {st['publish_tx'] or '(waiting for the accountant signature)'}")
+    settled = f"in token {st['token']} ({st['unit_scale']:,} units per minor unit)" if st["token"] else "off chain"
+    console.print(f"  settled   {settled}")
 
 
 @app.command("close")
@@ -42,11 +44,13 @@ def close(
     period_start: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
     period_end: Annotated[str, typer.Option("--to", help="YYYY-MM-DD")],
     currency: Annotated[str, typer.Option(help="ISO 4217 code")],
+    token: Annotated[str | None, typer.Option(help="ERC-20 to pay claims in (funded from the accountant's account); default: off chain")] = None,
     api_url: ApiUrl = "http://127.0.0.1:8000",
     api_key: ApiKey = "",
 ) -> None:
     """Closes a period for a currency and publishes its statement on chain (accountant key)."""
-    resp = _post(api_url, api_key, "/statements", {"period_start": period_start, "period_end": period_end, "currency": currency})
+    body = {"period_start": period_start, "period_end": period_end, "currency": currency, "settlement_token": token}
+    resp = _post(api_url, api_key, "/statements", body)
     st = resp.json()
     console.print({201: "[green]closed[/green]", 200: "already closed:", 202: "[yellow]stored[/yellow], sign to publish:"}[resp.status_code])
     _show(st)

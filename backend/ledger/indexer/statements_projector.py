@@ -43,6 +43,7 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
         statement_id=statement_id, currency=currency, period_start=start, period_end=end, revenue=int(doc["revenue"]),
         platform_total=int(doc["platformTotal"]), holders_total=int(st["total"]), report_count=len(doc["reports"]),
         line_count=len(doc["lines"]), entry_count=int(st["entryCount"]), root=root, document_cid=cid, publish_tx=tx,
+        token="" if int(args["token"], 16) == 0 else args["token"], unit_scale=int(args["unitScale"]),
         closed_by_key=0, closed_at=datetime.fromtimestamp(timestamp, timezone.utc),
     )  # fmt: skip
     session.add(row)

@@ -30,6 +30,8 @@ class Statement(SQLModel, table=True):
     root: str = Field(max_length=66)
     document_cid: str
     publish_tx: str = Field(max_length=66)  # "" until the publication is on chain (self-signing accountants)
+    token: str = Field(default="", max_length=42)  # ERC-20 the claims pay in; "" settled off chain
+    unit_scale: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))  # token units per minor unit
     closed_by_key: int  # 0: restored from the chain and the document, not closed through this database
     closed_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
 

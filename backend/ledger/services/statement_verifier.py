@@ -100,10 +100,14 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
         if len(logs) != 1:
             return False, f"{len(logs)} publications of {sid} on {doc['distributor']}"
         st = logs[0]["args"]["statement"]
-        published = (HexBytes(st["root"]).to_0x_hex(), int(st["total"]), int(st["entryCount"]), st["currency"], int(st["periodStart"]), int(st["periodEnd"]))
-        declared = (doc["root"], doc["holdersTotal"], len(entries), doc["currency"], doc["periodStart"], doc["periodEnd"])
+        args = logs[0]["args"]
+        token = None if int(args["token"], 16) == 0 else {"token": args["token"], "unitScale": int(args["unitScale"])}
+        settlement = doc.get("settlement")
+        declared_token = None if settlement is None else {"token": to_checksum_address(settlement["token"]), "unitScale": int(settlement["unitScale"])}
+        published = (HexBytes(st["root"]).to_0x_hex(), int(st["total"]), int(st["entryCount"]), st["currency"], int(st["periodStart"]), int(st["periodEnd"]), token)
+        declared = (doc["root"], doc["holdersTotal"], len(entries), doc["currency"], doc["periodStart"], doc["periodEnd"], declared_token)
         tx = logs[0]["transactionHash"].to_0x_hex()
-        return published == declared, f"published in {tx} (block {logs[0]['blockNumber']}): root, total, entries, currency, period " + (
+        return published == declared, f"published in {tx} (block {logs[0]['blockNumber']}): root, total, entries, currency, period, settlement " + (
             "match" if published == declared else f"differ: chain {published}, document {declared}"
         )
 

@@ -23,9 +23,14 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 from sqlalchemy import insert
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 from sqlmodel import Session, col, func, select
 
+from ledger.chain.calls import Encoder
+from ledger.chain.deployment import fund_on_dev_chain
+from ledger.chain.erc20 import erc20
 from ledger.chain.errors import ContractRevert
+from ledger.chain.sender import TxSender
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.codes import currency_exponent, is_currency
 from ledger.dates import iso_day
@@ -36,7 +41,10 @@ from ledger.models.statements import STATEMENT_SCHEMA
 from ledger.runtime import Ledger
 from ledger.services import royalties
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ledger.services.keys import custodial_signer
 from ledger.services.signing import SignatureRequired, execute
+
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 
@@ -63,7 +71,9 @@ def canonical(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _document(ledger: Ledger, run: royalties.RoyaltyRun, start: int, end: int, entries: list[tuple[int, str, str, int]], root: bytes) -> dict[str, Any]:
+def _document(
+    ledger: Ledger, run: royalties.RoyaltyRun, start: int, end: int, entries: list[tuple[int, str, str, int]], root: bytes, settlement: "Settlement"
+) -> dict[str, Any]:
     return {
         "schema": STATEMENT_SCHEMA,
         "chainId": ledger.deployment.chain_id,
@@ -88,6 +98,7 @@ def _document(ledger: Ledger, run: royalties.RoyaltyRun, start: int, end: int, e
             for t in run.traces
         ],
         "root": "0x" + root.hex(),
+        "settlement": settlement.as_document(),
     }
 
 
@@ -127,7 +138,60 @@ def _included(s: Session, currency: str, start: int, end: int) -> set[int]:
     )  # type: ignore[arg-type]
 
 
-def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: str) -> CloseResult:
+@dataclass(frozen=True)
+class Settlement:
+    """How claims pay: off chain (no token), or in an ERC-20 at ``unit_scale`` token units per minor unit."""
+
+    token: str = ZERO_ADDRESS
+    decimals: int = 0
+    unit_scale: int = 0
+
+    def as_document(self) -> dict[str, Any] | None:
+        if self.token == ZERO_ADDRESS:
+            return None
+        return {"token": self.token, "decimals": self.decimals, "unitScale": self.unit_scale}
+
+
+def _settlement(ledger: Ledger, token: str | None, currency: str) -> Settlement:
+    """The settlement token's scale from its decimals: a 6-decimal USD token pays 10^4 units per cent."""
+    if token is None:
+        return Settlement()
+    if not is_address(token):
+        raise InvalidInput(f"settlement token {token!r} is not an address")
+    contract = erc20(ledger.w3, token)
+    if not ledger.w3.eth.get_code(contract.address):
+        raise InvalidInput(f"there is no contract at {contract.address} on this chain")
+    try:
+        decimals = int(contract.functions.decimals().call())
+    except (ContractLogicError, ValueError, BadFunctionCallOutput) as exc:
+        raise InvalidInput(f"{contract.address} does not answer decimals(): not an ERC-20 token") from exc
+    shift = decimals - currency_exponent(currency)
+    if not 0 <= shift <= 18:
+        raise InvalidInput(f"a token with {decimals} decimals cannot pay {currency} minor units exactly")
+    return Settlement(contract.address, decimals, 10**shift)
+
+
+def _fund(ledger: Ledger, key: ApiKey, settlement: Settlement, total: int) -> None:
+    """Publication pulls the whole statement's tokens from the accountant's account: check the
+    balance, and approve the distributor (custodial accountants; self-signing ones approve it
+    themselves, from their wallet)."""
+    if settlement.token == ZERO_ADDRESS:
+        return
+    holder, needed = str(key.holder_address), total * settlement.unit_scale
+    token, spender = erc20(ledger.w3, settlement.token), ledger.distributor.address
+    balance = int(token.functions.balanceOf(holder).call())
+    if balance < needed:
+        raise Conflict(f"the accountant account {holder} holds {balance} units of token {settlement.token}; this statement needs {needed}")
+    allowance = int(token.functions.allowance(holder, spender).call())
+    if allowance >= needed:
+        return
+    if not key.custodial:
+        raise Conflict(f"approve {needed} units of token {settlement.token} to the distributor {spender} from {holder} first (allowance now {allowance})")
+    fund_on_dev_chain(ledger.w3, holder)  # gas for the approval; on a public chain the account needs its own
+    TxSender(ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder).send(Encoder(token)("approve", spender, needed))
+
+
+def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: str, token: str | None = None) -> CloseResult:
     if key.holder_address is None:
         raise Forbidden("this accountant key has no on-chain account (keys issued before statements existed have none); issue a new one")
     if not is_currency(currency):
@@ -139,6 +203,9 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
     with Session(ledger.engine) as s:
         same = s.exec(select(Statement).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).first()
         if same is not None:
+            asked = _settlement(ledger, token, currency).token if token else ""
+            if asked != same.token:
+                raise Conflict(f"this period was closed with settlement {same.token or 'off chain'}, not {asked or 'off chain'}", statement_id=same.statement_id)
             if same.publish_tx:
                 return CloseResult(same, False)
             return _publish_pending(ledger, key, same)
@@ -147,10 +214,11 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
     if not runs:
         raise InvalidInput(f"no anchored {currency} usage from {iso_day(start)} to {iso_day(end)}: nothing to close")
     [run] = runs
+    settlement = _settlement(ledger, token, currency)
     entries = sorted(((p.account, p.payout, p.amount) for p in run.payees), key=lambda e: (int(e[0], 16), int(e[1], 16)))
     leaves = [(i, a, p, amount) for i, (a, p, amount) in enumerate(entries)]
     tree = StandardMerkleTree.of(leaves, STATEMENT_LEAF_TYPES)
-    document = canonical(_document(ledger, run, start, end, leaves, tree.root))
+    document = canonical(_document(ledger, run, start, end, leaves, tree.root, settlement))
     statement_id = "0x" + hashlib.sha256(document).hexdigest()
     cid = ledger.store.put(document)
     with session_scope(ledger.engine) as s:
@@ -161,7 +229,8 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
             statement_id=statement_id, currency=currency, period_start=start, period_end=end, revenue=run.revenue,
             platform_total=run.platform_total, holders_total=run.holders_total, report_count=len(run.reports),
             line_count=len(run.traces), entry_count=len(leaves), root="0x" + tree.root.hex(), document_cid=cid,
-            publish_tx="", closed_by_key=int(key.id or 0),
+            publish_tx="", token="" if settlement.token == ZERO_ADDRESS else settlement.token, unit_scale=settlement.unit_scale,
+            closed_by_key=int(key.id or 0),
         )  # fmt: skip
         s.add(row)
         s.flush()
@@ -169,6 +238,7 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
             insert(StatementEntry),
             [{"statement_pk": row.id, "entry_index": i, "account": a, "payout": p, "amount": amount} for i, a, p, amount in leaves],
         )
+        _fund(ledger, key, settlement, run.holders_total)
         outcome = _publish(ledger, key, row, run.holders_total)
         if not isinstance(outcome, SignatureRequired):
             row.publish_tx = outcome[0]
@@ -195,7 +265,7 @@ def _publish(ledger: Ledger, key: ApiKey, row: Statement, total: int) -> tuple[s
             raise Conflict(f"statement {row.statement_id} is on chain but its event was not found; retry shortly")
         return logs[0]["transactionHash"].to_0x_hex(), int(logs[0]["blockNumber"])
     statement = (row.period_start, row.period_end, row.currency, row.entry_count, total, bytes.fromhex(row.root[2:]), row.document_cid)
-    outcome = execute(ledger, key, ledger.call("RoyaltyDistributor", "publish", sid, statement, "0x" + "00" * 20, 0))
+    outcome = execute(ledger, key, ledger.call("RoyaltyDistributor", "publish", sid, statement, row.token or ZERO_ADDRESS, row.unit_scale))
     if isinstance(outcome, SignatureRequired):
         return outcome
     return "0x" + bytes(outcome["transactionHash"]).hex(), int(outcome["blockNumber"])
@@ -203,6 +273,8 @@ def _publish(ledger: Ledger, key: ApiKey, row: Statement, total: int) -> tuple[s
 
 def _publish_pending(ledger: Ledger, key: ApiKey, row: Statement) -> CloseResult:
     """A statement stored for a self-signing accountant and not relayed yet: the request to sign again."""
+    if row.token:
+        _fund(ledger, key, Settlement(row.token, 0, row.unit_scale), row.holders_total)
     outcome = _publish(ledger, key, row, row.holders_total)
     if isinstance(outcome, SignatureRequired):
         return CloseResult(row, False, outcome.typed_data)

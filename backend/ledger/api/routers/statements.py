@@ -25,6 +25,9 @@ class CloseIn(BaseModel):
     period_start: date = Field(description="YYYY-MM-DD, inclusive (UTC)")
     period_end: date = Field(description="YYYY-MM-DD, inclusive (UTC); the period must have ended")
     currency: str = Field(description="ISO 4217; one statement per currency")
+    settlement_token: str | None = Field(
+        None, description="ERC-20 the claims pay in (the accountant's account funds the statement at publication); omit to settle off chain"
+    )
 
 
 class StatementOut(BaseModel):
@@ -41,6 +44,8 @@ class StatementOut(BaseModel):
     root: str = Field(description="Merkle root of the entries (index, account, payout, amount)")
     document_cid: str
     publish_tx: str = Field(description='"" until published on chain (self-signing accountants: after /relay)')
+    token: str = Field(description='ERC-20 the claims pay in; "" settled off chain')
+    unit_scale: int = Field(description="Token units per minor unit (0 off chain)")
     typed_data: dict[str, Any] | None = Field(None, description="Self-signing accountants: the publication to sign")
 
 
@@ -70,7 +75,7 @@ async def close_period(body: CloseIn, key: Annotated[ApiKey, Depends(require(Rol
     (the same statement), 202 stored and waiting for a self-signing accountant's signature, 409 the
     period overlaps a closed one or has usage not settled yet, 422 nothing to close."""
     result = await run_in_threadpool(
-        svc.close_period, ledger, key, unix_day(body.period_start, False), unix_day(body.period_end, True), body.currency
+        svc.close_period, ledger, key, unix_day(body.period_start, False), unix_day(body.period_end, True), body.currency, body.settlement_token
     )
     status = 202 if result.typed_data is not None else 201 if result.created else 200
     return JSONResponse(status_code=status, content=_out(result.statement, result.typed_data).model_dump())

@@ -35,6 +35,8 @@ def upgrade() -> None:
     sa.Column('root', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
     sa.Column('document_cid', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('publish_tx', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
+    sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=42), nullable=False),
+    sa.Column('unit_scale', sa.BigInteger(), nullable=False),
     sa.Column('closed_by_key', sa.Integer(), nullable=False),
     sa.Column('closed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
