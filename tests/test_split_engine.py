@@ -151,6 +151,15 @@ def test_contributions_by_group_are_each_groups_own_split(case: tuple[Facts, Lin
         alone = split(facts, Lines(lines.output[mask], lines.revenue[mask], lines.platform_bps[mask])).work_totals
         mine = {w: a for w, gg, a in zip(c.work.tolist(), c.group.tolist(), c.amount.tolist()) if gg == g}
         assert {w: a for w, a in enumerate(alone.tolist()) if a} == mine
+    default = splits.DENSE_CONTRIBUTIONS
+    splits.DENSE_CONTRIBUTIONS = 0  # the sorted-keys path large ledgers take
+    try:
+        sparse = split(facts, lines, groups=groups).contributions
+    finally:
+        splits.DENSE_CONTRIBUTIONS = default
+    assert sparse is not None
+    for field in ("work", "group", "amount"):
+        assert getattr(sparse, field).tolist() == getattr(c, field).tolist(), field
 
 
 def test_policy_by_hand() -> None:
@@ -173,28 +182,42 @@ def test_policy_by_hand() -> None:
 @given(ledgers(), st.data())
 def test_traced_lines_add_up_to_every_owner_and_payee(case: tuple[Facts, Lines], data: st.DataObject) -> None:
     """Statement lines: each co-owner's amount of a work apportioned over the reports that brought
-    it; the lines of an owner and work add up to its amount, a payee's lines to its total."""
-    from ledger.services.royalties import _traces
+    it; the lines of an owner and work add up to its amount, and the int64 path equals the
+    Python-integer one big works take."""
+    from ledger.accounting import tracing
 
     facts, lines = case
     n = len(lines.revenue)
     groups = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
     result = split(facts, lines, groups=groups)
-    payees = [(f"0x{p + 1:040x}", f"0x{p + 1:040x}") for p in range(facts.n_payees)]
-    traces = _traces(facts, result, list(range(facts.n_works)), payees)
-    assert all(t.amount > 0 for t in traces)
-    by_owner: dict[tuple[int, int], int] = {}
-    for t in traces:
-        key = (t.work_id, int(t.account, 16) - 1)
-        by_owner[key] = by_owner.get(key, 0) + t.amount
-    expected = {}
-    for w in range(facts.n_works):
-        for j in range(int(facts.own_ptr[w]), int(facts.own_ptr[w + 1])):
-            if result.owner_amounts[j]:
-                expected[(w, int(facts.own_payee[j]))] = int(result.owner_amounts[j])
-    assert by_owner == expected
-    assert sum(t.amount for t in traces) == int(result.payee_totals.sum())
+    traced = tracing.trace(facts, result)
+    assert (traced.amount > 0).all()
+    by_owner = np.zeros(len(facts.own_payee), dtype=np.int64)
+    np.add.at(by_owner, traced.owner, traced.amount)
+    assert by_owner.tolist() == result.owner_amounts.tolist()
+    own_work = np.repeat(np.arange(facts.n_works), np.diff(facts.own_ptr))
+    assert traced.work.tolist() == own_work[traced.owner].tolist()
     c = result.contributions
     assert c is not None
     brought = set(zip(c.work.tolist(), c.group.tolist()))
-    assert all((t.work_id, t.report) in brought for t in traces)  # a line only names a report that brought its work something
+    assert all((w, g) in brought for w, g in zip(traced.work.tolist(), traced.group.tolist()))  # only reports that brought something
+    default = tracing.SAFE_WORK_TOTAL
+    tracing.SAFE_WORK_TOTAL = -1  # every work through the Python-integer path
+    try:
+        scalar = tracing.trace(facts, result)
+    finally:
+        tracing.SAFE_WORK_TOTAL = default
+    for field in ("owner", "work", "group", "amount"):
+        assert getattr(scalar, field).tolist() == getattr(traced, field).tolist(), field
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 2**40), st.integers(0, 50), st.integers(1, 10**14)), max_size=30))
+def test_statement_lines_are_written_canonically(rows: list[tuple[int, int, int, int]]) -> None:
+    """The fast writer of a statement's lines gives byte for byte what ``canonical`` would."""
+    from ledger.services.royalties import Traces
+    from ledger.services.statements import canonical, canonical_with_lines, lines_json
+
+    cols = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(4)]
+    doc = {"entries": [{"index": 0, "lines": 3}], "reports": [{"lines": 2}], "root": "0x00", "zeta": None}
+    expected = canonical({**doc, "lines": [list(r) for r in rows]})
+    assert canonical_with_lines(doc, lines_json(Traces(*cols))) == expected

@@ -91,9 +91,10 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert {(acc, pay): amount for _, acc, pay, amount in entries} == {(p["account"], p["payout"]): p["amount"] for p in runs["JPY"]["payees"]}
     tree = StandardMerkleTree.of(entries, STATEMENT_LEAF_TYPES)
     assert "0x" + tree.root.hex() == doc["root"] == st["root"]
-    for _, acc, pay, amount in entries:  # every entry is the sum of its traced lines
-        assert amount == sum(line["amount"] for line in doc["lines"] if (line["account"], line["payout"]) == (acc, pay))
-    assert {line["workId"] for line in doc["lines"]} == {a, b} and len(doc["lines"]) == st["line_count"]
+    for index, _, _, amount in entries:  # every entry is the sum of its traced lines [entry, work, report, amount]
+        assert amount == sum(line[3] for line in doc["lines"] if line[0] == index)
+    assert {line[1] for line in doc["lines"]} == {a, b} and len(doc["lines"]) == st["line_count"]
+    assert doc["lines"] == sorted(doc["lines"])  # ordered by entry, work, report
     for report in doc["reports"]:  # each report is anchored on chain by the transaction the statement names
         receipt = ledger.w3.eth.get_transaction_receipt(report["anchorTx"])
         [anchored] = ledger.usage_anchor.events.UsageAnchored().process_receipt(receipt, errors=DISCARD)
@@ -110,8 +111,8 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert checks and all(c.ok for c in checks), [c for c in checks if not c.ok]
     assert {c.name for c in checks} >= {"published on chain", "lines add up to entries", "report OCT-A anchored", "report OCT-B anchored"}
     doctored = json.loads(raw)
-    doctored["lines"][0]["amount"] += 1
-    doctored["entries"][0]["amount"] += 1 if doctored["lines"][0]["account"] == doctored["entries"][0]["account"] else 0
+    doctored["lines"][0][3] += 1
+    doctored["entries"][doctored["lines"][0][0]]["amount"] += 1
     failed = {c.name for c in verify_statement(ledger.w3, canonical(doctored)) if not c.ok}
     assert "published on chain" in failed and failed & {"lines add up to entries", "entries add up", "entries rebuild the root"}
     assert {c.name for c in verify_statement(ledger.w3, canonical(doctored), st["statement_id"]) if not c.ok} >= {"document hash"}
@@ -183,8 +184,8 @@ def _check_spreadsheet_and_pdf(client: httpx.Client, st: dict[str, Any], doc: di
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).replace("\n", " ")
     mine = [e for e in doc["entries"] if e["account"] == holder_account]
     assert mine and f"{sum(e['amount'] for e in mine)} JPY" in text and holder_account in text
-    for line in (x for x in doc["lines"] if x["account"] == holder_account):
-        assert doc["reports"][line["report"]]["anchorTx"][:30] in text.replace(" ", "")
+    for line in (x for x in doc["lines"] if doc["entries"][x[0]]["account"] == holder_account):
+        assert doc["reports"][line[2]]["anchorTx"][:30] in text.replace(" ", "")
     assert client.get(base, params={"format": "docx"}).status_code == 422
     assert client.get(base, params={"format": "pdf", "account": "0x" + "ab" * 20}).status_code == 404
     assert client.get(base, params={"format": "csv", "account": "nobody"}).status_code == 422

@@ -163,6 +163,8 @@ def _sum_by_key(keys: I64, values: I64) -> tuple[I64, I64]:
 #: the temporaries (about 8 links x 8 bytes x a few arrays per line) to tens of MiB, which the
 #: allocator reuses between chunks instead of faulting in fresh pages for one huge pass.
 CHUNK_LINES = 1 << 16
+#: Largest works x groups table kept dense while tracing contributions (8 bytes per cell: 256 MiB).
+DENSE_CONTRIBUTIONS = 1 << 25
 
 
 def split(facts: Facts, lines: Lines, max_depth: int = 3, groups: I64 | None = None) -> SplitResult:
@@ -175,6 +177,9 @@ def split(facts: Facts, lines: Lines, max_depth: int = 3, groups: I64 | None = N
     pool, platform = split_two(lines.revenue, BPS - lines.platform_bps, BPS)
     work_totals = np.zeros(facts.n_works, dtype=np.int64)
     keyed: list[tuple[I64, I64]] = []
+    # (work, group) totals: a dense array when it is small enough (one add per entry), else
+    # sorted keys per chunk. Both exact in int64.
+    dense = np.zeros(facts.n_works * n_groups, dtype=np.int64) if groups is not None and facts.n_works * n_groups <= DENSE_CONTRIBUTIONS else None
     for lo in range(0, len(pool), CHUNK_LINES):
         part = slice(lo, lo + CHUNK_LINES)
         chunk = Lines(lines.output[part], lines.revenue[part], lines.platform_bps[part])
@@ -182,11 +187,19 @@ def split(facts: Facts, lines: Lines, max_depth: int = 3, groups: I64 | None = N
         work, amount, line = _upstream(facts, work, amount, line, max_depth)
         np.add.at(work_totals, work, amount)
         if groups is not None:
-            keyed.append(_sum_by_key(work * n_groups + groups[part][line], amount))
+            key = work * n_groups + groups[part][line]
+            if dense is not None:
+                np.add.at(dense, key, amount)
+            else:
+                keyed.append(_sum_by_key(key, amount))
     contributions = None
     if groups is not None:
         empty = np.zeros(0, np.int64)
-        keys, sums = _sum_by_key(np.concatenate([k for k, _ in keyed] or [empty]), np.concatenate([v for _, v in keyed] or [empty]))
+        if dense is not None:
+            keys = np.flatnonzero(dense)
+            sums = dense[keys]
+        else:
+            keys, sums = _sum_by_key(np.concatenate([k for k, _ in keyed] or [empty]), np.concatenate([v for _, v in keyed] or [empty]))
         nonzero = sums > 0
         contributions = Contributions(keys[nonzero] // n_groups, keys[nonzero] % n_groups, sums[nonzero])
     owner_amounts = allocate_groups(work_totals, facts.own_ptr, facts.own_share)

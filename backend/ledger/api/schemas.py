@@ -87,7 +87,7 @@ class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str = Field(pattern="^(rights_holder|platform|accountant|admin)$")
     label: str = ""
-    address: str | None = Field(None, description="Rights holders who sign for themselves: their address.")
+    address: str | None = Field(None, description="Rights holders, platforms and accountants who sign for themselves: their address.")
 
 
 class KeyOut(BaseModel):

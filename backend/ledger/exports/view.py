@@ -42,15 +42,17 @@ class StatementView:
 
     @property
     def lines(self) -> list[Line]:
-        reports = self.doc["reports"]
-        return [
-            Line(
-                line["account"], line["payout"], int(line["workId"]), int(line["amount"]), reports[line["report"]]["platform"],
-                reports[line["report"]]["reportId"], reports[line["report"]]["batchHash"], reports[line["report"]]["anchorTx"],
-            )  # fmt: skip
-            for line in self.doc["lines"]
-            if self.account is None or line["account"] == self.account
-        ]
+        """Document lines are ``[entry, workId, report, amount]``; here with the entry's holder and
+        the report's facts spelled out."""
+        entries, reports = self.doc["entries"], self.doc["reports"]
+        wanted = None if self.account is None else {e["index"] for e in self.entries}
+        out = []
+        for entry, work_id, report, amount in self.doc["lines"]:
+            if wanted is not None and entry not in wanted:
+                continue
+            e, r = entries[entry], reports[report]
+            out.append(Line(e["account"], e["payout"], int(work_id), int(amount), r["platform"], r["reportId"], r["batchHash"], r["anchorTx"]))
+        return out
 
     @property
     def total(self) -> int:

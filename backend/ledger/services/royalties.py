@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from ledger.accounting.allocation import allocate
+from ledger.accounting.tracing import trace
 from ledger.accounting.splits import Facts, Lines, SplitResult, split
 from ledger.db import chunked
 from ledger.models import Output, OutputLink, UsageLine, UsageReport, Work, WorkOwnerVersion, WorkTermsVersion
@@ -45,14 +45,18 @@ class ReportShare:
 
 
 @dataclass(frozen=True)
-class TracedLine:
-    """A holder's amount from one work, as brought by one report (``report``: index in ``reports``)."""
+class Traces:
+    """Statement lines as parallel arrays, ordered by (payee, work, report): a payee's amount from
+    one work, as brought by one report. ``payee`` indexes the run's ``payees``, ``report`` its
+    ``reports``; the lines of a payee add up to its total."""
 
-    account: str
-    payout: str
-    work_id: int
-    report: int
-    amount: int
+    payee: np.ndarray
+    work_id: np.ndarray
+    report: np.ndarray
+    amount: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.amount)
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,11 @@ class RoyaltyRun:
     revenue: int
     platform_total: int
     holders_total: int
-    payees: list[PayeeTotal]
+    payees: list[PayeeTotal]  # by account, then payout address (numerically)
     work_totals: dict[int, int]
     platform_totals: dict[str, int]  # each reporting platform's own share
     reports: list[ReportShare] = field(default_factory=list)  # traced runs only
-    traces: list[TracedLine] = field(default_factory=list)  # traced runs only: sum to holders_total
+    traces: Traces | None = None  # traced runs only: sum to holders_total
 
 
 def effective_lines(session: Session, period_start: int, period_end: int) -> list[tuple[int, int, str, int]]:
@@ -185,27 +189,21 @@ def _facts(
     return facts, out_index, work_ids, list(payees)
 
 
-def _traces(facts: Facts, result: SplitResult, work_ids: list[int], payees: list[tuple[str, str]]) -> list[TracedLine]:
-    """Each co-owner's amount of a work, apportioned over the reports that brought the work its
-    total, by what each brought (largest remainder, ties to the earlier report): the lines of a
-    (holder, work) add up to its amount exactly. In Python integers: amount x contribution can
-    exceed int64."""
-    c = result.contributions
-    assert c is not None
-    starts = np.searchsorted(c.work, np.arange(len(work_ids) + 1))
-    owner_amounts, own_payee, own_ptr = result.owner_amounts.tolist(), facts.own_payee.tolist(), facts.own_ptr.tolist()
-    groups, amounts = c.group.tolist(), c.amount.tolist()
-    out: list[TracedLine] = []
-    for w, work_id in enumerate(work_ids):
-        lo, hi = int(starts[w]), int(starts[w + 1])
-        for j in range(own_ptr[w], own_ptr[w + 1]):
-            if not owner_amounts[j]:
-                continue
-            account, payout = payees[own_payee[j]]
-            parts = [owner_amounts[j]] if hi - lo == 1 else allocate(owner_amounts[j], amounts[lo:hi])
-            out.extend(TracedLine(account, payout, work_id, groups[lo + k], a) for k, a in enumerate(parts) if a)
-    out.sort(key=lambda t: (int(t.account, 16), int(t.payout, 16), t.work_id, t.report))
-    return out
+def _by_address(payees: list[tuple[str, str]], totals: list[int]) -> list[int]:
+    """Dense payee numbers of the payees with money, ordered by account then payout address."""
+    paid = [p for p, v in enumerate(totals) if v]
+    return sorted(paid, key=lambda p: (int(payees[p][0], 16), int(payees[p][1], 16)))
+
+
+def _traces(facts: Facts, result: SplitResult, work_ids: list[int], order: list[int]) -> Traces:
+    """The engine's per-report contributions turned into (payee, work, report) lines."""
+    traced = trace(facts, result)
+    rank = np.full(facts.n_payees, -1, dtype=np.int64)
+    rank[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
+    payee = rank[facts.own_payee[traced.owner]]
+    work_id = np.array(work_ids, dtype=np.int64)[traced.work] if work_ids else traced.work
+    sort = np.lexsort((traced.group, work_id, payee))
+    return Traces(payee[sort], work_id[sort], traced.group[sort], traced.amount[sort])
 
 
 def compute(
@@ -245,7 +243,9 @@ def compute(
         by_platform: dict[str, int] = {}
         for pk, amount in zip(pks, _group_sums(groups, result.platform, len(pks))):
             by_platform[reports[pk].platform] = by_platform.get(reports[pk].platform, 0) + amount
-        shares, traces = [], []
+        totals = result.payee_totals.tolist()
+        order = _by_address(payees, totals)
+        shares, traces = [], None
         if traced:
             counts = np.bincount(groups, minlength=len(pks)).tolist()
             revenues = _group_sums(groups, lines.revenue, len(pks))
@@ -253,13 +253,13 @@ def compute(
             for g, pk in enumerate(pks):
                 r = reports[pk]
                 shares.append(ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, counts[g], revenues[g], kept[g]))
-            traces = _traces(facts, result, work_ids, payees)
-            if sum(t.amount for t in traces) != holders_total:
+            traces = _traces(facts, result, work_ids, order)
+            if int(traces.amount.sum()) != holders_total or (traces.payee < 0).any():
                 raise RuntimeError(f"traced lines of {cur} do not add up to the holders' total")
         runs.append(
             RoyaltyRun(
                 cur, len(mine), revenue, platform_total, holders_total,
-                [PayeeTotal(acc, pay, int(v)) for (acc, pay), v in zip(payees, result.payee_totals.tolist()) if v],
+                [PayeeTotal(*payees[p], int(totals[p])) for p in order],
                 {work_ids[i]: int(v) for i, v in enumerate(result.work_totals.tolist()) if v},
                 dict(sorted(by_platform.items())), shares, traces,
             )  # fmt: skip

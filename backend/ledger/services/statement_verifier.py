@@ -73,14 +73,13 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
         return total == doc["holdersTotal"], f"entries sum to {total:,}; holders' total {doc['holdersTotal']:,}"
 
     def lines_add_up() -> tuple[bool, str]:
-        by_payee: dict[tuple[str, str], int] = {}
-        for line in doc["lines"]:
-            key = (to_checksum_address(line["account"]), to_checksum_address(line["payout"]))
-            by_payee[key] = by_payee.get(key, 0) + int(line["amount"])
-            if not 0 <= int(line["report"]) < len(doc["reports"]) or int(line["amount"]) <= 0:
-                return False, f"line {line} names no report or has no amount"
-        wrong = [e for e in entries if by_payee.pop((e[1], e[2]), None) != e[3]]
-        return not wrong and not by_payee, f"{len(doc['lines']):,} lines; entries not matching their lines: {len(wrong) + len(by_payee)}"
+        by_entry = [0] * len(entries)
+        for entry, _work_id, report, amount in doc["lines"]:
+            if not (0 <= entry < len(entries) and 0 <= report < len(doc["reports"]) and amount > 0):
+                return False, f"line {[entry, _work_id, report, amount]} names no entry or report, or has no amount"
+            by_entry[entry] += amount
+        wrong = sum(1 for e, total in zip(entries, by_entry) if e[3] != total)
+        return wrong == 0, f"{len(doc['lines']):,} lines; entries not matching their lines: {wrong}"
 
     def revenue_adds_up() -> tuple[bool, str]:
         reported = sum(int(r["revenue"]) for r in doc["reports"])

@@ -5,7 +5,13 @@ anchored usage with tracing on, and writes a **statement document** (canonical J
 holder's entry to the minor unit, every (holder, work, usage report) line those entries add up
 from, each report with its anchor transaction, and the Merkle root of the entries. The document
 goes to the content store; its SHA-256 is the statement's id, under which the root is published
-on ``RoyaltyDistributor``. Anyone holding the document can recompute the id, the root and every
+on ``RoyaltyDistributor``.
+
+Document shape (keys sorted): ``entries`` ``[{index, account, payout, amount}]`` ordered by account
+then payout; ``lines`` ``[[entry, workId, report, amount]]`` ordered the same way, where ``entry``
+and ``report`` index ``entries`` and ``reports``; ``reports`` ``[{platform, reportId, batchHash,
+anchorTx, lines, revenue, platformAmount}]``; totals, period, currency with its minor-unit
+exponent, chain id, contract addresses, ``settlement`` and ``root``. Anyone holding the document can recompute the id, the root and every
 amount, and check them against the chain; a holder proves their entry and claims it.
 
 A closed period is final: a statement never changes, a second close of the same period answers
@@ -17,7 +23,9 @@ nothing reported for a period is silently left out of its statement.
 
 import hashlib
 import json
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +79,30 @@ def canonical(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_LINES_SLOT = "@lines@"
+_LINES_CHUNK = 100_000
+
+
+def lines_json(traces: royalties.Traces) -> str:
+    """``[[entry, workId, report, amount], ...]`` exactly as ``canonical`` writes it, from the arrays
+    in chunks: millions of lines never become millions of Python lists."""
+    cols = (traces.payee, traces.work_id, traces.report, traces.amount)
+    parts = []
+    for lo in range(0, len(traces), _LINES_CHUNK):
+        rows = zip(*(c[lo : lo + _LINES_CHUNK].tolist() for c in cols))
+        parts.append(",".join(f"[{a},{b},{c},{d}]" for a, b, c, d in rows))
+    return "[" + ",".join(parts) + "]"
+
+
+def canonical_with_lines(doc: dict[str, Any], lines: str) -> bytes:
+    """``canonical({**doc, "lines": <the lines>})`` with the lines already written as JSON."""
+    text = canonical({**doc, "lines": _LINES_SLOT}).decode()
+    slot = f'"lines":"{_LINES_SLOT}"'
+    if text.count(slot) != 1:
+        raise RuntimeError("the statement document has no single place for its lines")
+    return text.replace(slot, f'"lines":{lines}').encode()
+
+
 def _document(
     ledger: Ledger, run: royalties.RoyaltyRun, start: int, end: int, entries: list[tuple[int, str, str, int]], root: bytes, settlement: "Settlement"
 ) -> dict[str, Any]:
@@ -93,10 +125,6 @@ def _document(
             for r in run.reports
         ],  # fmt: skip
         "entries": [{"index": i, "account": a, "payout": p, "amount": amount} for i, a, p, amount in entries],
-        "lines": [
-            {"account": t.account, "payout": t.payout, "workId": t.work_id, "report": t.report, "amount": t.amount}
-            for t in run.traces
-        ],
         "root": "0x" + root.hex(),
         "settlement": settlement.as_document(),
     }
@@ -215,10 +243,10 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
         raise InvalidInput(f"no anchored {currency} usage from {iso_day(start)} to {iso_day(end)}: nothing to close")
     [run] = runs
     settlement = _settlement(ledger, token, currency)
-    entries = sorted(((p.account, p.payout, p.amount) for p in run.payees), key=lambda e: (int(e[0], 16), int(e[1], 16)))
-    leaves = [(i, a, p, amount) for i, (a, p, amount) in enumerate(entries)]
+    leaves = [(i, p.account, p.payout, p.amount) for i, p in enumerate(run.payees)]  # ordered by account, payout
     tree = StandardMerkleTree.of(leaves, STATEMENT_LEAF_TYPES)
-    document = canonical(_document(ledger, run, start, end, leaves, tree.root, settlement))
+    assert run.traces is not None
+    document = canonical_with_lines(_document(ledger, run, start, end, leaves, tree.root, settlement), lines_json(run.traces))
     statement_id = "0x" + hashlib.sha256(document).hexdigest()
     cid = ledger.store.put(document)
     with session_scope(ledger.engine) as s:
@@ -325,6 +353,34 @@ def export(ledger: Ledger, statement_id: str, fmt: str, account: str | None = No
     return content, media_type, f"{name}.{ext}"
 
 
+#: Built Merkle trees of recent statements (a statement never changes, so neither does its tree):
+#: building one costs about 2 s per 100,000 entries, a proof from it microseconds.
+_TREES: "OrderedDict[str, StandardMerkleTree]" = OrderedDict()
+_TREES_LOCK = threading.Lock()
+_TREES_KEPT = 8
+
+
+def _tree(ledger: Ledger, row: Statement) -> StandardMerkleTree:
+    with _TREES_LOCK:
+        if row.statement_id in _TREES:
+            _TREES.move_to_end(row.statement_id)
+            return _TREES[row.statement_id]
+    with Session(ledger.engine) as s:
+        rows = s.exec(
+            select(StatementEntry.entry_index, StatementEntry.account, StatementEntry.payout, StatementEntry.amount)
+            .where(StatementEntry.statement_pk == row.id)
+            .order_by(col(StatementEntry.entry_index))
+        ).all()
+    tree = StandardMerkleTree.of([(int(i), a, p, int(amount)) for i, a, p, amount in rows], STATEMENT_LEAF_TYPES)
+    if "0x" + tree.root.hex() != row.root:
+        raise RuntimeError(f"the entries of {row.statement_id} do not rebuild its root")
+    with _TREES_LOCK:
+        _TREES[row.statement_id] = tree
+        while len(_TREES) > _TREES_KEPT:
+            _TREES.popitem(last=False)
+    return tree
+
+
 def entries_of(ledger: Ledger, statement_id: str, account: str) -> list[EntryProof]:
     """A holder's entries (one per payout address) with the proofs that claim them."""
     if not is_address(account):
@@ -332,14 +388,16 @@ def entries_of(ledger: Ledger, statement_id: str, account: str) -> list[EntryPro
     account = to_checksum_address(account)
     row = get(ledger, statement_id)
     with Session(ledger.engine) as s:
-        all_entries = s.exec(select(StatementEntry).where(StatementEntry.statement_pk == row.id).order_by(col(StatementEntry.entry_index))).all()
-        claims = {c.entry_index: c.tx_hash for c in s.exec(select(StatementClaim).where(StatementClaim.statement_id == row.statement_id))}
-    mine = [e for e in all_entries if e.account == account]
+        mine = s.exec(
+            select(StatementEntry).where(StatementEntry.statement_pk == row.id, StatementEntry.account == account).order_by(col(StatementEntry.entry_index))
+        ).all()
+        claims = {
+            c.entry_index: c.tx_hash
+            for c in s.exec(select(StatementClaim).where(StatementClaim.statement_id == row.statement_id, col(StatementClaim.entry_index).in_([e.entry_index for e in mine])))
+        }
     if not mine:
         raise NotFound(f"{account} has no entry in statement {row.statement_id}")
-    tree = StandardMerkleTree.of([(e.entry_index, e.account, e.payout, e.amount) for e in all_entries], STATEMENT_LEAF_TYPES)
-    if "0x" + tree.root.hex() != row.root:
-        raise RuntimeError(f"the entries of {row.statement_id} do not rebuild its root")
+    tree = _tree(ledger, row)
     return [
         EntryProof(row.statement_id, e.entry_index, e.account, e.payout, e.amount,
                    ["0x" + p.hex() for p in tree.proof_of((e.entry_index, e.account, e.payout, e.amount))], claims.get(e.entry_index))
