@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ledger.cli.works import ApiKey, ApiUrl, _client, _fail, _get_ok, console
+from ledger.cli.works import ApiKey, ApiUrl, _client, _expect, _get_ok, console
 
 app = typer.Typer(help="Models and their training sets.", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -46,9 +46,7 @@ def register(
     body = {"name": name, "version": version, "weights_hash": digest, "base_model_id": base_model, **read_training_set(training_set)}
     with _client(api_url, api_key) as client:
         resp = client.post("/models", json=body)
-    if resp.status_code != 201:
-        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
-        raise typer.Exit(1)
+    _expect(resp, 201)
     m = resp.json()
     console.print(f"[green]model {m['model_id']}[/green] {m['name']} {m['version']}: {m['training_set_size']} works")
     console.print(f"  training root  {m['training_root']}\n  training set   {m['training_set_cid']}\n  tx             {m['tx_hash']}")

@@ -9,7 +9,7 @@ import httpx
 import typer
 from rich.table import Table
 
-from ledger.cli.works import ApiKey, ApiUrl, _client, _fail, _get, _get_ok, console
+from ledger.cli.works import ApiKey, ApiUrl, _client, _expect, _get, _get_ok, console
 
 app = typer.Typer(help="Royalty statements (closed periods).", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -21,10 +21,7 @@ def _post(api_url: str, api_key: str, path: str, body: dict[str, Any]) -> httpx.
     except httpx.HTTPError as exc:
         console.print(f"[red]cannot reach the ledger at {api_url}: {exc}[/red]")
         raise typer.Exit(2) from exc
-    if resp.status_code not in (200, 201, 202):
-        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
-        raise typer.Exit(1)
-    return resp
+    return _expect(resp, 200, 201, 202)
 
 
 def _show(st: dict[str, Any]) -> None:
@@ -83,9 +80,7 @@ def export(
         resp = _get(api_url, api_key, f"/statements/{statement_id}/document")
     else:
         resp = _get(api_url, api_key, f"/statements/{statement_id}/export", {"format": fmt, **({"account": account} if account else {})})
-    if resp.status_code != 200:
-        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
-        raise typer.Exit(1)
+    _expect(resp, 200)
     if fmt == "json" and "0x" + hashlib.sha256(resp.content).hexdigest() != statement_id.lower():
         console.print("[red]the document does not hash to the statement id: not written[/red]")
         raise typer.Exit(1)

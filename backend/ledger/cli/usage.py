@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from ledger.cli.works import ApiKey, ApiUrl, _fail, _get_ok, console
+from ledger.cli.works import ApiKey, ApiUrl, _expect, _get_ok, console
 
 usage_app = typer.Typer(help="Usage reports.", no_args_is_help=True, pretty_exceptions_enable=False)
 royalties_app = typer.Typer(help="Royalty runs.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -44,10 +44,7 @@ def import_(
         except httpx.HTTPError as exc:
             console.print(f"[red]cannot reach the ledger at {api_url}: {exc}[/red]")
             raise typer.Exit(2) from exc
-    if resp.status_code not in (200, 201, 202):
-        console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
-        raise typer.Exit(1)
-    r = resp.json()
+    r = _expect(resp, 200, 201, 202).json()
     if resp.status_code == 202:  # a self-signing platform: the anchor is theirs to sign
         console.print(f"[yellow]stored[/yellow] report {r['report_id']}: {r['line_count']:,} lines, revenue {r['total_revenue']:,}; "
                       "it counts once its anchor is on chain. Sign this EIP-712 request in the platform's wallet and "

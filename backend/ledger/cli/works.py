@@ -39,13 +39,17 @@ def _fail(resp: httpx.Response) -> str:
         return resp.text
 
 
-def _get_ok(api_url: str, api_key: str, path: str, params: dict[str, str | int] | None = None) -> Any:
-    """GET that prints the ledger's message and exits 1 on anything but 200."""
-    resp = _get(api_url, api_key, path, params)
-    if resp.status_code != 200:
+def _expect(resp: httpx.Response, *statuses: int) -> httpx.Response:
+    """The response if its status is one of ``statuses``; else prints the ledger's message and exits 1."""
+    if resp.status_code not in statuses:
         console.print(f"[red]{resp.status_code}: {_fail(resp)}[/red]")
         raise typer.Exit(1)
-    return resp.json()
+    return resp
+
+
+def _get_ok(api_url: str, api_key: str, path: str, params: dict[str, str | int] | None = None) -> Any:
+    """GET that prints the ledger's message and exits 1 on anything but 200."""
+    return _expect(_get(api_url, api_key, path, params), 200).json()
 
 
 def _parse_owner(text: str) -> dict[str, object]:
