@@ -228,10 +228,11 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
         raise InvalidInput("the period ends before it starts")
     if end >= time.time():
         raise InvalidInput(f"the period has not ended yet (it ends {iso_day(end)} 23:59:59 UTC); close it afterwards")
+    settlement = _settlement(ledger, token, currency)
     with Session(ledger.engine) as s:
         same = s.exec(select(Statement).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).first()
         if same is not None:
-            asked = _settlement(ledger, token, currency).token if token else ""
+            asked = "" if settlement.token == ZERO_ADDRESS else settlement.token
             if asked != same.token:
                 raise Conflict(f"this period was closed with settlement {same.token or 'off chain'}, not {asked or 'off chain'}", statement_id=same.statement_id)
             if same.publish_tx:
@@ -242,7 +243,7 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
     if not runs:
         raise InvalidInput(f"no anchored {currency} usage from {iso_day(start)} to {iso_day(end)}: nothing to close")
     [run] = runs
-    settlement = _settlement(ledger, token, currency)
+    _fund(ledger, key, settlement, run.holders_total)  # before anything is written: a poor account changes nothing
     leaves = [(i, p.account, p.payout, p.amount) for i, p in enumerate(run.payees)]  # ordered by account, payout
     tree = StandardMerkleTree.of(leaves, STATEMENT_LEAF_TYPES)
     assert run.traces is not None
@@ -266,7 +267,6 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
             insert(StatementEntry),
             [{"statement_pk": row.id, "entry_index": i, "account": a, "payout": p, "amount": amount} for i, a, p, amount in leaves],
         )
-        _fund(ledger, key, settlement, run.holders_total)
         outcome = _publish(ledger, key, row, run.holders_total)
         if not isinstance(outcome, SignatureRequired):
             row.publish_tx = outcome[0]
