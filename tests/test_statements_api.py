@@ -123,15 +123,27 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert {r[9] for r in exported[1:]} == {r["anchorTx"] for r in doc["reports"]}
     _check_spreadsheet_and_pdf(holder, st, doc, a_acc)
 
-    # A closed period is final.
+    # A statement never changes; usage reported for its period afterwards is paid by an adjustment.
     again = accountant.post("/statements", json=OCTOBER)
     assert again.status_code == 200 and again.json()["statement_id"] == st["statement_id"]
     overlap = accountant.post("/statements", json={**OCTOBER, "period_start": "2026-10-20", "period_end": "2026-11-02"})
     assert overlap.status_code == 409 and overlap.json()["statement_id"] == st["statement_id"]
-    late = _upload(platform, _csv("OCT-LATE", address, "2026-10-20", "2026-10-20", "JPY", [(h2, 5)]))
-    assert late.status_code == 409 and "closed" in late.json()["detail"]
     assert _upload(platform, first).status_code == 200  # the same report again: nothing changed
-    assert [s["statement_id"] for s in holder.get("/statements").json()] == [st["statement_id"]]
+    paid_fix = _upload(platform, _csv("OCT-FIX", address, "2026-10-01", "2026-10-15", "JPY", [(h1, 1)]).replace(b",1\nFOOT", b",1,OCT-A-0\nFOOT"))
+    assert paid_fix.status_code == 409 and "already paid" in paid_fix.json()["detail"]
+    across_edge = _upload(platform, _csv("OCT-NOV", address, "2026-10-30", "2026-11-02", "JPY", [(h2, 5)]))
+    assert across_edge.status_code == 409 and "across that edge" in across_edge.json()["detail"]
+    late = _upload(platform, _csv("OCT-LATE", address, "2026-10-20", "2026-10-20", "JPY", [(h2, 5)]))
+    assert late.status_code == 201, late.text
+    adjusted = accountant.post("/statements", json=OCTOBER)
+    assert adjusted.status_code == 201, adjusted.text
+    adj = adjusted.json()
+    assert adj["sequence"] == 1 and adj["report_count"] == 1 and adj["revenue"] == 5 and adj["holders_total"] + adj["platform_total"] == 5
+    adj_doc = json.loads(accountant.get(f"/statements/{adj['statement_id']}/document").content)
+    assert adj_doc["adjusts"] == [st["statement_id"]] and [r["reportId"] for r in adj_doc["reports"]] == ["OCT-LATE"]
+    assert all(c.ok for c in verify_statement(ledger.w3, canonical(adj_doc)))
+    assert accountant.post("/statements", json=OCTOBER).json()["statement_id"] == adj["statement_id"]  # nothing new: the latest
+    assert [s["statement_id"] for s in holder.get("/statements").json()] == [st["statement_id"], adj["statement_id"]]
 
     # Holders prove and claim their entries.
     [mine] = holder.get(f"/statements/{st['statement_id']}/entries/{a_acc.lower()}").json()
@@ -152,11 +164,11 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     # A database rebuilt from the chain (with the content store) has the statement back, from the
     # document behind the event's CID, and its claims.
     rebuilt = rebuilt_from_chain(ledger, tmp_path / "rebuild", blocks=True)
-    [restored] = statements.list_statements(rebuilt)
-    assert restored.model_dump(exclude={"id", "closed_by_key", "closed_at"}) == statements.get(ledger, st["statement_id"]).model_dump(
-        exclude={"id", "closed_by_key", "closed_at"}
-    )
-    assert restored.closed_by_key == 0
+    restored = statements.list_statements(rebuilt)
+    assert [r.model_dump(exclude={"id", "closed_by_key", "closed_at"}) for r in restored] == [
+        r.model_dump(exclude={"id", "closed_by_key", "closed_at"}) for r in statements.list_statements(ledger)
+    ]
+    assert {r.closed_by_key for r in restored} == {0} and [r.sequence for r in restored] == [0, 1]
     for acc in (a_acc, b_acc, manager):
         assert statements.entries_of(rebuilt, st["statement_id"], acc) == statements.entries_of(ledger, st["statement_id"], acc)
     without_documents = rebuilt_from_chain(ledger, tmp_path / "bare")

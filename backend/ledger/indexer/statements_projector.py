@@ -13,7 +13,7 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from ledger.content.store import ContentStore
-from ledger.models import Statement, StatementClaim, StatementEntry
+from ledger.models import Statement, StatementClaim, StatementEntry, UsageReport
 from ledger.models.statements import STATEMENT_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,15 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
         log.warning("statement %s: its document %s is not available or does not match; not restored", statement_id, cid)
         return
     start, end, currency = int(st["periodStart"]), int(st["periodEnd"]), st["currency"]
-    taken = session.exec(select(Statement).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).first()
+    sequence = int(doc.get("sequence", 0))
+    taken = session.exec(
+        select(Statement).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end, Statement.sequence == sequence)
+    ).first()
     if taken is not None:
-        log.warning("statement %s: %s %s..%s already has statement %s here; not restored", statement_id, currency, start, end, taken.statement_id)
+        log.warning("statement %s: %s %s..%s #%s is statement %s here; not restored", statement_id, currency, start, end, sequence, taken.statement_id)
         return
     row = Statement(
-        statement_id=statement_id, currency=currency, period_start=start, period_end=end, revenue=int(doc["revenue"]),
+        statement_id=statement_id, currency=currency, period_start=start, period_end=end, sequence=sequence, revenue=int(doc["revenue"]),
         platform_total=int(doc["platformTotal"]), holders_total=int(st["total"]), report_count=len(doc["reports"]),
         line_count=len(doc["lines"]), entry_count=int(st["entryCount"]), root=root, document_cid=cid, publish_tx=tx,
         token="" if int(args["token"], 16) == 0 else args["token"], unit_scale=int(args["unitScale"]),
@@ -54,6 +57,12 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
     ]
     if entries:
         session.execute(insert(StatementEntry), entries)
+    for r in doc["reports"]:  # the reports it paid, where this database has them
+        session.execute(
+            update(UsageReport)
+            .where(col(UsageReport.platform) == r["platform"], col(UsageReport.report_id) == r["reportId"], col(UsageReport.statement_pk).is_(None))
+            .values(statement_pk=row.id)
+        )
 
 
 def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any], log_: dict[str, Any], timestamp: int) -> None:

@@ -11,16 +11,17 @@ STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v1"
 
 
 class Statement(SQLModel, table=True):
-    """One currency's statement for a closed period. Its document (every entry, every traced line,
+    """One currency's statement for a closed period (or an adjustment to it). Its document (every entry, every traced line,
     the reports behind them) is in the content store under ``document_cid``; ``statement_id`` is
     the SHA-256 of that document and the id it has on chain."""
 
-    __table_args__ = (UniqueConstraint("currency", "period_start", "period_end"),)
+    __table_args__ = (UniqueConstraint("currency", "period_start", "period_end", "sequence"),)
     id: int | None = Field(default=None, primary_key=True)
     statement_id: str = Field(unique=True, max_length=66)
     currency: str = Field(max_length=3)
     period_start: int = Field(sa_column=Column(BigInteger, nullable=False))  # unix seconds, inclusive
     period_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sequence: int = 0  # 0: the period's statement; 1, 2, ...: adjustments paying usage reported after it
     revenue: int = Field(sa_column=Column(BigInteger, nullable=False))  # minor units
     platform_total: int = Field(sa_column=Column(BigInteger, nullable=False))
     holders_total: int = Field(sa_column=Column(BigInteger, nullable=False))

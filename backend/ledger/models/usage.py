@@ -37,6 +37,9 @@ class UsageReport(SQLModel, table=True):
     batch_hash: str = Field(unique=True, max_length=66)
     anchor_tx: str = Field(max_length=66)
     received_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    #: The statement that paid this report (none yet: it counts in the next statement or
+    #: adjustment of its period). No foreign key: statements may be restored after their reports.
+    statement_pk: int | None = Field(default=None, index=True)
 
 
 class UsageLine(SQLModel, table=True):

@@ -207,14 +207,19 @@ def _traces(facts: Facts, result: SplitResult, work_ids: list[int], order: list[
 
 
 def compute(
-    ledger: Ledger, period_start: int, period_end: int, max_depth: int = 3, *, currency: str | None = None, traced: bool = False
+    ledger: Ledger, period_start: int, period_end: int, max_depth: int = 3, *, currency: str | None = None,
+    reports: set[int] | None = None, traced: bool = False,
 ) -> list[RoyaltyRun]:
-    """One run per currency (or only ``currency``). ``traced`` also breaks every holder's amount
-    down by work and usage report, as statements need."""
+    """One run per currency (or only ``currency``; only the usage reports ``reports``, by primary
+    key, when given). ``traced`` also breaks every holder's amount down by work and usage report,
+    as statements need."""
     if period_end < period_start:
         raise InvalidInput("the period ends before it starts")
     with Session(ledger.engine) as s:
-        rows = [r for r in effective_lines(s, period_start, period_end) if currency is None or r[2] == currency]
+        rows = [
+            r for r in effective_lines(s, period_start, period_end)
+            if (currency is None or r[2] == currency) and (reports is None or r[3] in reports)
+        ]  # fmt: skip
         if not rows:
             return []
         output_ids = sorted({o for o, _, _, _ in rows})

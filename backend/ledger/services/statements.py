@@ -14,11 +14,13 @@ anchorTx, lines, revenue, platformAmount}]``; totals, period, currency with its 
 exponent, chain id, contract addresses, ``settlement`` and ``root``. Anyone holding the document can recompute the id, the root and every
 amount, and check them against the chain; a holder proves their entry and claims it.
 
-A closed period is final: a statement never changes, a second close of the same period answers
-with the first statement, a period overlapping a closed one is refused, and so are usage reports
-for a closed period (adjustment statements are not built yet). A close is refused while a report
+A statement never changes. Closing the same period again answers with its statement, unless
+usage was reported for it since: then the close makes an **adjustment** statement (sequence 1,
+2, ...) that pays just those reports, and names the statements it adjusts. Every report knows the
+statement that paid it, so nothing is paid twice; a line already paid cannot be replaced. A
+period overlapping a closed one with other dates is refused. A close is refused while a report
 in the period still waits for its platform's signature, or runs across the period's edge, so
-nothing reported for a period is silently left out of its statement.
+nothing reported for a period is silently left out.
 """
 
 import hashlib
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 from sqlmodel import Session, col, func, select
 
@@ -42,7 +44,7 @@ from ledger.chain.sender import TxSender
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.codes import currency_exponent, is_currency
 from ledger.dates import iso_day
-from ledger.db import session_scope
+from ledger.db import chunked, session_scope
 from ledger.exports import FORMATS, StatementView, render
 from ledger.models import ApiKey, Role, Statement, StatementClaim, StatementEntry, UsageReport
 from ledger.models.statements import STATEMENT_SCHEMA
@@ -132,12 +134,15 @@ def _document(
 
 def _check_closable(s: Session, currency: str, start: int, end: int) -> None:
     overlapping = s.exec(
-        select(Statement).where(Statement.currency == currency, Statement.period_start <= end, Statement.period_end >= start)
-    ).first()
+        select(Statement).where(
+            Statement.currency == currency, Statement.period_start <= end, Statement.period_end >= start,
+            (Statement.period_start != start) | (Statement.period_end != end),
+        )
+    ).first()  # fmt: skip
     if overlapping is not None:
         raise Conflict(
             f"{currency} is already closed from {iso_day(overlapping.period_start)} to {iso_day(overlapping.period_end)} "
-            f"(statement {overlapping.statement_id}); a period is closed once",
+            f"(statement {overlapping.statement_id}); a period is closed once, with the same dates for its adjustments",
             statement_id=overlapping.statement_id,
         )
     touching = s.exec(
@@ -156,12 +161,14 @@ def _check_closable(s: Session, currency: str, start: int, end: int) -> None:
         )
 
 
-def _included(s: Session, currency: str, start: int, end: int) -> set[int]:
+def _unpaid(s: Session, currency: str, start: int, end: int) -> set[int]:
+    """Anchored reports inside the period that no statement has paid yet."""
     return set(
         s.exec(
             select(UsageReport.id).where(
-                UsageReport.currency == currency, UsageReport.period_start >= start, UsageReport.period_end <= end, UsageReport.anchor_tx != ""
-            )
+                UsageReport.currency == currency, UsageReport.period_start >= start, UsageReport.period_end <= end,
+                UsageReport.anchor_tx != "", col(UsageReport.statement_pk).is_(None),
+            )  # fmt: skip
         ).all()
     )  # type: ignore[arg-type]
 
@@ -230,33 +237,45 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
         raise InvalidInput(f"the period has not ended yet (it ends {iso_day(end)} 23:59:59 UTC); close it afterwards")
     settlement = _settlement(ledger, token, currency)
     with Session(ledger.engine) as s:
-        same = s.exec(select(Statement).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).first()
-        if same is not None:
-            asked = "" if settlement.token == ZERO_ADDRESS else settlement.token
-            if asked != same.token:
-                raise Conflict(f"this period was closed with settlement {same.token or 'off chain'}, not {asked or 'off chain'}", statement_id=same.statement_id)
-            if same.publish_tx:
-                return CloseResult(same, False)
-            return _publish_pending(ledger, key, same)
+        earlier = list(
+            s.exec(
+                select(Statement)
+                .where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)
+                .order_by(col(Statement.sequence))
+            ).all()
+        )
         _check_closable(s, currency, start, end)
-    runs = royalties.compute(ledger, start, end, currency=currency, traced=True)
-    if not runs:
-        raise InvalidInput(f"no anchored {currency} usage from {iso_day(start)} to {iso_day(end)}: nothing to close")
+        unpaid = _unpaid(s, currency, start, end)
+    if earlier and not unpaid:  # closed, and nothing reported since: the same statement
+        latest = earlier[-1]
+        asked = "" if settlement.token == ZERO_ADDRESS else settlement.token
+        if asked != latest.token:
+            raise Conflict(f"this period was closed with settlement {latest.token or 'off chain'}, not {asked or 'off chain'}", statement_id=latest.statement_id)
+        return CloseResult(latest, False) if latest.publish_tx else _publish_pending(ledger, key, latest)
+    if earlier and not earlier[-1].publish_tx:
+        raise Conflict(f"statement {earlier[-1].statement_id} of this period waits for its accountant's signature; publish it before an adjustment")
+    runs = royalties.compute(ledger, start, end, currency=currency, reports=unpaid, traced=True) if unpaid else []
+    if not runs or not runs[0].payees:
+        raise InvalidInput(f"no anchored {currency} usage from {iso_day(start)} to {iso_day(end)} left to pay: nothing to close")
     [run] = runs
     _fund(ledger, key, settlement, run.holders_total)  # before anything is written: a poor account changes nothing
     leaves = [(i, p.account, p.payout, p.amount) for i, p in enumerate(run.payees)]  # ordered by account, payout
     tree = StandardMerkleTree.of(leaves, STATEMENT_LEAF_TYPES)
     assert run.traces is not None
-    document = canonical_with_lines(_document(ledger, run, start, end, leaves, tree.root, settlement), lines_json(run.traces))
+    head = _document(ledger, run, start, end, leaves, tree.root, settlement)
+    head.update(sequence=len(earlier), adjusts=[e.statement_id for e in earlier])
+    document = canonical_with_lines(head, lines_json(run.traces))
     statement_id = "0x" + hashlib.sha256(document).hexdigest()
     cid = ledger.store.put(document)
     with session_scope(ledger.engine) as s:
         _check_closable(s, currency, start, end)  # again, inside the write: another close may have won
-        if _included(s, currency, start, end) != {r.pk for r in run.reports}:
-            raise Conflict("usage for this period arrived while it was being closed; close it again")
+        if _unpaid(s, currency, start, end) != unpaid or len(earlier) != len(
+            s.exec(select(Statement.id).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).all()
+        ):
+            raise Conflict("usage or a statement for this period arrived while it was being closed; close it again")
         row = Statement(
-            statement_id=statement_id, currency=currency, period_start=start, period_end=end, revenue=run.revenue,
-            platform_total=run.platform_total, holders_total=run.holders_total, report_count=len(run.reports),
+            statement_id=statement_id, currency=currency, period_start=start, period_end=end, sequence=len(earlier),
+            revenue=run.revenue, platform_total=run.platform_total, holders_total=run.holders_total, report_count=len(run.reports),
             line_count=len(run.traces), entry_count=len(leaves), root="0x" + tree.root.hex(), document_cid=cid,
             publish_tx="", token="" if settlement.token == ZERO_ADDRESS else settlement.token, unit_scale=settlement.unit_scale,
             closed_by_key=int(key.id or 0),
@@ -267,6 +286,8 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
             insert(StatementEntry),
             [{"statement_pk": row.id, "entry_index": i, "account": a, "payout": p, "amount": amount} for i, a, p, amount in leaves],
         )
+        for chunk in chunked(sorted(unpaid)):  # every unpaid report is settled here, even one whose lines were all replaced
+            s.execute(update(UsageReport).where(col(UsageReport.id).in_(chunk)).values(statement_pk=row.id))
         outcome = _publish(ledger, key, row, run.holders_total)
         if not isinstance(outcome, SignatureRequired):
             row.publish_tx = outcome[0]
@@ -321,7 +342,7 @@ def get(ledger: Ledger, statement_id: str) -> Statement:
 
 def list_statements(ledger: Ledger, currency: str | None = None) -> list[Statement]:
     with Session(ledger.engine) as s:
-        stmt = select(Statement).order_by(col(Statement.period_start), col(Statement.currency))
+        stmt = select(Statement).order_by(col(Statement.period_start), col(Statement.currency), col(Statement.sequence))
         if currency:
             stmt = stmt.where(Statement.currency == currency)
         return list(s.exec(stmt).all())

@@ -14,7 +14,8 @@ chain: the import answers with the anchor request to sign, and ``POST /relay`` s
 A report id is never reused: importing the same report again (same content) changes nothing and
 says so; different content under a used id is a conflict. Line ids are stable per platform; a
 correction is a new report whose lines name the line they replace; the original stays on record
-and stops counting.
+and stops counting. A report for a period already closed is accepted and paid by the period's
+next adjustment statement; a line already paid in a statement cannot be replaced.
 """
 
 import csv
@@ -183,8 +184,12 @@ class _Importer:
         ids = [str(r["line_id"]) for r in rows]
         used = set(session.exec(select(UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.line_id).in_(ids))).all())
         replaced = {str(r["replaces_line_id"]) for r in rows if r["replaces_line_id"]}
-        known = set(
-            session.exec(select(UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.line_id).in_(replaced))).all()
+        known = dict(
+            session.exec(
+                select(UsageLine.line_id, UsageReport.statement_pk)
+                .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
+                .where(UsageLine.platform == platform, col(UsageLine.line_id).in_(replaced))
+            ).all()
         )
         out = []
         for r in rows:
@@ -195,6 +200,12 @@ class _Importer:
                 raise UsageFormatError(n, f"line id {r['line_id']!r} was already used in an earlier report; line ids are never reused")
             if r["replaces_line_id"] and r["replaces_line_id"] not in known:
                 raise UsageFormatError(n, f"replaces_line_id {r['replaces_line_id']!r} is not a line this platform reported earlier")
+            if r["replaces_line_id"] and known[r["replaces_line_id"]] is not None:
+                raise Conflict(
+                    f"line {n}: line {r['replaces_line_id']!r} was already paid in a published royalty statement; a paid line "
+                    "cannot be replaced (report the difference as a new line instead)",
+                    line=n,
+                )
             row = {k: v for k, v in r.items() if k != "output_hash"}
             row.update(output_id=outputs[str(r["output_hash"])], platform=platform, report_pk=report_pk)
             out.append(row)
@@ -223,15 +234,17 @@ def import_report(
     imp = _Importer(ledger, key, header)
     with Session(ledger.engine) as s:
         existing = s.exec(select(UsageReport).where(UsageReport.platform == header.platform, UsageReport.report_id == header.report_id)).first()
-        closed = s.exec(
-            select(Statement).where(Statement.currency == header.currency, Statement.period_start <= header.period_end, Statement.period_end >= header.period_start)
-        ).first()
-    if existing is None and closed is not None:
+        straddled = s.exec(
+            select(Statement).where(
+                Statement.currency == header.currency, Statement.period_start <= header.period_end, Statement.period_end >= header.period_start,
+                (Statement.period_start > header.period_start) | (Statement.period_end < header.period_end),
+            )
+        ).first()  # fmt: skip
+    if existing is None and straddled is not None:
         raise Conflict(
-            f"{header.currency} usage is closed from {iso_day(closed.period_start)} to {iso_day(closed.period_end)} "
-            f"(statement {closed.statement_id}); "
-            "report this usage in a period that is still open",
-            statement_id=closed.statement_id,
+            f"{header.currency} is closed from {iso_day(straddled.period_start)} to {iso_day(straddled.period_end)}; this report's "
+            "period runs across that edge, so no statement could pay it: split it at the closed period's dates",
+            statement_id=straddled.statement_id,
         )
     footer: tuple[int, list[str]] | None = None
     with session_scope(ledger.engine) as s:

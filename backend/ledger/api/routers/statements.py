@@ -35,7 +35,8 @@ class StatementOut(BaseModel):
     currency: str
     period_start: str
     period_end: str
-    revenue: int = Field(description="Minor units reported for the period")
+    sequence: int = Field(description="0: the period's statement; 1, 2, ...: adjustments paying usage reported after it")
+    revenue: int = Field(description="Minor units of the usage reports this statement pays")
     platform_total: int
     holders_total: int = Field(description="What the entries add up to")
     report_count: int
@@ -71,9 +72,10 @@ def _out(row: Statement, typed: dict[str, Any] | None = None) -> StatementOut:
 
 @router.post("", status_code=201, response_model=StatementOut, responses={200: {"model": StatementOut}, 202: {"model": StatementOut}})
 async def close_period(body: CloseIn, key: Annotated[ApiKey, Depends(require(Role.accountant))], ledger: LedgerDep) -> JSONResponse:
-    """Closes a period for a currency and publishes its statement. 201 closed, 200 already closed
-    (the same statement), 202 stored and waiting for a self-signing accountant's signature, 409 the
-    period overlaps a closed one or has usage not settled yet, 422 nothing to close."""
+    """Closes a period for a currency and publishes its statement. 201 closed (or, for a period
+    closed before and reported since, an adjustment statement), 200 already closed with nothing
+    new (the latest statement), 202 stored and waiting for a self-signing accountant's signature,
+    409 the period overlaps a closed one or has usage not settled yet, 422 nothing to close."""
     result = await run_in_threadpool(
         svc.close_period, ledger, key, unix_day(body.period_start, False), unix_day(body.period_end, True), body.currency, body.settlement_token
     )
