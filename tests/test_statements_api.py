@@ -160,6 +160,14 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": a_acc}).status_code == 409
     own = holder.post(f"/statements/{st['statement_id']}/claims", json={"account": manager})  # the holder's own entry
     assert own.status_code == 200 and own.json()[0]["claimed_tx"]
+    progress = accountant.get(f"/statements/{st['statement_id']}").json()
+    assert progress["claimed_entries"] == 2 and progress["claimed_amount"] == mine["amount"] + own.json()[0]["amount"]
+    owed = holder.get("/statements", params={"account": a_acc}).json()  # a holder's view across statements
+    assert [(s["statement_id"], s["holder_amount"]) for s in owed] == [
+        (st["statement_id"], mine["amount"]), (adj["statement_id"], sum(e["amount"] for e in adj_doc["entries"] if e["account"] == a_acc))
+    ]
+    assert holder.get("/statements", params={"account": Account.create().address}).json() == []
+    assert holder.get("/statements", params={"account": "0x12"}).status_code == 422
 
     # A database rebuilt from the chain (with the content store) has the statement back, from the
     # document behind the event's CID, and its claims.

@@ -453,6 +453,28 @@ def claim(ledger: Ledger, key: ApiKey, statement_id: str, account: str) -> list[
     return entries_of(ledger, statement_id, account)
 
 
-def claimed_total(ledger: Ledger, statement_id: str) -> int:
+def claim_progress(ledger: Ledger, statement_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """statement id -> (entries claimed, minor units claimed), from the projection of claims."""
+    out: dict[str, tuple[int, int]] = {}
     with Session(ledger.engine) as s:
-        return int(s.exec(select(func.coalesce(func.sum(StatementClaim.amount), 0)).where(StatementClaim.statement_id == statement_id)).one())
+        for chunk in chunked(statement_ids):
+            rows = s.exec(
+                select(StatementClaim.statement_id, func.count(), func.sum(StatementClaim.amount))
+                .where(col(StatementClaim.statement_id).in_(chunk))
+                .group_by(col(StatementClaim.statement_id))
+            ).all()
+            out.update({sid: (int(n), int(total)) for sid, n, total in rows})
+    return out
+
+
+def holder_amounts(ledger: Ledger, account: str) -> dict[int, int]:
+    """statement pk -> what ``account`` is owed in it (over its payout addresses)."""
+    if not is_address(account):
+        raise InvalidInput(f"not an Ethereum address: {account!r}")
+    with Session(ledger.engine) as s:
+        rows = s.exec(
+            select(StatementEntry.statement_pk, func.sum(StatementEntry.amount))
+            .where(StatementEntry.account == to_checksum_address(account))
+            .group_by(col(StatementEntry.statement_pk))
+        ).all()
+    return {int(pk): int(total) for pk, total in rows}

@@ -47,6 +47,9 @@ class StatementOut(BaseModel):
     publish_tx: str = Field(description='"" until published on chain (self-signing accountants: after /relay)')
     token: str = Field(description='ERC-20 the claims pay in; "" settled off chain')
     unit_scale: int = Field(description="Token units per minor unit (0 off chain)")
+    claimed_entries: int = Field(0, description="Entries claimed on chain so far")
+    claimed_amount: int = Field(0, description="Minor units claimed so far")
+    holder_amount: int | None = Field(None, description="With ?account=: what that holder is owed in this statement")
     typed_data: dict[str, Any] | None = Field(None, description="Self-signing accountants: the publication to sign")
 
 
@@ -65,9 +68,16 @@ class ClaimIn(BaseModel):
     account: str = Field(description="The holder whose entries to claim")
 
 
-def _out(row: Statement, typed: dict[str, Any] | None = None) -> StatementOut:
-    fields = row.model_dump(exclude={"id", "closed_by_key", "closed_at"})
-    return StatementOut(**{**fields, "period_start": iso_day(row.period_start), "period_end": iso_day(row.period_end), "typed_data": typed})
+def _outs(ledger: Ledger, rows: list[Statement], holder: dict[int, int] | None = None, typed: dict[str, Any] | None = None) -> list[StatementOut]:
+    """Statements with their claim progress (and, with ``holder``, that holder's amount in each)."""
+    progress = svc.claim_progress(ledger, [r.statement_id for r in rows])
+    out = []
+    for row in rows:
+        claimed, amount = progress.get(row.statement_id, (0, 0))
+        fields = {**row.model_dump(exclude={"id", "closed_by_key", "closed_at"}), "period_start": iso_day(row.period_start), "period_end": iso_day(row.period_end)}
+        mine = None if holder is None else holder.get(int(row.id or 0))
+        out.append(StatementOut(**fields, typed_data=typed, claimed_entries=claimed, claimed_amount=amount, holder_amount=mine))
+    return out
 
 
 @router.post("", status_code=201, response_model=StatementOut, responses={200: {"model": StatementOut}, 202: {"model": StatementOut}})
@@ -80,17 +90,27 @@ async def close_period(body: CloseIn, key: Annotated[ApiKey, Depends(require(Rol
         svc.close_period, ledger, key, unix_day(body.period_start, False), unix_day(body.period_end, True), body.currency, body.settlement_token
     )
     status = 202 if result.typed_data is not None else 201 if result.created else 200
-    return JSONResponse(status_code=status, content=_out(result.statement, result.typed_data).model_dump())
+    return JSONResponse(status_code=status, content=_outs(ledger, [result.statement], typed=result.typed_data)[0].model_dump())
 
 
 @router.get("", response_model=list[StatementOut])
-def list_statements(_: AnyKey, ledger: LedgerDep, currency: Annotated[str | None, Query()] = None) -> list[StatementOut]:
-    return [_out(r) for r in svc.list_statements(ledger, currency)]
+def list_statements(
+    _: AnyKey,
+    ledger: LedgerDep,
+    currency: Annotated[str | None, Query()] = None,
+    account: Annotated[str | None, Query(description="Only statements with entries for this holder, with what it is owed in each")] = None,
+) -> list[StatementOut]:
+    """Every statement, oldest period first (a period's adjustments after it)."""
+    rows = svc.list_statements(ledger, currency)
+    if account is None:
+        return _outs(ledger, rows)
+    owed = svc.holder_amounts(ledger, account)
+    return _outs(ledger, [r for r in rows if r.id in owed], owed)
 
 
 @router.get("/{statement_id}", response_model=StatementOut)
 def statement(statement_id: str, _: AnyKey, ledger: LedgerDep) -> StatementOut:
-    return _out(svc.get(ledger, statement_id))
+    return _outs(ledger, [svc.get(ledger, statement_id)])[0]
 
 
 @router.get("/{statement_id}/document", response_class=Response, responses={200: {"content": {"application/json": {}}}})
