@@ -8,6 +8,8 @@ is rebuilt from the deployment block and an IndexerIncident row records what cha
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from hexbytes import HexBytes
@@ -89,6 +91,13 @@ class Indexer:
                 s.exec(delete(table))  # type: ignore[call-overload]
             s.add(IndexerIncident(kind=kind, detail=detail, works_before=before, works_after=-1))
         self._timestamps.clear()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No sync runs inside: for a service that writes rows a projector would otherwise race to
+        insert from the same transaction's event (statements)."""
+        with self._lock:
+            yield
 
     def sync(self, to_block: int | None = None) -> SyncResult:
         """Projects every event up to ``to_block`` (default: the chain head)."""

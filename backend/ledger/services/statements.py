@@ -267,7 +267,9 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
     document = canonical_with_lines(head, lines_json(run.traces))
     statement_id = "0x" + hashlib.sha256(document).hexdigest()
     cid = ledger.store.put(document)
-    with session_scope(ledger.engine) as s:
+    # The indexer waits until the statement is committed: it would otherwise see the publication
+    # first and restore the statement from its document itself.
+    with ledger.indexer.paused(), session_scope(ledger.engine) as s:
         _check_closable(s, currency, start, end)  # again, inside the write: another close may have won
         if _unpaid(s, currency, start, end) != unpaid or len(earlier) != len(
             s.exec(select(Statement.id).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).all()
