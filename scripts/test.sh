@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # Every test: Hardhat 3 Solidity tests (with fuzzing), then pytest against a real anvil, SQLite,
-# PostgreSQL (127.0.0.1:5432 unless LEDGER_TEST_POSTGRES_URL says otherwise) and a real HTTP server.
+# PostgreSQL (127.0.0.1:5432 unless LEDGER_TEST_POSTGRES_URL says otherwise), a real HTTP server
+# and a real browser (Debian's chromium, for the portal; installed with apt when missing).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh"
 cd "$root"
+
+chromium="${LEDGER_TEST_CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$chromium" ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y --no-install-recommends chromium >/dev/null \
+    || { $sudo apt-get update >/dev/null && $sudo apt-get install -y --no-install-recommends chromium >/dev/null; }
+fi
+
 scripts/node.sh node_modules/.bin/hardhat test solidity
 .venv/bin/python -m pytest "$@"

@@ -2,11 +2,12 @@
 
 import logging
 import threading
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from ledger.api.routers import admin, models, outputs, platforms, relay, royalties, statements, usage, works
 from ledger.config import Settings, get_settings
@@ -14,6 +15,7 @@ from ledger.runtime import Ledger, open_ledger
 from ledger.services.errors import LedgerError
 
 log = logging.getLogger(__name__)
+PORTAL = Path(__file__).with_name("portal") / "index.html"
 
 
 def _poll(ledger: Ledger, stop: threading.Event) -> None:
@@ -50,6 +52,11 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     @app.exception_handler(LedgerError)
     async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
         return JSONResponse(status_code=exc.status, content={"detail": exc.message, **exc.extra})
+
+    @app.get("/portal", response_class=HTMLResponse, include_in_schema=False)
+    def portal() -> HTMLResponse:
+        """Rights holders' page: their statements, verified in the browser, claimed with a click."""
+        return HTMLResponse(PORTAL.read_text(encoding="utf-8"))
 
     app.include_router(works.router)
     app.include_router(models.router)

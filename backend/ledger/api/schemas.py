@@ -97,6 +97,13 @@ class KeyOut(BaseModel):
     custodial: bool
 
 
+class WhoAmIOut(BaseModel):
+    role: str
+    label: str
+    holder_address: str | None = Field(description="The key's on-chain account, if its role has one")
+    custodial: bool
+
+
 class HealthOut(BaseModel):
     status: str
     chain_id: int

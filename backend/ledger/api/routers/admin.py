@@ -1,4 +1,4 @@
-"""Operator endpoints: API keys (admin only) and health (anyone)."""
+"""Operator endpoints: API keys (admin creates; any key reads itself) and health (anyone)."""
 
 from typing import Annotated
 
@@ -7,8 +7,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from ledger.api.deps import get_ledger, require
-from ledger.api.schemas import HealthOut, KeyCreate, KeyOut
+from ledger.api.deps import current_key, get_ledger, require
+from ledger.api.schemas import HealthOut, KeyCreate, KeyOut, WhoAmIOut
 from ledger.models import ApiKey, IndexerIncident, Role, Work
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
@@ -22,6 +22,12 @@ async def create_key(
 ) -> KeyOut:
     issued = await run_in_threadpool(create_api_key, ledger, Role(body.role), body.label, body.address)
     return KeyOut(api_key=issued.token, role=issued.role.value, holder_address=issued.holder_address, custodial=issued.custodial)
+
+
+@router.get("/keys/me", response_model=WhoAmIOut)
+def whoami(key: Annotated[ApiKey, Depends(current_key)]) -> WhoAmIOut:
+    """The role and on-chain account of the key making the request (what the portal shows)."""
+    return WhoAmIOut(role=key.role.value, label=key.label, holder_address=key.holder_address, custodial=key.custodial)
 
 
 @router.get("/health", response_model=HealthOut)

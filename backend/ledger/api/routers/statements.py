@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import current_key, get_ledger, require
+from ledger.codes import currency_exponent
 from ledger.dates import iso_day, unix_day
 from ledger.models import ApiKey, Role, Statement
 from ledger.runtime import Ledger
@@ -33,6 +34,7 @@ class CloseIn(BaseModel):
 class StatementOut(BaseModel):
     statement_id: str = Field(description="SHA-256 of the statement document; its id on chain")
     currency: str
+    minor_unit_exponent: int = Field(description="Digits after the decimal point of one minor unit (JPY 0, USD 2)")
     period_start: str
     period_end: str
     sequence: int = Field(description="0: the period's statement; 1, 2, ...: adjustments paying usage reported after it")
@@ -74,7 +76,10 @@ def _outs(ledger: Ledger, rows: list[Statement], holder: dict[int, int] | None =
     out = []
     for row in rows:
         claimed, amount = progress.get(row.statement_id, (0, 0))
-        fields = {**row.model_dump(exclude={"id", "closed_by_key", "closed_at"}), "period_start": iso_day(row.period_start), "period_end": iso_day(row.period_end)}
+        fields = {
+            **row.model_dump(exclude={"id", "closed_by_key", "closed_at"}), "period_start": iso_day(row.period_start),
+            "period_end": iso_day(row.period_end), "minor_unit_exponent": currency_exponent(row.currency),
+        }  # fmt: skip
         mine = None if holder is None else holder.get(int(row.id or 0))
         out.append(StatementOut(**fields, typed_data=typed, claimed_entries=claimed, claimed_amount=amount, holder_amount=mine))
     return out

@@ -1,0 +1,98 @@
+"""The holders' portal in a real browser (Debian's chromium, driven by Playwright) against the real
+API: a holder signs in with their key, sees what each statement owes them, verifies a statement
+in the browser and claims it on chain."""
+
+import os
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+from ledger.models import Role
+from ledger.runtime import Ledger
+from ledger.services.keys import create_api_key
+from tests.conftest import Server, client_for
+from tests.test_royalties_api import _work
+from tests.test_statements_api import _csv, _platform_with_outputs, _upload
+
+CHROMIUM = os.environ.get("LEDGER_TEST_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    context.close()
+
+
+def _sign_in(page: Page, server: Server, key: str) -> None:
+    page.goto(f"{server.url}/portal")
+    page.fill("#key", key)
+    page.click("#connect")
+
+
+def test_a_holder_verifies_and_claims_in_the_browser(ledger: Ledger, server: Server, holder: httpx.Client, holder_key: str, page: Page) -> None:
+    work = _work(holder, 0xD001, 0, [])
+    me = holder.get(f"/works/{work}").json()["manager"]
+    platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xD100)
+    assert _upload(platform, _csv("SEP", address, "2026-09-01", "2026-09-30", "USD", [(h, 123_457)])).status_code == 201
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+    st = accountant.post("/statements", json={"period_start": "2026-09-01", "period_end": "2026-09-30", "currency": "USD"}).json()
+    assert st["holder_amount"] is None and st["holders_total"] == 86_420  # 70 % of 123,457, the odd unit to the pool
+
+    _sign_in(page, server, holder_key)
+    row = page.locator(f"tr[data-statement='{st['statement_id']}']")
+    row.wait_for()
+    assert me in page.inner_text("#who")
+    assert row.locator("td.amount").inner_text() == "864.20"  # cents, shown exactly
+    assert row.locator("td.status").inner_text() == "not claimed"
+
+    row.get_by_role("button", name="Verify").click()
+    page.locator(".check.ok").wait_for()
+    assert "verified" in row.locator(".check").inner_text() and "864.20" in row.locator(".check").inner_text()
+
+    row.get_by_role("button", name="Claim").click()
+    page.wait_for_function("document.querySelector('td.status').textContent.startsWith('claimed in 0x')")
+    assert ledger.distributor.functions.isClaimed(bytes.fromhex(st["statement_id"][2:]), 0).call()
+    assert holder.get(f"/statements/{st['statement_id']}").json()["claimed_amount"] == 86_420
+
+    with page.expect_download() as download:
+        row.get_by_role("button", name="PDF").click()
+    assert open(download.value.path(), "rb").read(5) == b"%PDF-"
+
+    # A document that does not hash to the statement id is caught in the browser.
+    def doctored(route: Route) -> None:
+        body = route.fetch().body().replace(b'"amount":86420', b'"amount":86421')
+        route.fulfill(status=200, body=body, headers={"content-type": "application/json"})
+
+    page.route("**/document", doctored)
+    page.reload()
+    row.wait_for()
+    row.get_by_role("button", name="Verify").click()
+    page.locator(".check.bad").wait_for()
+    assert "does not verify" in row.locator(".check").inner_text()
+
+
+def test_a_wrong_key_is_told_so(server: Server, page: Page) -> None:
+    _sign_in(page, server, "lk_nothing_here")
+    page.wait_for_function("document.getElementById('error').textContent.length > 0")
+    assert page.inner_text("#error").startswith("401")
+
+
+def test_amounts_are_formatted_without_floating_point(server: Server, page: Page) -> None:
+    page.goto(f"{server.url}/portal")
+    cases = {("5", 2): "0.05", ("0", 2): "0.00", ("1234", 0): "1234", ("12345678901234567", 2): "123456789012345.67", ("1", 3): "0.001"}
+    for (minor, exponent), expected in cases.items():
+        assert page.evaluate("([m, e]) => major(m, e)", [minor, exponent]) == expected
