@@ -4,6 +4,7 @@ The API (through FastAPI's lifespan) and the CLI both build a Ledger from here, 
 same services against the same parts.
 """
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -19,6 +20,7 @@ from ledger.chain.compiler import compile_contract
 from ledger.chain.deployment import CONTRACTS, Deployment, ensure_deployed, verify
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.keys import operator_account
+from ledger.chain.outbox import Outbox, Recovery
 from ledger.chain.registry import WorkRegistryClient
 from ledger.chain.relayer import Relayer
 from ledger.chain.sender import TxSender
@@ -26,6 +28,8 @@ from ledger.config import Settings
 from ledger.content.store import ContentStore, open_store
 from ledger.db import init_db, make_engine
 from ledger.indexer.runner import Indexer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -77,7 +81,11 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     w3 = connect(settings)
     operator = operator_account(settings, create=deploy)
     abis = {name: compile_contract(f"{name}.sol").abi for name in CONTRACTS}
-    sender = TxSender(w3, operator, ErrorDecoder(*abis.values()))
+    outbox = Outbox(engine)
+    sender = TxSender(w3, operator, ErrorDecoder(*abis.values()), outbox=outbox)
+    recovered = outbox.recover(w3)  # before anything new is signed: settle what a crash left pending
+    if recovered != Recovery():
+        log.warning("outbox after restart: %s", recovered)
     if deploy:
         deployment = ensure_deployed(w3, sender, settings.deployment_path)
     else:

@@ -7,7 +7,7 @@ error before anything is broadcast.
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -18,17 +18,21 @@ from web3.types import TxReceipt
 from ledger.chain.calls import Call
 from ledger.chain.errors import ErrorDecoder
 
+if TYPE_CHECKING:
+    from ledger.chain.outbox import Outbox
+
 
 class TransactionFailed(RuntimeError):
     """Mined but status 0: should not happen after a successful simulation, but is checked."""
 
 
 class TxSender:
-    def __init__(self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, timeout_s: float = 120) -> None:
+    def __init__(self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, timeout_s: float = 120, outbox: "Outbox | None" = None) -> None:
         self.w3 = w3
         self.account = account
         self.decoder = decoder
         self.timeout_s = timeout_s
+        self.outbox = outbox  # where signed transactions are recorded before they are broadcast
         self._lock = threading.Lock()
 
     def _revert_data(self, exc: Exception) -> Any:
@@ -50,7 +54,8 @@ class TxSender:
         return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
     def _submit(self, build: Callable[[dict[str, Any]], dict[str, Any]], what: str) -> TxReceipt:
-        """Fills nonce and chain id, signs, broadcasts and waits; one sender at a time per account."""
+        """Fills nonce and chain id, signs, records in the outbox, broadcasts and waits; one sender
+        at a time per account."""
         with self._lock:
             tx = build(
                 {
@@ -59,8 +64,13 @@ class TxSender:
                     "chainId": self.w3.eth.chain_id,
                 }
             )
-            tx_hash = self.w3.eth.send_raw_transaction(self.account.sign_transaction(tx).raw_transaction)
+            signed = self.account.sign_transaction(tx)
+            if self.outbox is not None:
+                self.outbox.record(self.account.address, int(tx["nonce"]), what, signed.raw_transaction, signed.hash)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.timeout_s)
+        if self.outbox is not None:
+            self.outbox.settle(tx_hash, receipt)
         if receipt["status"] != 1:
             raise TransactionFailed(f"{what} {HexBytes(tx_hash).to_0x_hex()} reverted")
         return receipt

@@ -3,6 +3,7 @@
 from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
+from ledger.models.outbox import OutboxTx
 from ledger.models.statements import Statement, StatementClaim, StatementEntry
 from ledger.models.usage import PlatformShare, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.models.works import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
@@ -17,6 +18,7 @@ __all__ = [
     "Output",
     "PlatformShare",
     "OutputLink",
+    "OutboxTx",
     "Role",
     "Statement",
     "StatementClaim",
