@@ -3,10 +3,7 @@
 import pytest
 from eth_account import Account
 from eth_utils import keccak
-from sqlmodel import Session, select
-
-from ledger.chain.outbox import Recovery
-from ledger.models import OutboxTx
+from ledger.chain.outbox import OutboxEntry, Recovery
 from ledger.runtime import Ledger, open_ledger
 
 ROLE = keccak(text="RIGHTS_HOLDER_ROLE")
@@ -16,9 +13,9 @@ class Crash(BaseException):
     """The process dying at that point (BaseException: nothing on the way catches it)."""
 
 
-def _rows(ledger: Ledger) -> list[OutboxTx]:
-    with Session(ledger.engine) as s:
-        return list(s.exec(select(OutboxTx)).all())
+def _rows(ledger: Ledger) -> list[OutboxEntry]:
+    assert ledger.sender.outbox is not None
+    return ledger.sender.outbox.entries()
 
 
 def _grant(ledger: Ledger, holder: str) -> None:

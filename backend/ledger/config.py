@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     def chain_dir(self) -> Path:
         return self.data_dir / "chain"
 
+    @property
+    def outbox_path(self) -> Path:
+        """Signed transactions before broadcast: the signer's own state, beside its keystore."""
+        return self.keys_dir / "outbox.db"
+
 
 @lru_cache
 def get_settings() -> Settings:

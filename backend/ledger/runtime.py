@@ -81,7 +81,7 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     w3 = connect(settings)
     operator = operator_account(settings, create=deploy)
     abis = {name: compile_contract(f"{name}.sol").abi for name in CONTRACTS}
-    outbox = Outbox(engine)
+    outbox = Outbox(settings.outbox_path)
     sender = TxSender(w3, operator, ErrorDecoder(*abis.values()), outbox=outbox)
     recovered = outbox.recover(w3)  # before anything new is signed: settle what a crash left pending
     if recovered != Recovery():

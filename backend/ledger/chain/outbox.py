@@ -6,23 +6,50 @@ transaction existed. Now the signed bytes are committed first; on the next start
 same bytes: same nonce and hash, so it cannot land twice), or dropped (its nonce was used by
 another transaction, e.g. a chain reset). Services keep their own retry rules on top (409/200
 for a second registration, adoption of anchors and statements).
+
+The outbox is the signer's own state, like its keystore: a small SQLite file in the data
+directory, apart from the ledger's database. Services send transactions while they hold a write
+transaction on that database (a usage report's lines are committed only once its anchor is
+mined); on SQLite a second writer on the same file would wait for them forever.
 """
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from hexbytes import HexBytes
-from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, Text, create_engine, event, insert, select, update
 from web3 import Web3
 from web3.exceptions import TimeExhausted, TransactionNotFound
 from web3.types import TxReceipt
 
-from ledger.db import session_scope
-from ledger.models.outbox import OutboxTx
-
 log = logging.getLogger(__name__)
+
+_metadata = MetaData()
+outbox_table = Table(
+    "outboxtx", _metadata,
+    Column("tx_hash", String(66), primary_key=True),
+    Column("sender", String(42), nullable=False, index=True),
+    Column("nonce", BigInteger, nullable=False),
+    Column("purpose", String(100), nullable=False),  # the contract function, for operators
+    Column("raw", Text, nullable=False),  # 0x-hex signed transaction
+    Column("status", String(16), nullable=False, index=True),  # pending, mined, reverted, dropped
+    Column("block_number", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("settled_at", DateTime(timezone=True)),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    tx_hash: str
+    sender: str
+    nonce: int
+    purpose: str
+    raw: str
+    status: str
+    block_number: int | None
 
 
 @dataclass(frozen=True)
@@ -33,32 +60,52 @@ class Recovery:
 
 
 class Outbox:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+
+        @event.listens_for(self.engine, "connect")
+        def _wal(conn, _record):  # type: ignore[no-untyped-def]
+            conn.execute("PRAGMA journal_mode=WAL")
+
+        _metadata.create_all(self.engine)
 
     def record(self, sender: str, nonce: int, purpose: str, raw: bytes, tx_hash: bytes) -> None:
-        with session_scope(self.engine) as s:
-            s.add(OutboxTx(tx_hash=HexBytes(tx_hash).to_0x_hex(), sender=sender, nonce=nonce, purpose=purpose[:100],
-                           raw=HexBytes(raw).to_0x_hex(), status="pending"))  # fmt: skip
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(outbox_table).values(
+                    tx_hash=HexBytes(tx_hash).to_0x_hex(), sender=sender, nonce=nonce, purpose=purpose[:100],
+                    raw=HexBytes(raw).to_0x_hex(), status="pending", created_at=datetime.now(timezone.utc),
+                )  # fmt: skip
+            )
 
     def settle(self, tx_hash: bytes | str, receipt: TxReceipt | None, status: str | None = None) -> None:
-        with session_scope(self.engine) as s:
-            row = s.get(OutboxTx, HexBytes(tx_hash).to_0x_hex())
-            if row is None:
-                return
-            row.status = status or ("mined" if receipt is not None and receipt["status"] == 1 else "reverted")
-            row.block_number = int(receipt["blockNumber"]) if receipt is not None else None
-            row.settled_at = datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(outbox_table)
+                .where(outbox_table.c.tx_hash == HexBytes(tx_hash).to_0x_hex())
+                .values(
+                    status=status or ("mined" if receipt is not None and receipt["status"] == 1 else "reverted"),
+                    block_number=int(receipt["blockNumber"]) if receipt is not None else None,
+                    settled_at=datetime.now(timezone.utc),
+                )
+            )
 
-    def pending(self) -> list[OutboxTx]:
-        with Session(self.engine) as s:
-            return list(s.exec(select(OutboxTx).where(OutboxTx.status == "pending").order_by(col(OutboxTx.sender), col(OutboxTx.nonce))).all())
+    def entries(self, status: str | None = None) -> list[OutboxEntry]:
+        stmt = select(outbox_table).order_by(outbox_table.c.sender, outbox_table.c.nonce)
+        if status is not None:
+            stmt = stmt.where(outbox_table.c.status == status)
+        with self.engine.connect() as conn:
+            return [
+                OutboxEntry(r.tx_hash, r.sender, int(r.nonce), r.purpose, r.raw, r.status, None if r.block_number is None else int(r.block_number))
+                for r in conn.execute(stmt)
+            ]
 
     def recover(self, w3: Web3, timeout_s: float = 120) -> Recovery:
         """Settles every pending transaction (see the module docstring); safe to run any time no
         send is in flight, e.g. at start."""
         mined = resent = dropped = 0
-        for row in self.pending():
+        for row in self.entries("pending"):
             receipt = _receipt(w3, row.tx_hash)
             if receipt is None and row.nonce < w3.eth.get_transaction_count(row.sender, "latest"):
                 log.warning("outbox: %s (%s, nonce %s) was never mined and its nonce is used: dropped", row.tx_hash, row.purpose, row.nonce)

@@ -3,7 +3,6 @@
 from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
-from ledger.models.outbox import OutboxTx
 from ledger.models.statements import Statement, StatementClaim, StatementEntry
 from ledger.models.usage import PlatformShare, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.models.works import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
@@ -18,7 +17,6 @@ __all__ = [
     "Output",
     "PlatformShare",
     "OutputLink",
-    "OutboxTx",
     "Role",
     "Statement",
     "StatementClaim",
