@@ -15,6 +15,42 @@ def test_migrations_match_the_models(db_url: str) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
         assert diff == [], diff
-        assert MigrationContext.configure(conn).get_current_revision() == "0005"
+        assert MigrationContext.configure(conn).get_current_revision() == "0006"
     assert {"work", "workowner", "worktermsversion", "apikey"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_ids_beyond_32_bits_are_stored(db_url: str) -> None:
+    """Works, outputs and usage lines with ids past 2^31 (a platform's billionth output)."""
+    from datetime import datetime, timezone
+
+    from sqlmodel import Session, select
+
+    from ledger.models import Model, Output, OutputLink, UsageLine, UsageReport, Work
+
+    engine = make_engine(db_url)
+    init_db(engine)
+    big = 2**40 + 7
+    now = int(datetime.now(timezone.utc).timestamp())
+    with Session(engine) as s:
+        s.add(Work(work_id=big, content_hash="0x" + "ab" * 32, manager="0x" + "11" * 20, metadata_cid="bafy", training_allowed=True,
+                   royalty_bps=0, expires_at=0, terms_version=1, owners_hash="0x" + "00" * 32, tx_hash="0x" + "01" * 32,
+                   block_number=1, log_index=0, registered_at=now))  # fmt: skip
+        s.add(Model(model_id=big, platform="0x" + "22" * 20, base_model_id=big - 1, name="m", version="1", weights_hash="0x" + "02" * 32,
+                    metadata_cid="bafy", training_root="0x" + "03" * 32, training_set_size=1, training_set_cid="bafy",
+                    training_set_status="verified", tx_hash="0x" + "04" * 32, block_number=1, log_index=0, registered_at=now))  # fmt: skip
+        s.flush()
+        s.add(Output(output_id=big, output_hash="0x" + "cd" * 32, model_id=big, tx_hash="0x" + "05" * 32, block_number=1, log_index=1, registered_at=now))
+        s.flush()
+        s.add(OutputLink(output_id=big, work_id=big, weight_bps=10_000))
+        report = UsageReport(platform="0x" + "22" * 20, report_id="R", period_start=0, period_end=1, currency="JPY", line_count=1,
+                             total_revenue=1, batch_hash="0x" + "06" * 32, anchor_tx="")  # fmt: skip
+        s.add(report)
+        s.flush()
+        s.add(UsageLine(id=big, report_pk=report.id, platform="0x" + "22" * 20, line_id="L", line_number=2, output_id=big,
+                        use_type="generation", commercial_model="subscription", territory="JP", uses=1, revenue=1))  # fmt: skip
+        s.commit()
+    with Session(engine) as s:
+        assert s.exec(select(OutputLink.output_id, OutputLink.work_id)).one() == (big, big)
+        assert s.exec(select(UsageLine.id, UsageLine.output_id)).one() == (big, big)
     engine.dispose()

@@ -3,11 +3,13 @@
 from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, SQLModel
 
+from ledger.models.types import ID64
+
 
 class Model(SQLModel, table=True):
-    model_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    model_id: int = Field(primary_key=True, sa_type=ID64, sa_column_kwargs={"autoincrement": False})
     platform: str = Field(index=True, max_length=42)
-    base_model_id: int | None = Field(default=None, index=True)
+    base_model_id: int | None = Field(default=None, index=True, sa_type=ID64)
     name: str
     version: str
     weights_hash: str = Field(max_length=66)
@@ -29,14 +31,14 @@ class ModelTrainingWork(SQLModel, table=True):
     foreign key to ``work``: a platform may declare a work that was never registered, and the
     audit must be able to say so."""
 
-    model_id: int = Field(primary_key=True, foreign_key="model.model_id")
-    work_id: int = Field(primary_key=True, index=True, sa_column_kwargs={"autoincrement": False})
+    model_id: int = Field(primary_key=True, foreign_key="model.model_id", sa_type=ID64)
+    work_id: int = Field(primary_key=True, index=True, sa_type=ID64, sa_column_kwargs={"autoincrement": False})
 
 
 class Output(SQLModel, table=True):
-    output_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    output_id: int = Field(primary_key=True, sa_type=ID64, sa_column_kwargs={"autoincrement": False})
     output_hash: str = Field(unique=True, index=True, max_length=66)
-    model_id: int = Field(foreign_key="model.model_id", index=True)
+    model_id: int = Field(foreign_key="model.model_id", index=True, sa_type=ID64)
     tx_hash: str = Field(max_length=66)
     block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
     log_index: int
@@ -44,6 +46,6 @@ class Output(SQLModel, table=True):
 
 
 class OutputLink(SQLModel, table=True):
-    output_id: int = Field(primary_key=True, foreign_key="output.output_id")
-    work_id: int = Field(primary_key=True, foreign_key="work.work_id", index=True)
+    output_id: int = Field(primary_key=True, foreign_key="output.output_id", sa_type=ID64)
+    work_id: int = Field(primary_key=True, foreign_key="work.work_id", index=True, sa_type=ID64)
     weight_bps: int

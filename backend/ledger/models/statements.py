@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 from sqlalchemy import BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from ledger.models.types import ID64
+
 #: The statement document's format, named in the document itself.
 STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v1"
 
@@ -41,7 +43,7 @@ class StatementEntry(SQLModel, table=True):
     """A claimable leaf of a statement's Merkle tree: (entry_index, account, payout, amount)."""
 
     __table_args__ = (UniqueConstraint("statement_pk", "entry_index"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID64)
     statement_pk: int = Field(foreign_key="statement.id", index=True)
     entry_index: int
     account: str = Field(index=True, max_length=42)

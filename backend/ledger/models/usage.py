@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 from sqlalchemy import BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from ledger.models.types import ID64
+
 
 class UsageAnchorRecord(SQLModel, table=True):
     """Projection of UsageAnchor.UsageAnchored."""
@@ -44,14 +46,14 @@ class UsageReport(SQLModel, table=True):
 
 class UsageLine(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("platform", "line_id"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID64)
     report_pk: int = Field(foreign_key="usagereport.id", index=True)
     platform: str = Field(max_length=42)
     line_id: str = Field(max_length=200)
     line_number: int  # in the file, for messages and audits
     #: No foreign key: outputs are a projection the indexer may rebuild from the chain, while
     #: usage lines are the platform's own records and must survive that rebuild.
-    output_id: int = Field(index=True)
+    output_id: int = Field(index=True, sa_type=ID64)
     platform_output_ref: str = ""
     use_type: str = Field(max_length=32)
     commercial_model: str = Field(max_length=32)

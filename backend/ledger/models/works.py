@@ -3,9 +3,11 @@
 from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, SQLModel
 
+from ledger.models.types import ID64
+
 
 class Work(SQLModel, table=True):
-    work_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    work_id: int = Field(primary_key=True, sa_type=ID64, sa_column_kwargs={"autoincrement": False})
     content_hash: str = Field(index=True, unique=True, max_length=66)  # 0x + 64 hex
     manager: str = Field(index=True, max_length=42)
     metadata_cid: str
@@ -21,7 +23,7 @@ class Work(SQLModel, table=True):
 
 
 class WorkOwner(SQLModel, table=True):
-    work_id: int = Field(primary_key=True, foreign_key="work.work_id")
+    work_id: int = Field(primary_key=True, foreign_key="work.work_id", sa_type=ID64)
     account: str = Field(primary_key=True, max_length=42, index=True)
     payout: str = Field(max_length=42)
     share_bps: int
@@ -31,7 +33,7 @@ class WorkTermsVersion(SQLModel, table=True):
     """Every version of a work's terms, so later questions ("was training allowed when the model
     was registered?") are answered from history, not from the current terms."""
 
-    work_id: int = Field(primary_key=True, foreign_key="work.work_id")
+    work_id: int = Field(primary_key=True, foreign_key="work.work_id", sa_type=ID64)
     version: int = Field(primary_key=True)
     training_allowed: bool
     royalty_bps: int
@@ -48,7 +50,7 @@ class WorkOwnerVersion(SQLModel, table=True):
     a past period pays the owners and payout addresses in force at that period's end, whatever
     changed since: re-running a period gives the same statement."""
 
-    work_id: int = Field(primary_key=True, foreign_key="work.work_id")
+    work_id: int = Field(primary_key=True, foreign_key="work.work_id", sa_type=ID64)
     version: int = Field(primary_key=True)
     account: str = Field(primary_key=True, max_length=42)
     payout: str = Field(max_length=42)

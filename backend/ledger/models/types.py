@@ -1,0 +1,8 @@
+"""Column types shared by the tables."""
+
+from sqlalchemy import BigInteger, Integer
+
+#: 64-bit ids: the contracts number works, models and outputs with uint64, and a generation
+#: platform makes billions of outputs (and usage lines). BIGINT on PostgreSQL; on SQLite INTEGER
+#: is already 64-bit, and must stay INTEGER to remain the table's rowid.
+ID64 = BigInteger().with_variant(Integer(), "sqlite")
