@@ -14,8 +14,8 @@ from sqlalchemy import and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from ledger.accounting.tracing import trace
 from ledger.accounting.splits import Facts, Lines, SplitResult, split
+from ledger.accounting.tracing import trace
 from ledger.db import chunked
 from ledger.models import Output, OutputLink, UsageLine, UsageReport, Work, WorkOwnerVersion, WorkTermsVersion
 from ledger.runtime import Ledger
@@ -73,10 +73,13 @@ class RoyaltyRun:
     traces: Traces | None = None  # traced runs only: sum to holders_total
 
 
-def effective_lines(session: Session, period_start: int, period_end: int) -> list[tuple[int, int, str, int]]:
+def effective_lines(
+    session: Session, period_start: int, period_end: int, currency: str | None = None, reports: set[int] | None = None
+) -> list[tuple[int, int, str, int]]:
     """(output_id, revenue, currency, report pk) of every line in anchored reports inside the period that no
-    later anchored line replaces. A report whose anchor is not on chain yet (a self-signing
-    platform has not relayed it) does not count, and neither do its corrections."""
+    later anchored line replaces (only ``currency``, and only the reports ``reports``, when given).
+    A report whose anchor is not on chain yet (a self-signing platform has not relayed it) does not
+    count, and neither do its corrections. In line order."""
     later, later_report = aliased(UsageLine), aliased(UsageReport)
     replaced = exists().where(
         and_(
@@ -87,12 +90,18 @@ def effective_lines(session: Session, period_start: int, period_end: int) -> lis
         )
     )
     stmt = (
-        select(UsageLine.output_id, UsageLine.revenue, UsageReport.currency, UsageLine.report_pk)
+        select(UsageLine.id, UsageLine.output_id, UsageLine.revenue, UsageReport.currency, UsageLine.report_pk)
         .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
         .where(UsageReport.period_start >= period_start, UsageReport.period_end <= period_end, UsageReport.anchor_tx != "", ~replaced)
         .order_by(col(UsageLine.id))
     )
-    return [(int(o), int(r), str(c), int(p)) for o, r, c, p in session.exec(stmt).all()]
+    if currency is not None:
+        stmt = stmt.where(UsageReport.currency == currency)
+    if reports is None:
+        found = list(session.exec(stmt).all())
+    else:  # a few reports of a period (an adjustment): fetch just theirs
+        found = sorted(row for chunk in chunked(sorted(reports)) for row in session.exec(stmt.where(col(UsageLine.report_pk).in_(chunk))).all())
+    return [(int(o), int(r), str(c), int(p)) for _, o, r, c, p in found]
 
 
 def _sources(session: Session, works: set[int], max_depth: int) -> dict[int, list[tuple[int, int, int]]]:
@@ -216,18 +225,15 @@ def compute(
     if period_end < period_start:
         raise InvalidInput("the period ends before it starts")
     with Session(ledger.engine) as s:
-        rows = [
-            r for r in effective_lines(s, period_start, period_end)
-            if (currency is None or r[2] == currency) and (reports is None or r[3] in reports)
-        ]  # fmt: skip
+        rows = effective_lines(s, period_start, period_end, currency, reports)
         if not rows:
             return []
         output_ids = sorted({o for o, _, _, _ in rows})
         facts, out_index, work_ids, payees = _facts(s, output_ids, max_depth, period_end)
-        reports = {
+        report_rows = {
             int(r.id): r for chunk in chunked(sorted({p for *_, p in rows})) for r in s.exec(select(UsageReport).where(col(UsageReport.id).in_(chunk)))  # type: ignore[arg-type]
         }
-        share = shares_for(s, [(pk, r.platform, r.period_start) for pk, r in reports.items()], ledger.settings.platform_share_bps)
+        share = shares_for(s, [(pk, r.platform, r.period_start) for pk, r in report_rows.items()], ledger.settings.platform_share_bps)
     runs = []
     for cur in sorted({c for _, _, c, _ in rows}):
         mine = [(o, r, p) for o, r, c, p in rows if c == cur]
@@ -247,7 +253,7 @@ def compute(
             raise RuntimeError(f"split of {cur} does not conserve revenue")
         by_platform: dict[str, int] = {}
         for pk, amount in zip(pks, _group_sums(groups, result.platform, len(pks))):
-            by_platform[reports[pk].platform] = by_platform.get(reports[pk].platform, 0) + amount
+            by_platform[report_rows[pk].platform] = by_platform.get(report_rows[pk].platform, 0) + amount
         totals = result.payee_totals.tolist()
         order = _by_address(payees, totals)
         shares, traces = [], None
@@ -256,7 +262,7 @@ def compute(
             revenues = _group_sums(groups, lines.revenue, len(pks))
             kept = _group_sums(groups, result.platform, len(pks))
             for g, pk in enumerate(pks):
-                r = reports[pk]
+                r = report_rows[pk]
                 shares.append(ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, counts[g], revenues[g], kept[g]))
             traces = _traces(facts, result, work_ids, order)
             if int(traces.amount.sum()) != holders_total or (traces.payee < 0).any():
