@@ -144,6 +144,15 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert all(c.ok for c in verify_statement(ledger.w3, canonical(adj_doc)))
     assert accountant.post("/statements", json=OCTOBER).json()["statement_id"] == adj["statement_id"]  # nothing new: the latest
     assert [s["statement_id"] for s in holder.get("/statements").json()] == [st["statement_id"], adj["statement_id"]]
+    # Platforms see which statement paid each of their reports.
+    statuses = {r["report_id"]: (r["status"], r["statement_id"]) for r in platform.get("/usage/reports").json()}
+    assert statuses == {"OCT-A": ("paid", st["statement_id"]), "OCT-B": ("paid", st["statement_id"]),
+                        "OCT-LATE": ("paid", adj["statement_id"]), "USD-X": ("anchored", None)}  # fmt: skip
+    assert len(accountant.get("/usage/reports", params={"platform": address, "currency": "JPY"}).json()) == 3
+    assert holder.get("/usage/reports").status_code == 403
+    other_platform = client_for(server, create_api_key(ledger, Role.platform, "other").token)
+    assert other_platform.get("/usage/reports", params={"platform": address}).status_code == 403
+    assert other_platform.get("/usage/reports").json() == []
 
     # Holders prove and claim their entries.
     [mine] = holder.get(f"/statements/{st['statement_id']}/entries/{a_acc.lower()}").json()

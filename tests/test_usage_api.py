@@ -165,6 +165,8 @@ def test_self_signing_platform_report_counts_once_its_anchor_is_relayed(
         retry = c.post("/usage/reports", files={"file": ("r.csv", text.encode())})  # e.g. the answer was lost
         assert retry.status_code == 202 and retry.json()["batch_hash"] == body["batch_hash"]
         assert _counts(ledger) == (1, 1)
+        [waiting] = c.get("/usage/reports").json()
+        assert waiting["status"] == "awaiting_signature" and waiting["statement_id"] is None
 
         typed = retry.json()["typed_data"]
         relayed = c.post("/relay", json={"message": typed["message"], "signature": sign_typed(wallet, typed)})
@@ -173,3 +175,5 @@ def test_self_signing_platform_report_counts_once_its_anchor_is_relayed(
         assert run["revenue"] == 1000
         done = c.post("/usage/reports", files={"file": ("r.csv", text.encode())})
         assert done.status_code == 200 and done.json()["anchor_tx"] == relayed.json()["tx_hash"]
+        [anchored] = c.get("/usage/reports").json()
+        assert anchored["status"] == "anchored" and anchored["anchor_tx"] == relayed.json()["tx_hash"]

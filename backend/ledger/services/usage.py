@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 from ledger.codes import is_currency, is_territory
 from ledger.dates import iso_day, unix_day
 from ledger.db import session_scope
-from ledger.models import ApiKey, Model, Output, Statement, UsageAnchorRecord, UsageLine, UsageReport
+from ledger.models import ApiKey, Model, Output, Role, Statement, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput
 from ledger.services.signing import SignatureRequired, execute
@@ -331,3 +331,52 @@ def _flush(s: Session, imp: _Importer, chunk: list[dict[str, object]], report: U
     if not chunk or report is None:  # compare mode (already imported): only the hash matters
         return
     s.execute(insert(UsageLine), imp.check_chunk(s, chunk, report.id))
+
+
+@dataclass(frozen=True)
+class ReportStatus:
+    platform: str
+    report_id: str
+    period_start: int
+    period_end: int
+    currency: str
+    corrects_report_id: str | None
+    line_count: int
+    total_revenue: int
+    batch_hash: str
+    anchor_tx: str
+    status: str  # awaiting_signature, anchored (counts, not paid yet), paid
+    statement_id: str | None  # the statement that paid it
+
+
+def list_reports(
+    ledger: Ledger, key: ApiKey, platform: str | None = None, currency: str | None = None, limit: int = 100, offset: int = 0
+) -> list[ReportStatus]:
+    """Usage reports, newest first, with where each stands: waiting for its platform's signed
+    anchor, anchored (counted by royalty runs, in no statement yet), or paid (by which statement).
+    A platform sees its own reports; accountants and admins see every platform's."""
+    if key.role == Role.platform:
+        if platform is not None and (not is_address(platform) or to_checksum_address(platform) != key.holder_address):
+            raise Forbidden(f"this key reports for {key.holder_address}; it cannot list {platform}'s reports")
+        platform = key.holder_address
+    elif platform is not None:
+        if not is_address(platform):
+            raise InvalidInput(f"not an Ethereum address: {platform!r}")
+        platform = to_checksum_address(platform)
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise InvalidInput("limit is 1 to 1000 and offset at least 0")
+    stmt = select(UsageReport, Statement.statement_id).join(Statement, col(Statement.id) == col(UsageReport.statement_pk), isouter=True)
+    if platform is not None:
+        stmt = stmt.where(UsageReport.platform == platform)
+    if currency is not None:
+        stmt = stmt.where(UsageReport.currency == currency)
+    stmt = stmt.order_by(col(UsageReport.id).desc()).offset(offset).limit(limit)
+    with Session(ledger.engine) as s:
+        rows = s.exec(stmt).all()
+    return [
+        ReportStatus(
+            r.platform, r.report_id, r.period_start, r.period_end, r.currency, r.corrects_report_id, r.line_count, r.total_revenue,
+            r.batch_hash, r.anchor_tx, "paid" if sid else "anchored" if r.anchor_tx else "awaiting_signature", sid,
+        )  # fmt: skip
+        for r, sid in rows
+    ]

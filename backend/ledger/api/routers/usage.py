@@ -3,13 +3,14 @@
 import codecs
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from ledger.api.deps import get_ledger, require
+from ledger.dates import iso_day
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
 from ledger.services import usage as svc
@@ -107,3 +108,32 @@ async def upload_report(request: Request, key: Platform, ledger: LedgerDep) -> A
             raise InvalidInput(f"the report is not UTF-8 text: {exc}") from exc
 
     return _out(await run_in_threadpool(run))
+
+
+class ReportStatusOut(BaseModel):
+    platform: str
+    report_id: str
+    period_start: str
+    period_end: str
+    currency: str
+    corrects_report_id: str | None
+    line_count: int
+    total_revenue: int
+    batch_hash: str
+    anchor_tx: str
+    status: str = Field(description="awaiting_signature, anchored (counted, in no statement yet) or paid")
+    statement_id: str | None = Field(description="The statement that paid it")
+
+
+@router.get("/reports", response_model=list[ReportStatusOut])
+def list_reports(
+    key: Annotated[ApiKey, Depends(require(Role.platform, Role.accountant, Role.admin))],
+    ledger: LedgerDep,
+    platform: Annotated[str | None, Query()] = None,
+    currency: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query()] = 100,
+    offset: Annotated[int, Query()] = 0,
+) -> list[ReportStatusOut]:
+    """Usage reports, newest first, and where each stands; a platform sees its own."""
+    rows = svc.list_reports(ledger, key, platform, currency, limit, offset)
+    return [ReportStatusOut(**{**r.__dict__, "period_start": iso_day(r.period_start), "period_end": iso_day(r.period_end)}) for r in rows]
