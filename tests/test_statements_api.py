@@ -260,6 +260,8 @@ def test_cli_closes_exports_and_claims(ledger: Ledger, server: Server, holder: h
     closed = runner.invoke(app, ["statements", "close", "--from", "2026-08-01", "--to", "2026-08-31", "--currency", "USD", *api])
     assert closed.exit_code == 0 and "closed" in closed.output and "holders 700" in closed.output, closed.output
     [st] = holder.get("/statements").json()
+    listed = runner.invoke(app, ["statements", "list", "--currency", "USD", *api])
+    assert listed.exit_code == 0 and st["statement_id"] in listed.output and "off chain" in listed.output, listed.output
     doc, lines = tmp_path / "st.json", tmp_path / "st.csv"
     assert runner.invoke(app, ["statements", "export", st["statement_id"], "-o", str(doc), *api]).exit_code == 0
     assert "0x" + hashlib.sha256(doc.read_bytes()).hexdigest() == st["statement_id"]
