@@ -12,6 +12,7 @@ import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+from sqlmodel import select
 from web3.logs import DISCARD
 
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree, process_proof
@@ -365,3 +366,26 @@ def test_a_statement_settled_in_a_token_pays_each_payout_address(ledger: Ledger,
     accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": b_acc})
     assert token.functions.balanceOf(b_acc).call() == 17_500 * 10**4
     assert token.functions.balanceOf(ledger.distributor.address).call() == 0  # paid out exactly
+
+
+def test_an_accountant_key_from_before_statements_gets_an_account_on_first_close(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+    """Accountant keys issued before statements existed have no on-chain account: the first close
+    gives them a custodial one with ACCOUNTANT_ROLE instead of refusing."""
+    from sqlmodel import Session
+
+    from ledger.models import ApiKey
+
+    work = _work(holder, 0xC007, 0, [])
+    platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xC600)
+    assert _upload(platform, _csv("MAY", address, "2026-05-01", "2026-05-31", "JPY", [(h, 1000)])).status_code == 201
+    issued = create_api_key(ledger, Role.accountant, "old")
+    with Session(ledger.engine) as s:  # as such a key was stored then
+        row = s.exec(select(ApiKey).where(ApiKey.holder_address == issued.holder_address)).one()
+        row.holder_address, row.custodial = None, False
+        s.commit()
+    accountant = client_for(server, issued.token)
+    closed = accountant.post("/statements", json={"period_start": "2026-05-01", "period_end": "2026-05-31", "currency": "JPY"})
+    assert closed.status_code == 201, closed.text
+    me = accountant.get("/keys/me").json()
+    assert me["custodial"] and me["holder_address"] and me["holder_address"] != issued.holder_address
+    assert ledger.distributor.functions.hasRole(keccak(text="ACCOUNTANT_ROLE"), me["holder_address"]).call()

@@ -54,24 +54,45 @@ ONCHAIN_ROLES: dict[Role, list[tuple[str, bytes]]] = {
 }
 
 
+def _onboard(ledger: Ledger, role: Role, address: str | None) -> tuple[str, bool]:
+    """The on-chain account for a key of ``role`` (the given address, or a new custodial one) with
+    its roles granted on the contracts; returns (address, custodial)."""
+    if address is not None:
+        if not is_address(address):
+            raise InvalidInput(f"not an Ethereum address: {address!r}")
+        holder, custodial = to_checksum_address(address), False
+    else:
+        account: LocalAccount = Account.create()
+        holder, custodial = account.address, True
+        with session_scope(ledger.engine) as s:
+            s.add(CustodialAccount(address=holder, keystore_json=encrypt_key(account, keystore_password(ledger.settings))))
+    contracts = ledger.indexed_contracts
+    for name, onchain_role in ONCHAIN_ROLES[role]:
+        if not contracts[name].functions.hasRole(onchain_role, holder).call():
+            ledger.sender.send(ledger.call(name, "grantRole", onchain_role, holder))
+    return holder, custodial
+
+
+def ensure_onchain_account(ledger: Ledger, key: ApiKey) -> ApiKey:
+    """A key whose role acts on chain but that was issued before the role did (accountant keys
+    before statements existed) gets a custodial account with its roles, on first use."""
+    if key.holder_address is not None or key.role not in ONCHAIN_ROLES:
+        return key
+    holder, custodial = _onboard(ledger, key.role, None)
+    with session_scope(ledger.engine) as s:
+        row = s.get_one(ApiKey, key.id)
+        row.holder_address, row.custodial = holder, custodial
+        s.flush()
+        s.refresh(row)
+        s.expunge(row)
+    return row
+
+
 def create_api_key(ledger: Ledger, role: Role, label: str = "", address: str | None = None) -> IssuedKey:
     holder: str | None = None
     custodial = False
-    grants = ONCHAIN_ROLES.get(role, [])
-    if grants:
-        if address is not None:
-            if not is_address(address):
-                raise InvalidInput(f"not an Ethereum address: {address!r}")
-            holder = to_checksum_address(address)
-        else:
-            account: LocalAccount = Account.create()
-            holder, custodial = account.address, True
-            with session_scope(ledger.engine) as s:
-                s.add(CustodialAccount(address=holder, keystore_json=encrypt_key(account, keystore_password(ledger.settings))))
-        contracts = ledger.indexed_contracts
-        for name, onchain_role in grants:
-            if not contracts[name].functions.hasRole(onchain_role, holder).call():
-                ledger.sender.send(ledger.call(name, "grantRole", onchain_role, holder))
+    if role in ONCHAIN_ROLES:
+        holder, custodial = _onboard(ledger, role, address)
     elif address is not None:
         raise InvalidInput("an address only applies to rights_holder, platform and accountant keys")
     prefix = secrets.token_hex(4)

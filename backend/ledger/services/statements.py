@@ -51,7 +51,7 @@ from ledger.models.statements import STATEMENT_SCHEMA
 from ledger.runtime import Ledger
 from ledger.services import royalties
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ledger.services.keys import custodial_signer
+from ledger.services.keys import custodial_signer, ensure_onchain_account
 from ledger.services.signing import SignatureRequired, execute
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -227,8 +227,7 @@ def _fund(ledger: Ledger, key: ApiKey, settlement: Settlement, total: int) -> No
 
 
 def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: str, token: str | None = None) -> CloseResult:
-    if key.holder_address is None:
-        raise Forbidden("this accountant key has no on-chain account (keys issued before statements existed have none); issue a new one")
+    key = ensure_onchain_account(ledger, key)  # accountant keys issued before statements existed
     if not is_currency(currency):
         raise InvalidInput(f"currency must be an ISO 4217 code with a minor unit, like JPY or USD; got {currency!r}")
     if end < start:
