@@ -50,7 +50,7 @@ def up(
     try:
         ledger = open_ledger(settings, deploy=True)
         console.print(f"WorkRegistry at {ledger.registry.address} on chain {ledger.deployment.chain_id}")
-        console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs)")
+        console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, holders' portal: /portal)")
         uvicorn.run(create_app(ledger=ledger), host=settings.api_host, port=settings.api_port, log_level="info")
     finally:
         if node is not None:
