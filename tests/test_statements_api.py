@@ -95,6 +95,9 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     for index, _, _, amount in entries:  # every entry is the sum of its traced lines [entry, work, report, amount]
         assert amount == sum(line[3] for line in doc["lines"] if line[0] == index)
     assert {line[1] for line in doc["lines"]} == {a, b} and len(doc["lines"]) == st["line_count"]
+    assert {r["platformShareBps"] for r in doc["reports"]} == {3000}  # the default share, recorded per report
+    assert doc["contracts"]["RoyaltyDistributor"] == ledger.distributor.address == doc["distributor"]
+    assert doc["contracts"]["OutputRegistry"] == ledger.outputs.address and doc["contractsFromBlock"] == ledger.deployment.start_block
     assert doc["lines"] == sorted(doc["lines"])  # ordered by entry, work, report
     for report in doc["reports"]:  # each report is anchored on chain by the transaction the statement names
         receipt = ledger.w3.eth.get_transaction_receipt(report["anchorTx"])

@@ -42,6 +42,7 @@ class ReportShare:
     lines: int
     revenue: int
     platform_amount: int
+    platform_share_bps: int  # the platform's share in force for it
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,7 @@ def compute(
             kept = _group_sums(groups, result.platform, len(pks))
             for g, pk in enumerate(pks):
                 r = report_rows[pk]
-                shares.append(ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, counts[g], revenues[g], kept[g]))
+                shares.append(ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, counts[g], revenues[g], kept[g], share[pk]))
             traces = _traces(facts, result, work_ids, order)
             if int(traces.amount.sum()) != holders_total or (traces.payee < 0).any():
                 raise RuntimeError(f"traced lines of {cur} do not add up to the holders' total")

@@ -10,9 +10,11 @@ on ``RoyaltyDistributor``.
 Document shape (keys sorted): ``entries`` ``[{index, account, payout, amount}]`` ordered by account
 then payout; ``lines`` ``[[entry, workId, report, amount]]`` ordered the same way, where ``entry``
 and ``report`` index ``entries`` and ``reports``; ``reports`` ``[{platform, reportId, batchHash,
-anchorTx, lines, revenue, platformAmount}]``; totals, period, currency with its minor-unit
-exponent, chain id, contract addresses, ``settlement`` and ``root``. Anyone holding the document can recompute the id, the root and every
-amount, and check them against the chain; a holder proves their entry and claims it.
+anchorTx, lines, revenue, platformAmount, platformShareBps}]``; totals, period, currency with its
+minor-unit exponent, chain id, every contract's address and the first block to read, ``settlement``
+and ``root``. Anyone holding the document can recompute the id, the root and every sum, and
+check them against the chain (``statement_verifier``); with the usage reports too, every amount.
+A holder proves their entry and claims it.
 
 A statement never changes. Closing the same period again answers with its statement, unless
 usage was reported for it since: then the close makes an **adjustment** statement (sequence 1,
@@ -113,6 +115,10 @@ def _document(
         "chainId": ledger.deployment.chain_id,
         "distributor": ledger.distributor.address,
         "usageAnchor": ledger.usage_anchor.address,
+        # Where the facts behind the amounts are (links, terms and owner histories), so anyone
+        # holding the usage reports can rebuild them from the chain and recompute every amount.
+        "contracts": {name: rec.address for name, rec in sorted(ledger.deployment.contracts.items())},
+        "contractsFromBlock": ledger.deployment.start_block,
         "currency": run.currency,
         "minorUnitExponent": currency_exponent(run.currency),
         "periodStart": start,
@@ -123,7 +129,7 @@ def _document(
         "platformTotals": run.platform_totals,
         "reports": [
             {"platform": r.platform, "reportId": r.report_id, "batchHash": r.batch_hash, "anchorTx": r.anchor_tx,
-             "lines": r.lines, "revenue": r.revenue, "platformAmount": r.platform_amount}
+             "lines": r.lines, "revenue": r.revenue, "platformAmount": r.platform_amount, "platformShareBps": r.platform_share_bps}
             for r in run.reports
         ],  # fmt: skip
         "entries": [{"index": i, "account": a, "payout": p, "amount": amount} for i, a, p, amount in entries],
