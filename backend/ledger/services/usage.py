@@ -91,14 +91,17 @@ def _int(value: str, line: int, field: str, maximum: int) -> int:
     return n
 
 
-def _header(fields: list[str], line: int, key: ApiKey) -> Header:
+def _header(fields: list[str], line: int, platform_of_key: str | None) -> Header:
+    """The HEAD record; with ``platform_of_key``, the report must be that platform's."""
     if len(fields) not in (6, 7) or fields[0] != "HEAD":
         raise UsageFormatError(line, "the first record must be HEAD,report_id,platform,period_start,period_end,currency[,corrects_report_id]")
     _, report_id, platform, start, end, currency, *rest = [f.strip() for f in fields]
     if not _ID.match(report_id):
         raise UsageFormatError(line, f"report_id {report_id!r} must be 1-200 letters, digits or ._:/-")
-    if not is_address(platform) or to_checksum_address(platform) != key.holder_address:
-        raise Forbidden(f"line {line}: the report declares platform {platform!r}; this key reports for {key.holder_address}")
+    if not is_address(platform):
+        raise UsageFormatError(line, f"platform {platform!r} is not an account address")
+    if platform_of_key is not None and to_checksum_address(platform) != platform_of_key:
+        raise Forbidden(f"line {line}: the report declares platform {platform!r}; this key reports for {platform_of_key}")
     if not is_currency(currency):
         raise UsageFormatError(line, f"currency must be an ISO 4217 code with a minor unit, like JPY or USD; got {currency!r}")
     period_start, period_end = _day(start, line, False), _day(end, line, True)
@@ -162,54 +165,50 @@ def records_from_csv(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
             yield number, fields
 
 
-class _Importer:
-    def __init__(self, ledger: Ledger, key: ApiKey, header: Header) -> None:
-        self.ledger, self.key, self.header = ledger, key, header
+class ReportReader:
+    """Reads a report's records after HEAD: validates and hashes each line as it streams past
+    (``rows``), then checks the footer and gives the batch hash (``finish``). No database: the
+    import resolves outputs and line ids chunk by chunk on top of it, and the statement verifier
+    uses it to find a report file by the hash anchored on chain."""
+
+    def __init__(self, header: Header) -> None:
+        self.header = header
         self.hasher = hashlib.sha256(_canonical("HEAD", header.__dict__.values()))
         self.count = 0
         self.total = 0
         self.seen: set[str] = set()
+        self.footer: tuple[int, list[str]] | None = None
 
-    def check_chunk(self, session: Session, rows: list[dict[str, object]], report_pk: int | None) -> list[dict[str, object]]:
-        """Resolves output hashes and line ids against the database, chunk by chunk."""
-        platform = self.header.platform
-        hashes = {str(r["output_hash"]) for r in rows}
-        outputs = dict(
-            session.exec(
-                select(Output.output_hash, Output.output_id)
-                .join(Model, col(Model.model_id) == col(Output.model_id))
-                .where(col(Output.output_hash).in_(hashes), Model.platform == platform)
-            ).all()
-        )
-        ids = [str(r["line_id"]) for r in rows]
-        used = set(session.exec(select(UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.line_id).in_(ids))).all())
-        replaced = {str(r["replaces_line_id"]) for r in rows if r["replaces_line_id"]}
-        known = dict(
-            session.exec(
-                select(UsageLine.line_id, UsageReport.statement_pk)
-                .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
-                .where(UsageLine.platform == platform, col(UsageLine.line_id).in_(replaced))
-            ).all()
-        )
-        out = []
-        for r in rows:
-            n = int(r["line_number"])  # type: ignore[call-overload]
-            if r["output_hash"] not in outputs:
-                raise UsageFormatError(n, f"output {r['output_hash']} is not a registered output of this platform's models")
-            if r["line_id"] in used:
-                raise UsageFormatError(n, f"line id {r['line_id']!r} was already used in an earlier report; line ids are never reused")
-            if r["replaces_line_id"] and r["replaces_line_id"] not in known:
-                raise UsageFormatError(n, f"replaces_line_id {r['replaces_line_id']!r} is not a line this platform reported earlier")
-            if r["replaces_line_id"] and known[r["replaces_line_id"]] is not None:
-                raise Conflict(
-                    f"line {n}: line {r['replaces_line_id']!r} was already paid in a published royalty statement; a paid line "
-                    "cannot be replaced (report the difference as a new line instead)",
-                    line=n,
-                )
-            row = {k: v for k, v in r.items() if k != "output_hash"}
-            row.update(output_id=outputs[str(r["output_hash"])], platform=platform, report_pk=report_pk)
-            out.append(row)
-        return out
+    @classmethod
+    def start(cls, records: Iterator[tuple[int, list[str]]], platform_of_key: str | None = None) -> "ReportReader":
+        first = next(records, None)
+        if first is None:
+            raise InvalidInput("the report is empty")
+        return cls(_header(first[1], first[0], platform_of_key))
+
+    def rows(self, records: Iterable[tuple[int, list[str]]]) -> Iterator[dict[str, object]]:
+        for number, fields in records:
+            if self.footer is not None:
+                raise UsageFormatError(number, "nothing may follow the FOOT record")
+            kind = fields[0].strip()
+            if kind == "LINE":
+                yield self.add(fields, number)
+            elif kind == "FOOT":
+                self.footer = (number, fields)
+            else:
+                raise UsageFormatError(number, f"unknown record type {kind!r} (HEAD, LINE or FOOT)")
+
+    def finish(self) -> str:
+        """Checks the footer against the lines read; returns the batch hash."""
+        if self.footer is None:
+            raise InvalidInput("the report has no FOOT record (line_count, total_revenue): it may be truncated")
+        number, fields = self.footer
+        if len(fields) != 3:
+            raise UsageFormatError(number, "FOOT is FOOT,line_count,total_revenue")
+        if _int(fields[1], number, "line_count", 2**62) != self.count or _int(fields[2], number, "total_revenue", 2**62) != self.total:
+            raise UsageFormatError(number, f"FOOT says {fields[1].strip()} lines / {fields[2].strip()} revenue; the report has {self.count} / {self.total}")
+        self.hasher.update(_canonical("FOOT", [self.count, self.total]))
+        return "0x" + self.hasher.hexdigest()
 
     def add(self, fields: list[str], number: int) -> dict[str, object]:
         row = _line(fields, number)
@@ -222,16 +221,54 @@ class _Importer:
         return row
 
 
+def _resolve(session: Session, platform: str, rows: list[dict[str, object]], report_pk: int | None) -> list[dict[str, object]]:
+    """Resolves a chunk's output hashes and line ids against the database: rows ready to insert."""
+    hashes = {str(r["output_hash"]) for r in rows}
+    outputs = dict(
+        session.exec(
+            select(Output.output_hash, Output.output_id)
+            .join(Model, col(Model.model_id) == col(Output.model_id))
+            .where(col(Output.output_hash).in_(hashes), Model.platform == platform)
+        ).all()
+    )
+    ids = [str(r["line_id"]) for r in rows]
+    used = set(session.exec(select(UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.line_id).in_(ids))).all())
+    replaced = {str(r["replaces_line_id"]) for r in rows if r["replaces_line_id"]}
+    known = dict(
+        session.exec(
+            select(UsageLine.line_id, UsageReport.statement_pk)
+            .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
+            .where(UsageLine.platform == platform, col(UsageLine.line_id).in_(replaced))
+        ).all()
+    )
+    out = []
+    for r in rows:
+        n = int(r["line_number"])  # type: ignore[call-overload]
+        if r["output_hash"] not in outputs:
+            raise UsageFormatError(n, f"output {r['output_hash']} is not a registered output of this platform's models")
+        if r["line_id"] in used:
+            raise UsageFormatError(n, f"line id {r['line_id']!r} was already used in an earlier report; line ids are never reused")
+        if r["replaces_line_id"] and r["replaces_line_id"] not in known:
+            raise UsageFormatError(n, f"replaces_line_id {r['replaces_line_id']!r} is not a line this platform reported earlier")
+        if r["replaces_line_id"] and known[r["replaces_line_id"]] is not None:
+            raise Conflict(
+                f"line {n}: line {r['replaces_line_id']!r} was already paid in a published royalty statement; a paid line "
+                "cannot be replaced (report the difference as a new line instead)",
+                line=n,
+            )
+        row = {k: v for k, v in r.items() if k != "output_hash"}
+        row.update(output_id=outputs[str(r["output_hash"])], platform=platform, report_pk=report_pk)
+        out.append(row)
+    return out
+
+
 def import_report(
     ledger: Ledger, key: ApiKey, records: Iterator[tuple[int, list[str]]], progress: Callable[[int], None] | None = None
 ) -> ImportResult:
     if key.holder_address is None:
         raise Forbidden("this key has no on-chain account")
-    first = next(records, None)
-    if first is None:
-        raise InvalidInput("the report is empty")
-    header = _header(first[1], first[0], key)
-    imp = _Importer(ledger, key, header)
+    imp = ReportReader.start(records, key.holder_address)
+    header = imp.header
     with Session(ledger.engine) as s:
         existing = s.exec(select(UsageReport).where(UsageReport.platform == header.platform, UsageReport.report_id == header.report_id)).first()
         straddled = s.exec(
@@ -246,7 +283,6 @@ def import_report(
             "period runs across that edge, so no statement could pay it: split it at the closed period's dates",
             statement_id=straddled.statement_id,
         )
-    footer: tuple[int, list[str]] | None = None
     with session_scope(ledger.engine) as s:
         report = None
         if existing is None:
@@ -258,33 +294,17 @@ def import_report(
             s.add(report)
             s.flush()
         chunk: list[dict[str, object]] = []
-        for number, fields in records:
-            if footer is not None:
-                raise UsageFormatError(number, "nothing may follow the FOOT record")
-            kind = fields[0].strip()
-            if kind == "LINE":
-                chunk.append(imp.add(fields, number))
-                if len(chunk) >= CHUNK:
-                    _flush(s, imp, chunk, report)
-                    chunk = []
-                    if progress:
-                        progress(imp.count)
-            elif kind == "FOOT":
-                footer = (number, fields)
-            else:
-                raise UsageFormatError(number, f"unknown record type {kind!r} (HEAD, LINE or FOOT)")
+        for row in imp.rows(records):
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                _flush(s, imp, chunk, report)
+                chunk = []
+                if progress:
+                    progress(imp.count)
         _flush(s, imp, chunk, report)
         if progress:
             progress(imp.count)
-        if footer is None:
-            raise InvalidInput("the report has no FOOT record (line_count, total_revenue): it may be truncated")
-        number, fields = footer
-        if len(fields) != 3:
-            raise UsageFormatError(number, "FOOT is FOOT,line_count,total_revenue")
-        if _int(fields[1], number, "line_count", 2**62) != imp.count or _int(fields[2], number, "total_revenue", 2**62) != imp.total:
-            raise UsageFormatError(number, f"FOOT says {fields[1].strip()} lines / {fields[2].strip()} revenue; the report has {imp.count} / {imp.total}")
-        imp.hasher.update(_canonical("FOOT", [imp.count, imp.total]))
-        batch_hash = "0x" + imp.hasher.hexdigest()
+        batch_hash = imp.finish()
         if existing is not None:
             if existing.batch_hash != batch_hash:
                 raise Conflict(f"report {header.report_id!r} was already imported with other content; report ids are never reused")
@@ -301,7 +321,7 @@ def import_report(
     return ImportResult(header.report_id, existing is None, imp.count, imp.total, batch_hash, anchored[0])
 
 
-def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: _Importer) -> tuple[str, int] | SignatureRequired:
+def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: ReportReader) -> tuple[str, int] | SignatureRequired:
     """Anchors the report's hash, or adopts the anchor already on chain: if the process died after
     the anchor was mined but before the lines were committed, the retry must not fail (the chain
     refuses a second anchor of one hash) nor anchor twice. Returns (transaction hash, block
@@ -327,10 +347,10 @@ def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: _
     return "0x" + bytes(outcome["transactionHash"]).hex(), int(outcome["blockNumber"])
 
 
-def _flush(s: Session, imp: _Importer, chunk: list[dict[str, object]], report: UsageReport | None) -> None:
+def _flush(s: Session, imp: ReportReader, chunk: list[dict[str, object]], report: UsageReport | None) -> None:
     if not chunk or report is None:  # compare mode (already imported): only the hash matters
         return
-    s.execute(insert(UsageLine), imp.check_chunk(s, chunk, report.id))
+    s.execute(insert(UsageLine), _resolve(s, imp.header.platform, chunk, report.id))
 
 
 @dataclass(frozen=True)
