@@ -20,7 +20,7 @@ from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
 from ledger.services import statements
-from ledger.services.statement_verifier import verify_statement
+from ledger.services.statement_verifier import recompute_statement, verify_statement
 from ledger.services.statements import canonical
 from tests.conftest import Server, client_for, rebuilt_from_chain, sign_typed
 from tests.test_royalties_api import _work
@@ -50,6 +50,11 @@ def _csv(report_id: str, platform: str, start: str, end: str, currency: str, lin
 
 def _upload(platform: httpx.Client, body: bytes) -> httpx.Response:
     return platform.post("/usage/reports", files={"file": ("r.csv", body)})
+
+
+def _fresh(parent: Path, name: str) -> Path:
+    (parent / name).mkdir()
+    return parent / name
 
 
 def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, server: Server, holder: httpx.Client, tmp_path: Path) -> None:
@@ -147,6 +152,22 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert adj_doc["adjusts"] == [st["statement_id"]] and [r["reportId"] for r in adj_doc["reports"]] == ["OCT-LATE"]
     assert all(c.ok for c in verify_statement(ledger.w3, canonical(adj_doc)))
     assert accountant.post("/statements", json=OCTOBER).json()["statement_id"] == adj["statement_id"]  # nothing new: the latest
+
+    # With the usage files, anyone recomputes every amount from the chain's events alone.
+    usage = tmp_path / "usage"
+    usage.mkdir()
+    for name, body in (("oct-a.csv", first), ("oct-b.csv", second), ("oct-late.csv", _csv("OCT-LATE", address, "2026-10-20", "2026-10-20", "JPY", [(h2, 5)]))):
+        (usage / name).write_bytes(body)
+    files = sorted(usage.glob("*.csv"))
+    for n, statement_raw in enumerate((raw, canonical(adj_doc))):
+        checks = recompute_statement(ledger.w3, statement_raw, files, _fresh(tmp_path, f"re{n}"))
+        assert all(c.ok for c in checks) and checks[-1].name == "amounts recomputed", [c for c in checks if not c.ok]
+    other_share = json.loads(raw)
+    other_share["reports"][0]["platformShareBps"] = 2000
+    failed = [c.name for c in recompute_statement(ledger.w3, canonical(other_share), files, _fresh(tmp_path, "re-x")) if not c.ok]
+    assert failed == ["amounts recomputed"]
+    missing = [c.name for c in recompute_statement(ledger.w3, raw, files[1:], _fresh(tmp_path, "re-y")) if not c.ok]
+    assert missing == ["report OCT-A file"]
     assert [s["statement_id"] for s in holder.get("/statements").json()] == [st["statement_id"], adj["statement_id"]]
     # Platforms see which statement paid each of their reports.
     statuses = {r["report_id"]: (r["status"], r["statement_id"]) for r in platform.get("/usage/reports").json()}
@@ -258,7 +279,8 @@ def test_cli_closes_exports_and_claims(ledger: Ledger, server: Server, holder: h
     work = _work(holder, 0xC004, 0, [])
     owner = holder.get(f"/works/{work}").json()["manager"]
     platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xC300)
-    assert _upload(platform, _csv("AUG", address, "2026-08-01", "2026-08-31", "USD", [(h, 1_000)])).status_code == 201
+    report = _csv("AUG", address, "2026-08-01", "2026-08-31", "USD", [(h, 1_000)])
+    assert _upload(platform, report).status_code == 201
     api = ["--api-url", server.url, "--api-key", create_api_key(ledger, Role.accountant, "acct").token]
     runner = CliRunner()
     closed = runner.invoke(app, ["statements", "close", "--from", "2026-08-01", "--to", "2026-08-31", "--currency", "USD", *api])
@@ -271,6 +293,14 @@ def test_cli_closes_exports_and_claims(ledger: Ledger, server: Server, holder: h
     assert "0x" + hashlib.sha256(doc.read_bytes()).hexdigest() == st["statement_id"]
     verified = runner.invoke(app, ["statements", "verify", str(doc), "--rpc-url", ledger.settings.rpc_url])
     assert verified.exit_code == 0 and "verified" in verified.output, verified.output
+    usage = tmp_path / "usage"
+    usage.mkdir()
+    (usage / "aug.csv").write_bytes(report)
+    recomputed = runner.invoke(app, ["statements", "verify", str(doc), "--usage", str(usage), "--rpc-url", ledger.settings.rpc_url])
+    assert recomputed.exit_code == 0 and "amounts recomputed" in recomputed.output, recomputed.output
+    (usage / "aug.csv").write_bytes(report.replace(b",1000\n", b",1001\n").replace(b"FOOT,1,1000", b"FOOT,1,1001"))
+    changed = runner.invoke(app, ["statements", "verify", str(doc), "--usage", str(usage), "--rpc-url", ledger.settings.rpc_url])
+    assert changed.exit_code == 1 and "FAILED" in changed.output, changed.output
     doc.write_bytes(doc.read_bytes().replace(b'"amount":700', b'"amount":701'))
     forged = runner.invoke(app, ["statements", "verify", str(doc), "--id", st["statement_id"], "--rpc-url", ledger.settings.rpc_url])
     assert forged.exit_code == 1 and "FAILED" in forged.output

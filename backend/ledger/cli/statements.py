@@ -103,18 +103,26 @@ def verify(
     document: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A statement document (ledger statements export).")],
     statement_id: Annotated[str | None, typer.Option("--id", help="The id you were told it has (default: its own hash).")] = None,
     rpc_url: Annotated[str | None, typer.Option(envvar="LEDGER_RPC_URL", help="An RPC endpoint of the statement's chain.")] = None,
+    usage: Annotated[Path | None, typer.Option(exists=True, file_okay=False, help="A folder with the usage report files (*.csv): recompute every amount.")] = None,
 ) -> None:
     """Checks a statement against the chain alone (no ledger needed): its hash, the published
-    root and totals, every amount to the unit, and the anchors of the usage reports behind it.
+    root and totals, every sum to the unit, and the anchors of the usage reports behind it; with
+    --usage, also recomputes every amount from the chain's events and those files.
     Exits 1 if any check fails."""
+    import tempfile
+
     from web3 import Web3
     from web3.providers.rpc import HTTPProvider
 
     from ledger.config import get_settings
-    from ledger.services.statement_verifier import verify_statement
+    from ledger.services.statement_verifier import recompute_statement, verify_statement
 
     w3 = Web3(HTTPProvider(rpc_url or get_settings().rpc_url, request_kwargs={"timeout": 60}))
-    checks = verify_statement(w3, document.read_bytes(), statement_id)
+    raw = document.read_bytes()
+    checks = verify_statement(w3, raw, statement_id)
+    if usage is not None and all(c.ok for c in checks):
+        with tempfile.TemporaryDirectory() as work:
+            checks += recompute_statement(w3, raw, sorted(usage.glob("*.csv")), Path(work))
     table = Table("check", "", "detail")
     for check in checks:
         table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FAILED[/red]", check.detail)

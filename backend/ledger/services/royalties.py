@@ -10,7 +10,7 @@ count), then splits.
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import and_, exists
+from sqlalchemy import Engine, and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -223,9 +223,22 @@ def compute(
     """One run per currency (or only ``currency``; only the usage reports ``reports``, by primary
     key, when given). ``traced`` also breaks every holder's amount down by work and usage report,
     as statements need."""
+    return compute_in(
+        ledger.engine, ledger.settings.platform_share_bps, period_start, period_end, max_depth,
+        currency=currency, reports=reports, traced=traced,
+    )  # fmt: skip
+
+
+def compute_in(
+    engine: Engine, default_share_bps: int, period_start: int, period_end: int, max_depth: int = 3, *,
+    currency: str | None = None, reports: set[int] | None = None, traced: bool = False, shares: dict[int, int] | None = None,
+) -> list[RoyaltyRun]:
+    """``compute`` on any database with the projection and the usage (the statement verifier
+    rebuilds one from the chain); ``shares`` gives each report's platform share instead of the
+    recorded agreements."""
     if period_end < period_start:
         raise InvalidInput("the period ends before it starts")
-    with Session(ledger.engine) as s:
+    with Session(engine) as s:
         rows = effective_lines(s, period_start, period_end, currency, reports)
         if not rows:
             return []
@@ -234,7 +247,7 @@ def compute(
         report_rows = {
             int(r.id): r for chunk in chunked(sorted({p for *_, p in rows})) for r in s.exec(select(UsageReport).where(col(UsageReport.id).in_(chunk)))  # type: ignore[arg-type]
         }
-        share = shares_for(s, [(pk, r.platform, r.period_start) for pk, r in report_rows.items()], ledger.settings.platform_share_bps)
+        share = shares if shares is not None else shares_for(s, [(pk, r.platform, r.period_start) for pk, r in report_rows.items()], default_share_bps)
     runs = []
     for cur in sorted({c for _, _, c, _ in rows}):
         mine = [(o, r, p) for o, r, c, p in rows if c == cur]

@@ -4,25 +4,35 @@ This is what a rights holder, an auditor or a court-appointed expert runs to che
 they were given: that it is the statement published on chain, that its entries are exactly the
 ones the on-chain root commits to, that every amount adds up to the unit, and that every usage
 report it is built on was anchored on chain by its platform with the same line count and revenue.
-(The split itself is recomputed only by someone who has the usage reports: their hashes are
-on chain, their lines are not.)
+With the usage report files as well (their hashes are on chain, their lines are not),
+``recompute_statement`` rebuilds the facts from the chain's events in a database of its own and
+recomputes every amount.
 """
 
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
+from sqlalchemy import Engine, insert
 from web3 import Web3
+from web3.contract import Contract
 from web3.logs import DISCARD
 
 from ledger.chain.compiler import compile_contract
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.codes import currency_exponent
+from ledger.content.store import LocalBlockStore
+from ledger.db import init_db, make_engine, session_scope
+from ledger.indexer.runner import Indexer
+from ledger.models import UsageLine, UsageReport
 from ledger.models.statements import STATEMENT_SCHEMA
+from ledger.services.royalties import compute_in
+from ledger.services.usage import Header, ReportReader, resolve_lines, records_from_csv
 
 
 
@@ -133,3 +143,98 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
 
         c.check(f"report {report['reportId']} anchored", anchored)
     return c.results
+
+
+def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: Path) -> list[Check]:
+    """Recomputes every amount of a statement from the chain and the usage report files, the way
+    the ledger did, in a database built here from the chain's events alone.
+
+    Each of the statement's reports must be among the files (found by the batch hash anchored on
+    chain, so a changed file is not taken for the reported one); other anchored files only count
+    for the lines they replace. The platform share of each report is the one the statement
+    declares (agreements are off chain). The entries, the traced lines and the totals must come
+    out identical, to the unit."""
+    c = _Checks()
+    doc: dict[str, Any] = json.loads(raw)
+    parsed: dict[str, tuple[Header, list[dict[str, object]]]] = {}
+    for path in usage_files:
+
+        def read(path: Path = path) -> tuple[bool, str]:
+            with path.open(encoding="utf-8", newline="") as fh:
+                records = records_from_csv(fh)
+                reader = ReportReader.start(records)
+                rows = list(reader.rows(records))
+                batch_hash = reader.finish()
+            parsed[batch_hash] = (reader.header, rows)
+            return True, f"{reader.header.platform}/{reader.header.report_id}: {len(rows):,} lines, hash {batch_hash}"
+
+        c.check(f"usage file {path.name}", read)
+    for report in doc["reports"]:
+        c.check(
+            f"report {report['reportId']} file",
+            lambda report=report: (report["batchHash"] in parsed, f"a file hashing to {report['batchHash']}"),  # type: ignore[misc]
+        )
+    if not all(check.ok for check in c.results):
+        return c.results
+
+    engine = make_engine(f"sqlite:///{workdir / 'recompute.db'}")
+    try:
+        init_db(engine)
+        contracts = {name: w3.eth.contract(address=to_checksum_address(a), abi=compile_contract(f"{name}.sol").abi) for name, a in doc["contracts"].items()}
+        c.check("facts rebuilt from the chain", lambda: _sync(w3, engine, contracts, workdir, int(doc["contractsFromBlock"])))
+        in_statement = {r["batchHash"] for r in doc["reports"]}
+        anchor = contracts["UsageAnchor"]
+        pks: dict[str, int] = {}
+
+        def load() -> tuple[bool, str]:
+            context = 0
+            ordered = [r["batchHash"] for r in doc["reports"]] + sorted(h for h in parsed if h not in in_statement)
+            with session_scope(engine) as s:
+                for batch_hash in ordered:
+                    header, rows = parsed[batch_hash]
+                    if batch_hash not in in_statement:
+                        anchored_by = anchor.functions.anchorOf(bytes.fromhex(batch_hash[2:])).call()[0]
+                        if anchored_by != header.platform:
+                            continue  # not anchored: never counted by the ledger either
+                        context += 1
+                    report = UsageReport(
+                        platform=header.platform, report_id=header.report_id, period_start=header.period_start,
+                        period_end=header.period_end, currency=header.currency, corrects_report_id=header.corrects_report_id,
+                        line_count=len(rows), total_revenue=sum(int(r["revenue"]) for r in rows), batch_hash=batch_hash, anchor_tx="anchored",  # type: ignore[call-overload]
+                    )  # fmt: skip
+                    s.add(report)
+                    s.flush()
+                    for lo in range(0, len(rows), 5_000):
+                        s.execute(insert(UsageLine), resolve_lines(s, header.platform, rows[lo : lo + 5_000], report.id))
+                    pks[batch_hash] = int(report.id or 0)
+            return True, f"{len(doc['reports'])} reports of the statement, {context} other anchored reports for their replacements"
+
+        if not c.results[-1].ok or not c.check("usage loaded", load):
+            return c.results
+        shares = {pks[r["batchHash"]]: int(r["platformShareBps"]) for r in doc["reports"]}
+        runs = compute_in(
+            engine, 0, int(doc["periodStart"]), int(doc["periodEnd"]), currency=doc["currency"],
+            reports={pks[r["batchHash"]] for r in doc["reports"]}, traced=True, shares=shares,
+        )  # fmt: skip
+
+        def same() -> tuple[bool, str]:
+            if len(runs) != 1 or runs[0].traces is None:
+                return False, "the usage gives no amounts"
+            run, traces = runs[0], runs[0].traces
+            entries = [(p.account, p.payout, p.amount) for p in run.payees]
+            lines = [list(x) for x in zip(*(a.tolist() for a in (traces.payee, traces.work_id, traces.report, traces.amount)))]
+            mine = [(e["account"], e["payout"], e["amount"]) for e in doc["entries"]]
+            totals = (run.revenue, run.platform_total, run.holders_total) == (doc["revenue"], doc["platformTotal"], doc["holdersTotal"])
+            ok = entries == mine and lines == doc["lines"] and totals
+            wrong = sum(1 for a, b in zip(entries, mine) if a != b) + abs(len(entries) - len(mine))
+            return ok, f"{len(entries):,} entries and {len(lines):,} lines recomputed; entries that differ: {wrong}; totals {'match' if totals else 'differ'}"
+
+        c.check("amounts recomputed", same)
+    finally:
+        engine.dispose()
+    return c.results
+
+
+def _sync(w3: Web3, engine: Engine, contracts: dict[str, Contract], workdir: Path, from_block: int) -> tuple[bool, str]:
+    result = Indexer(w3, engine, contracts, LocalBlockStore(workdir / "blocks"), from_block).sync()
+    return True, f"blocks {result.from_block:,}..{result.to_block:,}: {result.events:,} events"

@@ -221,7 +221,7 @@ class ReportReader:
         return row
 
 
-def _resolve(session: Session, platform: str, rows: list[dict[str, object]], report_pk: int | None) -> list[dict[str, object]]:
+def resolve_lines(session: Session, platform: str, rows: list[dict[str, object]], report_pk: int | None) -> list[dict[str, object]]:
     """Resolves a chunk's output hashes and line ids against the database: rows ready to insert."""
     hashes = {str(r["output_hash"]) for r in rows}
     outputs = dict(
@@ -350,7 +350,7 @@ def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: R
 def _flush(s: Session, imp: ReportReader, chunk: list[dict[str, object]], report: UsageReport | None) -> None:
     if not chunk or report is None:  # compare mode (already imported): only the hash matters
         return
-    s.execute(insert(UsageLine), _resolve(s, imp.header.platform, chunk, report.id))
+    s.execute(insert(UsageLine), resolve_lines(s, imp.header.platform, chunk, report.id))
 
 
 @dataclass(frozen=True)
