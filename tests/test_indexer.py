@@ -104,3 +104,21 @@ def test_chain_that_fell_behind_the_database_is_detected_and_wins(ledger: Ledger
     assert "block" in incident.detail
     health = holder.get("/health").json()
     assert health["works"] == 2 and health["incidents"][0]["kind"] == "divergence"
+
+
+def test_no_sync_runs_while_the_indexer_is_paused(ledger: Ledger) -> None:
+    """Statement close pauses the indexer while it writes and publishes: a sync started meanwhile
+    (the API's poller) waits for it."""
+    import threading
+
+    done = threading.Event()
+
+    def sync() -> None:
+        ledger.indexer.sync()
+        done.set()
+
+    with ledger.indexer.paused():
+        worker = threading.Thread(target=sync, daemon=True)
+        worker.start()
+        assert not done.wait(0.5)  # blocked
+    assert done.wait(30)  # runs once the pause ends
