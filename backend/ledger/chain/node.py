@@ -63,6 +63,10 @@ class AnvilNode:
             # of outputs (public chains need smaller batches: the backend splits them).
             "--hardfork", "prague",
             "--gas-limit", str(self.gas_limit),
+            # The ledger never reads state at past blocks (logs and headers are kept regardless);
+            # without this anvil writes every past block's state under ~/.foundry/anvil/tmp and
+            # never removes it: 13-18 GB per run of the test suite.
+            "--prune-history", "256",
         ]  # fmt: skip
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
