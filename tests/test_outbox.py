@@ -69,7 +69,9 @@ def test_broadcast_but_receipt_unseen_is_settled_not_resent(ledger: Ledger, monk
     with pytest.raises(Crash):
         _grant(ledger, holder)
     monkeypatch.undo()
-    assert ledger.registry.has_holder_role(holder)  # anvil mined it; the ledger never saw the receipt
+    [pending] = [r for r in _rows(ledger) if r.status == "pending"]
+    ledger.w3.eth.wait_for_transaction_receipt(pending.tx_hash, timeout=30)  # anvil mines it; the ledger never saw the receipt
+    assert ledger.registry.has_holder_role(holder)
     assert ledger.sender.outbox is not None and ledger.sender.outbox.recover(ledger.w3) == Recovery(mined=1)
     assert _nonce(ledger) == nonce + 1 and all(r.status == "mined" for r in _rows(ledger))
 
