@@ -150,7 +150,10 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert adj["sequence"] == 1 and adj["report_count"] == 1 and adj["revenue"] == 5 and adj["holders_total"] + adj["platform_total"] == 5
     adj_doc = json.loads(accountant.get(f"/statements/{adj['statement_id']}/document").content)
     assert adj_doc["adjusts"] == [st["statement_id"]] and [r["reportId"] for r in adj_doc["reports"]] == ["OCT-LATE"]
-    assert all(c.ok for c in verify_statement(ledger.w3, canonical(adj_doc)))
+    adj_checks = verify_statement(ledger.w3, canonical(adj_doc))
+    assert all(c.ok for c in adj_checks) and any(c.name == "adjusted statements" and "adjusts 1" in c.detail for c in adj_checks)
+    forged_chain = {**adj_doc, "adjusts": ["0x" + "ab" * 32]}
+    assert "adjusted statements" in {c.name for c in verify_statement(ledger.w3, canonical(forged_chain)) if not c.ok}
     assert accountant.post("/statements", json=OCTOBER).json()["statement_id"] == adj["statement_id"]  # nothing new: the latest
 
     # With the usage files, anyone recomputes every amount from the chain's events alone.

@@ -122,6 +122,22 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
 
     c.check("published on chain", on_chain)
 
+    def adjusts() -> tuple[bool, str]:
+        """An adjustment names the statements of its period before it: each must be on chain, for
+        the same period and currency, and there must be as many as its sequence number."""
+        earlier = list(doc.get("adjusts", []))
+        if len(earlier) != int(doc.get("sequence", 0)):
+            return False, f"sequence {doc.get('sequence', 0)} but {len(earlier)} earlier statements named"
+        distributor = w3.eth.contract(address=to_checksum_address(doc["distributor"]), abi=compile_contract("RoyaltyDistributor.sol").abi)
+        for sid_ in earlier:
+            logs = distributor.events.StatementPublished().get_logs(argument_filters={"statementId": bytes.fromhex(sid_[2:])}, from_block=0)
+            st = logs[0]["args"]["statement"] if len(logs) == 1 else None
+            if st is None or (st["currency"], int(st["periodStart"]), int(st["periodEnd"])) != (doc["currency"], doc["periodStart"], doc["periodEnd"]):
+                return False, f"{sid_} is not a published statement of the same period and currency"
+        return True, "the period's first statement" if not earlier else f"adjusts {len(earlier)} published statement(s) of the same period"
+
+    c.check("adjusted statements", adjusts)
+
     anchor_abi = compile_contract("UsageAnchor.sol").abi
     for report in doc["reports"]:
 
