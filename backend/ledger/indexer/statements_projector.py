@@ -13,8 +13,8 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from ledger.content.store import ContentStore
-from ledger.models import Statement, StatementClaim, StatementEntry, UsageReport
-from ledger.models.statements import STATEMENT_SCHEMA
+from ledger.models import Statement, StatementBalance, StatementClaim, StatementEntry, UsageReport
+from ledger.models.statements import STATEMENT_SCHEMAS
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
     except (OSError, ValueError):
         raw = None
     doc = json.loads(raw) if raw is not None and "0x" + hashlib.sha256(raw).hexdigest() == statement_id else None
-    if not isinstance(doc, dict) or doc.get("schema") != STATEMENT_SCHEMA or doc.get("root") != root:
+    if not isinstance(doc, dict) or doc.get("schema") not in STATEMENT_SCHEMAS or doc.get("root") != root:
         log.warning("statement %s: its document %s is not available or does not match; not restored", statement_id, cid)
         return
     start, end, currency = int(st["periodStart"]), int(st["periodEnd"]), st["currency"]
@@ -44,7 +44,7 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
         return
     row = Statement(
         statement_id=statement_id, currency=currency, period_start=start, period_end=end, sequence=sequence, revenue=int(doc["revenue"]),
-        platform_total=int(doc["platformTotal"]), holders_total=int(st["total"]), report_count=len(doc["reports"]),
+        platform_total=int(doc["platformTotal"]), holders_total=int(doc["holdersTotal"]), payable_total=int(st["total"]), report_count=len(doc["reports"]),
         line_count=len(doc["lines"]), entry_count=int(st["entryCount"]), root=root, document_cid=cid, publish_tx=tx,
         token="" if int(args["token"], 16) == 0 else args["token"], unit_scale=int(args["unitScale"]),
         closed_by_key=0, closed_at=datetime.fromtimestamp(timestamp, timezone.utc),
@@ -52,12 +52,21 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
     session.add(row)
     session.flush()
     entries = [
-        {"statement_pk": row.id, "entry_index": int(e["index"]), "account": e["account"], "payout": e["payout"], "amount": int(e["amount"])}
+        {"statement_pk": row.id, "entry_index": int(e["index"]), "account": e["account"], "payout": e["payout"], "amount": int(e["amount"]),
+         "earned": int(e.get("earned", e["amount"]))}
         for e in doc["entries"]
-    ]
+    ]  # fmt: skip
     if entries:
         session.execute(insert(StatementEntry), entries)
-    for r in doc["reports"]:  # the reports it paid, where this database has them
+    balances = [
+        {"statement_pk": row.id, "account": b["account"], "brought_forward": int(b["broughtForward"]), "carried_forward": int(b["carriedForward"])}
+        for b in doc.get("balances", [])
+    ]
+    if balances:
+        session.execute(insert(StatementBalance), balances)
+    for r in doc["reports"]:  # the reports it paid, where this database has them (reversals were paid before)
+        if r.get("reversal"):
+            continue
         session.execute(
             update(UsageReport)
             .where(col(UsageReport.platform) == r["platform"], col(UsageReport.report_id) == r["reportId"], col(UsageReport.statement_pk).is_(None))

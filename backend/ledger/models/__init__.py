@@ -3,7 +3,7 @@
 from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
-from ledger.models.statements import Statement, StatementClaim, StatementEntry
+from ledger.models.statements import Statement, StatementBalance, StatementClaim, StatementEntry
 from ledger.models.usage import PlatformShare, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.models.works import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
 
@@ -19,6 +19,7 @@ __all__ = [
     "OutputLink",
     "Role",
     "Statement",
+    "StatementBalance",
     "StatementClaim",
     "StatementEntry",
     "UsageAnchorRecord",

@@ -9,7 +9,11 @@ from sqlmodel import Field, SQLModel
 from ledger.models.types import ID64
 
 #: The statement document's format, named in the document itself.
-STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v1"
+STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v2"
+#: v2 adds what corrections of paid lines need: each entry's ``earned`` (of either sign) beside the
+#: ``amount`` it pays, reversal reports, ``payableTotal``, and balances carried forward. A v1
+#: document reads as a v2 one whose entries pay what they earned.
+STATEMENT_SCHEMAS = ("ai-rights-ledger/royalty-statement/v1", STATEMENT_SCHEMA)
 
 
 class Statement(SQLModel, table=True):
@@ -26,7 +30,8 @@ class Statement(SQLModel, table=True):
     sequence: int = 0  # 0: the period's statement; 1, 2, ...: adjustments paying usage reported after it
     revenue: int = Field(sa_column=Column(BigInteger, nullable=False))  # minor units
     platform_total: int = Field(sa_column=Column(BigInteger, nullable=False))
-    holders_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    holders_total: int = Field(sa_column=Column(BigInteger, nullable=False))  # earned; negative when reversals outweigh
+    payable_total: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))  # what the entries pay (published on chain)
     report_count: int
     line_count: int  # traced (holder, work, report) lines in the document
     entry_count: int
@@ -40,7 +45,8 @@ class Statement(SQLModel, table=True):
 
 
 class StatementEntry(SQLModel, table=True):
-    """A claimable leaf of a statement's Merkle tree: (entry_index, account, payout, amount)."""
+    """A claimable leaf of a statement's Merkle tree: (entry_index, account, payout, amount), and
+    what the payee earned in the statement (``amount`` is that, less any balance the account owes)."""
 
     __table_args__ = (UniqueConstraint("statement_pk", "entry_index"),)
     id: int | None = Field(default=None, primary_key=True, sa_type=ID64)
@@ -49,6 +55,19 @@ class StatementEntry(SQLModel, table=True):
     account: str = Field(index=True, max_length=42)
     payout: str = Field(max_length=42)
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    earned: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class StatementBalance(SQLModel, table=True):
+    """What an account owed coming into a statement and still owes after it (same currency); the
+    latest statement naming an account holds its balance now."""
+
+    __table_args__ = (UniqueConstraint("statement_pk", "account"),)
+    id: int | None = Field(default=None, primary_key=True)
+    statement_pk: int = Field(foreign_key="statement.id", index=True)
+    account: str = Field(index=True, max_length=42)
+    brought_forward: int = Field(sa_column=Column(BigInteger, nullable=False))
+    carried_forward: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class StatementClaim(SQLModel, table=True):

@@ -5,6 +5,12 @@ royalty terms their sources had when the output was registered; co-owners and pa
 as they were at the end of the period, so re-running a past period gives the same amounts whatever
 changed since) and the effective usage lines (anchored; lines a later correction replaced do not
 count), then splits.
+
+A run over some reports of a period (an adjustment statement's) also **reverses** the lines those
+reports' corrections replace where a statement has already paid them: the reversed lines go
+through the same split on their own, and their amounts are subtracted, each traced to the report
+that paid it. Steps 1 to 3 of the policy run per line, so what reaches each work is reversed to the
+unit; the co-owner split rounds the reversal on its own (a unit per owner at most).
 """
 
 from dataclasses import dataclass, field
@@ -32,7 +38,8 @@ class PayeeTotal:
 
 @dataclass(frozen=True)
 class ReportShare:
-    """One usage report's part of a run: what its lines brought in and what the platform kept."""
+    """One usage report's part of a run: what its lines brought in and what the platform kept.
+    A reversal (paid lines a correction replaced) has negative revenue and platform amount."""
 
     pk: int
     platform: str
@@ -43,6 +50,7 @@ class ReportShare:
     revenue: int
     platform_amount: int
     platform_share_bps: int  # the platform's share in force for it
+    reversal: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ class RoyaltyRun:
     revenue: int
     platform_total: int
     holders_total: int
-    payees: list[PayeeTotal]  # by account, then payout address (numerically)
+    payees: list[PayeeTotal]  # by account, then payout address (numerically); negative or zero only with reversals
     work_totals: dict[int, int]
     platform_totals: dict[str, int]  # each reporting platform's own share
     reports: list[ReportShare] = field(default_factory=list)  # traced runs only
@@ -103,6 +111,36 @@ def effective_lines(
     else:  # a few reports of a period (an adjustment): fetch just theirs
         found = sorted(row for chunk in chunked(sorted(reports)) for row in session.exec(stmt.where(col(UsageLine.report_pk).in_(chunk))).all())
     return [(int(o), int(r), str(c), int(p)) for _, o, r, c, p in found]
+
+
+def reversed_lines(session: Session, reports: set[int], paid: set[int] | None = None) -> list[tuple[int, int, str, int]]:
+    """(output_id, revenue, currency, report pk) of the lines a statement paid (in the reports
+    ``paid``; default: every report a statement settled) that anchored lines of ``reports``
+    replace: what an adjustment paying ``reports`` must take back. In line order."""
+    targets: set[tuple[str, str]] = set()
+    for chunk in chunked(sorted(reports)):
+        targets.update(
+            session.exec(  # type: ignore[arg-type]
+                select(UsageLine.platform, UsageLine.replaces_line_id)
+                .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
+                .where(col(UsageLine.report_pk).in_(chunk), col(UsageLine.replaces_line_id).is_not(None), UsageReport.anchor_tx != "")
+            ).all()
+        )
+    found = []
+    for platform in sorted({p for p, _ in targets}):
+        ids = sorted(line_id for p, line_id in targets if p == platform)
+        for chunk in chunked(ids):
+            stmt = (
+                select(UsageLine.id, UsageLine.output_id, UsageLine.revenue, UsageReport.currency, UsageLine.report_pk)
+                .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
+                .where(UsageLine.platform == platform, col(UsageLine.line_id).in_(chunk))
+            )
+            if paid is None:
+                stmt = stmt.where(col(UsageReport.statement_pk).is_not(None))
+            else:
+                stmt = stmt.where(col(UsageLine.report_pk).in_(sorted(paid)))
+            found.extend(session.exec(stmt).all())
+    return [(int(o), int(r), str(c), int(p)) for _, o, r, c, p in sorted(found)]
 
 
 def _sources(session: Session, works: set[int], max_depth: int) -> dict[int, list[tuple[int, int, int]]]:
@@ -199,8 +237,8 @@ def _facts(
     return facts, out_index, work_ids, list(payees)
 
 
-def _by_address(payees: list[tuple[str, str]], totals: list[int]) -> list[int]:
-    """Dense payee numbers of the payees with money, ordered by account then payout address."""
+def _by_address(payees: list[tuple[str, str]], totals: list[int] | list[bool]) -> list[int]:
+    """Dense payee numbers of the payees with money (or a line), ordered by account then payout address."""
     paid = [p for p, v in enumerate(totals) if v]
     return sorted(paid, key=lambda p: (int(payees[p][0], 16), int(payees[p][1], 16)))
 
@@ -221,76 +259,119 @@ def compute(
     reports: set[int] | None = None, traced: bool = False,
 ) -> list[RoyaltyRun]:
     """One run per currency (or only ``currency``; only the usage reports ``reports``, by primary
-    key, when given). ``traced`` also breaks every holder's amount down by work and usage report,
-    as statements need."""
+    key, when given, less the paid lines their corrections replace). ``traced`` also breaks every
+    holder's amount down by work and usage report, as statements need."""
     return compute_in(
         ledger.engine, ledger.settings.platform_share_bps, period_start, period_end, max_depth,
         currency=currency, reports=reports, traced=traced,
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Part:
+    """The split of one sign's lines: the usage counted (+1) or the paid lines reversed (-1)."""
+
+    sign: int
+    pks: list[int]  # report pks, in group order
+    groups: np.ndarray
+    lines: Lines
+    result: SplitResult
+
+    @classmethod
+    def run(cls, sign: int, facts: Facts, out_index: dict[int, int], rows: list[tuple[int, int, int]], share: dict[int, int], max_depth: int, traced: bool) -> "_Part":
+        pks = sorted({p for _, _, p in rows})
+        group_of = {pk: g for g, pk in enumerate(pks)}
+        lines = Lines(
+            np.array([out_index[o] for o, _, _ in rows], dtype=np.int64),
+            np.array([r for _, r, _ in rows], dtype=np.int64),
+            np.array([share[p] for _, _, p in rows], dtype=np.int64),
+        )
+        groups = np.array([group_of[p] for _, _, p in rows], dtype=np.int64)
+        result = split(facts, lines, max_depth, groups if traced else None)
+        if int(result.payee_totals.sum()) + int(result.platform.sum()) != int(lines.revenue.sum()):  # the engine guarantees it; never pay out otherwise
+            raise RuntimeError("a split does not conserve revenue")
+        return cls(sign, pks, groups, lines, result)
+
+    def group_sums(self, values: np.ndarray) -> list[int]:
+        return [self.sign * v for v in _group_sums(self.groups, values, len(self.pks))]
+
+
 def compute_in(
     engine: Engine, default_share_bps: int, period_start: int, period_end: int, max_depth: int = 3, *,
     currency: str | None = None, reports: set[int] | None = None, traced: bool = False, shares: dict[int, int] | None = None,
+    paid: set[int] | None = None,
 ) -> list[RoyaltyRun]:
     """``compute`` on any database with the projection and the usage (the statement verifier
     rebuilds one from the chain); ``shares`` gives each report's platform share instead of the
-    recorded agreements."""
+    recorded agreements, ``paid`` the reports a statement paid (default: as recorded)."""
     if period_end < period_start:
         raise InvalidInput("the period ends before it starts")
     with Session(engine) as s:
         rows = effective_lines(s, period_start, period_end, currency, reports)
-        if not rows:
+        taken_back = [] if reports is None else reversed_lines(s, reports, paid)
+        if currency is not None:
+            taken_back = [row for row in taken_back if row[2] == currency]
+        if not rows and not taken_back:
             return []
-        output_ids = sorted({o for o, _, _, _ in rows})
+        output_ids = sorted({o for o, *_ in rows + taken_back})
         facts, out_index, work_ids, payees = _facts(s, output_ids, max_depth, period_end)
         report_rows = {
-            int(r.id): r for chunk in chunked(sorted({p for *_, p in rows})) for r in s.exec(select(UsageReport).where(col(UsageReport.id).in_(chunk)))  # type: ignore[arg-type]
+            int(r.id): r  # type: ignore[arg-type]
+            for chunk in chunked(sorted({p for *_, p in rows + taken_back}))
+            for r in s.exec(select(UsageReport).where(col(UsageReport.id).in_(chunk)))
         }
         share = shares if shares is not None else shares_for(s, [(pk, r.platform, r.period_start) for pk, r in report_rows.items()], default_share_bps)
     runs = []
-    for cur in sorted({c for _, _, c, _ in rows}):
-        mine = [(o, r, p) for o, r, c, p in rows if c == cur]
-        pks = sorted({p for _, _, p in mine})
-        group_of = {pk: g for g, pk in enumerate(pks)}
-        lines = Lines(
-            np.array([out_index[o] for o, _, _ in mine], dtype=np.int64),
-            np.array([r for _, r, _ in mine], dtype=np.int64),
-            np.array([share[p] for _, _, p in mine], dtype=np.int64),
-        )
-        groups = np.array([group_of[p] for _, _, p in mine], dtype=np.int64)
-        result = split(facts, lines, max_depth, groups if traced else None)
-        revenue = int(lines.revenue.sum())
-        platform_total = int(result.platform.sum())
-        holders_total = int(result.payee_totals.sum())
-        if holders_total + platform_total != revenue:  # the engine guarantees it; never pay out otherwise
+    for cur in sorted({c for _, _, c, _ in rows + taken_back}):
+        parts = [
+            _Part.run(sign, facts, out_index, mine, share, max_depth, traced)
+            for sign, source in ((1, rows), (-1, taken_back))
+            if (mine := [(o, r, p) for o, r, c, p in source if c == cur])
+        ]  # fmt: skip
+        revenue = sum(p.sign * int(p.lines.revenue.sum()) for p in parts)
+        platform_total = sum(p.sign * int(p.result.platform.sum()) for p in parts)
+        totals = sum((p.sign * p.result.payee_totals for p in parts), np.zeros(facts.n_payees, dtype=np.int64))
+        holders_total = int(totals.sum())
+        if holders_total + platform_total != revenue:
             raise RuntimeError(f"split of {cur} does not conserve revenue")
         by_platform: dict[str, int] = {}
-        for pk, amount in zip(pks, _group_sums(groups, result.platform, len(pks))):
-            by_platform[report_rows[pk].platform] = by_platform.get(report_rows[pk].platform, 0) + amount
-        totals = result.payee_totals.tolist()
-        order = _by_address(payees, totals)
-        shares, traces = [], None
+        for part in parts:
+            for pk, amount in zip(part.pks, part.group_sums(part.result.platform)):
+                by_platform[report_rows[pk].platform] = by_platform.get(report_rows[pk].platform, 0) + amount
+        work_totals = sum((p.sign * p.result.work_totals for p in parts), np.zeros(facts.n_works, dtype=np.int64))
+        touched = np.zeros(facts.n_payees, dtype=bool)
+        for part in parts:
+            touched |= part.result.payee_totals != 0
+        order = _by_address(payees, touched.tolist())
+        report_shares: list[ReportShare] = []
+        traces = None
         if traced:
-            counts = np.bincount(groups, minlength=len(pks)).tolist()
-            revenues = _group_sums(groups, lines.revenue, len(pks))
-            kept = _group_sums(groups, result.platform, len(pks))
-            for g, pk in enumerate(pks):
-                r = report_rows[pk]
-                shares.append(ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, counts[g], revenues[g], kept[g], share[pk]))
-            traces = _traces(facts, result, work_ids, order)
+            pieces = []
+            for part in parts:
+                counts = np.bincount(part.groups, minlength=len(part.pks)).tolist()
+                revenues, kept = part.group_sums(part.lines.revenue), part.group_sums(part.result.platform)
+                offset = len(report_shares)
+                for g, pk in enumerate(part.pks):
+                    r = report_rows[pk]
+                    report_shares.append(
+                        ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, counts[g], revenues[g], kept[g], share[pk], part.sign < 0)
+                    )
+                t = _traces(facts, part.result, work_ids, order)
+                pieces.append(Traces(t.payee, t.work_id, t.report + offset, t.amount * part.sign))
+            joined = [np.concatenate([getattr(t, f) for t in pieces]) for f in ("payee", "work_id", "report", "amount")]
+            sort = np.lexsort((joined[2], joined[1], joined[0]))
+            traces = Traces(*(a[sort] for a in joined))
             if int(traces.amount.sum()) != holders_total or (traces.payee < 0).any():
                 raise RuntimeError(f"traced lines of {cur} do not add up to the holders' total")
         runs.append(
             RoyaltyRun(
-                cur, len(mine), revenue, platform_total, holders_total,
+                cur, sum(len(p.lines.revenue) for p in parts), revenue, platform_total, holders_total,
                 [PayeeTotal(*payees[p], int(totals[p])) for p in order],
-                {work_ids[i]: int(v) for i, v in enumerate(result.work_totals.tolist()) if v},
-                dict(sorted(by_platform.items())), shares, traces,
+                {work_ids[i]: int(v) for i, v in enumerate(work_totals.tolist()) if v},
+                dict(sorted(by_platform.items())), report_shares, traces,
             )  # fmt: skip
         )
     return runs
-
 
 def _group_sums(groups: np.ndarray, values: np.ndarray, n: int) -> list[int]:
     out = np.zeros(n, dtype=np.int64)

@@ -23,6 +23,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from ledger.accounting.balances import settle
 from ledger.chain.compiler import compile_contract
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.codes import currency_exponent
@@ -30,7 +31,7 @@ from ledger.content.store import LocalBlockStore
 from ledger.db import init_db, make_engine, session_scope
 from ledger.indexer.runner import Indexer
 from ledger.models import UsageLine, UsageReport
-from ledger.models.statements import STATEMENT_SCHEMA
+from ledger.models.statements import STATEMENT_SCHEMAS
 from ledger.services.royalties import compute_in
 from ledger.services.usage import Header, ReportReader, resolve_lines, records_from_csv
 
@@ -67,7 +68,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
 
     def parse() -> tuple[bool, str]:
         doc.update(json.loads(raw))
-        return doc.get("schema") == STATEMENT_SCHEMA, f"schema {doc.get('schema')!r}"
+        return doc.get("schema") in STATEMENT_SCHEMAS, f"schema {doc.get('schema')!r}"
 
     if not c.check("document format", parse):
         return c.results
@@ -78,18 +79,38 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
     c.check("entry indexes", lambda: ([e[0] for e in entries] == list(range(len(entries))), "0, 1, 2, ... in order"))
     c.check("currency", lambda: (currency_exponent(doc["currency"]) == doc["minorUnitExponent"], f"{doc['currency']}, minor unit 10^-{doc['minorUnitExponent']}"))
 
+    earned = [int(e.get("earned", e["amount"])) for e in doc["entries"]]  # v1: entries paid what they earned
+    payable_total = int(doc.get("payableTotal", doc["holdersTotal"]))
+
     def entries_add_up() -> tuple[bool, str]:
         total = sum(e[3] for e in entries)
-        return total == doc["holdersTotal"], f"entries sum to {total:,}; holders' total {doc['holdersTotal']:,}"
+        ok = total == payable_total and sum(earned) == doc["holdersTotal"] and all(e[3] >= 0 for e in entries)
+        return ok, f"entries pay {total:,} (payable total {payable_total:,}) and earned {sum(earned):,} (holders' total {doc['holdersTotal']:,})"
 
     def lines_add_up() -> tuple[bool, str]:
         by_entry = [0] * len(entries)
         for entry, _work_id, report, amount in doc["lines"]:
-            if not (0 <= entry < len(entries) and 0 <= report < len(doc["reports"]) and amount > 0):
-                return False, f"line {[entry, _work_id, report, amount]} names no entry or report, or has no amount"
+            reversal = 0 <= report < len(doc["reports"]) and bool(doc["reports"][report].get("reversal"))
+            if not (0 <= entry < len(entries) and 0 <= report < len(doc["reports"]) and (amount < 0 if reversal else amount > 0)):
+                return False, f"line {[entry, _work_id, report, amount]} names no entry or report, or its amount has the wrong sign"
             by_entry[entry] += amount
-        wrong = sum(1 for e, total in zip(entries, by_entry) if e[3] != total)
-        return wrong == 0, f"{len(doc['lines']):,} lines; entries not matching their lines: {wrong}"
+        wrong = sum(1 for e, total in zip(earned, by_entry) if e != total)
+        return wrong == 0, f"{len(doc['lines']):,} lines; entries whose earnings do not match their lines: {wrong}"
+
+    def balances_settle() -> tuple[bool, str]:
+        """What each entry pays is its earnings less what its account owed, carried forward when
+        the earnings do not cover it (``accounting.balances``), recomputed from the document."""
+        declared = {b["account"]: (int(b["broughtForward"]), int(b["carriedForward"])) for b in doc.get("balances", [])}
+        if len(declared) != len(doc.get("balances", [])):
+            return False, "an account has two balances"
+        settled = settle([(e[1], x) for e, x in zip(entries, earned)], {a: b for a, (b, _) in declared.items()})
+        mine = {b.account: (b.brought_forward, b.carried_forward) for b in settled.balances}
+        if settled.payable != [e[3] for e in entries] or mine != {a: v for a, v in declared.items() if any(v)}:
+            return False, "the entries' amounts or the balances carried forward do not follow from the earnings and the balances brought forward"
+        if any(b for b, _ in declared.values()) and not doc.get("balancesFrom"):
+            return False, "balances are brought forward from no statement"
+        carried = sum(c for _, c in declared.values())
+        return True, f"{len(declared)} account(s) with a balance; {carried:,} carried forward"
 
     def revenue_adds_up() -> tuple[bool, str]:
         reported = sum(int(r["revenue"]) for r in doc["reports"])
@@ -99,6 +120,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
 
     c.check("entries add up", entries_add_up)
     c.check("lines add up to entries", lines_add_up)
+    c.check("balances settle", balances_settle)
     c.check("revenue is conserved", revenue_adds_up)
 
     def on_chain() -> tuple[bool, str]:
@@ -114,7 +136,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
         settlement = doc.get("settlement")
         declared_token = None if settlement is None else {"token": to_checksum_address(settlement["token"]), "unitScale": int(settlement["unitScale"])}
         published = (HexBytes(st["root"]).to_0x_hex(), int(st["total"]), int(st["entryCount"]), st["currency"], int(st["periodStart"]), int(st["periodEnd"]), token)
-        declared = (doc["root"], doc["holdersTotal"], len(entries), doc["currency"], doc["periodStart"], doc["periodEnd"], declared_token)
+        declared = (doc["root"], payable_total, len(entries), doc["currency"], doc["periodStart"], doc["periodEnd"], declared_token)
         tx = logs[0]["transactionHash"].to_0x_hex()
         return published == declared, f"published in {tx} (block {logs[0]['blockNumber']}): root, total, entries, currency, period, settlement " + (
             "match" if published == declared else f"differ: chain {published}, document {declared}"
@@ -138,6 +160,19 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
 
     c.check("adjusted statements", adjusts)
 
+    def balances_from() -> tuple[bool, str]:
+        """Balances brought forward come from a published statement in the same currency (its
+        document holds what it carried forward)."""
+        source = doc.get("balancesFrom")
+        if not source:
+            return True, "no balance brought forward"
+        distributor = w3.eth.contract(address=to_checksum_address(doc["distributor"]), abi=compile_contract("RoyaltyDistributor.sol").abi)
+        logs = distributor.events.StatementPublished().get_logs(argument_filters={"statementId": bytes.fromhex(source[2:])}, from_block=0)
+        ok = len(logs) == 1 and logs[0]["args"]["statement"]["currency"] == doc["currency"] and source != sid
+        return ok, f"balances brought forward from {source}, " + ("a published statement in the same currency" if ok else "not a published statement in the same currency")
+
+    c.check("balances brought forward", balances_from)
+
     anchor_abi = compile_contract("UsageAnchor.sol").abi
     for report in doc["reports"]:
 
@@ -154,7 +189,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
             r = match[0]["args"]["report"]
             facts = (r["reportId"], int(r["lineCount"]), int(r["totalRevenue"]), r["currency"])
             inside = doc["periodStart"] <= int(r["periodStart"]) and int(r["periodEnd"]) <= doc["periodEnd"]
-            ok = inside and facts[0] == report["reportId"] and facts[3] == doc["currency"] and facts[2] >= report["revenue"]
+            ok = inside and facts[0] == report["reportId"] and facts[3] == doc["currency"] and facts[2] >= abs(report["revenue"])
             return ok, f"anchored in block {receipt['blockNumber']}: {facts[1]:,} lines, revenue {facts[2]:,} (counted {report['revenue']:,})"
 
         c.check(f"report {report['reportId']} anchored", anchored)
@@ -204,9 +239,8 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
 
         def load() -> tuple[bool, str]:
             context = 0
-            ordered = [r["batchHash"] for r in doc["reports"]] + sorted(h for h in parsed if h not in in_statement)
             with session_scope(engine) as s:
-                for batch_hash in ordered:
+                for batch_hash in _replaced_first(parsed, [r["batchHash"] for r in doc["reports"]]):
                     header, rows = parsed[batch_hash]
                     if batch_hash not in in_statement:
                         anchored_by = anchor.functions.anchorOf(bytes.fromhex(batch_hash[2:])).call()[0]
@@ -221,7 +255,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
                     s.add(report)
                     s.flush()
                     for lo in range(0, len(rows), 5_000):
-                        s.execute(insert(UsageLine), resolve_lines(s, header.platform, rows[lo : lo + 5_000], report.id))
+                        s.execute(insert(UsageLine), resolve_lines(s, header, rows[lo : lo + 5_000], report.id))
                     pks[batch_hash] = int(report.id or 0)
             return True, f"{len(doc['reports'])} reports of the statement, {context} other anchored reports for their replacements"
 
@@ -229,8 +263,9 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
             return c.results
         shares = {pks[r["batchHash"]]: int(r["platformShareBps"]) for r in doc["reports"]}
         runs = compute_in(
-            engine, 0, int(doc["periodStart"]), int(doc["periodEnd"]), currency=doc["currency"],
-            reports={pks[r["batchHash"]] for r in doc["reports"]}, traced=True, shares=shares,
+            engine, 0, int(doc["periodStart"]), int(doc["periodEnd"]), currency=doc["currency"], traced=True, shares=shares,
+            reports={pks[r["batchHash"]] for r in doc["reports"] if not r.get("reversal")},
+            paid={pks[r["batchHash"]] for r in doc["reports"] if r.get("reversal")},
         )  # fmt: skip
 
         def same() -> tuple[bool, str]:
@@ -239,7 +274,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
             run, traces = runs[0], runs[0].traces
             entries = [(p.account, p.payout, p.amount) for p in run.payees]
             lines = [list(x) for x in zip(*(a.tolist() for a in (traces.payee, traces.work_id, traces.report, traces.amount)))]
-            mine = [(e["account"], e["payout"], e["amount"]) for e in doc["entries"]]
+            mine = [(e["account"], e["payout"], e.get("earned", e["amount"])) for e in doc["entries"]]
             totals = (run.revenue, run.platform_total, run.holders_total) == (doc["revenue"], doc["platformTotal"], doc["holdersTotal"])
             ok = entries == mine and lines == doc["lines"] and totals
             wrong = sum(1 for a, b in zip(entries, mine) if a != b) + abs(len(entries) - len(mine))
@@ -249,6 +284,24 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
     finally:
         engine.dispose()
     return c.results
+
+
+def _replaced_first(parsed: dict[str, tuple[Header, list[dict[str, object]]]], first: list[str]) -> list[str]:
+    """Batch hashes in an order that loads every replaced line before the line replacing it (as the
+    ledger received them): the statement's reports in its order, then the other files, each put
+    off while a line it replaces is in a file not loaded yet."""
+    where = {(header.platform, str(r["line_id"])): h for h, (header, rows) in parsed.items() for r in rows}
+    needs = {
+        h: {where[(header.platform, str(r["replaces_line_id"]))] for r in rows if r["replaces_line_id"] and (header.platform, str(r["replaces_line_id"])) in where} - {h}
+        for h, (header, rows) in parsed.items()
+    }  # fmt: skip
+    pending = first + sorted(h for h in parsed if h not in set(first))
+    ordered: list[str] = []
+    while pending:
+        ready = [h for h in pending if needs[h] <= set(ordered)] or pending[:1]  # a cycle cannot be anchored; load it to fail clearly
+        ordered.append(ready[0])
+        pending.remove(ready[0])
+    return ordered
 
 
 def _sync(w3: Web3, engine: Engine, contracts: dict[str, Contract], workdir: Path, from_block: int) -> tuple[bool, str]:

@@ -7,10 +7,11 @@ from, each report with its anchor transaction, and the Merkle root of the entrie
 goes to the content store; its SHA-256 is the statement's id, under which the root is published
 on ``RoyaltyDistributor``.
 
-Document shape (keys sorted): ``entries`` ``[{index, account, payout, amount}]`` ordered by account
-then payout; ``lines`` ``[[entry, workId, report, amount]]`` ordered the same way, where ``entry``
-and ``report`` index ``entries`` and ``reports``; ``reports`` ``[{platform, reportId, batchHash,
-anchorTx, lines, revenue, platformAmount, platformShareBps}]``; totals, period, currency with its
+Document shape (keys sorted): ``entries`` ``[{index, account, payout, earned, amount}]`` ordered by
+account then payout; ``lines`` ``[[entry, workId, report, amount]]`` ordered the same way, where
+``entry`` and ``report`` index ``entries`` and ``reports``, and an entry's lines add up to what it
+earned; ``reports`` ``[{platform, reportId, batchHash, anchorTx, lines, revenue, platformAmount,
+platformShareBps, reversal}]``; totals, period, currency with its
 minor-unit exponent, chain id, every contract's address and the first block to read, ``settlement``
 and ``root``. Anyone holding the document can recompute the id, the root and every sum, and
 check them against the chain (``statement_verifier``); with the usage reports too, every amount.
@@ -19,8 +20,12 @@ A holder proves their entry and claims it.
 A statement never changes. Closing the same period again answers with its statement, unless
 usage was reported for it since: then the close makes an **adjustment** statement (sequence 1,
 2, ...) that pays just those reports, and names the statements it adjusts. Every report knows the
-statement that paid it, so nothing is paid twice; a line already paid cannot be replaced. A
-period overlapping a closed one with other dates is refused. A close is refused while a report
+statement that paid it, so nothing is paid twice. A correction of a line already paid is settled
+by the adjustment too: the paid line is reversed (a reversal report, negative lines), so a
+payee's earnings may be negative; each account's entries then pay its earnings less what it owes,
+and what it still owes is carried forward to its next statement in the currency
+(``accounting.balances``; document fields ``earned``, ``payableTotal``, ``balances``,
+``balancesFrom``). A period overlapping a closed one with other dates is refused. A close is refused while a report
 in the period still waits for its platform's signature, or runs across the period's edge, so
 nothing reported for a period is silently left out.
 """
@@ -48,7 +53,8 @@ from ledger.codes import currency_exponent, is_currency
 from ledger.dates import iso_day
 from ledger.db import chunked, session_scope
 from ledger.exports import FORMATS, StatementView, render
-from ledger.models import ApiKey, Role, Statement, StatementClaim, StatementEntry, UsageReport
+from ledger.accounting.balances import Balance, settle
+from ledger.models import ApiKey, Role, Statement, StatementBalance, StatementClaim, StatementEntry, UsageReport
 from ledger.models.statements import STATEMENT_SCHEMA
 from ledger.runtime import Ledger
 from ledger.services import royalties
@@ -76,6 +82,7 @@ class EntryProof:
     amount: int
     proof: list[str]
     claimed_tx: str | None
+    earned: int  # in this statement; amount is that less what the account owed
 
 
 def canonical(doc: dict[str, Any]) -> bytes:
@@ -107,8 +114,23 @@ def canonical_with_lines(doc: dict[str, Any], lines: str) -> bytes:
     return text.replace(slot, f'"lines":{lines}').encode()
 
 
+@dataclass(frozen=True)
+class _Payable:
+    """What the statement pays: its Merkle leaves (index, account, payout, amount), each payee's
+    earnings in the same order, and the balances brought and carried (from ``balances_from``)."""
+
+    leaves: list[tuple[int, str, str, int]]
+    earned: list[int]
+    balances: list[Balance]
+    balances_from: str | None
+
+    @property
+    def total(self) -> int:
+        return sum(leaf[3] for leaf in self.leaves)
+
+
 def _document(
-    ledger: Ledger, run: royalties.RoyaltyRun, start: int, end: int, entries: list[tuple[int, str, str, int]], root: bytes, settlement: "Settlement"
+    ledger: Ledger, run: royalties.RoyaltyRun, start: int, end: int, pay: _Payable, root: bytes, settlement: "Settlement"
 ) -> dict[str, Any]:
     return {
         "schema": STATEMENT_SCHEMA,
@@ -129,10 +151,17 @@ def _document(
         "platformTotals": run.platform_totals,
         "reports": [
             {"platform": r.platform, "reportId": r.report_id, "batchHash": r.batch_hash, "anchorTx": r.anchor_tx,
-             "lines": r.lines, "revenue": r.revenue, "platformAmount": r.platform_amount, "platformShareBps": r.platform_share_bps}
+             "lines": r.lines, "revenue": r.revenue, "platformAmount": r.platform_amount, "platformShareBps": r.platform_share_bps,
+             "reversal": r.reversal}
             for r in run.reports
         ],  # fmt: skip
-        "entries": [{"index": i, "account": a, "payout": p, "amount": amount} for i, a, p, amount in entries],
+        "entries": [
+            {"index": i, "account": a, "payout": p, "earned": earned, "amount": amount}
+            for (i, a, p, amount), earned in zip(pay.leaves, pay.earned)
+        ],
+        "payableTotal": pay.total,
+        "balances": [{"account": b.account, "broughtForward": b.brought_forward, "carriedForward": b.carried_forward} for b in pay.balances],
+        "balancesFrom": pay.balances_from,
         "root": "0x" + root.hex(),
         "settlement": settlement.as_document(),
     }
@@ -177,6 +206,28 @@ def _unpaid(s: Session, currency: str, start: int, end: int) -> set[int]:
             )  # fmt: skip
         ).all()
     )  # type: ignore[arg-type]
+
+
+def _owed(s: Session, currency: str) -> tuple[dict[str, int], str | None]:
+    """Each account's balance carried forward by the latest statement in ``currency`` naming it,
+    and the id of the latest statement in the currency (where a new statement's balances come from)."""
+    latest = s.exec(select(Statement.statement_id).where(Statement.currency == currency).order_by(col(Statement.id).desc())).first()
+    rows = s.exec(
+        select(StatementBalance.account, StatementBalance.carried_forward)
+        .join(Statement, col(Statement.id) == col(StatementBalance.statement_pk))
+        .where(Statement.currency == currency)
+        .order_by(col(Statement.id))
+    ).all()
+    owed: dict[str, int] = {}
+    for account, carried in rows:
+        owed[account] = int(carried)
+    return {a: v for a, v in owed.items() if v}, latest
+
+
+def _payable(run: royalties.RoyaltyRun, owed: dict[str, int], balances_from: str | None) -> _Payable:
+    settled = settle([(p.account, p.amount) for p in run.payees], owed)
+    leaves = [(i, p.account, p.payout, amount) for i, (p, amount) in enumerate(zip(run.payees, settled.payable))]
+    return _Payable(leaves, [p.amount for p in run.payees], settled.balances, balances_from if settled.balances else None)
 
 
 @dataclass(frozen=True)
@@ -251,6 +302,7 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
         )
         _check_closable(s, currency, start, end)
         unpaid = _unpaid(s, currency, start, end)
+        owed, latest_id = _owed(s, currency)
     if earlier and not unpaid:  # closed, and nothing reported since: the same statement
         latest = earlier[-1]
         asked = "" if settlement.token == ZERO_ADDRESS else settlement.token
@@ -263,11 +315,11 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
     if not runs or not runs[0].payees:
         raise InvalidInput(f"no anchored {currency} usage from {iso_day(start)} to {iso_day(end)} left to pay: nothing to close")
     [run] = runs
-    _fund(ledger, key, settlement, run.holders_total)  # before anything is written: a poor account changes nothing
-    leaves = [(i, p.account, p.payout, p.amount) for i, p in enumerate(run.payees)]  # ordered by account, payout
-    tree = StandardMerkleTree.of(leaves, STATEMENT_LEAF_TYPES)
+    pay = _payable(run, owed, latest_id)  # entries ordered by account, payout
+    _fund(ledger, key, settlement, pay.total)  # before anything is written: a poor account changes nothing
+    tree = StandardMerkleTree.of(pay.leaves, STATEMENT_LEAF_TYPES)
     assert run.traces is not None
-    head = _document(ledger, run, start, end, leaves, tree.root, settlement)
+    head = _document(ledger, run, start, end, pay, tree.root, settlement)
     head.update(sequence=len(earlier), adjusts=[e.statement_id for e in earlier])
     document = canonical_with_lines(head, lines_json(run.traces))
     statement_id = "0x" + hashlib.sha256(document).hexdigest()
@@ -280,10 +332,12 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
             s.exec(select(Statement.id).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).all()
         ):
             raise Conflict("usage or a statement for this period arrived while it was being closed; close it again")
+        if _owed(s, currency) != (owed, latest_id):
+            raise Conflict(f"another {currency} statement was closed meanwhile (balances carried forward changed); close it again")
         row = Statement(
             statement_id=statement_id, currency=currency, period_start=start, period_end=end, sequence=len(earlier),
-            revenue=run.revenue, platform_total=run.platform_total, holders_total=run.holders_total, report_count=len(run.reports),
-            line_count=len(run.traces), entry_count=len(leaves), root="0x" + tree.root.hex(), document_cid=cid,
+            revenue=run.revenue, platform_total=run.platform_total, holders_total=run.holders_total, payable_total=pay.total,
+            report_count=len(run.reports), line_count=len(run.traces), entry_count=len(pay.leaves), root="0x" + tree.root.hex(), document_cid=cid,
             publish_tx="", token="" if settlement.token == ZERO_ADDRESS else settlement.token, unit_scale=settlement.unit_scale,
             closed_by_key=int(key.id or 0),
         )  # fmt: skip
@@ -291,11 +345,19 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
         s.flush()
         s.execute(
             insert(StatementEntry),
-            [{"statement_pk": row.id, "entry_index": i, "account": a, "payout": p, "amount": amount} for i, a, p, amount in leaves],
+            [
+                {"statement_pk": row.id, "entry_index": i, "account": a, "payout": p, "amount": amount, "earned": earned}
+                for (i, a, p, amount), earned in zip(pay.leaves, pay.earned)
+            ],
         )
+        if pay.balances:
+            s.execute(
+                insert(StatementBalance),
+                [{"statement_pk": row.id, "account": b.account, "brought_forward": b.brought_forward, "carried_forward": b.carried_forward} for b in pay.balances],
+            )
         for chunk in chunked(sorted(unpaid)):  # every unpaid report is settled here, even one whose lines were all replaced
             s.execute(update(UsageReport).where(col(UsageReport.id).in_(chunk)).values(statement_pk=row.id))
-        outcome = _publish(ledger, key, row, run.holders_total)
+        outcome = _publish(ledger, key, row, pay.total)
         if not isinstance(outcome, SignatureRequired):
             row.publish_tx = outcome[0]
         pk = row.id
@@ -330,8 +392,8 @@ def _publish(ledger: Ledger, key: ApiKey, row: Statement, total: int) -> tuple[s
 def _publish_pending(ledger: Ledger, key: ApiKey, row: Statement) -> CloseResult:
     """A statement stored for a self-signing accountant and not relayed yet: the request to sign again."""
     if row.token:
-        _fund(ledger, key, Settlement(row.token, 0, row.unit_scale), row.holders_total)
-    outcome = _publish(ledger, key, row, row.holders_total)
+        _fund(ledger, key, Settlement(row.token, 0, row.unit_scale), row.payable_total)
+    outcome = _publish(ledger, key, row, row.payable_total)
     if isinstance(outcome, SignatureRequired):
         return CloseResult(row, False, outcome.typed_data)
     ledger.indexer.sync(to_block=outcome[1])
@@ -428,7 +490,7 @@ def entries_of(ledger: Ledger, statement_id: str, account: str) -> list[EntryPro
     tree = _tree(ledger, row)
     return [
         EntryProof(row.statement_id, e.entry_index, e.account, e.payout, e.amount,
-                   ["0x" + p.hex() for p in tree.proof_of((e.entry_index, e.account, e.payout, e.amount))], claims.get(e.entry_index))
+                   ["0x" + p.hex() for p in tree.proof_of((e.entry_index, e.account, e.payout, e.amount))], claims.get(e.entry_index), e.earned)
         for e in mine
     ]  # fmt: skip
 
@@ -444,7 +506,9 @@ def claim(ledger: Ledger, key: ApiKey, statement_id: str, account: str) -> list[
     if key.role == Role.rights_holder and key.holder_address != entries[0].account:
         raise Forbidden(f"this key acts for {key.holder_address}; the entries are {entries[0].account}'s")
     sid = bytes.fromhex(row.statement_id[2:])
-    open_entries = [e for e in entries if e.claimed_tx is None and not ledger.distributor.functions.isClaimed(sid, e.index).call()]
+    if not any(e.amount for e in entries):
+        raise Conflict(f"{entries[0].account}'s entries in statement {row.statement_id} pay nothing: reversed earnings or a balance owed took them")
+    open_entries = [e for e in entries if e.amount and e.claimed_tx is None and not ledger.distributor.functions.isClaimed(sid, e.index).call()]
     if not open_entries:
         raise Conflict(f"{entries[0].account}'s entries in statement {row.statement_id} are claimed already")
     last = 0

@@ -14,8 +14,11 @@ chain: the import answers with the anchor request to sign, and ``POST /relay`` s
 A report id is never reused: importing the same report again (same content) changes nothing and
 says so; different content under a used id is a conflict. Line ids are stable per platform; a
 correction is a new report whose lines name the line they replace; the original stays on record
-and stops counting. A report for a period already closed is accepted and paid by the period's
-next adjustment statement; a line already paid in a statement cannot be replaced.
+and stops counting. A line is replaced once (a correction of a correction names the correcting
+line), by a line of the same currency whose report's period contains the replaced line's, so the
+period that pays one settles the other. A report for a period already closed is accepted and paid
+by the period's next adjustment statement; replacing a line already paid reverses it there, and a
+holder left owing carries the balance into later statements (``accounting.balances``).
 """
 
 import csv
@@ -221,8 +224,9 @@ class ReportReader:
         return row
 
 
-def resolve_lines(session: Session, platform: str, rows: list[dict[str, object]], report_pk: int | None) -> list[dict[str, object]]:
+def resolve_lines(session: Session, header: Header, rows: list[dict[str, object]], report_pk: int | None) -> list[dict[str, object]]:
     """Resolves a chunk's output hashes and line ids against the database: rows ready to insert."""
+    platform = header.platform
     hashes = {str(r["output_hash"]) for r in rows}
     outputs = dict(
         session.exec(
@@ -234,11 +238,17 @@ def resolve_lines(session: Session, platform: str, rows: list[dict[str, object]]
     ids = [str(r["line_id"]) for r in rows]
     used = set(session.exec(select(UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.line_id).in_(ids))).all())
     replaced = {str(r["replaces_line_id"]) for r in rows if r["replaces_line_id"]}
-    known = dict(
-        session.exec(
-            select(UsageLine.line_id, UsageReport.statement_pk)
+    known = {
+        line_id: (currency, start, end)
+        for line_id, currency, start, end in session.exec(
+            select(UsageLine.line_id, UsageReport.currency, UsageReport.period_start, UsageReport.period_end)
             .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
             .where(UsageLine.platform == platform, col(UsageLine.line_id).in_(replaced))
+        ).all()
+    }
+    replaced_by = dict(
+        session.exec(
+            select(UsageLine.replaces_line_id, UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.replaces_line_id).in_(replaced))
         ).all()
     )
     out = []
@@ -248,18 +258,32 @@ def resolve_lines(session: Session, platform: str, rows: list[dict[str, object]]
             raise UsageFormatError(n, f"output {r['output_hash']} is not a registered output of this platform's models")
         if r["line_id"] in used:
             raise UsageFormatError(n, f"line id {r['line_id']!r} was already used in an earlier report; line ids are never reused")
-        if r["replaces_line_id"] and r["replaces_line_id"] not in known:
-            raise UsageFormatError(n, f"replaces_line_id {r['replaces_line_id']!r} is not a line this platform reported earlier")
-        if r["replaces_line_id"] and known[r["replaces_line_id"]] is not None:
-            raise Conflict(
-                f"line {n}: line {r['replaces_line_id']!r} was already paid in a published royalty statement; a paid line "
-                "cannot be replaced (report the difference as a new line instead)",
-                line=n,
-            )
+        target = r["replaces_line_id"]
+        if target:
+            _check_replacement(n, header, str(target), known.get(str(target)), replaced_by.get(str(target)))
+            replaced_by[str(target)] = str(r["line_id"])
         row = {k: v for k, v in r.items() if k != "output_hash"}
         row.update(output_id=outputs[str(r["output_hash"])], platform=platform, report_pk=report_pk)
         out.append(row)
     return out
+
+
+def _check_replacement(n: int, header: Header, target: str, report: tuple[str, int, int] | None, replaced_by: str | None) -> None:
+    """A correction must be settled by the statement that settles what it replaces: same currency,
+    and a period that contains the replaced line's (a period is closed whole, so both are paid, or
+    reversed, together). One replacement per line keeps "what counts" a chain, never a fork."""
+    if report is None:
+        raise UsageFormatError(n, f"replaces_line_id {target!r} is not a line this platform reported earlier")
+    if replaced_by is not None:
+        raise UsageFormatError(n, f"line {target!r} was already replaced by line {replaced_by!r}; correct that line instead")
+    currency, start, end = report
+    if currency != header.currency:
+        raise UsageFormatError(n, f"line {target!r} was reported in {currency}; a correction replaces it in the same currency, not {header.currency}")
+    if start < header.period_start or end > header.period_end:
+        raise UsageFormatError(
+            n, f"line {target!r} was reported for {iso_day(start)}..{iso_day(end)}; a correction's period must contain it "
+            f"(this report covers {iso_day(header.period_start)}..{iso_day(header.period_end)})",
+        )
 
 
 def import_report(
@@ -350,7 +374,7 @@ def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: R
 def _flush(s: Session, imp: ReportReader, chunk: list[dict[str, object]], report: UsageReport | None) -> None:
     if not chunk or report is None:  # compare mode (already imported): only the hash matters
         return
-    s.execute(insert(UsageLine), resolve_lines(s, imp.header.platform, chunk, report.id))
+    s.execute(insert(UsageLine), resolve_lines(s, imp.header, chunk, report.id))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ class StatementOut(BaseModel):
     sequence: int = Field(description="0: the period's statement; 1, 2, ...: adjustments paying usage reported after it")
     revenue: int = Field(description="Minor units of the usage reports this statement pays")
     platform_total: int
-    holders_total: int = Field(description="What the entries add up to")
+    holders_total: int = Field(description="What the holders earned in it (negative when reversed paid lines outweigh new usage)")
+    payable_total: int = Field(description="What the entries pay: earnings less balances owed (the total published on chain)")
     report_count: int
     line_count: int
     entry_count: int
@@ -60,7 +61,8 @@ class EntryOut(BaseModel):
     index: int
     account: str
     payout: str
-    amount: int
+    earned: int = Field(description="What the payee earned in this statement (either sign)")
+    amount: int = Field(description="What the entry pays: earnings less any balance the account owes")
     proof: list[str] = Field(description="For RoyaltyDistributor.claim(statementId, index, account, payout, amount, proof)")
     claimed_tx: str | None
 
