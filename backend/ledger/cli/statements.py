@@ -104,10 +104,14 @@ def verify(
     statement_id: Annotated[str | None, typer.Option("--id", help="The id you were told it has (default: its own hash).")] = None,
     rpc_url: Annotated[str | None, typer.Option(envvar="LEDGER_RPC_URL", help="An RPC endpoint of the statement's chain.")] = None,
     usage: Annotated[Path | None, typer.Option(exists=True, file_okay=False, help="A folder with the usage report files (*.csv): recompute every amount.")] = None,
+    previous: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="The document of the statement before it in its currency (its balancesFrom): check the balances brought forward.")
+    ] = None,
 ) -> None:
     """Checks a statement against the chain alone (no ledger needed): its hash, the published
     root and totals, every sum to the unit, and the anchors of the usage reports behind it; with
-    --usage, also recomputes every amount from the chain's events and those files.
+    --usage, also recomputes every amount from the chain's events and those files; with
+    --previous, checks the balances brought forward against the statement before it.
     Exits 1 if any check fails."""
     import tempfile
 
@@ -119,7 +123,7 @@ def verify(
 
     w3 = Web3(HTTPProvider(rpc_url or get_settings().rpc_url, request_kwargs={"timeout": 60}))
     raw = document.read_bytes()
-    checks = verify_statement(w3, raw, statement_id)
+    checks = verify_statement(w3, raw, statement_id, previous.read_bytes() if previous else None)
     if usage is not None and all(c.ok for c in checks):
         with tempfile.TemporaryDirectory() as work:
             checks += recompute_statement(w3, raw, sorted(usage.glob("*.csv")), Path(work))

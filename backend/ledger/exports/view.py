@@ -17,6 +17,7 @@ class Line:
     report_id: str
     batch_hash: str
     anchor_tx: str
+    reversal: bool  # a paid line a correction replaced, taken back (negative amount)
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,23 @@ class StatementView:
             if wanted is not None and entry not in wanted:
                 continue
             e, r = entries[entry], reports[report]
-            out.append(Line(e["account"], e["payout"], int(work_id), int(amount), r["platform"], r["reportId"], r["batchHash"], r["anchorTx"]))
+            out.append(
+                Line(e["account"], e["payout"], int(work_id), int(amount), r["platform"], r["reportId"], r["batchHash"], r["anchorTx"], bool(r.get("reversal")))
+            )
         return out
 
     @property
     def total(self) -> int:
-        """The holder's total, or the holders' total for the whole statement."""
-        return sum(int(e["amount"]) for e in self.entries) if self.account else int(self.doc["holdersTotal"])
+        """What the holder's entries pay, or what the whole statement pays."""
+        return sum(int(e["amount"]) for e in self.entries) if self.account else int(self.doc.get("payableTotal", self.doc["holdersTotal"]))
+
+    @property
+    def balances(self) -> list[dict[str, Any]]:
+        """Balances owed, brought forward and carried forward (v1 documents have none)."""
+        return [b for b in self.doc.get("balances", []) if self.account is None or b["account"] == self.account]
+
+    def earned(self, entry: dict[str, Any]) -> int:
+        return int(entry.get("earned", entry["amount"]))
 
     def summary(self) -> list[tuple[str, str]]:
         from ledger.dates import iso_day
@@ -67,13 +78,23 @@ class StatementView:
             ("period", f"{iso_day(self.doc['periodStart'])} to {iso_day(self.doc['periodEnd'])} (UTC)"),
             ("currency", f"{self.currency} (minor unit: 10^-{self.doc['minorUnitExponent']})"),
         ]
+        money = lambda minor: f"{self.major(minor)} {self.currency}"  # noqa: E731
+        owed = [(int(b["broughtForward"]), int(b["carriedForward"])) for b in self.balances]
         if self.account:
-            rows += [("holder", self.account), ("holder total", f"{self.major(self.total)} {self.currency}")]
+            rows += [("holder", self.account), ("holder earned", money(sum(self.earned(e) for e in self.entries)))]
+            if owed:
+                rows += [("balance brought forward (owed)", money(owed[0][0])), ("balance carried forward (owed)", money(owed[0][1]))]
+            rows += [("holder total", money(self.total))]
+        reversals = sum(1 for r in self.doc["reports"] if r.get("reversal"))
         rows += [
-            ("revenue reported", f"{self.major(int(self.doc['revenue']))} {self.currency}"),
-            ("platforms' share", f"{self.major(int(self.doc['platformTotal']))} {self.currency}"),
-            ("holders' total", f"{self.major(int(self.doc['holdersTotal']))} {self.currency}"),
-            ("usage reports", str(len(self.doc["reports"]))),
+            ("revenue reported", money(int(self.doc["revenue"]))),
+            ("platforms' share", money(int(self.doc["platformTotal"]))),
+            ("holders' total", money(int(self.doc["holdersTotal"]))),
+        ]
+        if not self.account:
+            rows += [("payable after balances owed", money(self.total)), ("balances carried forward", money(sum(c for _, c in owed)))]
+        rows += [
+            ("usage reports", str(len(self.doc["reports"]) - reversals) + (f" (and {reversals} with paid lines reversed)" if reversals else "")),
             ("Merkle root of the entries", str(self.doc["root"])),
             ("document CID", self.document_cid),
             ("published in transaction", self.publish_tx or "(not yet)"),

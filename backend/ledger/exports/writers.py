@@ -9,14 +9,15 @@ from collections.abc import Callable
 from ledger.exports.view import StatementView
 from ledger.services.errors import InvalidInput
 
-LINE_HEADER = ["account", "payout", "work_id", "amount_minor", "amount", "currency", "platform", "report_id", "report_batch_hash", "anchor_tx"]
+LINE_HEADER = ["account", "payout", "work_id", "amount_minor", "amount", "currency", "platform", "report_id", "report_batch_hash", "anchor_tx", "kind"]
 #: A PDF is for reading: beyond this many table rows, export XLSX or CSV.
 PDF_MAX_ROWS = 10_000
 
 
 def _line_rows(view: StatementView) -> list[list[object]]:
     return [
-        [x.account, x.payout, x.work_id, x.amount, view.major(x.amount), view.currency, x.platform, x.report_id, x.batch_hash, x.anchor_tx]
+        [x.account, x.payout, x.work_id, x.amount, view.major(x.amount), view.currency, x.platform, x.report_id, x.batch_hash, x.anchor_tx,
+         "reversal" if x.reversal else "usage"]
         for x in view.lines
     ]
 
@@ -44,13 +45,18 @@ def to_xlsx(view: StatementView) -> bytes:
 
     sheet("Summary", ["field", "value"], [list(r) for r in view.summary()])
     sheet(
-        "Entries", ["index", "account", "payout", "amount_minor", "amount", "currency"],
-        [[e["index"], e["account"], e["payout"], e["amount"], view.major(int(e["amount"])), view.currency] for e in view.entries],
+        "Entries", ["index", "account", "payout", "amount_minor", "amount", "currency", "earned_minor"],
+        [[e["index"], e["account"], e["payout"], e["amount"], view.major(int(e["amount"])), view.currency, view.earned(e)] for e in view.entries],
     )  # fmt: skip
     sheet("Lines", LINE_HEADER, _line_rows(view))
     sheet(
-        "Reports", ["platform", "report_id", "lines", "revenue_minor", "platform_amount_minor", "batch_hash", "anchor_tx"],
-        [[r["platform"], r["reportId"], r["lines"], r["revenue"], r["platformAmount"], r["batchHash"], r["anchorTx"]] for r in view.doc["reports"]],
+        "Reports", ["platform", "report_id", "lines", "revenue_minor", "platform_amount_minor", "batch_hash", "anchor_tx", "reversal"],
+        [[r["platform"], r["reportId"], r["lines"], r["revenue"], r["platformAmount"], r["batchHash"], r["anchorTx"], bool(r.get("reversal"))]
+         for r in view.doc["reports"]],
+    )  # fmt: skip
+    sheet(
+        "Balances", ["account", "brought_forward_minor", "carried_forward_minor"],
+        [[b["account"], b["broughtForward"], b["carriedForward"]] for b in view.balances],
     )  # fmt: skip
     out = io.BytesIO()
     wb.save(out)
@@ -88,13 +94,16 @@ def to_pdf(view: StatementView) -> bytes:
         pdf.ln(3)
 
     table(
-        "Entries (claimable with their Merkle proofs)", ("index", "account", "payout", f"amount ({view.currency})"), (12, 80, 80, 40),
-        [(str(e["index"]), e["account"], e["payout"], view.major(int(e["amount"]))) for e in view.entries], {0, 3},
+        "Entries (claimable with their Merkle proofs)", ("index", "account", "payout", f"earned ({view.currency})", f"amount ({view.currency})"),
+        (12, 74, 74, 32, 32), [(str(e["index"]), e["account"], e["payout"], view.major(view.earned(e)), view.major(int(e["amount"]))) for e in view.entries],
+        {0, 3, 4},
     )  # fmt: skip
     if view.account:
         table(
             "Lines: where each amount comes from", ("work", "platform", "usage report", f"amount ({view.currency})", "report anchored in transaction"),
-            (14, 72, 36, 28, 112), [(str(x.work_id), x.platform, x.report_id, view.major(x.amount), x.anchor_tx) for x in view.lines], {0, 3},
+            (14, 72, 36, 28, 112),
+            [(str(x.work_id), x.platform, x.report_id + (" (reversed)" if x.reversal else ""), view.major(x.amount), x.anchor_tx) for x in view.lines],
+            {0, 3},
         )  # fmt: skip
     else:
         table(

@@ -57,9 +57,11 @@ class _Checks:
         return ok
 
 
-def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> list[Check]:
+def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, previous: bytes | None = None) -> list[Check]:
     """Every check, in order; the statement is verified when all are ok. ``statement_id`` is the
-    id the document is claimed to have (default: its own hash, which is then checked on chain)."""
+    id the document is claimed to have (default: its own hash, which is then checked on chain);
+    ``previous``, the document of the statement published before it in its currency, against
+    which the balances brought forward are checked."""
     c = _Checks()
     digest = "0x" + hashlib.sha256(raw).hexdigest()
     sid = (statement_id or digest).lower()
@@ -161,15 +163,25 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None) -> l
     c.check("adjusted statements", adjusts)
 
     def balances_from() -> tuple[bool, str]:
-        """Balances brought forward come from a published statement in the same currency (its
-        document holds what it carried forward)."""
+        """Balances come from the statement published just before this one in its currency (none
+        for the first), and, given that statement's document, are exactly what it carried forward."""
         source = doc.get("balancesFrom")
-        if not source:
-            return True, "no balance brought forward"
         distributor = w3.eth.contract(address=to_checksum_address(doc["distributor"]), abi=compile_contract("RoyaltyDistributor.sol").abi)
-        logs = distributor.events.StatementPublished().get_logs(argument_filters={"statementId": bytes.fromhex(source[2:])}, from_block=0)
-        ok = len(logs) == 1 and logs[0]["args"]["statement"]["currency"] == doc["currency"] and source != sid
-        return ok, f"balances brought forward from {source}, " + ("a published statement in the same currency" if ok else "not a published statement in the same currency")
+        logs = sorted(distributor.events.StatementPublished().get_logs(from_block=0), key=lambda e: (e["blockNumber"], e["logIndex"]))
+        ids = [HexBytes(e["args"]["statementId"]).to_0x_hex() for e in logs if e["args"]["statement"]["currency"] == doc["currency"]]
+        if sid not in ids:
+            return False, "the statement is not published, so its place among the currency's statements is unknown"
+        before = ids[ids.index(sid) - 1] if ids.index(sid) else None
+        if source != before:
+            return False, f"balances are brought forward from {source}; the statement published before it in {doc['currency']} is {before}"
+        brought = {b["account"]: int(b["broughtForward"]) for b in doc.get("balances", []) if int(b["broughtForward"])}
+        if previous is None:
+            return not (brought and source is None), f"from {source or 'no statement (the first in its currency)'}; {len(brought)} balance(s) brought forward"
+        prev = json.loads(previous)
+        if "0x" + hashlib.sha256(previous).hexdigest() != source:
+            return False, f"the earlier document given is not {source}"
+        carried = {b["account"]: int(b["carriedForward"]) for b in prev.get("balances", []) if int(b["carriedForward"])}
+        return carried == brought, f"{len(brought)} balance(s) brought forward from {source}: " + ("as it carried them" if carried == brought else f"it carried {carried}")
 
     c.check("balances brought forward", balances_from)
 

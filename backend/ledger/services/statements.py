@@ -117,7 +117,8 @@ def canonical_with_lines(doc: dict[str, Any], lines: str) -> bytes:
 @dataclass(frozen=True)
 class _Payable:
     """What the statement pays: its Merkle leaves (index, account, payout, amount), each payee's
-    earnings in the same order, and the balances brought and carried (from ``balances_from``)."""
+    earnings in the same order, and every balance brought and carried (from ``balances_from``,
+    the statement before it in the currency)."""
 
     leaves: list[tuple[int, str, str, int]]
     earned: list[int]
@@ -209,25 +210,19 @@ def _unpaid(s: Session, currency: str, start: int, end: int) -> set[int]:
 
 
 def _owed(s: Session, currency: str) -> tuple[dict[str, int], str | None]:
-    """Each account's balance carried forward by the latest statement in ``currency`` naming it,
-    and the id of the latest statement in the currency (where a new statement's balances come from)."""
-    latest = s.exec(select(Statement.statement_id).where(Statement.currency == currency).order_by(col(Statement.id).desc())).first()
-    rows = s.exec(
-        select(StatementBalance.account, StatementBalance.carried_forward)
-        .join(Statement, col(Statement.id) == col(StatementBalance.statement_pk))
-        .where(Statement.currency == currency)
-        .order_by(col(Statement.id))
-    ).all()
-    owed: dict[str, int] = {}
-    for account, carried in rows:
-        owed[account] = int(carried)
-    return {a: v for a, v in owed.items() if v}, latest
+    """The balances carried forward by the latest statement in ``currency`` (each statement lists
+    every balance outstanding), and that statement's id: where a new statement's balances come from."""
+    latest = s.exec(select(Statement).where(Statement.currency == currency).order_by(col(Statement.id).desc())).first()
+    if latest is None:
+        return {}, None
+    rows = s.exec(select(StatementBalance.account, StatementBalance.carried_forward).where(StatementBalance.statement_pk == latest.id)).all()
+    return {account: int(carried) for account, carried in rows if carried}, latest.statement_id
 
 
 def _payable(run: royalties.RoyaltyRun, owed: dict[str, int], balances_from: str | None) -> _Payable:
     settled = settle([(p.account, p.amount) for p in run.payees], owed)
     leaves = [(i, p.account, p.payout, amount) for i, (p, amount) in enumerate(zip(run.payees, settled.payable))]
-    return _Payable(leaves, [p.amount for p in run.payees], settled.balances, balances_from if settled.balances else None)
+    return _Payable(leaves, [p.amount for p in run.payees], settled.balances, balances_from)
 
 
 @dataclass(frozen=True)
@@ -311,6 +306,8 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
         return CloseResult(latest, False) if latest.publish_tx else _publish_pending(ledger, key, latest)
     if earlier and not earlier[-1].publish_tx:
         raise Conflict(f"statement {earlier[-1].statement_id} of this period waits for its accountant's signature; publish it before an adjustment")
+    if latest_id is not None and not get(ledger, latest_id).publish_tx:
+        raise Conflict(f"{currency} statement {latest_id} waits for its accountant's signature; publish it first (balances carry from one statement to the next)")
     runs = royalties.compute(ledger, start, end, currency=currency, reports=unpaid, traced=True) if unpaid else []
     if not runs or not runs[0].payees:
         raise InvalidInput(f"no anchored {currency} usage from {iso_day(start)} to {iso_day(end)} left to pay: nothing to close")
