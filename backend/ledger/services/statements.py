@@ -25,9 +25,9 @@ by the adjustment too: the paid line is reversed (a reversal report, negative li
 payee's earnings may be negative; each account's entries then pay its earnings less what it owes,
 and what it still owes is carried forward to its next statement in the currency
 (``accounting.balances``; document fields ``earned``, ``payableTotal``, ``balances``,
-``balancesFrom``). A period overlapping a closed one with other dates is refused. A close is refused while a report
-in the period still waits for its platform's signature, or runs across the period's edge, so
-nothing reported for a period is silently left out.
+``balancesFrom``). A period overlapping a closed one with other dates is refused. A close is
+refused while a report in the period still waits for its platform's signature, or runs across
+the period's edge, so nothing reported for a period is silently left out.
 """
 
 import hashlib
