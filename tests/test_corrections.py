@@ -117,6 +117,18 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     failed = {c.name for c in verify_statement(ledger.w3, canonical(forgiven), octo["statement_id"], previous=adj_raw) if not c.ok}
     assert failed == {"document hash", "entries rebuild the root", "published on chain", "balances brought forward"}
     assert "balances brought forward" in {c.name for c in verify_statement(ledger.w3, canonical({**oct_doc, "balancesFrom": sep["statement_id"]}), octo["statement_id"]) if not c.ok}
+    from typer.testing import CliRunner
+
+    from ledger.cli.main import app
+
+    files = {name: tmp_path / f"{name}.json" for name in ("sep", "adj", "oct")}
+    for name, d in (("sep", _doc(accountant, sep["statement_id"])), ("adj", doc), ("oct", oct_doc)):
+        files[name].write_bytes(canonical(d))
+    rpc = ["--rpc-url", ledger.settings.rpc_url]
+    good = CliRunner().invoke(app, ["statements", "verify", str(files["oct"]), "--previous", str(files["adj"]), *rpc])
+    assert good.exit_code == 0 and "verified" in good.output, good.output
+    wrong = CliRunner().invoke(app, ["statements", "verify", str(files["oct"]), "--previous", str(files["sep"]), *rpc])
+    assert wrong.exit_code == 1 and "does not verify" in wrong.output, wrong.output
     usage = tmp_path / "usage"
     usage.mkdir()
     (usage / "1-fix.csv").write_bytes(sep_fix)  # named to sort before the report it corrects

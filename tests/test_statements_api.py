@@ -263,6 +263,9 @@ def test_a_self_signing_accountant_signs_the_publication(
     owner = holder.get(f"/works/{work}").json()["manager"]
     assert accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": owner}).status_code == 409  # not published
     assert accountant.post("/statements", json=period).status_code == 202  # asked again: the same statement, to sign
+    assert _upload(platform, _csv("OCT", address, "2026-10-01", "2026-10-31", "EUR", [(h, 5)])).status_code == 201
+    blocked = accountant.post("/statements", json={**period, "period_start": "2026-10-01", "period_end": "2026-10-31"})
+    assert blocked.status_code == 409 and "publish it first" in blocked.json()["detail"]  # balances carry from one statement to the next
     relayed = accountant.post("/relay", json={"message": st["typed_data"]["message"], "signature": sign_typed(wallet, st["typed_data"])})
     assert relayed.status_code == 201, relayed.text
     ledger.indexer.sync()
