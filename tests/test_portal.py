@@ -93,6 +93,33 @@ def test_a_wrong_key_is_told_so(server: Server, page: Page) -> None:
 
 def test_amounts_are_formatted_without_floating_point(server: Server, page: Page) -> None:
     page.goto(f"{server.url}/portal")
-    cases = {("5", 2): "0.05", ("0", 2): "0.00", ("1234", 0): "1234", ("12345678901234567", 2): "123456789012345.67", ("1", 3): "0.001"}
+    cases = {("5", 2): "0.05", ("0", 2): "0.00", ("1234", 0): "1234", ("12345678901234567", 2): "123456789012345.67", ("1", 3): "0.001", ("-5", 2): "-0.05", ("-6300", 2): "-63.00", ("-7", 0): "-7"}
     for (minor, exponent), expected in cases.items():
         assert page.evaluate("([m, e]) => major(m, e)", [minor, exponent]) == expected
+
+
+def test_a_holder_left_owing_sees_the_balance_and_no_claim(ledger: Ledger, server: Server, holder: httpx.Client, holder_key: str, page: Page) -> None:
+    """A correction took back more than the holder earned in the adjustment: nothing to claim, and
+    the balance owed is shown."""
+    work = _work(holder, 0xD201, 0, [])
+    platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xD300)
+    sep = {"period_start": "2026-09-01", "period_end": "2026-09-30", "currency": "USD"}
+    assert _upload(platform, _csv("SEP", address, "2026-09-01", "2026-09-30", "USD", [(h, 10_000)])).status_code == 201
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+    assert accountant.post("/statements", json=sep).status_code == 201
+    refund = _csv("SEP-FIX", address, "2026-09-01", "2026-09-30", "USD", [(h, 1_000)]).replace(b",1000\nFOOT", b",1000,SEP-0\nFOOT")
+    assert _upload(platform, refund).status_code == 201
+    adj = accountant.post("/statements", json=sep).json()
+    assert (adj["holders_total"], adj["payable_total"]) == (700 - 7_000, 0)
+
+    _sign_in(page, server, holder_key)
+    row = page.locator(f"tr[data-statement='{adj['statement_id']}']")
+    row.wait_for()
+    assert row.locator("td.amount").inner_text() == "0.00 (earned -63.00)"
+    assert row.locator("td.status").inner_text() == "nothing to pay: reversed or owed"
+    assert row.get_by_role("button", name="Claim").count() == 0
+    page.locator("#owed").wait_for()
+    assert page.inner_text("#owed").startswith("You owe 63.00 USD")
+    [owed] = holder.get("/statements/balances", params={"currency": "USD"}).json()
+    assert (owed["amount"], owed["statement_id"]) == (6_300, adj["statement_id"])
+    assert holder.get("/statements/balances", params={"currency": "usd"}).status_code == 422

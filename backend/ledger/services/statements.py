@@ -535,14 +535,39 @@ def claim_progress(ledger: Ledger, statement_ids: list[str]) -> dict[str, tuple[
     return out
 
 
-def holder_amounts(ledger: Ledger, account: str) -> dict[int, int]:
-    """statement pk -> what ``account`` is owed in it (over its payout addresses)."""
+def holder_amounts(ledger: Ledger, account: str) -> dict[int, tuple[int, int]]:
+    """statement pk -> (what ``account``'s entries pay in it, what it earned in it), over its payout addresses."""
     if not is_address(account):
         raise InvalidInput(f"not an Ethereum address: {account!r}")
     with Session(ledger.engine) as s:
         rows = s.exec(
-            select(StatementEntry.statement_pk, func.sum(StatementEntry.amount))
+            select(StatementEntry.statement_pk, func.sum(StatementEntry.amount), func.sum(StatementEntry.earned))
             .where(StatementEntry.account == to_checksum_address(account))
             .group_by(col(StatementEntry.statement_pk))
         ).all()
-    return {int(pk): int(total) for pk, total in rows}
+    return {int(pk): (int(paid), int(earned)) for pk, paid, earned in rows}
+
+
+@dataclass(frozen=True)
+class Owed:
+    currency: str
+    account: str
+    amount: int  # minor units the account's next statements in the currency deduct first
+    statement_id: str  # the latest statement in the currency, which carried it forward
+
+
+def balances_owed(ledger: Ledger, currency: str | None = None, account: str | None = None) -> list[Owed]:
+    """Balances outstanding now: what the latest statement of each currency carried forward."""
+    if currency is not None and not is_currency(currency):
+        raise InvalidInput(f"currency must be an ISO 4217 code with a minor unit, like JPY or USD; got {currency!r}")
+    if account is not None and not is_address(account):
+        raise InvalidInput(f"not an Ethereum address: {account!r}")
+    out = []
+    with Session(ledger.engine) as s:
+        currencies = [currency] if currency else sorted(set(s.exec(select(Statement.currency)).all()))
+        for cur in currencies:
+            owed, latest = _owed(s, cur)
+            for acc, amount in sorted(owed.items(), key=lambda item: int(item[0], 16)):
+                if account is None or acc == to_checksum_address(account):
+                    out.append(Owed(cur, acc, amount, str(latest)))
+    return out

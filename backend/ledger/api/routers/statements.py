@@ -52,7 +52,8 @@ class StatementOut(BaseModel):
     unit_scale: int = Field(description="Token units per minor unit (0 off chain)")
     claimed_entries: int = Field(0, description="Entries claimed on chain so far")
     claimed_amount: int = Field(0, description="Minor units claimed so far")
-    holder_amount: int | None = Field(None, description="With ?account=: what that holder is owed in this statement")
+    holder_amount: int | None = Field(None, description="With ?account=: what that holder's entries pay in this statement")
+    holder_earned: int | None = Field(None, description="With ?account=: what that holder earned in it (less any balance it owed: holder_amount)")
     typed_data: dict[str, Any] | None = Field(None, description="Self-signing accountants: the publication to sign")
 
 
@@ -72,7 +73,17 @@ class ClaimIn(BaseModel):
     account: str = Field(description="The holder whose entries to claim")
 
 
-def _outs(ledger: Ledger, rows: list[Statement], holder: dict[int, int] | None = None, typed: dict[str, Any] | None = None) -> list[StatementOut]:
+class OwedOut(BaseModel):
+    currency: str
+    minor_unit_exponent: int
+    account: str
+    amount: int = Field(description="Minor units owed: deducted from the account's next statements in the currency before they pay")
+    statement_id: str = Field(description="The latest statement in the currency, which carried the balance forward")
+
+
+def _outs(
+    ledger: Ledger, rows: list[Statement], holder: dict[int, tuple[int, int]] | None = None, typed: dict[str, Any] | None = None
+) -> list[StatementOut]:
     """Statements with their claim progress (and, with ``holder``, that holder's amount in each)."""
     progress = svc.claim_progress(ledger, [r.statement_id for r in rows])
     out = []
@@ -82,8 +93,8 @@ def _outs(ledger: Ledger, rows: list[Statement], holder: dict[int, int] | None =
             **row.model_dump(exclude={"id", "closed_by_key", "closed_at"}), "period_start": iso_day(row.period_start),
             "period_end": iso_day(row.period_end), "minor_unit_exponent": currency_exponent(row.currency),
         }  # fmt: skip
-        mine = None if holder is None else holder.get(int(row.id or 0))
-        out.append(StatementOut(**fields, typed_data=typed, claimed_entries=claimed, claimed_amount=amount, holder_amount=mine))
+        paid, earned = (None, None) if holder is None else holder.get(int(row.id or 0), (None, None))
+        out.append(StatementOut(**fields, typed_data=typed, claimed_entries=claimed, claimed_amount=amount, holder_amount=paid, holder_earned=earned))
     return out
 
 
@@ -113,6 +124,18 @@ def list_statements(
         return _outs(ledger, rows)
     owed = svc.holder_amounts(ledger, account)
     return _outs(ledger, [r for r in rows if r.id in owed], owed)
+
+
+@router.get("/balances", response_model=list[OwedOut])
+def balances(
+    _: AnyKey,
+    ledger: LedgerDep,
+    currency: Annotated[str | None, Query()] = None,
+    account: Annotated[str | None, Query(description="Only this holder's balance")] = None,
+) -> list[OwedOut]:
+    """Balances holders owe now (corrections took back more than they earned since), per currency:
+    the next statements deduct them before paying."""
+    return [OwedOut(minor_unit_exponent=currency_exponent(o.currency), **o.__dict__) for o in svc.balances_owed(ledger, currency, account)]
 
 
 @router.get("/{statement_id}", response_model=StatementOut)
