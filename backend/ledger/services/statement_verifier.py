@@ -128,7 +128,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
     def on_chain() -> tuple[bool, str]:
         if w3.eth.chain_id != doc["chainId"]:
             return False, f"the node is chain {w3.eth.chain_id}; the statement is on chain {doc['chainId']}"
-        distributor = w3.eth.contract(address=to_checksum_address(doc["distributor"]), abi=compile_contract("RoyaltyDistributor.sol").abi)
+        distributor = _distributor(w3, doc)
         logs = distributor.events.StatementPublished().get_logs(argument_filters={"statementId": bytes.fromhex(sid[2:])}, from_block=0)
         if len(logs) != 1:
             return False, f"{len(logs)} publications of {sid} on {doc['distributor']}"
@@ -152,7 +152,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
         earlier = list(doc.get("adjusts", []))
         if len(earlier) != int(doc.get("sequence", 0)):
             return False, f"sequence {doc.get('sequence', 0)} but {len(earlier)} earlier statements named"
-        distributor = w3.eth.contract(address=to_checksum_address(doc["distributor"]), abi=compile_contract("RoyaltyDistributor.sol").abi)
+        distributor = _distributor(w3, doc)
         for sid_ in earlier:
             logs = distributor.events.StatementPublished().get_logs(argument_filters={"statementId": bytes.fromhex(sid_[2:])}, from_block=0)
             st = logs[0]["args"]["statement"] if len(logs) == 1 else None
@@ -166,7 +166,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
         """Balances come from the statement published just before this one in its currency (none
         for the first), and, given that statement's document, are exactly what it carried forward."""
         source = doc.get("balancesFrom")
-        distributor = w3.eth.contract(address=to_checksum_address(doc["distributor"]), abi=compile_contract("RoyaltyDistributor.sol").abi)
+        distributor = _distributor(w3, doc)
         logs = sorted(distributor.events.StatementPublished().get_logs(from_block=0), key=lambda e: (e["blockNumber"], e["logIndex"]))
         ids = [HexBytes(e["args"]["statementId"]).to_0x_hex() for e in logs if e["args"]["statement"]["currency"] == doc["currency"]]
         if sid not in ids:
@@ -206,6 +206,11 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
 
         c.check(f"report {report['reportId']} anchored", anchored)
     return c.results
+
+
+def _distributor(w3: Web3, doc: dict[str, Any]) -> Contract:
+    """The RoyaltyDistributor the document says published it."""
+    return w3.eth.contract(address=to_checksum_address(doc["distributor"]), abi=compile_contract("RoyaltyDistributor.sol").abi)
 
 
 def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: Path) -> list[Check]:
