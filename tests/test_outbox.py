@@ -1,9 +1,20 @@
-"""The outbox: a transaction signed before a crash is neither lost nor sent twice."""
+"""The outbox: a transaction signed before a crash is neither lost nor sent twice; one stuck in
+the mempool is re-priced, and whichever version is mined settles it."""
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from eth_account import Account
 from eth_utils import keccak
+from eth_account.typed_transactions import TypedTransaction
+from hexbytes import HexBytes
+from web3 import Web3
+
 from ledger.chain.outbox import OutboxEntry, Recovery
+from ledger.chain.sender import FeePolicy
 from ledger.runtime import Ledger, open_ledger
 
 ROLE = keccak(text="RIGHTS_HOLDER_ROLE")
@@ -65,7 +76,7 @@ def test_broadcast_but_receipt_unseen_is_settled_not_resent(ledger: Ledger, monk
     def die(*_args: object, **_kwargs: object) -> None:
         raise Crash()
 
-    monkeypatch.setattr(ledger.w3.eth, "wait_for_transaction_receipt", die)
+    monkeypatch.setattr(ledger.w3.eth, "get_transaction_receipt", die)  # the first thing the sender does after broadcasting
     with pytest.raises(Crash):
         _grant(ledger, holder)
     monkeypatch.undo()
@@ -86,3 +97,90 @@ def test_a_transaction_whose_nonce_went_elsewhere_is_dropped(ledger: Ledger) -> 
     ledger.sender.outbox.record(ledger.operator.address, used, "stale", signed.raw_transaction, signed.hash)
     assert ledger.sender.outbox.recover(ledger.w3) == Recovery(dropped=1)
     assert [r.status for r in _rows(ledger) if r.purpose == "stale"] == ["dropped"]
+
+
+@contextmanager
+def _mempool_held(w3: Web3) -> Iterator[None]:
+    """Blocks are mined only when the test says so (``evm_mine``): transactions wait in the
+    mempool as on a busy public chain."""
+    w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+
+
+def _fees(raw: str) -> tuple[int, int]:
+    tx = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+    return int(tx["maxFeePerGas"]), int(tx["maxPriorityFeePerGas"])
+
+
+def _wait_for(condition, timeout_s: float = 20) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_stuck_transaction_is_replaced_with_higher_fees_and_lands_once(ledger: Ledger) -> None:
+    holder, nonce = Account.create().address, _nonce(ledger)
+    ledger.sender.fees = FeePolicy(bump_after_s=0.3)
+    result: dict[str, object] = {}
+    with _mempool_held(ledger.w3):
+        sending = threading.Thread(target=lambda: result.update(receipt=ledger.sender.send(ledger.call("WorkRegistry", "grantRole", ROLE, holder))))
+        sending.start()
+        _wait_for(lambda: len([r for r in _rows(ledger) if r.nonce == nonce]) >= 3)  # the original and two replacements
+        ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        sending.join(30)
+    versions = [r for r in _rows(ledger) if r.nonce == nonce]
+    receipt = result["receipt"]
+    assert receipt["status"] == 1 and ledger.registry.has_holder_role(holder) and _nonce(ledger) == nonce + 1  # type: ignore[index]
+    [mined] = [r for r in versions if r.status == "mined"]
+    assert mined.tx_hash == receipt["transactionHash"].to_0x_hex() == versions[-1].tx_hash  # type: ignore[index]
+    assert {r.status for r in versions[:-1]} == {"replaced"} and versions[1].purpose == "grantRole (fee bump 1)"
+    fees = [_fees(r.raw) for r in versions]
+    for (fee, tip), (next_fee, next_tip) in zip(fees, fees[1:]):
+        assert next_fee * 100 >= fee * 110 and next_tip * 100 >= tip * 110  # what nodes ask of a replacement
+
+
+def test_the_fee_cap_stops_the_bumps(ledger: Ledger) -> None:
+    holder, nonce = Account.create().address, _nonce(ledger)
+    cap = ledger.sender._fees()["maxFeePerGas"]  # no block is mined meanwhile: the base fee stays
+    ledger.sender.fees = FeePolicy(bump_after_s=0.2, max_fee_per_gas=cap)
+    result: dict[str, object] = {}
+    with _mempool_held(ledger.w3):
+        sending = threading.Thread(target=lambda: result.update(receipt=ledger.sender.send(ledger.call("WorkRegistry", "grantRole", ROLE, holder))))
+        sending.start()
+        _wait_for(lambda: any(r.nonce == nonce for r in _rows(ledger)))
+        time.sleep(1.0)  # five bump intervals
+        ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        sending.join(30)
+    [only] = [r for r in _rows(ledger) if r.nonce == nonce]
+    assert only.status == "mined" and _fees(only.raw)[0] <= cap and ledger.registry.has_holder_role(holder)
+
+
+def test_recovery_resends_the_latest_version_and_settles_the_others(ledger: Ledger) -> None:
+    """A crash between a fee bump's record and its broadcast: the outbox holds two versions of one
+    nonce, the node only the older. Recovery sends the newer (the node would refuse the older
+    beside it) and marks the other replaced."""
+    nonce = _nonce(ledger)
+    holder = Account.create().address
+    call = ledger.call("WorkRegistry", "grantRole", ROLE, holder)
+    base = {"to": call.to, "data": call.data, "value": 0, "gas": 200_000, "nonce": nonce, "chainId": ledger.w3.eth.chain_id}
+    low = ledger.operator.sign_transaction({**base, "maxFeePerGas": 4 * 10**9, "maxPriorityFeePerGas": 10**9})
+    high = ledger.operator.sign_transaction({**base, "maxFeePerGas": 8 * 10**9, "maxPriorityFeePerGas": 2 * 10**9})
+    outbox = ledger.sender.outbox
+    assert outbox is not None
+    with _mempool_held(ledger.w3):
+        outbox.record(ledger.operator.address, nonce, "grantRole", low.raw_transaction, low.hash)
+        ledger.w3.eth.send_raw_transaction(low.raw_transaction)
+        outbox.record(ledger.operator.address, nonce, "grantRole (fee bump 1)", high.raw_transaction, high.hash)
+        result: dict[str, Recovery] = {}
+        recovering = threading.Thread(target=lambda: result.update(r=outbox.recover(ledger.w3, timeout_s=30)))
+        recovering.start()
+        _wait_for(lambda: ledger.w3.provider.make_request("txpool_content", [])["result"]["pending"][ledger.operator.address.lower()][str(nonce)]["hash"] == high.hash.to_0x_hex())  # type: ignore[arg-type]
+        ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        recovering.join(40)
+    assert result["r"] == Recovery(resent=1, replaced=1)
+    assert {r.tx_hash: r.status for r in _rows(ledger) if r.nonce == nonce} == {low.hash.to_0x_hex(): "replaced", high.hash.to_0x_hex(): "mined"}
+    assert ledger.registry.has_holder_role(holder) and _nonce(ledger) == nonce + 1

@@ -23,7 +23,7 @@ from ledger.chain.keys import operator_account
 from ledger.chain.outbox import Outbox, Recovery
 from ledger.chain.registry import WorkRegistryClient
 from ledger.chain.relayer import Relayer
-from ledger.chain.sender import TxSender
+from ledger.chain.sender import FeePolicy, TxSender
 from ledger.config import Settings
 from ledger.content.store import ContentStore, open_store
 from ledger.db import init_db, make_engine
@@ -82,7 +82,8 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     operator = operator_account(settings, create=deploy)
     abis = {name: compile_contract(f"{name}.sol").abi for name in CONTRACTS}
     outbox = Outbox(settings.outbox_path)
-    sender = TxSender(w3, operator, ErrorDecoder(*abis.values()), outbox=outbox)
+    fees = FeePolicy(bump_after_s=settings.tx_bump_after_s, max_fee_per_gas=settings.tx_max_fee_per_gas)
+    sender = TxSender(w3, operator, ErrorDecoder(*abis.values()), outbox=outbox, fees=fees)
     recovered = outbox.recover(w3)  # before anything new is signed: settle what a crash left pending
     if recovered != Recovery():
         log.warning("outbox after restart: %s", recovered)

@@ -4,8 +4,10 @@ A crash between signing and the receipt used to leave the ledger not knowing whe
 transaction existed. Now the signed bytes are committed first; on the next start
 ``Outbox.recover`` settles every pending one: mined (its receipt is there), sent again (the very
 same bytes: same nonce and hash, so it cannot land twice), or dropped (its nonce was used by
-another transaction, e.g. a chain reset). Services keep their own retry rules on top (409/200
-for a second registration, adoption of anchors and statements).
+another transaction, e.g. a chain reset). A transaction re-priced while stuck (``TxSender``'s
+fee bumps) has one row per version, same nonce: recovery re-sends the latest and settles the
+version mined, marking the others ``replaced``. Services keep their own retry rules on top
+(409/200 for a second registration, adoption of anchors and statements).
 
 The outbox is the signer's own state, like its keystore: a small SQLite file in the data
 directory, apart from the ledger's database. Services send transactions while they hold a write
@@ -14,6 +16,7 @@ mined); on SQLite a second writer on the same file would wait for them forever.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +24,7 @@ from pathlib import Path
 from hexbytes import HexBytes
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, Text, create_engine, event, insert, select, update
 from web3 import Web3
-from web3.exceptions import TimeExhausted, TransactionNotFound
+from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
 log = logging.getLogger(__name__)
@@ -34,7 +37,7 @@ outbox_table = Table(
     Column("nonce", BigInteger, nullable=False),
     Column("purpose", String(100), nullable=False),  # the contract function, for operators
     Column("raw", Text, nullable=False),  # 0x-hex signed transaction
-    Column("status", String(16), nullable=False, index=True),  # pending, mined, reverted, dropped
+    Column("status", String(16), nullable=False, index=True),  # pending, mined, reverted, dropped, replaced, refused
     Column("block_number", BigInteger),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("settled_at", DateTime(timezone=True)),
@@ -57,6 +60,7 @@ class Recovery:
     mined: int = 0
     resent: int = 0
     dropped: int = 0
+    replaced: int = 0  # other versions (fee bumps) of a transaction that was mined
 
 
 class Outbox:
@@ -92,7 +96,7 @@ class Outbox:
             )
 
     def entries(self, status: str | None = None) -> list[OutboxEntry]:
-        stmt = select(outbox_table).order_by(outbox_table.c.sender, outbox_table.c.nonce)
+        stmt = select(outbox_table).order_by(outbox_table.c.sender, outbox_table.c.nonce, outbox_table.c.created_at)
         if status is not None:
             stmt = stmt.where(outbox_table.c.status == status)
         with self.engine.connect() as conn:
@@ -103,30 +107,52 @@ class Outbox:
 
     def recover(self, w3: Web3, timeout_s: float = 120) -> Recovery:
         """Settles every pending transaction (see the module docstring); safe to run any time no
-        send is in flight, e.g. at start."""
-        mined = resent = dropped = 0
-        for row in self.entries("pending"):
-            receipt = _receipt(w3, row.tx_hash)
-            if receipt is None and row.nonce < w3.eth.get_transaction_count(row.sender, "latest"):
-                log.warning("outbox: %s (%s, nonce %s) was never mined and its nonce is used: dropped", row.tx_hash, row.purpose, row.nonce)
-                self.settle(row.tx_hash, None, "dropped")
-                dropped += 1
+        send is in flight, e.g. at start. The versions of one transaction (same sender and nonce:
+        fee bumps) are settled together: the one mined, the others replaced."""
+        mined = resent = dropped = replaced = 0
+        versions: dict[tuple[str, int], list[OutboxEntry]] = {}
+        for row in self.entries("pending"):  # oldest version first
+            versions.setdefault((row.sender, row.nonce), []).append(row)
+        for (sender, nonce), rows in versions.items():
+            found = next(((row, receipt) for row in rows if (receipt := _receipt(w3, row.tx_hash)) is not None), None)
+            if found is None and nonce < w3.eth.get_transaction_count(sender, "latest"):
+                for row in rows:
+                    log.warning("outbox: %s (%s, nonce %s) was never mined and its nonce is used: dropped", row.tx_hash, row.purpose, nonce)
+                    self.settle(row.tx_hash, None, "dropped")
+                dropped += len(rows)
                 continue
-            if receipt is None:
-                log.warning("outbox: %s (%s) was signed but is not on chain: sending the same bytes again", row.tx_hash, row.purpose)
+            if found is None:
+                latest = rows[-1]  # the highest fees: a node would refuse the older versions beside it
+                log.warning("outbox: %s (%s) was signed but is not on chain: sending the same bytes again", latest.tx_hash, latest.purpose)
                 try:
-                    w3.eth.send_raw_transaction(row.raw)
-                except ValueError as exc:  # "already known" and the like: the node has it
-                    log.info("outbox: node answered %s for %s", exc, row.tx_hash)
-                try:
-                    receipt = w3.eth.wait_for_transaction_receipt(row.tx_hash, timeout=timeout_s)
-                except TimeExhausted:
+                    w3.eth.send_raw_transaction(latest.raw)
+                except (ValueError, Web3RPCError) as exc:  # "already known" and the like: the node has it
+                    log.info("outbox: node answered %s for %s", exc, latest.tx_hash)
+                found = _wait_any(w3, rows, timeout_s)
+                if found is None:
                     continue  # still pending: the next start tries again
                 resent += 1
             else:
                 mined += 1
-            self.settle(row.tx_hash, receipt)
-        return Recovery(mined, resent, dropped)
+            winner, receipt = found
+            self.settle(winner.tx_hash, receipt)
+            for row in rows:
+                if row is not winner:
+                    self.settle(row.tx_hash, None, "replaced")
+                    replaced += 1
+        return Recovery(mined, resent, dropped, replaced)
+
+
+def _wait_any(w3: Web3, rows: list[OutboxEntry], timeout_s: float, poll_s: float = 0.2) -> tuple[OutboxEntry, TxReceipt] | None:
+    end = time.monotonic() + timeout_s
+    while True:
+        for row in rows:
+            receipt = _receipt(w3, row.tx_hash)
+            if receipt is not None:
+                return row, receipt
+        if time.monotonic() >= end:
+            return None
+        time.sleep(poll_s)
 
 
 def _receipt(w3: Web3, tx_hash: str) -> TxReceipt | None:

@@ -3,7 +3,17 @@
 A lock serialises sends from one account within the process, so concurrent API requests never
 race for a nonce. Reverts are simulated first (eth_call) so the caller gets the contract's custom
 error before anything is broadcast.
+
+A transaction not mined within ``FeePolicy.bump_after_s`` is **replaced**: the same transaction
+(same nonce) signed again with fees raised by ``bump_percent`` (nodes require at least 10 %), up
+to ``max_fee_per_gas`` when set. Every version is recorded in the outbox before it is broadcast;
+whichever is mined settles the send, and the others are marked ``replaced``. One nonce, so the
+call lands once, whatever the version.
 """
+
+import logging
+import time
+from dataclasses import dataclass
 
 import threading
 from collections.abc import Callable
@@ -12,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
 from ledger.chain.calls import Call
@@ -22,17 +32,34 @@ if TYPE_CHECKING:
     from ledger.chain.outbox import Outbox
 
 
+log = logging.getLogger(__name__)
+
+
 class TransactionFailed(RuntimeError):
     """Mined but status 0: should not happen after a successful simulation, but is checked."""
 
 
+@dataclass(frozen=True)
+class FeePolicy:
+    """When and how far a transaction stuck in the mempool is re-priced."""
+
+    bump_after_s: float = 30.0  # no receipt after this long: send a higher-fee replacement
+    bump_percent: int = 25  # geth and most nodes refuse a replacement below +10 %
+    max_fee_per_gas: int | None = None  # wei; never offer more (None: no cap)
+    poll_s: float = 1.0  # longest pause between receipt polls (they start at 20 ms and double)
+
+
 class TxSender:
-    def __init__(self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, timeout_s: float = 120, outbox: "Outbox | None" = None) -> None:
+    def __init__(
+        self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, timeout_s: float = 120, outbox: "Outbox | None" = None,
+        fees: FeePolicy | None = None,
+    ) -> None:  # fmt: skip
         self.w3 = w3
         self.account = account
         self.decoder = decoder
         self.timeout_s = timeout_s
         self.outbox = outbox  # where signed transactions are recorded before they are broadcast
+        self.fees = fees or FeePolicy()
         self._lock = threading.Lock()
 
     def _revert_data(self, exc: Exception) -> Any:
@@ -51,11 +78,60 @@ class TxSender:
     def _fees(self) -> dict[str, int]:
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
         tip = int(self.w3.eth.max_priority_fee)
-        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+        return self._capped({"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip})
+
+    def _capped(self, fees: dict[str, int]) -> dict[str, int]:
+        cap = self.fees.max_fee_per_gas
+        if cap is None:
+            return fees
+        return {"maxFeePerGas": min(fees["maxFeePerGas"], cap), "maxPriorityFeePerGas": min(fees["maxPriorityFeePerGas"], cap)}
+
+    def _bumped(self, tx: dict[str, Any]) -> dict[str, Any] | None:
+        """The same transaction at higher fees (at least ``bump_percent`` more, and what the chain
+        asks now), or None when the cap leaves no room for a replacement nodes would accept."""
+        if "maxFeePerGas" not in tx:
+            return None  # a legacy-priced transaction: waited for, not re-priced
+        up = lambda v: int(v) * (100 + self.fees.bump_percent) // 100 + 1  # noqa: E731
+        now = self._fees()
+        fees = self._capped(
+            {"maxFeePerGas": max(up(tx["maxFeePerGas"]), now["maxFeePerGas"]), "maxPriorityFeePerGas": max(up(tx["maxPriorityFeePerGas"]), now["maxPriorityFeePerGas"])}
+        )
+        if fees["maxFeePerGas"] * 100 < int(tx["maxFeePerGas"]) * 110 or fees["maxPriorityFeePerGas"] * 100 < int(tx["maxPriorityFeePerGas"]) * 110:
+            return None
+        return {**tx, **fees}
+
+    def _receipt_of_any(self, hashes: list[bytes], timeout_s: float) -> TxReceipt | None:
+        """The receipt of whichever version is mined; polled quickly at first (a local chain mines
+        at once), then at most every ``poll_s``."""
+        end, pause = time.monotonic() + timeout_s, 0.02
+        while True:
+            for h in hashes:
+                try:
+                    return self.w3.eth.get_transaction_receipt(h)
+                except TransactionNotFound:
+                    pass
+            if time.monotonic() >= end:
+                return None
+            time.sleep(min(pause, max(0.0, end - time.monotonic())))
+            pause = min(2 * pause, self.fees.poll_s)
+
+    def _sign_and_broadcast(self, tx: dict[str, Any], what: str) -> bytes:
+        """Signs, records in the outbox, broadcasts; a replacement the node refuses is settled as
+        ``refused`` in the outbox and the error raised."""
+        signed = self.account.sign_transaction(tx)
+        if self.outbox is not None:
+            self.outbox.record(self.account.address, int(tx["nonce"]), what, signed.raw_transaction, signed.hash)
+        try:
+            self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except (ValueError, Web3RPCError):
+            if self.outbox is not None and "fee bump" in what:
+                self.outbox.settle(signed.hash, None, "refused")
+            raise
+        return bytes(signed.hash)
 
     def _submit(self, build: Callable[[dict[str, Any]], dict[str, Any]], what: str) -> TxReceipt:
-        """Fills nonce and chain id, signs, records in the outbox, broadcasts and waits; one sender
-        at a time per account."""
+        """Fills nonce and chain id, signs, records in the outbox, broadcasts and waits, re-pricing
+        the transaction while it is stuck; one sender at a time per account."""
         with self._lock:
             tx = build(
                 {
@@ -64,15 +140,28 @@ class TxSender:
                     "chainId": self.w3.eth.chain_id,
                 }
             )
-            signed = self.account.sign_transaction(tx)
-            if self.outbox is not None:
-                self.outbox.record(self.account.address, int(tx["nonce"]), what, signed.raw_transaction, signed.hash)
-            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.timeout_s)
+            hashes = [self._sign_and_broadcast(tx, what)]
+        deadline = time.monotonic() + self.timeout_s
+        while (receipt := self._receipt_of_any(hashes, min(self.fees.bump_after_s, max(0.0, deadline - time.monotonic())))) is None:
+            if time.monotonic() >= deadline:
+                raise TimeExhausted(f"{what} {HexBytes(hashes[-1]).to_0x_hex()} not mined within {self.timeout_s} s (outbox: pending)")
+            bumped = self._bumped(tx)
+            if bumped is None:
+                continue
+            try:
+                hashes.append(self._sign_and_broadcast(bumped, f"{what} (fee bump {len(hashes)})"))
+                tx = bumped
+                log.warning("%s: not mined after %s s; replaced with maxFeePerGas %s", what, self.fees.bump_after_s, bumped["maxFeePerGas"])
+            except (ValueError, Web3RPCError) as exc:  # mined meanwhile ("nonce too low"), or the node wants more: keep waiting
+                log.info("%s: replacement refused by the node: %s", what, exc)
         if self.outbox is not None:
-            self.outbox.settle(tx_hash, receipt)
+            for h in hashes:
+                if h == bytes(receipt["transactionHash"]):
+                    self.outbox.settle(h, receipt)
+                else:
+                    self.outbox.settle(h, None, "replaced")
         if receipt["status"] != 1:
-            raise TransactionFailed(f"{what} {HexBytes(tx_hash).to_0x_hex()} reverted")
+            raise TransactionFailed(f"{what} {HexBytes(receipt['transactionHash']).to_0x_hex()} reverted")
         return receipt
 
     def send(self, call: Call, gas: int | None = None) -> TxReceipt:
