@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the ledger needs, from PyPI and npm only, if it is not installed yet:
-# a virtualenv with the backend (and test tools), and node_modules (Hardhat 3, wasm solc,
-# OpenZeppelin, anvil). Re-running is cheap: each step is skipped when its inputs are unchanged.
+# Installs what the ledger needs, if it is not installed yet: a virtualenv with the backend (and
+# test tools) from PyPI, node_modules (Hardhat 3, wasm solc, OpenZeppelin, anvil) from npm, and
+# Debian's fonts-ipaexfont-gothic (Japanese titles in PDF statements; without it they print as
+# "?"). Re-running is cheap: each step is skipped when its inputs are unchanged.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -24,4 +25,13 @@ stamp_npm="node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)"
 if [ ! -f "$stamp_npm" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   touch "$stamp_npm"
+fi
+
+if [ -z "${LEDGER_PDF_FONT:-}" ] && [ ! -f /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf ] && command -v apt-get >/dev/null; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y --no-install-recommends fonts-ipaexfont-gothic >/dev/null 2>&1 \
+    || { $sudo apt-get update >/dev/null 2>&1 && $sudo apt-get install -y --no-install-recommends fonts-ipaexfont-gothic >/dev/null 2>&1; } \
+    || echo "note: could not install fonts-ipaexfont-gothic; PDF statements will print non-Latin titles as '?'" >&2
 fi

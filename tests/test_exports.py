@@ -1,29 +1,56 @@
-"""Statement writers: exact amounts in every format (no float on the way)."""
+"""Statement exports name works by their registered titles, in the script they were registered in
+(Japanese credits print in the PDF with a CJK font), next to the ids the document and the chain use."""
 
-from decimal import Decimal
+import csv
+import io
 
-from hypothesis import given
-from hypothesis import strategies as st
+import httpx
+import pytest
+from pypdf import PdfReader
 
-from ledger.codes import currency_exponent
-from ledger.exports import StatementView
+from ledger.exports import writers
+from ledger.exports.fonts import unicode_font
+from ledger.models import Role
+from ledger.runtime import Ledger
+from ledger.services.keys import create_api_key
+from tests.conftest import Server, client_for
+from tests.test_statements_api import _csv, _platform_with_outputs, _upload
 
-
-def _view(currency: str) -> StatementView:
-    doc = {"currency": currency, "minorUnitExponent": currency_exponent(currency)}
-    return StatementView(doc, "0x" + "00" * 32, "bafy", "")
-
-
-def test_major_units_by_hand() -> None:
-    assert _view("JPY").major(1234) == "1234"
-    assert _view("USD").major(1234) == "12.34" and _view("USD").major(5) == "0.05" and _view("USD").major(0) == "0.00"
-    assert _view("BHD").major(1234) == "1.234"
-    assert _view("USD").major(10**14 - 1) == "999999999999.99"
+TITLE = "進撃の巨人 第1話 原画 (key animation)"
 
 
-@given(st.sampled_from(["JPY", "USD", "EUR", "BHD", "KWD", "VND", "CLF"]), st.integers(0, 10**14))
-def test_major_units_are_exact(currency: str, minor: int) -> None:
-    view = _view(currency)
-    text = view.major(minor)
-    assert Decimal(text).scaleb(currency_exponent(currency)) == minor
-    assert len(text.partition(".")[2]) == currency_exponent(currency)
+def _statement_with_a_japanese_title(ledger: Ledger, server: Server, holder: httpx.Client) -> tuple[str, int, str]:
+    resp = holder.post("/works", json={"title": TITLE, "content_hash": "0x" + "e1" * 32, "terms": {"training_allowed": True, "royalty_bps": 0}})
+    assert resp.status_code == 201, resp.text
+    work = int(resp.json()["work_id"])
+    me = holder.get(f"/works/{work}").json()["manager"]
+    platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xE100)
+    assert _upload(platform, _csv("AUG", address, "2026-08-01", "2026-08-31", "JPY", [(h, 1_000)])).status_code == 201
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+    st = accountant.post("/statements", json={"period_start": "2026-08-01", "period_end": "2026-08-31", "currency": "JPY"}).json()
+    return st["statement_id"], work, me
+
+
+def _pdf_text(content: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+@pytest.mark.skipif(unicode_font() is None, reason="scripts/setup.sh installs Debian's fonts-ipaexfont-gothic")
+def test_titles_print_in_their_own_script(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+    statement_id, work, me = _statement_with_a_japanese_title(ledger, server, holder)
+    base = f"/statements/{statement_id}/export"
+    pdf = holder.get(base, params={"format": "pdf", "account": me})
+    assert pdf.status_code == 200, pdf.text
+    text = _pdf_text(pdf.content)
+    assert "進撃の巨人" in text and f"(#{work})" in text and "700 JPY" in text, text
+    rows = list(csv.DictReader(io.StringIO(holder.get(base, params={"format": "csv"}).text)))
+    assert [(r["work_id"], r["work_title"], r["amount_minor"]) for r in rows] == [(str(work), TITLE, "700")]
+
+
+def test_without_a_cjk_font_the_pdf_still_prints(ledger: Ledger, server: Server, holder: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writers, "unicode_font", lambda: None)  # a machine without the font package
+    statement_id, work, me = _statement_with_a_japanese_title(ledger, server, holder)
+    pdf = holder.get(f"/statements/{statement_id}/export", params={"format": "pdf", "account": me})
+    assert pdf.status_code == 200, pdf.text
+    text = _pdf_text(pdf.content)
+    assert "(key animation)" in text and f"(#{work})" in text and "進撃" not in text

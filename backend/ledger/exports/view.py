@@ -2,7 +2,7 @@
 lines, with amounts as exact decimal strings in the currency's major unit next to the integer
 minor units (never through a float)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,11 @@ class StatementView:
     document_cid: str
     publish_tx: str
     account: str | None = None  # checksummed; None: the whole statement
+    titles: dict[int, str] = field(default_factory=dict)  # work id -> title, from its registered metadata
+
+    def work_label(self, work_id: int) -> str:
+        title = self.titles.get(work_id)
+        return f"{title} (#{work_id})" if title else f"#{work_id}"
 
     @property
     def currency(self) -> str:
@@ -56,6 +61,12 @@ class StatementView:
                 Line(e["account"], e["payout"], int(work_id), int(amount), r["platform"], r["reportId"], r["batchHash"], r["anchorTx"], bool(r.get("reversal")))
             )
         return out
+
+    @property
+    def work_ids(self) -> set[int]:
+        """The works the view's lines come from."""
+        wanted = None if self.account is None else {e["index"] for e in self.entries}
+        return {int(work_id) for entry, work_id, _, _ in self.doc["lines"] if wanted is None or entry in wanted}
 
     @property
     def total(self) -> int:

@@ -6,10 +6,13 @@ import csv
 import io
 from collections.abc import Callable
 
+from ledger.exports.fonts import latin1, unicode_font
 from ledger.exports.view import StatementView
 from ledger.services.errors import InvalidInput
 
-LINE_HEADER = ["account", "payout", "work_id", "amount_minor", "amount", "currency", "platform", "report_id", "report_batch_hash", "anchor_tx", "kind"]
+LINE_HEADER = [
+    "account", "payout", "work_id", "amount_minor", "amount", "currency", "platform", "report_id", "report_batch_hash", "anchor_tx", "kind", "work_title",
+]  # fmt: skip
 #: A PDF is for reading: beyond this many table rows, export XLSX or CSV.
 PDF_MAX_ROWS = 10_000
 
@@ -17,7 +20,7 @@ PDF_MAX_ROWS = 10_000
 def _line_rows(view: StatementView) -> list[list[object]]:
     return [
         [x.account, x.payout, x.work_id, x.amount, view.major(x.amount), view.currency, x.platform, x.report_id, x.batch_hash, x.anchor_tx,
-         "reversal" if x.reversal else "usage"]
+         "reversal" if x.reversal else "usage", view.titles.get(x.work_id, "")]
         for x in view.lines
     ]
 
@@ -73,24 +76,30 @@ def to_pdf(view: StatementView) -> bytes:
     pdf = FPDF(orientation="L", format="A4")
     pdf.set_title(f"Royalty statement {view.statement_id}")
     pdf.set_auto_page_break(True, margin=12)
+    font = unicode_font()
+    if font is not None:  # one face for every style: CJK fonts ship no bold or italic
+        for style in ("", "B", "I"):
+            pdf.add_font("Text", style, str(font))
+    family = "Text" if font is not None else "Helvetica"
+    text = (lambda t: t) if font is not None else latin1
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
+    pdf.set_font(family, "B", 14)
     title = f"Royalty statement, {view.currency}" + (" - holder extract" if view.account else "")
     pdf.cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("Helvetica", size=8)
+    pdf.set_font(family, size=8)
     for label, value in view.summary():
         pdf.cell(60, 4.5, label)
         pdf.cell(0, 4.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(3)
 
     def table(heading: str, header: tuple[str, ...], widths: tuple[int, ...], body: list[tuple[str, ...]], right: set[int]) -> None:
-        pdf.set_font("Helvetica", "B", 10)
+        pdf.set_font(family, "B", 10)
         pdf.cell(0, 7, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font("Helvetica", size=7)
+        pdf.set_font(family, size=7)
         with pdf.table(col_widths=widths, text_align=tuple("RIGHT" if i in right else "LEFT" for i in range(len(header))), line_height=4) as t:
             t.row(header)
             for r in body:
-                t.row(r)
+                t.row(tuple(text(c) for c in r))
         pdf.ln(3)
 
     table(
@@ -101,16 +110,17 @@ def to_pdf(view: StatementView) -> bytes:
     if view.account:
         table(
             "Lines: where each amount comes from", ("work", "platform", "usage report", f"amount ({view.currency})", "report anchored in transaction"),
-            (14, 72, 36, 28, 112),
-            [(str(x.work_id), x.platform, x.report_id + (" (reversed)" if x.reversal else ""), view.major(x.amount), x.anchor_tx) for x in view.lines],
-            {0, 3},
+            (54, 62, 30, 26, 102),
+            [(view.work_label(x.work_id), x.platform, x.report_id + (" (reversed)" if x.reversal else ""), view.major(x.amount), x.anchor_tx)
+             for x in view.lines],
+            {3},
         )  # fmt: skip
     else:
         table(
             "Usage reports", ("platform", "report", "lines", f"revenue ({view.currency})", "anchored in transaction"), (72, 36, 16, 30, 112),
             [(r["platform"], r["reportId"], str(r["lines"]), view.major(int(r["revenue"])), r["anchorTx"]) for r in view.doc["reports"]], {2, 3},
         )  # fmt: skip
-    pdf.set_font("Helvetica", "I", 7)
+    pdf.set_font(family, "I", 7)
     pdf.multi_cell(
         0, 4,
         "Verify this statement without trusting its issuer: fetch the document by its CID (or GET /statements/<id>/document), check "

@@ -35,7 +35,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
@@ -54,7 +54,7 @@ from ledger.dates import iso_day
 from ledger.db import chunked, session_scope
 from ledger.exports import FORMATS, StatementView, render
 from ledger.accounting.balances import Balance, settle
-from ledger.models import ApiKey, Role, Statement, StatementBalance, StatementClaim, StatementEntry, UsageReport
+from ledger.models import ApiKey, Role, Statement, StatementBalance, StatementClaim, StatementEntry, UsageReport, Work
 from ledger.models.statements import STATEMENT_SCHEMA
 from ledger.runtime import Ledger
 from ledger.services import royalties
@@ -431,13 +431,31 @@ def export(ledger: Ledger, statement_id: str, fmt: str, account: str | None = No
         if not is_address(account):
             raise InvalidInput(f"not an Ethereum address: {account!r}")
         holder = to_checksum_address(account)
-    view = StatementView(json.loads(document(ledger, statement_id)), row.statement_id, row.document_cid, row.publish_tx, holder)
+    doc = json.loads(document(ledger, statement_id))
+    view = StatementView(doc, row.statement_id, row.document_cid, row.publish_tx, holder)
+    view = replace(view, titles=work_titles(ledger, view.work_ids))
     if holder is not None and not view.entries:
         raise NotFound(f"{holder} has no entry in statement {row.statement_id}")
     content = render(fmt, view)
     _, media_type, ext = FORMATS[fmt]
     name = f"statement-{row.currency}-{iso_day(row.period_start)}-{row.statement_id[2:10]}" + (f"-{holder[2:10]}" if holder else "")
     return content, media_type, f"{name}.{ext}"
+
+
+def work_titles(ledger: Ledger, work_ids: set[int]) -> dict[int, str]:
+    """Titles from the works' registered metadata, where the content store has it (a title is
+    for people; the id is what the document and the chain say)."""
+    with Session(ledger.engine) as s:
+        cids = {int(w): str(c) for chunk in chunked(sorted(work_ids)) for w, c in s.exec(select(Work.work_id, Work.metadata_cid).where(col(Work.work_id).in_(chunk)))}
+    titles = {}
+    for work_id, cid in cids.items():
+        try:
+            title = json.loads(ledger.store.get(cid)).get("title") if ledger.store.has(cid) else None
+        except (OSError, ValueError, AttributeError):
+            title = None
+        if isinstance(title, str) and title.strip():
+            titles[work_id] = title.strip()
+    return titles
 
 
 #: Built Merkle trees of recent statements (a statement never changes, so neither does its tree):
