@@ -1,16 +1,19 @@
 """A royalty run end to end: works, model, outputs (one through a derivative), usage, split."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 from eth_account import Account
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ledger.models import Checkpoint, Role, UsageLine, WorkOwnerVersion
+from ledger.dates import unix_day
+from ledger.models import Checkpoint, PlatformShare, Role, UsageLine, WorkOwnerVersion
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
-from tests.conftest import Server, client_for
+from ledger.services.platform_shares import shares_for
+from tests.conftest import Server, client_for, rebuilt_from_chain
 
 
 def _work(holder: httpx.Client, seed: int, royalty: int, owners: list[dict[str, object]]) -> int:
@@ -165,7 +168,7 @@ def test_usage_survives_a_rebuild_of_the_projection(ledger: Ledger, server: Serv
     assert accountant.get("/royalties", params=period).json() == before
 
 
-def test_each_platform_pays_its_own_contracted_share(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+def test_each_platform_pays_its_own_contracted_share(ledger: Ledger, server: Server, holder: httpx.Client, tmp_path: Path) -> None:
     work = _work(holder, 0xB003, 0, [])
     owner = holder.get(f"/works/{work}").json()["manager"]
     first, first_address, h1 = _one_output_platform(ledger, server, work, 0xB103)
@@ -192,3 +195,24 @@ def test_each_platform_pays_its_own_contracted_share(ledger: Ledger, server: Ser
     [run] = accountant.get("/royalties", params={"period_start": "2026-10-01", "period_end": "2026-11-30"}).json()
     assert run["platform_totals"] == {first_address: 2000 + 3000, second_address: 3000}
     assert run["platform_total"] == 8000 and run["payees"] == [{"account": owner, "payout": owner, "amount": 22_000}]
+
+    # The shares are on chain (PlatformTerms): a database rebuilt from it has them all.
+    [event] = ledger.platform_terms.events.PlatformShareSet().get_logs(argument_filters={"platform": first_address}, from_block=0)
+    assert (event["args"]["effectiveFrom"], event["args"]["shareBps"]) == (unix_day(date(2026, 11, 1), False), 2000)
+    rebuilt = rebuilt_from_chain(ledger, tmp_path / "rebuilt")
+    try:
+        with Session(ledger.engine) as s, Session(rebuilt.engine) as r:
+            assert shares_for(r, [(1, first_address, unix_day(date(2026, 11, 3), False)), (2, second_address, 0)], 0) == {1: 2000, 2: 3000}
+            rows = lambda session: sorted((x.platform, x.effective_from, x.share_bps) for x in session.exec(select(PlatformShare)))  # noqa: E731
+            assert rows(r) == rows(s)
+    finally:
+        rebuilt.engine.dispose()
+
+    # An entry may not reach back into a period a statement has paid; the default has entries too.
+    assert accountant.post("/statements", json={"period_start": "2026-10-01", "period_end": "2026-10-31", "currency": "USD"}).status_code == 201
+    backdated = admin.put(f"/platforms/{first_address}/shares", json={"share_bps": 1000, "effective_from": "2026-10-15"})
+    assert backdated.status_code == 409 and "already paid" in backdated.json()["detail"]
+    assert admin.put(f"/platforms/{second_address}/shares", json={"share_bps": 1000, "effective_from": "2026-10-15"}).status_code == 201  # it had no report in October
+    assert admin.put(f"/platforms/{'0x' + '00' * 20}/shares", json={"share_bps": 1000, "effective_from": "2026-10-31"}).status_code == 409
+    assert admin.put(f"/platforms/{'0x' + '00' * 20}/shares", json={"share_bps": 2500, "effective_from": "2026-12-01"}).status_code == 201
+    assert accountant.get(f"/platforms/{first_address}/shares").json()["default_bps"] == 3000  # not yet in force

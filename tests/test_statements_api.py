@@ -165,6 +165,7 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
         assert all(c.ok for c in checks) and checks[-1].name == "amounts recomputed", [c for c in checks if not c.ok]
     other_share = json.loads(raw)
     other_share["reports"][0]["platformShareBps"] = 2000
+    assert {c.name for c in verify_statement(ledger.w3, canonical(other_share), st["statement_id"]) if not c.ok} == {"document hash", "platform shares on chain"}
     failed = [c.name for c in recompute_statement(ledger.w3, canonical(other_share), files, _fresh(tmp_path, "re-x")) if not c.ok]
     assert failed == ["amounts recomputed"]
     missing = [c.name for c in recompute_statement(ledger.w3, raw, files[1:], _fresh(tmp_path, "re-y")) if not c.ok]

@@ -45,6 +45,7 @@ class Ledger:
     outputs: Contract
     usage_anchor: Contract
     distributor: Contract
+    platform_terms: Contract
     relayer: Relayer
     store: ContentStore
     encoders: dict[str, Encoder]
@@ -61,6 +62,7 @@ class Ledger:
             "OutputRegistry": self.outputs,
             "UsageAnchor": self.usage_anchor,
             "RoyaltyDistributor": self.distributor,
+            "PlatformTerms": self.platform_terms,
         }
 
     @cached_property
@@ -88,7 +90,7 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     if recovered != Recovery():
         log.warning("outbox after restart: %s", recovered)
     if deploy:
-        deployment = ensure_deployed(w3, sender, settings.deployment_path)
+        deployment = ensure_deployed(w3, sender, settings.deployment_path, settings.platform_share_bps)
     else:
         deployment = Deployment.load(settings.deployment_path)
         verify(w3, deployment, settings.deployment_path)
@@ -98,6 +100,7 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     store = open_store(settings.blocks_dir, settings.ipfs_api_url)
     return Ledger(
         settings, engine, w3, operator, sender, deployment, registry,
-        contracts["ModelRegistry"], contracts["OutputRegistry"], contracts["UsageAnchor"], contracts["RoyaltyDistributor"], relayer, store,
+        contracts["ModelRegistry"], contracts["OutputRegistry"], contracts["UsageAnchor"], contracts["RoyaltyDistributor"],
+        contracts["PlatformTerms"], relayer, store,
         {name: Encoder(c) for name, c in contracts.items()},
     )  # fmt: skip

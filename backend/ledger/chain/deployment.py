@@ -91,21 +91,24 @@ def verify(w3: Web3, deployment: Deployment, path: Path) -> None:
 
 
 #: Deployment order; each entry's constructor arguments are built from what is already deployed.
-CONTRACTS = ("LedgerForwarder", "WorkRegistry", "ModelRegistry", "OutputRegistry", "UsageAnchor", "RoyaltyDistributor")
+CONTRACTS = ("LedgerForwarder", "WorkRegistry", "ModelRegistry", "OutputRegistry", "UsageAnchor", "RoyaltyDistributor", "PlatformTerms")
 
 
-def _constructor_args(name: str, admin: str, deployed: dict[str, ContractRecord]) -> tuple[object, ...]:
+def _constructor_args(name: str, admin: str, deployed: dict[str, ContractRecord], default_share_bps: int) -> tuple[object, ...]:
     if name == "LedgerForwarder":
         return ()
     forwarder = deployed["LedgerForwarder"].address
     if name == "OutputRegistry":
         return (admin, forwarder, deployed["WorkRegistry"].address, deployed["ModelRegistry"].address)
+    if name == "PlatformTerms":
+        return (admin, forwarder, default_share_bps)
     return (admin, forwarder)
 
 
-def ensure_deployed(w3: Web3, sender: TxSender, path: Path) -> Deployment:
+def ensure_deployed(w3: Web3, sender: TxSender, path: Path, default_share_bps: int = 3000) -> Deployment:
     """Returns the recorded deployment after checking it; deploys whatever it lacks (everything on
-    a new chain, or contracts added since the record was written) and records them."""
+    a new chain, or contracts added since the record was written) and records them.
+    ``default_share_bps`` is the platforms' default share PlatformTerms starts with."""
     existing = Deployment.load(path) if path.exists() else None
     if existing is not None:
         verify(w3, existing, path)
@@ -117,7 +120,7 @@ def ensure_deployed(w3: Web3, sender: TxSender, path: Path) -> Deployment:
         if name in records:
             continue
         compiled = compile_contract(f"{name}.sol")
-        receipt = sender.deploy(compiled.abi, compiled.bytecode, *_constructor_args(name, sender.account.address, records))
+        receipt = sender.deploy(compiled.abi, compiled.bytecode, *_constructor_args(name, sender.account.address, records, default_share_bps))
         records[name] = ContractRecord(
             str(receipt["contractAddress"]), int(receipt["blockNumber"]), HexBytes(receipt["transactionHash"]).to_0x_hex()
         )

@@ -20,7 +20,7 @@ from web3.contract import Contract
 
 from ledger.content.store import ContentStore
 from ledger.db import session_scope
-from ledger.indexer import ai_projector, statements_projector, works_projector
+from ledger.indexer import ai_projector, statements_projector, terms_projector, works_projector
 from ledger.indexer.decoding import EventDecoder
 from ledger.models import (
     Checkpoint,
@@ -29,6 +29,7 @@ from ledger.models import (
     ModelTrainingWork,
     Output,
     OutputLink,
+    PlatformShare,
     StatementClaim,
     UsageAnchorRecord,
     Work,
@@ -42,6 +43,7 @@ CHECKPOINT = "chain"
 #: Children before parents, so deleting a projection never trips a foreign key.
 PROJECTION_TABLES = (
     StatementClaim, UsageAnchorRecord, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
+    PlatformShare,
 )  # fmt: skip
 
 
@@ -129,6 +131,8 @@ class Indexer:
                     timestamp = self._timestamp(int(raw["blockNumber"]))
                     if event.contract == "WorkRegistry":
                         works_projector.apply(s, event.name, event.args, dict(raw), timestamp)
+                    elif event.contract == "PlatformTerms":
+                        terms_projector.apply(s, event.name, event.args, timestamp)
                     elif event.contract == "RoyaltyDistributor":
                         statements_projector.apply(s, self.store, event.name, event.args, dict(raw), timestamp)
                     else:

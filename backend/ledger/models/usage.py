@@ -64,14 +64,15 @@ class UsageLine(SQLModel, table=True):
 
 
 class PlatformShare(SQLModel, table=True):
-    """A platform's contracted share of its revenue from a date on (append-only: an entry is never
-    changed, so a period computed once computes the same later). Without an entry in force, the
-    ledger's default (``LEDGER_PLATFORM_SHARE_BPS``) applies."""
+    """A platform's contracted share of its revenue from a date on: the projection of
+    PlatformTerms.PlatformShareSet (append-only: an entry is never changed, so a period computed
+    once computes the same later). ``platform`` 0x00..00 is the default, for platforms without an
+    entry of their own in force."""
 
     __table_args__ = (UniqueConstraint("platform", "effective_from"),)
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(index=True, max_length=42)
     share_bps: int
     effective_from: int = Field(sa_column=Column(BigInteger, nullable=False))  # unix seconds, a UTC day's start
-    set_by_key: int  # the admin API key that recorded it
+    set_by_key: int  # the admin API key that recorded it through this ledger (0: learnt from the chain)
     set_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))

@@ -2,23 +2,33 @@
 
 Each platform may have its own share (a commercial agreement recorded by an admin). An entry
 applies from its date on; a usage report takes the share in force on its period's first day,
-and the ledger-wide default where the platform has none. Entries are never changed: recording
-the same entry again is a no-op, a different share for a date already set is a conflict, so an
-agreement cannot silently rewrite periods already paid.
+and the default (the entries of platform 0x00..00; the first is made when PlatformTerms is
+deployed, from ``LEDGER_PLATFORM_SHARE_BPS``) where the platform has none. Entries live on chain
+(``PlatformTerms``), so anyone checking a statement sees which share applied without asking this
+ledger; the table is their projection. Entries are never changed: recording the same entry again
+is a no-op, a different share for a date already set is a conflict, and an entry dated inside a
+period a statement has already paid (for that platform; any, for the default) is refused, so an
+agreement cannot silently rewrite what was paid.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
 from eth_utils import is_address, to_checksum_address
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from ledger.accounting.splits import BPS
 from ledger.dates import iso_day, unix_day
 from ledger.db import session_scope
-from ledger.models import ApiKey, PlatformShare
+from ledger.chain.errors import ContractRevert
+from ledger.models import ApiKey, PlatformShare, Statement, UsageReport
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, InvalidInput
+
+
+#: The "platform" whose entries are the default share.
+DEFAULT = "0x" + "00" * 20
 
 
 @dataclass(frozen=True)
@@ -52,31 +62,61 @@ def history(ledger: Ledger, address: str) -> list[ShareEntry]:
 
 
 def record(ledger: Ledger, key: ApiKey, address: str, share_bps: int, effective_from: str) -> bool:
-    """Records an entry; True if it is new, False if the same entry was already there."""
+    """Records an entry on chain; True if it is new, False if the same entry was already there."""
     platform = platform_address(address)
     if not 0 <= share_bps <= BPS:
         raise InvalidInput(f"share_bps must be between 0 and {BPS}, got {share_bps}")
     start = _day_start(effective_from)
-    with session_scope(ledger.engine) as s:
+    with Session(ledger.engine) as s:
         existing = s.exec(select(PlatformShare).where(PlatformShare.platform == platform, PlatformShare.effective_from == start)).first()
-        if existing is not None:
-            if existing.share_bps != share_bps:
-                raise Conflict(f"{platform} already has a {existing.share_bps} bps share from {effective_from}; entries are never changed, record one from another date")
-            return False
-        assert key.id is not None
-        s.add(PlatformShare(platform=platform, share_bps=share_bps, effective_from=start, set_by_key=key.id))
+        paid = select(Statement).where(Statement.period_end >= start)
+        if platform != DEFAULT:
+            paid = paid.join(UsageReport, col(UsageReport.statement_pk) == col(Statement.id)).where(UsageReport.platform == platform)
+        closed = s.exec(paid).first()
+    if existing is not None:
+        if existing.share_bps != share_bps:
+            raise Conflict(f"{platform} already has a {existing.share_bps} bps share from {effective_from}; entries are never changed, record one from another date")
+        return False
+    if closed is not None:
+        raise Conflict(
+            f"statement {closed.statement_id} already paid {closed.currency} usage up to {iso_day(closed.period_end)} at the share then in force; "
+            f"a new share may start after that day, not on {effective_from}",
+            statement_id=closed.statement_id,
+        )
+    try:
+        receipt = ledger.sender.send(ledger.call("PlatformTerms", "setShare", platform, start, share_bps))
+    except ContractRevert as exc:
+        if exc.name == "ShareAlreadySet":
+            raise Conflict(f"{platform} already has a {exc.values[2]} bps share from {effective_from} on chain; entries are never changed") from exc
+        raise
+    ledger.indexer.sync(to_block=int(receipt["blockNumber"]))
+    with session_scope(ledger.engine) as s:  # who asked, for this ledger's own audit (the chain knows the operator)
+        s.execute(update(PlatformShare).where(col(PlatformShare.platform) == platform, col(PlatformShare.effective_from) == start).values(set_by_key=key.id))
     return True
+
+
+def default_share(ledger: Ledger, at: int) -> int:
+    """The default share in force at unix time ``at``."""
+    with Session(ledger.engine) as s:
+        return shares_for(s, [(0, DEFAULT, at)], ledger.settings.platform_share_bps)[0]
 
 
 def shares_for(session: Session, reports: list[tuple[int, str, int]], default_bps: int) -> dict[int, int]:
     """report pk -> the platform's share in force on the report's first day, for (pk, platform,
-    period_start) triples."""
-    platforms = sorted({p for _, p, _ in reports})
+    period_start) triples: its own latest entry from on or before that day, else the default's
+    (``default_bps`` only where the chain has no default either: a database from before PlatformTerms)."""
+    platforms = sorted({p for _, p, _ in reports} | {DEFAULT})
     entries: dict[str, list[tuple[int, int]]] = {}
     for row in session.exec(select(PlatformShare).where(col(PlatformShare.platform).in_(platforms))):
         entries.setdefault(row.platform, []).append((row.effective_from, row.share_bps))
+
+    def in_force(platform: str, start: int) -> int | None:
+        found = [(frm, bps) for frm, bps in entries.get(platform, []) if frm <= start]
+        return max(found)[1] if found else None
+
     out = {}
     for pk, platform, start in reports:
-        in_force = [(frm, bps) for frm, bps in entries.get(platform, []) if frm <= start]
-        out[pk] = max(in_force)[1] if in_force else default_bps
+        own = in_force(platform, start)
+        default = in_force(DEFAULT, start)
+        out[pk] = own if own is not None else default if default is not None else default_bps
     return out

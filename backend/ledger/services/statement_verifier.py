@@ -185,6 +185,8 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
 
     c.check("balances brought forward", balances_from)
 
+    c.check("platform shares on chain", lambda: _shares_on_chain(w3, doc, sid))
+
     anchor_abi = compile_contract("UsageAnchor.sol").abi
     for report in doc["reports"]:
 
@@ -206,6 +208,36 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
 
         c.check(f"report {report['reportId']} anchored", anchored)
     return c.results
+
+
+def _shares_on_chain(w3: Web3, doc: dict[str, Any], sid: str) -> tuple[bool, str]:
+    """Each report's platform share is the one PlatformTerms had in force on the report's first
+    day, as the chain stood when the statement was published (an entry recorded later cannot
+    make a statement wrong after the fact)."""
+    address = doc.get("contracts", {}).get("PlatformTerms")
+    if address is None:
+        return True, "this deployment has no PlatformTerms (statement from before it): shares are as declared"
+    published = _distributor(w3, doc).events.StatementPublished().get_logs(argument_filters={"statementId": bytes.fromhex(sid[2:])}, from_block=0)
+    if len(published) != 1:
+        return False, "the statement is not published, so the shares in force then are unknown"
+    terms = w3.eth.contract(address=to_checksum_address(address), abi=compile_contract("PlatformTerms.sol").abi)
+    entries: dict[str, list[tuple[int, int]]] = {}
+    for e in terms.events.PlatformShareSet().get_logs(from_block=int(doc["contractsFromBlock"]), to_block=int(published[0]["blockNumber"])):
+        entries.setdefault(e["args"]["platform"], []).append((int(e["args"]["effectiveFrom"]), int(e["args"]["shareBps"])))
+    anchor = w3.eth.contract(address=to_checksum_address(doc["usageAnchor"]), abi=compile_contract("UsageAnchor.sol").abi)
+    wrong = []
+    for report in doc["reports"]:
+        receipt = w3.eth.get_transaction_receipt(report["anchorTx"])
+        events = [e for e in anchor.events.UsageAnchored().process_receipt(receipt, errors=DISCARD) if HexBytes(e["args"]["batchHash"]).to_0x_hex() == report["batchHash"]]
+        if not events:
+            return False, f"{report['anchorTx']} does not anchor {report['batchHash']}"
+        start = int(events[0]["args"]["report"]["periodStart"])
+        own = [x for x in entries.get(to_checksum_address(report["platform"]), []) if x[0] <= start]
+        default = [x for x in entries.get("0x" + "00" * 20, []) if x[0] <= start]
+        expected = max(own)[1] if own else max(default)[1] if default else None
+        if expected != int(report["platformShareBps"]):
+            wrong.append(f"{report['reportId']}: {report['platformShareBps']} bps declared, {expected} on chain")
+    return not wrong, "; ".join(wrong) or f"{len(doc['reports'])} report(s) at the shares PlatformTerms had in force"
 
 
 def _distributor(w3: Web3, doc: dict[str, Any]) -> Contract:

@@ -1,5 +1,6 @@
 """Platforms' contracted revenue shares (admin records them; admins and accountants read them)."""
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -30,21 +31,22 @@ class ShareOut(BaseModel):
 
 class SharesOut(BaseModel):
     platform: str
-    default_bps: int = Field(description="Applies before the first entry")
+    default_bps: int = Field(description="The default share in force today (platform 0x00..00's entries): applies where the platform has no entry in force")
     entries: list[ShareOut]
 
 
 def _out(ledger: Ledger, address: str) -> SharesOut:
     entries = [ShareOut(**e.__dict__) for e in svc.history(ledger, address)]
-    return SharesOut(platform=svc.platform_address(address), default_bps=ledger.settings.platform_share_bps, entries=entries)
+    return SharesOut(platform=svc.platform_address(address), default_bps=svc.default_share(ledger, int(time.time())), entries=entries)
 
 
 @router.put("/{address}/shares", status_code=201, response_model=SharesOut, responses={200: {"model": SharesOut}})
 async def record_share(
     address: str, body: ShareIn, key: Annotated[ApiKey, Depends(require(Role.admin))], ledger: LedgerDep
 ) -> JSONResponse:
-    """Records a share from a date on. 201 recorded, 200 already recorded, 409 another share was
-    already recorded for that date (entries are never changed)."""
+    """Records a share from a date on, on chain (PlatformTerms); address 0x00..00 sets the default.
+    201 recorded, 200 already recorded, 409 another share was already recorded for that date
+    (entries are never changed) or a statement already paid that platform's usage on or after it."""
     created = await run_in_threadpool(svc.record, ledger, key, address, body.share_bps, body.effective_from)
     return JSONResponse(status_code=201 if created else 200, content=_out(ledger, address).model_dump())
 
