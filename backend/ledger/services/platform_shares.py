@@ -110,13 +110,18 @@ def shares_for(session: Session, reports: list[tuple[int, str, int]], default_bp
     for row in session.exec(select(PlatformShare).where(col(PlatformShare.platform).in_(platforms))):
         entries.setdefault(row.platform, []).append((row.effective_from, row.share_bps))
 
-    def in_force(platform: str, start: int) -> int | None:
-        found = [(frm, bps) for frm, bps in entries.get(platform, []) if frm <= start]
-        return max(found)[1] if found else None
-
     out = {}
     for pk, platform, start in reports:
-        own = in_force(platform, start)
-        default = in_force(DEFAULT, start)
-        out[pk] = own if own is not None else default if default is not None else default_bps
+        found = share_in_force(entries, platform, start)
+        out[pk] = default_bps if found is None else found
     return out
+
+
+def share_in_force(entries: dict[str, list[tuple[int, int]]], platform: str, start: int) -> int | None:
+    """From each platform's (effective_from, share_bps) entries: the platform's latest entry from
+    on or before ``start``, else the default's (platform ``DEFAULT``); None if neither has one."""
+    for who in (platform, DEFAULT):
+        found = [(frm, bps) for frm, bps in entries.get(who, []) if frm <= start]
+        if found:
+            return max(found)[1]
+    return None

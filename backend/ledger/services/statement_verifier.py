@@ -32,6 +32,7 @@ from ledger.db import init_db, make_engine, session_scope
 from ledger.indexer.runner import Indexer
 from ledger.models import UsageLine, UsageReport
 from ledger.models.statements import STATEMENT_SCHEMAS
+from ledger.services.platform_shares import share_in_force
 from ledger.services.royalties import compute_in
 from ledger.services.usage import Header, ReportReader, resolve_lines, records_from_csv
 
@@ -231,10 +232,7 @@ def _shares_on_chain(w3: Web3, doc: dict[str, Any], sid: str) -> tuple[bool, str
         events = [e for e in anchor.events.UsageAnchored().process_receipt(receipt, errors=DISCARD) if HexBytes(e["args"]["batchHash"]).to_0x_hex() == report["batchHash"]]
         if not events:
             return False, f"{report['anchorTx']} does not anchor {report['batchHash']}"
-        start = int(events[0]["args"]["report"]["periodStart"])
-        own = [x for x in entries.get(to_checksum_address(report["platform"]), []) if x[0] <= start]
-        default = [x for x in entries.get("0x" + "00" * 20, []) if x[0] <= start]
-        expected = max(own)[1] if own else max(default)[1] if default else None
+        expected = share_in_force(entries, to_checksum_address(report["platform"]), int(events[0]["args"]["report"]["periodStart"]))
         if expected != int(report["platformShareBps"]):
             wrong.append(f"{report['reportId']}: {report['platformShareBps']} bps declared, {expected} on chain")
     return not wrong, "; ".join(wrong) or f"{len(doc['reports'])} report(s) at the shares PlatformTerms had in force"
