@@ -1,5 +1,6 @@
 """A royalty run end to end: works, model, outputs (one through a derivative), usage, split."""
 
+import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from sqlmodel import Session, select
 
 from ledger.dates import unix_day
 from ledger.models import Checkpoint, PlatformShare, Role, UsageLine, WorkOwnerVersion
-from ledger.runtime import Ledger
+from ledger.runtime import Ledger, open_ledger
 from ledger.services.keys import create_api_key
 from ledger.services.platform_shares import shares_for
 from tests.conftest import Server, client_for, rebuilt_from_chain
@@ -216,3 +217,20 @@ def test_each_platform_pays_its_own_contracted_share(ledger: Ledger, server: Ser
     assert admin.put(f"/platforms/{'0x' + '00' * 20}/shares", json={"share_bps": 1000, "effective_from": "2026-10-31"}).status_code == 409
     assert admin.put(f"/platforms/{'0x' + '00' * 20}/shares", json={"share_bps": 2500, "effective_from": "2026-12-01"}).status_code == 201
     assert accountant.get(f"/platforms/{first_address}/shares").json()["default_bps"] == 3000  # not yet in force
+
+
+def test_a_ledger_from_before_platform_terms_gets_them_on_start(ledger: Ledger) -> None:
+    """An existing data directory whose deployment predates PlatformTerms: the next start deploys
+    it with the configured default, and the indexer projects that default."""
+    path = ledger.settings.deployment_path
+    record = json.loads(path.read_text())
+    old_address = record["contracts"].pop("PlatformTerms")["address"]
+    path.write_text(json.dumps(record))
+    restarted = open_ledger(ledger.settings.model_copy(update={"platform_share_bps": 2500}), deploy=True)
+    try:
+        assert restarted.platform_terms.address != old_address and "PlatformTerms" in json.loads(path.read_text())["contracts"]
+        restarted.indexer.sync()
+        with Session(restarted.engine) as s:
+            assert shares_for(s, [(1, Account.create().address, 0)], 0) == {1: 2500}
+    finally:
+        restarted.engine.dispose()

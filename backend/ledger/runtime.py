@@ -95,6 +95,13 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
         deployment = Deployment.load(settings.deployment_path)
         verify(w3, deployment, settings.deployment_path)
     contracts = {name: w3.eth.contract(address=deployment.contracts[name].address, abi=abis[name]) for name in CONTRACTS}
+    _, first_default = contracts["PlatformTerms"].functions.shareFrom("0x" + "00" * 20, 0).call()
+    if first_default != settings.platform_share_bps:
+        log.warning(
+            "LEDGER_PLATFORM_SHARE_BPS is %s but PlatformTerms was deployed with a default of %s bps: the chain's entries apply "
+            "(record a new default from a date with PUT /platforms/0x0000000000000000000000000000000000000000/shares)",
+            settings.platform_share_bps, first_default,
+        )  # fmt: skip
     registry = WorkRegistryClient(w3, deployment.work_registry.address, abis["WorkRegistry"])
     relayer = Relayer(sender, contracts["LedgerForwarder"], settings.signature_ttl_s)
     store = open_store(settings.blocks_dir, settings.ipfs_api_url)
