@@ -12,6 +12,9 @@ import httpx
 from eth_account import Account
 from pypdf import PdfReader
 from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from ledger.cli.main import app
 
 from ledger.models import Role, Statement, StatementBalance
 from ledger.runtime import Ledger
@@ -90,6 +93,10 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     assert holder.post(f"/statements/{adj['statement_id']}/claims", json={"account": a_acc}).status_code == 403  # not the holder's key
     nothing = accountant.post(f"/statements/{adj['statement_id']}/claims", json={"account": a_acc})
     assert nothing.status_code == 409 and "pay nothing" in nothing.json()["detail"]
+    [owed] = accountant.get("/statements/balances", params={"account": a_acc.lower()}).json()
+    assert (owed["currency"], owed["amount"], owed["statement_id"]) == ("JPY", 4_200, adj["statement_id"])
+    listed = CliRunner().invoke(app, ["statements", "balances", "--api-url", server.url, "--api-key", create_api_key(ledger, Role.admin, "ops").token])
+    assert listed.exit_code == 0 and "4,200" in listed.output and a_acc[:10] in listed.output, listed.output
     [proof] = holder.get(f"/statements/{adj['statement_id']}/entries/{a_acc}").json()
     assert (proof["earned"], proof["amount"], proof["index"]) == (-4_200, 0, a_entry["index"])
     assert accountant.post(f"/statements/{adj['statement_id']}/claims", json={"account": b_acc}).status_code == 200
@@ -117,14 +124,15 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     failed = {c.name for c in verify_statement(ledger.w3, canonical(forgiven), octo["statement_id"], previous=adj_raw) if not c.ok}
     assert failed == {"document hash", "entries rebuild the root", "published on chain", "balances brought forward"}
     assert "balances brought forward" in {c.name for c in verify_statement(ledger.w3, canonical({**oct_doc, "balancesFrom": sep["statement_id"]}), octo["statement_id"]) if not c.ok}
-    from typer.testing import CliRunner
-
-    from ledger.cli.main import app
-
     files = {name: tmp_path / f"{name}.json" for name in ("sep", "adj", "oct")}
     for name, d in (("sep", _doc(accountant, sep["statement_id"])), ("adj", doc), ("oct", oct_doc)):
         files[name].write_bytes(canonical(d))
     rpc = ["--rpc-url", ledger.settings.rpc_url]
+    api = ["--api-url", server.url, "--api-key", create_api_key(ledger, Role.accountant, "cli").token]
+    none_owed = CliRunner().invoke(app, ["statements", "balances", "--currency", "JPY", *api])
+    assert none_owed.exit_code == 0 and "no balance owed" in none_owed.output, none_owed.output  # October repaid it
+    bad = CliRunner().invoke(app, ["statements", "balances", "--account", "nobody", *api])
+    assert bad.exit_code != 0 and "not an Ethereum address" in bad.output, bad.output
     good = CliRunner().invoke(app, ["statements", "verify", str(files["oct"]), "--previous", str(files["adj"]), *rpc])
     assert good.exit_code == 0 and "verified" in good.output, good.output
     wrong = CliRunner().invoke(app, ["statements", "verify", str(files["oct"]), "--previous", str(files["sep"]), *rpc])

@@ -63,6 +63,26 @@ def list_(currency: Annotated[str | None, typer.Option()] = None, api_url: ApiUr
         _show(st)
 
 
+@app.command("balances")
+def balances(
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code")] = None,
+    account: Annotated[str | None, typer.Option(help="Only this holder")] = None,
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Balances holders owe now (corrections took back more than they had earned since); their
+    next statements in the currency deduct them before paying."""
+    params = {k: v for k, v in (("currency", currency), ("account", account)) if v}
+    owed = _get_ok(api_url, api_key, "/statements/balances", params or None)
+    if not owed:
+        console.print("no balance owed")
+        return
+    table = Table("currency", "account", "owed (minor units)", "carried forward by")
+    for o in owed:
+        table.add_row(o["currency"], o["account"], f"{o['amount']:,}", o["statement_id"])
+    console.print(table)
+
+
 @app.command("export")
 def export(
     statement_id: str,
