@@ -17,6 +17,7 @@ mined); on SQLite a second writer on the same file would wait for them forever.
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -128,9 +129,10 @@ class Outbox:
                     w3.eth.send_raw_transaction(latest.raw)
                 except (ValueError, Web3RPCError) as exc:  # "already known" and the like: the node has it
                     log.info("outbox: node answered %s for %s", exc, latest.tx_hash)
-                found = _wait_any(w3, rows, timeout_s)
-                if found is None:
+                waited = first_receipt(w3, [row.tx_hash for row in rows], timeout_s)
+                if waited is None:
                     continue  # still pending: the next start tries again
+                found = rows[waited[0]], waited[1]
                 resent += 1
             else:
                 mined += 1
@@ -143,19 +145,23 @@ class Outbox:
         return Recovery(mined, resent, dropped, replaced)
 
 
-def _wait_any(w3: Web3, rows: list[OutboxEntry], timeout_s: float, poll_s: float = 0.2) -> tuple[OutboxEntry, TxReceipt] | None:
-    end = time.monotonic() + timeout_s
+def first_receipt(w3: Web3, hashes: Sequence[bytes | str], timeout_s: float, max_pause_s: float = 1.0) -> tuple[int, TxReceipt] | None:
+    """The position and receipt of the first of ``hashes`` (versions of one transaction) found
+    mined, or None after ``timeout_s``; polled quickly at first (a local chain mines at once),
+    then at most every ``max_pause_s``."""
+    end, pause = time.monotonic() + timeout_s, 0.02
     while True:
-        for row in rows:
-            receipt = _receipt(w3, row.tx_hash)
+        for i, h in enumerate(hashes):
+            receipt = _receipt(w3, h)
             if receipt is not None:
-                return row, receipt
+                return i, receipt
         if time.monotonic() >= end:
             return None
-        time.sleep(poll_s)
+        time.sleep(min(pause, max(0.0, end - time.monotonic())))
+        pause = min(2 * pause, max_pause_s)
 
 
-def _receipt(w3: Web3, tx_hash: str) -> TxReceipt | None:
+def _receipt(w3: Web3, tx_hash: bytes | str) -> TxReceipt | None:
     try:
         return w3.eth.get_transaction_receipt(tx_hash)
     except TransactionNotFound:

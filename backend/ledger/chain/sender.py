@@ -12,24 +12,21 @@ call lands once, whatever the version.
 """
 
 import logging
-import time
-from dataclasses import dataclass
-
 import threading
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import TxReceipt
 
 from ledger.chain.calls import Call
 from ledger.chain.errors import ErrorDecoder
-
-if TYPE_CHECKING:
-    from ledger.chain.outbox import Outbox
+from ledger.chain.outbox import Outbox, first_receipt
 
 
 log = logging.getLogger(__name__)
@@ -46,12 +43,12 @@ class FeePolicy:
     bump_after_s: float = 30.0  # no receipt after this long: send a higher-fee replacement
     bump_percent: int = 25  # geth and most nodes refuse a replacement below +10 %
     max_fee_per_gas: int | None = None  # wei; never offer more (None: no cap)
-    poll_s: float = 1.0  # longest pause between receipt polls (they start at 20 ms and double)
+    poll_s: float = 1.0  # longest pause between receipt polls (``outbox.first_receipt``)
 
 
 class TxSender:
     def __init__(
-        self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, timeout_s: float = 120, outbox: "Outbox | None" = None,
+        self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, timeout_s: float = 120, outbox: Outbox | None = None,
         fees: FeePolicy | None = None,
     ) -> None:  # fmt: skip
         self.w3 = w3
@@ -100,21 +97,6 @@ class TxSender:
             return None
         return {**tx, **fees}
 
-    def _receipt_of_any(self, hashes: list[bytes], timeout_s: float) -> TxReceipt | None:
-        """The receipt of whichever version is mined; polled quickly at first (a local chain mines
-        at once), then at most every ``poll_s``."""
-        end, pause = time.monotonic() + timeout_s, 0.02
-        while True:
-            for h in hashes:
-                try:
-                    return self.w3.eth.get_transaction_receipt(h)
-                except TransactionNotFound:
-                    pass
-            if time.monotonic() >= end:
-                return None
-            time.sleep(min(pause, max(0.0, end - time.monotonic())))
-            pause = min(2 * pause, self.fees.poll_s)
-
     def _sign_and_broadcast(self, tx: dict[str, Any], what: str) -> bytes:
         """Signs, records in the outbox, broadcasts; a replacement the node refuses is settled as
         ``refused`` in the outbox and the error raised."""
@@ -142,7 +124,7 @@ class TxSender:
             )
             hashes = [self._sign_and_broadcast(tx, what)]
         deadline = time.monotonic() + self.timeout_s
-        while (receipt := self._receipt_of_any(hashes, min(self.fees.bump_after_s, max(0.0, deadline - time.monotonic())))) is None:
+        while (found := first_receipt(self.w3, hashes, min(self.fees.bump_after_s, max(0.0, deadline - time.monotonic())), self.fees.poll_s)) is None:
             if time.monotonic() >= deadline:
                 raise TimeExhausted(f"{what} {HexBytes(hashes[-1]).to_0x_hex()} not mined within {self.timeout_s} s (outbox: pending)")
             bumped = self._bumped(tx)
@@ -154,6 +136,7 @@ class TxSender:
                 log.warning("%s: not mined after %s s; replaced with maxFeePerGas %s", what, self.fees.bump_after_s, bumped["maxFeePerGas"])
             except (ValueError, Web3RPCError) as exc:  # mined meanwhile ("nonce too low"), or the node wants more: keep waiting
                 log.info("%s: replacement refused by the node: %s", what, exc)
+        receipt = found[1]
         if self.outbox is not None:
             for h in hashes:
                 if h == bytes(receipt["transactionHash"]):

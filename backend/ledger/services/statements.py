@@ -168,6 +168,11 @@ def _document(
     }
 
 
+def _check_currency(currency: str) -> None:
+    if not is_currency(currency):
+        raise InvalidInput(f"currency must be an ISO 4217 code with a minor unit, like JPY or USD; got {currency!r}")
+
+
 def _check_closable(s: Session, currency: str, start: int, end: int) -> None:
     overlapping = s.exec(
         select(Statement).where(
@@ -280,8 +285,7 @@ def _fund(ledger: Ledger, key: ApiKey, settlement: Settlement, total: int) -> No
 
 def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: str, token: str | None = None) -> CloseResult:
     key = ensure_onchain_account(ledger, key)  # accountant keys issued before statements existed
-    if not is_currency(currency):
-        raise InvalidInput(f"currency must be an ISO 4217 code with a minor unit, like JPY or USD; got {currency!r}")
+    _check_currency(currency)
     if end < start:
         raise InvalidInput("the period ends before it starts")
     if end >= time.time():
@@ -576,8 +580,8 @@ class Owed:
 
 def balances_owed(ledger: Ledger, currency: str | None = None, account: str | None = None) -> list[Owed]:
     """Balances outstanding now: what the latest statement of each currency carried forward."""
-    if currency is not None and not is_currency(currency):
-        raise InvalidInput(f"currency must be an ISO 4217 code with a minor unit, like JPY or USD; got {currency!r}")
+    if currency is not None:
+        _check_currency(currency)
     if account is not None and not is_address(account):
         raise InvalidInput(f"not an Ethereum address: {account!r}")
     out = []
