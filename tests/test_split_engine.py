@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.accounting.allocation import allocate, allocate_groups, allocate_rows, split_two
+from ledger.accounting.allocation import MAX_AMOUNT, allocate, allocate_groups, allocate_rows, split_two
 from ledger.accounting import splits
 from ledger.accounting.splits import Facts, Lines, split, split_reference
 
@@ -55,7 +55,7 @@ def ledgers(draw: st.DrawFn) -> tuple[Facts, Lines]:
     return facts, lines
 
 
-@given(st.integers(0, 10**14), st.lists(st.integers(0, 10**4), min_size=1, max_size=20).filter(lambda w: sum(w) > 0))
+@given(st.integers(0, MAX_AMOUNT), st.lists(st.integers(0, 10**4), min_size=1, max_size=20).filter(lambda w: sum(w) > 0))
 def test_allocate_conserves_and_is_proportional(amount: int, weights: list[int]) -> None:
     shares = allocate(amount, weights)
     assert sum(shares) == amount and min(shares) >= 0
@@ -69,7 +69,7 @@ def test_allocate_conserves_and_is_proportional(amount: int, weights: list[int])
 @given(st.data())
 def test_vectorised_allocations_equal_the_reference(data: st.DataObject) -> None:
     k = data.draw(st.integers(1, 8))
-    rows = data.draw(st.lists(st.tuples(st.integers(0, 10**12), st.lists(st.integers(0, 50), min_size=k, max_size=k)), min_size=1, max_size=10))
+    rows = data.draw(st.lists(st.tuples(st.integers(0, MAX_AMOUNT), st.lists(st.integers(0, 50), min_size=k, max_size=k)), min_size=1, max_size=10))
     rows = [(a, w if sum(w) else [1] + w[1:]) for a, w in rows]
     total = max(sum(w) for _, w in rows)
     padded = [(a, w[:-1] + [w[-1] + total - sum(w)]) for a, w in rows]  # rows must share a total
@@ -80,10 +80,21 @@ def test_vectorised_allocations_equal_the_reference(data: st.DataObject) -> None
     assert flat.tolist() == [x for a, w in rows for x in allocate(a, w)]
 
 
-@given(st.lists(st.tuples(st.integers(0, 10**14), st.integers(0, BPS)), min_size=1, max_size=50))
+@given(st.lists(st.tuples(st.integers(0, MAX_AMOUNT), st.integers(0, BPS)), min_size=1, max_size=50))
 def test_two_party_split_equals_the_reference(rows: list[tuple[int, int]]) -> None:
     first, second = split_two(np.array([a for a, _ in rows]), np.array([w for _, w in rows]), BPS)
     assert list(zip(first.tolist(), second.tolist())) == [tuple(allocate(a, [w, BPS - w])) for a, w in rows]
+
+
+def test_a_work_may_earn_far_more_than_one_line_carries() -> None:
+    """Regression: a period in which one work's total passed 10^14 minor units made the engine
+    raise ValueError (a 500 at close), although every line was within the per-line limit."""
+    a = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+    facts = Facts(a([0, 1]), a([0]), a([BPS]), a([0, 0]), a([]), a([]), a([]), a([0, 2]), a([0, 1]), a([3333, 6667]), 2)
+    lines = Lines(a([0] * 50), a([10**14] * 50), a([3000] * 50))
+    result = split(facts, lines)
+    assert result.payee_totals.sum() == 50 * 10**14 - result.platform.sum()
+    assert result.payee_totals.tolist() == split_reference(facts, lines).payee_totals.tolist()
 
 
 @settings(max_examples=150, deadline=None)

@@ -11,9 +11,18 @@ from numpy.typing import NDArray
 
 I64 = NDArray[np.int64]
 
-#: Amounts times weights must stay inside int64: 10^14 minor units (a trillion in a two-decimal
-#: currency) times a weight total of 10^4 is 10^18 < 2^63.
-MAX_AMOUNT = 10**14
+#: The largest amount split at once. Each amount is split as ``q * total + r`` (``r < total``), so
+#: only ``r * weight`` is ever multiplied: products stay below total^2 whatever the amount, and
+#: the results equal the plain ``amount * weight // total`` exactly. 2^62 leaves room for sums.
+MAX_AMOUNT = 2**62
+
+
+def _divmod_products(amounts: I64, weights: I64, totals: I64 | int) -> tuple[I64, I64]:
+    """``divmod(amounts * weights, totals)`` without forming ``amounts * weights`` (which passes
+    2^63 for amounts past about 10^14 with basis-point weights)."""
+    q, r = np.divmod(amounts, totals)
+    rw = r * weights
+    return q * weights + rw // totals, rw % totals
 
 
 def allocate(amount: int, weights: Sequence[int]) -> list[int]:
@@ -39,9 +48,7 @@ def allocate_rows(amounts: I64, weights: I64, total: int) -> I64:
     """
     if amounts.size and (amounts.min() < 0 or amounts.max() > MAX_AMOUNT):
         raise ValueError(f"amounts must be between 0 and {MAX_AMOUNT}")
-    product = amounts[:, None] * weights
-    shares = product // total
-    remainders = product % total
+    shares, remainders = _divmod_products(amounts[:, None], weights, total)
     leftover = amounts - shares.sum(axis=1)
     n, k = weights.shape
     if k == 1:
@@ -59,10 +66,10 @@ def split_two(amounts: I64, first_bps: I64, total: int) -> tuple[I64, I64]:
     platform vs. pool, royalty vs. kept)."""
     if amounts.size and (amounts.min() < 0 or amounts.max() > MAX_AMOUNT):
         raise ValueError(f"amounts must be between 0 and {MAX_AMOUNT}")
-    p0, p1 = amounts * first_bps, amounts * (total - first_bps)
-    s0, s1 = p0 // total, p1 // total
+    s0, r0 = _divmod_products(amounts, first_bps, total)
+    s1, r1 = _divmod_products(amounts, total - first_bps, total)
     leftover = amounts - s0 - s1  # 0 or 1
-    to_first = (p0 % total) >= (p1 % total)
+    to_first = r0 >= r1
     return s0 + leftover * to_first, s1 + leftover * ~to_first
 
 
@@ -77,9 +84,7 @@ def allocate_groups(amounts: I64, ptr: I64, weights: I64) -> I64:
     group = np.repeat(np.arange(len(amounts), dtype=np.int64), sizes)
     totals = np.add.reduceat(weights, ptr[:-1]) if len(weights) else np.zeros(0, np.int64)
     totals = np.where(sizes > 0, totals, 1)
-    product = amounts[group] * weights
-    shares = product // totals[group]
-    remainders = product % totals[group]
+    shares, remainders = _divmod_products(amounts[group], weights, totals[group])
     allocated = np.zeros(len(amounts), dtype=np.int64)
     np.add.at(allocated, group, shares)  # exact int64 sums (bincount would go through float64)
     leftover = amounts - allocated

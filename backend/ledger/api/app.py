@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from ledger.api.limits import BodyLimits, RequestLimits
 from ledger.api.routers import admin, models, outputs, platforms, relay, royalties, statements, usage, works
 from ledger.config import Settings, get_settings
+from ledger.jsonshape import JsonLimits
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.errors import LedgerError
 
@@ -47,6 +49,12 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         version="0.1.0",
         description="Licensed works anchored on an EVM chain; see /docs for the endpoints.",
         lifespan=lifespan,
+    )
+
+    limits = settings or (ledger.settings if ledger else get_settings())
+    app.add_middleware(
+        RequestLimits,
+        limits=BodyLimits(limits.max_json_bytes, limits.max_upload_bytes, JsonLimits(max_depth=limits.max_json_depth)),
     )
 
     @app.exception_handler(LedgerError)

@@ -1,12 +1,17 @@
 """Dependencies: the Ledger of this app, and the authenticated API key with a required role."""
 
 from collections.abc import Callable
+from datetime import date
+from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security
+from fastapi import Depends, HTTPException, Path, Query, Request, Security
+from pydantic import AfterValidator
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from ledger.dates import FIRST_DAY, check_day
 from ledger.models import ApiKey, Role
+from ledger.models.types import MAX_ID
 from ledger.runtime import Ledger
 from ledger.services.keys import authenticate
 
@@ -41,3 +46,13 @@ def require(*roles: Role) -> Callable[[ApiKey], ApiKey]:
         return key
 
     return check
+
+
+#: Path and query parameters shared by the routers: bounded, so no number reaches the database
+#: driver (or the chain encoder) outside what they can hold.
+WorkId = Annotated[int, Path(ge=1, le=MAX_ID, description="A work's id on chain")]
+ModelId = Annotated[int, Path(ge=1, le=MAX_ID, description="A model's id on chain")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Skip this many items")]
+Day = Annotated[date, AfterValidator(check_day)]
+DayQuery = Annotated[date, AfterValidator(check_day), Query(description=f"YYYY-MM-DD (UTC), from {FIRST_DAY} on")]

@@ -1,10 +1,24 @@
 """Request and response bodies: validation at the edge, so services get well-formed input."""
 
-from typing import Any
+import json
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 HEX32 = r"^0x[0-9a-fA-F]{64}$"
+#: Free-form attributes live in the metadata JSON every later read loads: keep them small.
+MAX_ATTRIBUTES_BYTES = 64 * 1024
+Address = Annotated[str, Field(max_length=64, description="An Ethereum address (0x + 40 hex digits).")]
+
+
+def _bounded_attributes(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > MAX_ATTRIBUTES_BYTES:
+        raise ValueError(f"attributes may take at most {MAX_ATTRIBUTES_BYTES} bytes as JSON; these take {size}")
+    return value
+
+
+Attributes = Annotated[dict[str, Any], AfterValidator(_bounded_attributes)]
 
 
 class TermsIn(BaseModel):
@@ -16,8 +30,8 @@ class TermsIn(BaseModel):
 
 class OwnerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    account: str = Field(description="Owner's Ethereum address.")
-    payout: str | None = Field(None, description="Where its payouts go; default: the account itself.")
+    account: str = Field(max_length=64, description="Owner's Ethereum address.")
+    payout: str | None = Field(None, max_length=64, description="Where its payouts go; default: the account itself.")
     share_bps: int = Field(ge=1, le=10_000, description="Share in basis points; all owners sum to 10000.")
 
 
@@ -27,8 +41,8 @@ class WorkSpec(BaseModel):
     description: str = Field("", max_length=10_000)
     content_hash: str | None = Field(None, pattern=HEX32, description="SHA-256 of the file, when no file is uploaded.")
     terms: TermsIn
-    owners: list[OwnerIn] | None = Field(None, description="Default: the holder owns 100 %.")
-    attributes: dict[str, Any] = Field(default_factory=dict, description="Free-form metadata kept in the metadata JSON.")
+    owners: list[OwnerIn] | None = Field(None, max_length=10_000, description="Default: the holder owns 100 %.")
+    attributes: Attributes = Field(default_factory=dict, description="Free-form metadata kept in the metadata JSON (at most 64 KiB).")
 
 
 class WorkBatch(BaseModel):
@@ -81,13 +95,17 @@ class WorkOut(BaseModel):
 class WorkDetailOut(WorkOut):
     terms_history: list[TermsVersionOut]
     metadata: dict[str, Any] | None = Field(description="The metadata JSON behind metadata_cid, if the store has it.")
+    metadata_status: str = Field(
+        description="ok; invalid_cid (the chain names no usable CID), missing (not in the content store), too_large or not_json: "
+        "the registration stands, its metadata cannot be shown"
+    )
 
 
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str = Field(pattern="^(rights_holder|platform|accountant|admin)$")
-    label: str = ""
-    address: str | None = Field(None, description="Rights holders, platforms and accountants who sign for themselves: their address.")
+    label: str = Field("", max_length=200)
+    address: str | None = Field(None, max_length=64, description="Rights holders, platforms and accountants who sign for themselves: their address.")
 
 
 class KeyOut(BaseModel):
@@ -131,19 +149,19 @@ class SignatureRequiredOut(BaseModel):
 
 class ManagerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    manager: str
+    manager: Address
 
 
 class PayoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    payout: str
+    payout: Address
 
 
 class ShareTransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    to: str
+    to: Address
     share_bps: int = Field(ge=1, le=10_000)
-    to_payout: str | None = Field(None, description="Payout address if `to` is a new owner; default: `to`.")
+    to_payout: str | None = Field(None, max_length=64, description="Payout address if `to` is a new owner; default: `to`.")
 
 
 class RelayIn(BaseModel):

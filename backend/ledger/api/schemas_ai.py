@@ -1,8 +1,11 @@
 """Request and response bodies for models and outputs."""
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.schemas import HEX32, OwnerOut
+from ledger.api.schemas import HEX32, Attributes, OwnerOut
+from ledger.models.types import MAX_ID
 
 
 class ModelCreate(BaseModel):
@@ -10,11 +13,11 @@ class ModelCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     version: str = Field("", max_length=100)
     weights_hash: str = Field(pattern=HEX32, description="SHA-256 (or other 32-byte digest) of the weights file.")
-    work_ids: list[int] | None = Field(None, description="The training set as work ids ...")
-    content_hashes: list[str] | None = Field(None, description="... or as the works' content hashes.")
-    base_model_id: int | None = Field(None, ge=1, description="The model this one was fine-tuned from.")
+    work_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(None, max_length=1_000_000, description="The training set as work ids ...")
+    content_hashes: list[Annotated[str, Field(max_length=66)]] | None = Field(None, max_length=1_000_000, description="... or as the works' content hashes.")
+    base_model_id: int | None = Field(None, ge=1, le=MAX_ID, description="The model this one was fine-tuned from.")
     description: str = Field("", max_length=10_000)
-    attributes: dict[str, object] = Field(default_factory=dict)
+    attributes: Attributes = Field(default_factory=dict, description="Free-form metadata (at most 64 KiB as JSON).")
 
 
 class ModelOut(BaseModel):
@@ -62,14 +65,14 @@ class ProofOut(BaseModel):
 
 class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    work_id: int = Field(ge=1)
+    work_id: int = Field(ge=1, le=MAX_ID)
     weight_bps: int = Field(ge=1, le=10_000)
 
 
 class OutputIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     output_hash: str = Field(pattern=HEX32, description="SHA-256 of the generated content.")
-    model_id: int = Field(ge=1)
+    model_id: int = Field(ge=1, le=MAX_ID)
     links: list[LinkIn] = Field(min_length=1, max_length=64)
 
 

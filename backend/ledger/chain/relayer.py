@@ -72,7 +72,7 @@ class Relayer:
 
     def prepare(self, sender: str, call: Call) -> dict[str, Any]:
         """The typed data ``sender`` must sign for ``call`` (gas estimated as if sent directly)."""
-        estimate = self.w3.eth.estimate_gas({"from": to_checksum_address(sender), "to": call.to, "data": call.data})
+        estimate = self.sender.estimate_gas({"from": to_checksum_address(sender), "to": call.to, "data": call.data})
         gas = int(estimate * 6 // 5) + GAS_MARGIN
         nonce = int(self.forwarder.functions.nonces(to_checksum_address(sender)).call())
         deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + self.ttl_s

@@ -72,6 +72,14 @@ class TxSender:
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decoder.decode(self._revert_data(exc)) from exc
 
+    def estimate_gas(self, tx: dict[str, Any]) -> int:
+        """eth_estimateGas; a revert (the state changed since the simulation: a concurrent
+        duplicate was mined first) raises ContractRevert with the decoded custom error."""
+        try:
+            return int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self.decoder.decode(self._revert_data(exc)) from exc
+
     def _fees(self) -> dict[str, int]:
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
         tip = int(self.w3.eth.max_priority_fee)
@@ -153,7 +161,7 @@ class TxSender:
 
         def build(base: dict[str, Any]) -> dict[str, Any]:
             tx = {**base, "to": call.to, "data": call.data, "value": 0, **self._fees()}
-            tx["gas"] = gas or int(self.w3.eth.estimate_gas(tx)) * 11 // 10
+            tx["gas"] = gas or self.estimate_gas(tx) * 11 // 10
             return tx
 
         return self._submit(build, call.function)

@@ -53,6 +53,17 @@ def parse_cid(text: str) -> bytes:
     return raw
 
 
+def is_cid(text: object) -> bool:
+    """Whether ``text`` is a CID this ledger can hold (base32 CIDv1, raw or dag-pb, sha2-256)."""
+    if not isinstance(text, str) or len(text) > 100:
+        return False
+    try:
+        parse_cid(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _field(num: int, wire: int) -> bytes:
     return _varint((num << 3) | wire)
 

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from ledger.content.cid import DAG_PB, build_dag, cid_string, dag_pb_links, parse_cid
+from ledger.content.cid import DAG_PB, build_dag, cid_string, dag_pb_links, is_cid, parse_cid
 
 
 class ContentStore(Protocol):
@@ -30,7 +30,11 @@ class LocalBlockStore:
         root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, cid: str) -> Path:
-        return self.root / cid[-2:] / cid
+        """Only a well-formed CID names a file here: anything else (``../``, an absolute path, a
+        CID of another kind) would reach outside the store, so it is refused before any join."""
+        binary = parse_cid(cid)
+        canonical = cid_string(binary)
+        return self.root / canonical[-2:] / canonical
 
     def put(self, content: bytes) -> str:
         blocks = build_dag(content)
@@ -46,7 +50,7 @@ class LocalBlockStore:
         return cid_string(blocks[-1].cid)
 
     def has(self, cid: str) -> bool:
-        return self._path(cid).exists()
+        return is_cid(cid) and self._path(cid).exists()
 
     def get(self, cid: str) -> bytes:
         binary = parse_cid(cid)
@@ -77,6 +81,7 @@ class IpfsMirroredStore:
         return self.local.has(cid)
 
     def get(self, cid: str) -> bytes:
+        parse_cid(cid)
         return self.local.get(cid) if self.local.has(cid) else self.client.cat(cid)
 
 

@@ -6,7 +6,6 @@ event carries its CID and root: the projector fetches the list from the content 
 the Merkle root, and records whether the list was available and matched.
 """
 
-import json
 from typing import Any
 
 from hexbytes import HexBytes
@@ -14,6 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from ledger.chain.merkle import TrainingSetTree
+from ledger.content.documents import load_document
 from ledger.content.store import ContentStore
 from ledger.models import Model, ModelTrainingWork, Output, OutputLink, UsageAnchorRecord, UsageReport
 
@@ -26,13 +26,8 @@ def _hex(b: Any) -> str:
 
 def load_training_set(store: ContentStore, cid: str) -> list[int] | None:
     """The work ids a training-set document lists, or None if the store does not have it."""
-    try:
-        if not store.has(cid):
-            return None
-        doc = json.loads(store.get(cid))
-    except (ValueError, OSError):
-        return None
-    if not isinstance(doc, dict) or doc.get("schema") != TRAINING_SET_SCHEMA:
+    doc = load_document(store, cid).value
+    if doc is None or doc.get("schema") != TRAINING_SET_SCHEMA:
         return None
     ids = doc.get("workIds")
     return ids if isinstance(ids, list) and all(isinstance(i, int) for i in ids) else None

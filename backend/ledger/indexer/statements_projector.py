@@ -3,7 +3,6 @@ published, a publication this database has no statement for is restored from its
 every claim is recorded, so "who has claimed" is answered from the database."""
 
 import hashlib
-import json
 import logging
 from datetime import datetime, timezone
 from typing import Any
@@ -12,11 +11,15 @@ from hexbytes import HexBytes
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
+from ledger.content.documents import load_document
 from ledger.content.store import ContentStore
+from ledger.jsonshape import JsonLimits
 from ledger.models import Statement, StatementBalance, StatementClaim, StatementEntry, UsageReport
 from ledger.models.statements import STATEMENT_SCHEMAS
 
 log = logging.getLogger(__name__)
+#: A statement of 3.5 million traced lines is about 100 MiB; its hash is checked before it is parsed.
+MAX_STATEMENT_BYTES = 2**30
 
 
 def _restore(session: Session, store: ContentStore, statement_id: str, args: dict[str, Any], tx: str, timestamp: int) -> None:
@@ -26,11 +29,9 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
     logged), never guessed."""
     st = args["statement"]
     cid, root = st["documentCid"], HexBytes(st["root"]).to_0x_hex()
-    try:
-        raw = store.get(cid) if store.has(cid) else None
-    except (OSError, ValueError):
-        raw = None
-    doc = json.loads(raw) if raw is not None and "0x" + hashlib.sha256(raw).hexdigest() == statement_id else None
+    loaded = load_document(store, cid, max_bytes=MAX_STATEMENT_BYTES, limits=JsonLimits(max_depth=16))
+    raw = loaded.raw
+    doc = loaded.value if raw is not None and "0x" + hashlib.sha256(raw).hexdigest() == statement_id else None
     if not isinstance(doc, dict) or doc.get("schema") not in STATEMENT_SCHEMAS or doc.get("root") != root:
         log.warning("statement %s: its document %s is not available or does not match; not restored", statement_id, cid)
         return

@@ -26,5 +26,13 @@ class Forbidden(LedgerError):
     status = 403
 
 
+class TooLarge(LedgerError):
+    """An upload or field is larger than the ledger's stated limit."""
+
+    status = 413
+
+
 class Unavailable(LedgerError):
+    """A part the ledger needs (the chain, the content store) does not answer right now."""
+
     status = 503

@@ -14,12 +14,45 @@ from web3.types import TxReceipt
 
 from ledger.chain.calls import Call
 from ledger.chain.errors import ContractRevert
-from ledger.models import ApiKey
+from ledger.content.cid import is_cid
+from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, LedgerError, NotFound
 from ledger.services.keys import custodial_signer
 
 _FORBIDDEN = {"NotManager", "NotOwner", "MissingRole", "AccessControlUnauthorizedAccount"}
+#: The contracts whose calls each role's write endpoints prepare (202 answers): the only ones /relay submits.
+RELAYED: dict[Role, tuple[str, ...]] = {
+    Role.rights_holder: ("WorkRegistry",),
+    Role.platform: ("ModelRegistry", "OutputRegistry", "UsageAnchor"),
+    Role.accountant: ("RoyaltyDistributor",),
+    Role.admin: (),
+}
+#: ForwardRequest field widths (uint256 gas and nonce, uint48 deadline).
+_FIELD_BITS = {"gas": 256, "nonce": 256, "deadline": 48}
+
+
+def _bounded_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{name} must be a whole number")
+    n = int(value)
+    if not 0 <= n < 2 ** _FIELD_BITS[name]:
+        raise ValueError(f"{name} must be between 0 and 2^{_FIELD_BITS[name]} - 1")
+    return n
+
+
+def _check_work_cids(ledger: Ledger, data: bytes) -> None:
+    """A self-signed registration names its own metadata CIDs: each must be one the ledger can
+    fetch and show (the chain would keep anything forever)."""
+    try:
+        function, args = ledger.registry.contract.decode_function_input(data)
+    except Exception as exc:  # eth_abi raises several unrelated types for undecodable calldata
+        raise InvalidInput(f"the request's data is not a WorkRegistry call: {exc}") from None
+    if function.fn_name == "registerWorks":
+        for i, work in enumerate(args["works"]):
+            cid = work["metadataCid"] if isinstance(work, dict) else work[1]
+            if not is_cid(cid):
+                raise InvalidInput(f"works[{i}].metadataCid {str(cid)[:80]!r} is not a CIDv1 (base32, raw or dag-pb, sha2-256)")
 
 
 @dataclass(frozen=True)
@@ -70,14 +103,19 @@ def submit_signed(ledger: Ledger, key: ApiKey, message: dict[str, Any], signatur
         sender = to_checksum_address(message["from"])
         target = to_checksum_address(message["to"])
         data = bytes.fromhex(str(message["data"]).removeprefix("0x"))
-        fields = {k: int(message[k]) for k in ("gas", "nonce", "deadline")}
+        fields = {k: _bounded_int(message[k], k) for k in ("gas", "nonce", "deadline")}
     except (KeyError, ValueError, TypeError) as exc:
         raise InvalidInput(f"malformed forward request: {exc}") from exc
     if sender != key.holder_address:
         raise Forbidden(f"the request is from {sender}; this key acts for {key.holder_address}")
-    registries = {c.address for c in ledger.indexed_contracts.values()}
-    if target not in registries:
-        raise Forbidden(f"the ledger only relays calls to its registries {sorted(registries)}")
+    targets = {ledger.deployment.contracts[name].address: name for name in RELAYED[key.role]}
+    if target not in targets:
+        raise Forbidden(f"a {key.role.value} key relays calls to {', '.join(f'{n} ({a})' for a, n in targets.items())} only")
+    gas_limit = int(ledger.w3.eth.get_block("latest")["gasLimit"])
+    if fields["gas"] > gas_limit:
+        raise InvalidInput(f"gas {fields['gas']} is more than the chain's block gas limit {gas_limit}")
+    if targets[target] == "WorkRegistry":
+        _check_work_cids(ledger, data)
     typed = ledger.relayer.typed_data(sender, target, data, fields["gas"], fields["nonce"], fields["deadline"])
     request = tuple(typed["message"][k] for k in ("from", "to", "value", "gas", "deadline", "data")) + (signature,)
     if not ledger.relayer.forwarder.functions.verify(request).call():

@@ -49,6 +49,7 @@ from ledger.chain.erc20 import erc20
 from ledger.chain.errors import ContractRevert
 from ledger.chain.sender import TxSender
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
+from ledger.content.documents import load_document
 from ledger.codes import currency_exponent, is_currency
 from ledger.dates import iso_day
 from ledger.db import chunked, session_scope
@@ -453,10 +454,7 @@ def work_titles(ledger: Ledger, work_ids: set[int]) -> dict[int, str]:
         cids = {int(w): str(c) for chunk in chunked(sorted(work_ids)) for w, c in s.exec(select(Work.work_id, Work.metadata_cid).where(col(Work.work_id).in_(chunk)))}
     titles = {}
     for work_id, cid in cids.items():
-        try:
-            title = json.loads(ledger.store.get(cid)).get("title") if ledger.store.has(cid) else None
-        except (OSError, ValueError, AttributeError):
-            title = None
+        title = (load_document(ledger.store, cid).value or {}).get("title")
         if isinstance(title, str) and title.strip():
             titles[work_id] = title.strip()
     return titles

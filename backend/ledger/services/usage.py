@@ -31,6 +31,7 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ledger.codes import is_currency, is_territory
@@ -39,6 +40,7 @@ from ledger.db import session_scope
 from ledger.models import ApiKey, Model, Output, Role, Statement, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput
+from ledger.services.locks import KeyedLocks
 from ledger.services.signing import SignatureRequired, execute
 
 USE_TYPES = frozenset({"generation", "download", "stream", "print", "display", "other"})
@@ -80,7 +82,10 @@ def _day(value: str, line: int, end: bool) -> int:
         d = date.fromisoformat(value)
     except ValueError:
         raise UsageFormatError(line, f"{value!r} is not a date (YYYY-MM-DD)") from None
-    return unix_day(d, end)
+    try:
+        return unix_day(d, end)
+    except ValueError as exc:
+        raise UsageFormatError(line, str(exc)) from None
 
 
 def _int(value: str, line: int, field: str, maximum: int) -> int:
@@ -161,11 +166,42 @@ def records_from_json(report: dict[str, object], lines: list[dict[str, object]])
     yield len(lines) + 2, ["FOOT", str(len(lines)), str(total)]
 
 
+MAX_FIELD_CHARS = 1000  # the longest valid field is 200 characters; csv's own limit (131,072) is a crash, not an answer
+MAX_FIELDS = 12
+
+
 def records_from_csv(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) for every non-empty line; the file is never loaded whole."""
-    for number, fields in enumerate(csv.reader(lines), start=1):
+    """(line number, fields) for every non-empty line; the file is never loaded whole, and no
+    field or record may grow past a small bound (an unclosed quote would otherwise swallow the rest)."""
+    reader = csv.reader(_bounded_lines(lines))
+    number = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise UsageFormatError(reader.line_num, f"not a valid CSV record ({exc})") from None
+        number += 1
+        if len(fields) > MAX_FIELDS:
+            raise UsageFormatError(number, f"a record has at most {MAX_FIELDS} fields, this one has {len(fields)}")
+        long = next((i for i, f in enumerate(fields, start=1) if len(f) > MAX_FIELD_CHARS), None)
+        if long is not None:
+            raise UsageFormatError(number, f"field {long} is longer than {MAX_FIELD_CHARS} characters")
         if fields and any(f.strip() for f in fields):
             yield number, fields
+
+
+def _bounded_lines(lines: Iterable[str]) -> Iterator[str]:
+    """Physical lines, each refused past a bound before csv joins them into a record; from a text
+    stream, a line is read at most that far, so a file without newlines is never held whole."""
+    bound = MAX_FIELD_CHARS * MAX_FIELDS
+    readline = getattr(lines, "readline", None)
+    numbered = enumerate(iter(lambda: readline(bound + 1), "") if readline else lines, start=1)
+    for number, line in numbered:
+        if len(line) > bound:
+            raise UsageFormatError(number, f"the line is longer than {bound} characters")
+        yield line
 
 
 class ReportReader:
@@ -292,6 +328,23 @@ def import_report(
     if key.holder_address is None:
         raise Forbidden("this key has no on-chain account")
     imp = ReportReader.start(records, key.holder_address)
+    with _REPORTS.hold((imp.header.platform, imp.header.report_id)):
+        try:
+            return _import(ledger, key, imp, records, progress)
+        except _Raced:  # another process stored the same report id first: compare against it
+            return _import(ledger, key, imp, records, progress)
+
+
+class _Raced(Exception):
+    """The report row was inserted by someone else between our check and our insert."""
+
+
+_REPORTS = KeyedLocks()
+
+
+def _import(
+    ledger: Ledger, key: ApiKey, imp: ReportReader, records: Iterator[tuple[int, list[str]]], progress: Callable[[int], None] | None
+) -> ImportResult:
     header = imp.header
     with Session(ledger.engine) as s:
         existing = s.exec(select(UsageReport).where(UsageReport.platform == header.platform, UsageReport.report_id == header.report_id)).first()
@@ -316,7 +369,10 @@ def import_report(
                 line_count=0, total_revenue=0, batch_hash="pending:" + header.report_id[:50], anchor_tx="",
             )  # fmt: skip
             s.add(report)
-            s.flush()
+            try:
+                s.flush()
+            except IntegrityError as exc:  # nothing of the report's lines is read yet: the retry starts clean
+                raise _Raced from exc
         chunk: list[dict[str, object]] = []
         for row in imp.rows(records):
             chunk.append(row)

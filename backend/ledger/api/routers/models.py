@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from ledger.api.deps import current_key, get_ledger, require
+from ledger.api.deps import ModelId, WorkId, current_key, get_ledger, require
 from ledger.api.schemas import SignatureRequiredOut
 from ledger.api.schemas_ai import AuditFindingOut, AuditOut, ModelCreate, ModelOut, ProofOut
 from ledger.models import ApiKey, Model, Role
@@ -45,12 +45,12 @@ async def register_model(body: ModelCreate, key: Platform, ledger: LedgerDep) ->
 
 
 @router.get("/{model_id}", response_model=ModelOut)
-def get_model(model_id: int, _: Reader, ledger: LedgerDep) -> ModelOut:
+def get_model(model_id: ModelId, _: Reader, ledger: LedgerDep) -> ModelOut:
     return model_out(svc.get_model(ledger, model_id))
 
 
 @router.get("/{model_id}/audit", response_model=AuditOut)
-async def audit(model_id: int, _: Reader, ledger: LedgerDep) -> AuditOut:
+async def audit(model_id: ModelId, _: Reader, ledger: LedgerDep) -> AuditOut:
     """The clean-model check: was every work (own and inherited) registered and licensed for
     training when the model that declared it was registered?"""
     a = await run_in_threadpool(svc.audit, ledger, model_id)
@@ -61,6 +61,6 @@ async def audit(model_id: int, _: Reader, ledger: LedgerDep) -> AuditOut:
 
 
 @router.get("/{model_id}/proof/{work_id}", response_model=ProofOut)
-async def proof(model_id: int, work_id: int, _: Reader, ledger: LedgerDep) -> ProofOut:
+async def proof(model_id: ModelId, work_id: WorkId, _: Reader, ledger: LedgerDep) -> ProofOut:
     """The Merkle proof that a work is in the model's training set (404 if it is not: no proof exists)."""
     return ProofOut(**(await run_in_threadpool(svc.prove, ledger, model_id, work_id)).__dict__)

@@ -2,11 +2,11 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from ledger.api.deps import current_key, get_ledger, require
+from ledger.api.deps import Limit, Offset, WorkId, current_key, get_ledger, require
 from ledger.api.schemas import OwnerOut, SignatureRequiredOut
 from ledger.api.schemas_ai import LinkOut, OutputBatchIn, OutputIn, OutputOut, OutputsOut
 from ledger.models import ApiKey, Role
@@ -81,11 +81,11 @@ def get_output(output_hash: str, _: Reader, ledger: LedgerDep) -> OutputOut:
 
 @router.get("/works/{work_id}/outputs", response_model=list[OutputOut])
 def outputs_of_work(
-    work_id: int,
+    work_id: WorkId,
     _: Reader,
     ledger: LedgerDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[OutputOut]:
     """Outputs attributed (in part) to this work."""
     return [output_out(v) for v in svc.outputs_of_work(ledger, work_id, limit, offset)]

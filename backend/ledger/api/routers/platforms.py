@@ -19,8 +19,8 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 class ShareIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    share_bps: int = Field(description="The platform's share of its revenue, basis points (3000 = 30 %)")
-    effective_from: str = Field(description="YYYY-MM-DD (UTC): reports whose period starts on or after it use this share")
+    share_bps: int = Field(ge=0, le=10_000, description="The platform's share of its revenue, basis points (3000 = 30 %)")
+    effective_from: str = Field(max_length=10, description="YYYY-MM-DD (UTC): reports whose period starts on or after it use this share")
 
 
 class ShareOut(BaseModel):

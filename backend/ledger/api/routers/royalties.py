@@ -1,13 +1,12 @@
 """Royalty runs for accountants: who is owed what for a period, per currency, to the unit."""
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from ledger.api.deps import get_ledger, require
+from ledger.api.deps import DayQuery, get_ledger, require
 from ledger.dates import unix_day
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
@@ -37,8 +36,8 @@ class RunOut(BaseModel):
 async def royalties(
     _: Annotated[ApiKey, Depends(require(Role.accountant, Role.admin))],
     ledger: Annotated[Ledger, Depends(get_ledger)],
-    period_start: Annotated[date, Query(description="YYYY-MM-DD, inclusive")],
-    period_end: Annotated[date, Query(description="YYYY-MM-DD, inclusive")],
+    period_start: DayQuery,
+    period_end: DayQuery,
 ) -> list[RunOut]:
     """Splits the effective usage of reports inside the period (per currency). Payee amounts plus
     the platform total equal the reported revenue to the unit."""

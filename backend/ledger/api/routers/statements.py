@@ -1,7 +1,6 @@
 """Royalty statements: accountants close periods; anyone with a key reads, verifies and exports
 them; holders claim their entries."""
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -9,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import current_key, get_ledger, require
+from ledger.api.deps import Day, current_key, get_ledger, require
 from ledger.codes import currency_exponent
 from ledger.dates import iso_day, unix_day
 from ledger.models import ApiKey, Role, Statement
@@ -23,11 +22,11 @@ AnyKey = Annotated[ApiKey, Depends(current_key)]
 
 class CloseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    period_start: date = Field(description="YYYY-MM-DD, inclusive (UTC)")
-    period_end: date = Field(description="YYYY-MM-DD, inclusive (UTC); the period must have ended")
-    currency: str = Field(description="ISO 4217; one statement per currency")
+    period_start: Day = Field(description="YYYY-MM-DD, inclusive (UTC)")
+    period_end: Day = Field(description="YYYY-MM-DD, inclusive (UTC); the period must have ended")
+    currency: str = Field(max_length=3, description="ISO 4217; one statement per currency")
     settlement_token: str | None = Field(
-        None, description="ERC-20 the claims pay in (the accountant's account funds the statement at publication); omit to settle off chain"
+        None, max_length=64, description="ERC-20 the claims pay in (the accountant's account funds the statement at publication); omit to settle off chain"
     )
 
 
@@ -70,7 +69,7 @@ class EntryOut(BaseModel):
 
 class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    account: str = Field(description="The holder whose entries to claim")
+    account: str = Field(max_length=64, description="The holder whose entries to claim")
 
 
 class OwedOut(BaseModel):

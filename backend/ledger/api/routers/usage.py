@@ -1,6 +1,6 @@
 """Usage reports from platforms: CSV upload (streamed) or JSON, each all-or-nothing and anchored."""
 
-import codecs
+import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from ledger.api.deps import get_ledger, require
+from ledger.api.deps import Limit, Offset, get_ledger, require
 from ledger.dates import iso_day
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
@@ -23,25 +23,25 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 class ReportHeaderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    report_id: str
-    platform: str = Field(description="The reporting platform's account; must be this key's.")
-    period_start: str = Field(description="YYYY-MM-DD, inclusive")
-    period_end: str = Field(description="YYYY-MM-DD, inclusive")
-    currency: str = Field(description="ISO 4217")
-    corrects_report_id: str | None = None
+    report_id: str = Field(max_length=200)
+    platform: str = Field(max_length=64, description="The reporting platform's account; must be this key's.")
+    period_start: str = Field(max_length=10, description="YYYY-MM-DD, inclusive")
+    period_end: str = Field(max_length=10, description="YYYY-MM-DD, inclusive")
+    currency: str = Field(max_length=3, description="ISO 4217")
+    corrects_report_id: str | None = Field(None, max_length=200)
 
 
 class UsageLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    line_id: str
-    output_hash: str
-    platform_output_id: str = ""
-    use_type: str
-    commercial_model: str
-    territory: str
+    line_id: str = Field(max_length=200)
+    output_hash: str = Field(max_length=66)
+    platform_output_id: str = Field("", max_length=200)
+    use_type: str = Field(max_length=32)
+    commercial_model: str = Field(max_length=32)
+    territory: str = Field(max_length=2)
     uses: int
     revenue: int = Field(description="Minor units of the report's currency.")
-    replaces_line_id: str | None = None
+    replaces_line_id: str | None = Field(None, max_length=200)
 
 
 class UsageReportIn(BaseModel):
@@ -101,7 +101,7 @@ async def upload_report(request: Request, key: Platform, ledger: LedgerDep) -> A
         raise InvalidInput("send the report as multipart/form-data (file) or text/csv")
 
     def run() -> svc.ImportResult:
-        text = codecs.getreader("utf-8")(raw, errors="strict")
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
         try:
             return svc.import_report(ledger, key, svc.records_from_csv(text))
         except UnicodeDecodeError as exc:
@@ -129,10 +129,10 @@ class ReportStatusOut(BaseModel):
 def list_reports(
     key: Annotated[ApiKey, Depends(require(Role.platform, Role.accountant, Role.admin))],
     ledger: LedgerDep,
-    platform: Annotated[str | None, Query()] = None,
-    currency: Annotated[str | None, Query()] = None,
-    limit: Annotated[int, Query()] = 100,
-    offset: Annotated[int, Query()] = 0,
+    platform: Annotated[str | None, Query(max_length=64)] = None,
+    currency: Annotated[str | None, Query(pattern="^[A-Z]{3}$", description="ISO 4217")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[ReportStatusOut]:
     """Usage reports, newest first, and where each stands; a platform sees its own."""
     rows = svc.list_reports(ledger, key, platform, currency, limit, offset)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from ledger.api.deps import current_key, get_ledger, require
+from ledger.api.deps import Limit, Offset, WorkId, current_key, get_ledger, require
 from ledger.api.schemas import (
     ManagerIn,
     OwnerOut,
@@ -27,11 +27,13 @@ from ledger.api.schemas import (
     WorkSpec,
 )
 from ledger.chain.registry import Owner, Terms
+from ledger.content.documents import load_document
+from ledger.jsonshape import JsonLimits, JsonShapeError, check_json_text
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
 from ledger.services import work_changes, works as svc
 from ledger.services.signing import SignatureRequired
-from ledger.services.errors import InvalidInput
+from ledger.services.errors import InvalidInput, TooLarge
 
 router = APIRouter(prefix="/works", tags=["works"])
 Holder = Annotated[ApiKey, Depends(require(Role.rights_holder))]
@@ -92,12 +94,18 @@ async def register_work(request: Request, key: Holder, ledger: LedgerDep) -> Any
     ctype = request.headers.get("content-type", "")
     try:
         if ctype.startswith("multipart/form-data"):
-            form = await request.form(max_files=1, max_fields=5, max_part_size=ledger.settings.max_upload_bytes)
+            form = await request.form(max_files=1, max_fields=5, max_part_size=ledger.settings.max_json_bytes)
             upload, raw_spec = form.get("file"), form.get("work")
             if not isinstance(upload, UploadFile):
                 raise InvalidInput("multipart request needs a 'file' part with the work's file")
             if not isinstance(raw_spec, str):
                 raise InvalidInput("multipart request needs a 'work' part: the WorkSpec as JSON")
+            if upload.size is not None and upload.size > ledger.settings.max_upload_bytes:
+                raise TooLarge(f"a work's file may be at most {ledger.settings.max_upload_bytes} bytes; this one has {upload.size}")
+            try:
+                check_json_text(raw_spec.encode(), JsonLimits(max_depth=ledger.settings.max_json_depth))
+            except JsonShapeError as exc:
+                raise InvalidInput(f"the 'work' part: {exc}") from None
             spec = WorkSpec.model_validate_json(raw_spec)
             data = await upload.read()
             req = _to_request(spec, data, upload.filename, upload.content_type)
@@ -141,14 +149,12 @@ def _work_out(view: svc.WorkView) -> dict[str, Any]:
 
 
 @router.get("/{work_id}", response_model=WorkDetailOut)
-def get_work(work_id: int, _: Reader, ledger: LedgerDep) -> WorkDetailOut:
+def get_work(work_id: WorkId, _: Reader, ledger: LedgerDep) -> WorkDetailOut:
     return _detail(ledger, svc.get_work(ledger, work_id))
 
 
 def _detail(ledger: Ledger, view: svc.WorkView) -> WorkDetailOut:
-    metadata = None
-    if ledger.store.has(view.work.metadata_cid):
-        metadata = json.loads(ledger.store.get(view.work.metadata_cid))
+    document = load_document(ledger.store, view.work.metadata_cid)
     history = [
         TermsVersionOut(
             version=t.version,
@@ -161,7 +167,7 @@ def _detail(ledger: Ledger, view: svc.WorkView) -> WorkDetailOut:
         )
         for t in view.terms_history
     ]
-    return WorkDetailOut(**_work_out(view), terms_history=history, metadata=metadata)
+    return WorkDetailOut(**_work_out(view), terms_history=history, metadata=document.value, metadata_status=document.status.value)
 
 
 @router.get("", response_model=list[WorkOut])
@@ -170,8 +176,8 @@ def list_works(
     ledger: LedgerDep,
     owner: Annotated[str | None, Query(description="Works this address co-owns")] = None,
     manager: Annotated[str | None, Query(description="Works this address manages")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[WorkOut]:
     return [WorkOut(**_work_out(v)) for v in svc.list_works(ledger, owner, manager, limit, offset)]
 
@@ -183,26 +189,26 @@ def _changed(ledger: Ledger, outcome: svc.WorkView | SignatureRequired) -> Any:
 
 
 @router.put("/{work_id}/terms", response_model=WorkDetailOut, responses=_SIGN)
-async def update_terms(work_id: int, body: TermsIn, key: Holder, ledger: LedgerDep) -> Any:
+async def update_terms(work_id: WorkId, body: TermsIn, key: Holder, ledger: LedgerDep) -> Any:
     """The manager replaces the terms from now on (e.g. revokes training); earlier versions stay on record."""
     terms = Terms(body.training_allowed, body.royalty_bps, body.expires_at)
     return _changed(ledger, await run_in_threadpool(work_changes.update_terms, ledger, key, work_id, terms))
 
 
 @router.put("/{work_id}/manager", response_model=WorkDetailOut, responses=_SIGN)
-async def transfer_management(work_id: int, body: ManagerIn, key: Holder, ledger: LedgerDep) -> Any:
+async def transfer_management(work_id: WorkId, body: ManagerIn, key: Holder, ledger: LedgerDep) -> Any:
     """The manager hands the right to change terms to another account."""
     return _changed(ledger, await run_in_threadpool(work_changes.transfer_management, ledger, key, work_id, body.manager))
 
 
 @router.put("/{work_id}/payout", response_model=WorkDetailOut, responses=_SIGN)
-async def set_payout(work_id: int, body: PayoutIn, key: Holder, ledger: LedgerDep) -> Any:
+async def set_payout(work_id: WorkId, body: PayoutIn, key: Holder, ledger: LedgerDep) -> Any:
     """An owner changes the address its payouts go to."""
     return _changed(ledger, await run_in_threadpool(work_changes.set_payout, ledger, key, work_id, body.payout))
 
 
 @router.post("/{work_id}/share-transfers", response_model=WorkDetailOut, responses=_SIGN)
-async def transfer_share(work_id: int, body: ShareTransferIn, key: Holder, ledger: LedgerDep) -> Any:
+async def transfer_share(work_id: WorkId, body: ShareTransferIn, key: Holder, ledger: LedgerDep) -> Any:
     """An owner moves part or all of its share to another account."""
     outcome = await run_in_threadpool(
         work_changes.transfer_share, ledger, key, work_id, body.to, body.share_bps, body.to_payout
