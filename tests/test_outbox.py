@@ -13,7 +13,7 @@ from eth_account.typed_transactions import TypedTransaction
 from hexbytes import HexBytes
 from web3 import Web3
 
-from ledger.chain.outbox import OutboxEntry, Recovery
+from ledger.chain.outbox import Clock, OutboxEntry, Recovery
 from ledger.chain.sender import FeePolicy
 from ledger.runtime import Ledger, open_ledger
 
@@ -115,21 +115,49 @@ def _fees(raw: str) -> tuple[int, int]:
     return int(tx["maxFeePerGas"]), int(tx["maxPriorityFeePerGas"])
 
 
-def _wait_for(condition, timeout_s: float = 20) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(condition, timeout_s: float = 120) -> None:  # type: ignore[no-untyped-def]
     end = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.05)
 
 
+class ManualClock:
+    """Time that passes only when the test says so (``advance``); sleeping only yields. A bump
+    happens exactly when the test lets the bump interval pass, however busy the machine is."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self.t
+
+    def sleep(self, _: float) -> None:
+        time.sleep(0.005)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.t += seconds
+
+
 def test_a_stuck_transaction_is_replaced_with_higher_fees_and_lands_once(ledger: Ledger) -> None:
+    """Regression (flaky on a busy machine): with a real 0.3 s bump timer a fourth version could be
+    signed between the test's wait and its evm_mine. The test now owns the clock."""
     holder, nonce = Account.create().address, _nonce(ledger)
-    ledger.sender.fees = FeePolicy(bump_after_s=0.3)
+    clock = ManualClock()
+    ledger.sender.fees = FeePolicy(bump_after_s=30)
+    ledger.sender.clock = Clock(clock.now, clock.sleep)
     result: dict[str, object] = {}
+    versions_of_nonce = lambda: len([r for r in _rows(ledger) if r.nonce == nonce])  # noqa: E731
     with _mempool_held(ledger.w3):
         sending = threading.Thread(target=lambda: result.update(receipt=ledger.sender.send(ledger.call("WorkRegistry", "grantRole", ROLE, holder))))
         sending.start()
-        _wait_for(lambda: len([r for r in _rows(ledger) if r.nonce == nonce]) >= 3)  # the original and two replacements
+        for versions in (1, 2, 3):  # the original, then one replacement per bump interval the test lets pass
+            _wait_for(lambda: versions_of_nonce() == versions)
+            if versions < 3:
+                clock.advance(30)
         ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         sending.join(30)
     versions = [r for r in _rows(ledger) if r.nonce == nonce]
@@ -184,3 +212,29 @@ def test_recovery_resends_the_latest_version_and_settles_the_others(ledger: Ledg
     assert result["r"] == Recovery(resent=1, replaced=1)
     assert {r.tx_hash: r.status for r in _rows(ledger) if r.nonce == nonce} == {low.hash.to_0x_hex(): "replaced", high.hash.to_0x_hex(): "mined"}
     assert ledger.registry.has_holder_role(holder) and _nonce(ledger) == nonce + 1
+
+
+def test_two_processes_signing_as_the_operator_never_share_a_nonce(ledger: Ledger) -> None:
+    """Regression: `ledger keys create` raced the running server for the operator's nonce ("nonce
+    too low"). Two ledgers on one data directory (as the API and the CLI are) have separate
+    in-process locks; only the outbox's cross-process nonce lock keeps their nonces apart."""
+    other = open_ledger(ledger.settings, deploy=False)
+    assert other.sender._lock is not ledger.sender._lock
+    holders = [[Account.create().address for _ in range(8)] for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def grant_all(led: Ledger, accounts: list[str]) -> None:
+        try:
+            for a in accounts:
+                led.sender.send(led.call("WorkRegistry", "grantRole", ROLE, a))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=grant_all, args=(led, accounts)) for led, accounts in zip((ledger, other), holders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert all(ledger.registry.has_holder_role(a) for accounts in holders for a in accounts)
+    other.engine.dispose()

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     index_interval_s: float = Field(default=1.0, description="Pause between indexer polls in the API process.")
     max_upload_bytes: int = Field(default=256 * 1024 * 1024, description="Largest file upload (a work's file, a usage report).")
     max_json_bytes: int = Field(default=32 * 1024 * 1024, description="Largest JSON request body (a 100,000-line usage report fits).")
+    auth_failures_per_minute: int = Field(default=20, ge=1, description="Invalid API keys one client may send per minute before it is answered 429.")
     max_json_depth: int = Field(default=32, ge=4, description="Deepest nesting of a JSON body or metadata document.")
     platform_share_bps: int = Field(default=3000, ge=0, le=10_000, description="Platform's share of reported revenue, in basis points.")
     max_outputs_per_tx: int = Field(default=1000, description="Outputs per registerOutputs transaction (fit the chain's gas limit).")

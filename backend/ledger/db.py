@@ -1,5 +1,6 @@
 """Database engine and sessions. SQLite by default (a file in the data directory), PostgreSQL by URL."""
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -7,7 +8,7 @@ from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlmodel import Session, create_engine
 
 import ledger.models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -15,8 +16,23 @@ import ledger.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 T = TypeVar("T")
 
 
+def _private_sqlite_file(url: str) -> None:
+    """The database holds custodial keystores (encrypted, but still secrets): only the owner may
+    read it, as with the keystore files. SQLite gives its -wal and -shm files the same mode."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists() and p.stat().st_mode & 0o077:
+            p.chmod(0o600)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -5,7 +5,7 @@ same services against the same parts.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -19,6 +19,7 @@ from ledger.chain.client import connect
 from ledger.chain.compiler import compile_contract
 from ledger.chain.deployment import CONTRACTS, Deployment, ensure_deployed, verify
 from ledger.chain.errors import ErrorDecoder
+from ledger.chain.health import ChainHealth
 from ledger.chain.keys import operator_account
 from ledger.chain.outbox import Outbox, Recovery
 from ledger.chain.registry import WorkRegistryClient
@@ -49,6 +50,7 @@ class Ledger:
     relayer: Relayer
     store: ContentStore
     encoders: dict[str, Encoder]
+    chain_health: ChainHealth = field(default_factory=ChainHealth)
 
     def call(self, contract: str, function: str, *args: Any) -> Call:
         """Calldata for ``contract.function(*args)`` (contract by deployment name, e.g. "WorkRegistry")."""

@@ -2,13 +2,20 @@
 
 import logging
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import requests
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
+
+from ledger.chain.client import ChainUnavailable
+from ledger.chain.health import UNREACHABLE
+from ledger.api.throttle import FailedAuthThrottle
 from ledger.api.limits import BodyLimits, RequestLimits
 from ledger.api.routers import admin, models, outputs, platforms, relay, royalties, statements, usage, works
 from ledger.config import Settings, get_settings
@@ -17,6 +24,11 @@ from ledger.runtime import Ledger, open_ledger
 from ledger.services.errors import LedgerError
 
 log = logging.getLogger(__name__)
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
 PORTAL = Path(__file__).with_name("portal") / "index.html"
 
 
@@ -25,7 +37,12 @@ def _poll(ledger: Ledger, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             ledger.indexer.sync()
-        except Exception:  # keep polling: the chain may be restarting; the error is logged
+            ledger.chain_health.answered()
+        except UNREACHABLE as exc:  # keep polling: the chain may be restarting
+            if ledger.chain_health.state().up:
+                log.warning("the chain at %s does not answer: %s", ledger.settings.rpc_url, exc)
+            ledger.chain_health.failed(exc)
+        except Exception:  # keep polling; the error is logged
             log.exception("indexer pass failed")
         stop.wait(ledger.settings.index_interval_s)
 
@@ -52,10 +69,26 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     )
 
     limits = settings or (ledger.settings if ledger else get_settings())
+    app.state.auth_throttle = FailedAuthThrottle(limits.auth_failures_per_minute)
     app.add_middleware(
         RequestLimits,
         limits=BodyLimits(limits.max_json_bytes, limits.max_upload_bytes, JsonLimits(max_depth=limits.max_json_depth)),
     )
+
+    @app.exception_handler(requests.exceptions.RequestException)
+    @app.exception_handler(ChainUnavailable)
+    async def _chain_down(request: Request, exc: Exception) -> JSONResponse:
+        ledger: Ledger = request.app.state.ledger
+        if not isinstance(exc, UNREACHABLE):
+            raise exc
+        state = ledger.chain_health.failed(exc)
+        detail = f"the chain at {ledger.settings.rpc_url} does not answer ({state.error}); retry later (a retry of this request is safe)"
+        return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content={"detail": detail, "chain_down_since": _iso(state.down_since)})
+
+    @app.exception_handler(SQLAlchemyTimeout)
+    async def _pool_exhausted(_: Request, exc: SQLAlchemyTimeout) -> JSONResponse:
+        detail = "the ledger is busy (every database connection is in use); retry shortly"
+        return JSONResponse(status_code=503, headers={"Retry-After": "2"}, content={"detail": detail})
 
     @app.exception_handler(LedgerError)
     async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:

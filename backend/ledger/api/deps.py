@@ -9,6 +9,7 @@ from pydantic import AfterValidator
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from ledger.api.throttle import FailedAuthThrottle
 from ledger.dates import FIRST_DAY, check_day
 from ledger.models import ApiKey, Role
 from ledger.models.types import MAX_ID
@@ -24,6 +25,7 @@ def get_ledger(request: Request) -> Ledger:
 
 
 def current_key(
+    request: Request,
     ledger: Ledger = Depends(get_ledger),
     bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
     header: str | None = Security(_header),
@@ -31,9 +33,17 @@ def current_key(
     token = bearer.credentials if bearer else header
     if not token:
         raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+    throttle: FailedAuthThrottle = request.app.state.auth_throttle
+    client = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(client)
+    if wait is not None:
+        raise HTTPException(
+            429, f"too many invalid API keys from {client}; try again in {wait:.0f} s", headers={"Retry-After": str(max(1, round(wait)))}
+        )
     with Session(ledger.engine) as s:
-        key = authenticate(s, token)
+        key = authenticate(s, token) if len(token) <= 200 else None
     if key is None:
+        throttle.failed(client)
         raise HTTPException(401, "invalid or revoked API key")
     return key
 

@@ -123,9 +123,11 @@ class WhoAmIOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: str
+    status: str = Field(description="ok, or chain_down (answered with 503)")
     chain_id: int
-    chain_head: int
+    chain_head: int | None = Field(description="The chain's latest block; null while it does not answer")
+    chain_down_since: str | None = Field(None, description="When the chain stopped answering (UTC, ISO 8601)")
+    chain_error: str | None = Field(None, description="What the last attempt to reach it said")
     indexed_block: int | None
     work_registry: str
     works: int

@@ -15,15 +15,18 @@ transaction on that database (a usage report's lines are committed only once its
 mined); on SQLite a second writer on the same file would wait for them forever.
 """
 
+import fcntl
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from hexbytes import HexBytes
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, Text, create_engine, event, insert, select, update
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, Text, create_engine, event, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
@@ -74,15 +77,32 @@ class Outbox:
             conn.execute("PRAGMA journal_mode=WAL")
 
         _metadata.create_all(self.engine)
+        self._lock_path = path.with_name(path.name + ".lock")
+
+    @contextmanager
+    def nonce_lock(self) -> Iterator[None]:
+        """Held from reading the next nonce until the signed transaction is broadcast, by every
+        process that signs with this outbox's keys (the API, `ledger keys create`, scripts): the
+        next one reads a nonce that counts this transaction."""
+        with self._lock_path.open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def record(self, sender: str, nonce: int, purpose: str, raw: bytes, tx_hash: bytes) -> None:
+        """Records a signed transaction as pending. The same bytes signed again (a chain that lost
+        a mined transaction, so the same nonce came back) are the same row, pending again."""
+        row = dict(
+            tx_hash=HexBytes(tx_hash).to_0x_hex(), sender=sender, nonce=nonce, purpose=purpose[:100],
+            raw=HexBytes(raw).to_0x_hex(), status="pending", created_at=datetime.now(timezone.utc),
+        )  # fmt: skip
         with self.engine.begin() as conn:
             conn.execute(
-                insert(outbox_table).values(
-                    tx_hash=HexBytes(tx_hash).to_0x_hex(), sender=sender, nonce=nonce, purpose=purpose[:100],
-                    raw=HexBytes(raw).to_0x_hex(), status="pending", created_at=datetime.now(timezone.utc),
-                )  # fmt: skip
-            )
+                sqlite_insert(outbox_table).values(**row)
+                .on_conflict_do_update(index_elements=[outbox_table.c.tx_hash], set_={"status": "pending", "block_number": None, "settled_at": None})
+            )  # fmt: skip
 
     def settle(self, tx_hash: bytes | str, receipt: TxReceipt | None, status: str | None = None) -> None:
         with self.engine.begin() as conn:
@@ -145,19 +165,30 @@ class Outbox:
         return Recovery(mined, resent, dropped, replaced)
 
 
-def first_receipt(w3: Web3, hashes: Sequence[bytes | str], timeout_s: float, max_pause_s: float = 1.0) -> tuple[int, TxReceipt] | None:
+@dataclass(frozen=True)
+class Clock:
+    """Where waiting code reads the time and sleeps: the real clock, or a test's own, so a test
+    decides when a timeout has passed instead of racing it."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+def first_receipt(
+    w3: Web3, hashes: Sequence[bytes | str], timeout_s: float, max_pause_s: float = 1.0, clock: Clock = Clock()
+) -> tuple[int, TxReceipt] | None:
     """The position and receipt of the first of ``hashes`` (versions of one transaction) found
     mined, or None after ``timeout_s``; polled quickly at first (a local chain mines at once),
     then at most every ``max_pause_s``."""
-    end, pause = time.monotonic() + timeout_s, 0.02
+    end, pause = clock.now() + timeout_s, 0.02
     while True:
         for i, h in enumerate(hashes):
             receipt = _receipt(w3, h)
             if receipt is not None:
                 return i, receipt
-        if time.monotonic() >= end:
+        if clock.now() >= end:
             return None
-        time.sleep(min(pause, max(0.0, end - time.monotonic())))
+        clock.sleep(min(pause, max(0.0, end - clock.now())))
         pause = min(2 * pause, max_pause_s)
 
 

@@ -13,8 +13,8 @@ call lands once, whatever the version.
 
 import logging
 import threading
-import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from web3.types import TxReceipt
 
 from ledger.chain.calls import Call
 from ledger.chain.errors import ErrorDecoder
-from ledger.chain.outbox import Outbox, first_receipt
+from ledger.chain.outbox import Clock, Outbox, first_receipt
 
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class FeePolicy:
 class TxSender:
     def __init__(
         self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, timeout_s: float = 120, outbox: Outbox | None = None,
-        fees: FeePolicy | None = None,
+        fees: FeePolicy | None = None, clock: Clock = Clock(),
     ) -> None:  # fmt: skip
         self.w3 = w3
         self.account = account
@@ -57,6 +57,7 @@ class TxSender:
         self.timeout_s = timeout_s
         self.outbox = outbox  # where signed transactions are recorded before they are broadcast
         self.fees = fees or FeePolicy()
+        self.clock = clock
         self._lock = threading.Lock()
 
     def _revert_data(self, exc: Exception) -> Any:
@@ -122,7 +123,7 @@ class TxSender:
     def _submit(self, build: Callable[[dict[str, Any]], dict[str, Any]], what: str) -> TxReceipt:
         """Fills nonce and chain id, signs, records in the outbox, broadcasts and waits, re-pricing
         the transaction while it is stuck; one sender at a time per account."""
-        with self._lock:
+        with self._lock, self.outbox.nonce_lock() if self.outbox is not None else nullcontext():
             tx = build(
                 {
                     "from": self.account.address,
@@ -131,9 +132,9 @@ class TxSender:
                 }
             )
             hashes = [self._sign_and_broadcast(tx, what)]
-        deadline = time.monotonic() + self.timeout_s
-        while (found := first_receipt(self.w3, hashes, min(self.fees.bump_after_s, max(0.0, deadline - time.monotonic())), self.fees.poll_s)) is None:
-            if time.monotonic() >= deadline:
+        deadline = self.clock.now() + self.timeout_s
+        while (found := first_receipt(self.w3, hashes, min(self.fees.bump_after_s, max(0.0, deadline - self.clock.now())), self.fees.poll_s, self.clock)) is None:
+            if self.clock.now() >= deadline:
                 raise TimeExhausted(f"{what} {HexBytes(hashes[-1]).to_0x_hex()} not mined within {self.timeout_s} s (outbox: pending)")
             bumped = self._bumped(tx)
             if bumped is None:

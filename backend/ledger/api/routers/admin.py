@@ -1,13 +1,16 @@
 """Operator endpoints: API keys (admin creates; any key reads itself) and health (anyone)."""
 
-from typing import Annotated
+from datetime import datetime, timezone
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ledger.api.deps import current_key, get_ledger, require
+from ledger.chain.health import UNREACHABLE
 from ledger.api.schemas import HealthOut, KeyCreate, KeyOut, WhoAmIOut
 from ledger.models import ApiKey, IndexerIncident, Role, Work
 from ledger.runtime import Ledger
@@ -30,18 +33,29 @@ def whoami(key: Annotated[ApiKey, Depends(current_key)]) -> WhoAmIOut:
     return WhoAmIOut(role=key.role.value, label=key.label, holder_address=key.holder_address, custodial=key.custodial)
 
 
-@router.get("/health", response_model=HealthOut)
-def health(ledger: Annotated[Ledger, Depends(get_ledger)]) -> HealthOut:
+@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut, "description": "The chain does not answer"}})
+def health(ledger: Annotated[Ledger, Depends(get_ledger)]) -> Any:
+    """200 when the chain answers; 503, with since when and why, when it does not."""
     cp = ledger.indexer.checkpoint()
     with Session(ledger.engine) as s:
         works = s.exec(select(func.count()).select_from(Work)).one()
         incidents = s.exec(select(IndexerIncident).order_by(col(IndexerIncident.id).desc()).limit(10)).all()
-    return HealthOut(
-        status="ok",
+    try:
+        head: int | None = ledger.w3.eth.block_number
+        ledger.chain_health.answered()
+    except UNREACHABLE as exc:
+        head = None
+        ledger.chain_health.failed(exc)
+    chain = ledger.chain_health.state()
+    body = HealthOut(
+        status="ok" if chain.up else "chain_down",
         chain_id=ledger.deployment.chain_id,
-        chain_head=ledger.w3.eth.block_number,
+        chain_head=head,
+        chain_down_since=None if chain.down_since is None else datetime.fromtimestamp(chain.down_since, timezone.utc).isoformat(timespec="seconds"),
+        chain_error=chain.error or None,
         indexed_block=cp.block_number if cp else None,
         work_registry=ledger.registry.address,
         works=works,
         incidents=[i.model_dump(mode="json") for i in incidents],
     )
+    return body if chain.up else JSONResponse(status_code=503, content=body.model_dump(mode="json"))
