@@ -17,6 +17,10 @@ import {RelayedAccessControl} from "./RelayedAccessControl.sol";
 /// acknowledged the amount, and the accountant pays in fiat) or in an ERC-20 token, funded in full
 /// when the statement is published: `amount * unitScale` tokens per entry, where `unitScale`
 /// converts the currency's minor unit to token units (1e16 for an 18-decimal USD token and cents).
+/// A period is paid by one statement per `(currency, period, sequence)`: sequence 0 first, then
+/// adjustments 1, 2, ..., each after the one before it, each declaring the block up to which it
+/// counted usage anchors (never fewer than its predecessor), so a verifier can check from the
+/// chain alone that every report anchored for the period is paid exactly once.
 contract RoyaltyDistributor is RelayedAccessControl {
     using SafeERC20 for IERC20;
     using BitMaps for BitMaps.BitMap;
@@ -28,13 +32,15 @@ contract RoyaltyDistributor is RelayedAccessControl {
         uint64 periodStart; // unix seconds, inclusive
         uint64 periodEnd; // unix seconds, inclusive
         string currency; // ISO 4217; amounts are in its minor unit
+        uint32 sequence; // 0: the period's statement; 1, 2, ...: its adjustments, in order
+        uint64 anchorsUpTo; // the statement pays every usage report anchored for its period up to this block
         uint32 entryCount;
         uint256 total; // sum of all entries' amounts, minor units
         bytes32 root; // OpenZeppelin StandardMerkleTree root over (uint256,address,address,uint256) leaves
         string documentCid; // the full statement, content-addressed
     }
 
-    /// @dev Three words per statement.
+    /// @dev Three words per statement, and two for its slot.
     struct Record {
         bytes32 root;
         address token; // zero: settled off chain
@@ -43,8 +49,15 @@ contract RoyaltyDistributor is RelayedAccessControl {
         uint256 remaining; // minor units not claimed yet
     }
 
+    /// @dev One per (currency, period, sequence): which statement took it, and its anchor block.
+    struct Slot {
+        bytes32 statementId;
+        uint64 anchorsUpTo;
+    }
+
     mapping(bytes32 statementId => Record) private _records;
     mapping(bytes32 statementId => BitMaps.BitMap) private _claimed;
+    mapping(bytes32 slotKey => Slot) private _slots;
 
     /// @notice A period's statement was published (and, with a token, funded in full).
     event StatementPublished(
@@ -62,6 +75,14 @@ contract RoyaltyDistributor is RelayedAccessControl {
     error AlreadyClaimed(bytes32 statementId, uint256 index);
     error InvalidProof();
     error BadScale();
+    /// @notice Another statement already has this currency, period and sequence.
+    error SequenceTaken(bytes32 statementId);
+    /// @notice An adjustment (sequence > 0) without the statement before it.
+    error SequenceGap(uint32 sequence);
+    /// @notice The anchor block is after the publication's own, or before the previous statement's.
+    error BadAnchorBlock(uint64 anchorsUpTo, uint64 minimum);
+    /// @notice The token delivered fewer units than were sent (fee-on-transfer): the statement would be under-funded.
+    error UnderFunded(uint256 expected, uint256 received);
 
     constructor(address admin, address forwarder) RelayedAccessControl(admin, forwarder) {}
 
@@ -75,6 +96,7 @@ contract RoyaltyDistributor is RelayedAccessControl {
         if (statement.periodEnd < statement.periodStart) revert BadPeriod(statement.periodStart, statement.periodEnd);
         if (_records[statementId].publishedAt != 0) revert AlreadyPublished(statementId);
         if (token != address(0) && unitScale == 0) revert BadScale();
+        _takeSlot(statementId, statement);
         _records[statementId] = Record({
             root: statement.root,
             token: token,
@@ -83,7 +105,22 @@ contract RoyaltyDistributor is RelayedAccessControl {
             remaining: statement.total
         });
         emit StatementPublished(statementId, accountant, statement, token, token == address(0) ? 0 : unitScale);
-        if (token != address(0)) IERC20(token).safeTransferFrom(accountant, address(this), statement.total * unitScale);
+        if (token != address(0)) {
+            uint256 expected = statement.total * unitScale;
+            uint256 before = IERC20(token).balanceOf(address(this));
+            IERC20(token).safeTransferFrom(accountant, address(this), expected);
+            uint256 received = IERC20(token).balanceOf(address(this)) - before;
+            if (received != expected) revert UnderFunded(expected, received);
+        }
+    }
+
+    /// @notice The statement that holds `sequence` of a currency's period, and its anchor block (zero: none).
+    function statementAt(string calldata currency, uint64 periodStart, uint64 periodEnd, uint32 sequence)
+        external
+        view
+        returns (Slot memory)
+    {
+        return _slots[_slotKey(currency, periodStart, periodEnd, sequence)];
     }
 
     /// @notice Claims entry `index` of a statement with its Merkle proof. Anyone may submit it (a
@@ -107,6 +144,26 @@ contract RoyaltyDistributor is RelayedAccessControl {
         record.remaining -= amount;
         emit Claimed(statementId, index, account, payout, amount);
         if (record.token != address(0)) IERC20(record.token).safeTransfer(payout, amount * record.unitScale);
+    }
+
+    /// @dev Sequence n of a period is taken once, after n - 1, with an anchor block in the past
+    /// and not before its predecessor's.
+    function _takeSlot(bytes32 statementId, Statement calldata s) private {
+        bytes32 key = _slotKey(s.currency, s.periodStart, s.periodEnd, s.sequence);
+        bytes32 taken = _slots[key].statementId;
+        if (taken != bytes32(0)) revert SequenceTaken(taken);
+        uint64 minimum;
+        if (s.sequence > 0) {
+            Slot storage previous = _slots[_slotKey(s.currency, s.periodStart, s.periodEnd, s.sequence - 1)];
+            if (previous.statementId == bytes32(0)) revert SequenceGap(s.sequence);
+            minimum = previous.anchorsUpTo;
+        }
+        if (s.anchorsUpTo < minimum || s.anchorsUpTo > block.number) revert BadAnchorBlock(s.anchorsUpTo, minimum);
+        _slots[key] = Slot(statementId, s.anchorsUpTo);
+    }
+
+    function _slotKey(string calldata currency, uint64 periodStart, uint64 periodEnd, uint32 sequence) private pure returns (bytes32) {
+        return keccak256(abi.encode(currency, periodStart, periodEnd, sequence));
     }
 
     /// @notice Whether entry `index` of a statement was claimed.

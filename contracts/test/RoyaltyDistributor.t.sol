@@ -5,7 +5,7 @@ import {RelayedAccessControl} from "../RelayedAccessControl.sol";
 import {RoyaltyDistributor} from "../RoyaltyDistributor.sol";
 import {LedgerForwarder} from "../LedgerForwarder.sol";
 import {CheatCodes} from "./Vm.sol";
-import {SettlementTokenForTests} from "./SettlementTokenForTests.sol";
+import {SettlementTokenForTests, FeeOnTransferTokenForTests} from "./SettlementTokenForTests.sol";
 
 contract RoyaltyDistributorTest is CheatCodes {
     RoyaltyDistributor internal distributor;
@@ -14,6 +14,7 @@ contract RoyaltyDistributorTest is CheatCodes {
     address internal constant ALICE = address(0xA11CE);
     address internal constant ALICE_PAYOUT = address(0xA11CE2);
     address internal constant BOB = address(0xB0B);
+    uint64 internal nextPeriod = 1;
 
     function setUp() public {
         distributor = new RoyaltyDistributor(address(this), address(new LedgerForwarder()));
@@ -21,6 +22,7 @@ contract RoyaltyDistributorTest is CheatCodes {
         token = new SettlementTokenForTests(ACCOUNTANT);
         vm.prank(ACCOUNTANT);
         token.approve(address(distributor), type(uint256).max);
+        vm.roll(100);
     }
 
     function _leaf(uint256 index, address account, address payout, uint256 amount) internal pure returns (bytes32) {
@@ -31,9 +33,20 @@ contract RoyaltyDistributorTest is CheatCodes {
         return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
     }
 
-    function _statement(bytes32 root, uint256 total) internal pure returns (RoyaltyDistributor.Statement memory) {
+    /// A statement of a period no other test statement has (each period is published once per sequence).
+    function _statement(bytes32 root, uint256 total) internal returns (RoyaltyDistributor.Statement memory s) {
+        s = _statementOf(nextPeriod, 0, 50, root, total);
+        nextPeriod += 2;
+    }
+
+    function _statementOf(uint64 periodStart, uint32 sequence, uint64 anchorsUpTo, bytes32 root, uint256 total)
+        internal
+        pure
+        returns (RoyaltyDistributor.Statement memory)
+    {
         return RoyaltyDistributor.Statement({
-            periodStart: 1, periodEnd: 2, currency: "USD", entryCount: 2, total: total, root: root, documentCid: "bafy"
+            periodStart: periodStart, periodEnd: periodStart + 1, currency: "USD", sequence: sequence, anchorsUpTo: anchorsUpTo,
+            entryCount: 2, total: total, root: root, documentCid: "bafy"
         });
     }
 
@@ -104,15 +117,48 @@ contract RoyaltyDistributorTest is CheatCodes {
         vm.startPrank(ACCOUNTANT);
         vm.expectRevert(RoyaltyDistributor.BadScale.selector);
         distributor.publish(keccak256("s3"), s, address(token), 0);
+        uint64 end = s.periodEnd;
         s.periodEnd = 0;
-        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.BadPeriod.selector, uint64(1), uint64(0)));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.BadPeriod.selector, s.periodStart, uint64(0)));
         distributor.publish(keccak256("s3"), s, address(0), 0);
-        s.periodEnd = 2;
+        s.periodEnd = end;
         distributor.publish(keccak256("s3"), s, address(0), 0);
         vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.AlreadyPublished.selector, keccak256("s3")));
         distributor.publish(keccak256("s3"), s, address(0), 0);
         vm.stopPrank();
         vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.UnknownStatement.selector, keccak256("nope")));
         distributor.claim(keccak256("nope"), 0, ALICE, ALICE, 1, new bytes32[](0));
+    }
+
+    function testAPeriodsSequenceIsTakenOnceInOrderWithAnchorBlocksThatOnlyGrow() public {
+        vm.startPrank(ACCOUNTANT);
+        distributor.publish(keccak256("first"), _statementOf(500, 0, 60, keccak256("r"), 10), address(0), 0);
+        // A second first statement of the same currency and period: a period would be paid twice.
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.SequenceTaken.selector, keccak256("first")));
+        distributor.publish(keccak256("forged"), _statementOf(500, 0, 70, keccak256("r2"), 10), address(0), 0);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.SequenceGap.selector, uint32(2)));
+        distributor.publish(keccak256("gap"), _statementOf(500, 2, 70, keccak256("r2"), 10), address(0), 0);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.BadAnchorBlock.selector, uint64(59), uint64(60)));
+        distributor.publish(keccak256("back"), _statementOf(500, 1, 59, keccak256("r2"), 10), address(0), 0);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.BadAnchorBlock.selector, uint64(101), uint64(60)));
+        distributor.publish(keccak256("future"), _statementOf(500, 1, 101, keccak256("r2"), 10), address(0), 0);
+        distributor.publish(keccak256("adjustment"), _statementOf(500, 1, 100, keccak256("r2"), 10), address(0), 0);
+        // Another currency, or other dates, is another slot.
+        RoyaltyDistributor.Statement memory jpy = _statementOf(500, 0, 60, keccak256("r3"), 10);
+        jpy.currency = "JPY";
+        distributor.publish(keccak256("jpy"), jpy, address(0), 0);
+        vm.stopPrank();
+        RoyaltyDistributor.Slot memory slot = distributor.statementAt("USD", 500, 501, 1);
+        require(slot.statementId == keccak256("adjustment") && slot.anchorsUpTo == 100, "slot recorded");
+        require(distributor.statementAt("USD", 500, 501, 2).statementId == bytes32(0), "free slot");
+    }
+
+    function testAFeeOnTransferTokenCannotUnderFundAStatement() public {
+        FeeOnTransferTokenForTests taxed = new FeeOnTransferTokenForTests(ACCOUNTANT);
+        vm.startPrank(ACCOUNTANT);
+        taxed.approve(address(distributor), type(uint256).max);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.UnderFunded.selector, uint256(1000), uint256(990)));
+        distributor.publish(keccak256("taxed"), _statement(keccak256("r"), 1000), address(taxed), 1);
+        vm.stopPrank();
     }
 }

@@ -15,3 +15,19 @@ contract SettlementTokenForTests is ERC20 {
         return 6;
     }
 }
+
+/// @title FeeOnTransferTokenForTests
+/// @notice Keeps 1 % of every transfer: what a settlement must refuse (the distributor would
+/// hold less than the statement's total).
+contract FeeOnTransferTokenForTests is ERC20 {
+    constructor(address holder) ERC20("Taxed", "TAX") {
+        _mint(holder, 1e30);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (from == address(0) || to == address(0)) return super._update(from, to, value);
+        uint256 fee = value / 100;
+        super._update(from, address(0xFEE), fee);
+        super._update(from, to, value - fee);
+    }
+}

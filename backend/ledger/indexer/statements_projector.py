@@ -14,7 +14,8 @@ from sqlmodel import Session, col, select
 from ledger.content.documents import load_document
 from ledger.content.store import ContentStore
 from ledger.jsonshape import JsonLimits
-from ledger.models import Statement, StatementBalance, StatementClaim, StatementEntry, UsageReport
+from ledger.accounting.coverage import Anchor, Window, coverage
+from ledger.models import IndexerIncident, Statement, StatementBalance, StatementClaim, StatementEntry, UsageAnchorRecord, UsageReport
 from ledger.models.statements import STATEMENT_SCHEMAS
 
 log = logging.getLogger(__name__)
@@ -36,15 +37,20 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
         log.warning("statement %s: its document %s is not available or does not match; not restored", statement_id, cid)
         return
     start, end, currency = int(st["periodStart"]), int(st["periodEnd"]), st["currency"]
-    sequence = int(doc.get("sequence", 0))
+    sequence, up_to = int(st["sequence"]), int(st["anchorsUpTo"])
     taken = session.exec(
         select(Statement).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end, Statement.sequence == sequence)
     ).first()
     if taken is not None:
-        log.warning("statement %s: %s %s..%s #%s is statement %s here; not restored", statement_id, currency, start, end, sequence, taken.statement_id)
+        _incident(session, "statement_conflict", f"statement {statement_id} ({currency} {start}..{end} #{sequence}) is published, "
+                  f"but this database closed {taken.statement_id} for it; not restored")  # fmt: skip
+        return
+    problem = _incomplete(session, doc, currency, start, end, sequence, up_to)
+    if problem is not None:
+        _incident(session, "statement_incomplete", f"statement {statement_id} ({currency} {start}..{end} #{sequence}): {problem}; not adopted")
         return
     row = Statement(
-        statement_id=statement_id, currency=currency, period_start=start, period_end=end, sequence=sequence, revenue=int(doc["revenue"]),
+        statement_id=statement_id, currency=currency, period_start=start, period_end=end, sequence=sequence, anchors_up_to=up_to, revenue=int(doc["revenue"]),
         platform_total=int(doc["platformTotal"]), holders_total=int(doc["holdersTotal"]), payable_total=int(st["total"]), report_count=len(doc["reports"]),
         line_count=len(doc["lines"]), entry_count=int(st["entryCount"]), root=root, document_cid=cid, publish_tx=tx,
         token="" if int(args["token"], 16) == 0 else args["token"], unit_scale=int(args["unitScale"]),
@@ -73,6 +79,38 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
             .where(col(UsageReport.platform) == r["platform"], col(UsageReport.report_id) == r["reportId"], col(UsageReport.statement_pk).is_(None))
             .values(statement_pk=row.id)
         )
+
+
+def _incident(session: Session, kind: str, detail: str) -> None:
+    log.warning("%s: %s", kind, detail)
+    session.add(IndexerIncident(kind=kind, detail=detail, works_before=-1, works_after=-1))
+
+
+def _incomplete(session: Session, doc: dict[str, Any], currency: str, start: int, end: int, sequence: int, up_to: int) -> str | None:
+    """Why a published statement does not pay exactly the reports anchored in its window (per
+    this projection of the anchors, which has every block up to the publication), or None."""
+    if sequence != int(doc.get("sequence", 0)) or up_to != int(doc.get("anchorsUpTo", -1)):
+        return "its document's sequence or anchor block differs from the publication's"
+    after = -1
+    if sequence > 0:
+        previous = session.exec(
+            select(Statement).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end, Statement.sequence == sequence - 1)
+        ).first()
+        if previous is None:
+            return f"the statement before it (#{sequence - 1}) is not known here"
+        after = previous.anchors_up_to
+    anchors = [
+        Anchor(a.batch_hash, a.block_number, a.platform, a.report_id, a.currency, a.period_start, a.period_end)
+        for a in session.exec(select(UsageAnchorRecord).where(UsageAnchorRecord.currency == currency)).all()
+    ]
+    paid = [r["batchHash"] for r in doc["reports"] if not r.get("reversal")]
+    cover = coverage(Window(currency, start, end, after, up_to), anchors, paid)
+    if cover.missing:
+        a = cover.missing[0]
+        return f"it leaves out {len(cover.missing)} anchored usage report(s), first {a.platform}/{a.report_id} ({a.batch_hash}, block {a.block})"
+    if cover.foreign:
+        return f"it pays {len(cover.foreign)} report(s) not anchored in its window, first {cover.foreign[0]}"
+    return None
 
 
 def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any], log_: dict[str, Any], timestamp: int) -> None:

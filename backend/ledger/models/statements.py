@@ -9,11 +9,13 @@ from sqlmodel import Field, SQLModel
 from ledger.models.types import ID64
 
 #: The statement document's format, named in the document itself.
-STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v2"
+STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v3"
 #: v2 adds what corrections of paid lines need: each entry's ``earned`` (of either sign) beside the
 #: ``amount`` it pays, reversal reports, ``payableTotal``, and balances carried forward. A v1
-#: document reads as a v2 one whose entries pay what they earned.
-STATEMENT_SCHEMAS = ("ai-rights-ledger/royalty-statement/v1", STATEMENT_SCHEMA)
+#: document reads as a v2 one whose entries pay what they earned. v3 adds ``anchorsUpTo``: the
+#: block up to which the statement counted usage anchors (published on chain with its sequence),
+#: which makes its completeness checkable; v1 and v2 documents cannot be checked for it.
+STATEMENT_SCHEMAS = ("ai-rights-ledger/royalty-statement/v1", "ai-rights-ledger/royalty-statement/v2", STATEMENT_SCHEMA)
 
 
 class Statement(SQLModel, table=True):
@@ -28,6 +30,8 @@ class Statement(SQLModel, table=True):
     period_start: int = Field(sa_column=Column(BigInteger, nullable=False))  # unix seconds, inclusive
     period_end: int = Field(sa_column=Column(BigInteger, nullable=False))
     sequence: int = 0  # 0: the period's statement; 1, 2, ...: adjustments paying usage reported after it
+    #: It pays every report anchored for its period up to this block (after its predecessor's); 0: not declared (before v3).
+    anchors_up_to: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     revenue: int = Field(sa_column=Column(BigInteger, nullable=False))  # minor units
     platform_total: int = Field(sa_column=Column(BigInteger, nullable=False))
     holders_total: int = Field(sa_column=Column(BigInteger, nullable=False))  # earned; negative when reversals outweigh

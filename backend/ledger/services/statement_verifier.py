@@ -24,6 +24,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from ledger.accounting.balances import settle
+from ledger.accounting.coverage import Anchor, Window, coverage
 from ledger.chain.compiler import compile_contract
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.codes import currency_exponent
@@ -138,30 +139,78 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
         token = None if int(args["token"], 16) == 0 else {"token": args["token"], "unitScale": int(args["unitScale"])}
         settlement = doc.get("settlement")
         declared_token = None if settlement is None else {"token": to_checksum_address(settlement["token"]), "unitScale": int(settlement["unitScale"])}
-        published = (HexBytes(st["root"]).to_0x_hex(), int(st["total"]), int(st["entryCount"]), st["currency"], int(st["periodStart"]), int(st["periodEnd"]), token)
-        declared = (doc["root"], payable_total, len(entries), doc["currency"], doc["periodStart"], doc["periodEnd"], declared_token)
+        published = (
+            HexBytes(st["root"]).to_0x_hex(), int(st["total"]), int(st["entryCount"]), st["currency"], int(st["periodStart"]), int(st["periodEnd"]),
+            int(st["sequence"]), int(st["anchorsUpTo"]), token,
+        )  # fmt: skip
+        declared = (
+            doc["root"], payable_total, len(entries), doc["currency"], doc["periodStart"], doc["periodEnd"], int(doc.get("sequence", 0)),
+            doc.get("anchorsUpTo"), declared_token,
+        )  # fmt: skip
         tx = logs[0]["transactionHash"].to_0x_hex()
-        return published == declared, f"published in {tx} (block {logs[0]['blockNumber']}): root, total, entries, currency, period, settlement " + (
+        return published == declared, f"published in {tx} (block {logs[0]['blockNumber']}): root, total, entries, currency, period, sequence, anchor block, settlement " + (
             "match" if published == declared else f"differ: chain {published}, document {declared}"
         )
 
     c.check("published on chain", on_chain)
 
     def adjusts() -> tuple[bool, str]:
-        """An adjustment names the statements of its period before it: each must be on chain, for
-        the same period and currency, and there must be as many as its sequence number."""
-        earlier = list(doc.get("adjusts", []))
-        if len(earlier) != int(doc.get("sequence", 0)):
-            return False, f"sequence {doc.get('sequence', 0)} but {len(earlier)} earlier statements named"
-        distributor = _distributor(w3, doc)
-        for sid_ in earlier:
-            logs = distributor.events.StatementPublished().get_logs(argument_filters={"statementId": bytes.fromhex(sid_[2:])}, from_block=0)
-            st = logs[0]["args"]["statement"] if len(logs) == 1 else None
-            if st is None or (st["currency"], int(st["periodStart"]), int(st["periodEnd"])) != (doc["currency"], doc["periodStart"], doc["periodEnd"]):
-                return False, f"{sid_} is not a published statement of the same period and currency"
-        return True, "the period's first statement" if not earlier else f"adjusts {len(earlier)} published statement(s) of the same period"
+        """An adjustment names the statements of its period before it: exactly those the chain
+        holds for the same currency and period at sequences 0 .. n-1, in order (the contract
+        takes each sequence once, so there is one statement per sequence)."""
+        earlier = [s_.lower() for s_ in doc.get("adjusts", [])]
+        sequence = int(doc.get("sequence", 0))
+        slots = _slots(w3, doc)
+        on_chain = [slots[n][0] for n in range(sequence) if n in slots]
+        if earlier != on_chain:
+            return False, f"sequence {sequence} names {earlier}; the chain has {on_chain} before it"
+        if slots.get(sequence, (sid,))[0] != sid:
+            return False, f"sequence {sequence} of this period is statement {slots[sequence][0]} on chain"
+        return True, "the period's first statement" if not earlier else f"adjusts {len(earlier)} published statement(s) of the same period: those before it on chain"
 
     c.check("adjusted statements", adjusts)
+
+    def complete() -> tuple[bool, str]:
+        """Every usage report anchored for the period after the previous statement's anchor block
+        and up to this one's is paid here, and nothing else is: read from the chain's anchors."""
+        if "anchorsUpTo" not in doc:
+            return False, "the document does not declare anchorsUpTo (a format before v3): whether it left reports out cannot be checked"
+        sequence = int(doc.get("sequence", 0))
+        slots = _slots(w3, doc)
+        after = slots[sequence - 1][1] if sequence else -1
+        up_to = int(doc["anchorsUpTo"])
+        anchor = w3.eth.contract(address=to_checksum_address(doc["usageAnchor"]), abi=compile_contract("UsageAnchor.sol").abi)
+        found = anchor.events.UsageAnchored().get_logs(from_block=int(doc["contractsFromBlock"]), to_block=up_to)
+        anchors = [
+            Anchor(HexBytes(e["args"]["batchHash"]).to_0x_hex(), int(e["blockNumber"]), e["args"]["platform"], e["args"]["report"]["reportId"],
+                   e["args"]["report"]["currency"], int(e["args"]["report"]["periodStart"]), int(e["args"]["report"]["periodEnd"]))
+            for e in found
+        ]  # fmt: skip
+        paid = [r["batchHash"] for r in doc["reports"] if not r.get("reversal")]
+        window = Window(doc["currency"], int(doc["periodStart"]), int(doc["periodEnd"]), after, up_to)
+        cover = coverage(window, anchors, paid)
+        owed = sum(1 for a in anchors if window.owes(a))
+        problems = [f"report {a.platform}/{a.report_id} ({a.batch_hash}, block {a.block}) is anchored for the period but not paid" for a in cover.missing]
+        problems += [f"report {h} is not anchored for this period in blocks {after + 1}..{up_to}" for h in cover.foreign]
+        if problems:
+            return False, "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        return True, f"the {owed} report(s) anchored for the period in blocks {after + 1}..{up_to} are all paid, and only they"
+
+    c.check("every anchored report paid", complete)
+
+    def periods_apart() -> tuple[bool, str]:
+        """No other statement of the currency covers part of this period with other dates: the
+        same usage would be paid twice, by statements that each look complete."""
+        logs = _distributor(w3, doc).events.StatementPublished().get_logs(from_block=0)
+        clash = [
+            HexBytes(e["args"]["statementId"]).to_0x_hex() for e in logs
+            if e["args"]["statement"]["currency"] == doc["currency"]
+            and int(e["args"]["statement"]["periodStart"]) <= doc["periodEnd"] and int(e["args"]["statement"]["periodEnd"]) >= doc["periodStart"]
+            and (int(e["args"]["statement"]["periodStart"]), int(e["args"]["statement"]["periodEnd"])) != (doc["periodStart"], doc["periodEnd"])
+        ]  # fmt: skip
+        return not clash, f"statements {clash} cover part of this period with other dates" if clash else "no other statement covers part of the period"
+
+    c.check("no overlapping period", periods_apart)
 
     def balances_from() -> tuple[bool, str]:
         """Balances come from the statement published just before this one in its currency (none
@@ -236,6 +285,16 @@ def _shares_on_chain(w3: Web3, doc: dict[str, Any], sid: str) -> tuple[bool, str
         if expected != int(report["platformShareBps"]):
             wrong.append(f"{report['reportId']}: {report['platformShareBps']} bps declared, {expected} on chain")
     return not wrong, "; ".join(wrong) or f"{len(doc['reports'])} report(s) at the shares PlatformTerms had in force"
+
+
+def _slots(w3: Web3, doc: dict[str, Any]) -> dict[int, tuple[str, int]]:
+    """Sequence -> (statement id, anchor block) of the document's currency and period, from the chain's publications."""
+    out = {}
+    for e in _distributor(w3, doc).events.StatementPublished().get_logs(from_block=0):
+        st = e["args"]["statement"]
+        if (st["currency"], int(st["periodStart"]), int(st["periodEnd"])) == (doc["currency"], doc["periodStart"], doc["periodEnd"]):
+            out[int(st["sequence"])] = (HexBytes(e["args"]["statementId"]).to_0x_hex(), int(st["anchorsUpTo"]))
+    return out
 
 
 def _distributor(w3: Web3, doc: dict[str, Any]) -> Contract:

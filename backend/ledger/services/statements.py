@@ -55,7 +55,8 @@ from ledger.dates import iso_day
 from ledger.db import chunked, session_scope
 from ledger.exports import FORMATS, StatementView, render
 from ledger.accounting.balances import Balance, settle
-from ledger.models import ApiKey, Role, Statement, StatementBalance, StatementClaim, StatementEntry, UsageReport, Work
+from ledger.accounting.coverage import Anchor, Window, coverage
+from ledger.models import ApiKey, Role, Statement, StatementBalance, StatementClaim, StatementEntry, UsageAnchorRecord, UsageReport, Work
 from ledger.models.statements import STATEMENT_SCHEMA
 from ledger.runtime import Ledger
 from ledger.services import royalties
@@ -203,16 +204,39 @@ def _check_closable(s: Session, currency: str, start: int, end: int) -> None:
         )
 
 
-def _unpaid(s: Session, currency: str, start: int, end: int) -> set[int]:
-    """Anchored reports inside the period that no statement has paid yet."""
-    return set(
+def _unpaid(s: Session, window: Window) -> set[int]:
+    """The reports this statement owes (``accounting.coverage``): every report anchored for the
+    period in the window's blocks, per the projection of the chain's anchors. Each must be here,
+    imported and unpaid; an anchor whose report is not (a platform anchored without sending the
+    file, or its import is still running) stops the close, because a statement that left it out
+    would fail verification. Reports anchored after the window wait for the next adjustment."""
+    anchors = [
+        Anchor(a.batch_hash, a.block_number, a.platform, a.report_id, a.currency, a.period_start, a.period_end)
+        for a in s.exec(
+            select(UsageAnchorRecord).where(
+                UsageAnchorRecord.currency == window.currency, UsageAnchorRecord.period_start >= window.period_start,
+                UsageAnchorRecord.period_end <= window.period_end, UsageAnchorRecord.block_number > window.after_block,
+                UsageAnchorRecord.block_number <= window.up_to_block,
+            )
+        ).all()
+    ]  # fmt: skip
+    reports = dict(
         s.exec(
-            select(UsageReport.id).where(
-                UsageReport.currency == currency, UsageReport.period_start >= start, UsageReport.period_end <= end,
+            select(UsageReport.batch_hash, UsageReport.id).where(
+                UsageReport.currency == window.currency, UsageReport.period_start >= window.period_start, UsageReport.period_end <= window.period_end,
                 UsageReport.anchor_tx != "", col(UsageReport.statement_pk).is_(None),
             )  # fmt: skip
         ).all()
-    )  # type: ignore[arg-type]
+    )
+    cover = coverage(window, anchors, reports)
+    if cover.missing:
+        a = cover.missing[0]
+        raise Conflict(
+            f"{len(cover.missing)} usage report(s) anchored on chain for this period are not imported here, or were paid elsewhere "
+            f"(first: {a.platform}/{a.report_id}, hash {a.batch_hash}, block {a.block}); import the report file (or let its import finish), then close",
+            batch_hash=a.batch_hash,
+        )
+    return {int(reports[h]) for h in reports if h not in cover.foreign}  # type: ignore[arg-type]
 
 
 def _owed(s: Session, currency: str) -> tuple[dict[str, int], str | None]:
@@ -292,6 +316,9 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
     if end >= time.time():
         raise InvalidInput(f"the period has not ended yet (it ends {iso_day(end)} 23:59:59 UTC); close it afterwards")
     settlement = _settlement(ledger, token, currency)
+    ledger.indexer.sync()
+    checkpoint = ledger.indexer.checkpoint()
+    up_to = checkpoint.block_number if checkpoint else 0
     with Session(ledger.engine) as s:
         earlier = list(
             s.exec(
@@ -301,7 +328,14 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
             ).all()
         )
         _check_closable(s, currency, start, end)
-        unpaid = _unpaid(s, currency, start, end)
+        # A publication of this very sequence already on chain (mined before a crash, never
+        # committed here): count anchors up to its block, so the retry computes the same
+        # document, hence the same id, and adopts it.
+        taken_id, taken_up_to = ledger.distributor.functions.statementAt(currency, start, end, len(earlier)).call()
+        if int.from_bytes(taken_id, "big") != 0:
+            up_to = int(taken_up_to)
+        window = Window(currency, start, end, earlier[-1].anchors_up_to if earlier else -1, up_to)
+        unpaid = _unpaid(s, window)
         owed, latest_id = _owed(s, currency)
     if earlier and not unpaid:  # closed, and nothing reported since: the same statement
         latest = earlier[-1]
@@ -322,22 +356,28 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
     tree = StandardMerkleTree.of(pay.leaves, STATEMENT_LEAF_TYPES)
     assert run.traces is not None
     head = _document(ledger, run, start, end, pay, tree.root, settlement)
-    head.update(sequence=len(earlier), adjusts=[e.statement_id for e in earlier])
+    head.update(sequence=len(earlier), adjusts=[e.statement_id for e in earlier], anchorsUpTo=up_to)
     document = canonical_with_lines(head, lines_json(run.traces))
     statement_id = "0x" + hashlib.sha256(document).hexdigest()
+    if int.from_bytes(taken_id, "big") != 0 and "0x" + bytes(taken_id).hex() != statement_id:
+        raise Conflict(
+            f"{currency} {iso_day(start)}..{iso_day(end)} #{len(earlier)} is already published on chain as statement 0x{bytes(taken_id).hex()}, "
+            "which this database did not close and cannot recompute; see the indexer's incidents",
+            statement_id="0x" + bytes(taken_id).hex(),
+        )
     cid = ledger.store.put(document)
     # The indexer waits until the statement is committed: it would otherwise see the publication
     # first and restore the statement from its document itself.
     with ledger.indexer.paused(), session_scope(ledger.engine) as s:
         _check_closable(s, currency, start, end)  # again, inside the write: another close may have won
-        if _unpaid(s, currency, start, end) != unpaid or len(earlier) != len(
+        if _unpaid(s, window) != unpaid or len(earlier) != len(
             s.exec(select(Statement.id).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).all()
         ):
             raise Conflict("usage or a statement for this period arrived while it was being closed; close it again")
         if _owed(s, currency) != (owed, latest_id):
             raise Conflict(f"another {currency} statement was closed meanwhile (balances carried forward changed); close it again")
         row = Statement(
-            statement_id=statement_id, currency=currency, period_start=start, period_end=end, sequence=len(earlier),
+            statement_id=statement_id, currency=currency, period_start=start, period_end=end, sequence=len(earlier), anchors_up_to=up_to,
             revenue=run.revenue, platform_total=run.platform_total, holders_total=run.holders_total, payable_total=pay.total,
             report_count=len(run.reports), line_count=len(run.traces), entry_count=len(pay.leaves), root="0x" + tree.root.hex(), document_cid=cid,
             publish_tx="", token="" if settlement.token == ZERO_ADDRESS else settlement.token, unit_scale=settlement.unit_scale,
@@ -384,7 +424,10 @@ def _publish(ledger: Ledger, key: ApiKey, row: Statement, total: int) -> tuple[s
         if not logs:
             raise Conflict(f"statement {row.statement_id} is on chain but its event was not found; retry shortly")
         return logs[0]["transactionHash"].to_0x_hex(), int(logs[0]["blockNumber"])
-    statement = (row.period_start, row.period_end, row.currency, row.entry_count, total, bytes.fromhex(row.root[2:]), row.document_cid)
+    statement = (
+        row.period_start, row.period_end, row.currency, row.sequence, row.anchors_up_to, row.entry_count, total, bytes.fromhex(row.root[2:]),
+        row.document_cid,
+    )  # fmt: skip
     outcome = execute(ledger, key, ledger.call("RoyaltyDistributor", "publish", sid, statement, row.token or ZERO_ADDRESS, row.unit_scale))
     if isinstance(outcome, SignatureRequired):
         return outcome
