@@ -154,4 +154,11 @@ def verify(
     if not all(c.ok for c in checks):
         console.print("[red]the statement does not verify[/red]")
         raise typer.Exit(1)
-    console.print("[green]verified[/green]")
+    not_checked = []
+    if usage is None:
+        not_checked.append("the amounts were not recomputed from the usage reports (the chain holds only their hashes): add --usage DIR with the report files")
+    if previous is None and json.loads(raw).get("balancesFrom"):
+        not_checked.append("the balances brought forward were not compared with the previous statement: add --previous FILE")
+    for note in not_checked:
+        console.print(f"[yellow]not checked:[/yellow] {note}")
+    console.print("[green]verified[/green]" + (" (with what was not checked above)" if not_checked else ""))
