@@ -198,3 +198,17 @@ def test_only_the_models_platform_registers_its_outputs(ledger: Ledger, server: 
         assert resp.status_code == 403 and "belongs to platform" in resp.json()["detail"]
     assert holder.post("/outputs", json=body).status_code == 403  # a rights holder is not a platform
     assert holder.post("/models", json={"name": "x", "weights_hash": WEIGHTS, "work_ids": [a]}).status_code == 403
+
+
+def test_a_link_outside_the_models_training_set_is_recorded_and_flagged(holder: httpx.Client, platform: httpx.Client) -> None:
+    """Regression: a platform linked an output to a licensed work its model never trained on,
+    and nothing in the output's record said so."""
+    inside, inherited, outside = _works(holder, 3, 0x0F1A)
+    base = _model(platform, [inherited], name="base")
+    tuned = _model(platform, [inside], base=base["model_id"], name="tuned")
+    links = [{"work_id": w, "weight_bps": x} for w, x in ((inside, 5000), (inherited, 3000), (outside, 2000))]
+    resp = platform.post("/outputs", json={"output_hash": "0x" + "0f" * 32, "model_id": tuned["model_id"], "links": links})
+    assert resp.status_code == 201, resp.text
+    out = platform.get(f"/outputs/{'0x' + '0f' * 32}").json()
+    assert {l["work_id"]: l["in_training_set"] for l in out["links"]} == {inside: True, inherited: True, outside: False}
+    assert out["links_outside_training_set"] == [outside]

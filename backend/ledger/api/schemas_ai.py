@@ -85,6 +85,10 @@ class LinkOut(BaseModel):
     work_id: int
     weight_bps: int
     owners: list[OwnerOut]
+    in_training_set: bool | None = Field(
+        description="Is the work in the training set of the output's model (or a model it was fine-tuned from)? false: a link "
+        "outside the training set, recorded as the platform declared it and flagged; null: a set in the lineage is unavailable"
+    )
 
 
 class OutputOut(BaseModel):
@@ -94,6 +98,7 @@ class OutputOut(BaseModel):
     model_name: str
     platform: str
     links: list[LinkOut]
+    links_outside_training_set: list[int] = Field(description="Linked works the model's lineage was not trained on (see links[].in_training_set)")
     derived_work_id: int | None
     tx_hash: str
     block_number: int

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from web3.types import TxReceipt
 
 from ledger.db import chunked
-from ledger.models import ApiKey, Model, Output, OutputLink, Work, WorkOwner
+from ledger.models import ApiKey, Model, ModelTrainingWork, Output, OutputLink, Work, WorkOwner
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.signing import SignatureRequired, execute
@@ -36,6 +36,11 @@ class LinkView:
     work_id: int
     weight_bps: int
     owners: list[WorkOwner]
+    #: Whether the work is in the training set of the output's model or of a model it was
+    #: fine-tuned from (None: a set in that lineage is not available to check). A link outside it
+    #: is recorded (the contract only checks the license) and flagged here; whether it may count
+    #: is for the evidence issue to decide.
+    in_training_set: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -170,18 +175,42 @@ def _views(s: Session, outputs: list[Output]) -> list[OutputView]:
     derived = dict(
         s.exec(select(Work.content_hash, Work.work_id).where(col(Work.content_hash).in_([o.output_hash for o in outputs]))).all()
     )
+    trained = {model_id: _in_training_sets(s, model_id, work_ids) for model_id in models}
     return [
         OutputView(
             o,
             models[o.model_id],
             [
-                LinkView(l.work_id, l.weight_bps, sorted(owners.get(l.work_id, []), key=lambda w: int(w.account, 16)))
+                LinkView(
+                    l.work_id, l.weight_bps, sorted(owners.get(l.work_id, []), key=lambda w: int(w.account, 16)),
+                    True if l.work_id in trained[o.model_id][0] else (None if trained[o.model_id][1] else False),
+                )
                 for l in sorted(links.get(o.output_id, []), key=lambda l: l.work_id)
             ],
             derived.get(o.output_hash),
         )
         for o in outputs
     ]
+
+
+def _in_training_sets(s: Session, model_id: int, work_ids: set[int]) -> tuple[set[int], bool]:
+    """Which of ``work_ids`` the model's lineage (itself, then each base) trained on, and whether
+    some set in that lineage could not be checked (its list unavailable, or a base unknown)."""
+    lineage, unknown, current = [], False, s.get(Model, model_id)
+    while current is not None and len(lineage) < 16:
+        lineage.append(current.model_id)
+        unknown = unknown or current.training_set_status != "verified"
+        if current.base_model_id is None:
+            break
+        base = s.get(Model, current.base_model_id)
+        unknown = unknown or base is None
+        current = base
+    found: set[int] = set()
+    for chunk in chunked(sorted(work_ids)):
+        found.update(
+            s.exec(select(ModelTrainingWork.work_id).where(col(ModelTrainingWork.model_id).in_(lineage), col(ModelTrainingWork.work_id).in_(chunk))).all()
+        )
+    return found, unknown
 
 
 def get_output(ledger: Ledger, output_hash: str) -> OutputView:

@@ -34,9 +34,11 @@ def output_out(v: svc.OutputView) -> OutputOut:
                 work_id=l.work_id,
                 weight_bps=l.weight_bps,
                 owners=[OwnerOut(account=w.account, payout=w.payout, share_bps=w.share_bps) for w in l.owners],
+                in_training_set=l.in_training_set,
             )
             for l in v.links
         ],
+        links_outside_training_set=[l.work_id for l in v.links if l.in_training_set is False],
         derived_work_id=v.derived_work_id,
         tx_hash=o.tx_hash,
         block_number=o.block_number,
