@@ -93,3 +93,15 @@ def test_the_block_store_never_joins_a_non_cid_into_a_path(tmp_path: Any) -> Non
         assert store.has(name) is False
     cid = store.put(b"hello")
     assert store.has(cid) and store.has(cid.upper().replace("B", "b", 1)) and store.get(cid) == b"hello"
+
+
+def test_concurrent_writers_of_the_same_block_all_succeed(tmp_path: Any) -> None:
+    """Regression: every thread of a process wrote the same temporary name, so concurrent
+    identical uploads failed with FileNotFoundError (a 500) when another thread renamed it first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = LocalBlockStore(tmp_path / "blocks")
+    with ThreadPoolExecutor(16) as pool:
+        cids = set(pool.map(lambda _: store.put(b"the same metadata" * 1000), range(64)))
+    assert len(cids) == 1 and store.get(cids.pop()) == b"the same metadata" * 1000
+    assert not list((tmp_path / "blocks").rglob("*.tmp"))

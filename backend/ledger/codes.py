@@ -24,6 +24,11 @@ def _territories() -> frozenset[str]:
     return frozenset(c.alpha_2 for c in pycountry.countries) | {WORLDWIDE}
 
 
+def minor_unit_text(exponent: int) -> str:
+    """How a person reads a minor unit: "1" (JPY: the unit itself), "0.01" (USD), "0.001" (BHD)."""
+    return "1 (no decimals)" if exponent == 0 else f"0.{'0' * (exponent - 1)}1"
+
+
 def currency_exponent(code: str) -> int:
     """Digits after the decimal point of one minor unit (JPY 0, USD 2, BHD 3).
 

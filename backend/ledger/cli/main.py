@@ -112,5 +112,43 @@ def keys_revoke(prefix: str) -> None:
     console.print("revoked")
 
 
+def _problem(exc: BaseException) -> str | None:
+    """A one-line explanation of a failure a user can fix, or None for a defect."""
+    import requests
+    from sqlalchemy.exc import OperationalError
+
+    from ledger.chain.client import ChainUnavailable
+    from ledger.services.errors import LedgerError
+
+    if isinstance(exc, ChainUnavailable | requests.exceptions.ConnectionError):
+        return (f"no chain answers at {get_settings().rpc_url}: start the ledger (`scripts/run.sh` or `ledger up`), or set "
+                "LEDGER_RPC_URL (and LEDGER_DATA_DIR, as the running ledger has them) to reach it")  # fmt: skip
+    if isinstance(exc, LedgerError):
+        return exc.message
+    if isinstance(exc, OperationalError):
+        return f"the database does not answer ({str(exc.orig).splitlines()[0]}): check LEDGER_DATABASE_URL and LEDGER_DATA_DIR"
+    if isinstance(exc, FileNotFoundError | PermissionError | RuntimeError):
+        return str(exc)
+    return None
+
+
+def main() -> None:
+    """The `ledger` command: a failure is one line that says what to do, never a traceback
+    (LEDGER_DEBUG=1 shows it)."""
+    import os
+
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last place anything can be told to the user
+        if os.environ.get("LEDGER_DEBUG"):
+            raise
+        problem = _problem(exc)
+        if problem is None:
+            console.print(f"[red]unexpected error: {type(exc).__name__}: {exc}[/red] (LEDGER_DEBUG=1 shows the traceback; please report it)")
+            sys.exit(1)
+        console.print(f"[red]{problem}[/red]")
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -20,7 +20,10 @@ ApiKey = Annotated[str, typer.Option(envvar="LEDGER_API_KEY", help="API key (rol
 
 
 def _client(api_url: str, api_key: str) -> httpx.Client:
-    return httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=120)
+    if not api_key.strip():
+        console.print("[red]no API key: give --api-key KEY or set LEDGER_API_KEY (`ledger keys create --role ...` makes one)[/red]")
+        raise typer.Exit(2)
+    return httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {api_key.strip()}"}, timeout=120)
 
 
 def _get(api_url: str, api_key: str, path: str, params: dict[str, str | int] | None = None) -> httpx.Response:
@@ -139,13 +142,17 @@ def list_(
     api_url: ApiUrl = "http://127.0.0.1:8000",
     api_key: ApiKey = "",
     owner: Annotated[str | None, typer.Option(help="Only works this address co-owns.")] = None,
-    limit: int = 100,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many works.")] = 100,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many works (the next page).")] = 0,
 ) -> None:
-    """Lists works."""
-    params: dict[str, str | int] = {"limit": limit}
+    """Lists works, a page at a time."""
+    params: dict[str, str | int] = {"limit": limit + 1, "offset": offset} if limit < 1000 else {"limit": limit, "offset": offset}
     if owner:
         params["owner"] = owner
     table = Table("id", "content hash", "metadata CID", "tx")
-    for w in _get_ok(api_url, api_key, "/works", params):
+    works = _get_ok(api_url, api_key, "/works", params)
+    for w in works[:limit]:
         table.add_row(str(w["work_id"]), w["content_hash"][:18] + "…", w["metadata_cid"], w["tx_hash"][:18] + "…")
     console.print(table)
+    if len(works) > limit or len(works) == 1000:
+        console.print(f"works {offset + 1}..{offset + limit} shown; there are more: add --offset {offset + limit}")

@@ -5,7 +5,7 @@ daemon; with ``LEDGER_IPFS_API_URL`` set, the same bytes are also added (and pin
 node through ipfshttpclient, and the node's CID must equal the one computed here.
 """
 
-import os
+import secrets
 from pathlib import Path
 from typing import Protocol
 
@@ -44,7 +44,7 @@ class LocalBlockStore:
             if path.exists():
                 continue
             path.parent.mkdir(exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp = path.with_name(f"{name}.{secrets.token_hex(8)}.tmp")  # one per writer: threads of one process too
             tmp.write_bytes(block.data)
             tmp.replace(path)
         return cid_string(blocks[-1].cid)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ledger.codes import minor_unit_text
+
 
 @dataclass(frozen=True)
 class Line:
@@ -87,7 +89,7 @@ class StatementView:
         rows = [
             ("statement id (SHA-256 of the document)", self.statement_id),
             ("period", f"{iso_day(self.doc['periodStart'])} to {iso_day(self.doc['periodEnd'])} (UTC)"),
-            ("currency", f"{self.currency} (minor unit: 10^-{self.doc['minorUnitExponent']})"),
+            ("currency", f"{self.currency} (minor unit: {minor_unit_text(int(self.doc['minorUnitExponent']))})"),
         ]
         money = lambda minor: f"{self.major(minor)} {self.currency}"  # noqa: E731
         owed = [(int(b["broughtForward"]), int(b["carriedForward"])) for b in self.balances]

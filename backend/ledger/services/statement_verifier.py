@@ -27,7 +27,7 @@ from ledger.accounting.balances import settle
 from ledger.accounting.coverage import Anchor, Window, coverage
 from ledger.chain.compiler import compile_contract
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
-from ledger.codes import currency_exponent
+from ledger.codes import currency_exponent, minor_unit_text
 from ledger.content.store import LocalBlockStore
 from ledger.db import init_db, make_engine, session_scope
 from ledger.indexer.runner import Indexer
@@ -81,7 +81,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
     root = "0x" + tree.root.hex()
     c.check("entries rebuild the root", lambda: (root == doc["root"], f"root of {len(entries)} entries is {root}"))
     c.check("entry indexes", lambda: ([e[0] for e in entries] == list(range(len(entries))), "0, 1, 2, ... in order"))
-    c.check("currency", lambda: (currency_exponent(doc["currency"]) == doc["minorUnitExponent"], f"{doc['currency']}, minor unit 10^-{doc['minorUnitExponent']}"))
+    c.check("currency", lambda: (currency_exponent(doc["currency"]) == doc["minorUnitExponent"], f"{doc['currency']}, minor unit {minor_unit_text(int(doc['minorUnitExponent']))}"))
 
     earned = [int(e.get("earned", e["amount"])) for e in doc["entries"]]  # v1: entries paid what they earned
     payable_total = int(doc.get("payableTotal", doc["holdersTotal"]))
