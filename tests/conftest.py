@@ -6,10 +6,6 @@ contracts on the shared anvil, so tests never see each other's works.
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,15 +26,10 @@ from ledger.chain.node import AnvilNode
 from ledger.config import Settings
 from ledger.models import Role
 from ledger.runtime import Ledger, open_ledger
+from ledger.reliability.api_process import ApiProcess as ServerProcess, free_port  # noqa: F401  (tests import them from here)
 from ledger.services.keys import create_api_key
 
 POSTGRES_ADMIN_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -166,56 +157,3 @@ def wallet() -> LocalAccount:
 def sign_typed(account: LocalAccount, typed: dict[str, object]) -> str:
     """What a wallet's eth_signTypedData_v4 returns for the ledger's typed data."""
     return "0x" + bytes(account.sign_message(encode_typed_data(full_message=typed)).signature).hex()
-
-
-class ServerProcess:
-    """The API in a process of its own, configured through the environment as `ledger up` is: a
-    request that kills it fails a test instead of the test run, and its peak memory can be read."""
-
-    def __init__(self, settings: Settings, log_path: Path, **env: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "LEDGER_DATA_DIR": str(settings.data_dir),
-            "LEDGER_RPC_URL": settings.rpc_url,
-            "LEDGER_DATABASE_URL": settings.db_url,
-            "LEDGER_INDEX_INTERVAL_S": "0.2",
-            **env,
-        }
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> "ServerProcess":
-        args = [sys.executable, "-m", "uvicorn", "--factory", "ledger.api.app:create_app", "--port", str(self.port), "--log-level", "warning"]
-        self.proc = subprocess.Popen(args, env=self.env, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"the API process exited with {self.proc.returncode}: {self.log_path.read_text()[-3000:]}"
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError("the API process did not become healthy")
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def peak_rss_mib(self) -> float:
-        """The process's high-water mark of resident memory (VmHWM), in MiB."""
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmHWM")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()

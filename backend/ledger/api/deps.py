@@ -55,6 +55,7 @@ def require(*roles: Role) -> Callable[[ApiKey], ApiKey]:
             raise HTTPException(403, f"this needs the role {allowed}; the key has role {key.role.value}")
         return key
 
+    check.roles = frozenset(roles)  # type: ignore[attr-defined]  # read by the access matrix (ledger.reliability.access)
     return check
 
 
