@@ -18,9 +18,11 @@ from ledger.chain.calls import Call, Encoder
 from ledger.chain.client import connect
 from ledger.chain.compiler import compile_contract
 from ledger.chain.deployment import CONTRACTS, Deployment, ensure_deployed, verify
+from ledger.chain.durability import ChainStateSaver
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.health import ChainHealth
 from ledger.chain.keys import operator_account
+from ledger.chain.node import AnvilNode
 from ledger.chain.outbox import Outbox, Recovery
 from ledger.chain.registry import WorkRegistryClient
 from ledger.chain.relayer import Relayer
@@ -77,8 +79,10 @@ class Ledger:
         )
 
 
-def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
-    """Connects everything; with ``deploy`` the contracts are deployed if no record exists yet."""
+def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | None = None) -> Ledger:
+    """Connects everything; with ``deploy`` the contracts are deployed if no record exists yet.
+    ``node``: the embedded anvil this process started, whose state is then written to disk
+    before any write is answered (``chain.durability``)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     init_db(engine)
@@ -87,7 +91,11 @@ def open_ledger(settings: Settings, *, deploy: bool = True) -> Ledger:
     abis = {name: compile_contract(f"{name}.sol").abi for name in CONTRACTS}
     outbox = Outbox(settings.outbox_path)
     fees = FeePolicy(bump_after_s=settings.tx_bump_after_s, max_fee_per_gas=settings.tx_max_fee_per_gas)
-    sender = TxSender(w3, operator, ErrorDecoder(*abis.values()), outbox=outbox, fees=fees)
+    saver = ChainStateSaver(w3, node.state_file) if node is not None else None
+    sender = TxSender(
+        w3, operator, ErrorDecoder(*abis.values()), outbox=outbox, fees=fees, confirmations=settings.confirmations,
+        after_mined=saver.save if saver else None,
+    )  # fmt: skip
     recovered = outbox.recover(w3)  # before anything new is signed: settle what a crash left pending
     if recovered != Recovery():
         log.warning("outbox after restart: %s", recovered)

@@ -41,13 +41,20 @@ def rpc_answers(url: str) -> bool:
 
 
 class AnvilNode:
-    def __init__(self, state_dir: Path, port: int, log_file: Path | None = None, gas_limit: int = 1_000_000_000) -> None:
+    def __init__(
+        self, state_dir: Path, port: int, log_file: Path | None = None, gas_limit: int = 1_000_000_000, state_interval_s: int = 1
+    ) -> None:
         self.state_dir = state_dir
+        self.state_interval_s = state_interval_s
         self.gas_limit = gas_limit
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log_file = log_file or state_dir / "anvil.log"
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
 
     def start(self, timeout_s: float = 30) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -57,8 +64,8 @@ class AnvilNode:
             anvil_binary(),
             "--host", "127.0.0.1",
             "--port", str(self.port),
-            "--state", str(self.state_dir / "state.json"),
-            "--state-interval", "1",
+            "--state", str(self.state_file),
+            "--state-interval", str(self.state_interval_s),
             # Same EVM as the compiler targets; a block gas limit that fits batches of thousands
             # of outputs (public chains need smaller batches: the backend splits them).
             "--hardfork", "prague",

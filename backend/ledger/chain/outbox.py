@@ -65,6 +65,7 @@ class Recovery:
     resent: int = 0
     dropped: int = 0
     replaced: int = 0  # other versions (fee bumps) of a transaction that was mined
+    lost: int = 0  # recorded as mined, gone from the chain (it lost state): pending again, so re-sent
 
 
 class Outbox:
@@ -131,6 +132,7 @@ class Outbox:
         send is in flight, e.g. at start. The versions of one transaction (same sender and nonce:
         fee bumps) are settled together: the one mined, the others replaced."""
         mined = resent = dropped = replaced = 0
+        lost = self._reopen_lost(w3)
         versions: dict[tuple[str, int], list[OutboxEntry]] = {}
         for row in self.entries("pending"):  # oldest version first
             versions.setdefault((row.sender, row.nonce), []).append(row)
@@ -162,7 +164,28 @@ class Outbox:
                 if row is not winner:
                     self.settle(row.tx_hash, None, "replaced")
                     replaced += 1
-        return Recovery(mined, resent, dropped, replaced)
+        return Recovery(mined, resent, dropped, replaced, lost)
+
+    def _reopen_lost(self, w3: Web3) -> int:
+        """Transactions recorded as mined in blocks the chain no longer has (a local node killed
+        before it saved its state, restarted from an older one) become pending again, so
+        recovery sends the same signed bytes: same nonce, same hash, and, where nothing took
+        their nonce meanwhile, the same effects (a work comes back under its id)."""
+        head = int(w3.eth.block_number)
+        stmt = select(outbox_table.c.tx_hash, outbox_table.c.purpose, outbox_table.c.block_number).where(
+            outbox_table.c.status == "mined", outbox_table.c.block_number > head
+        )
+        with self.engine.connect() as conn:
+            candidates = list(conn.execute(stmt))
+        lost = 0
+        for tx_hash, purpose, block in candidates:
+            if _receipt(w3, tx_hash) is not None:
+                continue
+            log.warning("outbox: %s (%s) was mined in block %s, which the chain (head %s) no longer has: sending it again", tx_hash, purpose, block, head)
+            with self.engine.begin() as conn:
+                conn.execute(update(outbox_table).where(outbox_table.c.tx_hash == tx_hash).values(status="pending", block_number=None, settled_at=None))
+            lost += 1
+        return lost
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ class FeePolicy:
 class TxSender:
     def __init__(
         self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, timeout_s: float = 120, outbox: Outbox | None = None,
-        fees: FeePolicy | None = None, clock: Clock = Clock(),
+        fees: FeePolicy | None = None, clock: Clock = Clock(), confirmations: int = 1,
+        after_mined: Callable[[int], None] | None = None,
     ) -> None:  # fmt: skip
         self.w3 = w3
         self.account = account
@@ -58,6 +59,11 @@ class TxSender:
         self.outbox = outbox  # where signed transactions are recorded before they are broadcast
         self.fees = fees or FeePolicy()
         self.clock = clock
+        #: Blocks that must include a transaction (its own counts as one) before a send returns.
+        self.confirmations = confirmations
+        #: Called with the block of every mined transaction before a send returns (the embedded
+        #: node's state saver: ``durability.ChainStateSaver.save``).
+        self.after_mined = after_mined
         self._lock = threading.Lock()
 
     def _revert_data(self, exc: Exception) -> Any:
@@ -154,7 +160,18 @@ class TxSender:
                     self.outbox.settle(h, None, "replaced")
         if receipt["status"] != 1:
             raise TransactionFailed(f"{what} {HexBytes(receipt['transactionHash']).to_0x_hex()} reverted")
+        self._make_durable(int(receipt["blockNumber"]))
         return receipt
+
+    def _make_durable(self, block: int) -> None:
+        """Waits for the confirmations, then has the embedded node's state written to disk."""
+        deadline = self.clock.now() + self.timeout_s
+        while int(self.w3.eth.block_number) < block + self.confirmations - 1:
+            if self.clock.now() >= deadline:
+                raise TimeExhausted(f"block {block} did not get {self.confirmations} confirmations within {self.timeout_s} s")
+            self.clock.sleep(self.fees.poll_s)
+        if self.after_mined is not None:
+            self.after_mined(block)
 
     def send(self, call: Call, gas: int | None = None) -> TxReceipt:
         """Simulates, signs and sends ``call``, waits for its receipt and returns it."""

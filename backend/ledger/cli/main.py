@@ -48,7 +48,7 @@ def up(
     # uvicorn handles SIGINT/SIGTERM itself; make sure anvil gets its SIGTERM (state dump) afterwards.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        ledger = open_ledger(settings, deploy=True)
+        ledger = open_ledger(settings, deploy=True, node=node)
         console.print(f"WorkRegistry at {ledger.registry.address} on chain {ledger.deployment.chain_id}")
         console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, holders' portal: /portal)")
         uvicorn.run(create_app(ledger=ledger), host=settings.api_host, port=settings.api_port, log_level="info")

@@ -305,7 +305,11 @@ def _fund(ledger: Ledger, key: ApiKey, settlement: Settlement, total: int) -> No
     if not key.custodial:
         raise Conflict(f"approve {needed} units of token {settlement.token} to the distributor {spender} from {holder} first (allowance now {allowance})")
     fund_on_dev_chain(ledger.w3, holder)  # gas for the approval; on a public chain the account needs its own
-    TxSender(ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder, outbox=ledger.sender.outbox, fees=ledger.sender.fees).send(Encoder(token)("approve", spender, needed))
+    approver = TxSender(
+        ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder, outbox=ledger.sender.outbox, fees=ledger.sender.fees,
+        confirmations=ledger.sender.confirmations, after_mined=ledger.sender.after_mined,
+    )  # fmt: skip
+    approver.send(Encoder(token)("approve", spender, needed))
 
 
 def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: str, token: str | None = None) -> CloseResult:

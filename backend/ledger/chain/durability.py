@@ -1,0 +1,44 @@
+"""What "mined" must mean before the ledger answers 201: durable.
+
+On the embedded anvil, a mined transaction lives in the node's memory until its next state dump
+(every second, and on a clean exit): a node killed in that second loses it, and its id is then
+given to the next registration. So after each receipt the ledger has anvil dump its state now
+(``anvil_dumpState``) and writes it over the state file, atomically, before it answers. Dumps
+are shared: one that started after a transaction's block covers every caller waiting for it.
+
+On any other chain the same promise is kept by confirmations (``LEDGER_CONFIRMATIONS``): the
+answer waits until that many blocks include the transaction's.
+"""
+
+import gzip
+import os
+import threading
+from pathlib import Path
+
+from web3 import Web3
+
+
+class ChainStateSaver:
+    def __init__(self, w3: Web3, state_file: Path) -> None:
+        self.w3 = w3
+        self.state_file = state_file
+        self._lock = threading.Lock()
+        self._saved_block = -1
+        self.saves = 0
+
+    def save(self, block: int) -> None:
+        """Returns once the node's state at ``block`` or later is on disk."""
+        with self._lock:
+            if self._saved_block >= block:
+                return
+            head = int(self.w3.eth.block_number)
+            dumped = self.w3.provider.make_request("anvil_dumpState", [])  # type: ignore[arg-type]
+            state = gzip.decompress(bytes.fromhex(str(dumped["result"]).removeprefix("0x")))
+            tmp = self.state_file.with_name(self.state_file.name + ".ledger.tmp")
+            with tmp.open("wb") as fh:
+                fh.write(state)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(self.state_file)
+            self._saved_block = head
+            self.saves += 1

@@ -1,0 +1,74 @@
+"""A 201 means durable: the embedded node's state is on disk before the answer, and a
+transaction a chain lost anyway (restarted from an older state) is sent again with the same
+bytes at the next start, so the work comes back under its id and a retry is a 409, not a 500."""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from ledger.chain.durability import ChainStateSaver
+from ledger.chain.node import AnvilNode
+from ledger.models import Role, Work
+from ledger.runtime import open_ledger
+from ledger.services.keys import create_api_key
+from tests.conftest import Server, client_for, free_port, make_settings
+
+TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
+
+
+@pytest.fixture
+def slow_dumping_node(tmp_path: Path) -> Iterator[AnvilNode]:
+    """anvil that writes its state file only every hour (and on a clean exit): whatever is
+    durable after a SIGKILL is what the ledger saved itself."""
+    node = AnvilNode(tmp_path / "chain", free_port(), state_interval_s=3600)
+    node.start()
+    yield node
+    node.stop()
+
+
+def test_a_registration_answered_201_survives_the_node_being_killed(slow_dumping_node: AnvilNode, tmp_path: Path) -> None:
+    """Regression: a work answered 201 vanished when the node was killed within a second."""
+    ledger = open_ledger(make_settings(tmp_path / "data", slow_dumping_node.url, f"sqlite:///{tmp_path / 'l.db'}"), deploy=True, node=slow_dumping_node)
+    token = create_api_key(ledger, Role.rights_holder, "studio").token
+    with Server(ledger) as server, client_for(server, token) as c:
+        resp = c.post("/works", json={"title": "kept", "terms": TERMS, "content_hash": "0x" + "d1" * 32})
+        assert resp.status_code == 201
+        slow_dumping_node.kill()  # no dump of its own
+        slow_dumping_node.start()
+        assert ledger.registry.contract.functions.workCount().call() == 1
+        assert c.get(f"/works/{resp.json()['work_id']}").status_code == 200
+    assert ledger.sender.after_mined is not None
+    ledger.engine.dispose()
+
+
+def test_a_transaction_the_chain_lost_is_sent_again_and_a_retry_is_a_409(slow_dumping_node: AnvilNode, tmp_path: Path) -> None:
+    """Regression: after the node lost a mined registration, its id went to another work and the
+    identical retry answered 500 (the outbox refused the same signed bytes)."""
+    settings = make_settings(tmp_path / "data", slow_dumping_node.url, f"sqlite:///{tmp_path / 'l.db'}")
+    ledger = open_ledger(settings, deploy=True)  # no state saver: this ledger does not run the node
+    token = create_api_key(ledger, Role.rights_holder, "studio").token
+    ChainStateSaver(ledger.w3, slow_dumping_node.state_file).save(ledger.w3.eth.block_number)
+    before = tmp_path / "before.json"
+    shutil.copy(slow_dumping_node.state_file, before)
+    spec = {"title": "lost and found", "terms": TERMS, "content_hash": "0x" + "d2" * 32}
+    with Server(ledger) as server, client_for(server, token) as c:
+        first = c.post("/works", json=spec)
+        assert first.status_code == 201
+    work_id = first.json()["work_id"]
+    ledger.engine.dispose()
+    slow_dumping_node.kill()
+    shutil.copy(before, slow_dumping_node.state_file)  # the node comes back from before the registration
+    slow_dumping_node.start()
+
+    restarted = open_ledger(settings, deploy=False)  # recovery sends the lost transaction again
+    assert restarted.registry.contract.functions.workCount().call() == 1
+    with Server(restarted) as server, client_for(server, token) as c:
+        retry = c.post("/works", json=spec)
+        assert retry.status_code == 409 and retry.json()["work_id"] == work_id, retry.text
+        assert c.get(f"/works/{work_id}").json()["content_hash"] == spec["content_hash"]
+    with Session(restarted.engine) as s:
+        assert s.get(Work, work_id) is not None
+    restarted.engine.dispose()
