@@ -34,7 +34,9 @@ POSTGRES_ADMIN_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://po
 
 @pytest.fixture(scope="session")
 def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNode]:
-    node = AnvilNode(tmp_path_factory.mktemp("anvil"), free_port())
+    # Never restarted, so it needs no periodic state dump: dumping a state grown by hundreds of
+    # deployments every second cost a good part of a core for the whole run.
+    node = AnvilNode(tmp_path_factory.mktemp("anvil"), free_port(), state_interval_s=3600)
     node.start()
     yield node
     node.stop()

@@ -58,7 +58,7 @@ class Scene:
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     root = tmp_path_factory.mktemp("forged")
-    node = AnvilNode(root / "chain", free_port())
+    node = AnvilNode(root / "chain", free_port(), state_interval_s=3600)
     node.start()
     ledger = open_ledger(make_settings(root / "data", node.url, f"sqlite:///{root / 'l.db'}"), deploy=True)
     forger = Account.create()
