@@ -8,7 +8,9 @@ its own process), printed as a table and as JSON:
 - fuzz: schemathesis against the OpenAPI schema, every operation, as every caller;
 - load: readers and writers at once for a fixed time: throughput, p50/p99, statuses;
 - crash: kill -9 of the API in the middle of batch registrations and usage imports, restart,
-  retry: nothing lost, nothing duplicated.
+  retry: nothing lost, nothing duplicated;
+- reorgs: forks of depth 1 to 64 (anvil snapshot and revert): every projected table equals a
+  fresh index of the same chain.
 
     .venv/bin/python scripts/reliability.py            # short form (about a minute; what CI runs)
     .venv/bin/python scripts/reliability.py --full     # the full form (more examples, longer load, 100 crash trials)
@@ -37,10 +39,11 @@ from ledger.chain.node import AnvilNode
 from ledger.config import Settings
 from ledger.models import Role, UsageLine, UsageReport, Work
 from ledger.reliability.access import endpoints, failures, matrix
-from ledger.reliability.api_process import ApiProcess, free_port
+from ledger.reliability.api_process import ApiProcess, ApiThread, free_port
 from ledger.reliability.fuzz import fuzz
 from ledger.reliability.hostile import probe_all
 from ledger.reliability.load import TERMS, run_load
+from ledger.reliability.reorgs import reorg_trials
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.keys import create_api_key
 
@@ -95,6 +98,19 @@ def fuzzing(api: ApiProcess, keys: dict[Role, str], workdir: Path, examples: int
 
 def load(api: ApiProcess, keys: dict[Role, str], work_ids: list[int], seconds: float) -> dict[str, Any]:
     return run_load(api.url, keys[Role.rights_holder], work_ids, seconds, seed=random.randrange(2**32)).figures()
+
+
+def _reorgs(api: ApiProcess, ledger: Ledger, keys: dict[Role, str], depths: list[int], root: Path) -> dict[str, Any]:
+    """Forks need one indexer: the API process's is stopped, and an API thread over this
+    process's ledger serves the registrations meanwhile."""
+    api.stop()
+    try:
+        with ApiThread(ledger) as server:
+            clients = lambda: (httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {keys[Role.rights_holder]}"}, timeout=120),  # noqa: E731
+                               httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {keys[Role.platform]}"}, timeout=120))  # fmt: skip
+            return reorg_trials(ledger, clients, depths, root)
+    finally:
+        api.start()
 
 
 def _counts(ledger: Ledger) -> dict[str, int]:
@@ -187,7 +203,8 @@ def main() -> int:
                 ("fuzz", lambda: fuzzing(api, keys, root, 5 if short else 100, 15 if short else 300)),
                 ("load", lambda: load(api, keys, work_ids, 10 if short else 60)),
                 ("crash", lambda: crash_trials(api, ledger, keys, platform, outputs, 6 if short else 100, rng)),
-            ]
+                ("reorgs", lambda: _reorgs(api, ledger, keys, [1, 64] if short else [1, 2, 3, 4, 8, 16, 32, 48, 64], root)),
+            ]  # fmt: skip
             for name, step in steps:
                 started = time.monotonic()
                 console.print(f"[bold]{name}[/bold] ...")
@@ -199,7 +216,7 @@ def main() -> int:
             ledger.engine.dispose()
             node.stop()
     table = Table("check", "figures")
-    for name in ("access", "limits", "fuzz", "load", "crash"):
+    for name in ("access", "limits", "fuzz", "load", "crash", "reorgs"):
         table.add_row(name, ", ".join(f"{k}={v}" for k, v in figures[name].items() if k != "first"))
     console.print(table)
     print(json.dumps(figures, indent=1))
@@ -209,6 +226,7 @@ def main() -> int:
         figures["access"]["mismatches"], figures["limits"]["not_4xx"], not figures["limits"]["alive"],
         figures["limits"]["peak_rss_mib"] >= RSS_BOUND_MIB, figures["fuzz"]["failures"], not figures["fuzz"]["alive"],
         figures["load"]["server_errors"], figures["crash"]["lost"], figures["crash"]["duplicated"], figures["crash"]["unanswered"],
+        figures["reorgs"]["mismatches"],
     ]  # fmt: skip
     if any(problems):
         console.print("[red]reliability: problems found (see above)[/red]")

@@ -6,8 +6,6 @@ contracts on the shared anvil, so tests never see each other's works.
 
 import os
 import shutil
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,18 +13,16 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
 
-from ledger.api.app import create_app
 from ledger.chain.node import AnvilNode
 from ledger.config import Settings
 from ledger.models import Role
 from ledger.runtime import Ledger, open_ledger
-from ledger.reliability.api_process import ApiProcess as ServerProcess, free_port  # noqa: F401  (tests import them from here)
+from ledger.reliability.api_process import ApiProcess as ServerProcess, ApiThread as Server, free_port  # noqa: F401  (tests import them from here)
 from ledger.services.keys import create_api_key
 
 POSTGRES_ADMIN_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -102,30 +98,6 @@ def ledger(settings: Settings) -> Iterator[Ledger]:
     led = open_ledger(settings, deploy=True)
     yield led
     led.engine.dispose()
-
-
-class Server:
-    """uvicorn serving the app in a thread, on a free port: real HTTP, real lifespan."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(ledger=ledger), host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> "Server":
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("API server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
 
 
 @pytest.fixture

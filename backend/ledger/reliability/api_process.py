@@ -13,9 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import threading
+
 import httpx
+import uvicorn
 
 from ledger.config import Settings
+from ledger.runtime import Ledger
 
 
 def free_port() -> int:
@@ -81,3 +85,31 @@ class ApiProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class ApiThread:
+    """uvicorn serving the app in a thread of this process, on a free port, over a Ledger the
+    caller holds (so the caller's indexer calls and the API's share one lock): real HTTP, real
+    lifespan. A context manager."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        from ledger.api.app import create_app  # the app imports routers: only when serving
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(ledger=ledger), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "ApiThread":
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("API server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
