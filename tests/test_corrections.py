@@ -22,8 +22,7 @@ from ledger.services.keys import create_api_key
 from ledger.services.statement_verifier import recompute_statement, verify_statement
 from ledger.services.statements import canonical
 from tests.conftest import Server, client_for, rebuilt_from_chain
-from tests.test_royalties_api import _work
-from tests.test_statements_api import _fresh, _platform_with_outputs, _upload
+from tests.factories import _fresh, _platform_with_outputs, _upload, _work
 
 SEPTEMBER = {"period_start": "2026-09-01", "period_end": "2026-09-30", "currency": "JPY"}
 OCTOBER = {"period_start": "2026-10-01", "period_end": "2026-10-31", "currency": "JPY"}

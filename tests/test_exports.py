@@ -14,7 +14,7 @@ from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
 from tests.conftest import Server, client_for
-from tests.test_statements_api import _csv, _platform_with_outputs, _upload
+from tests.factories import _csv, _platform_with_outputs, _upload
 
 TITLE = "進撃の巨人 第1話 原画 (key animation)"
 

@@ -13,8 +13,7 @@ from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
 from tests.conftest import Server, client_for
-from tests.test_royalties_api import _work
-from tests.test_statements_api import _csv, _platform_with_outputs, _upload
+from tests.factories import _csv, _platform_with_outputs, _upload, _work
 
 CHROMIUM = os.environ.get("LEDGER_TEST_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -14,14 +14,8 @@ from ledger.models import Checkpoint, PlatformShare, Role, UsageLine, WorkOwnerV
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.keys import create_api_key
 from ledger.services.platform_shares import shares_for
+from tests.factories import _work  # noqa: F401
 from tests.conftest import Server, client_for, rebuilt_from_chain
-
-
-def _work(holder: httpx.Client, seed: int, royalty: int, owners: list[dict[str, object]]) -> int:
-    resp = holder.post("/works", json={"title": f"w{seed}", "content_hash": "0x" + f"{seed:064x}",
-                                       "terms": {"training_allowed": True, "royalty_bps": royalty}, **({"owners": owners} if owners else {})})  # fmt: skip
-    assert resp.status_code == 201, resp.text
-    return int(resp.json()["work_id"])
 
 
 def test_royalty_run_conserves_and_follows_the_policy(ledger: Ledger, server: Server, holder: httpx.Client) -> None:

@@ -23,38 +23,9 @@ from ledger.services import statements
 from ledger.services.statement_verifier import recompute_statement, verify_statement
 from ledger.services.statements import canonical
 from tests.conftest import Server, client_for, rebuilt_from_chain, sign_typed
-from tests.test_royalties_api import _work
+from tests.factories import _csv, _fresh, _platform_with_outputs, _upload, _work  # noqa: F401
 
 OCTOBER = {"period_start": "2026-10-01", "period_end": "2026-10-31", "currency": "JPY"}
-
-
-def _platform_with_outputs(ledger: Ledger, server: Server, links: list[list[tuple[int, int]]], seed: int) -> tuple[httpx.Client, str, list[str]]:
-    key = create_api_key(ledger, Role.platform, "gen")
-    platform = client_for(server, key.token)
-    works = sorted({w for ls in links for w, _ in ls})
-    model = platform.post("/models", json={"name": "m", "weights_hash": "0x" + "22" * 32, "work_ids": works}).json()["model_id"]
-    hashes = ["0x" + f"{seed + i:064x}" for i in range(len(links))]
-    for h, ls in zip(hashes, links):
-        body = {"output_hash": h, "model_id": model, "links": [{"work_id": w, "weight_bps": x} for w, x in ls]}
-        assert platform.post("/outputs", json=body).status_code == 201
-    assert key.holder_address is not None
-    return platform, key.holder_address, hashes
-
-
-def _csv(report_id: str, platform: str, start: str, end: str, currency: str, lines: list[tuple[str, int]]) -> bytes:
-    rows = [f"HEAD,{report_id},{platform},{start},{end},{currency}"]
-    rows += [f"LINE,{report_id}-{i},{h},ref,generation,subscription,JP,1,{revenue}" for i, (h, revenue) in enumerate(lines)]
-    rows.append(f"FOOT,{len(lines)},{sum(r for _, r in lines)}")
-    return ("\n".join(rows) + "\n").encode()
-
-
-def _upload(platform: httpx.Client, body: bytes) -> httpx.Response:
-    return platform.post("/usage/reports", files={"file": ("r.csv", body)})
-
-
-def _fresh(parent: Path, name: str) -> Path:
-    (parent / name).mkdir()
-    return parent / name
 
 
 def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, server: Server, holder: httpx.Client, tmp_path: Path) -> None:
