@@ -30,6 +30,8 @@ def test_a_chain_that_does_not_answer_is_a_503_with_its_reason(own_chain: AnvilN
     with Server(ledger) as server, client_for(server, token) as c:
         first = c.post("/works", json={"title": "before", "terms": TERMS, "content_hash": "0x" + "71" * 32})
         assert first.status_code == 201
+        up = c.get("/health").json()
+        assert up["final_block"] == max(0, min(up["indexed_block"], up["chain_head"] - ledger.settings.finality_depth))
         own_chain.stop()
 
         health = c.get("/health")

@@ -129,6 +129,7 @@ class HealthOut(BaseModel):
     chain_down_since: str | None = Field(None, description="When the chain stopped answering (UTC, ISO 8601)")
     chain_error: str | None = Field(None, description="What the last attempt to reach it said")
     indexed_block: int | None
+    final_block: int | None = Field(None, description="Rows with block_number at or below it are final (LEDGER_FINALITY_DEPTH blocks below the head)")
     work_registry: str
     works: int
     incidents: list[dict[str, Any]]

@@ -54,6 +54,7 @@ def health(ledger: Annotated[Ledger, Depends(get_ledger)]) -> Any:
         chain_down_since=None if chain.down_since is None else datetime.fromtimestamp(chain.down_since, timezone.utc).isoformat(timespec="seconds"),
         chain_error=chain.error or None,
         indexed_block=cp.block_number if cp else None,
+        final_block=None if head is None or cp is None else max(0, min(cp.block_number, head - ledger.settings.finality_depth)),
         work_registry=ledger.registry.address,
         works=works,
         incidents=[i.model_dump(mode="json") for i in incidents],
