@@ -12,7 +12,7 @@ from sqlmodel import Session
 from ledger.chain.durability import ChainStateSaver
 from ledger.chain.node import AnvilNode
 from ledger.models import Role, Work
-from ledger.runtime import open_ledger
+from ledger.runtime import Ledger, open_ledger
 from ledger.services.keys import create_api_key
 from tests.conftest import Server, client_for, free_port, make_settings
 
@@ -72,3 +72,29 @@ def test_a_transaction_the_chain_lost_is_sent_again_and_a_retry_is_a_409(slow_du
     with Session(restarted.engine) as s:
         assert s.get(Work, work_id) is not None
     restarted.engine.dispose()
+
+
+def test_a_caller_that_will_not_wait_gets_202_and_a_status_url(ledger: Ledger, server: Server, holder_key: str) -> None:
+    """On a chain that takes minutes to confirm, `Prefer: respond-async` answers at once; the
+    outcome (the answer the caller would have had) is kept for the key that asked."""
+    import time
+
+    spec = {"title": "later", "terms": TERMS, "content_hash": "0x" + "d3" * 32}
+    with client_for(server, holder_key) as c:
+        resp = c.post("/works", json=spec, headers={"Prefer": "respond-async"})
+        assert resp.status_code == 202 and resp.headers["preference-applied"] == "respond-async"
+        url = resp.json()["status_url"]
+        assert resp.headers["location"] == url
+        deadline = time.monotonic() + 120
+        while (op := c.get(url).json())["status"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert op["status"] == "done" and op["http_status"] == 201 and op["result"]["content_hash"] == spec["content_hash"]
+        again = c.post("/works/batch", json={"works": [spec]}, headers={"Prefer": "respond-async"}).json()["status_url"]
+        while (op := c.get(again).json())["status"] == "running":
+            time.sleep(0.1)
+        assert op["http_status"] == 409 and op["result"]["work_id"] == c.get(url).json()["result"]["work_id"]
+        assert c.post("/works", json={**spec, "title": ""}, headers={"Prefer": "respond-async"}).status_code == 422  # validated before accepting
+    other = create_api_key(ledger, Role.rights_holder, "other").token
+    with client_for(server, other) as o:
+        assert o.get(url).status_code == 404

@@ -17,11 +17,12 @@ from ledger.chain.client import ChainUnavailable
 from ledger.chain.health import UNREACHABLE
 from ledger.api.throttle import FailedAuthThrottle
 from ledger.api.limits import BodyLimits, RequestLimits
-from ledger.api.routers import admin, models, outputs, platforms, relay, royalties, statements, usage, works
+from ledger.api.routers import admin, models, operations, outputs, platforms, relay, royalties, statements, usage, works
 from ledger.config import Settings, get_settings
 from ledger.jsonshape import JsonLimits
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.errors import LedgerError
+from ledger.services.operations import interrupt_running
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ledger = ledger or open_ledger(settings or get_settings(), deploy=False)
         app.state.ledger.indexer.sync()
+        interrupted = interrupt_running(app.state.ledger)
+        if interrupted:
+            log.warning("%s background operation(s) did not finish before the last stop: marked interrupted (their requests may be sent again)", interrupted)
         stop = threading.Event()
         poller = threading.Thread(target=_poll, args=(app.state.ledger, stop), name="indexer", daemon=True)
         poller.start()
@@ -108,4 +112,5 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(platforms.router)
     app.include_router(relay.router)
     app.include_router(admin.router)
+    app.include_router(operations.router)
     return app

@@ -3,6 +3,7 @@
 from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
+from ledger.models.operations import Operation
 from ledger.models.statements import Statement, StatementBalance, StatementClaim, StatementEntry
 from ledger.models.usage import PlatformShare, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.models.works import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
@@ -14,6 +15,7 @@ __all__ = [
     "IndexerIncident",
     "Model",
     "ModelTrainingWork",
+    "Operation",
     "Output",
     "PlatformShare",
     "OutputLink",

@@ -29,6 +29,7 @@ PATH_VALUES = {
     "statement_id": "0x" + "00" * 32,
     "account": "0x" + "00" * 20,
     "address": "0x" + "00" * 20,
+    "operation_id": "00" * 16,
 }
 
 

@@ -31,7 +31,8 @@ from ledger.content.documents import load_document
 from ledger.jsonshape import JsonLimits, JsonShapeError, check_json_text
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
-from ledger.services import work_changes, works as svc
+from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
+from ledger.services import operations, work_changes, works as svc
 from ledger.services.signing import SignatureRequired
 from ledger.services.errors import InvalidInput, TooLarge
 
@@ -87,10 +88,11 @@ _UPLOAD_DOC: dict[str, Any] = {
 }
 
 
-@router.post("", status_code=201, response_model=RegisteredOut, openapi_extra=_UPLOAD_DOC, responses=_SIGN)
+@router.post("", status_code=201, response_model=RegisteredOut, openapi_extra=_UPLOAD_DOC, responses={**_SIGN, **ASYNC_ANSWER})
 async def register_work(request: Request, key: Holder, ledger: LedgerDep) -> Any:
     """Registers one work: upload the file (multipart: `file` + `work` JSON), or send JSON with its
-    SHA-256 `content_hash`. Answers 409 with `work_id` if the content is already registered."""
+    SHA-256 `content_hash`. Answers 409 with `work_id` if the content is already registered.
+    With `Prefer: respond-async`, answers 202 at once and runs in the background."""
     ctype = request.headers.get("content-type", "")
     try:
         if ctype.startswith("multipart/form-data"):
@@ -116,19 +118,29 @@ async def register_work(request: Request, key: Holder, ledger: LedgerDep) -> Any
             raise InvalidInput("send application/json (with content_hash) or multipart/form-data (with file)")
     except ValidationError as exc:
         raise InvalidInput("invalid work", errors=json.loads(exc.json(include_url=False))) from exc
-    result = await run_in_threadpool(svc.register_works, ledger, key, [req])
-    if isinstance(result, svc.PendingRegistration):
-        return _pending(result)
-    return _registered(result[0])
+    return await _register(request, ledger, key, [req], single=True)
 
 
-@router.post("/batch", status_code=201, response_model=list[RegisteredOut], responses=_SIGN)
-async def register_batch(body: WorkBatch, key: Holder, ledger: LedgerDep) -> Any:
-    """Registers up to 200 works, by content hash, in one transaction: all or nothing."""
-    result = await run_in_threadpool(svc.register_works, ledger, key, [_to_request(s) for s in body.works])
-    if isinstance(result, svc.PendingRegistration):
-        return _pending(result)
-    return [_registered(r) for r in result]
+@router.post("/batch", status_code=201, response_model=list[RegisteredOut], responses={**_SIGN, **ASYNC_ANSWER})
+async def register_batch(request: Request, body: WorkBatch, key: Holder, ledger: LedgerDep) -> Any:
+    """Registers up to 200 works, by content hash, in one transaction: all or nothing. With
+    `Prefer: respond-async`, answers 202 at once and runs in the background."""
+    return await _register(request, ledger, key, [_to_request(s) for s in body.works], single=False)
+
+
+async def _register(request: Request, ledger: Ledger, key: ApiKey, reqs: list[svc.WorkRequest], single: bool) -> Any:
+    def answer() -> tuple[int, Any]:
+        result = svc.register_works(ledger, key, reqs)
+        if isinstance(result, svc.PendingRegistration):
+            pending = _pending(result)
+            return pending.status_code, json.loads(bytes(pending.body))
+        done = [_registered(r).model_dump() for r in result]
+        return 201, done[0] if single else done
+
+    if wants_async(request):
+        return accepted(await run_in_threadpool(operations.start, ledger, key, "register_works", answer))
+    status, body = await run_in_threadpool(answer)
+    return JSONResponse(status_code=status, content=body)
 
 
 def _work_out(view: svc.WorkView) -> dict[str, Any]:

@@ -1,0 +1,61 @@
+"""Writes answered 202 (``Prefer: respond-async``) and their outcome."""
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ledger.api.deps import current_key, get_ledger
+from ledger.models import ApiKey, Operation
+from ledger.runtime import Ledger
+from ledger.services import operations as svc
+
+router = APIRouter(tags=["operations"])
+
+
+class AcceptedOut(BaseModel):
+    status: str = Field("accepted", description="The write runs in the background; follow status_url")
+    operation_id: str
+    status_url: str
+
+
+class OperationOut(BaseModel):
+    operation_id: str
+    kind: str
+    status: str = Field(description="running, done, or interrupted (the ledger stopped first: send the request again, it is idempotent)")
+    http_status: int | None = Field(description="When done: what the request would have answered had the caller waited")
+    result: Any = Field(description="When done: that answer's body")
+    created_at: datetime
+    finished_at: datetime | None
+
+
+#: The OpenAPI answer a write documents when it can run in the background.
+ASYNC_ANSWER: dict[int | str, dict[str, Any]] = {
+    202: {"model": AcceptedOut, "description": "With `Prefer: respond-async`: accepted; GET status_url for the outcome (or a self-custodied holder's typed data to sign)"}
+}
+
+
+def wants_async(request: Request) -> bool:
+    """RFC 7240: the caller prefers an immediate 202 to waiting for the chain."""
+    return any(p.strip().lower() == "respond-async" for p in request.headers.get("prefer", "").split(","))
+
+
+def accepted(op: Operation) -> JSONResponse:
+    url = f"/operations/{op.id}"
+    return JSONResponse(status_code=202, headers={"Location": url, "Preference-Applied": "respond-async"}, content=AcceptedOut(operation_id=op.id, status_url=url).model_dump())
+
+
+@router.get("/operations/{operation_id}", response_model=OperationOut)
+async def operation(
+    operation_id: Annotated[str, Path(max_length=32)], key: Annotated[ApiKey, Depends(current_key)], ledger: Annotated[Ledger, Depends(get_ledger)]
+) -> OperationOut:
+    """The outcome of a write started with `Prefer: respond-async`; only the key that started it (or an admin) sees it."""
+    op = await run_in_threadpool(svc.get, ledger, key, operation_id)
+    return OperationOut(
+        operation_id=op.id, kind=op.kind, status=op.status, http_status=op.http_status,
+        result=None if op.body is None else json.loads(op.body), created_at=op.created_at, finished_at=op.finished_at,
+    )  # fmt: skip
