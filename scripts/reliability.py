@@ -7,8 +7,8 @@ its own process), printed as a table and as JSON:
   route with a body, with and without a key, and the API process's peak memory;
 - fuzz: schemathesis against the OpenAPI schema, every operation, as every caller;
 - load: readers and writers at once for a fixed time: throughput, p50/p99, statuses;
-- crash: kill -9 of the API in the middle of batch registrations and usage imports, restart,
-  retry: nothing lost, nothing duplicated;
+- crash: kill -9 of the API in the middle of batch registrations, usage imports, period closes
+  and claims, restart, retry: nothing lost, nothing duplicated;
 - reorgs: forks of depth 1 to 64 (anvil snapshot and revert): every projected table equals a
   fresh index of the same chain.
 
@@ -19,12 +19,14 @@ Exits 1 if any server error, access mismatch, lost or duplicated row appears.
 """
 
 import argparse
+import calendar
 import json
 import random
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger.api.app import create_app
 from ledger.chain.node import AnvilNode
@@ -122,57 +124,76 @@ def _counts(ledger: Ledger) -> dict[str, int]:
         }
 
 
+def _kill_during(api: ApiProcess, send: Callable[[], int], done: tuple[int, ...], rng: random.Random) -> bool:
+    """Sends a request, kills the API at a random moment of it, restarts it and sends the same
+    request again until it is answered as done; whether it was."""
+    first = threading.Thread(target=send)
+    first.start()
+    time.sleep(rng.uniform(0.0, 1.5))
+    api.kill()
+    first.join()
+    api.start()
+    return any(send() in done for _ in range(5))
+
+
+def _post(api: ApiProcess, token: str, path: str, body: Any) -> int:
+    with _client(api, token) as c:
+        try:
+            if isinstance(body, str):
+                return c.post(path, content=body.encode(), headers={"content-type": "text/csv"}).status_code
+            return c.post(path, json=body).status_code
+        except httpx.HTTPError:
+            return 0
+
+
 def crash_trials(api: ApiProcess, ledger: Ledger, keys: dict[Role, str], platform: str, outputs: list[str], trials: int, rng: random.Random) -> dict[str, Any]:
-    """kill -9 of the API at a random moment of a batch registration or a usage import, restart,
-    retry the same request until it is answered: each request's effect exists exactly once."""
+    """kill -9 of the API at a random moment of a batch registration, a usage import, a period
+    close or a claim; restart; the same request again until it is answered: each request's
+    effect must then exist exactly once (rows, chain, statements, claims)."""
     lost = duplicated = unanswered = 0
-    kinds = {"works": 0, "usage": 0}
+    kinds = {"works": 0, "usage": 0, "close": 0, "claim": 0}
+    holder = httpx.get(f"{api.url}/keys/me", headers={"Authorization": f"Bearer {keys[Role.rights_holder]}"}).json()["holder_address"]
+    last_day: str | None = None
+    last_statement: str | None = None
     for trial in range(trials):
-        kind = "works" if trial % 2 == 0 else "usage"
+        kind = ("works", "usage", "close", "claim")[trial % 4]
         kinds[kind] += 1
         if kind == "works":
-            path, body = "/works/batch", {"works": [{"title": f"crash {trial}.{i}", "terms": TERMS, "content_hash": "0x" + f"{0xC4A500 + trial:032x}{i:032x}"} for i in range(25)]}
-            token, done = keys[Role.rights_holder], (201, 409)
-        else:
-            lines = [f"LINE,T{trial}-{i},{outputs[i % len(outputs)]},r,generation,free,JP,1,{100 + i}" for i in range(2000)]
-            csv = "\n".join([f"HEAD,CRASH-{trial},{platform},2026-01-01,2026-01-31,JPY", *lines, f"FOOT,{len(lines)},{sum(100 + i for i in range(2000))}"]) + "\n"
-            path, body, token, done = "/usage/reports", csv, keys[Role.platform], (201, 200)
-
-        def send(body: Any = body, path: str = path, token: str = token) -> int:
-            with _client(api, token) as c:
-                try:
-                    if isinstance(body, str):
-                        return c.post(path, content=body.encode(), headers={"content-type": "text/csv"}).status_code
-                    return c.post(path, json=body).status_code
-                except httpx.HTTPError:
-                    return 0
-
-        first = threading.Thread(target=send)
-        first.start()
-        time.sleep(rng.uniform(0.0, 1.5))
-        api.kill()
-        first.join()
-        api.start()
-        status = 0
-        for _ in range(5):
-            status = send()
-            if status in done:
-                break
-        if status not in done:
-            unanswered += 1
-        counts = _counts(ledger)
-        chain_works = int(ledger.registry.contract.functions.workCount().call())
-        if kind == "works":
+            prefix = "0x" + f"{0xC4A500 + trial:032x}"
+            body = {"works": [{"title": f"crash {trial}.{i}", "terms": TERMS, "content_hash": prefix + f"{i:032x}"} for i in range(25)]}
+            unanswered += not _kill_during(api, lambda: _post(api, keys[Role.rights_holder], "/works/batch", body), (201, 409), rng)
             with Session(ledger.engine) as s:
-                mine = int(s.exec(select(func.count()).select_from(Work).where(Work.content_hash.startswith("0x" + f"{0xC4A500 + trial:032x}"))).one())  # type: ignore[attr-defined]
+                mine = int(s.exec(select(func.count()).select_from(Work).where(col(Work.content_hash).startswith(prefix))).one())
+                total = int(s.exec(select(func.count()).select_from(Work)).one())
             lost += mine < 25
-            duplicated += mine > 25 or counts["works"] != chain_works
-        else:
+            duplicated += mine > 25 or total != int(ledger.registry.contract.functions.workCount().call())
+        elif kind == "usage":
+            day = f"2025-{1 + trial // 28 % 12:02d}-{1 + trial % 28:02d}"
+            lines = [f"LINE,T{trial}-{i},{outputs[i % len(outputs)]},r,generation,free,JP,1,{100 + i}" for i in range(2000)]
+            csv = "\n".join([f"HEAD,CRASH-{trial},{platform},{day},{day},JPY", *lines, f"FOOT,{len(lines)},{sum(100 + i for i in range(2000))}"]) + "\n"
+            unanswered += not _kill_during(api, lambda: _post(api, keys[Role.platform], "/usage/reports", csv), (201, 200), rng)
             with Session(ledger.engine) as s:
                 reports = s.exec(select(UsageReport).where(UsageReport.report_id == f"CRASH-{trial}")).all()
-                lines_n = int(s.exec(select(func.count()).select_from(UsageLine).where(UsageLine.line_id.startswith(f"T{trial}-"))).one())  # type: ignore[attr-defined]
-            lost += len(reports) == 0 or lines_n < 2000 or not reports[0].anchor_tx
-            duplicated += len(reports) > 1 or lines_n > 2000
+                n_lines = int(s.exec(select(func.count()).select_from(UsageLine).where(col(UsageLine.line_id).startswith(f"T{trial}-"))).one())
+            lost += len(reports) == 0 or n_lines < 2000 or not reports[0].anchor_tx
+            duplicated += len(reports) > 1 or n_lines > 2000
+            last_day = day
+        elif kind == "close" and last_day is not None:
+            body = {"period_start": last_day, "period_end": last_day, "currency": "JPY"}
+            unanswered += not _kill_during(api, lambda: _post(api, keys[Role.accountant], "/statements", body), (201, 200), rng)
+            start = calendar.timegm(time.strptime(last_day, "%Y-%m-%d"))
+            first, second = (ledger.distributor.functions.statementAt("JPY", start, start + 86_399, n).call()[0] for n in (0, 1))
+            lost += int.from_bytes(first, "big") == 0
+            duplicated += int.from_bytes(second, "big") != 0
+            last_statement = "0x" + bytes(first).hex()
+        elif kind == "claim" and last_statement is not None:
+            path = f"/statements/{last_statement}/claims"
+            unanswered += not _kill_during(api, lambda: _post(api, keys[Role.rights_holder], path, {"account": holder}), (200, 409), rng)
+            sid = bytes.fromhex(last_statement[2:])
+            events = ledger.distributor.events.Claimed().get_logs(argument_filters={"statementId": sid}, from_block=0)
+            indexes = [int(e["args"]["index"]) for e in events]
+            lost += not indexes
+            duplicated += len(indexes) != len(set(indexes))
     return {"trials": trials, **kinds, "lost": lost, "duplicated": duplicated, "unanswered": unanswered}
 
 
@@ -200,9 +221,9 @@ def main() -> int:
             steps = [
                 ("access", lambda: access(api, keys)),
                 ("limits", lambda: limits(api, keys)),
-                ("fuzz", lambda: fuzzing(api, keys, root, 5 if short else 100, 15 if short else 300)),
+                ("fuzz", lambda: fuzzing(api, keys, root, 5 if short else 100, 15 if short else 150)),
                 ("load", lambda: load(api, keys, work_ids, 10 if short else 60)),
-                ("crash", lambda: crash_trials(api, ledger, keys, platform, outputs, 6 if short else 100, rng)),
+                ("crash", lambda: crash_trials(api, ledger, keys, platform, outputs, 8 if short else 100, rng)),
                 ("reorgs", lambda: _reorgs(api, ledger, keys, [1, 64] if short else [1, 2, 3, 4, 8, 16, 32, 48, 64], root)),
             ]  # fmt: skip
             for name, step in steps:
