@@ -9,6 +9,8 @@ its own process), printed as a table and as JSON:
 - load: readers and writers at once for a fixed time: throughput, p50/p99, statuses;
 - crash: kill -9 of the API in the middle of batch registrations, usage imports, period closes
   and claims, restart, retry: nothing lost, nothing duplicated;
+- node_crash: kill -9 of the chain node during batch registrations, restart from its state
+  file, retry: every answered batch exactly once on chain and in the database;
 - reorgs: forks of depth 1 to 64 (anvil snapshot and revert): every projected table equals a
   fresh index of the same chain.
 
@@ -197,6 +199,41 @@ def crash_trials(api: ApiProcess, ledger: Ledger, keys: dict[Role, str], platfor
     return {"trials": trials, **kinds, "lost": lost, "duplicated": duplicated, "unanswered": unanswered}
 
 
+def node_crash_trials(api: ApiProcess, node: AnvilNode, ledger: Ledger, keys: dict[Role, str], trials: int, rng: random.Random) -> dict[str, Any]:
+    """kill -9 of the chain node in the middle of batch registrations, restart from its state
+    file (which the API writes before answering), retry: every answered batch is on chain and in
+    the database exactly once, whatever moment the node died at."""
+    lost = duplicated = unanswered = 0
+    for trial in range(trials):
+        prefix = "0x" + f"{0xDEAD00 + trial:032x}"
+        body = {"works": [{"title": f"node crash {trial}.{i}", "terms": TERMS, "content_hash": prefix + f"{i:032x}"} for i in range(25)]}
+        first = threading.Thread(target=lambda: _post(api, keys[Role.rights_holder], "/works/batch", body))
+        first.start()
+        time.sleep(rng.uniform(0.0, 1.0))
+        node.kill()
+        first.join()
+        node.start()
+        answered = False
+        for _ in range(10):
+            if _post(api, keys[Role.rights_holder], "/works/batch", body) in (201, 409):
+                answered = True
+                break
+            time.sleep(1)
+        unanswered += not answered
+        deadline = time.monotonic() + 30  # the API's indexer catches up with the restarted node
+        while True:
+            with Session(ledger.engine) as s:
+                mine = int(s.exec(select(func.count()).select_from(Work).where(col(Work.content_hash).startswith(prefix))).one())
+                total = int(s.exec(select(func.count()).select_from(Work)).one())
+            on_chain = int(ledger.registry.contract.functions.workCount().call())
+            if (mine == 25 and total == on_chain) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        lost += mine < 25
+        duplicated += mine > 25 or total != on_chain
+    return {"trials": trials, "lost": lost, "duplicated": duplicated, "unanswered": unanswered}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="the full form: more fuzzing, longer load, 100 crash trials")
@@ -209,12 +246,14 @@ def main() -> int:
     short = not args.full
     with tempfile.TemporaryDirectory(prefix="ledger-reliability-") as tmp:
         root = Path(tmp)
-        node = AnvilNode(root / "chain", free_port())
+        node = AnvilNode(root / "chain", free_port(), state_interval_s=3600)  # durable only by what the API writes
         node.start()
         settings = Settings(data_dir=root / "data", rpc_url=node.url, database_url=f"sqlite:///{root / 'ledger.db'}")
         ledger = open_ledger(settings, deploy=True)
         keys = {role: create_api_key(ledger, role, role.value).token for role in Role}
-        api = ApiProcess(settings, root / "api.log", LEDGER_AUTH_FAILURES_PER_MINUTE="1000000000").start()
+        api = ApiProcess(
+            settings, root / "api.log", LEDGER_AUTH_FAILURES_PER_MINUTE="1000000000", LEDGER_CHAIN_STATE_FILE=str(node.state_file)
+        ).start()  # fmt: skip
         try:
             work_ids, platform, outputs = _seed(api, keys)
             figures: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "form": "short" if short else "full", "seed": seed}
@@ -224,6 +263,7 @@ def main() -> int:
                 ("fuzz", lambda: fuzzing(api, keys, root, 5 if short else 100, 15 if short else 150)),
                 ("load", lambda: load(api, keys, work_ids, 10 if short else 60)),
                 ("crash", lambda: crash_trials(api, ledger, keys, platform, outputs, 8 if short else 100, rng)),
+                ("node_crash", lambda: node_crash_trials(api, node, ledger, keys, 4 if short else 40, rng)),
                 ("reorgs", lambda: _reorgs(api, ledger, keys, [1, 64] if short else [1, 2, 3, 4, 8, 16, 32, 48, 64], root)),
             ]  # fmt: skip
             for name, step in steps:
@@ -237,7 +277,7 @@ def main() -> int:
             ledger.engine.dispose()
             node.stop()
     table = Table("check", "figures")
-    for name in ("access", "limits", "fuzz", "load", "crash", "reorgs"):
+    for name in ("access", "limits", "fuzz", "load", "crash", "node_crash", "reorgs"):
         table.add_row(name, ", ".join(f"{k}={v}" for k, v in figures[name].items() if k != "first"))
     console.print(table)
     print(json.dumps(figures, indent=1))
@@ -247,7 +287,7 @@ def main() -> int:
         figures["access"]["mismatches"], figures["limits"]["not_4xx"], not figures["limits"]["alive"],
         figures["limits"]["peak_rss_mib"] >= RSS_BOUND_MIB, figures["fuzz"]["failures"], not figures["fuzz"]["alive"],
         figures["load"]["server_errors"], figures["crash"]["lost"], figures["crash"]["duplicated"], figures["crash"]["unanswered"],
-        figures["reorgs"]["mismatches"],
+        figures["node_crash"]["lost"], figures["node_crash"]["duplicated"], figures["node_crash"]["unanswered"], figures["reorgs"]["mismatches"],
     ]  # fmt: skip
     if any(problems):
         console.print("[red]reliability: problems found (see above)[/red]")

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     platform_share_bps: int = Field(default=3000, ge=0, le=10_000, description="Platform's share of reported revenue, in basis points.")
     max_outputs_per_tx: int = Field(default=1000, description="Outputs per registerOutputs transaction (fit the chain's gas limit).")
     finality_depth: int = Field(default=12, ge=0, description="Blocks below the head after which /health reports a block as final (reorgs deeper than this are not expected).")
+    chain_state_file: Path | None = Field(
+        default=None, description="The local anvil's --state file: written before every write is answered (set by `ledger up` when it starts anvil)."
+    )
     confirmations: int = Field(default=1, ge=1, description="Blocks that must include a transaction before a write is answered 201 (1: mined).")
     tx_bump_after_s: float = Field(default=30.0, gt=0, description="A transaction not mined after this long is re-sent with higher fees (same nonce).")
     tx_max_fee_per_gas: int | None = Field(default=None, gt=0, description="Wei per gas the ledger never offers more than (None: no cap).")

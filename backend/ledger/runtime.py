@@ -91,7 +91,8 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
     abis = {name: compile_contract(f"{name}.sol").abi for name in CONTRACTS}
     outbox = Outbox(settings.outbox_path)
     fees = FeePolicy(bump_after_s=settings.tx_bump_after_s, max_fee_per_gas=settings.tx_max_fee_per_gas)
-    saver = ChainStateSaver(w3, node.state_file) if node is not None else None
+    state_file = node.state_file if node is not None else settings.chain_state_file
+    saver = ChainStateSaver(w3, state_file) if state_file is not None else None
     sender = TxSender(
         w3, operator, ErrorDecoder(*abis.values()), outbox=outbox, fees=fees, confirmations=settings.confirmations,
         after_mined=saver.save if saver else None,

@@ -24,14 +24,16 @@ class ChainStateSaver:
         self.state_file = state_file
         self._lock = threading.Lock()
         self._saved_block = -1
+        self._saved_hash = b""
         self.saves = 0
 
     def save(self, block: int) -> None:
         """Returns once the node's state at ``block`` or later is on disk."""
         with self._lock:
-            if self._saved_block >= block:
+            if self._saved_block >= block and self._still_there():
                 return
-            head = int(self.w3.eth.block_number)
+            latest = self.w3.eth.get_block("latest")
+            head = int(latest["number"])
             dumped = self.w3.provider.make_request("anvil_dumpState", [])  # type: ignore[arg-type]
             state = gzip.decompress(bytes.fromhex(str(dumped["result"]).removeprefix("0x")))
             tmp = self.state_file.with_name(self.state_file.name + ".ledger.tmp")
@@ -40,5 +42,13 @@ class ChainStateSaver:
                 fh.flush()
                 os.fsync(fh.fileno())
             tmp.replace(self.state_file)
-            self._saved_block = head
+            self._saved_block, self._saved_hash = head, bytes(latest["hash"])
             self.saves += 1
+
+    def _still_there(self) -> bool:
+        """Whether the node still has the block last saved (it may have been restarted from an
+        older state since, and then a block at or below that number is not saved yet)."""
+        try:
+            return bytes(self.w3.eth.get_block(self._saved_block)["hash"]) == self._saved_hash
+        except Exception:  # noqa: BLE001 - a block the node does not have: not saved
+            return False

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from hexbytes import HexBytes
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, Text, create_engine, event, select, update
+from eth_account.typed_transactions import TypedTransaction
+from eth_utils import to_checksum_address
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3RPCError
@@ -151,6 +153,8 @@ class Outbox:
                     w3.eth.send_raw_transaction(latest.raw)
                 except (ValueError, Web3RPCError) as exc:  # "already known" and the like: the node has it
                     log.info("outbox: node answered %s for %s", exc, latest.tx_hash)
+                    if "known" not in str(exc).lower():
+                        continue  # refused (no funds, bad nonce): still pending; the next start tries again
                 waited = first_receipt(w3, [row.tx_hash for row in rows], timeout_s)
                 if waited is None:
                     continue  # still pending: the next start tries again
@@ -172,14 +176,20 @@ class Outbox:
         recovery sends the same signed bytes: same nonce, same hash, and, where nothing took
         their nonce meanwhile, the same effects (a work comes back under its id)."""
         head = int(w3.eth.block_number)
-        stmt = select(outbox_table.c.tx_hash, outbox_table.c.purpose, outbox_table.c.block_number).where(
+        stmt = select(outbox_table.c.tx_hash, outbox_table.c.purpose, outbox_table.c.block_number, outbox_table.c.raw).where(
             outbox_table.c.status == "mined", outbox_table.c.block_number > head
         )
         with self.engine.connect() as conn:
             candidates = list(conn.execute(stmt))
         lost = 0
-        for tx_hash, purpose, block in candidates:
+        for tx_hash, purpose, block, raw in candidates:
             if _receipt(w3, tx_hash) is not None:
+                continue
+            to = TypedTransaction.from_bytes(HexBytes(raw)).as_dict().get("to") if HexBytes(raw)[0] < 0x80 else None
+            if not to or not w3.eth.get_code(to_checksum_address(HexBytes(to).to_0x_hex())):
+                # A deployment, or a call to a contract the chain lost too: the chain lost the
+                # ledger's state, which the start reports (ChainStateLost); never redeployed silently.
+                log.warning("outbox: %s (%s) is gone with its contract; not sent again", tx_hash, purpose)
                 continue
             log.warning("outbox: %s (%s) was mined in block %s, which the chain (head %s) no longer has: sending it again", tx_hash, purpose, block, head)
             with self.engine.begin() as conn:
