@@ -3,6 +3,7 @@ generates requests from the schema (valid and not), sends them, and fails any 5x
 ours also fails any 4xx without a ``detail``. Runs the schemathesis CLI (a test dependency)
 and reads its NDJSON event stream for the figures."""
 
+import os
 import re
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def fuzz(url: str, caller: str, token: str | None, workdir: Path, max_examples: 
     ]  # fmt: skip
     if token:
         cmd += ["--header", f"Authorization: Bearer {token}"]
-    env = {"SCHEMATHESIS_HOOKS": hooks.stem, "PYTHONPATH": str(workdir), "NO_COLOR": "1", **_base_env()}
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": hooks.stem, "PYTHONPATH": str(workdir), "NO_COLOR": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds * 4 + 300)
     (workdir / f"{caller}.log").write_text(proc.stdout + proc.stderr)
     requests, failures = _read(proc.stdout + proc.stderr)
@@ -55,20 +56,14 @@ def fuzz(url: str, caller: str, token: str | None, workdir: Path, max_examples: 
     return FuzzResult(caller, requests, failures, proc.returncode)
 
 
-def _base_env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
-
-
 def _read(output: str) -> tuple[int, list[str]]:
-    """Test cases sent and failures, from the run's summary ("N generated, M passed, K failed")
-    and its failure lines."""
+    """Test cases sent, from the run's summary ("N generated, M passed, K failed"), and the
+    failures: each distinct failing check the log names, or the count when it names none."""
     generated = re.search(r"(\d+) generated", output)
+    if generated is None:
+        return 0, ["schemathesis printed no summary (see the log)"]
     failed = re.search(r"(\d+) failed", output)
-    failures = [line.strip() for line in output.splitlines() if line.strip().startswith(("- ", "[")) and ("error" in line.lower() or "detail" in line)]
-    if failed and not failures:
-        failures = [f"{failed.group(1)} failed test cases (see the log)"]
-    if not generated:
-        failures.append("schemathesis printed no summary (see the log)")
-    return int(generated.group(1)) if generated else 0, failures if (failed or not generated) else []
+    if failed is None:
+        return int(generated.group(1)), []
+    named = sorted({line.strip() for line in output.splitlines() if "Server error" in line or "without a detail" in line})
+    return int(generated.group(1)), named or [f"{failed.group(1)} failed test cases (see the log)"]
