@@ -128,6 +128,7 @@ class ManualClock:
 
     def __init__(self) -> None:
         self.t = 0.0
+        self.sleeps = 0  # how often the code under test has waited on this clock
         self._lock = threading.Lock()
 
     def now(self) -> float:
@@ -135,6 +136,8 @@ class ManualClock:
             return self.t
 
     def sleep(self, _: float) -> None:
+        with self._lock:
+            self.sleeps += 1
         time.sleep(0.005)
 
     def advance(self, seconds: float) -> None:
@@ -157,6 +160,10 @@ def test_a_stuck_transaction_is_replaced_with_higher_fees_and_lands_once(ledger:
         for versions in (1, 2, 3):  # the original, then one replacement per bump interval the test lets pass
             _wait_for(lambda: versions_of_nonce() == versions)
             if versions < 3:
+                # Time passes only once the sender waits on the clock for this version's receipt
+                # (it reads its timeout's start first): a sleep after the version was recorded.
+                seen = clock.sleeps
+                _wait_for(lambda: clock.sleeps > seen)
                 clock.advance(30)
         ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         sending.join(30)
