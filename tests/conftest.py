@@ -5,7 +5,6 @@ contracts on the shared anvil, so tests never see each other's works.
 """
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +15,11 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from pydantic import SecretStr
 
 from ledger.chain.node import AnvilNode
 from ledger.config import Settings
 from ledger.models import Role
+from ledger.reliability.reorgs import fresh_index
 from ledger.runtime import Ledger, open_ledger
 from ledger.reliability.api_process import ApiProcess as ServerProcess, ApiThread as Server, free_port  # noqa: F401  (tests import them from here)
 from ledger.services.keys import create_api_key
@@ -82,15 +81,7 @@ def settings(tmp_path: Path, anvil: AnvilNode, db_url: str) -> Settings:
 def rebuilt_from_chain(ledger: Ledger, directory: Path, blocks: bool = False) -> Ledger:
     """A second ledger over the same chain and deployment with a brand-new database, synced from
     the chain's logs alone (and, with ``blocks``, a copy of the content store, as IPFS would give)."""
-    directory.mkdir()
-    shutil.copy(ledger.settings.deployment_path, directory / "deployment.json")
-    if blocks:
-        shutil.copytree(ledger.settings.blocks_dir, directory / "blocks")
-    settings = make_settings(directory, ledger.settings.rpc_url, f"sqlite:///{directory / 'fresh.db'}")
-    settings.operator_key = SecretStr(ledger.operator.key.to_0x_hex())
-    rebuilt = open_ledger(settings, deploy=False)
-    rebuilt.indexer.sync()
-    return rebuilt
+    return fresh_index(ledger, directory, blocks)
 
 
 @pytest.fixture

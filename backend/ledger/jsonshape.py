@@ -9,8 +9,6 @@ removed first), so a hostile document is refused before a parser ever sees it.
 
 import re
 from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
 #: A JSON string literal, unrolled so the regex engine does not backtrack or recurse on long strings.
@@ -43,14 +41,3 @@ def check_json_text(text: bytes, limits: JsonLimits = JsonLimits()) -> None:
     if moves.size and int(np.cumsum(moves).max()) > limits.max_depth:
         raise JsonShapeError(f"the JSON nests deeper than {limits.max_depth} levels")
 
-
-def check_json_value(value: Any, max_depth: int) -> None:
-    """The same nesting bound for a value already parsed (iteratively, never recursing)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > max_depth:
-                raise JsonShapeError(f"the JSON nests deeper than {max_depth} levels")
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)

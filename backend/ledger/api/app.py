@@ -2,7 +2,6 @@
 
 import logging
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,10 +24,6 @@ from ledger.services.errors import LedgerError
 from ledger.services.operations import interrupt_running
 
 log = logging.getLogger(__name__)
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
 
 PORTAL = Path(__file__).with_name("portal") / "index.html"
 
@@ -87,7 +82,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
             raise exc
         state = ledger.chain_health.failed(exc)
         detail = f"the chain at {ledger.settings.rpc_url} does not answer ({state.error}); retry later (a retry of this request is safe)"
-        return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content={"detail": detail, "chain_down_since": _iso(state.down_since)})
+        return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content={"detail": detail, "chain_down_since": state.down_since_iso})
 
     @app.exception_handler(SQLAlchemyTimeout)
     async def _pool_exhausted(_: Request, exc: SQLAlchemyTimeout) -> JSONResponse:

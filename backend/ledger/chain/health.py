@@ -4,6 +4,7 @@ request that needed the chain into a 503 (retry later) instead of a 500."""
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import requests
 
@@ -18,6 +19,10 @@ class ChainState:
     up: bool
     down_since: float | None  # unix time of the first failure in the current outage
     error: str
+
+    @property
+    def down_since_iso(self) -> str | None:
+        return None if self.down_since is None else datetime.fromtimestamp(self.down_since, timezone.utc).isoformat(timespec="seconds")
 
 
 class ChainHealth:

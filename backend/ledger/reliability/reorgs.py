@@ -13,9 +13,8 @@ from sqlmodel import Session, select
 
 from ledger.config import Settings
 from ledger.indexer.runner import PROJECTION_TABLES
+from ledger.reliability.load import TERMS
 from ledger.runtime import Ledger, open_ledger
-
-TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
 
 
 def projection(ledger: Ledger) -> dict[str, list[str]]:
@@ -28,12 +27,13 @@ def projection(ledger: Ledger) -> dict[str, list[str]]:
     return out
 
 
-def fresh_index(ledger: Ledger, directory: Path) -> Ledger:
+def fresh_index(ledger: Ledger, directory: Path, blocks: bool = True) -> Ledger:
     """A second ledger on the same chain and deployment, with a new database indexed from the
-    chain's logs alone and a copy of the content store (as IPFS would give)."""
+    chain's logs alone (and, with ``blocks``, a copy of the content store, as IPFS would give)."""
     directory.mkdir()
     shutil.copy(ledger.settings.deployment_path, directory / "deployment.json")
-    shutil.copytree(ledger.settings.blocks_dir, directory / "blocks")
+    if blocks:
+        shutil.copytree(ledger.settings.blocks_dir, directory / "blocks")
     settings = Settings(data_dir=directory, rpc_url=ledger.settings.rpc_url, database_url=f"sqlite:///{directory / 'fresh.db'}")
     settings.operator_key = SecretStr(ledger.operator.key.to_0x_hex())
     fresh = open_ledger(settings, deploy=False)

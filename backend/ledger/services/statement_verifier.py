@@ -11,6 +11,7 @@ recomputes every amount.
 
 import hashlib
 import json
+from functools import cache
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,13 +155,18 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
 
     c.check("published on chain", on_chain)
 
+    @cache
+    def publications() -> list[Any]:
+        """Every StatementPublished event of the distributor, read once for the checks below."""
+        return list(_distributor(w3, doc).events.StatementPublished().get_logs(from_block=0))
+
     def adjusts() -> tuple[bool, str]:
         """An adjustment names the statements of its period before it: exactly those the chain
         holds for the same currency and period at sequences 0 .. n-1, in order (the contract
         takes each sequence once, so there is one statement per sequence)."""
         earlier = [s_.lower() for s_ in doc.get("adjusts", [])]
         sequence = int(doc.get("sequence", 0))
-        slots = _slots(w3, doc)
+        slots = _slots(publications(), doc)
         on_chain = [slots[n][0] for n in range(sequence) if n in slots]
         if earlier != on_chain:
             return False, f"sequence {sequence} names {earlier}; the chain has {on_chain} before it"
@@ -176,7 +182,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
         if "anchorsUpTo" not in doc:
             return False, "the document does not declare anchorsUpTo (a format before v3): whether it left reports out cannot be checked"
         sequence = int(doc.get("sequence", 0))
-        slots = _slots(w3, doc)
+        slots = _slots(publications(), doc)
         after = slots[sequence - 1][1] if sequence else -1
         up_to = int(doc["anchorsUpTo"])
         anchor = w3.eth.contract(address=to_checksum_address(doc["usageAnchor"]), abi=compile_contract("UsageAnchor.sol").abi)
@@ -201,7 +207,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
     def periods_apart() -> tuple[bool, str]:
         """No other statement of the currency covers part of this period with other dates: the
         same usage would be paid twice, by statements that each look complete."""
-        logs = _distributor(w3, doc).events.StatementPublished().get_logs(from_block=0)
+        logs = publications()
         clash = [
             HexBytes(e["args"]["statementId"]).to_0x_hex() for e in logs
             if e["args"]["statement"]["currency"] == doc["currency"]
@@ -216,8 +222,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
         """Balances come from the statement published just before this one in its currency (none
         for the first), and, given that statement's document, are exactly what it carried forward."""
         source = doc.get("balancesFrom")
-        distributor = _distributor(w3, doc)
-        logs = sorted(distributor.events.StatementPublished().get_logs(from_block=0), key=lambda e: (e["blockNumber"], e["logIndex"]))
+        logs = sorted(publications(), key=lambda e: (e["blockNumber"], e["logIndex"]))
         ids = [HexBytes(e["args"]["statementId"]).to_0x_hex() for e in logs if e["args"]["statement"]["currency"] == doc["currency"]]
         if sid not in ids:
             return False, "the statement is not published, so its place among the currency's statements is unknown"
@@ -287,10 +292,10 @@ def _shares_on_chain(w3: Web3, doc: dict[str, Any], sid: str) -> tuple[bool, str
     return not wrong, "; ".join(wrong) or f"{len(doc['reports'])} report(s) at the shares PlatformTerms had in force"
 
 
-def _slots(w3: Web3, doc: dict[str, Any]) -> dict[int, tuple[str, int]]:
+def _slots(publications: list[Any], doc: dict[str, Any]) -> dict[int, tuple[str, int]]:
     """Sequence -> (statement id, anchor block) of the document's currency and period, from the chain's publications."""
     out = {}
-    for e in _distributor(w3, doc).events.StatementPublished().get_logs(from_block=0):
+    for e in publications:
         st = e["args"]["statement"]
         if (st["currency"], int(st["periodStart"]), int(st["periodEnd"])) == (doc["currency"], doc["periodStart"], doc["periodEnd"]):
             out[int(st["sequence"])] = (HexBytes(e["args"]["statementId"]).to_0x_hex(), int(st["anchorsUpTo"]))

@@ -1,6 +1,5 @@
 """Operator endpoints: API keys (admin creates; any key reads itself) and health (anyone)."""
 
-from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -51,7 +50,7 @@ def health(ledger: Annotated[Ledger, Depends(get_ledger)]) -> Any:
         status="ok" if chain.up else "chain_down",
         chain_id=ledger.deployment.chain_id,
         chain_head=head,
-        chain_down_since=None if chain.down_since is None else datetime.fromtimestamp(chain.down_since, timezone.utc).isoformat(timespec="seconds"),
+        chain_down_since=chain.down_since_iso,
         chain_error=chain.error or None,
         indexed_block=cp.block_number if cp else None,
         final_block=None if head is None or cp is None else max(0, min(cp.block_number, head - ledger.settings.finality_depth)),

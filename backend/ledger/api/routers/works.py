@@ -60,9 +60,8 @@ def _registered(r: svc.RegisteredWork) -> RegisteredOut:
     return RegisteredOut(**r.__dict__)
 
 
-def _pending(p: svc.PendingRegistration) -> JSONResponse:
-    body = SignatureRequiredOut(typed_data=p.typed_data, works=[PreparedOut(**w.__dict__) for w in p.works])
-    return JSONResponse(status_code=202, content=body.model_dump(mode="json"))
+def _pending(p: svc.PendingRegistration) -> dict[str, Any]:
+    return SignatureRequiredOut(typed_data=p.typed_data, works=[PreparedOut(**w.__dict__) for w in p.works]).model_dump(mode="json")
 
 
 _SIGN = {202: {"model": SignatureRequiredOut, "description": "Self-custodied holder: sign and POST to /relay"}}
@@ -132,8 +131,7 @@ async def _register(request: Request, ledger: Ledger, key: ApiKey, reqs: list[sv
     def answer() -> tuple[int, Any]:
         result = svc.register_works(ledger, key, reqs)
         if isinstance(result, svc.PendingRegistration):
-            pending = _pending(result)
-            return pending.status_code, json.loads(bytes(pending.body))
+            return 202, _pending(result)
         done = [_registered(r).model_dump() for r in result]
         return 201, done[0] if single else done
 
