@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(default=32 * 1024 * 1024, description="Largest JSON request body (a 100,000-line usage report fits).")
     auth_failures_per_minute: int = Field(default=20, ge=1, description="Invalid API keys one client may send per minute before it is answered 429.")
     max_json_depth: int = Field(default=32, ge=4, description="Deepest nesting of a JSON body or metadata document.")
+    max_fingerprint_pixels: int = Field(default=64_000_000, ge=1, description="Largest picture (width x height) the ledger decodes to fingerprint; larger ones are refused (422).")
+    similarity_k: int = Field(default=10, ge=1, le=100, description="Neighbours a similarity search returns by default.")
     platform_share_bps: int = Field(default=3000, ge=0, le=10_000, description="Platform's share of reported revenue, in basis points.")
     max_outputs_per_tx: int = Field(default=1000, description="Outputs per registerOutputs transaction (fit the chain's gas limit).")
     finality_depth: int = Field(default=12, ge=0, description="Blocks below the head after which /health reports a block as final (reorgs deeper than this are not expected).")
@@ -69,6 +71,11 @@ class Settings(BaseSettings):
     @property
     def chain_dir(self) -> Path:
         return self.data_dir / "chain"
+
+    @property
+    def similarity_dir(self) -> Path:
+        """The nearest-neighbour indexes, one file per method: a cache rebuilt from the database."""
+        return self.data_dir / "similarity"
 
     @property
     def outbox_path(self) -> Path:

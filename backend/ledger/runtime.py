@@ -7,7 +7,7 @@ same services against the same parts.
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
@@ -31,6 +31,9 @@ from ledger.config import Settings
 from ledger.content.store import ContentStore, open_store
 from ledger.db import init_db, make_engine
 from ledger.indexer.runner import Indexer
+
+if TYPE_CHECKING:
+    from ledger.services.similarity import SimilarityIndexes
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,13 @@ class Ledger:
     @cached_property
     def indexer(self) -> Indexer:
         return self.new_indexer()
+
+    @cached_property
+    def similarity(self) -> "SimilarityIndexes":
+        """This process's nearest-neighbour indexes (``services.similarity``)."""
+        from ledger.services.similarity import SimilarityIndexes  # services import this module
+
+        return SimilarityIndexes(self)
 
     def new_indexer(self) -> Indexer:
         return Indexer(

@@ -16,7 +16,7 @@ from ledger.chain.client import ChainUnavailable
 from ledger.chain.health import UNREACHABLE
 from ledger.api.throttle import FailedAuthThrottle
 from ledger.api.limits import BodyLimits, RequestLimits
-from ledger.api.routers import admin, models, operations, outputs, platforms, relay, royalties, statements, usage, works
+from ledger.api.routers import admin, evidence, models, operations, outputs, platforms, relay, royalties, statements, usage, works
 from ledger.config import Settings, get_settings
 from ledger.jsonshape import JsonLimits
 from ledger.runtime import Ledger, open_ledger
@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         finally:
             stop.set()
             poller.join(timeout=10)
+            if "similarity" in vars(app.state.ledger):  # only if a search built it
+                app.state.ledger.similarity.save()
 
     app = FastAPI(
         title="AI rights and royalty ledger",
@@ -108,4 +110,5 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(relay.router)
     app.include_router(admin.router)
     app.include_router(operations.router)
+    app.include_router(evidence.router)
     return app

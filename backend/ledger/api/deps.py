@@ -67,3 +67,12 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Skip this many items")]
 Day = Annotated[date, AfterValidator(check_day)]
 DayQuery = Annotated[date, AfterValidator(check_day), Query(description=f"YYYY-MM-DD (UTC), from {FIRST_DAY} on")]
+
+#: Declared once (as full-stack-fastapi-template's ``SessionDep``/``CurrentUser``): the ledger,
+#: any valid key, and a key of each writing role.
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+Reader = Annotated[ApiKey, Depends(current_key)]
+Holder = Annotated[ApiKey, Depends(require(Role.rights_holder))]
+Platform = Annotated[ApiKey, Depends(require(Role.platform))]
+OutputHash = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="An output's SHA-256 (0x + 64 hex digits)")]
+K = Annotated[int, Query(ge=1, le=100, description="At most this many similar files")]

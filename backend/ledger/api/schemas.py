@@ -1,7 +1,7 @@
 """Request and response bodies: validation at the edge, so services get well-formed input."""
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -43,6 +43,10 @@ class WorkSpec(BaseModel):
     terms: TermsIn
     owners: list[OwnerIn] | None = Field(None, max_length=10_000, description="Default: the holder owns 100 %.")
     attributes: Attributes = Field(default_factory=dict, description="Free-form metadata kept in the metadata JSON (at most 64 KiB).")
+    on_similar: Literal["warn", "refuse"] = Field(
+        "warn",
+        description="When the uploaded file looks like a work another holder registered: warn (201 with `warnings`) or refuse (409 with the matches).",
+    )
 
 
 class WorkBatch(BaseModel):
@@ -57,6 +61,8 @@ class RegisteredOut(BaseModel):
     file_cid: str | None
     tx_hash: str
     block_number: int
+    warnings: list[dict[str, Any]] = Field(default_factory=list, description="Registered works of other holders the file looks like.")
+    evidence_report: str | None = Field(None, description="keccak256 of the registration's evidence report (GET /evidence/reports/{hash}).")
 
 
 class OwnerOut(BaseModel):

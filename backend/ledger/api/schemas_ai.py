@@ -1,6 +1,6 @@
 """Request and response bodies for models and outputs."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,6 +74,12 @@ class OutputIn(BaseModel):
     output_hash: str = Field(pattern=HEX32, description="SHA-256 of the generated content.")
     model_id: int = Field(ge=1, le=MAX_ID)
     links: list[LinkIn] = Field(min_length=1, max_length=64)
+    fingerprints: dict[Annotated[str, Field(max_length=32)], Annotated[list[Annotated[str, Field(max_length=18)]], Field(min_length=1, max_length=64)]] | None = Field(
+        None,
+        max_length=8,
+        description="Codes the platform computed (method name@version -> 64-bit codes as hex, the whole file first), instead "
+        "of uploading the file: the ledger then checks the output's reliance on registered works.",
+    )
 
 
 class OutputBatchIn(BaseModel):
@@ -103,6 +109,9 @@ class OutputOut(BaseModel):
     tx_hash: str
     block_number: int
     registered_at: int
+    reliance: dict[str, Any] | None = Field(
+        None, description="The reliance check made while registering this output (sent with a file or fingerprints): outcome, report hash, findings."
+    )
 
 
 class OutputsOut(BaseModel):

@@ -7,8 +7,9 @@ by the contract, which is authoritative: every linked work must be licensed for 
 block the output is registered in.
 """
 
+import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session, col, select
 from web3.types import TxReceipt
@@ -16,7 +17,9 @@ from web3.types import TxReceipt
 from ledger.db import chunked
 from ledger.models import ApiKey, Model, ModelTrainingWork, Output, OutputLink, Work, WorkOwner
 from ledger.runtime import Ledger
+from ledger.services import fingerprints, reliance
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ledger.services.reliance import RelianceResult
 from ledger.services.signing import SignatureRequired, execute
 
 TOTAL_WEIGHT = 10_000
@@ -29,6 +32,10 @@ class OutputRequest:
     output_hash: bytes
     model_id: int
     links: tuple[tuple[int, int], ...]  # (work_id, weight_bps)
+    #: The generated file, or codes the platform computed (name@version -> codes): either one
+    #: makes the ledger check the output's reliance on registered works (``services.reliance``).
+    file: bytes | None = field(default=None, compare=False, repr=False)
+    codes: dict[str, list[bytes]] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class OutputView:
 class OutputsResult:
     created: list[OutputView]
     existing: list[OutputView]
+    #: output hash -> the reliance check made while registering it (outputs sent with a file or codes)
+    reliance: dict[str, RelianceResult] = field(default_factory=dict)
 
 
 def _hex(b: bytes) -> str:
@@ -77,7 +86,9 @@ def _normalise(req: OutputRequest, where: str) -> OutputRequest:
     total = sum(weight for _, weight in links)
     if total != TOTAL_WEIGHT:
         raise InvalidInput(f"{where}link weights sum to {total}; they must sum to {TOTAL_WEIGHT} basis points")
-    return OutputRequest(req.output_hash, req.model_id, links)
+    if req.file is not None and hashlib.sha256(req.file).digest() != req.output_hash:
+        raise InvalidInput(f"{where}output_hash is not the SHA-256 of the uploaded file")
+    return replace(req, links=links)
 
 
 def _check_against_projection(session: Session, key: ApiKey, reqs: list[OutputRequest]) -> None:
@@ -131,6 +142,7 @@ def register_outputs(ledger: Ledger, key: ApiKey, requests: list[OutputRequest])
     if new:
         with Session(ledger.engine) as s:
             _check_against_projection(s, key, new)
+        checked = _check_reliance(ledger, key, new)
         per_tx = ledger.settings.max_outputs_per_tx
         batches = [new[i : i + per_tx] for i in range(0, len(new), per_tx)]
         receipts: list[TxReceipt] = []
@@ -146,7 +158,31 @@ def register_outputs(ledger: Ledger, key: ApiKey, requests: list[OutputRequest])
             receipts.append(outcome)
         ledger.indexer.sync(to_block=max(int(r["blockNumber"]) for r in receipts))
         created = get_outputs(ledger, [_hex(r.output_hash) for r in new])
-    return OutputsResult(created, [v for v in existing.values()])
+    else:
+        checked = {}
+    return OutputsResult(created, [v for v in existing.values()], checked)
+
+
+def _check_reliance(ledger: Ledger, key: ApiKey, reqs: list[OutputRequest]) -> dict[str, RelianceResult]:
+    """Fingerprints each output sent with its file or codes and checks it; a refusal (409) stops
+    the whole request before any transaction."""
+    out: dict[str, RelianceResult] = {}
+    platform = key.holder_address or ""
+    for i, r in enumerate(reqs):
+        where = f"output {i}: " if len(reqs) > 1 else ""
+        h = _hex(r.output_hash)
+        if r.file is not None:
+            cid = ledger.store.put(r.file)
+            queries = fingerprints.record_file(ledger, h, r.file, "output_upload", cid).queries
+        elif r.codes:
+            fingerprints.record_codes(ledger, h, r.codes, "output_fingerprints")
+            queries = r.codes
+        else:
+            continue
+        with Session(ledger.engine) as s:
+            trained = _in_training_sets(s, r.model_id, {w for w, _ in r.links})
+        out[h] = reliance.check(ledger, platform, h, r.model_id, r.links, queries, trained, where)
+    return out
 
 
 def get_outputs(ledger: Ledger, hashes: list[str]) -> list[OutputView]:

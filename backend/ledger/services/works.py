@@ -9,7 +9,7 @@ the answer comes from the same tables every later read uses.
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
@@ -20,7 +20,9 @@ from web3.types import TxReceipt
 
 from ledger.content.documents import load_document
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
-from ledger.models import ApiKey, Work, WorkOwner, WorkTermsVersion
+from ledger.models import ApiKey, FileEvidence, Work, WorkOwner, WorkTermsVersion
+from ledger.services import contested, fingerprints
+from ledger.services.contested import OnSimilar
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, InvalidInput, NotFound
 from ledger.services.signing import SignatureRequired, execute
@@ -42,6 +44,8 @@ class WorkRequest:
     media_type: str | None = None
     description: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: What a file that looks like another holder's registered work does: warn (201) or refuse (409).
+    on_similar: OnSimilar = "warn"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ class RegisteredWork:
     file_cid: str | None
     tx_hash: str
     block_number: int
+    #: Registered works of other holders this file looks like (``services.contested``).
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: keccak256 of the registration's evidence report (None: registered by hash, nothing to check).
+    evidence_report: str | None = None
 
 
 def _where(index: int, total: int) -> str:
@@ -118,9 +126,20 @@ def _metadata(req: WorkRequest, content_hash: bytes, file_cid: str | None) -> by
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _existing_ids(session: Session, hashes: list[str]) -> dict[str, int]:
-    rows = session.exec(select(Work.content_hash, Work.work_id).where(col(Work.content_hash).in_(hashes))).all()
-    return {h: i for h, i in rows}
+def _already_registered(session: Session, hashes: list[str], holder: str) -> Conflict | None:
+    """The 409 for a content hash on record: who registered it, and whether with its file (a
+    registration by hash alone proves no possession of the file: the rightful holder can contest it)."""
+    work = session.exec(select(Work).where(col(Work.content_hash).in_(hashes)).order_by(col(Work.work_id))).first()
+    if work is None:
+        return None
+    evidence = session.get(FileEvidence, work.content_hash)
+    with_file = evidence is not None and evidence.file_cid is not None
+    whose = "your" if work.manager == holder else f"{work.manager}'s"
+    return Conflict(
+        f"content hash {work.content_hash} is already registered as work {work.work_id} ({whose} registration, "
+        f"{'with' if with_file else 'by hash, without'} the file)",
+        work_id=work.work_id, content_hash=work.content_hash, registered_by=work.manager, registered_with_file=with_file,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -153,14 +172,16 @@ def register_works(
         dup = next(h for h in hashes if hashes.count(h) > 1)
         raise InvalidInput(f"content hash {dup} appears twice in this request")
     with Session(ledger.engine) as s:
-        existing = _existing_ids(s, hashes)
-    if existing:
-        h, work_id = next(iter(existing.items()))
-        raise Conflict(f"content hash {h} is already registered as work {work_id}", work_id=work_id, content_hash=h)
+        conflict = _already_registered(s, hashes, holder)
+    if conflict is not None:
+        raise conflict
 
-    inputs, file_cids = [], []
-    for req, (content_hash, owners) in zip(requests, checked):
+    inputs, file_cids, checks = [], [], {}
+    for i, (req, (content_hash, owners)) in enumerate(zip(requests, checked)):
         file_cid = ledger.store.put(req.file) if req.file is not None else None
+        if req.file is not None:
+            prints = fingerprints.record_file(ledger, hashes[i], req.file, "work_upload", file_cid, req.title)
+            checks[hashes[i]] = contested.check(ledger, holder, hashes[i], req.title, prints, req.on_similar, _where(i, len(requests)))
         metadata_cid = ledger.store.put(_metadata(req, content_hash, file_cid))
         file_cids.append(file_cid)
         inputs.append(WorkInput(content_hash, metadata_cid, req.terms, owners))
@@ -169,7 +190,10 @@ def register_works(
     if isinstance(outcome, SignatureRequired):
         prepared = [PreparedWork(hashes[i], inputs[i].metadata_cid, file_cids[i]) for i in range(len(inputs))]
         return PendingRegistration(outcome.typed_data, prepared)
-    return registered_in(ledger, outcome)
+    return [
+        replace(r, warnings=checks[r.content_hash].warnings, evidence_report=checks[r.content_hash].report_hash) if r.content_hash in checks else r
+        for r in registered_in(ledger, outcome)
+    ]
 
 
 def registered_in(ledger: Ledger, receipt: TxReceipt) -> list[RegisteredWork]:

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -11,7 +11,8 @@ from ledger.api.schemas import OwnerOut, SignatureRequiredOut
 from ledger.api.schemas_ai import LinkOut, OutputBatchIn, OutputIn, OutputOut, OutputsOut
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
-from ledger.services import outputs as svc
+from ledger.api.uploads import read_upload
+from ledger.services import fingerprints, outputs as svc
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(tags=["outputs"])
@@ -21,7 +22,7 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 _SIGN = {202: {"model": SignatureRequiredOut}}
 
 
-def output_out(v: svc.OutputView) -> OutputOut:
+def output_out(v: svc.OutputView, reliance: svc.RelianceResult | None = None) -> OutputOut:
     o = v.output
     return OutputOut(
         output_id=o.output_id,
@@ -43,26 +44,55 @@ def output_out(v: svc.OutputView) -> OutputOut:
         tx_hash=o.tx_hash,
         block_number=o.block_number,
         registered_at=o.registered_at,
+        reliance=reliance.as_json() if reliance else None,
     )
 
 
-def _request(o: OutputIn) -> svc.OutputRequest:
-    return svc.OutputRequest(bytes.fromhex(o.output_hash[2:]), o.model_id, tuple((l.work_id, l.weight_bps) for l in o.links))
+def _request(o: OutputIn, file: bytes | None = None) -> svc.OutputRequest:
+    codes = fingerprints.parse_codes(o.fingerprints) if o.fingerprints else None
+    links = tuple((l.work_id, l.weight_bps) for l in o.links)
+    return svc.OutputRequest(bytes.fromhex(o.output_hash[2:]), o.model_id, links, file=file, codes=codes)
 
 
-async def _register(ledger: Ledger, key: ApiKey, outputs: list[OutputIn]) -> tuple[int, Any]:
-    outcome = await run_in_threadpool(svc.register_outputs, ledger, key, [_request(o) for o in outputs])
+async def _register(ledger: Ledger, key: ApiKey, requests: list[svc.OutputRequest]) -> tuple[int, Any]:
+    outcome = await run_in_threadpool(svc.register_outputs, ledger, key, requests)
     if isinstance(outcome, SignatureRequired):
         return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
-    body = OutputsOut(created=[output_out(v) for v in outcome.created], existing=[output_out(v) for v in outcome.existing])
+    body = OutputsOut(
+        created=[output_out(v, outcome.reliance.get(v.output.output_hash)) for v in outcome.created],
+        existing=[output_out(v) for v in outcome.existing],
+    )
     return (201 if outcome.created else 200), body.model_dump(mode="json")
 
 
-@router.post("/outputs", status_code=201, response_model=OutputOut, responses={200: {"model": OutputOut}, **_SIGN})
-async def register_output(body: OutputIn, key: Platform, ledger: LedgerDep) -> Any:
+_UPLOAD_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/OutputIn"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "output"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "output": {"type": "string", "description": "OutputIn as JSON"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post("/outputs", status_code=201, response_model=OutputOut, openapi_extra=_UPLOAD_DOC, responses={200: {"model": OutputOut}, **_SIGN})
+async def register_output(request: Request, key: Platform, ledger: LedgerDep) -> Any:
     """Registers one output (201), or answers 200 with the record if it is already registered with
-    the same model and links; 409 if with other ones."""
-    status, out = await _register(ledger, key, [body])
+    the same model and links; 409 if with other ones. Send the generated file (multipart: `file` +
+    `output` JSON) or its `fingerprints` and the ledger checks its reliance on registered works
+    (`reliance` in the answer; 409 with the report when the model's policy is refuse)."""
+    upload = await read_upload(request, ledger, "output", OutputIn)
+    status, out = await _register(ledger, key, [_request(upload.spec, upload.file)])
     if status == 202:
         return JSONResponse(status_code=202, content=out)
     return JSONResponse(status_code=status, content=(out["created"] or out["existing"])[0])
@@ -72,7 +102,7 @@ async def register_output(body: OutputIn, key: Platform, ledger: LedgerDep) -> A
 async def register_outputs(body: OutputBatchIn, key: Platform, ledger: LedgerDep) -> Any:
     """Registers up to 5000 outputs, all or nothing per transaction (max_outputs_per_tx each);
     outputs already on record are returned under `existing`."""
-    status, out = await _register(ledger, key, body.outputs)
+    status, out = await _register(ledger, key, [_request(o) for o in body.outputs])
     return JSONResponse(status_code=status, content=out)
 
 

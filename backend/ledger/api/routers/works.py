@@ -1,14 +1,12 @@
 """Works: registration by rights holders; reading for everyone with a key."""
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
+from ledger.api.uploads import read_upload
 from ledger.api.deps import Limit, Offset, WorkId, current_key, get_ledger, require
 from ledger.api.schemas import (
     ManagerIn,
@@ -28,13 +26,11 @@ from ledger.api.schemas import (
 )
 from ledger.chain.registry import Owner, Terms
 from ledger.content.documents import load_document
-from ledger.jsonshape import JsonLimits, JsonShapeError, check_json_text
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
 from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
 from ledger.services import operations, work_changes, works as svc
 from ledger.services.signing import SignatureRequired
-from ledger.services.errors import InvalidInput, TooLarge
 
 router = APIRouter(prefix="/works", tags=["works"])
 Holder = Annotated[ApiKey, Depends(require(Role.rights_holder))]
@@ -53,6 +49,7 @@ def _to_request(spec: WorkSpec, file: bytes | None = None, name: str | None = No
         file_name=name,
         media_type=media,
         attributes=spec.attributes,
+        on_similar=spec.on_similar,
     )
 
 
@@ -92,31 +89,8 @@ async def register_work(request: Request, key: Holder, ledger: LedgerDep) -> Any
     """Registers one work: upload the file (multipart: `file` + `work` JSON), or send JSON with its
     SHA-256 `content_hash`. Answers 409 with `work_id` if the content is already registered.
     With `Prefer: respond-async`, answers 202 at once and runs in the background."""
-    ctype = request.headers.get("content-type", "")
-    try:
-        if ctype.startswith("multipart/form-data"):
-            form = await request.form(max_files=1, max_fields=5, max_part_size=ledger.settings.max_json_bytes)
-            upload, raw_spec = form.get("file"), form.get("work")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInput("multipart request needs a 'file' part with the work's file")
-            if not isinstance(raw_spec, str):
-                raise InvalidInput("multipart request needs a 'work' part: the WorkSpec as JSON")
-            if upload.size is not None and upload.size > ledger.settings.max_upload_bytes:
-                raise TooLarge(f"a work's file may be at most {ledger.settings.max_upload_bytes} bytes; this one has {upload.size}")
-            try:
-                check_json_text(raw_spec.encode(), JsonLimits(max_depth=ledger.settings.max_json_depth))
-            except JsonShapeError as exc:
-                raise InvalidInput(f"the 'work' part: {exc}") from None
-            spec = WorkSpec.model_validate_json(raw_spec)
-            data = await upload.read()
-            req = _to_request(spec, data, upload.filename, upload.content_type)
-        elif ctype.startswith("application/json"):
-            spec = WorkSpec.model_validate_json(await request.body())
-            req = _to_request(spec)
-        else:
-            raise InvalidInput("send application/json (with content_hash) or multipart/form-data (with file)")
-    except ValidationError as exc:
-        raise InvalidInput("invalid work", errors=json.loads(exc.json(include_url=False))) from exc
+    upload = await read_upload(request, ledger, "work", WorkSpec)
+    req = _to_request(upload.spec, upload.file, upload.file_name, upload.media_type)
     return await _register(request, ledger, key, [req], single=True)
 
 

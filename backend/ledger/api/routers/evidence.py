@@ -1,0 +1,141 @@
+"""Evidence the ledger finds itself: similar files, reliance reports, registration checks."""
+
+import hashlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from ledger.api.deps import K, LedgerDep, ModelId, OutputHash, Platform, Reader, WorkId
+from ledger.api.uploads import read_file
+from ledger.evidence.fingerprints import fingerprint
+from ledger.evidence.media import Undecodable
+from ledger.runtime import Ledger
+from ledger.services import evidence_reports, reliance, similarity
+from ledger.services.errors import InvalidInput
+from ledger.services.outputs import get_output
+from ledger.services.works import get_work
+
+router = APIRouter(tags=["evidence"])
+
+
+class MatchOut(BaseModel):
+    content_hash: str
+    method: str = Field(description="The deciding method, name@version")
+    distance: int
+    threshold: int = Field(description="The calibrated threshold: a distance at or below it is a match")
+    score: float | None = Field(description="Calibrated score of the distance (share of true matches at it in the calibration); null if uncalibrated")
+    calibrated: bool
+    match: bool
+    work_id: int | None
+    work_manager: str | None
+    output_hash: str | None
+    output_model_id: int | None
+    corroboration: dict[str, int] = Field(description="Other methods' distances to the same file")
+
+
+class SimilarOut(BaseModel):
+    content_hash: str
+    media: str | None
+    iscc: dict[str, str] = Field(default_factory=dict)
+    similar: list[MatchOut]
+
+
+class ReportOut(BaseModel):
+    kind: str
+    content_hash: str
+    account: str
+    outcome: str
+    document_hash: str
+    created_at: int
+    document: dict[str, Any]
+
+
+class PolicyIn(BaseModel):
+    policy: str = Field(pattern="^(warn|refuse)$", description="warn: register and report; refuse: 409 with the report")
+
+
+class PolicyOut(BaseModel):
+    model_id: int
+    policy: str
+
+
+def _matches(found: list[similarity.Match]) -> list[MatchOut]:
+    return [MatchOut(**m.__dict__) for m in found]
+
+
+def _report_out(r: Any) -> ReportOut:
+    return ReportOut(kind=r.kind, content_hash=r.content_hash, account=r.account, outcome=r.outcome,
+                     document_hash=r.document_hash, created_at=r.created_at, document=json.loads(r.document))  # fmt: skip
+
+
+def _of_hash(ledger: Ledger, content_hash: str, k: int) -> SimilarOut:
+    queries = similarity.query_codes_of(ledger, content_hash)
+    ev = similarity.file_evidence(ledger, content_hash)
+    return SimilarOut(
+        content_hash=content_hash, media=ev.media if ev else None, iscc=json.loads(ev.iscc) if ev else {},
+        similar=_matches(similarity.search(ledger, queries, k, exclude=content_hash)),
+    )  # fmt: skip
+
+
+@router.post("/similar", response_model=SimilarOut)
+async def similar_to_file(request: Request, _: Reader, ledger: LedgerDep, k: K = 10) -> SimilarOut:
+    """Registered works and outputs that look like the uploaded file (multipart `file`), nearest
+    first, each with its method, distance, calibrated threshold and score. Nothing is stored."""
+    upload, _fields = await read_file(request, ledger, "file to compare")
+    data = await upload.read()
+
+    def run() -> SimilarOut:
+        try:
+            prints = fingerprint(data, max_pixels=ledger.settings.max_fingerprint_pixels)
+        except Undecodable as exc:
+            raise InvalidInput(f"cannot fingerprint the file: {exc}") from None
+        h = "0x" + hashlib.sha256(data).hexdigest()
+        return SimilarOut(content_hash=h, media=prints.media, iscc=prints.iscc, similar=_matches(similarity.search(ledger, prints.queries, k)))
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/works/{work_id}/similar", response_model=SimilarOut)
+def similar_to_work(work_id: WorkId, _: Reader, ledger: LedgerDep, k: K = 10) -> SimilarOut:
+    """Registered works and outputs that look like this work's file (empty when the work was
+    registered by hash and its file never reached the ledger)."""
+    return _of_hash(ledger, get_work(ledger, work_id).work.content_hash, k)
+
+
+@router.get("/outputs/{output_hash}/similar", response_model=SimilarOut)
+def similar_to_output(output_hash: OutputHash, _: Reader, ledger: LedgerDep, k: K = 10) -> SimilarOut:
+    """Registered works and outputs that look like this output's file or fingerprints."""
+    return _of_hash(ledger, get_output(ledger, output_hash).output.output_hash, k)
+
+
+@router.get("/works/{work_id}/evidence", response_model=list[ReportOut])
+def work_evidence(work_id: WorkId, _: Reader, ledger: LedgerDep) -> list[ReportOut]:
+    """The registration checks made for this work's file (what looked like it, and the outcome)."""
+    return [_report_out(r) for r in evidence_reports.reports_for(ledger, get_work(ledger, work_id).work.content_hash)]
+
+
+@router.get("/outputs/{output_hash}/reliance", response_model=list[ReportOut])
+def output_reliance(output_hash: OutputHash, _: Reader, ledger: LedgerDep) -> list[ReportOut]:
+    """The reliance reports made when this output was registered (several if it was retried)."""
+    return [_report_out(r) for r in evidence_reports.reports_for(ledger, output_hash, "reliance")]
+
+
+@router.get("/evidence/reports/{document_hash}", response_model=ReportOut)
+def evidence_report(document_hash: OutputHash, _: Reader, ledger: LedgerDep) -> ReportOut:
+    """One report by its keccak256: the canonical document (RFC 8785) whose hash it is."""
+    return _report_out(evidence_reports.get_report(ledger, document_hash))
+
+
+@router.put("/models/{model_id}/reliance-policy", response_model=PolicyOut)
+def set_reliance_policy(model_id: ModelId, body: PolicyIn, key: Platform, ledger: LedgerDep) -> PolicyOut:
+    """What a reliance finding does for this model's outputs: warn (default) or refuse (409)."""
+    return PolicyOut(model_id=model_id, policy=reliance.set_policy(ledger, key, model_id, body.policy))
+
+
+@router.get("/models/{model_id}/reliance-policy", response_model=PolicyOut)
+def get_reliance_policy(model_id: ModelId, _: Reader, ledger: LedgerDep) -> PolicyOut:
+    return PolicyOut(model_id=model_id, policy=reliance.policy_of(ledger, model_id))
+

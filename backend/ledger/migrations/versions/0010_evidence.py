@@ -1,0 +1,84 @@
+"""evidence: fingerprints, file evidence, evidence reports, reliance policies
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-28 07:48:14.906403
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+
+revision: str = '0010'
+down_revision: str | None = '0009'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('evidencereport',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
+    sa.Column('account', sqlmodel.sql.sqltypes.AutoString(length=42), nullable=False),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('document', sa.Text(), nullable=False),
+    sa.Column('document_hash', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
+    sa.Column('created_at', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('evidencereport', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evidencereport_account'), ['account'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evidencereport_content_hash'), ['content_hash'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evidencereport_document_hash'), ['document_hash'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evidencereport_kind'), ['kind'], unique=False)
+
+    op.create_table('fileevidence',
+    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
+    sa.Column('media', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('width', sa.Integer(), nullable=False),
+    sa.Column('height', sa.Integer(), nullable=False),
+    sa.Column('iscc', sa.Text(), nullable=False),
+    sa.Column('file_cid', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('created_at', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('content_hash')
+    )
+    op.create_table('fingerprint',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
+    sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('codes', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('content_hash', 'method')
+    )
+    with op.batch_alter_table('fingerprint', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fingerprint_content_hash'), ['content_hash'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fingerprint_method'), ['method'], unique=False)
+
+    op.create_table('reliancepolicy',
+    sa.Column('model_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('policy', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('updated_at', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('model_id')
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('reliancepolicy')
+    with op.batch_alter_table('fingerprint', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fingerprint_method'))
+        batch_op.drop_index(batch_op.f('ix_fingerprint_content_hash'))
+
+    op.drop_table('fingerprint')
+    op.drop_table('fileevidence')
+    with op.batch_alter_table('evidencereport', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evidencereport_kind'))
+        batch_op.drop_index(batch_op.f('ix_evidencereport_content_hash'))
+        batch_op.drop_index(batch_op.f('ix_evidencereport_document_hash'))
+        batch_op.drop_index(batch_op.f('ix_evidencereport_account'))
+
+    op.drop_table('evidencereport')
