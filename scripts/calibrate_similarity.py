@@ -37,8 +37,8 @@ def main() -> int:
                   f"{doc['set']['distinct']} distinct ({time.perf_counter() - started:.0f} s)")
     summary = Table("method", "threshold", "precision", "recall", "false-match rate", *doc["set"]["transforms"], "crop_sides (harsh)")
     for label, m in doc["methods"].items():
-        row = m["table"][m["threshold"]]
-        summary.add_row(label, str(m["threshold"]), f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['false_match_rate']:.1e}",
+        row = m["table"][m["threshold"]] if m["threshold"] >= 0 else {"precision": float("nan"), "recall": 0.0, "false_match_rate": float("nan")}
+        summary.add_row(label, str(m["threshold"]) if m["threshold"] >= 0 else "none", f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['false_match_rate']:.1e}",
                         *(f"{m['recallByTransform'][t]:.3f}" for t in doc["set"]["transforms"]), f"{m['harshRecall']['crop_sides']:.3f}")
     console.print(summary)
     for label, m in doc["methods"].items():

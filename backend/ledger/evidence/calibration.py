@@ -13,7 +13,8 @@ computes it. For every threshold:
   the number of registered files, it is the false matches to expect per query at that scale.
 
 The threshold chosen is the largest one whose precision is at least ``TARGET_PRECISION`` and
-whose false-match rate is at most ``MAX_FALSE_MATCH_RATE``; the score of a distance is the
+whose false-match rate is at most ``MAX_FALSE_MATCH_RATE`` (-1 when none is: the method then
+never decides a match and is shown as corroboration only); the score of a distance is the
 share of true matches among calibration pairs at that distance (equal priors, smoothed,
 non-increasing in the distance).
 """
@@ -57,15 +58,24 @@ class MethodCalibration:
         }
 
 
-def distance_matrix(indexed: list[list[bytes]], queries: list[list[bytes]]) -> np.ndarray:
-    """(queries x originals): the smallest distance between any query code and any indexed code."""
-    stored = pack(c for codes in indexed for c in codes)
-    qcodes = pack(c for codes in queries for c in codes)
-    pairwise = exact_distances(stored, qcodes)  # (query codes x stored codes); owners are contiguous
-    starts = np.cumsum([0] + [len(c) for c in indexed[:-1]])
+def _grouped_min(stored: list[list[bytes]], queries: list[list[bytes]]) -> np.ndarray:
+    """(queries x stored files): the smallest distance between any of their codes."""
+    pairwise = exact_distances(pack(c for codes in stored for c in codes), pack(c for codes in queries for c in codes))
+    starts = np.cumsum([0] + [len(c) for c in stored[:-1]])  # each file's codes are contiguous
     qstarts = np.cumsum([0] + [len(c) for c in queries[:-1]])
-    per_original = np.minimum.reduceat(pairwise, starts, axis=1)
-    return np.minimum.reduceat(per_original, qstarts, axis=0).astype(np.int32)
+    return np.minimum.reduceat(np.minimum.reduceat(pairwise, starts, axis=1), qstarts, axis=0).astype(np.int32)
+
+
+def distance_matrix(indexed: list[list[bytes]], queries: list[list[bytes]], windows: list[list[bytes]] | None = None) -> np.ndarray:
+    """(queries x originals): the distance search measures. Query codes against every indexed
+    code; and, given the queries' ``windows``, those against each original's whole-file code."""
+    out = _grouped_min(indexed, queries)
+    if windows is not None:
+        has = [i for i, w in enumerate(windows) if w]
+        if has:
+            part = _grouped_min([codes[:1] for codes in indexed], [windows[i] for i in has])
+            out[has] = np.minimum(out[has], part)
+    return out
 
 
 def calibrate(
@@ -89,7 +99,7 @@ def calibrate(
             Row(t, 1.0 if tm + fm == 0 else tm / (tm + fm), tm / copies if copies else 0.0, fm / negative_pairs if negative_pairs else 0.0, tm, fm)
         )
     good = [r.threshold for r in table if r.precision >= TARGET_PRECISION and r.false_match_rate <= MAX_FALSE_MATCH_RATE]
-    threshold = max(good) if good else 0
+    threshold = max(good) if good else -1  # no distance is safe: the method never decides a match
     by_transform: dict[str, float] = {}
     for name in sorted({t for t in transforms if t}):
         qs = [q for q, t in enumerate(transforms) if t == name]

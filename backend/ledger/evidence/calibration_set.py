@@ -33,10 +33,10 @@ def measure(originals: int = ORIGINALS, distinct: int = DISTINCT, seed: int = 0,
     for m in methods.for_media("image"):
         label = methods.keys[m.name]
         indexed = [f.indexed[label] for f in origs]
-        d = distance_matrix(indexed, [f.queries[label] for f in qprints])
+        d = distance_matrix(indexed, [f.queries[label] for f in qprints], [f.indexed[label][1:] for f in qprints])
         cal = calibrate(label, d, [s.original for s in queries], [s.transform for s in queries])
         doc = cal.as_json()
-        hd = distance_matrix(indexed, [f.queries[label] for f in hprints])
+        hd = distance_matrix(indexed, [f.queries[label] for f in hprints], [f.indexed[label][1:] for f in hprints])
         doc["harshRecall"] = {
             name: round(sum(int(hd[q, s.original] <= cal.threshold) for q, s in enumerate(harsh) if s.transform == name)  # type: ignore[index]
                         / max(1, sum(1 for s in harsh if s.transform == name)), 4)

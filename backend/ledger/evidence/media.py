@@ -44,9 +44,13 @@ def _rgb(img: Image.Image) -> Image.Image:
 
 def _image(data: bytes, max_pixels: int) -> Media | None:
     try:
-        img = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         return None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Undecodable(f"the picture is larger than the ledger fingerprints at most ({max_pixels} pixels)") from None
     except (OSError, ValueError) as exc:
         raise Undecodable(f"not a readable picture: {exc}") from None
     width, height = img.size

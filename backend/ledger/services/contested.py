@@ -17,7 +17,7 @@ from ledger.models import WorkOwner
 from ledger.runtime import Ledger
 from ledger.services import evidence_reports
 from ledger.services.errors import Conflict
-from ledger.services.similarity import Match, search
+from ledger.services.similarity import Match, search, windows_of
 
 OnSimilar = Literal["warn", "refuse"]
 
@@ -38,7 +38,7 @@ def _others(ledger: Ledger, holder: str, matches: list[Match]) -> list[Match]:
 
 def check(ledger: Ledger, holder: str, content_hash: str, title: str, prints: FileFingerprints, on_similar: OnSimilar, where: str = "") -> RegistrationCheck:
     """Raises Conflict (409) when ``on_similar`` is ``refuse`` and another holder's work matches."""
-    found = _others(ledger, holder, search(ledger, prints.queries, k=ledger.settings.similarity_k, exclude=content_hash, only_matches=True))
+    found = _others(ledger, holder, search(ledger, prints.queries, k=ledger.settings.similarity_k, exclude=content_hash, only_matches=True, windows=windows_of(prints.indexed)))
     outcome = "clear" if not found else ("refused" if on_similar == "refuse" else "warned")
     matches = [evidence_reports.match_json(m) for m in found]
     doc = {

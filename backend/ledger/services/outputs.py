@@ -20,6 +20,7 @@ from ledger.runtime import Ledger
 from ledger.services import fingerprints, reliance
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.reliance import RelianceResult
+from ledger.services.similarity import windows_of
 from ledger.services.signing import SignatureRequired, execute
 
 TOTAL_WEIGHT = 10_000
@@ -173,15 +174,16 @@ def _check_reliance(ledger: Ledger, key: ApiKey, reqs: list[OutputRequest]) -> d
         h = _hex(r.output_hash)
         if r.file is not None:
             cid = ledger.store.put(r.file)
-            queries = fingerprints.record_file(ledger, h, r.file, "output_upload", cid).queries
+            prints = fingerprints.record_file(ledger, h, r.file, "output_upload", cid)
+            queries, windows = prints.queries, windows_of(prints.indexed)
         elif r.codes:
             fingerprints.record_codes(ledger, h, r.codes, "output_fingerprints")
-            queries = r.codes
+            queries, windows = r.codes, windows_of(r.codes)
         else:
             continue
         with Session(ledger.engine) as s:
             trained = _in_training_sets(s, r.model_id, {w for w, _ in r.links})
-        out[h] = reliance.check(ledger, platform, h, r.model_id, r.links, queries, trained, where)
+        out[h] = reliance.check(ledger, platform, h, r.model_id, r.links, queries, windows, trained, where)
     return out
 
 

@@ -71,6 +71,7 @@ def check(
     model_id: int,
     links: tuple[tuple[int, int], ...],
     queries: dict[str, list[bytes]],
+    windows: dict[str, list[bytes]],
     trained: tuple[set[int], bool],
     where: str = "",
 ) -> RelianceResult:
@@ -81,11 +82,11 @@ def check(
     findings: list[dict[str, Any]] = []
     if label is not None:
         cut = thresholds()[label]
-        for m in search(ledger, queries, k=ledger.settings.similarity_k, exclude=output_hash, only_matches=True):
+        for m in search(ledger, queries, k=ledger.settings.similarity_k, exclude=output_hash, only_matches=True, windows=windows):
             if m.work_id is not None and m.work_id not in declared:
                 findings.append({"kind": "undeclared_similar", "workId": m.work_id, **evidence_reports.match_json(m)})
         hashes = work_hashes(ledger, sorted(declared))
-        measured = distances_to(ledger, queries, list(hashes.values()))
+        measured = distances_to(ledger, queries, windows, list(hashes.values()))
         for work_id in sorted(declared):
             d = measured.get(hashes.get(work_id, ""), {}).get(label)
             if d is None:

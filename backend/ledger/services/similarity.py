@@ -11,6 +11,7 @@ same file is given beside it, as corroboration.
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -39,16 +40,21 @@ class SimilarityIndexes:
         self._lock = threading.Lock()
         self._saved_at = time.monotonic()
 
-    def index(self, label: str) -> HammingIndex:
+    def _path(self, label: str, whole: bool) -> Path:
+        return self.ledger.settings.similarity_dir / f"{label.replace('@', '-v')}{'-whole' if whole else ''}.usearch"
+
+    def index(self, label: str, whole: bool = False) -> HammingIndex:
+        """The method's index of every code (``whole``: of each file's whole-file code only, to
+        find the files a query's windows contain)."""
+        name = f"{label}#whole" if whole else label
         with self._lock:
-            if label not in self._indexes:
-                path = self.ledger.settings.similarity_dir / f"{label.replace('@', '-v')}.usearch"
-                self._indexes[label] = HammingIndex(path)
-            idx = self._indexes[label]
-        self._sync(label, idx)
+            if name not in self._indexes:
+                self._indexes[name] = HammingIndex(self._path(label, whole))
+            idx = self._indexes[name]
+        self._sync(label, idx, whole)
         return idx
 
-    def _sync(self, label: str, idx: HammingIndex) -> None:
+    def _sync(self, label: str, idx: HammingIndex, whole: bool) -> None:
         added = 0
         while True:
             with Session(self.ledger.engine) as s:
@@ -58,7 +64,7 @@ class SimilarityIndexes:
                     .order_by(col(Fingerprint.id))
                     .limit(SYNC_BATCH)
                 ).all()
-            idx.add_many([(int(r), split_codes(c)) for r, c in rows])
+            idx.add_many([(int(r), split_codes(c[:CODE_BYTES] if whole else c)) for r, c in rows])
             added += len(rows)
             if len(rows) < SYNC_BATCH:
                 break
@@ -76,10 +82,12 @@ class SimilarityIndexes:
             self._indexes.clear()
         counts = {}
         for label in DEFAULT.keys.values():
-            path = self.ledger.settings.similarity_dir / f"{label.replace('@', '-v')}.usearch"
-            for p in (path, path.with_suffix(".json")):
-                p.unlink(missing_ok=True)
+            for whole in (False, True):
+                path = self._path(label, whole)
+                for p in (path, path.with_suffix(".json")):
+                    p.unlink(missing_ok=True)
             counts[label] = len(self.index(label))
+            self.index(label, whole=True)
         self.save()
         return counts
 
@@ -118,8 +126,12 @@ def stored_codes(session: Session, hashes: list[str]) -> dict[str, dict[str, lis
     return out
 
 
-def min_distance(query: list[bytes], indexed: list[bytes]) -> int:
-    return min(hamming(q, c) for q in query for c in indexed)
+def pair_distance(query: list[bytes], windows: list[bytes], indexed: list[bytes]) -> int:
+    """The distance search uses between two files, both ways round: the query's codes against
+    all the other's codes, and the query's windows against the other's whole-file code."""
+    both = [hamming(q, c) for q in query for c in indexed]
+    both += [hamming(w, indexed[0]) for w in windows]
+    return min(both)
 
 
 def search(
@@ -128,19 +140,29 @@ def search(
     k: int = 10,
     exclude: str | None = None,
     only_matches: bool = False,
+    windows: dict[str, list[bytes]] | None = None,
 ) -> list[Match]:
-    """Registered works and outputs nearest to a file given by its query codes, nearest first."""
+    """Registered works and outputs nearest to a file, nearest first, both ways round: the
+    file's query codes against every indexed code (finds files it is a crop of, or a copy of),
+    and its ``windows`` against whole-file codes (finds files that are crops of it)."""
     label = decisive_label(queries)
     if label is None:
         return []
     cut: Threshold = thresholds()[label]
-    hits = ledger.similarity.index(label).search(queries[label], k + 1, radius=cut.distance if only_matches else None)
+    radius = cut.distance if only_matches else None
+    hits = ledger.similarity.index(label).search(queries[label], k + 1, radius=radius)
+    if windows and windows.get(label):
+        hits += ledger.similarity.index(label, whole=True).search(windows[label], k + 1, radius=radius)
+        hits.sort(key=lambda h: (h.distance, h.row))
     with Session(ledger.engine) as s:
         rows = {fp.id: fp.content_hash for fp in s.exec(select(Fingerprint).where(col(Fingerprint.id).in_([h.row for h in hits])))}
         hashes = [h for h in dict.fromkeys(rows[h.row] for h in hits if h.row in rows) if h != exclude]
         works, outputs = subjects(s, hashes)
         others = stored_codes(s, [h for h in hashes if h in works or h in outputs])
-    best = {rows[h.row]: h.distance for h in reversed(hits) if h.row in rows}
+    best: dict[str, int] = {}
+    for h in hits:
+        if h.row in rows:
+            best[rows[h.row]] = min(h.distance, best.get(rows[h.row], 64))
     out = []
     for content_hash in hashes:
         work, output = works.get(content_hash), outputs.get(content_hash)
@@ -148,7 +170,9 @@ def search(
             continue
         d = best[content_hash]
         corroboration = {
-            m: min_distance(queries[m], codes) for m, codes in others.get(content_hash, {}).items() if m != label and m in queries
+            m: pair_distance(queries[m], (windows or {}).get(m, []), codes)
+            for m, codes in others.get(content_hash, {}).items()
+            if m != label and m in queries
         }
         out.append(
             Match(
@@ -161,11 +185,16 @@ def search(
     return out[:k]
 
 
-def distances_to(ledger: Ledger, queries: dict[str, list[bytes]], hashes: list[str]) -> dict[str, dict[str, int]]:
-    """Exact distances (per method both have) from a file's query codes to each given file."""
+def distances_to(
+    ledger: Ledger, queries: dict[str, list[bytes]], windows: dict[str, list[bytes]], hashes: list[str]
+) -> dict[str, dict[str, int]]:
+    """Exact distances (per method both have, as search measures them) to each given file."""
     with Session(ledger.engine) as s:
         stored = stored_codes(s, hashes)
-    return {h: {m: min_distance(queries[m], c) for m, c in stored.get(h, {}).items() if m in queries} for h in hashes}
+    return {
+        h: {m: pair_distance(queries[m], windows.get(m, []), c) for m, c in stored.get(h, {}).items() if m in queries}
+        for h in hashes
+    }
 
 
 def work_hashes(ledger: Ledger, work_ids: list[int]) -> dict[int, str]:
@@ -178,15 +207,22 @@ def output_exists(ledger: Ledger, output_hash: str) -> bool:
         return s.exec(select(Output.output_id).where(Output.output_hash == output_hash)).first() is not None
 
 
-def query_codes_of(ledger: Ledger, content_hash: str) -> dict[str, list[bytes]]:
-    """The codes to search with for a file on record: recomputed from the file when the store
-    has it (whole picture and mirror), else the whole-file code of each stored fingerprint."""
+def query_codes_of(ledger: Ledger, content_hash: str) -> tuple[dict[str, list[bytes]], dict[str, list[bytes]]]:
+    """The codes to search with for a file on record, and its windows: the query codes are
+    recomputed from the file when the store has it (whole picture and mirror), else they are the
+    whole-file code of each stored fingerprint."""
     with Session(ledger.engine) as s:
         evidence = s.get(FileEvidence, content_hash)
         stored = stored_codes(s, [content_hash]).get(content_hash, {})
+    windows = windows_of(stored)
     if evidence is not None and evidence.file_cid and ledger.store.has(evidence.file_cid):
-        return fingerprint(ledger.store.get(evidence.file_cid), max_pixels=ledger.settings.max_fingerprint_pixels).queries
-    return {label: codes[:1] for label, codes in stored.items()}
+        return fingerprint(ledger.store.get(evidence.file_cid), max_pixels=ledger.settings.max_fingerprint_pixels).queries, windows
+    return {label: codes[:1] for label, codes in stored.items()}, windows
+
+
+def windows_of(indexed: dict[str, list[bytes]]) -> dict[str, list[bytes]]:
+    """The window codes among a file's indexed codes (all but the first, for windowed methods)."""
+    return {label: codes[1:] for label, codes in indexed.items() if len(codes) > 1}
 
 
 def file_evidence(ledger: Ledger, content_hash: str) -> FileEvidence | None:

@@ -72,11 +72,11 @@ def _report_out(r: Any) -> ReportOut:
 
 
 def _of_hash(ledger: Ledger, content_hash: str, k: int) -> SimilarOut:
-    queries = similarity.query_codes_of(ledger, content_hash)
+    queries, windows = similarity.query_codes_of(ledger, content_hash)
     ev = similarity.file_evidence(ledger, content_hash)
     return SimilarOut(
         content_hash=content_hash, media=ev.media if ev else None, iscc=json.loads(ev.iscc) if ev else {},
-        similar=_matches(similarity.search(ledger, queries, k, exclude=content_hash)),
+        similar=_matches(similarity.search(ledger, queries, k, exclude=content_hash, windows=windows)),
     )  # fmt: skip
 
 
@@ -93,7 +93,7 @@ async def similar_to_file(request: Request, _: Reader, ledger: LedgerDep, k: K =
         except Undecodable as exc:
             raise InvalidInput(f"cannot fingerprint the file: {exc}") from None
         h = "0x" + hashlib.sha256(data).hexdigest()
-        return SimilarOut(content_hash=h, media=prints.media, iscc=prints.iscc, similar=_matches(similarity.search(ledger, prints.queries, k)))
+        return SimilarOut(content_hash=h, media=prints.media, iscc=prints.iscc, similar=_matches(similarity.search(ledger, prints.queries, k, windows=similarity.windows_of(prints.indexed))))
 
     return await run_in_threadpool(run)
 
