@@ -16,8 +16,8 @@ app = typer.Typer(help="Evidence the ledger computes: fingerprints, the similari
 
 
 def _row(name: str, body: dict[str, Any]) -> dict[str, Any]:
-    best = next((m for m in body["similar"] if m["match"]), None)
-    return {"file": name, "content_hash": body["content_hash"], "media": body["media"], "match": best, "nearest": body["similar"][:3]}
+    matches = [m for m in body["similar"] if m["match"]]
+    return {"file": name, "content_hash": body["content_hash"], "media": body["media"], "matches": matches, "nearest": body["similar"][:3]}
 
 
 def similar(
@@ -50,7 +50,7 @@ def similar(
         return
     table = Table("file", "matches", "method", "distance", "threshold", "score")
     for r in rows:
-        m = r["match"]
+        m = r["matches"][0] if r["matches"] else None
         if m is None:
             near = r["nearest"][0] if r["nearest"] else None
             table.add_row(r["file"], "[dim]nothing[/dim]", near["method"] if near else "", str(near["distance"]) if near else "", str(near["threshold"]) if near else "", "")
@@ -58,7 +58,7 @@ def similar(
             what = f"work {m['work_id']}" if m["work_id"] is not None else f"output {m['output_hash'][:14]}…"
             table.add_row(r["file"], what, m["method"], str(m["distance"]), str(m["threshold"]), f"{m['score']:.3f}" if m["score"] is not None else "")
     console.print(table)
-    console.print(f"{sum(1 for r in rows if r['match'])} of {len(rows)} files look like something registered")
+    console.print(f"{sum(1 for r in rows if r['matches'])} of {len(rows)} files look like something registered")
 
 
 @app.command("show")
