@@ -184,3 +184,33 @@ def test_pictures_too_large_or_broken_are_refused_clearly(ledger: Ledger, server
     assert resp.status_code == 422 and "not a readable picture" in resp.text
     text = studio.post("/similar", files={"file": ("t.txt", "a short poem about rain".encode(), "text/plain")})
     assert text.status_code == 200 and text.json()["media"] == "text"
+
+
+def test_reports_are_anchored_in_batches_and_provable(ledger: Ledger, server: Server) -> None:
+    from sqlmodel import Session, select
+
+    from ledger.models import EvidenceReport
+    from ledger.services.evidence_anchoring import BATCH_SCHEMA, anchor_pending, tree_of
+
+    studio = client_for(server, create_api_key(ledger, Role.rights_holder, "studio").token)
+    reports = [_register(studio, _png(40 + i), f"w{i}").json()["evidence_report"] for i in range(3)]
+    assert studio.get(f"/evidence/reports/{reports[0]}").json()["anchor"] is None
+
+    batch = anchor_pending(ledger)
+    assert batch is not None and batch.count == 3
+    assert anchor_pending(ledger) is None  # nothing left
+    for h in reports:
+        anchor = studio.get(f"/evidence/reports/{h}").json()["anchor"]
+        assert anchor["batch_id"] == batch.batch_id and anchor["verified_on_chain"] is True
+        assert anchor["root"] == batch.root and anchor["tx_hash"] == batch.tx_hash
+
+    # The process stopped after the anchor was mined and before it was recorded: the next pass
+    # reads the batch back from the chain instead of anchoring those reports again.
+    more = [_register(studio, _png(50 + i), f"v{i}").json()["evidence_report"] for i in range(2)]
+    tree = tree_of(more)
+    cid = ledger.store.put(json.dumps({"schema": BATCH_SCHEMA, "reports": more}).encode())
+    ledger.sender.send(ledger.call("EvidenceAnchor", "anchor", tree.root, 2, cid))
+    assert anchor_pending(ledger) is None
+    with Session(ledger.engine) as s:
+        assert {r.batch_id for r in s.exec(select(EvidenceReport).where(EvidenceReport.document_hash.in_(more)))} == {batch.batch_id + 1}  # type: ignore[attr-defined]
+    assert studio.get(f"/evidence/reports/{more[1]}").json()["anchor"]["verified_on_chain"] is True

@@ -52,6 +52,7 @@ class Ledger:
     usage_anchor: Contract
     distributor: Contract
     platform_terms: Contract
+    evidence_anchor: Contract
     relayer: Relayer
     store: ContentStore
     encoders: dict[str, Encoder]
@@ -129,6 +130,6 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
     return Ledger(
         settings, engine, w3, operator, sender, deployment, registry,
         contracts["ModelRegistry"], contracts["OutputRegistry"], contracts["UsageAnchor"], contracts["RoyaltyDistributor"],
-        contracts["PlatformTerms"], relayer, store,
+        contracts["PlatformTerms"], contracts["EvidenceAnchor"], relayer, store,
         {name: Encoder(c) for name, c in contracts.items()},
     )  # fmt: skip

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from ledger.chain.client import ChainUnavailable
 from ledger.chain.health import UNREACHABLE
 from ledger.api.throttle import FailedAuthThrottle
 from ledger.api.limits import BodyLimits, RequestLimits
+from ledger.services.evidence_anchoring import anchor_pending
 from ledger.api.routers import admin, evidence, models, operations, outputs, platforms, relay, royalties, statements, usage, works
 from ledger.config import Settings, get_settings
 from ledger.jsonshape import JsonLimits
@@ -29,11 +31,17 @@ PORTAL = Path(__file__).with_name("portal") / "index.html"
 
 
 def _poll(ledger: Ledger, stop: threading.Event) -> None:
-    """Keeps the projection close to the chain head, so changes made outside the API show up."""
+    """Keeps the projection close to the chain head, so changes made outside the API show up, and
+    anchors new evidence reports every ``evidence_anchor_interval_s``."""
+    anchored_at = time.monotonic()
     while not stop.is_set():
         try:
             ledger.indexer.sync()
             ledger.chain_health.answered()
+            every = ledger.settings.evidence_anchor_interval_s
+            if every and time.monotonic() - anchored_at >= every:
+                anchored_at = time.monotonic()
+                anchor_pending(ledger)
         except UNREACHABLE as exc:  # keep polling: the chain may be restarting
             if ledger.chain_health.state().up:
                 log.warning("the chain at %s does not answer: %s", ledger.settings.rpc_url, exc)

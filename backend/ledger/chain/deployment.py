@@ -91,7 +91,10 @@ def verify(w3: Web3, deployment: Deployment, path: Path) -> None:
 
 
 #: Deployment order; each entry's constructor arguments are built from what is already deployed.
-CONTRACTS = ("LedgerForwarder", "WorkRegistry", "ModelRegistry", "OutputRegistry", "UsageAnchor", "RoyaltyDistributor", "PlatformTerms")
+CONTRACTS = (
+    "LedgerForwarder", "WorkRegistry", "ModelRegistry", "OutputRegistry", "UsageAnchor", "RoyaltyDistributor", "PlatformTerms",
+    "EvidenceAnchor",
+)  # fmt: skip
 
 
 def _constructor_args(name: str, admin: str, deployed: dict[str, ContractRecord], default_share_bps: int) -> tuple[object, ...]:

@@ -102,3 +102,17 @@ def reindex() -> None:
     counts = open_ledger(get_settings(), deploy=False).similarity.rebuild()
     for label, n in counts.items():
         console.print(f"{label}: {n} codes")
+
+
+@app.command("anchor")
+def anchor() -> None:
+    """Anchors the evidence reports not yet on chain now, as one batch (the API does it every minute)."""
+    from ledger.config import get_settings
+    from ledger.runtime import open_ledger
+    from ledger.services.evidence_anchoring import anchor_pending
+
+    batch = anchor_pending(open_ledger(get_settings(), deploy=False))
+    if batch is None:
+        console.print("nothing to anchor: every report is on chain")
+    else:
+        console.print(f"batch {batch.batch_id}: {batch.count} reports, root {batch.root}, tx {batch.tx_hash}")

@@ -1,7 +1,7 @@
 """SQL tables. Works, owners and terms are projections of chain events; keys and custody are local."""
 
 from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
-from ledger.models.evidence import EvidenceReport, FileEvidence, Fingerprint, ReliancePolicy
+from ledger.models.evidence import EvidenceBatch, EvidenceReport, FileEvidence, Fingerprint, ReliancePolicy
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
 from ledger.models.operations import Operation
@@ -13,6 +13,7 @@ __all__ = [
     "ApiKey",
     "Checkpoint",
     "CustodialAccount",
+    "EvidenceBatch",
     "EvidenceReport",
     "FileEvidence",
     "Fingerprint",

@@ -50,6 +50,18 @@ class EvidenceReport(SQLModel, table=True):
     document: str = Field(sa_column=Column(Text, nullable=False))  # RFC 8785 canonical JSON
     document_hash: str = Field(max_length=66, index=True)  # keccak256 of ``document``
     created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    batch_id: int | None = Field(default=None, index=True, sa_type=ID64)  # the EvidenceAnchor batch holding its hash
+
+
+class EvidenceBatch(SQLModel, table=True):
+    """A batch of report hashes anchored as one Merkle root (``EvidenceAnchor.anchor``)."""
+
+    batch_id: int = Field(primary_key=True, sa_type=ID64, sa_column_kwargs={"autoincrement": False})
+    root: str = Field(max_length=66)
+    count: int
+    reports_cid: str = Field(max_length=100)  # JSON list of the report hashes, in leaf order
+    tx_hash: str = Field(max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class ReliancePolicy(SQLModel, table=True):

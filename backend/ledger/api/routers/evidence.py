@@ -13,7 +13,7 @@ from ledger.api.uploads import read_file
 from ledger.evidence.fingerprints import fingerprint
 from ledger.evidence.media import Undecodable
 from ledger.runtime import Ledger
-from ledger.services import evidence_reports, reliance, similarity
+from ledger.services import evidence_anchoring, evidence_reports, reliance, similarity
 from ledger.services.errors import InvalidInput
 from ledger.services.outputs import get_output
 from ledger.services.works import get_work
@@ -43,6 +43,16 @@ class SimilarOut(BaseModel):
     similar: list[MatchOut]
 
 
+class AnchorOut(BaseModel):
+    batch_id: int
+    root: str
+    proof: list[str] = Field(description="StandardMerkleTree proof of the report hash (bytes32 leaf) in the batch")
+    tx_hash: str
+    block_number: int
+    contract: str = Field(description="The EvidenceAnchor contract: contains(batch_id, document_hash, proof) checks it")
+    verified_on_chain: bool
+
+
 class ReportOut(BaseModel):
     kind: str
     content_hash: str
@@ -51,6 +61,7 @@ class ReportOut(BaseModel):
     document_hash: str
     created_at: int
     document: dict[str, Any]
+    anchor: AnchorOut | None = Field(None, description="Where the report's hash is anchored on chain (null: not anchored yet)")
 
 
 class PolicyIn(BaseModel):
@@ -66,9 +77,11 @@ def _matches(found: list[similarity.Match]) -> list[MatchOut]:
     return [MatchOut(**m.__dict__) for m in found]
 
 
-def _report_out(r: Any) -> ReportOut:
+def _report_out(r: Any, ledger: Ledger | None = None) -> ReportOut:
+    proof = evidence_anchoring.proof_of(ledger, r) if ledger is not None else None
     return ReportOut(kind=r.kind, content_hash=r.content_hash, account=r.account, outcome=r.outcome,
-                     document_hash=r.document_hash, created_at=r.created_at, document=json.loads(r.document))  # fmt: skip
+                     document_hash=r.document_hash, created_at=r.created_at, document=json.loads(r.document),
+                     anchor=AnchorOut(**proof.__dict__) if proof else None)  # fmt: skip
 
 
 def _of_hash(ledger: Ledger, content_hash: str, k: int) -> SimilarOut:
@@ -114,19 +127,19 @@ def similar_to_output(output_hash: OutputHash, _: Reader, ledger: LedgerDep, k: 
 @router.get("/works/{work_id}/evidence", response_model=list[ReportOut])
 def work_evidence(work_id: WorkId, _: Reader, ledger: LedgerDep) -> list[ReportOut]:
     """The registration checks made for this work's file (what looked like it, and the outcome)."""
-    return [_report_out(r) for r in evidence_reports.reports_for(ledger, get_work(ledger, work_id).work.content_hash)]
+    return [_report_out(r, ledger) for r in evidence_reports.reports_for(ledger, get_work(ledger, work_id).work.content_hash)]
 
 
 @router.get("/outputs/{output_hash}/reliance", response_model=list[ReportOut])
 def output_reliance(output_hash: OutputHash, _: Reader, ledger: LedgerDep) -> list[ReportOut]:
     """The reliance reports made when this output was registered (several if it was retried)."""
-    return [_report_out(r) for r in evidence_reports.reports_for(ledger, output_hash, "reliance")]
+    return [_report_out(r, ledger) for r in evidence_reports.reports_for(ledger, output_hash, "reliance")]
 
 
 @router.get("/evidence/reports/{document_hash}", response_model=ReportOut)
 def evidence_report(document_hash: OutputHash, _: Reader, ledger: LedgerDep) -> ReportOut:
     """One report by its keccak256: the canonical document (RFC 8785) whose hash it is."""
-    return _report_out(evidence_reports.get_report(ledger, document_hash))
+    return _report_out(evidence_reports.get_report(ledger, document_hash), ledger)
 
 
 @router.put("/models/{model_id}/reliance-policy", response_model=PolicyOut)

@@ -28,14 +28,25 @@ def upgrade() -> None:
     sa.Column('document', sa.Text(), nullable=False),
     sa.Column('document_hash', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
     sa.Column('created_at', sa.BigInteger(), nullable=False),
+    sa.Column('batch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('evidencereport', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evidencereport_batch_id'), ['batch_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_evidencereport_account'), ['account'], unique=False)
         batch_op.create_index(batch_op.f('ix_evidencereport_content_hash'), ['content_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_evidencereport_document_hash'), ['document_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_evidencereport_kind'), ['kind'], unique=False)
 
+    op.create_table('evidencebatch',
+    sa.Column('batch_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('root', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('reports_cid', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('tx_hash', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
+    sa.Column('block_number', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('batch_id')
+    )
     op.create_table('fileevidence',
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
     sa.Column('media', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
@@ -75,10 +86,12 @@ def downgrade() -> None:
 
     op.drop_table('fingerprint')
     op.drop_table('fileevidence')
+    op.drop_table('evidencebatch')
     with op.batch_alter_table('evidencereport', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evidencereport_kind'))
         batch_op.drop_index(batch_op.f('ix_evidencereport_content_hash'))
         batch_op.drop_index(batch_op.f('ix_evidencereport_document_hash'))
         batch_op.drop_index(batch_op.f('ix_evidencereport_account'))
+        batch_op.drop_index(batch_op.f('ix_evidencereport_batch_id'))
 
     op.drop_table('evidencereport')
