@@ -12,16 +12,27 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 /// @dev Weights are basis points summing to exactly 10000, the unit of owner shares: finer than
 /// any attribution method's precision, and a uint16 keeps calldata and logs small. Links are
 /// sorted by work id, strictly ascending, so a work appears at most once per output. Every linked
-/// work must be registered and licensed for training at the block the output is registered in;
-/// later revocations do not touch outputs already on record.
+/// work must be registered and, at the block the output is registered in, licensed for the link's
+/// kind (training, or reference use); later revocations do not touch outputs already on record.
 contract OutputRegistry is RelayedAccessControl {
     bytes32 public constant PLATFORM_ROLE = keccak256("PLATFORM_ROLE");
     uint16 public constant TOTAL_WEIGHT = 10_000;
     uint256 public constant MAX_LINKS = 64;
+    uint16 private constant REFERENCE = 2; // WorkRegistry.USE_REFERENCE
+
+    /// @notice How an output relies on a work. Training: the work is in the model's training set
+    /// (provable with the set's Merkle proof; the ledger refuses a training link outside it).
+    /// Reference: the work was an input of the generation (image-to-image, style reference,
+    /// retrieval), which its terms must allow (WorkRegistry.USE_REFERENCE).
+    enum LinkKind {
+        Training,
+        Reference
+    }
 
     struct Link {
         uint64 workId;
         uint16 weightBps;
+        LinkKind kind;
     }
 
     struct OutputInput {
@@ -51,6 +62,7 @@ contract OutputRegistry is RelayedAccessControl {
     error ZeroWeight(uint256 index, uint256 link);
     error WeightsDoNotSum(uint256 index, uint256 total);
     error WorkNotLicensed(uint256 index, uint64 workId, WorkRegistry.License license);
+    error ReferenceNotAllowed(uint256 index, uint64 workId);
 
     constructor(address admin, address forwarder, WorkRegistry works_, ModelRegistry models_)
         RelayedAccessControl(admin, forwarder)
@@ -103,8 +115,12 @@ contract OutputRegistry is RelayedAccessControl {
             Link calldata l = links[j];
             if (l.workId <= previous) revert LinksNotSorted(index, j);
             if (l.weightBps == 0) revert ZeroWeight(index, j);
-            WorkRegistry.License license = works.licenseOf(l.workId);
-            if (license != WorkRegistry.License.Trainable) revert WorkNotLicensed(index, l.workId, license);
+            if (l.kind == LinkKind.Training) {
+                WorkRegistry.License license = works.licenseOf(l.workId);
+                if (license != WorkRegistry.License.Trainable) revert WorkNotLicensed(index, l.workId, license);
+            } else if (!works.allows(l.workId, REFERENCE)) {
+                revert ReferenceNotAllowed(index, l.workId);
+            }
             total += l.weightBps;
             previous = l.workId;
         }

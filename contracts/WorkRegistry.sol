@@ -26,12 +26,20 @@ contract WorkRegistry is RelayedAccessControl {
     /// @notice Upper bound on co-owners per work, so a transfer's cost stays bounded.
     uint256 public constant MAX_OWNERS = 512;
 
+    /// @notice Uses a work's terms can allow, one bit each: the terms word grows by new bits (the
+    /// standards' consent vocabulary) without a new storage word.
+    /// @dev USE_TRAINING: models may be trained on the work. USE_REFERENCE: a generation may take
+    /// the work as an input (image-to-image, style reference, retrieval).
+    uint16 public constant USE_TRAINING = 1;
+    uint16 public constant USE_REFERENCE = 2;
+    uint16 public constant KNOWN_USES = USE_TRAINING | USE_REFERENCE;
+
     /// @notice License terms of a work.
-    /// @param trainingAllowed whether models may be trained on the work.
+    /// @param uses the uses allowed, a bit set of USE_* constants.
     /// @param royaltyBps share of attributed revenue the work claims, in basis points.
     /// @param expiresAt unix time the license ends; 0 means "until revoked".
     struct Terms {
-        bool trainingAllowed;
+        uint16 uses;
         uint16 royaltyBps;
         uint40 expiresAt;
     }
@@ -51,13 +59,13 @@ contract WorkRegistry is RelayedAccessControl {
         Owner[] owners;
     }
 
-    /// @dev One storage word: manager (160) + expiresAt (40) + royaltyBps (16) + trainingAllowed (8) + termsVersion (32).
+    /// @dev One storage word: manager (160) + expiresAt (40) + royaltyBps (16) + uses (16) + termsVersion (24).
     struct WorkRecord {
         address manager;
         uint40 expiresAt;
         uint16 royaltyBps;
-        bool trainingAllowed;
-        uint32 termsVersion;
+        uint16 uses;
+        uint24 termsVersion;
     }
 
     /// @notice Number of works registered; work ids are 1..workCount.
@@ -83,7 +91,7 @@ contract WorkRegistry is RelayedAccessControl {
     );
 
     /// @notice The work's terms changed from this block on; earlier versions stay in the event log.
-    event TermsUpdated(uint64 indexed workId, uint32 indexed termsVersion, Terms terms);
+    event TermsUpdated(uint64 indexed workId, uint24 indexed termsVersion, Terms terms);
 
     /// @notice An owner changed the address that receives its payouts.
     event PayoutChanged(uint64 indexed workId, address indexed account, address payout, bytes32 ownersHash);
@@ -118,6 +126,7 @@ contract WorkRegistry is RelayedAccessControl {
     error SharesDoNotSum(uint256 total);
     error RoyaltyTooHigh(uint16 royaltyBps);
     error ExpiryInPast(uint40 expiresAt);
+    error UnknownUses(uint16 uses);
     error NotManager(uint64 workId, address caller);
     error NotOwner(uint64 workId, address caller);
     error OwnersMismatch(uint64 workId);
@@ -158,7 +167,7 @@ contract WorkRegistry is RelayedAccessControl {
                 manager: manager,
                 expiresAt: w.terms.expiresAt,
                 royaltyBps: w.terms.royaltyBps,
-                trainingAllowed: w.terms.trainingAllowed,
+                uses: w.terms.uses,
                 termsVersion: 1
             });
             _ownersHash[id] = ownersHash;
@@ -177,8 +186,8 @@ contract WorkRegistry is RelayedAccessControl {
         WorkRecord storage rec = _existing(workId);
         if (rec.manager != _msgSender()) revert NotManager(workId, _msgSender());
         _checkTerms(terms);
-        uint32 version = rec.termsVersion + 1;
-        rec.trainingAllowed = terms.trainingAllowed;
+        uint24 version = rec.termsVersion + 1;
+        rec.uses = terms.uses;
         rec.royaltyBps = terms.royaltyBps;
         rec.expiresAt = terms.expiresAt;
         rec.termsVersion = version;
@@ -306,7 +315,16 @@ contract WorkRegistry is RelayedAccessControl {
         WorkRecord storage rec = _works[workId];
         if (rec.manager == address(0)) return License.Unknown;
         if (rec.expiresAt != 0 && rec.expiresAt <= block.timestamp) return License.Expired;
-        return rec.trainingAllowed ? License.Trainable : License.TrainingForbidden;
+        return rec.uses & USE_TRAINING != 0 ? License.Trainable : License.TrainingForbidden;
+    }
+
+    /// @notice Whether every use in `uses` is allowed for the work right now (registered, not
+    /// expired, each bit set). One storage read; the output registry checks reference links with it.
+    function allows(uint64 workId, uint16 uses) public view returns (bool) {
+        WorkRecord storage rec = _works[workId];
+        if (rec.manager == address(0)) return false;
+        if (rec.expiresAt != 0 && rec.expiresAt <= block.timestamp) return false;
+        return rec.uses & uses == uses;
     }
 
     /// @notice Whether a model may be trained on the work right now.
@@ -326,6 +344,7 @@ contract WorkRegistry is RelayedAccessControl {
 
     function _checkTerms(Terms calldata t) private view {
         if (t.royaltyBps > TOTAL_BPS) revert RoyaltyTooHigh(t.royaltyBps);
+        if (t.uses & ~KNOWN_USES != 0) revert UnknownUses(t.uses);
         if (t.expiresAt != 0 && t.expiresAt <= block.timestamp) revert ExpiryInPast(t.expiresAt);
     }
 

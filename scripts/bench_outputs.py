@@ -39,13 +39,13 @@ def _key(ledger: Ledger, token: str) -> ApiKey:
         return key
 
 
-def _outputs(seed: str, n: int, links: int, model_id: int) -> list[tuple[bytes, int, list[list[int]]]]:
+def _outputs(seed: str, n: int, links: int, model_id: int) -> list[tuple[bytes, int, list[list[int]]]]:  # links: (work, weight, kind 0 = training)
     out = []
     for i in range(n):
         works = sorted({1 + (i * 7 + k * 97) % WORKS for k in range(links)})
         weights = [10_000 // len(works)] * len(works)
         weights[0] += 10_000 - sum(weights)
-        out.append((hashlib.sha256(f"{seed}-{i}".encode()).digest(), model_id, [[w, x] for w, x in zip(works, weights)]))
+        out.append((hashlib.sha256(f"{seed}-{i}".encode()).digest(), model_id, [[w, x, 0] for w, x in zip(works, weights)]))
     return out
 
 

@@ -200,15 +200,27 @@ def test_only_the_models_platform_registers_its_outputs(ledger: Ledger, server: 
     assert holder.post("/models", json={"name": "x", "weights_hash": WEIGHTS, "work_ids": [a]}).status_code == 403
 
 
-def test_a_link_outside_the_models_training_set_is_recorded_and_flagged(holder: httpx.Client, platform: httpx.Client) -> None:
+def test_a_training_link_outside_the_models_training_set_is_refused(holder: httpx.Client, platform: httpx.Client) -> None:
     """Regression: a platform linked an output to a licensed work its model never trained on,
-    and nothing in the output's record said so."""
+    and nothing in the output's record said so. A training link must be in the set (inherited
+    through fine-tunes); a work used as an input is a reference link, which its terms must allow."""
     inside, inherited, outside = _works(holder, 3, 0x0F1A)
     base = _model(platform, [inherited], name="base")
     tuned = _model(platform, [inside], base=base["model_id"], name="tuned")
     links = [{"work_id": w, "weight_bps": x} for w, x in ((inside, 5000), (inherited, 3000), (outside, 2000))]
-    resp = platform.post("/outputs", json={"output_hash": "0x" + "0f" * 32, "model_id": tuned["model_id"], "links": links})
+    body = {"output_hash": "0x" + "0f" * 32, "model_id": tuned["model_id"], "links": links}
+    resp = platform.post("/outputs", json=body)
+    assert resp.status_code == 422 and f"work {outside} is not in the training set" in resp.text, resp.text
+    links[2]["kind"] = "reference"
+    resp = platform.post("/outputs", json=body)
+    assert resp.status_code == 422 and f"work {outside} does not allow reference use" in resp.text, resp.text
+    assert holder.put(f"/works/{outside}/terms", json={**TERMS, "reference_allowed": True}).status_code == 200
+    resp = platform.post("/outputs", json=body)
     assert resp.status_code == 201, resp.text
     out = platform.get(f"/outputs/{'0x' + '0f' * 32}").json()
-    assert {l["work_id"]: l["in_training_set"] for l in out["links"]} == {inside: True, inherited: True, outside: False}
-    assert out["links_outside_training_set"] == [outside]
+    assert {l["work_id"]: (l["kind"], l["in_training_set"]) for l in out["links"]} == {
+        inside: ("training", True), inherited: ("training", True), outside: ("reference", False)}  # fmt: skip
+    assert out["links_outside_training_set"] == []
+    assert platform.post("/outputs", json=body).status_code == 200  # the same retry: the same record
+    links[2]["kind"] = "training"
+    assert platform.post("/outputs", json=body).status_code == 409  # the same output with another kind of link

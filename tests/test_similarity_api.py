@@ -126,20 +126,21 @@ def test_reliance_report_names_the_work_an_output_copies(ledger: Ledger, server:
     assert refused.json()["reliance"]["outcome"] == "refused"
     assert platform.get(f"/outputs/{spec2['output_hash']}").status_code == 404
 
-    # Linking the copied work declares it; fingerprints sent instead of the file are checked the same way.
+    # Declaring the copied work: not as training (outside the model's set), as the generation's
+    # reference input once its terms allow that. Fingerprints sent instead of the file are checked the same way.
     from ledger.evidence.fingerprints import fingerprint
 
     prints = fingerprint(out2)
     spec3 = {**spec2, "links": [{"work_id": copied, "weight_bps": 10_000}],
              "fingerprints": {m: ["0x" + c.hex() for c in codes] for m, codes in prints.queries.items()}}  # fmt: skip
     resp = platform.post("/outputs", json=spec3)
-    assert resp.status_code == 409, resp.text  # copied is linked, but outside the model's training set
-    assert [f["kind"] for f in resp.json()["reliance"]["findings"]] == ["outside_training_set"]
-    assert platform.put(f"/models/{model}/reliance-policy", json={"policy": "warn"}).status_code == 200
+    assert resp.status_code == 422 and "not in the training set" in resp.text, resp.text
+    spec3["links"][0]["kind"] = "reference"
+    assert studio.put(f"/works/{copied}/terms", json={**TERMS, "reference_allowed": True}).status_code == 200
     resp = platform.post("/outputs", json=spec3)
     assert resp.status_code == 201, resp.text
-    assert resp.json()["links_outside_training_set"] == [copied]
-    assert resp.json()["reliance"]["outcome"] == "warned"
+    assert resp.json()["reliance"]["outcome"] == "clear" and resp.json()["reliance"]["findings"] == []
+    assert resp.json()["links"][0]["kind"] == "reference"
     bad_codes = platform.post("/outputs", json={**spec3, "output_hash": "0x" + "ab" * 32, "fingerprints": {"nope@1": ["0x00"]}})
     assert bad_codes.status_code == 422 and "unknown fingerprint method" in bad_codes.text
 

@@ -35,7 +35,7 @@ contract ModelOutputRegistryTest is CheatCodes {
             batch[i] = WorkRegistry.WorkInput({
                 contentHash: bytes32(i + 1),
                 metadataCid: "bafkrei-metadata",
-                terms: WorkRegistry.Terms({trainingAllowed: true, royaltyBps: 500, expiresAt: 0}),
+                terms: WorkRegistry.Terms({uses: 1, royaltyBps: 500, expiresAt: 0}),
                 owners: owners
             });
         }
@@ -83,8 +83,8 @@ contract ModelOutputRegistryTest is CheatCodes {
         returns (OutputRegistry.OutputInput[] memory batch)
     {
         OutputRegistry.Link[] memory links = new OutputRegistry.Link[](2);
-        links[0] = OutputRegistry.Link({workId: w1, weightBps: a});
-        links[1] = OutputRegistry.Link({workId: w2, weightBps: b});
+        links[0] = OutputRegistry.Link({workId: w1, weightBps: a, kind: OutputRegistry.LinkKind.Training});
+        links[1] = OutputRegistry.Link({workId: w2, weightBps: b, kind: OutputRegistry.LinkKind.Training});
         batch = new OutputRegistry.OutputInput[](1);
         batch[0] = OutputRegistry.OutputInput({outputHash: h, modelId: m, links: links});
     }
@@ -139,9 +139,30 @@ contract ModelOutputRegistryTest is CheatCodes {
         outputs.registerOutputs(_output(keccak256("x"), model, 1, a, 2, b));
     }
 
+    function testReferenceLinksNeedTheReferenceUse() public {
+        OutputRegistry.OutputInput[] memory batch = _output(keccak256("ref"), model, 1, 5000, 2, 5000);
+        batch[0].links[1].kind = OutputRegistry.LinkKind.Reference;
+        vm.prank(PLATFORM);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.ReferenceNotAllowed.selector, 0, uint64(2)));
+        outputs.registerOutputs(batch);
+        // Reference use without training: a reference link is accepted, a training link is not.
+        uint16 referenceOnly = works.USE_REFERENCE();
+        vm.prank(HOLDER);
+        works.updateTerms(2, WorkRegistry.Terms({uses: referenceOnly, royaltyBps: 500, expiresAt: 0}));
+        vm.prank(PLATFORM);
+        outputs.registerOutputs(batch);
+        batch[0].outputHash = keccak256("ref2");
+        batch[0].links[1].kind = OutputRegistry.LinkKind.Training;
+        vm.prank(PLATFORM);
+        vm.expectRevert(
+            abi.encodeWithSelector(OutputRegistry.WorkNotLicensed.selector, 0, uint64(2), WorkRegistry.License.TrainingForbidden)
+        );
+        outputs.registerOutputs(batch);
+    }
+
     function testRevokedWorkCannotBeLinked() public {
         vm.prank(HOLDER);
-        works.updateTerms(3, WorkRegistry.Terms({trainingAllowed: false, royaltyBps: 500, expiresAt: 0}));
+        works.updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0}));
         vm.prank(PLATFORM);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -159,7 +180,7 @@ contract ModelOutputRegistryTest is CheatCodes {
         outputs.registerOutputs(_output(keccak256("z"), model, 1, 5000, 42, 5000));
 
         vm.prank(HOLDER);
-        works.updateTerms(2, WorkRegistry.Terms({trainingAllowed: true, royaltyBps: 500, expiresAt: uint40(block.timestamp + 10)}));
+        works.updateTerms(2, WorkRegistry.Terms({uses: 1, royaltyBps: 500, expiresAt: uint40(block.timestamp + 10)}));
         vm.warp(block.timestamp + 10);
         vm.prank(PLATFORM);
         vm.expectRevert(

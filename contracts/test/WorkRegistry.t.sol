@@ -39,7 +39,7 @@ contract WorkRegistryTest is CheatCodes {
         return WorkRegistry.WorkInput({
             contentHash: h,
             metadataCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
-            terms: WorkRegistry.Terms({trainingAllowed: true, royaltyBps: 500, expiresAt: 0}),
+            terms: WorkRegistry.Terms({uses: 1, royaltyBps: 500, expiresAt: 0}),
             owners: owners
         });
     }
@@ -213,11 +213,24 @@ contract WorkRegistryTest is CheatCodes {
         require(reg.isTrainable(id), "trainable at first");
         vm.prank(BOB);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotManager.selector, id, BOB));
-        reg.updateTerms(id, WorkRegistry.Terms({trainingAllowed: false, royaltyBps: 500, expiresAt: 0}));
+        reg.updateTerms(id, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0}));
         vm.prank(ALICE);
-        reg.updateTerms(id, WorkRegistry.Terms({trainingAllowed: false, royaltyBps: 500, expiresAt: 0}));
+        reg.updateTerms(id, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0}));
         require(!reg.isTrainable(id), "revoked");
         require(reg.workOf(id).termsVersion == 2, "version");
+    }
+
+    function testFuzzUsesAreBitsOfKnownUses(uint16 uses) public {
+        uint64 id = _registerAsAlice(bytes32(uint256(1)));
+        bool unknown = uses & ~reg.KNOWN_USES() != 0;
+        vm.prank(ALICE);
+        if (unknown) vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnknownUses.selector, uses));
+        reg.updateTerms(id, WorkRegistry.Terms({uses: uses, royaltyBps: 500, expiresAt: 0}));
+        if (unknown) return;
+        require(reg.workOf(id).uses == uses, "stored");
+        require(reg.allows(id, reg.USE_REFERENCE()) == (uses & reg.USE_REFERENCE() != 0), "reference");
+        require(reg.isTrainable(id) == (uses & reg.USE_TRAINING() != 0), "training");
+        require(reg.allows(id, 0) && !reg.allows(99, 0), "nothing asked of a registered work; an unknown one allows nothing");
     }
 
     function testLicenseExpires() public {
@@ -291,6 +304,6 @@ contract WorkRegistryTest is CheatCodes {
 
     function testUnknownWork() public {
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnknownWork.selector, uint64(99)));
-        reg.updateTerms(99, WorkRegistry.Terms({trainingAllowed: false, royaltyBps: 0, expiresAt: 0}));
+        reg.updateTerms(99, WorkRegistry.Terms({uses: 0, royaltyBps: 0, expiresAt: 0}));
     }
 }

@@ -26,6 +26,9 @@ class TermsIn(BaseModel):
     training_allowed: bool = Field(description="May models be trained on this work?")
     royalty_bps: int = Field(ge=0, le=10_000, description="Share of attributed revenue the work claims, in basis points.")
     expires_at: int = Field(0, ge=0, le=2**40 - 1, description="Unix time the license ends; 0 = until revoked.")
+    reference_allowed: bool = Field(
+        False, description="May a generation take this work as an input (image-to-image, style reference, retrieval)? Reference links need it."
+    )
 
 
 class OwnerIn(BaseModel):
@@ -73,6 +76,7 @@ class OwnerOut(BaseModel):
 
 class TermsOut(BaseModel):
     training_allowed: bool
+    reference_allowed: bool = False
     royalty_bps: int
     expires_at: int
 

@@ -1,6 +1,6 @@
 """Request and response bodies for models and outputs."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +67,11 @@ class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     work_id: int = Field(ge=1, le=MAX_ID)
     weight_bps: int = Field(ge=1, le=10_000)
+    kind: Literal["training", "reference"] = Field(
+        "training",
+        description="training: the work is in the model's training set (refused otherwise); reference: the work was an input of "
+        "the generation (image-to-image, style reference, retrieval), which its terms must allow (reference_allowed)",
+    )
 
 
 class OutputIn(BaseModel):
@@ -91,6 +96,7 @@ class LinkOut(BaseModel):
     work_id: int
     weight_bps: int
     owners: list[OwnerOut]
+    kind: str = Field("training", description="training or reference")
     in_training_set: bool | None = Field(
         description="Is the work in the training set of the output's model (or a model it was fine-tuned from)? false: a link "
         "outside the training set, recorded as the platform declared it and flagged; null: a set in the lineage is unavailable"

@@ -14,6 +14,9 @@ from web3.contract import Contract
 TOTAL_BPS = 10_000
 MAX_OWNERS = 512
 OWNER_TYPE = "(address,address,uint16)"
+#: WorkRegistry's use bits; the consent vocabulary grows by new bits.
+USE_TRAINING = 1
+USE_REFERENCE = 2
 
 
 @dataclass(frozen=True)
@@ -21,9 +24,16 @@ class Terms:
     training_allowed: bool
     royalty_bps: int
     expires_at: int = 0  # unix seconds; 0 = until revoked
+    #: May a generation take the work as an input (image-to-image, style reference, retrieval)?
+    reference_allowed: bool = False
 
-    def as_tuple(self) -> tuple[bool, int, int]:
-        return (self.training_allowed, self.royalty_bps, self.expires_at)
+    @property
+    def uses(self) -> int:
+        """The contract's terms word: one bit per allowed use (USE_TRAINING, USE_REFERENCE)."""
+        return (USE_TRAINING if self.training_allowed else 0) | (USE_REFERENCE if self.reference_allowed else 0)
+
+    def as_tuple(self) -> tuple[int, int, int]:
+        return (self.uses, self.royalty_bps, self.expires_at)
 
 
 @dataclass(frozen=True)

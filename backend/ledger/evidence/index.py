@@ -45,7 +45,7 @@ class Hit:
 class HammingIndex:
     """One method's codes. Thread-safe: the API's request threads share one instance."""
 
-    def __init__(self, path: Path | None = None, connectivity: int = 16, expansion_search: int = 256) -> None:
+    def __init__(self, path: Path | None = None, connectivity: int = 16, expansion_search: int = 1024) -> None:
         self.path = path
         self._opts = {"connectivity": connectivity, "expansion_search": expansion_search}
         self._lock = threading.RLock()

@@ -84,7 +84,10 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
         )
         session.flush()
         session.add_all(
-            [OutputLink(output_id=output_id, work_id=int(link["workId"]), weight_bps=int(link["weightBps"])) for link in args["links"]]
+            [
+                OutputLink(output_id=output_id, work_id=int(link["workId"]), weight_bps=int(link["weightBps"]), kind=int(link["kind"]))
+                for link in args["links"]
+            ]
         )
     elif name == "UsageAnchored":
         r = args["report"]

@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ledger.chain.registry import Owner, owners_hash
+from ledger.chain.registry import USE_TRAINING
 from ledger.models import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
 
 
@@ -56,7 +57,8 @@ def _terms_version(work_id: int, version: int, terms: dict[str, Any], log: dict[
     return WorkTermsVersion(
         work_id=work_id,
         version=version,
-        training_allowed=terms["trainingAllowed"],
+        training_allowed=bool(terms["uses"] & USE_TRAINING),
+        uses=int(terms["uses"]),
         royalty_bps=terms["royaltyBps"],
         expires_at=terms["expiresAt"],
         effective_block=int(log["blockNumber"]),
@@ -78,7 +80,8 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
                 content_hash=_hex(args["contentHash"]),
                 manager=args["manager"],
                 metadata_cid=args["metadataCid"],
-                training_allowed=terms["trainingAllowed"],
+                training_allowed=bool(terms["uses"] & USE_TRAINING),
+                uses=int(terms["uses"]),
                 royalty_bps=terms["royaltyBps"],
                 expires_at=terms["expiresAt"],
                 terms_version=1,
@@ -96,7 +99,8 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
     elif name == "TermsUpdated":
         work = session.get_one(Work, int(args["workId"]))
         terms = args["terms"]
-        work.training_allowed = terms["trainingAllowed"]
+        work.training_allowed = bool(terms["uses"] & USE_TRAINING)
+        work.uses = int(terms["uses"])
         work.royalty_bps = terms["royaltyBps"]
         work.expires_at = terms["expiresAt"]
         work.terms_version = int(args["termsVersion"])

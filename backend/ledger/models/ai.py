@@ -49,3 +49,4 @@ class OutputLink(SQLModel, table=True):
     output_id: int = Field(primary_key=True, foreign_key="output.output_id", sa_type=ID64)
     work_id: int = Field(primary_key=True, foreign_key="work.work_id", index=True, sa_type=ID64)
     weight_bps: int
+    kind: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # OutputRegistry.LinkKind: 0 training, 1 reference

@@ -12,6 +12,7 @@ class Work(SQLModel, table=True):
     manager: str = Field(index=True, max_length=42)
     metadata_cid: str
     training_allowed: bool
+    uses: int = 0  # WorkRegistry's terms word: bit 0 training, bit 1 reference use
     royalty_bps: int
     expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))  # 0 = until revoked
     terms_version: int
@@ -36,6 +37,7 @@ class WorkTermsVersion(SQLModel, table=True):
     work_id: int = Field(primary_key=True, foreign_key="work.work_id", sa_type=ID64)
     version: int = Field(primary_key=True)
     training_allowed: bool
+    uses: int = 0
     royalty_bps: int
     expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     effective_block: int = Field(sa_column=Column(BigInteger, nullable=False))

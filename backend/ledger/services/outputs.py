@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from sqlmodel import Session, col, select
 from web3.types import TxReceipt
 
+from ledger.chain.registry import USE_REFERENCE
 from ledger.db import chunked
 from ledger.models import ApiKey, Model, ModelTrainingWork, Output, OutputLink, Work, WorkOwner
 from ledger.runtime import Ledger
@@ -24,6 +25,9 @@ from ledger.services.similarity import windows_of
 from ledger.services.signing import SignatureRequired, execute
 
 TOTAL_WEIGHT = 10_000
+#: OutputRegistry.LinkKind: the work is in the model's training set, or was an input of the generation.
+TRAINING, REFERENCE = 0, 1
+KIND_NAMES = {TRAINING: "training", REFERENCE: "reference"}
 MAX_LINKS = 64
 MAX_BATCH = 5_000
 
@@ -32,7 +36,7 @@ MAX_BATCH = 5_000
 class OutputRequest:
     output_hash: bytes
     model_id: int
-    links: tuple[tuple[int, int], ...]  # (work_id, weight_bps)
+    links: tuple[tuple[int, int, int], ...]  # (work_id, weight_bps, kind: TRAINING or REFERENCE)
     #: The generated file, or codes the platform computed (name@version -> codes): either one
     #: makes the ledger check the output's reliance on registered works (``services.reliance``).
     file: bytes | None = field(default=None, compare=False, repr=False)
@@ -44,10 +48,11 @@ class LinkView:
     work_id: int
     weight_bps: int
     owners: list[WorkOwner]
+    kind: int = TRAINING
     #: Whether the work is in the training set of the output's model or of a model it was
-    #: fine-tuned from (None: a set in that lineage is not available to check). A link outside it
-    #: is recorded (the contract only checks the license) and flagged here; whether it may count
-    #: is for the evidence issue to decide.
+    #: fine-tuned from (None: a set in that lineage is not available to check). The ledger refuses
+    #: a training link outside it; one relayed around that check (the contract checks licenses,
+    #: not membership) is recorded and flagged here. For a reference link it is information only.
     in_training_set: bool | None = None
 
 
@@ -77,14 +82,16 @@ def _normalise(req: OutputRequest, where: str) -> OutputRequest:
     if not 1 <= len(req.links) <= MAX_LINKS:
         raise InvalidInput(f"{where}an output needs 1 to {MAX_LINKS} attribution links, got {len(req.links)}")
     links = tuple(sorted(req.links))
-    ids = [w for w, _ in links]
+    ids = [w for w, *_ in links]
     if len(set(ids)) != len(ids):
         raise InvalidInput(f"{where}a work is linked more than once")
     if any(w <= 0 for w in ids):
         raise InvalidInput(f"{where}work ids must be positive")
-    if any(weight <= 0 for _, weight in links):
+    if any(kind not in KIND_NAMES for *_, kind in links):
+        raise InvalidInput(f"{where}a link's kind is training or reference")
+    if any(weight <= 0 for _, weight, _ in links):
         raise InvalidInput(f"{where}link weights must be positive basis points")
-    total = sum(weight for _, weight in links)
+    total = sum(weight for _, weight, _ in links)
     if total != TOTAL_WEIGHT:
         raise InvalidInput(f"{where}link weights sum to {total}; they must sum to {TOTAL_WEIGHT} basis points")
     if req.file is not None and hashlib.sha256(req.file).digest() != req.output_hash:
@@ -94,7 +101,7 @@ def _normalise(req: OutputRequest, where: str) -> OutputRequest:
 
 def _check_against_projection(session: Session, key: ApiKey, reqs: list[OutputRequest]) -> None:
     models = {m.model_id: m for m in session.exec(select(Model).where(col(Model.model_id).in_({r.model_id for r in reqs})))}
-    work_ids = {w for r in reqs for w, _ in r.links}
+    work_ids = {w for r in reqs for w, *_ in r.links}
     works = {w.work_id: w for w in session.exec(select(Work).where(col(Work.work_id).in_(work_ids)))}
     now = int(time.time())
     for i, r in enumerate(reqs):
@@ -104,18 +111,27 @@ def _check_against_projection(session: Session, key: ApiKey, reqs: list[OutputRe
             raise InvalidInput(f"{where}unknown model {r.model_id}")
         if model.platform != key.holder_address:
             raise Forbidden(f"{where}model {r.model_id} belongs to platform {model.platform}, not to this key's account")
-        for work_id, _ in r.links:
+        trained, unknown = _in_training_sets(session, r.model_id, {w for w, _, kind in r.links if kind == TRAINING})
+        for work_id, _, kind in r.links:
             work = works.get(work_id)
             if work is None:
                 raise InvalidInput(f"{where}work {work_id} is not registered")
-            if not work.training_allowed:
-                raise InvalidInput(f"{where}work {work_id} does not allow training (terms v{work.terms_version})")
             if work.expires_at and work.expires_at <= now:
                 raise InvalidInput(f"{where}the license of work {work_id} expired at {work.expires_at}")
+            if kind == TRAINING:
+                if not work.training_allowed:
+                    raise InvalidInput(f"{where}work {work_id} does not allow training (terms v{work.terms_version})")
+                if not unknown and work_id not in trained:
+                    raise InvalidInput(
+                        f"{where}work {work_id} is not in the training set of model {r.model_id} or a model it was fine-tuned "
+                        "from: a training link must be (link it as kind reference if it was an input of the generation)"
+                    )
+            elif not work.uses & USE_REFERENCE:
+                raise InvalidInput(f"{where}work {work_id} does not allow reference use (terms v{work.terms_version}): a reference link needs it")
 
 
 def _same(existing: OutputView, req: OutputRequest) -> bool:
-    return existing.output.model_id == req.model_id and tuple((l.work_id, l.weight_bps) for l in existing.links) == req.links
+    return existing.output.model_id == req.model_id and tuple((l.work_id, l.weight_bps, l.kind) for l in existing.links) == req.links
 
 
 def register_outputs(ledger: Ledger, key: ApiKey, requests: list[OutputRequest]) -> OutputsResult | SignatureRequired:
@@ -182,7 +198,7 @@ def _check_reliance(ledger: Ledger, key: ApiKey, reqs: list[OutputRequest]) -> d
         else:
             continue
         with Session(ledger.engine) as s:
-            trained = _in_training_sets(s, r.model_id, {w for w, _ in r.links})
+            trained = _in_training_sets(s, r.model_id, {w for w, _, kind in r.links if kind == TRAINING})
         out[h] = reliance.check(ledger, platform, h, r.model_id, r.links, queries, windows, trained, where)
     return out
 
@@ -220,7 +236,7 @@ def _views(s: Session, outputs: list[Output]) -> list[OutputView]:
             models[o.model_id],
             [
                 LinkView(
-                    l.work_id, l.weight_bps, sorted(owners.get(l.work_id, []), key=lambda w: int(w.account, 16)),
+                    l.work_id, l.weight_bps, sorted(owners.get(l.work_id, []), key=lambda w: int(w.account, 16)), l.kind,
                     True if l.work_id in trained[o.model_id][0] else (None if trained[o.model_id][1] else False),
                 )
                 for l in sorted(links.get(o.output_id, []), key=lambda l: l.work_id)

@@ -5,7 +5,9 @@ transaction. Findings:
 
 - ``undeclared_similar``: a registered work within the calibrated threshold that the output
   does not link to (the copy a platform left out);
-- ``outside_training_set``: a linked work its model's lineage was not trained on;
+- ``outside_training_set``: a training link to a work its model's lineage was not trained on
+  (the service refuses those before the check; reported for the record when codes come with
+  a request relayed around it);
 - ``declared_dissimilar``: a linked work beyond the threshold. Informational: a model trained on
   a work need not reproduce its look, so this never refuses on its own;
 - ``declared_unchecked``: a linked work with no fingerprints to compare (registered by hash).
@@ -69,7 +71,7 @@ def check(
     platform: str,
     output_hash: str,
     model_id: int,
-    links: tuple[tuple[int, int], ...],
+    links: tuple[tuple[int, int, int], ...],
     queries: dict[str, list[bytes]],
     windows: dict[str, list[bytes]],
     trained: tuple[set[int], bool],
@@ -78,7 +80,8 @@ def check(
     """``trained``: (works the model's lineage trained on, whether some set could not be checked).
     Raises Conflict (409) when the model's policy is ``refuse`` and a blocking finding exists."""
     label = decisive_label(queries)
-    declared = {w for w, _ in links}
+    declared = {w for w, *_ in links}
+    training = {w for w, _, kind in links if kind == 0}
     findings: list[dict[str, Any]] = []
     if label is not None:
         cut = thresholds()[label]
@@ -96,7 +99,7 @@ def check(
                                  "threshold": cut.distance, "score": cut.score(d)})  # fmt: skip
     in_set, unknown = trained
     if not unknown:
-        for work_id in sorted(declared - in_set):
+        for work_id in sorted(training - in_set):
             findings.append({"kind": "outside_training_set", "workId": work_id, "modelId": model_id})
     policy = policy_of(ledger, model_id)
     blocking = [f for f in findings if f["kind"] in BLOCKING]
@@ -106,7 +109,7 @@ def check(
         "outputHash": output_hash,
         "modelId": model_id,
         "platform": platform,
-        "links": [{"workId": w, "weightBps": weight} for w, weight in links],
+        "links": [{"workId": w, "weightBps": weight, "kind": ("training", "reference")[kind]} for w, weight, kind in links],
         "fingerprints": {m: "0x" + codes[0].hex() for m, codes in sorted(queries.items())},
         "policy": policy,
         "findings": findings,

@@ -36,10 +36,11 @@ def output_out(v: svc.OutputView, reliance: svc.RelianceResult | None = None) ->
                 weight_bps=l.weight_bps,
                 owners=[OwnerOut(account=w.account, payout=w.payout, share_bps=w.share_bps) for w in l.owners],
                 in_training_set=l.in_training_set,
+                kind=svc.KIND_NAMES[l.kind],
             )
             for l in v.links
         ],
-        links_outside_training_set=[l.work_id for l in v.links if l.in_training_set is False],
+        links_outside_training_set=[l.work_id for l in v.links if l.in_training_set is False and l.kind == svc.TRAINING],
         derived_work_id=v.derived_work_id,
         tx_hash=o.tx_hash,
         block_number=o.block_number,
@@ -50,7 +51,7 @@ def output_out(v: svc.OutputView, reliance: svc.RelianceResult | None = None) ->
 
 def _request(o: OutputIn, file: bytes | None = None) -> svc.OutputRequest:
     codes = fingerprints.parse_codes(o.fingerprints) if o.fingerprints else None
-    links = tuple((l.work_id, l.weight_bps) for l in o.links)
+    links = tuple((l.work_id, l.weight_bps, svc.TRAINING if l.kind == "training" else svc.REFERENCE) for l in o.links)
     return svc.OutputRequest(bytes.fromhex(o.output_hash[2:]), o.model_id, links, file=file, codes=codes)
 
 

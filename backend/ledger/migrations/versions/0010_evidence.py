@@ -1,4 +1,4 @@
-"""evidence: fingerprints, file evidence, evidence reports, reliance policies
+"""evidence: fingerprints, file evidence, evidence reports and their anchored batches, reliance policies; the terms word (uses) and link kinds
 
 Revision ID: 0010
 Revises: 0009
@@ -19,6 +19,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # The terms word (WorkRegistry.Terms.uses): bit 0 training, bit 1 reference use.
+    with op.batch_alter_table('work', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('uses', sa.Integer(), nullable=False, server_default='0'))
+    with op.batch_alter_table('worktermsversion', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('uses', sa.Integer(), nullable=False, server_default='0'))
+    op.execute("UPDATE work SET uses = 1 WHERE training_allowed")
+    op.execute("UPDATE worktermsversion SET uses = 1 WHERE training_allowed")
+    with op.batch_alter_table('outputlink', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('kind', sa.Integer(), nullable=False, server_default='0'))
     op.create_table('evidencereport',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -79,6 +88,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outputlink', schema=None) as batch_op:
+        batch_op.drop_column('kind')
+    with op.batch_alter_table('worktermsversion', schema=None) as batch_op:
+        batch_op.drop_column('uses')
+    with op.batch_alter_table('work', schema=None) as batch_op:
+        batch_op.drop_column('uses')
     op.drop_table('reliancepolicy')
     with op.batch_alter_table('fingerprint', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fingerprint_method'))
