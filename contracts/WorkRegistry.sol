@@ -20,6 +20,9 @@ contract WorkRegistry is RelayedAccessControl {
     /// @notice Accounts allowed to register works (granted by the operator when onboarding a holder).
     bytes32 public constant RIGHTS_HOLDER_ROLE = keccak256("RIGHTS_HOLDER_ROLE");
 
+    /// @notice Accounts that decide disputes (DisputeRegistry) and carry out upheld ones here.
+    bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
+
     /// @notice Shares and royalty rates are in basis points; owner shares sum to exactly this.
     uint16 public constant TOTAL_BPS = 10_000;
 
@@ -109,6 +112,18 @@ contract WorkRegistry is RelayedAccessControl {
     /// @notice The account allowed to change the work's terms changed.
     event ManagerChanged(uint64 indexed workId, address indexed previousManager, address indexed newManager);
 
+    /// @notice An arbiter, carrying out upheld dispute `disputeId`, gave the work a new manager
+    /// and owner list from this block on (what was paid before stands; a dispute's escrow settles
+    /// what it held).
+    event WorkReassigned(
+        uint64 indexed workId,
+        uint64 indexed disputeId,
+        address indexed newManager,
+        address previousManager,
+        Owner[] owners,
+        bytes32 ownersHash
+    );
+
     // ----------------------------------------------------------------------------------------------
     // Errors
     // ----------------------------------------------------------------------------------------------
@@ -192,6 +207,19 @@ contract WorkRegistry is RelayedAccessControl {
         rec.expiresAt = terms.expiresAt;
         rec.termsVersion = version;
         emit TermsUpdated(workId, version, terms);
+    }
+
+    /// @notice Gives the work to its rightful holder after dispute `disputeId` was upheld: a new
+    /// manager and owner list (sorted, shares summing to TOTAL_BPS), from now on.
+    function reassign(uint64 workId, uint64 disputeId, address newManager, Owner[] calldata owners) external {
+        _senderWithRole(ARBITER_ROLE);
+        WorkRecord storage rec = _existing(workId);
+        if (newManager == address(0)) revert ZeroAddress();
+        bytes32 h = _checkOwners(owners);
+        address previous = rec.manager;
+        rec.manager = newManager;
+        _ownersHash[workId] = h;
+        emit WorkReassigned(workId, disputeId, newManager, previous, owners, h);
     }
 
     /// @notice Hands the right to change terms to another account.

@@ -53,6 +53,7 @@ class Ledger:
     distributor: Contract
     platform_terms: Contract
     evidence_anchor: Contract
+    disputes: Contract
     relayer: Relayer
     store: ContentStore
     encoders: dict[str, Encoder]
@@ -71,6 +72,7 @@ class Ledger:
             "UsageAnchor": self.usage_anchor,
             "RoyaltyDistributor": self.distributor,
             "PlatformTerms": self.platform_terms,
+            "DisputeRegistry": self.disputes,
         }
 
     @cached_property
@@ -130,6 +132,6 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
     return Ledger(
         settings, engine, w3, operator, sender, deployment, registry,
         contracts["ModelRegistry"], contracts["OutputRegistry"], contracts["UsageAnchor"], contracts["RoyaltyDistributor"],
-        contracts["PlatformTerms"], contracts["EvidenceAnchor"], relayer, store,
+        contracts["PlatformTerms"], contracts["EvidenceAnchor"], contracts["DisputeRegistry"], relayer, store,
         {name: Encoder(c) for name, c in contracts.items()},
     )  # fmt: skip

@@ -292,6 +292,23 @@ contract WorkRegistryTest is CheatCodes {
         reg.transferShare(id, _owners2(6000, 4000), index, stranger, stranger, 1);
     }
 
+    function testOnlyAnArbiterReassignsAWork() public {
+        uint64 id = _registerAsAlice(bytes32(uint256(1)));
+        WorkRegistry.Owner[] memory next = new WorkRegistry.Owner[](1);
+        next[0] = WorkRegistry.Owner({account: BOB, payout: BOB, shareBps: 10_000});
+        bytes32 role = reg.ARBITER_ROLE();
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, ALICE, role));
+        reg.reassign(id, 7, BOB, next);
+        reg.grantRole(role, address(this));
+        reg.reassign(id, 7, BOB, next);
+        require(reg.workOf(id).manager == BOB, "new manager");
+        require(reg.ownersHashOf(id) == keccak256(abi.encode(next)), "new owners");
+        next[0].shareBps = 9_000;
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.SharesDoNotSum.selector, uint256(9_000)));
+        reg.reassign(id, 7, BOB, next);
+    }
+
     function testManagementTransfer() public {
         uint64 id = _registerAsAlice(bytes32(uint256(1)));
         vm.prank(ALICE);

@@ -18,7 +18,7 @@ from ledger.chain.health import UNREACHABLE
 from ledger.api.throttle import FailedAuthThrottle
 from ledger.api.limits import BodyLimits, RequestLimits
 from ledger.services.evidence_anchoring import anchor_pending
-from ledger.api.routers import admin, evidence, models, operations, outputs, platforms, relay, royalties, statements, usage, works
+from ledger.api.routers import admin, disputes, evidence, models, operations, outputs, platforms, relay, royalties, statements, usage, works
 from ledger.config import Settings, get_settings
 from ledger.jsonshape import JsonLimits
 from ledger.runtime import Ledger, open_ledger
@@ -119,4 +119,5 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(admin.router)
     app.include_router(operations.router)
     app.include_router(evidence.router)
+    app.include_router(disputes.router)
     return app

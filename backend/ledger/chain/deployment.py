@@ -93,7 +93,7 @@ def verify(w3: Web3, deployment: Deployment, path: Path) -> None:
 #: Deployment order; each entry's constructor arguments are built from what is already deployed.
 CONTRACTS = (
     "LedgerForwarder", "WorkRegistry", "ModelRegistry", "OutputRegistry", "UsageAnchor", "RoyaltyDistributor", "PlatformTerms",
-    "EvidenceAnchor",
+    "EvidenceAnchor", "DisputeRegistry",
 )  # fmt: skip
 
 
@@ -103,6 +103,8 @@ def _constructor_args(name: str, admin: str, deployed: dict[str, ContractRecord]
     forwarder = deployed["LedgerForwarder"].address
     if name == "OutputRegistry":
         return (admin, forwarder, deployed["WorkRegistry"].address, deployed["ModelRegistry"].address)
+    if name == "DisputeRegistry":
+        return (admin, forwarder, deployed["WorkRegistry"].address, deployed["OutputRegistry"].address)
     if name == "PlatformTerms":
         return (admin, forwarder, default_share_bps)
     return (admin, forwarder)

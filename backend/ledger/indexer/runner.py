@@ -8,9 +8,10 @@ is rebuilt from the deployment block and an IndexerIncident row records what cha
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from hexbytes import HexBytes
 from sqlalchemy import Engine, delete, func
@@ -20,7 +21,8 @@ from web3.contract import Contract
 
 from ledger.content.store import ContentStore
 from ledger.db import session_scope
-from ledger.indexer import ai_projector, statements_projector, terms_projector, works_projector
+from ledger.indexer import ai_projector, disputes_projector, statements_projector, terms_projector, works_projector
+from ledger.models.disputes import Dispute
 from ledger.indexer.decoding import EventDecoder
 from ledger.models import (
     Checkpoint,
@@ -41,8 +43,28 @@ from ledger.models import (
 log = logging.getLogger(__name__)
 CHECKPOINT = "chain"
 #: Children before parents, so deleting a projection never trips a foreign key.
+def _works(session: Session, store: ContentStore, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
+    works_projector.apply(session, name, args, log, timestamp)
+    if name == "WorkReassigned":
+        disputes_projector.reassigned(session, args, log)
+
+
+def _terms(session: Session, store: ContentStore, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
+    terms_projector.apply(session, name, args, timestamp)
+
+
+Projector = Callable[[Session, ContentStore, str, dict[str, Any], dict[str, Any], int], None]
+#: One projector per contract, one signature (a new contract's projector is one entry here);
+#: ModelRegistry, OutputRegistry and UsageAnchor share ``ai_projector``.
+PROJECTORS: dict[str, Projector] = {
+    "WorkRegistry": _works,
+    "PlatformTerms": _terms,
+    "RoyaltyDistributor": statements_projector.apply,
+    "DisputeRegistry": disputes_projector.apply,
+}
+
 PROJECTION_TABLES = (
-    StatementClaim, UsageAnchorRecord, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
+    Dispute, StatementClaim, UsageAnchorRecord, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
     PlatformShare,
 )  # fmt: skip
 
@@ -129,14 +151,8 @@ class Indexer:
                     if event is None:
                         continue
                     timestamp = self._timestamp(int(raw["blockNumber"]))
-                    if event.contract == "WorkRegistry":
-                        works_projector.apply(s, event.name, event.args, dict(raw), timestamp)
-                    elif event.contract == "PlatformTerms":
-                        terms_projector.apply(s, event.name, event.args, timestamp)
-                    elif event.contract == "RoyaltyDistributor":
-                        statements_projector.apply(s, self.store, event.name, event.args, dict(raw), timestamp)
-                    else:
-                        ai_projector.apply(s, self.store, event.name, event.args, dict(raw), timestamp)
+                    project = PROJECTORS.get(event.contract, ai_projector.apply)
+                    project(s, self.store, event.name, event.args, dict(raw), timestamp)
                     events += 1
                 row = s.get(Checkpoint, CHECKPOINT) or Checkpoint(name=CHECKPOINT, block_number=hi, block_hash=block_hash)
                 row.block_number, row.block_hash = hi, block_hash

@@ -126,4 +126,14 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
             receiver.share_bps += amount
         _check_hash(session, work, args["ownersHash"])
         _snapshot_owners(session, work.work_id, log, timestamp)
+    elif name == "WorkReassigned":
+        work = session.get_one(Work, int(args["workId"]))
+        work.manager = args["newManager"]
+        for o in _owners(session, work.work_id):
+            session.delete(o)
+        session.flush()
+        for o in args["owners"]:
+            session.add(WorkOwner(work_id=work.work_id, account=o["account"], payout=o["payout"], share_bps=o["shareBps"]))
+        _check_hash(session, work, args["ownersHash"])
+        _snapshot_owners(session, work.work_id, log, timestamp)
     # Role and other administrative events carry nothing the projection needs.

@@ -1,6 +1,7 @@
 """SQL tables. Works, owners and terms are projections of chain events; keys and custody are local."""
 
 from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
+from ledger.models.disputes import Dispute
 from ledger.models.evidence import EvidenceBatch, EvidenceReport, FileEvidence, Fingerprint, ReliancePolicy
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
@@ -13,6 +14,7 @@ __all__ = [
     "ApiKey",
     "Checkpoint",
     "CustodialAccount",
+    "Dispute",
     "EvidenceBatch",
     "EvidenceReport",
     "FileEvidence",

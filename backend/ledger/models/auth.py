@@ -10,6 +10,7 @@ class Role(str, Enum):
     rights_holder = "rights_holder"
     platform = "platform"
     accountant = "accountant"
+    arbiter = "arbiter"  # decides disputes, carries out upheld ones
     admin = "admin"
 
 

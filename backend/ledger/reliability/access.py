@@ -30,6 +30,8 @@ PATH_VALUES = {
     "account": "0x" + "00" * 20,
     "address": "0x" + "00" * 20,
     "operation_id": "00" * 16,
+    "document_hash": "0x" + "00" * 32,
+    "dispute_id": "1",
 }
 
 

@@ -5,7 +5,9 @@ manages works, or registers models and outputs. In custodial mode (default) the 
 that account and keeps its key encrypted; otherwise the participant names their own address and
 signs for themselves. Either way the operator grants the account its role on the contracts
 (RIGHTS_HOLDER_ROLE on WorkRegistry; PLATFORM_ROLE on ModelRegistry, OutputRegistry and
-UsageAnchor; ACCOUNTANT_ROLE on RoyaltyDistributor, which publishes statements).
+UsageAnchor; ACCOUNTANT_ROLE on RoyaltyDistributor, which publishes statements; a holder's
+CLAIMANT_ROLE and an arbiter's ARBITER_ROLE on DisputeRegistry, and ARBITER_ROLE on WorkRegistry
+to carry out upheld disputes).
 """
 
 import hashlib
@@ -44,13 +46,14 @@ def _hash(secret: str) -> str:
 
 #: The on-chain roles each API role's account is granted, per contract.
 ONCHAIN_ROLES: dict[Role, list[tuple[str, bytes]]] = {
-    Role.rights_holder: [("WorkRegistry", keccak(text="RIGHTS_HOLDER_ROLE"))],
+    Role.rights_holder: [("WorkRegistry", keccak(text="RIGHTS_HOLDER_ROLE")), ("DisputeRegistry", keccak(text="CLAIMANT_ROLE"))],
     Role.platform: [
         ("ModelRegistry", keccak(text="PLATFORM_ROLE")),
         ("OutputRegistry", keccak(text="PLATFORM_ROLE")),
         ("UsageAnchor", keccak(text="PLATFORM_ROLE")),
     ],
     Role.accountant: [("RoyaltyDistributor", keccak(text="ACCOUNTANT_ROLE"))],
+    Role.arbiter: [("DisputeRegistry", keccak(text="ARBITER_ROLE")), ("WorkRegistry", keccak(text="ARBITER_ROLE"))],
 }
 
 

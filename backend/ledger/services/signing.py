@@ -23,9 +23,10 @@ from ledger.services.keys import custodial_signer
 _FORBIDDEN = {"NotManager", "NotOwner", "MissingRole", "AccessControlUnauthorizedAccount"}
 #: The contracts whose calls each role's write endpoints prepare (202 answers): the only ones /relay submits.
 RELAYED: dict[Role, tuple[str, ...]] = {
-    Role.rights_holder: ("WorkRegistry",),
+    Role.rights_holder: ("WorkRegistry", "DisputeRegistry"),
     Role.platform: ("ModelRegistry", "OutputRegistry", "UsageAnchor"),
     Role.accountant: ("RoyaltyDistributor",),
+    Role.arbiter: (),  # custodial only: its decisions are made through /disputes
     Role.admin: (),
 }
 #: ForwardRequest field widths (uint256 gas and nonce, uint48 deadline).
@@ -71,6 +72,8 @@ def refusal(exc: ContractRevert) -> LedgerError:
         return Forbidden(f"the registry refused: {exc}")
     if exc.name == "UnknownWork":
         return NotFound(f"no work with id {exc.values[0]} on chain")
+    if exc.name == "NotOpen":
+        return Conflict(f"the dispute is no longer open: {exc}")
     if exc.name == "OwnersMismatch":
         return Conflict("the owner list changed meanwhile; retry with the current one")
     return InvalidInput(f"the registry refused: {exc}")

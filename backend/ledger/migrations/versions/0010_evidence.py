@@ -19,6 +19,31 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TYPE role ADD VALUE IF NOT EXISTS 'arbiter'")
+    op.create_table('dispute',
+    sa.Column('dispute_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('claimant', sqlmodel.sql.sqltypes.AutoString(length=42), nullable=False),
+    sa.Column('work_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('output_hash', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=True),
+    sa.Column('claimed_work_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('evidence_cid', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('opened_at', sa.BigInteger(), nullable=False),
+    sa.Column('opened_block', sa.BigInteger(), nullable=False),
+    sa.Column('opened_tx', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
+    sa.Column('closed_at', sa.BigInteger(), nullable=True),
+    sa.Column('closed_block', sa.BigInteger(), nullable=True),
+    sa.Column('closed_tx', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=True),
+    sa.Column('arbiter', sqlmodel.sql.sqltypes.AutoString(length=42), nullable=True),
+    sa.Column('reason_cid', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('correction_tx', sqlmodel.sql.sqltypes.AutoString(length=66), nullable=True),
+    sa.PrimaryKeyConstraint('dispute_id')
+    )
+    with op.batch_alter_table('dispute', schema=None) as batch_op:
+        for column in ('kind', 'claimant', 'work_id', 'output_hash', 'claimed_work_id', 'state'):
+            batch_op.create_index(batch_op.f(f'ix_dispute_{column}'), [column], unique=False)
     # The terms word (WorkRegistry.Terms.uses): bit 0 training, bit 1 reference use.
     with op.batch_alter_table('work', schema=None) as batch_op:
         batch_op.add_column(sa.Column('uses', sa.Integer(), nullable=False, server_default='0'))
@@ -88,6 +113,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('dispute')
     with op.batch_alter_table('outputlink', schema=None) as batch_op:
         batch_op.drop_column('kind')
     with op.batch_alter_table('worktermsversion', schema=None) as batch_op:
