@@ -2,13 +2,18 @@
 API: a holder signs in with their key, sees what each statement owes them, verifies a statement
 in the browser and claims it on chain."""
 
+import hashlib
+import json
 import os
+import random
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
+from ledger.evidence import specimens
 from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
@@ -122,3 +127,47 @@ def test_a_holder_left_owing_sees_the_balance_and_no_claim(ledger: Ledger, serve
     [owed] = holder.get("/statements/balances", params={"currency": "USD"}).json()
     assert (owed["amount"], owed["statement_id"]) == (6_300, adj["statement_id"])
     assert holder.get("/statements/balances", params={"currency": "usd"}).status_code == 422
+
+
+def test_a_holder_sees_uncredited_lookalikes_and_disputes_one(ledger: Ledger, server: Server, page: Page, tmp_path: Path) -> None:
+    def png(seed: int, transform: str | None = None) -> bytes:
+        img = specimens.image(seed)
+        return specimens.png(specimens.COPIES[transform](img, random.Random(seed)) if transform else img)
+
+    def register(client: httpx.Client, data: bytes, title: str) -> int:
+        resp = client.post("/works", files={"file": (f"{title}.png", data, "image/png")},
+                           data={"work": json.dumps({"title": title, "terms": {"training_allowed": True, "royalty_bps": 0}})})  # fmt: skip
+        assert resp.status_code == 201, resp.text
+        return int(resp.json()["work_id"])
+
+    artist_key = create_api_key(ledger, Role.rights_holder, "artist").token
+    artist = client_for(server, artist_key)
+    squatter = client_for(server, create_api_key(ledger, Role.rights_holder, "squatter").token)
+    mine = register(artist, png(0xA1), "key frame")
+    trained = register(squatter, png(0xA2), "other")
+    copied = register(squatter, png(0xA1, "crop+jpeg"), "copy")
+    platform = client_for(server, create_api_key(ledger, Role.platform, "gen").token)
+    model = platform.post("/models", json={"name": "anime-gen", "weights_hash": "0x" + "22" * 32, "work_ids": [trained]}).json()["model_id"]
+    out = png(0xA1, "text")
+    output_hash = "0x" + hashlib.sha256(out).hexdigest()
+    spec = {"output_hash": output_hash, "model_id": model, "links": [{"work_id": trained, "weight_bps": 10_000}]}
+    assert platform.post("/outputs", files={"file": ("o.png", out, "image/png")}, data={"output": json.dumps(spec)}).status_code == 201
+
+    _sign_in(page, server, artist_key)
+    output_row = page.locator(f"#similar tr[data-subject='{output_hash}']")
+    output_row.wait_for()
+    work_row = page.locator(f"#similar tr[data-subject='work-{copied}']")
+    work_row.wait_for()
+    assert page.locator("#similar tbody tr").count() == 2
+    assert "phash@1 distance" in output_row.locator("td.evidence").inner_text()
+    assert f"crediting work {trained}" in output_row.inner_text()
+    page.wait_for_function("[...document.querySelectorAll('#similar img.thumb')].every((i) => i.complete && i.naturalWidth > 0)")
+    assert page.locator("#no-disputes").is_visible()
+
+    output_row.get_by_role("button", name="Dispute").click()
+    page.locator("#disputes tbody tr").wait_for()
+    assert "opened in 0x" in output_row.locator(".status").inner_text()
+    [dispute] = artist.get("/disputes").json()
+    assert (dispute["kind"], dispute["output_hash"], dispute["claimed_work_id"], dispute["state"]) == ("attribution", output_hash, mine, "open")
+    assert page.locator(f"#disputes tr[data-dispute='{dispute['dispute_id']}'] td.state").inner_text() == "open"
+    page.screenshot(path=str(tmp_path / "portal-evidence.png"), full_page=True)

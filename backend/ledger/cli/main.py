@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ledger.cli import evidence, models, statements, usage, works
+from ledger.cli import disputes, evidence, models, statements, usage, works
 from ledger.config import get_settings
 from ledger.models import Role
 
@@ -21,6 +21,7 @@ app.add_typer(usage.usage_app, name="usage")
 app.add_typer(usage.royalties_app, name="royalties")
 app.add_typer(statements.app, name="statements")
 app.add_typer(evidence.app, name="evidence")
+app.add_typer(disputes.app, name="disputes")
 app.command("similar")(evidence.similar)
 console = Console()
 

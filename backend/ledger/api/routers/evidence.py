@@ -1,10 +1,12 @@
 """Evidence the ledger finds itself: similar files, reliance reports, registration checks."""
 
 import hashlib
+import io
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from PIL import Image
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -14,7 +16,7 @@ from ledger.evidence.fingerprints import fingerprint
 from ledger.evidence.media import Undecodable
 from ledger.runtime import Ledger
 from ledger.services import evidence_anchoring, evidence_reports, reliance, similarity
-from ledger.services.errors import InvalidInput
+from ledger.services.errors import InvalidInput, NotFound
 from ledger.services.outputs import get_output
 from ledger.services.works import get_work
 
@@ -152,3 +154,27 @@ def set_reliance_policy(model_id: ModelId, body: PolicyIn, key: Platform, ledger
 def get_reliance_policy(model_id: ModelId, _: Reader, ledger: LedgerDep) -> PolicyOut:
     return PolicyOut(model_id=model_id, policy=reliance.policy_of(ledger, model_id))
 
+
+
+def _file_response(ledger: Ledger, content_hash: str) -> Response:
+    evidence = similarity.file_evidence(ledger, content_hash)
+    if evidence is None or evidence.file_cid is None or not ledger.store.has(evidence.file_cid):
+        raise NotFound(f"the ledger does not hold the file of {content_hash} (registered by hash, or stored elsewhere)")
+    data = ledger.store.get(evidence.file_cid)
+    media = {"image": "image/*", "text": "text/plain; charset=utf-8"}.get(evidence.media or "", "application/octet-stream")
+    if evidence.media == "image":
+        media = Image.MIME.get((Image.open(io.BytesIO(data)).format or ""), "application/octet-stream")
+    headers = {"ETag": f'"{evidence.file_cid}"', "Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    return Response(content=data, media_type=media, headers=headers)
+
+
+@router.get("/works/{work_id}/file", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
+def work_file(work_id: WorkId, _: Reader, ledger: LedgerDep) -> Response:
+    """The work's file as registered (404 when it was registered by hash and never uploaded)."""
+    return _file_response(ledger, get_work(ledger, work_id).work.content_hash)
+
+
+@router.get("/outputs/{output_hash}/file", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
+def output_file(output_hash: OutputHash, _: Reader, ledger: LedgerDep) -> Response:
+    """The output's file, when its platform uploaded it at registration."""
+    return _file_response(ledger, get_output(ledger, output_hash).output.output_hash)
