@@ -1,23 +1,19 @@
 """Models: platforms register them with their training sets; anyone with a key audits and proves."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from ledger.api.deps import ModelId, WorkId, current_key, get_ledger, require
+from ledger.api.deps import LedgerDep, ModelId, Platform, Reader, WorkId
 from ledger.api.schemas import SignatureRequiredOut
 from ledger.api.schemas_ai import AuditFindingOut, AuditOut, ModelCreate, ModelOut, ProofOut
-from ledger.models import ApiKey, Model, Role
-from ledger.runtime import Ledger
+from ledger.models import Model
 from ledger.services import models as svc
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(prefix="/models", tags=["models"])
-Platform = Annotated[ApiKey, Depends(require(Role.platform))]
-Reader = Annotated[ApiKey, Depends(current_key)]
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
 def model_out(m: Model) -> ModelOut:

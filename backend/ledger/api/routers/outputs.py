@@ -1,24 +1,21 @@
 """Outputs: platforms register them with attribution links; rights holders see where their works went."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from ledger.api.deps import Limit, Offset, WorkId, current_key, get_ledger, require
+from ledger.api.deps import LedgerDep, Limit, Offset, Platform, Reader, WorkId
 from ledger.api.schemas import OwnerOut, SignatureRequiredOut
 from ledger.api.schemas_ai import LinkOut, OutputBatchIn, OutputIn, OutputOut, OutputsOut
-from ledger.models import ApiKey, Role
+from ledger.models import ApiKey
 from ledger.runtime import Ledger
 from ledger.api.uploads import read_upload
 from ledger.services import fingerprints, outputs as svc
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(tags=["outputs"])
-Platform = Annotated[ApiKey, Depends(require(Role.platform))]
-Reader = Annotated[ApiKey, Depends(current_key)]
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 _SIGN = {202: {"model": SignatureRequiredOut}}
 
 

@@ -8,13 +8,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import get_ledger, require
+from ledger.api.deps import LedgerDep, require
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
 from ledger.services import platform_shares as svc
 
 router = APIRouter(prefix="/platforms", tags=["platforms"])
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
 class ShareIn(BaseModel):

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import Day, current_key, get_ledger, require
+from ledger.api.deps import Day, LedgerDep, current_key, require
 from ledger.codes import currency_exponent
 from ledger.dates import iso_day, unix_day
 from ledger.models import ApiKey, Role, Statement
@@ -16,7 +16,6 @@ from ledger.runtime import Ledger
 from ledger.services import statements as svc
 
 router = APIRouter(prefix="/statements", tags=["statements"])
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 AnyKey = Annotated[ApiKey, Depends(current_key)]
 
 

@@ -9,16 +9,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from ledger.api.deps import Limit, Offset, get_ledger, require
+from ledger.api.deps import LedgerDep, Limit, Offset, Platform, require
 from ledger.dates import iso_day
 from ledger.models import ApiKey, Role
-from ledger.runtime import Ledger
 from ledger.services import usage as svc
 from ledger.services.errors import InvalidInput
 
 router = APIRouter(prefix="/usage", tags=["usage"])
-Platform = Annotated[ApiKey, Depends(require(Role.platform))]
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
 class ReportHeaderIn(BaseModel):

@@ -2,12 +2,12 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ledger.api.uploads import read_upload
-from ledger.api.deps import Limit, Offset, WorkId, current_key, get_ledger, require
+from ledger.api.deps import Holder, LedgerDep, Limit, Offset, Reader, WorkId
 from ledger.api.schemas import (
     ManagerIn,
     OwnerOut,
@@ -26,16 +26,13 @@ from ledger.api.schemas import (
 )
 from ledger.chain.registry import USE_REFERENCE, Owner, Terms
 from ledger.content.documents import load_document
-from ledger.models import ApiKey, Role
+from ledger.models import ApiKey
 from ledger.runtime import Ledger
 from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
 from ledger.services import operations, work_changes, works as svc
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(prefix="/works", tags=["works"])
-Holder = Annotated[ApiKey, Depends(require(Role.rights_holder))]
-Reader = Annotated[ApiKey, Depends(current_key)]
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
 def _to_request(spec: WorkSpec, file: bytes | None = None, name: str | None = None, media: str | None = None) -> svc.WorkRequest:
