@@ -35,12 +35,20 @@ def main() -> int:
     doc = measure(args.originals, args.distinct, args.seed)
     console.print(f"calibration set: {doc['set']['originals']} originals, {doc['set']['copies']} copies, "
                   f"{doc['set']['distinct']} distinct ({time.perf_counter() - started:.0f} s)")
-    summary = Table("method", "threshold", "precision", "recall", "false-match rate", *doc["set"]["transforms"], "crop_sides (harsh)")
-    for label, m in doc["methods"].items():
-        row = m["table"][m["threshold"]] if m["threshold"] >= 0 else {"precision": float("nan"), "recall": 0.0, "false_match_rate": float("nan")}
-        summary.add_row(label, str(m["threshold"]) if m["threshold"] >= 0 else "none", f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['false_match_rate']:.1e}",
-                        *(f"{m['recallByTransform'][t]:.3f}" for t in doc["set"]["transforms"]), f"{m['harshRecall']['crop_sides']:.3f}")
-    console.print(summary)
+    for transforms, harsh in ((doc["set"]["transforms"], doc["set"]["harsh"]), (doc["set"]["textTransforms"], [])):
+        summary = Table("method", "threshold", "precision", "recall", "false-match rate", *transforms, *(f"{h} (harsh)" for h in harsh))
+        for label, m in doc["methods"].items():
+            if set(m["recallByTransform"]) != set(transforms) and m["threshold"] >= 0:
+                continue
+            if m["threshold"] < 0 and not harsh:
+                continue
+            row = m["table"][m["threshold"]] if m["threshold"] >= 0 else {"precision": float("nan"), "recall": 0.0, "false_match_rate": float("nan")}
+            summary.add_row(
+                label, str(m["threshold"]) if m["threshold"] >= 0 else "none", f"{row['precision']:.4f}", f"{row['recall']:.4f}",
+                f"{row['false_match_rate']:.1e}", *(f"{m['recallByTransform'].get(t, 0.0):.3f}" for t in transforms),
+                *(f"{m['harshRecall'].get(h, 0.0):.3f}" for h in harsh),
+            )  # fmt: skip
+        console.print(summary)
     for label, m in doc["methods"].items():
         t = Table("threshold", "precision", "recall", "false-match rate", "true", "false", title=label)
         for r in m["table"]:

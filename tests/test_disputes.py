@@ -98,3 +98,30 @@ def test_attribution_disputes_are_opened_rejected_or_withdrawn(ledger: Ledger, s
     states = {d["dispute_id"]: d["state"] for d in studio.get("/disputes").json()}
     assert states == {d1["dispute_id"]: "rejected", d2["dispute_id"]: "withdrawn"}
     assert studio.get("/disputes", params={"state": "open"}).json() == []
+
+
+def test_the_cli_opens_and_decides_a_dispute(ledger: Ledger, server: Server, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    def run(key: str, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")} | {"LEDGER_API_URL": server.url, "LEDGER_API_KEY": key}
+        return subprocess.run([sys.executable, "-m", "ledger.cli.main", *args], env=env, capture_output=True, text=True, timeout=300)
+
+    artist_key = create_api_key(ledger, Role.rights_holder, "artist").token
+    squatter, _ = _key(ledger, server, Role.rights_holder, "squatter")
+    arbiter_key = create_api_key(ledger, Role.arbiter, "arbiter").token
+    art = specimens.png(specimens.image(78))
+    (tmp_path / "mine.png").write_bytes(art)
+    work = squatter.post("/works", json={"title": "x", "content_hash": "0x" + hashlib.sha256(art).hexdigest(), "terms": TERMS}).json()["work_id"]
+
+    opened = run(artist_key, "disputes", "open", "--work", str(work), "--statement", "my file", "--file", str(tmp_path / "mine.png"))
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    assert "dispute 1" in opened.stdout and "open" in opened.stdout
+    refused = run(artist_key, "disputes", "decide", "1", "--uphold", "--reason", "not mine to decide")
+    assert refused.returncode == 1 and "403" in refused.stdout
+    decided = run(arbiter_key, "disputes", "decide", "1", "--uphold", "--reason", "the claimant holds the file")
+    assert decided.returncode == 0 and "upheld" in decided.stdout and "correction_tx" in decided.stdout, decided.stdout
+    listed = run(artist_key, "disputes", "list", "--state", "upheld")
+    assert listed.returncode == 0 and f"work {work}" in listed.stdout

@@ -34,8 +34,8 @@ def test_the_shipped_thresholds_hold_on_pictures_the_calibration_never_saw() -> 
 
 def test_the_shipped_calibration_file_is_the_one_the_script_writes() -> None:
     doc = json.loads(CALIBRATION_FILE.read_text())
-    assert doc["set"] == {"originals": 200, "copies": 2000, "distinct": 200, "seed": 0,
-                          "transforms": sorted(specimens.COPIES), "harsh": sorted(specimens.HARSH)}  # fmt: skip
+    assert doc["set"] == {"originals": 200, "copies": 2000, "distinct": 200, "seed": 0, "transforms": sorted(specimens.COPIES),
+                          "harsh": sorted(specimens.HARSH), "textTransforms": sorted(specimens.TEXT_COPIES)}  # fmt: skip
     for label, m in doc["methods"].items():
         assert label in DEFAULT.keys.values()
         if m["threshold"] >= 0:
@@ -44,7 +44,8 @@ def test_the_shipped_calibration_file_is_the_one_the_script_writes() -> None:
         else:  # no distance was safe: the method may never decide a match
             assert all(r["precision"] < 0.99 or r["false_match_rate"] > 1e-4 for r in m["table"])
         assert m["scores"] == sorted(m["scores"], reverse=True)  # never rises with the distance
-    assert doc["methods"]["phash@1"]["table"][doc["methods"]["phash@1"]["threshold"]]["recall"] >= 0.95
+    for decisive in ("phash@1", "iscc-text@1"):
+        assert doc["methods"][decisive]["table"][doc["methods"][decisive]["threshold"]]["recall"] >= 0.95
 
 
 def test_calibrate_counts_true_and_false_matches() -> None:

@@ -1,7 +1,8 @@
 """Measuring every method on the generated calibration set (see ``specimens``).
 
 The set is 200 originals, ten transformed copies of each, 200 distinct pictures, and the harsh
-copies reported beside the table. Files go through ``fingerprint`` exactly as uploads do (PNG
+copies reported beside the table; for texts, 200 texts, six edited copies of each and 200
+distinct texts. Files go through ``fingerprint`` exactly as uploads do (PNG
 bytes in), so the figures describe the path a registration takes.
 """
 
@@ -30,6 +31,16 @@ def measure(originals: int = ORIGINALS, distinct: int = DISTINCT, seed: int = 0,
                 "transforms": sorted(specimens.COPIES), "harsh": sorted(specimens.HARSH)},
         "methods": {},
     }
+    text_origs = [fingerprint(s.data, methods) for s in specimens.text_originals(originals, seed)]
+    text_queries = [*specimens.text_copies(originals, seed), *specimens.text_distinct(distinct, seed)]
+    text_prints = [fingerprint(s.data, methods) for s in text_queries]
+    for m in methods.for_media("text"):
+        label = methods.keys[m.name]
+        d = distance_matrix([f.indexed[label] for f in text_origs], [f.queries[label] for f in text_prints])
+        doc = calibrate(label, d, [s.original for s in text_queries], [s.transform for s in text_queries]).as_json()
+        doc["harshRecall"] = {}
+        out["methods"][label] = doc
+    out["set"]["textTransforms"] = sorted(specimens.TEXT_COPIES)
     for m in methods.for_media("image"):
         label = methods.keys[m.name]
         indexed = [f.indexed[label] for f in origs]

@@ -160,3 +160,92 @@ def distinct(count: int, seed: int = 0) -> Iterator[Specimen]:
     """Pictures that are no copy of any original (seeds far from the originals')."""
     for i in range(count):
         yield Specimen(f"distinct-{i:04d}.png", None, None, png(image(seed * 1_000_003 + 500_000 + i)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Texts: synopses, scripts and captions are works too. A text is sentences drawn from a seeded
+# vocabulary; its copies are edited the way texts are copied (reflowed, recased, words changed,
+# shortened, sentences reordered, a line added).
+# ---------------------------------------------------------------------------------------------
+
+_WORDS = (
+    "the a of in on at with from under over her his their our storm night city river light shadow sword dream "
+    "memory train station school festival summer winter rain snow sky sea mountain forest garden temple street "
+    "window door letter song voice silence promise secret friend rival teacher captain pilot robot spirit cat "
+    "runs falls waits remembers forgets finds loses carries opens closes sings fights dreams returns leaves "
+    "quietly suddenly slowly again alone together never always bright broken distant ancient hidden gentle"
+).split()
+
+
+def text(seed: int) -> str:
+    r = random.Random(f"text:{seed}")
+    sentences = []
+    for _ in range(r.randint(12, 24)):
+        words = [r.choice(_WORDS) for _ in range(r.randint(6, 16))]
+        sentences.append(" ".join(words).capitalize() + ".")
+    return " ".join(sentences)
+
+
+def reflow(t: str, r: random.Random) -> str:
+    """Line breaks and spacing changed, words intact."""
+    words = t.split()
+    out, line = [], []
+    for w in words:
+        line.append(w)
+        if len(line) >= r.randint(5, 12):
+            out.append(" ".join(line))
+            line = []
+    return "\n".join(out + [" ".join(line)]) + "\n"
+
+
+def recase(t: str, r: random.Random) -> str:
+    return t.upper() if r.random() < 0.5 else t.lower()
+
+
+def reword(t: str, r: random.Random) -> str:
+    """5-10 % of the words replaced."""
+    words = t.split()
+    share = r.uniform(0.05, 0.10)
+    return " ".join(r.choice(_WORDS) if r.random() < share else w for w in words)
+
+
+def shorten(t: str, r: random.Random) -> str:
+    """The last 10-30 % cut off."""
+    words = t.split()
+    return " ".join(words[: max(1, int(len(words) * (1 - r.uniform(0.10, 0.30))))])
+
+
+def reorder(t: str, r: random.Random) -> str:
+    """Two sentences swapped."""
+    sentences = t.split(". ")
+    i, j = r.randrange(len(sentences)), r.randrange(len(sentences))
+    sentences[i], sentences[j] = sentences[j], sentences[i]
+    return ". ".join(sentences)
+
+
+def preface(t: str, r: random.Random) -> str:
+    return r.choice(["Draft 2 (translated).", "From the series bible:", "Synopsis, episode 12."]) + "\n\n" + t
+
+
+TextTransform = Callable[[str, random.Random], str]
+TEXT_COPIES: dict[str, TextTransform] = {
+    "reflow": reflow, "recase": recase, "reword": reword, "shorten": shorten, "reorder": reorder, "preface": preface,
+}  # fmt: skip
+
+
+def text_originals(count: int, seed: int = 0) -> Iterator[Specimen]:
+    for i in range(count):
+        yield Specimen(f"text-{i:04d}.txt", i, None, text(seed * 1_000_003 + i).encode())
+
+
+def text_copies(count: int, seed: int = 0) -> Iterator[Specimen]:
+    for i in range(count):
+        source = text(seed * 1_000_003 + i)
+        for k, (name, transform) in enumerate(sorted(TEXT_COPIES.items())):
+            r = random.Random(f"{seed}:{i}:{name}")
+            yield Specimen(f"text-copy-{i:04d}-{k:02d}-{name}.txt", i, name, transform(source, r).encode())
+
+
+def text_distinct(count: int, seed: int = 0) -> Iterator[Specimen]:
+    for i in range(count):
+        yield Specimen(f"text-distinct-{i:04d}.txt", None, None, text(seed * 1_000_003 + 500_000 + i).encode())

@@ -16,14 +16,13 @@ from typing import Any, Literal
 
 from eth_utils import to_checksum_address
 from sqlmodel import Session, col, select
-from web3.logs import DISCARD
 
 from ledger.chain.registry import TOTAL_BPS, Owner, sort_owners
 from ledger.models import ApiKey, Dispute, EvidenceReport, FileEvidence, Output, Work, WorkOwner
 from ledger.runtime import Ledger
 from ledger.services import fingerprints, similarity
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ledger.services.signing import SignatureRequired, execute
+from ledger.services.signing import SignatureRequired, execute, execute_for_event
 
 EVIDENCE_SCHEMA = "ai-rights-ledger/dispute-evidence/v1"
 DECISION_SCHEMA = "ai-rights-ledger/dispute-decision/v1"
@@ -120,12 +119,10 @@ def open_dispute(ledger: Ledger, key: ApiKey, req: DisputeRequest) -> Dispute | 
         "DisputeRegistry", "openDispute", KIND_CODES[req.kind], req.work_id or 0 if req.kind == "registration" else 0,
         output_hash, req.claimed_work_id or 0, cid,
     )  # fmt: skip
-    outcome = execute(ledger, key, call)
-    if isinstance(outcome, SignatureRequired):
-        return outcome
-    ledger.indexer.sync(to_block=int(outcome["blockNumber"]))
-    event = ledger.disputes.events.DisputeOpened().process_receipt(outcome, errors=DISCARD)[0]
-    return get_dispute(ledger, int(event["args"]["disputeId"]))
+    opened = execute_for_event(ledger, key, call, ledger.disputes.events.DisputeOpened)
+    if isinstance(opened, SignatureRequired):
+        return opened
+    return get_dispute(ledger, int(opened["disputeId"]))
 
 
 def resolve(

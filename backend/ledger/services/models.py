@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, select
-from web3.logs import DISCARD
 
 from ledger.chain.merkle import TrainingSetTree, leaf_hash
 from ledger.db import chunked
@@ -20,7 +19,7 @@ from ledger.indexer.ai_projector import TRAINING_SET_SCHEMA
 from ledger.models import ApiKey, Model, ModelTrainingWork, Work, WorkTermsVersion
 from ledger.runtime import Ledger
 from ledger.services.errors import InvalidInput, NotFound, Unavailable
-from ledger.services.signing import SignatureRequired, execute
+from ledger.services.signing import SignatureRequired, execute_for_event
 
 MODEL_METADATA_SCHEMA = "ai-rights-ledger/model-metadata/v1"
 MAX_TRAINING_SET = 1_000_000
@@ -130,12 +129,10 @@ def register_model(ledger: Ledger, key: ApiKey, req: ModelRequest) -> Model | Si
         "registerModel",
         (req.name.strip(), req.version, req.weights_hash, metadata_cid, tree.root, len(ids), set_cid, req.base_model_id or 0),
     )
-    outcome = execute(ledger, key, call)
-    if isinstance(outcome, SignatureRequired):
-        return outcome
-    ledger.indexer.sync(to_block=int(outcome["blockNumber"]))
-    event = ledger.models.events.ModelRegistered().process_receipt(outcome, errors=DISCARD)[0]
-    return get_model(ledger, int(event["args"]["modelId"]))
+    registered = execute_for_event(ledger, key, call, ledger.models.events.ModelRegistered)
+    if isinstance(registered, SignatureRequired):
+        return registered
+    return get_model(ledger, int(registered["modelId"]))
 
 
 def get_model(ledger: Ledger, model_id: int) -> Model:

@@ -12,6 +12,8 @@ from typing import Any
 from eth_utils import to_checksum_address
 from web3.types import TxReceipt
 
+from web3.logs import DISCARD
+
 from ledger.chain.calls import Call
 from ledger.chain.errors import ContractRevert
 from ledger.content.cid import is_cid
@@ -95,6 +97,17 @@ def execute(ledger: Ledger, key: ApiKey, call: Call) -> TxReceipt | SignatureReq
         return SignatureRequired(jsonable(ledger.relayer.prepare(holder, call)))
     except ContractRevert as exc:
         raise refusal(exc) from exc
+
+
+def execute_for_event(ledger: Ledger, key: ApiKey, call: Call, event: Any) -> dict[str, Any] | SignatureRequired:
+    """``execute``, then, once the projection holds the receipt's block, the arguments of the
+    first ``event`` (e.g. ``contract.events.ModelRegistered``) the transaction emitted: what a
+    registration answers with."""
+    outcome = execute(ledger, key, call)
+    if isinstance(outcome, SignatureRequired):
+        return outcome
+    ledger.indexer.sync(to_block=int(outcome["blockNumber"]))
+    return dict(event().process_receipt(outcome, errors=DISCARD)[0]["args"])
 
 
 def submit_signed(ledger: Ledger, key: ApiKey, message: dict[str, Any], signature: bytes) -> TxReceipt:
