@@ -15,7 +15,9 @@ from ledger.content.documents import load_document
 from ledger.content.store import ContentStore
 from ledger.jsonshape import JsonLimits
 from ledger.accounting.coverage import Anchor, Window, coverage
-from ledger.models import IndexerIncident, Statement, StatementBalance, StatementClaim, StatementEntry, UsageAnchorRecord, UsageReport
+from ledger.models import (
+    IndexerIncident, Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow, UsageAnchorRecord, UsageReport,
+)  # fmt: skip
 from ledger.models.statements import STATEMENT_SCHEMAS
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
     ]
     if balances:
         session.execute(insert(StatementBalance), balances)
+    _restore_escrow(session, row, doc)
     for r in doc["reports"]:  # the reports it paid, where this database has them (reversals were paid before)
         if r.get("reversal"):
             continue
@@ -82,6 +85,26 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
             .where(col(UsageReport.platform) == r["platform"], col(UsageReport.report_id) == r["reportId"], col(UsageReport.statement_pk).is_(None))
             .values(statement_pk=row.id)
         )
+
+
+def _restore_escrow(session: Session, row: Statement, doc: dict[str, Any]) -> None:
+    """The amounts the statement held for open disputes, and the earlier holds it released."""
+    held = [
+        {"statement_pk": row.id, "dispute_id": int(h["disputeId"]), "work_id": int(h["workId"]), "account": h["account"],
+         "payout": h["payout"], "amount": int(h["amount"])}
+        for h in doc.get("escrow", [])
+    ]  # fmt: skip
+    if held:
+        session.execute(insert(StatementEscrow), held)
+    for r in doc.get("escrowReleases", []):
+        origin = row.id if r["fromStatement"] == "" else session.exec(select(Statement.id).where(Statement.statement_id == r["fromStatement"])).first()
+        stmt = update(StatementEscrow).where(
+            col(StatementEscrow.statement_pk) == origin, col(StatementEscrow.dispute_id) == int(r["disputeId"]),
+            col(StatementEscrow.released_by_pk).is_(None),
+        )  # fmt: skip
+        if r["outcome"] != "upheld":  # back to each payee: only that payee's hold
+            stmt = stmt.where(col(StatementEscrow.account) == r["account"], col(StatementEscrow.payout) == r["payout"])
+        session.execute(stmt.values(released_by_pk=row.id))
 
 
 def _incident(session: Session, kind: str, detail: str) -> None:

@@ -9,13 +9,16 @@ from sqlmodel import Field, SQLModel
 from ledger.models.types import ID64
 
 #: The statement document's format, named in the document itself.
-STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v3"
+STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v4"
 #: v2 adds what corrections of paid lines need: each entry's ``earned`` (of either sign) beside the
 #: ``amount`` it pays, reversal reports, ``payableTotal``, and balances carried forward. A v1
 #: document reads as a v2 one whose entries pay what they earned. v3 adds ``anchorsUpTo``: the
 #: block up to which the statement counted usage anchors (published on chain with its sequence),
 #: which makes its completeness checkable; v1 and v2 documents cannot be checked for it.
-STATEMENT_SCHEMAS = ("ai-rights-ledger/royalty-statement/v1", "ai-rights-ledger/royalty-statement/v2", STATEMENT_SCHEMA)
+STATEMENT_SCHEMAS = (
+    "ai-rights-ledger/royalty-statement/v1", "ai-rights-ledger/royalty-statement/v2", "ai-rights-ledger/royalty-statement/v3",
+    STATEMENT_SCHEMA,
+)  # fmt: skip
 
 
 class Statement(SQLModel, table=True):
@@ -72,6 +75,20 @@ class StatementBalance(SQLModel, table=True):
     account: str = Field(index=True, max_length=42)
     brought_forward: int = Field(sa_column=Column(BigInteger, nullable=False))
     carried_forward: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class StatementEscrow(SQLModel, table=True):
+    """An amount a statement held back for an open dispute (``accounting.escrow``), and the later
+    statement that released it once the dispute was decided."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    statement_pk: int = Field(foreign_key="statement.id", index=True)
+    dispute_id: int = Field(index=True, sa_type=ID64)
+    work_id: int = Field(sa_type=ID64)
+    account: str = Field(max_length=42)
+    payout: str = Field(max_length=42)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    released_by_pk: int | None = Field(default=None, foreign_key="statement.id", index=True)
 
 
 class StatementClaim(SQLModel, table=True):

@@ -24,6 +24,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from ledger.accounting import escrow
 from ledger.accounting.balances import settle
 from ledger.accounting.coverage import Anchor, Window, coverage
 from ledger.chain.compiler import compile_contract
@@ -86,14 +87,24 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
 
     earned = [int(e.get("earned", e["amount"])) for e in doc["entries"]]  # v1: entries paid what they earned
     payable_total = int(doc.get("payableTotal", doc["holdersTotal"]))
+    held_total, released_total = int(doc.get("escrowHeldTotal", 0)), int(doc.get("escrowReleasedTotal", 0))  # v4
+    entry_of = {(e[1], e[2]): e[0] for e in entries}
 
     def entries_add_up() -> tuple[bool, str]:
         total = sum(e[3] for e in entries)
-        ok = total == payable_total and sum(earned) == doc["holdersTotal"] and all(e[3] >= 0 for e in entries)
-        return ok, f"entries pay {total:,} (payable total {payable_total:,}) and earned {sum(earned):,} (holders' total {doc['holdersTotal']:,})"
+        due = doc["holdersTotal"] - held_total + released_total
+        ok = total == payable_total and sum(earned) == due and all(e[3] >= 0 for e in entries)
+        return ok, (f"entries pay {total:,} (payable total {payable_total:,}) and earned {sum(earned):,} (holders' total {doc['holdersTotal']:,}"
+                    f", less {held_total:,} held in escrow, plus {released_total:,} released)")  # fmt: skip
 
     def lines_add_up() -> tuple[bool, str]:
+        """Each entry's earnings are its lines, less what escrow held from it, plus what escrow
+        released to it."""
         by_entry = [0] * len(entries)
+        for h in doc.get("escrow", []):
+            by_entry[entry_of[(to_checksum_address(h["account"]), to_checksum_address(h["payout"]))]] -= int(h["amount"])
+        for r in doc.get("escrowReleases", []):
+            by_entry[entry_of[(to_checksum_address(r["account"]), to_checksum_address(r["payout"]))]] += int(r["amount"])
         for entry, _work_id, report, amount in doc["lines"]:
             reversal = 0 <= report < len(doc["reports"]) and bool(doc["reports"][report].get("reversal"))
             if not (0 <= entry < len(entries) and 0 <= report < len(doc["reports"]) and (amount < 0 if reversal else amount > 0)):
@@ -125,6 +136,8 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
 
     c.check("entries add up", entries_add_up)
     c.check("lines add up to entries", lines_add_up)
+    if "escrow" in doc:
+        c.check("escrow follows the disputes on chain", lambda: _escrow_on_chain(w3, doc, entries))
     c.check("balances settle", balances_settle)
     c.check("revenue is conserved", revenue_adds_up)
 
@@ -265,6 +278,56 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
     return c.results
 
 
+def _escrow_on_chain(w3: Web3, doc: dict[str, Any], entries: list[tuple[int, str, str, int]]) -> tuple[bool, str]:
+    """What the statement held is exactly its lines for the works under a registration dispute
+    open at its window's end (``anchorsUpTo``), per dispute and payee; each release's dispute was
+    decided by then, and an upheld one pays its claimant. (That a release equals what its
+    statement of origin held is checked with that statement's document: ``fromStatement``.)"""
+    up_to = int(doc["anchorsUpTo"])
+    registry = w3.eth.contract(address=to_checksum_address(doc["contracts"]["DisputeRegistry"]), abi=compile_contract("DisputeRegistry.sol").abi)
+    start = int(doc["contractsFromBlock"])
+    opened = registry.events.DisputeOpened().get_logs(from_block=start, to_block=up_to)
+    closed = {
+        int(ev["args"]["disputeId"]): ("upheld" if ev["args"].get("upheld") else "rejected") if ev["event"] == "DisputeResolved" else "withdrawn"
+        for kind in (registry.events.DisputeResolved, registry.events.DisputeWithdrawn)
+        for ev in kind().get_logs(from_block=start, to_block=up_to)
+    }  # fmt: skip
+    claimant = {int(ev["args"]["disputeId"]): ev["args"]["claimant"] for ev in opened}
+    disputed: dict[int, int] = {}
+    upheld: dict[int, tuple[int, str]] = {}
+    for ev in sorted(opened, key=lambda e: int(e["args"]["disputeId"])):
+        d = int(ev["args"]["disputeId"])
+        if int(ev["args"]["kind"]) == 0 and d not in closed:
+            disputed.setdefault(int(ev["args"]["workId"]), d)
+        elif int(ev["args"]["kind"]) == 0 and closed[d] == "upheld":
+            upheld.setdefault(int(ev["args"]["workId"]), (d, claimant[d]))
+    disputed = {w: d for w, d in disputed.items() if w not in upheld}
+    keys = {e[0]: (e[1], e[2]) for e in entries}
+    lines = [(keys[entry], work, amount) for entry, work, _report, amount in doc["lines"]]
+    redirected, at_once = escrow.redirect(lines, upheld)
+    expected = escrow.ordered(escrow.hold(lines, disputed) + redirected)
+    declared_at_once = [r for r in doc.get("escrowReleases", []) if r["fromStatement"] == ""]
+    mine = [{"disputeId": r.dispute_id, "fromStatement": "", "account": r.account, "payout": r.payout, "amount": r.amount, "outcome": r.outcome} for r in at_once]
+    if sorted(declared_at_once, key=json.dumps) != sorted(mine, key=json.dumps):
+        return False, f"the lines of works whose dispute was upheld by block {up_to} go to their claimants: releases {mine}, not {declared_at_once}"
+    declared = [
+        escrow.Held(int(h["disputeId"]), int(h["workId"]), to_checksum_address(h["account"]), to_checksum_address(h["payout"]), int(h["amount"]))
+        for h in doc["escrow"]
+    ]  # fmt: skip
+    if declared != expected:
+        return False, f"held {[(h.dispute_id, h.work_id, h.amount) for h in declared]}; the disputes open at block {up_to} hold {[(h.dispute_id, h.work_id, h.amount) for h in expected]}"
+    for r in doc.get("escrowReleases", []):
+        d = int(r["disputeId"])
+        if closed.get(d) != r["outcome"]:
+            return False, f"a release names dispute {d} as {r['outcome']}; at block {up_to} the chain says {closed.get(d, 'open')}"
+        if r["outcome"] == "upheld" and not (to_checksum_address(r["account"]) == to_checksum_address(r["payout"]) == claimant.get(d)):
+            return False, f"dispute {d} was upheld: its escrow goes to its claimant {claimant.get(d)}, not {r['account']}"
+    held_sum = sum(h.amount for h in declared)
+    released = sum(int(r["amount"]) for r in doc.get("escrowReleases", []))
+    ok = held_sum == int(doc["escrowHeldTotal"]) and released == int(doc["escrowReleasedTotal"])
+    return ok, f"{len(declared)} hold(s) for {len(disputed)} disputed work(s): {held_sum:,}; {len(doc.get('escrowReleases', []))} release(s): {released:,}"
+
+
 def _shares_on_chain(w3: Web3, doc: dict[str, Any], sid: str) -> tuple[bool, str]:
     """Each report's platform share is the one PlatformTerms had in force on the report's first
     day, as the chain stood when the statement was published (an entry recorded later cannot
@@ -384,10 +447,19 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
                 return False, "the usage gives no amounts"
             run, traces = runs[0], runs[0].traces
             entries = [(p.account, p.payout, p.amount) for p in run.payees]
-            lines = [list(x) for x in zip(*(a.tolist() for a in (traces.payee, traces.work_id, traces.report, traces.amount)))]
-            mine = [(e["account"], e["payout"], e.get("earned", e["amount"])) for e in doc["entries"]]
+            keys = [(p.account, p.payout) for p in run.payees]
+            lines = [[keys[e], w, r, a] for e, w, r, a in zip(*(a.tolist() for a in (traces.payee, traces.work_id, traces.report, traces.amount)))]
+            doc_keys = [(e["account"], e["payout"]) for e in doc["entries"]]
+            before_escrow = {k: int(e.get("earned", e["amount"])) for k, e in zip(doc_keys, doc["entries"])}
+            for h in doc.get("escrow", []):  # the engine computes earnings before escrow: add back what was held,
+                before_escrow[(h["account"], h["payout"])] += int(h["amount"])
+            for r in doc.get("escrowReleases", []):  # take out what was released
+                before_escrow[(r["account"], r["payout"])] -= int(r["amount"])
+            with_lines = {doc_keys[line[0]] for line in doc["lines"]}
+            mine = [(a, p, amount) for (a, p), amount in before_escrow.items() if (a, p) in with_lines or amount]
+            doc_lines = [[doc_keys[e], w, r, a] for e, w, r, a in doc["lines"]]
             totals = (run.revenue, run.platform_total, run.holders_total) == (doc["revenue"], doc["platformTotal"], doc["holdersTotal"])
-            ok = entries == mine and lines == doc["lines"] and totals
+            ok = entries == mine and lines == doc_lines and totals
             wrong = sum(1 for a, b in zip(entries, mine) if a != b) + abs(len(entries) - len(mine))
             return ok, f"{len(entries):,} entries and {len(lines):,} lines recomputed; entries that differ: {wrong}; totals {'match' if totals else 'differ'}"
 

@@ -56,10 +56,12 @@ from ledger.db import chunked, session_scope
 from ledger.exports import FORMATS, StatementView, render
 from ledger.accounting.balances import Balance, settle
 from ledger.accounting.coverage import Anchor, Window, coverage
-from ledger.models import ApiKey, Role, Statement, StatementBalance, StatementClaim, StatementEntry, UsageAnchorRecord, UsageReport, Work
+from ledger.models import (
+    ApiKey, Role, Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow, UsageAnchorRecord, UsageReport, Work,
+)  # fmt: skip
 from ledger.models.statements import STATEMENT_SCHEMA
 from ledger.runtime import Ledger
-from ledger.services import royalties
+from ledger.services import royalties, statement_escrow
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.keys import custodial_signer, ensure_onchain_account
 from ledger.services.signing import SignatureRequired, execute
@@ -249,10 +251,10 @@ def _owed(s: Session, currency: str) -> tuple[dict[str, int], str | None]:
     return {account: int(carried) for account, carried in rows if carried}, latest.statement_id
 
 
-def _payable(run: royalties.RoyaltyRun, owed: dict[str, int], balances_from: str | None) -> _Payable:
-    settled = settle([(p.account, p.amount) for p in run.payees], owed)
-    leaves = [(i, p.account, p.payout, amount) for i, (p, amount) in enumerate(zip(run.payees, settled.payable))]
-    return _Payable(leaves, [p.amount for p in run.payees], settled.balances, balances_from)
+def _payable(payees: list[royalties.PayeeTotal], owed: dict[str, int], balances_from: str | None) -> _Payable:
+    settled = settle([(p.account, p.amount) for p in payees], owed)
+    leaves = [(i, p.account, p.payout, amount) for i, (p, amount) in enumerate(zip(payees, settled.payable))]
+    return _Payable(leaves, [p.amount for p in payees], settled.balances, balances_from)
 
 
 @dataclass(frozen=True)
@@ -355,13 +357,15 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
     if not runs or not runs[0].payees:
         raise InvalidInput(f"no anchored {currency} usage from {iso_day(start)} to {iso_day(end)} left to pay: nothing to close")
     [run] = runs
-    pay = _payable(run, owed, latest_id)  # entries ordered by account, payout
+    with Session(ledger.engine) as s:
+        held = statement_escrow.plan(s, currency, up_to, run)  # disputes as they stood at the window's end
+    pay = _payable(held.payees, owed, latest_id)  # entries ordered by account, payout
     _fund(ledger, key, settlement, pay.total)  # before anything is written: a poor account changes nothing
     tree = StandardMerkleTree.of(pay.leaves, STATEMENT_LEAF_TYPES)
     assert run.traces is not None
     head = _document(ledger, run, start, end, pay, tree.root, settlement)
-    head.update(sequence=len(earlier), adjusts=[e.statement_id for e in earlier], anchorsUpTo=up_to)
-    document = canonical_with_lines(head, lines_json(run.traces))
+    head.update(sequence=len(earlier), adjusts=[e.statement_id for e in earlier], anchorsUpTo=up_to, **held.document())
+    document = canonical_with_lines(head, lines_json(held.traces))
     statement_id = "0x" + hashlib.sha256(document).hexdigest()
     if int.from_bytes(taken_id, "big") != 0 and "0x" + bytes(taken_id).hex() != statement_id:
         raise Conflict(
@@ -383,7 +387,7 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
         row = Statement(
             statement_id=statement_id, currency=currency, period_start=start, period_end=end, sequence=len(earlier), anchors_up_to=up_to,
             revenue=run.revenue, platform_total=run.platform_total, holders_total=run.holders_total, payable_total=pay.total,
-            report_count=len(run.reports), line_count=len(run.traces), entry_count=len(pay.leaves), root="0x" + tree.root.hex(), document_cid=cid,
+            report_count=len(run.reports), line_count=len(held.traces), entry_count=len(pay.leaves), root="0x" + tree.root.hex(), document_cid=cid,
             publish_tx="", token="" if settlement.token == ZERO_ADDRESS else settlement.token, unit_scale=settlement.unit_scale,
             closed_by_key=int(key.id or 0),
         )  # fmt: skip
@@ -401,6 +405,14 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
                 insert(StatementBalance),
                 [{"statement_pk": row.id, "account": b.account, "brought_forward": b.brought_forward, "carried_forward": b.carried_forward} for b in pay.balances],
             )
+        if held.held:
+            s.execute(
+                insert(StatementEscrow),
+                [{"statement_pk": row.id, "dispute_id": h.dispute_id, "work_id": h.work_id, "account": h.account, "payout": h.payout,
+                  "amount": h.amount, "released_by_pk": row.id if held.released_at_once(h) else None} for h in held.held],
+            )  # fmt: skip
+        if held.released_rows:
+            s.execute(update(StatementEscrow).where(col(StatementEscrow.id).in_(held.released_rows)).values(released_by_pk=row.id))
         for chunk in chunked(sorted(unpaid)):  # every unpaid report is settled here, even one whose lines were all replaced
             s.execute(update(UsageReport).where(col(UsageReport.id).in_(chunk)).values(statement_pk=row.id))
         outcome = _publish(ledger, key, row, pay.total)

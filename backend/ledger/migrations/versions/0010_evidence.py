@@ -21,6 +21,22 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TYPE role ADD VALUE IF NOT EXISTS 'arbiter'")
+    op.create_table('statementescrow',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('statement_pk', sa.Integer(), nullable=False),
+    sa.Column('dispute_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('work_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('account', sqlmodel.sql.sqltypes.AutoString(length=42), nullable=False),
+    sa.Column('payout', sqlmodel.sql.sqltypes.AutoString(length=42), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('released_by_pk', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['released_by_pk'], ['statement.id'], ),
+    sa.ForeignKeyConstraint(['statement_pk'], ['statement.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('statementescrow', schema=None) as batch_op:
+        for column in ('statement_pk', 'dispute_id', 'released_by_pk'):
+            batch_op.create_index(batch_op.f(f'ix_statementescrow_{column}'), [column], unique=False)
     op.create_table('dispute',
     sa.Column('dispute_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -114,6 +130,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('dispute')
+    op.drop_table('statementescrow')
     with op.batch_alter_table('outputlink', schema=None) as batch_op:
         batch_op.drop_column('kind')
     with op.batch_alter_table('worktermsversion', schema=None) as batch_op:

@@ -1,0 +1,125 @@
+"""Escrow: what a statement holds back while a dispute is open, and pays once it is decided.
+
+Pure: lines and decisions in, held amounts, releases and earnings out. A registration dispute
+open when a statement is closed puts the contested work's earnings in escrow: each payee's lines
+for that work still appear in the statement (they are what the usage earned), but the payee is
+not paid them; the statement records them as held, per (dispute, payee). A later statement in
+the same currency, closed once the dispute is decided, releases them: an upheld dispute pays the
+claimant everything held for it, a rejected or withdrawn one pays each payee back what was held
+from it. Nothing is lost: every unit held is released exactly once, to someone named by the
+chain's decision, and a statement's earnings are its lines, less what it held, plus what it
+released.
+
+A dispute already upheld when a statement is closed redirects that statement's lines for the
+work (those not paid to the claimant already: usage from before the work changed hands) to the
+claimant in the same statement: held and released at once, ``from_statement`` empty.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+Payee = tuple[str, str]  # (account, payout)
+
+
+@dataclass(frozen=True)
+class Held:
+    dispute_id: int
+    work_id: int
+    account: str
+    payout: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class HeldBefore:
+    """A held amount an earlier statement recorded, not released yet."""
+
+    statement_id: str
+    held: Held
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # upheld, rejected, withdrawn
+    claimant: str
+
+
+@dataclass(frozen=True)
+class Release:
+    dispute_id: int
+    from_statement: str
+    account: str
+    payout: str
+    amount: int
+    outcome: str
+
+
+def _order(p: Payee) -> tuple[int, int]:
+    return int(p[0], 16), int(p[1], 16)
+
+
+def hold(lines: Iterable[tuple[Payee, int, int]], disputed: dict[int, int], claimants: dict[int, str] | None = None) -> list[Held]:
+    """``lines``: (payee, work id, amount); ``disputed``: work id -> the dispute holding it;
+    ``claimants``: dispute -> an account whose own lines are not held (the claimant of an
+    upheld dispute is already paid what is its due). The held amounts per (dispute, work, payee),
+    in a fixed order; zero sums are left out."""
+    sums: dict[tuple[int, int, Payee], int] = defaultdict(int)
+    skip = claimants or {}
+    for payee, work_id, amount in lines:
+        dispute = disputed.get(work_id)
+        if dispute is not None and skip.get(dispute) != payee[0]:
+            sums[(dispute, work_id, payee)] += amount
+    return [
+        Held(d, w, p[0], p[1], amount)
+        for (d, w, p), amount in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1], _order(kv[0][2])))
+        if amount
+    ]
+
+
+def release(held: list[HeldBefore], decisions: dict[int, Decision]) -> list[Release]:
+    """Releases for every held amount whose dispute is decided: to the claimant (upheld: one
+    release per dispute and statement of origin) or back to the payee it was held from."""
+    upheld: dict[tuple[int, str], int] = defaultdict(int)
+    out: list[Release] = []
+    for h in held:
+        decision = decisions.get(h.held.dispute_id)
+        if decision is None:
+            continue
+        if decision.outcome == "upheld":
+            upheld[(h.held.dispute_id, h.statement_id)] += h.held.amount
+        else:
+            out.append(Release(h.held.dispute_id, h.statement_id, h.held.account, h.held.payout, h.held.amount, decision.outcome))
+    for (dispute, origin), amount in upheld.items():
+        claimant = decisions[dispute].claimant
+        out.append(Release(dispute, origin, claimant, claimant, amount, "upheld"))
+    return ordered_releases(out)
+
+
+def ordered_releases(releases: list[Release]) -> list[Release]:
+    """Releases in the document's order: by dispute, statement of origin ("" first), then payee."""
+    return sorted(releases, key=lambda r: (r.dispute_id, r.from_statement, _order((r.account, r.payout))))
+
+
+def ordered(held: list[Held]) -> list[Held]:
+    """Holds in the document's order: by dispute, work, then payee."""
+    return sorted(held, key=lambda h: (h.dispute_id, h.work_id, _order((h.account, h.payout))))
+
+
+def redirect(lines: Iterable[tuple[Payee, int, int]], upheld: dict[int, tuple[int, str]]) -> tuple[list[Held], list[Release]]:
+    """Lines of works whose dispute is already upheld (work id -> (dispute, claimant)), held and
+    released to the claimant in the same statement."""
+    held = hold(lines, {w: d for w, (d, _) in upheld.items()}, {d: c for d, c in upheld.values()})
+    decisions = {d: Decision("upheld", c) for d, c in upheld.values()}
+    return held, release([HeldBefore("", h) for h in held], decisions)
+
+
+def earnings(lines: dict[Payee, int], held: list[Held], releases: list[Release]) -> dict[Payee, int]:
+    """Each payee's earnings in the statement: its lines, less what was held, plus what was
+    released to it (a payee may have only a release)."""
+    out = dict(lines)
+    for h in held:
+        out[(h.account, h.payout)] = out.get((h.account, h.payout), 0) - h.amount
+    for r in releases:
+        out[(r.account, r.payout)] = out.get((r.account, r.payout), 0) + r.amount
+    return dict(sorted(out.items(), key=lambda kv: _order(kv[0])))
