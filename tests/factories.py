@@ -12,9 +12,10 @@ from ledger.services.keys import create_api_key
 from tests.conftest import Server, client_for
 
 
-def _work(holder: httpx.Client, seed: int, royalty: int, owners: list[dict[str, object]]) -> int:
+def _work(holder: httpx.Client, seed: int, royalty: int, owners: list[dict[str, object]], reference: bool = False) -> int:
     resp = holder.post("/works", json={"title": f"w{seed}", "content_hash": "0x" + f"{seed:064x}",
-                                       "terms": {"training_allowed": True, "royalty_bps": royalty}, **({"owners": owners} if owners else {})})  # fmt: skip
+                                       "terms": {"training_allowed": True, "royalty_bps": royalty, "reference_allowed": reference},
+                                       **({"owners": owners} if owners else {})})  # fmt: skip
     assert resp.status_code == 201, resp.text
     return int(resp.json()["work_id"])
 

@@ -27,15 +27,16 @@ def test_royalty_run_conserves_and_follows_the_policy(ledger: Ledger, server: Se
     model = platform.post("/models", json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": [a, b]}).json()["model_id"]
     h1, h2, h3 = ("0x" + f"{0xA000 + i:064x}" for i in range(3))
 
-    def output(h: str, links: list[tuple[int, int]]) -> None:
-        body = {"output_hash": h, "model_id": model, "links": [{"work_id": w, "weight_bps": x} for w, x in links]}
+    def output(h: str, links: list[tuple[int, int]], reference: set[int] = set()) -> None:
+        kinds = {w: "reference" if w in reference else "training" for w, _ in links}
+        body = {"output_hash": h, "model_id": model, "links": [{"work_id": w, "weight_bps": x, "kind": kinds[w]} for w, x in links]}
         assert platform.post("/outputs", json=body).status_code == 201
 
     output(h1, [(a, 6000), (b, 4000)])
     output(h2, [(a, 10_000)])
-    d = _work(holder, 0xA001, 0, [{"account": c_acc, "share_bps": 10_000}])  # output h2, registered as a work
+    d = _work(holder, 0xA001, 0, [{"account": c_acc, "share_bps": 10_000}], reference=True)  # output h2, registered as a work
     assert holder.get(f"/outputs/{h2}").json()["derived_work_id"] == d
-    output(h3, [(b, 5000), (d, 5000)])
+    output(h3, [(b, 5000), (d, 5000)], reference={d})  # h2 was an input of h3 (not in the model's training set)
 
     csv = "\n".join([
         f"HEAD,NOV,{platform_key.holder_address},2026-11-01,2026-11-30,JPY",

@@ -74,11 +74,14 @@ def _node_binary() -> str:
 def compile_contract(source: str, name: str | None = None) -> CompiledContract:
     """Compiles ``contracts/<source>`` and returns contract ``name`` (default: the file's stem).
 
-    Results are cached under build/ by the hash of the exact compiler input.
+    Results are cached under build/ by the hash of the exact compiler input and of every project
+    contract it may import (an imported contract's change changes the metadata hash, hence the
+    bytecode, of every contract importing it).
     """
     name = name or Path(source).stem
     data = standard_input(source)
-    key = hashlib.sha256(json.dumps(data, sort_keys=True).encode() + solc_version().encode()).hexdigest()[:16]
+    imports = b"".join(p.read_bytes() for p in sorted(CONTRACTS_DIR.glob("*.sol")))
+    key = hashlib.sha256(json.dumps(data, sort_keys=True).encode() + imports + solc_version().encode()).hexdigest()[:16]
     cache = BUILD_DIR / f"{Path(source).stem}-{key}.json"
     if cache.exists():
         output = json.loads(cache.read_text())
