@@ -25,7 +25,9 @@ by the adjustment too: the paid line is reversed (a reversal report, negative li
 payee's earnings may be negative; each account's entries then pay its earnings less what it owes,
 and what it still owes is carried forward to its next statement in the currency
 (``accounting.balances``; document fields ``earned``, ``payableTotal``, ``balances``,
-``balancesFrom``). A period overlapping a closed one with other dates is refused. A close is
+``balancesFrom``). Lines of a work under an open registration dispute are held in escrow and
+released by a later statement once the dispute is decided (``statement_escrow``; document fields
+``escrow``, ``escrowReleases``; v4). A period overlapping a closed one with other dates is refused. A close is
 refused while a report in the period still waits for its platform's signature, or runs across
 the period's edge, so nothing reported for a period is silently left out.
 """
