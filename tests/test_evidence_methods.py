@@ -132,3 +132,16 @@ def test_text_files_get_a_text_code_and_iscc() -> None:
     near = hamming(a.indexed["iscc-text@1"][0], b.indexed["iscc-text@1"][0])
     far = hamming(a.indexed["iscc-text@1"][0], c.indexed["iscc-text@1"][0])
     assert near < far
+
+
+def test_work_per_file_is_bounded_whatever_its_size() -> None:
+    """Regression: a 2 MB text took 17 s of pure-Python Text-Code (a worker held for seconds);
+    texts are read to 64 KiB and big files get no Data-Code."""
+    from ledger.evidence.iscc import MAX_DATA_CODE_BYTES
+    from ledger.evidence.media import MAX_TEXT_BYTES
+
+    long_text = ("A storm over the city at night; the pilot remembers the promise. " * 40_000).encode()
+    assert len(long_text) > 30 * MAX_TEXT_BYTES
+    assert fingerprint(long_text).indexed == fingerprint(long_text[:MAX_TEXT_BYTES]).indexed
+    big = b"\x00\xff" * (MAX_DATA_CODE_BYTES // 2 + 1)
+    assert set(fingerprint(big).iscc) == {"instance"}
