@@ -215,3 +215,22 @@ def test_reports_are_anchored_in_batches_and_provable(ledger: Ledger, server: Se
     with Session(ledger.engine) as s:
         assert {r.batch_id for r in s.exec(select(EvidenceReport).where(EvidenceReport.document_hash.in_(more)))} == {batch.batch_id + 1}  # type: ignore[attr-defined]
     assert studio.get(f"/evidence/reports/{more[1]}").json()["anchor"]["verified_on_chain"] is True
+
+
+def test_index_files_left_by_another_database_are_rebuilt(ledger: Ledger, server: Server) -> None:
+    from ledger.services.similarity import SimilarityIndexes
+
+    studio = client_for(server, create_api_key(ledger, Role.rights_holder, "studio").token)
+    ids = [_register(studio, _png(60 + i), f"w{i}").json()["work_id"] for i in range(2)]
+    query = {"file": ("q.png", _copy(61, "crop"), "image/png")}
+    assert studio.post("/similar", files=query).json()["similar"][0]["work_id"] == ids[1]
+    ledger.similarity.save()
+    path = ledger.settings.similarity_dir / "phash-v1.usearch"
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["high_row"] > 0 and meta["stamp"].startswith("0x")
+
+    reopened = SimilarityIndexes(ledger).index("phash@1")  # the same database: the file is used as is
+    assert (len(reopened), reopened.stamp) == (2 * 49, meta["stamp"])
+    path.with_suffix(".json").write_text(json.dumps({**meta, "stamp": "0x" + "ab" * 32 + ":phash@1"}))  # as if from another database
+    rebuilt = SimilarityIndexes(ledger).index("phash@1")
+    assert (len(rebuilt), rebuilt.stamp) == (2 * 49, meta["stamp"])

@@ -50,6 +50,9 @@ class HammingIndex:
         self._opts = {"connectivity": connectivity, "expansion_search": expansion_search}
         self._lock = threading.RLock()
         self.high_row = 0  # every fingerprint row <= this is in the index
+        #: What the owner says row ``high_row`` was (e.g. its content hash), kept with the file so a
+        #: file left from another database is recognised and not trusted.
+        self.stamp = ""
         self._index = self._new()
         if path is not None and path.exists():
             self._load(path)
@@ -69,7 +72,7 @@ class HammingIndex:
                 raise ValueError("entry count differs from its record")
         except (OSError, ValueError, KeyError, RuntimeError):
             return  # unreadable: start empty, the caller adds every row again
-        self._index, self.high_row = index, int(meta["high_row"])
+        self._index, self.high_row, self.stamp = index, int(meta["high_row"]), str(meta.get("stamp", ""))
 
     def __len__(self) -> int:
         return int(self._index.size)
@@ -117,6 +120,10 @@ class HammingIndex:
                     best[row] = Hit(row, variant, d)
         return sorted(best.values(), key=lambda h: (h.distance, h.row))[:k]
 
+    def clear(self) -> None:
+        with self._lock:
+            self._index, self.high_row, self.stamp = self._new(), 0, ""
+
     def save(self) -> None:
         """Writes the index and its record atomically (a crash leaves the previous pair or none)."""
         if self.path is None:
@@ -125,8 +132,8 @@ class HammingIndex:
         tmp = self.path.with_suffix(".tmp")
         with self._lock:
             self._index.save(str(tmp))
-            entries, high = len(self), self.high_row
+            entries, high, stamp = len(self), self.high_row, self.stamp
         tmp.replace(self.path)
         meta_tmp = self._meta_path(self.path).with_suffix(".json.tmp")
-        meta_tmp.write_text(json.dumps({"entries": entries, "high_row": high}))
+        meta_tmp.write_text(json.dumps({"entries": entries, "high_row": high, "stamp": stamp}))
         meta_tmp.replace(self._meta_path(self.path))

@@ -8,6 +8,7 @@ whether the distance is within the threshold (``match``); every other method's d
 same file is given beside it, as corroboration.
 """
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from ledger.evidence.thresholds import Threshold, thresholds
 from ledger.models import FileEvidence, Fingerprint, Output, Work
 from ledger.runtime import Ledger
 from ledger.services.fingerprints import subjects
+
+log = logging.getLogger(__name__)
 
 SAVE_EVERY_S = 60.0
 SYNC_BATCH = 50_000
@@ -49,10 +52,20 @@ class SimilarityIndexes:
         name = f"{label}#whole" if whole else label
         with self._lock:
             if name not in self._indexes:
-                self._indexes[name] = HammingIndex(self._path(label, whole))
+                idx = HammingIndex(self._path(label, whole))
+                if idx.high_row and idx.stamp != self._stamp(idx.high_row):
+                    log.warning("%s was written for another database: rebuilding it from the fingerprint table", idx.path)
+                    idx.clear()
+                self._indexes[name] = idx
             idx = self._indexes[name]
         self._sync(label, idx, whole)
         return idx
+
+    def _stamp(self, row: int) -> str:
+        """What identifies fingerprint row ``row`` in this database (its file and method)."""
+        with Session(self.ledger.engine) as s:
+            fp = s.get(Fingerprint, row)
+        return "" if fp is None else f"{fp.content_hash}:{fp.method}"
 
     def _sync(self, label: str, idx: HammingIndex, whole: bool) -> None:
         added = 0
@@ -65,6 +78,8 @@ class SimilarityIndexes:
                     .limit(SYNC_BATCH)
                 ).all()
             idx.add_many([(int(r), split_codes(c[:CODE_BYTES] if whole else c)) for r, c in rows])
+            if rows:
+                idx.stamp = self._stamp(idx.high_row)
             added += len(rows)
             if len(rows) < SYNC_BATCH:
                 break
