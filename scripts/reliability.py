@@ -25,6 +25,7 @@ import calendar
 import json
 import random
 import sys
+import shutil
 import tempfile
 import threading
 import time
@@ -94,6 +95,14 @@ def limits(api: ApiProcess, keys: dict[Role, str]) -> dict[str, Any]:
 def fuzzing(api: ApiProcess, keys: dict[Role, str], workdir: Path, examples: int, seconds: int) -> dict[str, Any]:
     callers: list[tuple[str, str | None]] = [("no-key", None), *((r.value, t) for r, t in keys.items())]
     results = [fuzz(api.url, name, token, workdir / "fuzz", examples, seconds) for name, token in callers]
+    failed = [r for r in results if r.failures]
+    if failed:  # the run's folder is temporary: keep what shows the failures (requests, and the server's tracebacks)
+        kept = Path("reliability-failures")
+        kept.mkdir(exist_ok=True)
+        for r in failed:
+            shutil.copy(workdir / "fuzz" / f"{r.caller}.log", kept / f"fuzz-{r.caller}.log")
+        shutil.copy(workdir / "api.log", kept / "api.log")
+        print(f"fuzzing failures: logs kept in {kept.resolve()}", file=sys.stderr)
     return {
         "callers": len(results), "requests": sum(r.requests for r in results), "failures": sum(len(r.failures) for r in results),
         "first": [f for r in results for f in r.failures][:5], "alive": api.alive(),

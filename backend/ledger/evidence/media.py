@@ -54,8 +54,8 @@ def _image(data: bytes, max_pixels: int) -> Media | None:
         return None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Undecodable(f"the picture is larger than the ledger fingerprints at most ({max_pixels} pixels)") from None
-    except (OSError, ValueError) as exc:
-        raise Undecodable(f"not a readable picture: {exc}") from None
+    except Exception as exc:  # Pillow parses untrusted bytes; its plugins raise many types on malformed input
+        raise Undecodable(f"not a readable picture: {type(exc).__name__}: {exc}") from None
     width, height = img.size
     if width * height > max_pixels:
         raise Undecodable(f"the picture has {width}x{height} pixels; the ledger fingerprints at most {max_pixels}")
@@ -66,8 +66,10 @@ def _image(data: bytes, max_pixels: int) -> Media | None:
             img = ImageOps.exif_transpose(img)
             img.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.LANCZOS)
             img = _rgb(img)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise Undecodable(f"not a readable picture: {exc}") from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise Undecodable(f"the picture is larger than the ledger fingerprints at most ({max_pixels} pixels)") from None
+    except Exception as exc:  # as above: any failure to decode is the file's, answered 422
+        raise Undecodable(f"not a readable picture: {type(exc).__name__}: {exc}") from None
     return Media("image", image=img, width=width, height=height)
 
 
