@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+from eth_utils import to_checksum_address
 from sqlmodel import Session
 
 from ledger.evidence import specimens
@@ -125,3 +126,25 @@ def test_the_cli_opens_and_decides_a_dispute(ledger: Ledger, server: Server, tmp
     assert decided.returncode == 0 and "upheld" in decided.stdout and "correction_tx" in decided.stdout, decided.stdout
     listed = run(artist_key, "disputes", "list", "--state", "upheld")
     assert listed.returncode == 0 and f"work {work}" in listed.stdout
+
+
+def test_an_arbiters_owner_list_is_checked_before_anything_is_sent(ledger: Ledger, server: Server) -> None:
+    """Regression: an owner list the contract refuses (an account twice) was found out only by
+    the reassignment, after the decision was already on chain (an upheld dispute left
+    uncorrected, 422). Now it is a 422 before anything is sent; accounts in any case are
+    checksummed."""
+    artist, artist_account = _key(ledger, server, Role.rights_holder, "artist")
+    squatter, _ = _key(ledger, server, Role.rights_holder, "squatter")
+    arbiter, _ = _key(ledger, server, Role.arbiter, "arbiter")
+    work = squatter.post("/works", json={"title": "x", "content_hash": "0x" + f"{0xAB1:064x}", "terms": TERMS}).json()["work_id"]
+    d = artist.post("/disputes", json={"kind": "registration", "work_id": work, "statement": "mine"}).json()["dispute_id"]
+    odd_case = "0x" + "aBcDeF0123" * 4
+    bad = {"upheld": True, "reason": "r", "owners": [{"account": odd_case, "share_bps": 6000}, {"account": odd_case.lower(), "share_bps": 4000}]}
+    resp = arbiter.post(f"/disputes/{d}/decision", json=bad)
+    assert resp.status_code == 422 and "distinct" in resp.text
+    assert artist.get(f"/disputes/{d}").json()["state"] == "open"  # nothing was sent
+    good = {"upheld": True, "reason": "r", "owners": [{"account": odd_case, "share_bps": 6000}, {"account": artist_account.lower(), "share_bps": 4000}]}
+    resp = arbiter.post(f"/disputes/{d}/decision", json=good)
+    assert resp.status_code == 200, resp.text
+    owners = {o["account"]: o["share_bps"] for o in artist.get(f"/works/{work}").json()["owners"]}
+    assert owners == {to_checksum_address(odd_case): 6000, artist_account: 4000}

@@ -134,6 +134,7 @@ def resolve(
         raise Forbidden("only an arbiter decides disputes")
     if not reason.strip() or len(reason) > MAX_STATEMENT:
         raise InvalidInput(f"reason: say in 1 to {MAX_STATEMENT} characters why")
+    named = _owners(owners)  # checked before anything is sent
     ledger.indexer.sync()
     dispute = get_dispute(ledger, dispute_id)
     if dispute.state == "open":
@@ -149,9 +150,7 @@ def resolve(
     if dispute.state == "upheld" and dispute.kind == "registration" and dispute.correction_tx is None:
         assert dispute.work_id is not None
         claimant = to_checksum_address(dispute.claimant)
-        new_owners = owners or [Owner(claimant, claimant, TOTAL_BPS)]
-        if sum(o.share_bps for o in new_owners) != TOTAL_BPS:
-            raise InvalidInput(f"owner shares must sum to {TOTAL_BPS}")
+        new_owners = named or [Owner(claimant, claimant, TOTAL_BPS)]
         listed = [o.as_tuple() for o in sort_owners(new_owners)]
         call = ledger.call("WorkRegistry", "reassign", dispute.work_id, dispute_id, claimant, listed)
         outcome = execute(ledger, key, call)
@@ -160,6 +159,18 @@ def resolve(
         ledger.indexer.sync(to_block=int(outcome["blockNumber"]))
         dispute = get_dispute(ledger, dispute_id)
     return dispute
+
+
+def _owners(owners: list[Owner] | None) -> list[Owner]:
+    """The owners an arbiter names, checksummed; distinct, non-zero, shares summing to TOTAL_BPS."""
+    named = [Owner(to_checksum_address(o.account), to_checksum_address(o.payout), o.share_bps) for o in owners or []]
+    if not named:
+        return []
+    if sum(o.share_bps for o in named) != TOTAL_BPS:
+        raise InvalidInput(f"owner shares must sum to {TOTAL_BPS}")
+    if len({o.account for o in named}) != len(named) or any(int(a, 16) == 0 for o in named for a in (o.account, o.payout)):
+        raise InvalidInput("owners must be distinct, non-zero accounts with non-zero payout addresses")
+    return named
 
 
 def withdraw(ledger: Ledger, key: ApiKey, dispute_id: int) -> Dispute:
