@@ -55,6 +55,31 @@ class Release:
     outcome: str
 
 
+@dataclass(frozen=True)
+class DisputeFact:
+    """A registration dispute as the chain tells it up to some block."""
+
+    dispute_id: int
+    work_id: int
+    claimant: str
+    outcome: str | None  # None while open by that block; upheld, rejected or withdrawn
+
+
+def standing(disputes: Iterable[DisputeFact]) -> tuple[dict[int, int], dict[int, tuple[int, str]]]:
+    """From the registration disputes opened by a statement's window end: the works they hold
+    (work id -> its first open dispute) and the works they redirect (work id -> (its first upheld
+    dispute, the claimant)); a work with an upheld dispute is redirected, not held. The close and
+    the verifier both decide with this, from the database and from the chain's events."""
+    held: dict[int, int] = {}
+    upheld: dict[int, tuple[int, str]] = {}
+    for d in sorted(disputes, key=lambda d: d.dispute_id):
+        if d.outcome is None:
+            held.setdefault(d.work_id, d.dispute_id)
+        elif d.outcome == "upheld":
+            upheld.setdefault(d.work_id, (d.dispute_id, d.claimant))
+    return {w: d for w, d in held.items() if w not in upheld}, upheld
+
+
 def _order(p: Payee) -> tuple[int, int]:
     return int(p[0], 16), int(p[1], 16)
 

@@ -53,3 +53,9 @@ def load_document(store: ContentStore, cid: str, max_bytes: int = MAX_DOCUMENT_B
     if not isinstance(value, dict):
         return Document(DocumentStatus.not_json, raw=raw)
     return Document(DocumentStatus.ok, value, raw)
+
+
+def file_cid_of(store: ContentStore, metadata_cid: str) -> str | None:
+    """The CID of the file a work's metadata document names (``file.cid``), if it names one."""
+    file = (load_document(store, metadata_cid).value or {}).get("file")
+    return file.get("cid") if isinstance(file, dict) and isinstance(file.get("cid"), str) else None

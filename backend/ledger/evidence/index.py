@@ -82,20 +82,13 @@ class HammingIndex:
 
     def add_many(self, rows: list[tuple[int, list[bytes]]]) -> None:
         """Adds rows (ascending ids, all above ``high_row``); a row's codes become its variants."""
-        if not rows:
-            return
-        keys = np.fromiter(
-            (row * VARIANTS + v for row, codes in rows for v in range(len(codes))), dtype=np.uint64
-        )
-        vectors = pack(c for _, codes in rows for c in codes)
         with self._lock:
-            fresh = [(r, c) for r, c in rows if r > self.high_row]
-            if len(fresh) != len(rows):
-                keys = np.fromiter((r * VARIANTS + v for r, c in fresh for v in range(len(c))), dtype=np.uint64)
-                vectors = pack(x for _, c in fresh for x in c)
-            if len(keys):
-                self._index.add(keys, vectors, threads=1)
-                self.high_row = max(r for r, _ in fresh)
+            fresh = [(r, c) for r, c in rows if r > self.high_row]  # another thread may have added some
+            if not fresh:
+                return
+            keys = np.fromiter((r * VARIANTS + v for r, c in fresh for v in range(len(c))), dtype=np.uint64)
+            self._index.add(keys, pack(x for _, c in fresh for x in c), threads=1)
+            self.high_row = max(r for r, _ in fresh)
 
     def search(self, codes: list[bytes], k: int = 10, radius: int | None = None) -> list[Hit]:
         """The ``k`` nearest rows to any of ``codes`` (each with its nearest variant), nearest

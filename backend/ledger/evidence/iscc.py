@@ -10,7 +10,7 @@ import io
 import iscc_core
 
 from ledger.evidence.media import Media
-from ledger.evidence.methods import iscc_image_pixels
+from ledger.evidence.methods import iscc_image_pixels, text_code
 
 
 #: The Data-Code chunks and hashes the whole file in Python (about 1 s per 20 MiB): above this
@@ -27,7 +27,7 @@ def iscc_units(data: bytes, media: Media | None, title: str | None = None) -> di
     if media is not None and media.image is not None:
         units["content"] = iscc_core.gen_image_code_v0(iscc_image_pixels(media.image), bits=64)["iscc"]
     elif media is not None and media.text is not None:
-        units["content"] = iscc_core.gen_text_code_v0(media.text, bits=64)["iscc"]
+        units["content"] = text_code(media.text)
     if len(data) <= MAX_DATA_CODE_BYTES:
         units["data"] = iscc_core.gen_data_code_v0(io.BytesIO(data), bits=64)["iscc"]
     units["instance"] = iscc_core.gen_instance_code_v0(io.BytesIO(data), bits=64)["iscc"]

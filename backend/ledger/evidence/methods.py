@@ -17,7 +17,7 @@ weights are on disk; none ships here, because no weights can be downloaded at ru
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal, Protocol
 
 import imagehash
@@ -66,27 +66,24 @@ def _bits(h: imagehash.ImageHash, bits: int) -> bytes:
 
 
 @dataclass(frozen=True)
-class ImageHashMethod:
-    """An ``imagehash`` function as a method; ``windowed`` indexes crops of the picture too."""
+class PictureMethod:
+    """A 64-bit picture code as a method; ``windowed`` indexes crops of the picture too."""
 
     name: str
     version: int
-    hash_fn: Callable[[Image.Image], imagehash.ImageHash]
+    code: Callable[[Image.Image], bytes]
     windowed: bool = False
     media: Literal["image", "text"] = "image"
     bits: int = 64
 
-    def _code(self, img: Image.Image) -> bytes:
-        return _bits(self.hash_fn(img), self.bits)
-
     def index_codes(self, media: Media) -> list[bytes]:
         assert media.image is not None
         frames = windows(media.image) if self.windowed else [media.image]
-        return [self._code(f) for f in frames]
+        return [self.code(f) for f in frames]
 
     def query_codes(self, media: Media) -> list[bytes]:
         assert media.image is not None
-        return [self._code(media.image), self._code(ImageOps.mirror(media.image))]
+        return [self.code(media.image), self.code(ImageOps.mirror(media.image))]
 
 
 def iscc_image_pixels(img: Image.Image) -> list[int]:
@@ -101,25 +98,20 @@ def iscc_body(code: str) -> bytes:
     return raw[2:10]
 
 
-@dataclass(frozen=True)
-class IsccImageMethod:
+def _imagehash(fn: Callable[[Image.Image], imagehash.ImageHash]) -> Callable[[Image.Image], bytes]:
+    return lambda img: _bits(fn(img), 64)
+
+
+def _iscc_image(img: Image.Image) -> bytes:
     """ISO 24138 Image-Code: a DCT hash of the 32x32 greyscale picture."""
+    return iscc_body(iscc_core.gen_image_code_v0(iscc_image_pixels(img), bits=64)["iscc"])
 
-    name: str = "iscc-image"
-    version: int = 1
-    media: Literal["image", "text"] = "image"
-    bits: int = 64
 
-    def _code(self, img: Image.Image) -> bytes:
-        return iscc_body(iscc_core.gen_image_code_v0(iscc_image_pixels(img), bits=64)["iscc"])
-
-    def index_codes(self, media: Media) -> list[bytes]:
-        assert media.image is not None
-        return [self._code(media.image)]
-
-    def query_codes(self, media: Media) -> list[bytes]:
-        assert media.image is not None
-        return [self._code(media.image), self._code(ImageOps.mirror(media.image))]
+@lru_cache(maxsize=8)
+def text_code(text: str) -> str:
+    """The ISCC Text-Code of a text, kept for the few texts in hand: the method and the ISCC
+    units of the same file both need it, and it is the slowest code to compute."""
+    return str(iscc_core.gen_text_code_v0(text, bits=64)["iscc"])
 
 
 @dataclass(frozen=True)
@@ -133,7 +125,7 @@ class IsccTextMethod:
 
     def index_codes(self, media: Media) -> list[bytes]:
         assert media.text is not None
-        return [iscc_body(iscc_core.gen_text_code_v0(media.text, bits=64)["iscc"])]
+        return [iscc_body(text_code(media.text))]
 
     def query_codes(self, media: Media) -> list[bytes]:
         return self.index_codes(media)
@@ -165,11 +157,11 @@ class Methods:
 
 DEFAULT = Methods(
     [
-        ImageHashMethod("phash", 1, imagehash.phash, windowed=True),
-        ImageHashMethod("dhash", 1, imagehash.dhash),
-        ImageHashMethod("whash", 1, imagehash.whash),
-        ImageHashMethod("colorhash", 1, _colorhash),
-        IsccImageMethod(),
+        PictureMethod("phash", 1, _imagehash(imagehash.phash), windowed=True),
+        PictureMethod("dhash", 1, _imagehash(imagehash.dhash)),
+        PictureMethod("whash", 1, _imagehash(imagehash.whash)),
+        PictureMethod("colorhash", 1, _imagehash(_colorhash)),
+        PictureMethod("iscc-image", 1, _iscc_image),
         IsccTextMethod(),
     ],
     decisive={"image": "phash", "text": "iscc-text"},

@@ -10,7 +10,6 @@ the dispute. Retrying a decision whose correction did not go through finishes it
 """
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,10 +18,12 @@ from sqlmodel import Session, col, select
 
 from ledger.chain.registry import TOTAL_BPS, Owner, sort_owners
 from ledger.models import ApiKey, Dispute, EvidenceReport, FileEvidence, Output, Work, WorkOwner
+from ledger.chain.calls import Call
 from ledger.runtime import Ledger
 from ledger.services import fingerprints, similarity
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.signing import SignatureRequired, execute, execute_for_event
+from ledger.services.statements import canonical
 
 EVIDENCE_SCHEMA = "ai-rights-ledger/dispute-evidence/v1"
 DECISION_SCHEMA = "ai-rights-ledger/dispute-decision/v1"
@@ -113,7 +114,7 @@ def open_dispute(ledger: Ledger, key: ApiKey, req: DisputeRequest) -> Dispute | 
         "file": _file_evidence(ledger, req, contested_hash),
         "ledgerReports": reports,
     }
-    cid = ledger.store.put(json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+    cid = ledger.store.put(canonical(document))
     output_hash = bytes.fromhex(contested_hash[2:]) if req.kind == "attribution" and contested_hash else bytes(32)
     call = ledger.call(
         "DisputeRegistry", "openDispute", KIND_CODES[req.kind], req.work_id or 0 if req.kind == "registration" else 0,
@@ -139,12 +140,8 @@ def resolve(
     dispute = get_dispute(ledger, dispute_id)
     if dispute.state == "open":
         doc = {"schema": DECISION_SCHEMA, "disputeId": dispute_id, "upheld": upheld, "reason": reason.strip(), "arbiter": key.holder_address}
-        cid = ledger.store.put(json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
-        outcome = execute(ledger, key, ledger.call("DisputeRegistry", "resolve", dispute_id, upheld, cid))
-        if isinstance(outcome, SignatureRequired):
-            raise Forbidden("an arbiter's key must be custodial")
-        ledger.indexer.sync(to_block=int(outcome["blockNumber"]))
-        dispute = get_dispute(ledger, dispute_id)
+        cid = ledger.store.put(canonical(doc))
+        dispute = _sent(ledger, key, ledger.call("DisputeRegistry", "resolve", dispute_id, upheld, cid), dispute_id, "an arbiter's key must be custodial")
     elif dispute.state != ("upheld" if upheld else "rejected"):
         raise Conflict(f"dispute {dispute_id} is already {dispute.state}", state=dispute.state)
     if dispute.state == "upheld" and dispute.kind == "registration" and dispute.correction_tx is None:
@@ -153,11 +150,7 @@ def resolve(
         new_owners = named or [Owner(claimant, claimant, TOTAL_BPS)]
         listed = [o.as_tuple() for o in sort_owners(new_owners)]
         call = ledger.call("WorkRegistry", "reassign", dispute.work_id, dispute_id, claimant, listed)
-        outcome = execute(ledger, key, call)
-        if isinstance(outcome, SignatureRequired):
-            raise Forbidden("an arbiter's key must be custodial")
-        ledger.indexer.sync(to_block=int(outcome["blockNumber"]))
-        dispute = get_dispute(ledger, dispute_id)
+        dispute = _sent(ledger, key, call, dispute_id, "an arbiter's key must be custodial")
     return dispute
 
 
@@ -179,9 +172,16 @@ def withdraw(ledger: Ledger, key: ApiKey, dispute_id: int) -> Dispute:
         raise Forbidden(f"dispute {dispute_id} is {dispute.claimant}'s to withdraw")
     if dispute.state != "open":
         raise Conflict(f"dispute {dispute_id} is already {dispute.state}", state=dispute.state)
-    outcome = execute(ledger, key, ledger.call("DisputeRegistry", "withdraw", dispute_id))
+    call = ledger.call("DisputeRegistry", "withdraw", dispute_id)
+    return _sent(ledger, key, call, dispute_id, "withdraw a self-custodied dispute by signing DisputeRegistry.withdraw and POST /relay")
+
+
+def _sent(ledger: Ledger, key: ApiKey, call: Call, dispute_id: int, self_signed: str) -> Dispute:
+    """Sends a custodial key's call and answers with the dispute as the chain left it; a
+    self-custodied key is refused with ``self_signed`` (these calls are not prepared for signing)."""
+    outcome = execute(ledger, key, call)
     if isinstance(outcome, SignatureRequired):
-        raise Forbidden("withdraw a self-custodied dispute by signing DisputeRegistry.withdraw and POST /relay")
+        raise Forbidden(self_signed)
     ledger.indexer.sync(to_block=int(outcome["blockNumber"]))
     return get_dispute(ledger, dispute_id)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ledger.content.documents import load_document
+from ledger.content.documents import file_cid_of
 from ledger.evidence.fingerprints import FileFingerprints, fingerprint
 from ledger.evidence.media import Undecodable
 from ledger.evidence.methods import CODE_BYTES, DEFAULT
@@ -92,11 +92,6 @@ class BackfillResult:
     unreadable: int = 0
 
 
-def _work_file_cid(ledger: Ledger, metadata_cid: str) -> str | None:
-    file = (load_document(ledger.store, metadata_cid).value or {}).get("file")
-    return file.get("cid") if isinstance(file, dict) and isinstance(file.get("cid"), str) else None
-
-
 def backfill(ledger: Ledger, progress: Callable[[int, int], None] | None = None) -> BackfillResult:
     """Fingerprints every registered work whose file is in the content store and has no
     fingerprints yet (works registered before fingerprinting existed, or by hash and stored since)."""
@@ -108,7 +103,7 @@ def backfill(ledger: Ledger, progress: Callable[[int, int], None] | None = None)
         if content_hash in done:
             result.already += 1
         else:
-            cid = _work_file_cid(ledger, metadata_cid)
+            cid = file_cid_of(ledger.store, metadata_cid)
             if cid is None or not ledger.store.has(cid):
                 result.no_file += 1
             else:

@@ -99,11 +99,20 @@ def _normalise(req: OutputRequest, where: str) -> OutputRequest:
     return replace(req, links=links)
 
 
-def _check_against_projection(session: Session, key: ApiKey, reqs: list[OutputRequest]) -> None:
+Trained = dict[int, tuple[set[int], bool]]  # model id -> (training works of its lineage, some set unknown)
+
+
+def _check_against_projection(session: Session, key: ApiKey, reqs: list[OutputRequest]) -> Trained:
+    """Refuses what the contract would, and training links outside the model's lineage; returns
+    each model's lineage membership of the training links, looked up once per model."""
     models = {m.model_id: m for m in session.exec(select(Model).where(col(Model.model_id).in_({r.model_id for r in reqs})))}
     work_ids = {w for r in reqs for w, *_ in r.links}
     works = {w.work_id: w for w in session.exec(select(Work).where(col(Work.work_id).in_(work_ids)))}
     now = int(time.time())
+    wanted: dict[int, set[int]] = {}
+    for r in reqs:
+        wanted.setdefault(r.model_id, set()).update(w for w, _, kind in r.links if kind == TRAINING)
+    lineages: Trained = {m: _in_training_sets(session, m, ws) for m, ws in wanted.items() if m in models}
     for i, r in enumerate(reqs):
         where = f"output {i}: " if len(reqs) > 1 else ""
         model = models.get(r.model_id)
@@ -111,7 +120,7 @@ def _check_against_projection(session: Session, key: ApiKey, reqs: list[OutputRe
             raise InvalidInput(f"{where}unknown model {r.model_id}")
         if model.platform != key.holder_address:
             raise Forbidden(f"{where}model {r.model_id} belongs to platform {model.platform}, not to this key's account")
-        trained, unknown = _in_training_sets(session, r.model_id, {w for w, _, kind in r.links if kind == TRAINING})
+        trained, unknown = lineages[r.model_id]
         for work_id, _, kind in r.links:
             work = works.get(work_id)
             if work is None:
@@ -128,6 +137,7 @@ def _check_against_projection(session: Session, key: ApiKey, reqs: list[OutputRe
                     )
             elif not work.uses & USE_REFERENCE:
                 raise InvalidInput(f"{where}work {work_id} does not allow reference use (terms v{work.terms_version}): a reference link needs it")
+    return lineages
 
 
 def _same(existing: OutputView, req: OutputRequest) -> bool:
@@ -158,8 +168,8 @@ def register_outputs(ledger: Ledger, key: ApiKey, requests: list[OutputRequest])
     created: list[OutputView] = []
     if new:
         with Session(ledger.engine) as s:
-            _check_against_projection(s, key, new)
-        checked = _check_reliance(ledger, key, new)
+            lineages = _check_against_projection(s, key, new)
+        checked = _check_reliance(ledger, key, new, lineages)
         per_tx = ledger.settings.max_outputs_per_tx
         batches = [new[i : i + per_tx] for i in range(0, len(new), per_tx)]
         receipts: list[TxReceipt] = []
@@ -180,7 +190,7 @@ def register_outputs(ledger: Ledger, key: ApiKey, requests: list[OutputRequest])
     return OutputsResult(created, [v for v in existing.values()], checked)
 
 
-def _check_reliance(ledger: Ledger, key: ApiKey, reqs: list[OutputRequest]) -> dict[str, RelianceResult]:
+def _check_reliance(ledger: Ledger, key: ApiKey, reqs: list[OutputRequest], lineages: Trained) -> dict[str, RelianceResult]:
     """Fingerprints each output sent with its file or codes and checks it; a refusal (409) stops
     the whole request before any transaction."""
     out: dict[str, RelianceResult] = {}
@@ -197,9 +207,7 @@ def _check_reliance(ledger: Ledger, key: ApiKey, reqs: list[OutputRequest]) -> d
             queries, windows = r.codes, windows_of(r.codes)
         else:
             continue
-        with Session(ledger.engine) as s:
-            trained = _in_training_sets(s, r.model_id, {w for w, _, kind in r.links if kind == TRAINING})
-        out[h] = reliance.check(ledger, platform, h, r.model_id, r.links, queries, windows, trained, where)
+        out[h] = reliance.check(ledger, platform, h, r.model_id, r.links, queries, windows, lineages[r.model_id], where)
     return out
 
 

@@ -20,7 +20,7 @@ from ledger.evidence.fingerprints import fingerprint
 from ledger.evidence.index import HammingIndex
 from ledger.evidence.methods import CODE_BYTES, DEFAULT, hamming
 from ledger.evidence.thresholds import Threshold, thresholds
-from ledger.models import FileEvidence, Fingerprint, Output, Work
+from ledger.models import FileEvidence, Fingerprint, Work
 from ledger.runtime import Ledger
 from ledger.services.fingerprints import subjects
 
@@ -215,11 +215,6 @@ def distances_to(
 def work_hashes(ledger: Ledger, work_ids: list[int]) -> dict[int, str]:
     with Session(ledger.engine) as s:
         return dict(s.exec(select(Work.work_id, Work.content_hash).where(col(Work.work_id).in_(work_ids))).all())
-
-
-def output_exists(ledger: Ledger, output_hash: str) -> bool:
-    with Session(ledger.engine) as s:
-        return s.exec(select(Output.output_id).where(Output.output_hash == output_hash)).first() is not None
 
 
 def query_codes_of(ledger: Ledger, content_hash: str) -> tuple[dict[str, list[bytes]], dict[str, list[bytes]]]:

@@ -50,28 +50,14 @@ class EscrowPlan:
         }
 
 
-def disputed_works(session: Session, up_to: int) -> dict[int, int]:
-    """Work id -> the (first) registration dispute about it open at block ``up_to``."""
-    rows = session.exec(
-        select(Dispute).where(Dispute.kind == "registration", Dispute.opened_block <= up_to).order_by(col(Dispute.dispute_id))
-    ).all()
-    out: dict[int, int] = {}
-    for d in rows:
-        if d.work_id is not None and (d.closed_block is None or d.closed_block > up_to):
-            out.setdefault(d.work_id, d.dispute_id)
-    return out
-
-
-def upheld_works(session: Session, up_to: int) -> dict[int, tuple[int, str]]:
-    """Work id -> (the first registration dispute about it upheld by block ``up_to``, its claimant)."""
-    rows = session.exec(
-        select(Dispute).where(Dispute.kind == "registration", Dispute.state == "upheld").order_by(col(Dispute.dispute_id))
-    ).all()
-    out: dict[int, tuple[int, str]] = {}
-    for d in rows:
-        if d.work_id is not None and d.closed_block is not None and d.closed_block <= up_to:
-            out.setdefault(d.work_id, (d.dispute_id, d.claimant))
-    return out
+def standing_at(session: Session, up_to: int) -> tuple[dict[int, int], dict[int, tuple[int, str]]]:
+    """The works held and redirected by the registration disputes as they stood at block ``up_to``."""
+    rows = session.exec(select(Dispute).where(Dispute.kind == "registration", Dispute.opened_block <= up_to)).all()
+    return escrow.standing(
+        escrow.DisputeFact(d.dispute_id, d.work_id, d.claimant, d.state if d.closed_block is not None and d.closed_block <= up_to else None)
+        for d in rows
+        if d.work_id is not None
+    )  # fmt: skip
 
 
 def _held_before(session: Session, currency: str) -> list[tuple[int, escrow.HeldBefore]]:
@@ -102,8 +88,7 @@ def plan(session: Session, currency: str, up_to: int, run: RoyaltyRun) -> Escrow
     assert run.traces is not None
     t = run.traces
     keys = [(p.account, p.payout) for p in run.payees]
-    upheld = upheld_works(session, up_to)
-    disputed = {w: d for w, d in disputed_works(session, up_to).items() if w not in upheld}  # decided already: redirected
+    disputed, upheld = standing_at(session, up_to)
     works = [*disputed, *upheld]
     mask = np.isin(t.work_id, np.array(works, dtype=np.int64)) if works else np.zeros(len(t), dtype=bool)
     lines = [(keys[int(t.payee[i])], int(t.work_id[i]), int(t.amount[i])) for i in np.nonzero(mask)[0]]

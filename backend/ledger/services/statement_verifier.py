@@ -293,15 +293,11 @@ def _escrow_on_chain(w3: Web3, doc: dict[str, Any], entries: list[tuple[int, str
         for ev in kind().get_logs(from_block=start, to_block=up_to)
     }  # fmt: skip
     claimant = {int(ev["args"]["disputeId"]): ev["args"]["claimant"] for ev in opened}
-    disputed: dict[int, int] = {}
-    upheld: dict[int, tuple[int, str]] = {}
-    for ev in sorted(opened, key=lambda e: int(e["args"]["disputeId"])):
-        d = int(ev["args"]["disputeId"])
-        if int(ev["args"]["kind"]) == 0 and d not in closed:
-            disputed.setdefault(int(ev["args"]["workId"]), d)
-        elif int(ev["args"]["kind"]) == 0 and closed[d] == "upheld":
-            upheld.setdefault(int(ev["args"]["workId"]), (d, claimant[d]))
-    disputed = {w: d for w, d in disputed.items() if w not in upheld}
+    disputed, upheld = escrow.standing(
+        escrow.DisputeFact(int(ev["args"]["disputeId"]), int(ev["args"]["workId"]), ev["args"]["claimant"], closed.get(int(ev["args"]["disputeId"])))
+        for ev in opened
+        if int(ev["args"]["kind"]) == 0
+    )  # fmt: skip
     keys = {e[0]: (e[1], e[2]) for e in entries}
     lines = [(keys[entry], work, amount) for entry, work, _report, amount in doc["lines"]]
     redirected, at_once = escrow.redirect(lines, upheld)

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from ledger.content.documents import load_document
+from ledger.content.documents import file_cid_of
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
 from ledger.models import ApiKey, FileEvidence, Work, WorkOwner, WorkTermsVersion
 from ledger.services import contested, fingerprints
@@ -206,8 +206,7 @@ def registered_in(ledger: Ledger, receipt: TxReceipt) -> list[RegisteredWork]:
     with Session(ledger.engine) as s:
         for ev in events:
             work = s.get_one(Work, int(ev["args"]["workId"]))
-            file = (load_document(ledger.store, work.metadata_cid).value or {}).get("file")
-            file_cid = file.get("cid") if isinstance(file, dict) and isinstance(file.get("cid"), str) else None
+            file_cid = file_cid_of(ledger.store, work.metadata_cid)
             out.append(RegisteredWork(work.work_id, work.content_hash, work.metadata_cid, file_cid, tx_hash, block))
     return out
 
