@@ -70,7 +70,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def make_settings(data_dir: Path, rpc_url: str, database_url: str) -> Settings:
-    return Settings(data_dir=data_dir, rpc_url=rpc_url, database_url=database_url, index_interval_s=0.2)
+    # Evidence anchoring in the background is off: tests anchor when they choose (one turns it on).
+    return Settings(data_dir=data_dir, rpc_url=rpc_url, database_url=database_url, index_interval_s=0.2, evidence_anchor_interval_s=0)
 
 
 @pytest.fixture
