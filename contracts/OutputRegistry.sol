@@ -16,6 +16,8 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 /// kind (training, or reference use); later revocations do not touch outputs already on record.
 contract OutputRegistry is RelayedAccessControl {
     bytes32 public constant PLATFORM_ROLE = keccak256("PLATFORM_ROLE");
+    /// @notice Carries out upheld attribution disputes: corrects an output's links.
+    bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
     uint16 public constant TOTAL_WEIGHT = 10_000;
     uint256 public constant MAX_LINKS = 64;
     uint16 private constant REFERENCE = 2; // WorkRegistry.USE_REFERENCE
@@ -52,7 +54,13 @@ contract OutputRegistry is RelayedAccessControl {
     /// @notice An output was registered by its model's platform, with its attribution links.
     event OutputRegistered(uint64 indexed outputId, bytes32 indexed outputHash, uint64 indexed modelId, Link[] links);
 
+    /// @notice An arbiter corrected an output's links, carrying out dispute `disputeId`. The
+    /// links registered with the output stay on record; from this block on these replace them.
+    event LinksCorrected(uint64 indexed outputId, bytes32 indexed outputHash, uint64 indexed disputeId, Link[] links);
+
     error EmptyBatch();
+    error UnknownOutput(bytes32 outputHash);
+    error UnknownWork(uint64 workId);
     error ZeroOutputHash(uint256 index);
     error OutputAlreadyRegistered(bytes32 outputHash, uint64 outputId);
     error UnknownModel(uint64 modelId);
@@ -99,6 +107,32 @@ contract OutputRegistry is RelayedAccessControl {
             emit OutputRegistered(id, o.outputHash, o.modelId, o.links);
         }
         outputCount = id;
+    }
+
+    /// @notice Replaces an output's links by the ones an upheld attribution dispute found.
+    /// @dev Structure is checked as at registration (sorted, non-zero weights summing to 10000,
+    /// at most MAX_LINKS), and every work must exist; licences are not: the arbiter found the
+    /// output relies on the work, licensed for it or not, and the work's holders are owed their
+    /// share either way. Like WorkRegistry.reassign, the role is trusted to name a dispute it
+    /// upheld; the ledger sends this only after DisputeRegistry records the decision.
+    function correctLinks(bytes32 outputHash, uint64 disputeId, Link[] calldata links) external {
+        _senderWithRole(ARBITER_ROLE);
+        uint64 id = _ids[outputHash];
+        if (id == 0) revert UnknownOutput(outputHash);
+        uint256 m = links.length;
+        if (m == 0 || m > MAX_LINKS) revert BadLinkCount(0, m);
+        uint256 total;
+        uint64 previous;
+        for (uint256 j; j < m; ++j) {
+            Link calldata l = links[j];
+            if (l.workId <= previous) revert LinksNotSorted(0, j);
+            if (l.weightBps == 0) revert ZeroWeight(0, j);
+            if (works.licenseOf(l.workId) == WorkRegistry.License.Unknown) revert UnknownWork(l.workId);
+            total += l.weightBps;
+            previous = l.workId;
+        }
+        if (total != TOTAL_WEIGHT) revert WeightsDoNotSum(0, total);
+        emit LinksCorrected(id, outputHash, disputeId, links);
     }
 
     /// @notice The id of the output with this hash, or 0.

@@ -201,4 +201,41 @@ contract ModelOutputRegistryTest is CheatCodes {
         vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, HOLDER, role));
         outputs.registerOutputs(_output(keccak256("s"), model, 1, 5000, 2, 5000));
     }
+
+    // ---- corrections ------------------------------------------------------------------------
+
+    event LinksCorrected(uint64 indexed outputId, bytes32 indexed outputHash, uint64 indexed disputeId, OutputRegistry.Link[] links);
+
+    function testArbiterCorrectsLinksOfAnOutput() public {
+        vm.prank(PLATFORM);
+        outputs.registerOutputs(_output(keccak256("img"), model, 1, 7000, 2, 3000));
+        // Work 3 is not licensed for training: the arbiter found the output relies on it anyway.
+        vm.prank(HOLDER);
+        works.updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0}));
+        OutputRegistry.Link[] memory corrected = _output(keccak256("img"), model, 1, 4000, 3, 6000)[0].links;
+        bytes32 role = outputs.ARBITER_ROLE();
+        vm.prank(PLATFORM);
+        vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, PLATFORM, role));
+        outputs.correctLinks(keccak256("img"), 9, corrected);
+        outputs.grantRole(role, address(this));
+        vm.expectEmit();
+        emit LinksCorrected(1, keccak256("img"), 9, corrected);
+        outputs.correctLinks(keccak256("img"), 9, corrected);
+    }
+
+    function testCorrectionsAreCheckedLikeRegistrations() public {
+        vm.prank(PLATFORM);
+        outputs.registerOutputs(_output(keccak256("img"), model, 1, 7000, 2, 3000));
+        outputs.grantRole(outputs.ARBITER_ROLE(), address(this));
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.UnknownOutput.selector, keccak256("nope")));
+        outputs.correctLinks(keccak256("nope"), 1, _output(keccak256("nope"), model, 1, 5000, 2, 5000)[0].links);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.UnknownWork.selector, uint64(42)));
+        outputs.correctLinks(keccak256("img"), 1, _output(keccak256("img"), model, 1, 5000, 42, 5000)[0].links);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.WeightsDoNotSum.selector, 0, 9000));
+        outputs.correctLinks(keccak256("img"), 1, _output(keccak256("img"), model, 1, 5000, 2, 4000)[0].links);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.LinksNotSorted.selector, 0, 1));
+        outputs.correctLinks(keccak256("img"), 1, _output(keccak256("img"), model, 2, 5000, 1, 5000)[0].links);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.BadLinkCount.selector, 0, 0));
+        outputs.correctLinks(keccak256("img"), 1, new OutputRegistry.Link[](0));
+    }
 }

@@ -14,6 +14,7 @@ interface Vm {
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 revertData) external;
     function expectRevert() external;
+    function expectEmit() external;
     function assume(bool condition) external pure;
 }
 
