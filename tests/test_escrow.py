@@ -10,8 +10,9 @@ from sqlmodel import Session, select
 
 from ledger.accounting import escrow
 from ledger.evidence import specimens
-from ledger.models import Role, StatementEscrow
+from ledger.models import Dispute, OutputLinkCorrection, Role, StatementEscrow
 from ledger.runtime import Ledger
+from ledger.services import royalties, statement_escrow
 from ledger.services.keys import create_api_key
 from ledger.services.statement_verifier import recompute_statement, verify_statement
 from tests.conftest import Server, client_for, rebuilt_from_chain
@@ -159,3 +160,100 @@ def test_a_rejected_dispute_releases_the_escrow_to_the_payees_it_was_held_from(l
     usd = accountant.post("/statements", json={"period_start": "2026-09-01", "period_end": "2026-09-30", "currency": "USD"}).json()
     usd_doc = json.loads(accountant.get(f"/statements/{usd['statement_id']}/document").content)
     assert (usd_doc["escrowHeldTotal"], usd_doc["escrowReleases"]) == (0, [])
+
+
+def test_an_attribution_disputes_escrow_is_paid_by_the_corrected_links(ledger: Ledger, server: Server, tmp_path: Path) -> None:
+    """The output leaves out the artist's work: what its usage brings is held while the dispute is
+    open, and paid by the links the arbiter sets once it is upheld; a rejected dispute gives the
+    held amount back. Other outputs' usage, even of the same works, is paid as usual."""
+    artist_key = create_api_key(ledger, Role.rights_holder, "artist")
+    artist = client_for(server, artist_key.token)
+    other_key = create_api_key(ledger, Role.rights_holder, "other")
+    other = client_for(server, other_key.token)
+    third_key = create_api_key(ledger, Role.rights_holder, "third")
+    third = client_for(server, third_key.token)
+    arbiter = client_for(server, create_api_key(ledger, Role.arbiter, "arbiter").token)
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+    mine = artist.post("/works", json={"title": "key frame", "content_hash": "0x" + f"{0xA27:064x}", "terms": TERMS}).json()["work_id"]
+    b = other.post("/works", json={"title": "b", "content_hash": "0x" + f"{0xB0B:064x}", "terms": TERMS}).json()["work_id"]
+    c = third.post("/works", json={"title": "c", "content_hash": "0x" + f"{0xC0C:064x}", "terms": TERMS}).json()["work_id"]
+    platform, address, (copied, fair, contested_too) = _platform_with_outputs(
+        ledger, server, [[(b, 10_000)], [(b, 5_000), (c, 5_000)], [(c, 10_000)]], 0xA77
+    )
+    artist_account, b_account, c_account = artist_key.holder_address, other_key.holder_address, third_key.holder_address
+
+    def claim(output: str) -> int:
+        d = artist.post("/disputes", json={"kind": "attribution", "output_hash": output, "claimed_work_id": mine, "statement": "it is my frame"})
+        assert d.status_code == 201, d.text
+        return int(d.json()["dispute_id"])
+
+    upheld_id, rejected_id = claim(copied), claim(contested_too)
+    sep_csv = _csv("SEP", address, "2026-09-01", "2026-09-30", "USD", [(copied, 100_000), (fair, 10_000), (contested_too, 1_000)])
+    assert _upload(platform, sep_csv).status_code == 201
+    sep = accountant.post("/statements", json={"period_start": "2026-09-01", "period_end": "2026-09-30", "currency": "USD"}).json()
+    sep_raw = accountant.get(f"/statements/{sep['statement_id']}/document").content
+    sep_doc = json.loads(sep_raw)
+    # 70 % to holders. Work b's line holds 70,000 from the contested output beside 3,500 from the fair one.
+    assert sep_doc["escrow"] == [
+        {"disputeId": upheld_id, "workId": b, "account": b_account, "payout": b_account, "amount": 70_000},
+        {"disputeId": rejected_id, "workId": c, "account": c_account, "payout": c_account, "amount": 700},
+    ]
+    keys = [e["account"] for e in sep_doc["entries"]]
+    assert sorted((keys[e], w, a) for e, w, _, a in sep_doc["lines"]) == sorted([(b_account, b, 73_500), (c_account, c, 4_200)])
+    assert {e["account"]: e["earned"] for e in sep_doc["entries"]} == {b_account: 3_500, c_account: 3_500}
+    assert all(c.ok for c in verify_statement(ledger.w3, sep_raw))
+    usage = tmp_path / "usage"
+    usage.mkdir()
+    (usage / "sep.csv").write_bytes(sep_csv)
+    recomputed = recompute_statement(ledger.w3, sep_raw, [usage / "sep.csv"], tmp_path / "sep")
+    assert all(c.ok for c in recomputed), [c for c in recomputed if not c.ok]
+    # A document that pays b what was held verifies on chain alone, but not against the usage.
+    forged = {**sep_doc, "escrow": sep_doc["escrow"][1:], "escrowHeldTotal": 700}
+    forged["entries"] = [{**e, "earned": e["earned"] + 70_000 * (e["account"] == b_account)} for e in sep_doc["entries"]]
+    failed = {c.name for c in recompute_statement(ledger.w3, json.dumps(forged).encode(), [usage / "sep.csv"], tmp_path / "forged") if not c.ok}
+    assert "attribution escrow recomputed" in failed
+
+    # Upholding needs the corrected links, the claimed work among them.
+    decision = f"/disputes/{upheld_id}/decision"
+    assert arbiter.post(decision, json={"upheld": True, "reason": "copied"}).status_code == 422
+    assert arbiter.post(decision, json={"upheld": True, "reason": "copied", "links": [{"work_id": b, "weight_bps": 10_000}]}).status_code == 422
+    assert arbiter.post(f"/disputes/{rejected_id}/decision", json={"upheld": False, "reason": "no", "links": [{"work_id": c, "weight_bps": 10_000}]}).status_code == 422
+    links = [{"work_id": mine, "weight_bps": 6_000}, {"work_id": b, "weight_bps": 4_000}]
+    done = arbiter.post(decision, json={"upheld": True, "reason": "the output copies the key frame", "links": links})
+    assert done.status_code == 200 and done.json()["state"] == "upheld" and done.json()["correction_tx"], done.text
+    assert arbiter.post(f"/disputes/{rejected_id}/decision", json={"upheld": False, "reason": "not alike"}).json()["state"] == "rejected"
+
+    oct_csv = _csv("OCT", address, "2026-10-01", "2026-10-31", "USD", [(copied, 10_000)])
+    assert _upload(platform, oct_csv).status_code == 201
+    octo = accountant.post("/statements", json={"period_start": "2026-10-01", "period_end": "2026-10-31", "currency": "USD"}).json()
+    raw = accountant.get(f"/statements/{octo['statement_id']}/document").content
+    doc = json.loads(raw)
+    # October ended before the correction: its 7,000 is held and paid at once by the corrected
+    # links, September's 70,000 likewise; the rejected dispute gives c back its 700.
+    assert doc["escrow"] == [{"disputeId": upheld_id, "workId": b, "account": b_account, "payout": b_account, "amount": 7_000}]
+    assert sorted((r["disputeId"], r["fromStatement"], r["account"], r["amount"], r["outcome"]) for r in doc["escrowReleases"]) == sorted([
+        (upheld_id, "", artist_account, 4_200, "upheld"), (upheld_id, "", b_account, 2_800, "upheld"),
+        (upheld_id, sep["statement_id"], artist_account, 42_000, "upheld"), (upheld_id, sep["statement_id"], b_account, 28_000, "upheld"),
+        (rejected_id, sep["statement_id"], c_account, 700, "rejected"),
+    ])  # fmt: skip
+    assert {e["account"]: e["earned"] for e in doc["entries"]} == {artist_account: 46_200, b_account: 30_800, c_account: 700}
+    checks = verify_statement(ledger.w3, raw)
+    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+    (usage / "oct.csv").write_bytes(oct_csv)
+    recomputed = recompute_statement(ledger.w3, raw, [usage / "oct.csv"], tmp_path / "oct")
+    assert all(c.ok for c in recomputed), [c for c in recomputed if not c.ok]
+    assert "attribution escrow recomputed" in {c.name for c in recomputed}
+
+    # A period that ends after the correction splits by the corrected links, holding nothing.
+    with Session(ledger.engine) as s:
+        standing = statement_escrow.attribution_standing(s, ledger.w3.eth.block_number, 2**40)
+    assert standing.hold == {}
+    [run] = royalties.compute(ledger, 0, 2**40, currency="USD")
+    # copied: 100,000 + 10,000 at 70 %, by 60/40 now; fair: 10,000 by 50/50; contested_too: 1,000 to c
+    assert run.work_totals == {mine: 46_200, b: 30_800 + 3_500, c: 3_500 + 700}
+
+    # A database rebuilt from the chain has the correction, and marks the dispute carried out.
+    fresh = rebuilt_from_chain(ledger, tmp_path / "fresh", blocks=True)
+    with Session(fresh.engine) as s:
+        assert [(r.work_id, r.weight_bps) for r in s.exec(select(OutputLinkCorrection).order_by(OutputLinkCorrection.work_id))] == [(mine, 6_000), (b, 4_000)]
+        assert s.get_one(Dispute, upheld_id).correction_tx == done.json()["correction_tx"]

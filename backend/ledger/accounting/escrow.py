@@ -16,7 +16,7 @@ claimant in the same statement: held and released at once, ``from_statement`` em
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 Payee = tuple[str, str]  # (account, payout)
@@ -43,6 +43,9 @@ class HeldBefore:
 class Decision:
     outcome: str  # upheld, rejected, withdrawn
     claimant: str
+    #: upheld attribution disputes: how an amount held for it is paid (the corrected links'
+    #: payees, conserving the amount); None pays the claimant everything
+    pays: Callable[[int], list[tuple[Payee, int]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def hold(lines: Iterable[tuple[Payee, int, int]], disputed: dict[int, int], clai
 
 def release(held: list[HeldBefore], decisions: dict[int, Decision]) -> list[Release]:
     """Releases for every held amount whose dispute is decided: to the claimant (upheld: one
-    release per dispute and statement of origin) or back to the payee it was held from."""
+    release per dispute and statement of origin; an attribution dispute's ``pays`` splits that
+    amount over the corrected links' payees instead) or back to the payee it was held from."""
     upheld: dict[tuple[int, str], int] = defaultdict(int)
     out: list[Release] = []
     for h in held:
@@ -116,8 +120,11 @@ def release(held: list[HeldBefore], decisions: dict[int, Decision]) -> list[Rele
         else:
             out.append(Release(h.held.dispute_id, h.statement_id, h.held.account, h.held.payout, h.held.amount, decision.outcome))
     for (dispute, origin), amount in upheld.items():
-        claimant = decisions[dispute].claimant
-        out.append(Release(dispute, origin, claimant, claimant, amount, "upheld"))
+        decision = decisions[dispute]
+        paid = decision.pays(amount) if decision.pays is not None else [((decision.claimant, decision.claimant), amount)]
+        if sum(a for _, a in paid) != amount:
+            raise RuntimeError(f"the release of dispute {dispute} does not pay what was held")
+        out.extend(Release(dispute, origin, account, payout, a, "upheld") for (account, payout), a in paid if a)
     return ordered_releases(out)
 
 

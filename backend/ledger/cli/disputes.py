@@ -74,11 +74,26 @@ def decide(
     dispute_id: int,
     upheld: Annotated[bool, typer.Option("--uphold/--reject", help="Uphold the claim, or reject it.")],
     reason: Annotated[str, typer.Option(help="The decision's reasons.")],
+    link: Annotated[
+        list[str] | None,
+        typer.Option(help="Upholding an attribution dispute: a corrected link WORK:WEIGHT_BPS[:reference], once per work (weights sum to 10000)."),
+    ] = None,
     api_url: ApiUrl = "http://127.0.0.1:8000",
     api_key: ApiKey = "",
 ) -> None:
-    """(Arbiters) Decides an open dispute; upholding a registration dispute gives the work to the claimant."""
-    _show(_expect(_post(api_url, api_key, f"/disputes/{dispute_id}/decision", json={"upheld": upheld, "reason": reason}), 200).json())
+    """(Arbiters) Decides an open dispute. Upholding a registration dispute gives the work to the
+    claimant; upholding an attribution dispute replaces the output's links by the --link ones."""
+    body: dict[str, object] = {"upheld": upheld, "reason": reason}
+    if link:
+        body["links"] = [_link(text) for text in link]
+    _show(_expect(_post(api_url, api_key, f"/disputes/{dispute_id}/decision", json=body), 200).json())
+
+
+def _link(text: str) -> dict[str, object]:
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[0].isdigit() or not parts[1].isdigit() or parts[2:] not in ([], ["training"], ["reference"]):
+        raise typer.BadParameter(f"a link is WORK:WEIGHT_BPS or WORK:WEIGHT_BPS:reference, not {text!r}")
+    return {"work_id": int(parts[0]), "weight_bps": int(parts[1]), "kind": parts[2] if len(parts) == 3 else "training"}
 
 
 @app.command("withdraw")

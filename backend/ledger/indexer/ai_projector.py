@@ -10,12 +10,13 @@ from typing import Any
 
 from hexbytes import HexBytes
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from ledger.chain.merkle import TrainingSetTree
 from ledger.content.documents import load_document
 from ledger.content.store import ContentStore
-from ledger.models import Model, ModelTrainingWork, Output, OutputLink, UsageAnchorRecord, UsageReport
+from ledger.indexer import disputes_projector
+from ledger.models import Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection, UsageAnchorRecord, UsageReport
 
 TRAINING_SET_SCHEMA = "ai-rights-ledger/training-set/v1"
 
@@ -89,6 +90,20 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
                 for link in args["links"]
             ]
         )
+    elif name == "LinksCorrected":
+        output_id = int(args["outputId"])
+        version = 1 + len(session.exec(select(OutputLinkCorrection.version).where(OutputLinkCorrection.output_id == output_id).distinct()).all())
+        session.add_all(
+            [
+                OutputLinkCorrection(
+                    output_id=output_id, version=version, work_id=int(link["workId"]), weight_bps=int(link["weightBps"]),
+                    kind=int(link["kind"]), dispute_id=int(args["disputeId"]), tx_hash=tx, block_number=block, log_index=index,
+                    effective_at=timestamp,
+                )
+                for link in args["links"]
+            ]
+        )  # fmt: skip
+        disputes_projector.carried_out(session, args, log)
     elif name == "UsageAnchored":
         r = args["report"]
         session.add(

@@ -1,4 +1,5 @@
-"""Applies DisputeRegistry events (and WorkRegistry's reassignments) to the disputes table."""
+"""Applies DisputeRegistry events (and the corrections that carry out upheld disputes:
+WorkRegistry's reassignments, OutputRegistry's link corrections) to the disputes table."""
 
 from typing import Any
 
@@ -35,8 +36,8 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
             d.arbiter, d.reason_cid = args["arbiter"], args["reasonCid"]
 
 
-def reassigned(session: Session, args: dict[str, Any], log: dict[str, Any]) -> None:
-    """WorkRegistry.WorkReassigned names the dispute it carries out."""
+def carried_out(session: Session, args: dict[str, Any], log: dict[str, Any]) -> None:
+    """WorkRegistry.WorkReassigned and OutputRegistry.LinksCorrected name the dispute they carry out."""
     d = session.get(Dispute, int(args["disputeId"]))
     if d is not None:
         d.correction_tx = _hex(log["transactionHash"])

@@ -31,6 +31,7 @@ from ledger.models import (
     ModelTrainingWork,
     Output,
     OutputLink,
+    OutputLinkCorrection,
     PlatformShare,
     StatementClaim,
     UsageAnchorRecord,
@@ -46,7 +47,7 @@ CHECKPOINT = "chain"
 def _works(session: Session, store: ContentStore, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
     works_projector.apply(session, name, args, log, timestamp)
     if name == "WorkReassigned":
-        disputes_projector.reassigned(session, args, log)
+        disputes_projector.carried_out(session, args, log)
 
 
 def _terms(session: Session, store: ContentStore, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
@@ -64,7 +65,7 @@ PROJECTORS: dict[str, Projector] = {
 }
 
 PROJECTION_TABLES = (
-    Dispute, StatementClaim, UsageAnchorRecord, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
+    Dispute, StatementClaim, UsageAnchorRecord, OutputLinkCorrection, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
     PlatformShare,
 )  # fmt: skip
 

@@ -1,6 +1,6 @@
 """SQL tables. Works, owners and terms are projections of chain events; keys and custody are local."""
 
-from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink
+from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection
 from ledger.models.disputes import Dispute
 from ledger.models.evidence import EvidenceBatch, EvidenceReport, FileEvidence, Fingerprint, ReliancePolicy
 from ledger.models.auth import ApiKey, CustodialAccount, Role
@@ -27,6 +27,7 @@ __all__ = [
     "PlatformShare",
     "ReliancePolicy",
     "OutputLink",
+    "OutputLinkCorrection",
     "Role",
     "Statement",
     "StatementBalance",

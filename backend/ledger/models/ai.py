@@ -50,3 +50,20 @@ class OutputLink(SQLModel, table=True):
     work_id: int = Field(primary_key=True, foreign_key="work.work_id", index=True, sa_type=ID64)
     weight_bps: int
     kind: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # OutputRegistry.LinkKind: 0 training, 1 reference
+
+
+class OutputLinkCorrection(SQLModel, table=True):
+    """Links an arbiter set on an output (OutputRegistry.LinksCorrected), carrying out an upheld
+    attribution dispute. The registered links (``OutputLink``) stay as they were; a correction
+    replaces them from its block on, so a period that ended before it still splits the same."""
+
+    output_id: int = Field(primary_key=True, foreign_key="output.output_id", sa_type=ID64)
+    version: int = Field(primary_key=True)  # 1, 2, ... per output
+    work_id: int = Field(primary_key=True, foreign_key="work.work_id", sa_type=ID64)
+    weight_bps: int
+    kind: int
+    dispute_id: int = Field(index=True, sa_type=ID64)
+    tx_hash: str = Field(max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    log_index: int
+    effective_at: int = Field(sa_column=Column(BigInteger, nullable=False))  # the block's time

@@ -23,5 +23,6 @@ class Dispute(SQLModel, table=True):
     closed_tx: str | None = Field(default=None, max_length=66)
     arbiter: str | None = Field(default=None, max_length=42)
     reason_cid: str | None = None
-    #: the WorkReassigned transaction that carried out an upheld registration dispute
+    #: the transaction that carried out an upheld dispute: WorkReassigned (registration) or
+    #: LinksCorrected (attribution)
     correction_tx: str | None = Field(default=None, max_length=66)

@@ -9,14 +9,18 @@ from sqlmodel import Field, SQLModel
 from ledger.models.types import ID64
 
 #: The statement document's format, named in the document itself.
-STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v4"
+STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v5"
 #: v2 adds what corrections of paid lines need: each entry's ``earned`` (of either sign) beside the
 #: ``amount`` it pays, reversal reports, ``payableTotal``, and balances carried forward. A v1
 #: document reads as a v2 one whose entries pay what they earned. v3 adds ``anchorsUpTo``: the
 #: block up to which the statement counted usage anchors (published on chain with its sequence),
-#: which makes its completeness checkable; v1 and v2 documents cannot be checked for it.
+#: which makes its completeness checkable; v1 and v2 documents cannot be checked for it. v4 adds
+#: escrow for registration disputes; v5 holds for attribution disputes too (the same fields: a hold
+#: names the work whose line it comes from, and an upheld attribution dispute releases to the
+#: payees of the corrected links, not to its claimant alone).
 STATEMENT_SCHEMAS = (
     "ai-rights-ledger/royalty-statement/v1", "ai-rights-ledger/royalty-statement/v2", "ai-rights-ledger/royalty-statement/v3",
+    "ai-rights-ledger/royalty-statement/v4",
     STATEMENT_SCHEMA,
 )  # fmt: skip
 

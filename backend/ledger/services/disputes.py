@@ -20,7 +20,7 @@ from ledger.chain.registry import TOTAL_BPS, Owner, sort_owners
 from ledger.models import ApiKey, Dispute, EvidenceReport, FileEvidence, Output, Work, WorkOwner
 from ledger.chain.calls import Call
 from ledger.runtime import Ledger
-from ledger.services import fingerprints, similarity
+from ledger.services import fingerprints, outputs, similarity
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.signing import SignatureRequired, execute, execute_for_event
 from ledger.services.statements import canonical
@@ -127,19 +127,34 @@ def open_dispute(ledger: Ledger, key: ApiKey, req: DisputeRequest) -> Dispute | 
 
 
 def resolve(
-    ledger: Ledger, key: ApiKey, dispute_id: int, upheld: bool, reason: str, owners: list[Owner] | None = None
+    ledger: Ledger, key: ApiKey, dispute_id: int, upheld: bool, reason: str, owners: list[Owner] | None = None,
+    links: list[tuple[int, int, int]] | None = None,
 ) -> Dispute:
-    """The arbiter's decision; for an upheld registration dispute, the work passes to the claimant
-    (100 %, paid to the claimant's account, unless ``owners`` says otherwise)."""
+    """The arbiter's decision, then the correction that carries it out: for an upheld registration
+    dispute the work passes to the claimant (100 %, paid to the claimant's account, unless
+    ``owners`` says otherwise); for an upheld attribution dispute the output's links become
+    ``links`` (work, weight bps, kind), which the arbiter must name: what the output relies on,
+    the claimant's work among it. Escrow held for the output is paid by those links."""
     if key.role.value != "arbiter":
         raise Forbidden("only an arbiter decides disputes")
     if not reason.strip() or len(reason) > MAX_STATEMENT:
         raise InvalidInput(f"reason: say in 1 to {MAX_STATEMENT} characters why")
     named = _owners(owners)  # checked before anything is sent
+    corrected = outputs.normalise_links(links, "links: ") if links else None
     ledger.indexer.sync()
     dispute = get_dispute(ledger, dispute_id)
+    if named and (dispute.kind != "registration" or not upheld):
+        raise InvalidInput("owners are named only when upholding a registration dispute")
+    if corrected and (dispute.kind != "attribution" or not upheld):
+        raise InvalidInput("links are named only when upholding an attribution dispute")
+    if dispute.kind == "attribution" and upheld and dispute.correction_tx is None:
+        if corrected is None:
+            raise InvalidInput("upholding an attribution dispute corrects the output's links: name them (links), the claimed work among them")
+        _check_correction(ledger, dispute, corrected)
     if dispute.state == "open":
         doc = {"schema": DECISION_SCHEMA, "disputeId": dispute_id, "upheld": upheld, "reason": reason.strip(), "arbiter": key.holder_address}
+        if corrected:
+            doc["links"] = [{"workId": w, "weightBps": weight, "kind": outputs.KIND_NAMES[kind]} for w, weight, kind in corrected]
         cid = ledger.store.put(canonical(doc))
         dispute = _sent(ledger, key, ledger.call("DisputeRegistry", "resolve", dispute_id, upheld, cid), dispute_id, "an arbiter's key must be custodial")
     elif dispute.state != ("upheld" if upheld else "rejected"):
@@ -151,7 +166,23 @@ def resolve(
         listed = [o.as_tuple() for o in sort_owners(new_owners)]
         call = ledger.call("WorkRegistry", "reassign", dispute.work_id, dispute_id, claimant, listed)
         dispute = _sent(ledger, key, call, dispute_id, "an arbiter's key must be custodial")
+    if dispute.state == "upheld" and dispute.kind == "attribution" and dispute.correction_tx is None:
+        assert dispute.output_hash is not None and corrected is not None
+        call = ledger.call("OutputRegistry", "correctLinks", bytes.fromhex(dispute.output_hash[2:]), dispute_id, [list(link) for link in corrected])
+        dispute = _sent(ledger, key, call, dispute_id, "an arbiter's key must be custodial")
     return dispute
+
+
+def _check_correction(ledger: Ledger, dispute: Dispute, links: tuple[tuple[int, int, int], ...]) -> None:
+    """Refuses corrected links the contract would refuse (works must be registered), and ones that
+    leave out the claimed work: upholding the claim means the output relies on it."""
+    ids = [w for w, *_ in links]
+    with Session(ledger.engine) as s:
+        known = set(s.exec(select(Work.work_id).where(col(Work.work_id).in_(ids))).all())
+    if missing := [w for w in ids if w not in known]:
+        raise NotFound(f"links: no work with id {missing[0]}")
+    if dispute.claimed_work_id is not None and dispute.claimed_work_id not in ids:
+        raise InvalidInput(f"links: the claim is upheld, so the claimed work {dispute.claimed_work_id} must be among the output's links")
 
 
 def _owners(owners: list[Owner] | None) -> list[Owner]:

@@ -7,7 +7,7 @@ signs for themselves. Either way the operator grants the account its role on the
 (RIGHTS_HOLDER_ROLE on WorkRegistry; PLATFORM_ROLE on ModelRegistry, OutputRegistry and
 UsageAnchor; ACCOUNTANT_ROLE on RoyaltyDistributor, which publishes statements; a holder's
 CLAIMANT_ROLE and an arbiter's ARBITER_ROLE on DisputeRegistry, and ARBITER_ROLE on WorkRegistry
-to carry out upheld disputes).
+and OutputRegistry to carry out upheld disputes).
 """
 
 import hashlib
@@ -53,7 +53,11 @@ ONCHAIN_ROLES: dict[Role, list[tuple[str, bytes]]] = {
         ("UsageAnchor", keccak(text="PLATFORM_ROLE")),
     ],
     Role.accountant: [("RoyaltyDistributor", keccak(text="ACCOUNTANT_ROLE"))],
-    Role.arbiter: [("DisputeRegistry", keccak(text="ARBITER_ROLE")), ("WorkRegistry", keccak(text="ARBITER_ROLE"))],
+    Role.arbiter: [
+        ("DisputeRegistry", keccak(text="ARBITER_ROLE")),
+        ("WorkRegistry", keccak(text="ARBITER_ROLE")),
+        ("OutputRegistry", keccak(text="ARBITER_ROLE")),
+    ],
 }
 
 

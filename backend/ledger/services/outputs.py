@@ -76,24 +76,30 @@ def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
-def _normalise(req: OutputRequest, where: str) -> OutputRequest:
-    if len(req.output_hash) != 32 or req.output_hash == bytes(32):
-        raise InvalidInput(f"{where}output_hash must be 32 non-zero bytes (0x + 64 hex digits)")
-    if not 1 <= len(req.links) <= MAX_LINKS:
-        raise InvalidInput(f"{where}an output needs 1 to {MAX_LINKS} attribution links, got {len(req.links)}")
-    links = tuple(sorted(req.links))
-    ids = [w for w, *_ in links]
+def normalise_links(links: tuple[tuple[int, int, int], ...] | list[tuple[int, int, int]], where: str = "") -> tuple[tuple[int, int, int], ...]:
+    """(work, weight bps, kind) links checked as the contract checks them, sorted by work."""
+    if not 1 <= len(links) <= MAX_LINKS:
+        raise InvalidInput(f"{where}an output needs 1 to {MAX_LINKS} attribution links, got {len(links)}")
+    out = tuple(sorted(links))
+    ids = [w for w, *_ in out]
     if len(set(ids)) != len(ids):
         raise InvalidInput(f"{where}a work is linked more than once")
     if any(w <= 0 for w in ids):
         raise InvalidInput(f"{where}work ids must be positive")
-    if any(kind not in KIND_NAMES for *_, kind in links):
+    if any(kind not in KIND_NAMES for *_, kind in out):
         raise InvalidInput(f"{where}a link's kind is training or reference")
-    if any(weight <= 0 for _, weight, _ in links):
+    if any(weight <= 0 for _, weight, _ in out):
         raise InvalidInput(f"{where}link weights must be positive basis points")
-    total = sum(weight for _, weight, _ in links)
+    total = sum(weight for _, weight, _ in out)
     if total != TOTAL_WEIGHT:
         raise InvalidInput(f"{where}link weights sum to {total}; they must sum to {TOTAL_WEIGHT} basis points")
+    return out
+
+
+def _normalise(req: OutputRequest, where: str) -> OutputRequest:
+    if len(req.output_hash) != 32 or req.output_hash == bytes(32):
+        raise InvalidInput(f"{where}output_hash must be 32 non-zero bytes (0x + 64 hex digits)")
+    links = normalise_links(req.links, where)
     if req.file is not None and hashlib.sha256(req.file).digest() != req.output_hash:
         raise InvalidInput(f"{where}output_hash is not the SHA-256 of the uploaded file")
     return replace(req, links=links)

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from ledger.accounting.splits import Facts, Lines, SplitResult, split
 from ledger.accounting.tracing import trace
 from ledger.db import chunked
-from ledger.models import Output, OutputLink, UsageLine, UsageReport, Work, WorkOwnerVersion, WorkTermsVersion
+from ledger.models import Output, OutputLink, OutputLinkCorrection, UsageLine, UsageReport, Work, WorkOwnerVersion, WorkTermsVersion
 from ledger.runtime import Ledger
 from ledger.services.platform_shares import shares_for
 from ledger.services.errors import InvalidInput
@@ -57,15 +57,35 @@ class ReportShare:
 class Traces:
     """Statement lines as parallel arrays, ordered by (payee, work, report): a payee's amount from
     one work, as brought by one report. ``payee`` indexes the run's ``payees``, ``report`` its
-    ``reports``; the lines of a payee add up to its total."""
+    ``reports``; the lines of a payee add up to its total. ``dispute``, when present, says which
+    part of a line came from the outputs an attribution dispute holds (0: none), so one (payee,
+    work, report) may appear once per dispute."""
 
     payee: np.ndarray
     work_id: np.ndarray
     report: np.ndarray
     amount: np.ndarray
+    dispute: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.amount)
+
+    def merged(self) -> "Traces":
+        """One line per (payee, work, report), the disputes' parts added together."""
+        if self.dispute is None or not self.dispute.any():  # sorted by (payee, work, report) already, one part each
+            return Traces(self.payee, self.work_id, self.report, self.amount)
+        sort = np.lexsort((self.report, self.work_id, self.payee))
+        p, w, r, a = self.payee[sort], self.work_id[sort], self.report[sort], self.amount[sort]
+        start = np.concatenate(([True], (p[1:] != p[:-1]) | (w[1:] != w[:-1]) | (r[1:] != r[:-1])))
+        at = np.flatnonzero(start)
+        return Traces(p[at], w[at], r[at], np.add.reduceat(a, at))
+
+    def held(self) -> "Traces":
+        """Only the parts an attribution dispute holds."""
+        if self.dispute is None:
+            return Traces(*(a[:0] for a in (self.payee, self.work_id, self.report, self.amount)), dispute=self.dispute)
+        keep = self.dispute != 0
+        return Traces(self.payee[keep], self.work_id[keep], self.report[keep], self.amount[keep], self.dispute[keep])
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,7 @@ class RoyaltyRun:
     platform_totals: dict[str, int]  # each reporting platform's own share
     reports: list[ReportShare] = field(default_factory=list)  # traced runs only
     traces: Traces | None = None  # traced runs only: sum to holders_total
+    held: Traces | None = None  # traced runs with ``hold``: the parts of ``traces`` from held outputs, by dispute
 
 
 def effective_lines(
@@ -143,10 +164,33 @@ def reversed_lines(session: Session, reports: set[int], paid: set[int] | None = 
     return [(int(o), int(r), str(c), int(p)) for _, o, r, c, p in sorted(found)]
 
 
-def _sources(session: Session, works: set[int], max_depth: int) -> dict[int, list[tuple[int, int, int]]]:
+def links_as_of(
+    session: Session, output_ids: list[int], as_of: int, override: dict[int, list[tuple[int, int]]] | None = None
+) -> dict[int, list[tuple[int, int]]]:
+    """output id -> [(work, weight bps)] sorted by work: the links registered with each output, or
+    the last correction an arbiter made by unix time ``as_of`` (``override`` replaces both), so a
+    period splits by the links in force at its end, as with owners."""
+    links: dict[int, list[tuple[int, int]]] = {}
+    for chunk in chunked(output_ids):
+        for link in session.exec(select(OutputLink).where(col(OutputLink.output_id).in_(chunk))):
+            links.setdefault(link.output_id, []).append((link.work_id, link.weight_bps))
+        corrected: dict[int, dict[int, list[tuple[int, int]]]] = {}
+        rows = session.exec(
+            select(OutputLinkCorrection).where(col(OutputLinkCorrection.output_id).in_(chunk), OutputLinkCorrection.effective_at <= as_of)
+        )
+        for c in rows:
+            corrected.setdefault(c.output_id, {}).setdefault(c.version, []).append((c.work_id, c.weight_bps))
+        for output_id, versions in corrected.items():
+            links[output_id] = versions[max(versions)]
+    links.update(override or {})
+    return {o: sorted(ls) for o, ls in links.items()}
+
+
+def _sources(session: Session, works: set[int], max_depth: int, as_of: int) -> dict[int, list[tuple[int, int, int]]]:
     """derivative work -> [(source work, link weight, source royalty bps under the terms in force
-    when the derivative's output was registered)], following sources up to ``max_depth`` levels.
-    A handful of queries per level, whatever the number of derivatives."""
+    when the derivative's output was registered)], following sources up to ``max_depth`` levels
+    (the derivative's output's links as of ``as_of``). A handful of queries per level, whatever
+    the number of derivatives."""
     sources: dict[int, list[tuple[int, int, int]]] = {}
     seen, frontier = set(works), set(works)
     for _ in range(max_depth):
@@ -160,22 +204,19 @@ def _sources(session: Session, works: set[int], max_depth: int) -> dict[int, lis
             for work, output in rows:
                 if (work.block_number, work.log_index) > (output.block_number, output.log_index):
                     derived[work.work_id] = output  # registered as a work after it was an output
-        links: dict[int, list[OutputLink]] = {}
-        for chunk in chunked(sorted(o.output_id for o in derived.values())):
-            for link in session.exec(select(OutputLink).where(col(OutputLink.output_id).in_(chunk))):
-                links.setdefault(link.output_id, []).append(link)
+        links = links_as_of(session, sorted(o.output_id for o in derived.values()), as_of)
         history: dict[int, list[WorkTermsVersion]] = {}
-        for chunk in chunked(sorted({link.work_id for ls in links.values() for link in ls})):
+        for chunk in chunked(sorted({w for ls in links.values() for w, _ in ls})):
             for t in session.exec(select(WorkTermsVersion).where(col(WorkTermsVersion.work_id).in_(chunk))):
                 history.setdefault(t.work_id, []).append(t)
         found: set[int] = set()
         for work_id, output in derived.items():
             point = (output.block_number, output.log_index)
             entries = []
-            for link in sorted(links.get(output.output_id, []), key=lambda link: link.work_id):
-                in_force = max((t for t in history[link.work_id] if (t.effective_block, t.effective_log_index) < point), key=lambda t: t.version)
-                entries.append((link.work_id, link.weight_bps, in_force.royalty_bps))
-                found.add(link.work_id)
+            for source, weight in links.get(output.output_id, []):
+                in_force = max((t for t in history[source] if (t.effective_block, t.effective_log_index) < point), key=lambda t: t.version)
+                entries.append((source, weight, in_force.royalty_bps))
+                found.add(source)
             sources[work_id] = entries
         frontier = found - seen
         seen |= found
@@ -197,16 +238,14 @@ def owners_as_of(session: Session, work_ids: list[int], as_of: int) -> dict[int,
     return out
 
 
-def _facts(
-    session: Session, output_ids: list[int], max_depth: int, as_of: int
+def facts_for(
+    session: Session, output_ids: list[int], max_depth: int, as_of: int, links: dict[int, list[tuple[int, int]]] | None = None
 ) -> tuple[Facts, dict[int, int], list[int], list[tuple[str, str]]]:
-    """Builds the engine's arrays; returns (facts, output id -> dense index, dense work ids, payees)."""
-    links: dict[int, list[tuple[int, int]]] = {}
-    for chunk in chunked(output_ids):
-        for link in session.exec(select(OutputLink).where(col(OutputLink.output_id).in_(chunk))):
-            links.setdefault(link.output_id, []).append((link.work_id, link.weight_bps))
+    """Builds the engine's arrays (links, owners and sources as of unix time ``as_of``; ``links``
+    overrides some outputs' links); returns (facts, output id -> dense index, dense work ids, payees)."""
+    links = links_as_of(session, output_ids, as_of, links)
     works: set[int] = {w for ls in links.values() for w, _ in ls}
-    sources = _sources(session, works, max_depth)
+    sources = _sources(session, works, max_depth, as_of)
     works |= {s for entries in sources.values() for s, _, _ in entries}
     work_ids = sorted(works)
     dense = {w: i for i, w in enumerate(work_ids)}
@@ -227,7 +266,7 @@ def _facts(
     out_index = {o: i for i, o in enumerate(output_ids)}
     out_ptr, link_work, link_weight = [0], [], []
     for o in output_ids:
-        for w, weight in sorted(links.get(o, [])):
+        for w, weight in links.get(o, []):
             link_work.append(dense[w])
             link_weight.append(weight)
         out_ptr.append(len(link_work))
@@ -243,27 +282,29 @@ def _by_address(payees: list[tuple[str, str]], totals: list[int] | list[bool]) -
     return sorted(paid, key=lambda p: (int(payees[p][0], 16), int(payees[p][1], 16)))
 
 
-def _traces(facts: Facts, result: SplitResult, work_ids: list[int], order: list[int]) -> Traces:
-    """The engine's per-report contributions turned into (payee, work, report) lines."""
+def _traces(facts: Facts, result: SplitResult, work_ids: list[int], order: list[int], group_report: np.ndarray, group_dispute: np.ndarray) -> Traces:
+    """The engine's per-group contributions turned into (payee, work, report, dispute) lines."""
     traced = trace(facts, result)
     rank = np.full(facts.n_payees, -1, dtype=np.int64)
     rank[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
     payee = rank[facts.own_payee[traced.owner]]
     work_id = np.array(work_ids, dtype=np.int64)[traced.work] if work_ids else traced.work
-    sort = np.lexsort((traced.group, work_id, payee))
-    return Traces(payee[sort], work_id[sort], traced.group[sort], traced.amount[sort])
+    report, dispute = group_report[traced.group], group_dispute[traced.group]
+    sort = np.lexsort((dispute, report, work_id, payee))
+    return Traces(payee[sort], work_id[sort], report[sort], traced.amount[sort], dispute[sort])
 
 
 def compute(
     ledger: Ledger, period_start: int, period_end: int, max_depth: int = 3, *, currency: str | None = None,
-    reports: set[int] | None = None, traced: bool = False,
+    reports: set[int] | None = None, traced: bool = False, hold: dict[int, int] | None = None,
 ) -> list[RoyaltyRun]:
     """One run per currency (or only ``currency``; only the usage reports ``reports``, by primary
     key, when given, less the paid lines their corrections replace). ``traced`` also breaks every
-    holder's amount down by work and usage report, as statements need."""
+    holder's amount down by work and usage report, as statements need; ``hold`` (output id ->
+    attribution dispute) also says which part of each line came from those outputs' usage."""
     return compute_in(
         ledger.engine, ledger.settings.platform_share_bps, period_start, period_end, max_depth,
-        currency=currency, reports=reports, traced=traced,
+        currency=currency, reports=reports, traced=traced, hold=hold,
     )  # fmt: skip
 
 
@@ -273,12 +314,20 @@ class _Part:
 
     sign: int
     pks: list[int]  # report pks, in group order
-    groups: np.ndarray
+    groups: np.ndarray  # per line: its report's group
     lines: Lines
     result: SplitResult
+    group_report: np.ndarray  # per engine group: its report's group
+    group_dispute: np.ndarray  # per engine group: the dispute holding its outputs (0: none)
 
     @classmethod
-    def run(cls, sign: int, facts: Facts, out_index: dict[int, int], rows: list[tuple[int, int, int]], share: dict[int, int], max_depth: int, traced: bool) -> "_Part":
+    def run(
+        cls, sign: int, facts: Facts, out_index: dict[int, int], rows: list[tuple[int, int, int]], share: dict[int, int],
+        max_depth: int, traced: bool, hold: dict[int, int],
+    ) -> "_Part":
+        """The engine groups lines by (report, holding dispute): each report's lines from outputs
+        under an attribution dispute make a group of their own, so tracing says what they brought
+        each payee. Only usage counted is held, never a reversal."""
         pks = sorted({p for _, _, p in rows})
         group_of = {pk: g for g, pk in enumerate(pks)}
         lines = Lines(
@@ -287,10 +336,16 @@ class _Part:
             np.array([share[p] for _, _, p in rows], dtype=np.int64),
         )
         groups = np.array([group_of[p] for _, _, p in rows], dtype=np.int64)
-        result = split(facts, lines, max_depth, groups if traced else None)
+        tags = [hold.get(o, 0) if sign > 0 else 0 for o, _, _ in rows]
+        keys = sorted({(g, d) for g, d in zip(groups.tolist(), tags)})
+        key_of = {k: i for i, k in enumerate(keys)}
+        engine_groups = np.array([key_of[k] for k in zip(groups.tolist(), tags)], dtype=np.int64)
+        result = split(facts, lines, max_depth, engine_groups if traced else None)
         if int(result.payee_totals.sum()) + int(result.platform.sum()) != int(lines.revenue.sum()):  # the engine guarantees it; never pay out otherwise
             raise RuntimeError("a split does not conserve revenue")
-        return cls(sign, pks, groups, lines, result)
+        group_report = np.array([g for g, _ in keys], dtype=np.int64)
+        group_dispute = np.array([d for _, d in keys], dtype=np.int64)
+        return cls(sign, pks, groups, lines, result, group_report, group_dispute)
 
     def group_sums(self, values: np.ndarray) -> list[int]:
         return [self.sign * v for v in _group_sums(self.groups, values, len(self.pks))]
@@ -299,7 +354,7 @@ class _Part:
 def compute_in(
     engine: Engine, default_share_bps: int, period_start: int, period_end: int, max_depth: int = 3, *,
     currency: str | None = None, reports: set[int] | None = None, traced: bool = False, shares: dict[int, int] | None = None,
-    paid: set[int] | None = None,
+    paid: set[int] | None = None, hold: dict[int, int] | None = None,
 ) -> list[RoyaltyRun]:
     """``compute`` on any database with the projection and the usage (the statement verifier
     rebuilds one from the chain); ``shares`` gives each report's platform share instead of the
@@ -314,7 +369,7 @@ def compute_in(
         if not rows and not taken_back:
             return []
         output_ids = sorted({o for o, *_ in rows + taken_back})
-        facts, out_index, work_ids, payees = _facts(s, output_ids, max_depth, period_end)
+        facts, out_index, work_ids, payees = facts_for(s, output_ids, max_depth, period_end)
         report_rows = {
             int(r.id): r  # type: ignore[arg-type]
             for chunk in chunked(sorted({p for *_, p in rows + taken_back}))
@@ -324,7 +379,7 @@ def compute_in(
     runs = []
     for cur in sorted({c for _, _, c, _ in rows + taken_back}):
         parts = [
-            _Part.run(sign, facts, out_index, mine, share, max_depth, traced)
+            _Part.run(sign, facts, out_index, mine, share, max_depth, traced, hold or {})
             for sign, source in ((1, rows), (-1, taken_back))
             if (mine := [(o, r, p) for o, r, c, p in source if c == cur])
         ]  # fmt: skip
@@ -344,7 +399,7 @@ def compute_in(
             touched |= part.result.payee_totals != 0
         order = _by_address(payees, touched.tolist())
         report_shares: list[ReportShare] = []
-        traces = None
+        traces = held = None
         if traced:
             pieces = []
             for part in parts:
@@ -356,11 +411,12 @@ def compute_in(
                     report_shares.append(
                         ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, counts[g], revenues[g], kept[g], share[pk], part.sign < 0)
                     )
-                t = _traces(facts, part.result, work_ids, order)
-                pieces.append(Traces(t.payee, t.work_id, t.report + offset, t.amount * part.sign))
-            joined = [np.concatenate([getattr(t, f) for t in pieces]) for f in ("payee", "work_id", "report", "amount")]
-            sort = np.lexsort((joined[2], joined[1], joined[0]))
-            traces = Traces(*(a[sort] for a in joined))
+                t = _traces(facts, part.result, work_ids, order, part.group_report, part.group_dispute)
+                pieces.append(Traces(t.payee, t.work_id, t.report + offset, t.amount * part.sign, t.dispute))
+            joined = [np.concatenate([getattr(t, f) for t in pieces]) for f in ("payee", "work_id", "report", "amount", "dispute")]
+            sort = np.lexsort((joined[4], joined[2], joined[1], joined[0]))
+            tagged = Traces(*(a[sort] for a in joined))
+            traces, held = tagged.merged(), tagged.held()
             if int(traces.amount.sum()) != holders_total or (traces.payee < 0).any():
                 raise RuntimeError(f"traced lines of {cur} do not add up to the holders' total")
         runs.append(
@@ -368,7 +424,7 @@ def compute_in(
                 cur, sum(len(p.lines.revenue) for p in parts), revenue, platform_total, holders_total,
                 [PayeeTotal(*payees[p], int(totals[p])) for p in order],
                 {work_ids[i]: int(v) for i, v in enumerate(work_totals.tolist()) if v},
-                dict(sorted(by_platform.items())), report_shares, traces,
+                dict(sorted(by_platform.items())), report_shares, traces, held if traced and hold else None,
             )  # fmt: skip
         )
     return runs

@@ -2,19 +2,114 @@
 
 A statement's window ends at block ``anchorsUpTo``; the disputes as they stood at that block
 decide: a registration dispute opened by then and not decided by then holds its work's lines;
-a dispute decided by then releases what earlier statements in the currency held for it. The
-same block gives the same plan, so a retried close computes the same document, and the
-verifier can check the plan against the chain's dispute events alone.
+an attribution dispute holds what its output's usage brought every payee (the engine traces that
+part of each line, ``royalties.compute(hold=...)``); a dispute decided by then releases what
+earlier statements in the currency held for it. An upheld attribution dispute counts as decided
+once its correction (``OutputRegistry.LinksCorrected``) is on chain: what it held is then split
+again, as usage of the output with no platform share, by the corrected links and the owners at
+the releasing statement's period end. The same block gives the same plan, so a retried close
+computes the same document, and the verifier can check the plan against the chain.
 """
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlmodel import Session, col, select
 
 from ledger.accounting import escrow
-from ledger.models import Dispute, Statement, StatementEscrow
-from ledger.services.royalties import PayeeTotal, RoyaltyRun, Traces
+from ledger.accounting.splits import Lines, split
+from ledger.models import Dispute, Output, OutputLinkCorrection, Statement, StatementEscrow
+from ledger.services.royalties import PayeeTotal, RoyaltyRun, Traces, facts_for
+
+#: How deep upstream royalties go when escrow is split again (the close's own depth).
+MAX_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class Correction:
+    """The links an arbiter set carrying out an attribution dispute, by block ``up_to``."""
+
+    output_id: int
+    links: list[tuple[int, int]]  # (work, weight bps), sorted by work
+    effective_at: int  # the correction block's time
+
+
+@dataclass(frozen=True)
+class AttributionStanding:
+    """Attribution disputes as they stood at block ``up_to``, for a period ending at ``as_of``."""
+
+    held: dict[int, int] = field(default_factory=dict)  # output id -> the dispute holding its usage
+    redirected: dict[int, int] = field(default_factory=dict)  # output id -> an upheld dispute corrected after the period's end
+    corrections: dict[int, Correction] = field(default_factory=dict)  # dispute -> its correction by up_to
+
+    @property
+    def hold(self) -> dict[int, int]:
+        """Every output whose usage the close traces apart: held or redirected."""
+        return {**self.held, **self.redirected}
+
+
+def attribution_standing(session: Session, up_to: int, as_of: int) -> AttributionStanding:
+    """An output is held by its first attribution dispute that, at block ``up_to``, is open, or
+    upheld with no correction yet (its money waits for the links it will be paid by). An upheld
+    dispute corrected after ``as_of`` redirects the output's usage (split again by the corrected
+    links in the same statement); one corrected by ``as_of`` needs nothing: the period already
+    splits by the corrected links."""
+    rows = session.exec(
+        select(Dispute, Output.output_id)
+        .join(Output, col(Output.output_hash) == col(Dispute.output_hash))
+        .where(Dispute.kind == "attribution", Dispute.opened_block <= up_to)
+        .order_by(col(Dispute.dispute_id))
+    ).all()
+    corrections = corrections_by(session, [d.dispute_id for d, _ in rows], up_to)
+    held: dict[int, int] = {}
+    redirected: dict[int, int] = {}
+    for d, output_id in rows:
+        decided = d.closed_block is not None and d.closed_block <= up_to
+        if output_id in held or output_id in redirected or (decided and d.state != "upheld"):
+            continue
+        c = corrections.get(d.dispute_id)
+        if not decided or c is None:
+            held[output_id] = d.dispute_id
+        elif c.effective_at > as_of:
+            redirected[output_id] = d.dispute_id
+    return AttributionStanding(held, redirected, corrections)
+
+
+def corrections_by(session: Session, dispute_ids: list[int], up_to: int) -> dict[int, Correction]:
+    """Each dispute's last link correction recorded by block ``up_to``."""
+    if not dispute_ids:
+        return {}
+    rows = session.exec(
+        select(OutputLinkCorrection).where(col(OutputLinkCorrection.dispute_id).in_(dispute_ids), OutputLinkCorrection.block_number <= up_to)
+    ).all()
+    last: dict[int, tuple[int, int]] = {}
+    for r in rows:
+        last[r.dispute_id] = max(last.get(r.dispute_id, (0, 0)), (r.output_id, r.version))
+    out: dict[int, Correction] = {}
+    for r in sorted(rows, key=lambda r: r.work_id):
+        if (r.output_id, r.version) == last[r.dispute_id]:
+            c = out.setdefault(r.dispute_id, Correction(r.output_id, [], r.effective_at))
+            c.links.append((r.work_id, r.weight_bps))
+    return out
+
+
+def resplit(session: Session, correction: Correction, as_of: int) -> Callable[[int], list[tuple[escrow.Payee, int]]]:
+    """What an amount held for an upheld attribution dispute pays: the engine's split of it as
+    one usage line of the output with no platform share, by the corrected links and the owners
+    at ``as_of`` (upstream royalties included, as for any usage). Conserves the amount."""
+    facts, _, _, payees = facts_for(session, [correction.output_id], MAX_DEPTH, as_of, {correction.output_id: correction.links})
+
+    def pay(amount: int) -> list[tuple[escrow.Payee, int]]:
+        one = np.array([amount], dtype=np.int64)
+        result = split(facts, Lines(np.zeros(1, dtype=np.int64), one, np.zeros(1, dtype=np.int64)), MAX_DEPTH)
+        totals = result.payee_totals.tolist()
+        if sum(totals) != amount:
+            raise RuntimeError("escrow split again does not conserve the amount")
+        return [(payees[p], int(v)) for p, v in enumerate(totals) if v]
+
+    return pay
 
 
 @dataclass(frozen=True)
@@ -73,18 +168,39 @@ def _held_before(session: Session, currency: str) -> list[tuple[int, escrow.Held
     ]
 
 
-def _decisions(session: Session, dispute_ids: set[int], up_to: int) -> dict[int, escrow.Decision]:
+def _decisions(session: Session, dispute_ids: set[int], up_to: int, as_of: int) -> dict[int, escrow.Decision]:
+    """The disputes decided by block ``up_to``; an upheld attribution dispute only once its
+    correction is on chain, and with the split of its escrow by the corrected links."""
     if not dispute_ids:
         return {}
     rows = session.exec(select(Dispute).where(col(Dispute.dispute_id).in_(dispute_ids))).all()
-    return {
-        d.dispute_id: escrow.Decision(d.state, d.claimant)
-        for d in rows
-        if d.state in ("upheld", "rejected", "withdrawn") and d.closed_block is not None and d.closed_block <= up_to
-    }
+    corrections = corrections_by(session, [d.dispute_id for d in rows if d.kind == "attribution"], up_to)
+    out = {}
+    for d in rows:
+        if d.state not in ("upheld", "rejected", "withdrawn") or d.closed_block is None or d.closed_block > up_to:
+            continue
+        if d.kind == "attribution" and d.state == "upheld":
+            if (c := corrections.get(d.dispute_id)) is not None:
+                out[d.dispute_id] = escrow.Decision(d.state, d.claimant, resplit(session, c, as_of))
+        else:
+            out[d.dispute_id] = escrow.Decision(d.state, d.claimant)
+    return out
 
 
-def plan(session: Session, currency: str, up_to: int, run: RoyaltyRun) -> EscrowPlan:
+def attribution_held(run: RoyaltyRun, keys: list[escrow.Payee]) -> list[escrow.Held]:
+    """What the run's held outputs brought each payee, per (dispute, work, payee)."""
+    t = run.held
+    if t is None or not len(t) or t.dispute is None:
+        return []
+    sums: dict[tuple[int, int, escrow.Payee], int] = defaultdict(int)
+    for payee, work, amount, dispute in zip(t.payee.tolist(), t.work_id.tolist(), t.amount.tolist(), t.dispute.tolist()):
+        sums[(dispute, work, keys[payee])] += amount
+    return escrow.ordered([escrow.Held(d, w, p[0], p[1], amount) for (d, w, p), amount in sums.items() if amount])
+
+
+def plan(session: Session, currency: str, up_to: int, run: RoyaltyRun, as_of: int, attribution: AttributionStanding | None = None) -> EscrowPlan:
+    """``run`` traced with ``attribution.hold`` (the attribution standing at ``up_to`` for a
+    period ending at ``as_of``)."""
     assert run.traces is not None
     t = run.traces
     keys = [(p.account, p.payout) for p in run.payees]
@@ -94,10 +210,19 @@ def plan(session: Session, currency: str, up_to: int, run: RoyaltyRun) -> Escrow
     lines = [(keys[int(t.payee[i])], int(t.work_id[i]), int(t.amount[i])) for i in np.nonzero(mask)[0]]
     held = escrow.hold(lines, disputed)
     redirected, at_once = escrow.redirect(lines, upheld)
+    # Attribution: everything the held outputs brought is held; what a dispute corrected after the
+    # period's end held is released at once, split by the corrected links.
+    attribution = attribution or AttributionStanding()
+    by_output = attribution_held(run, keys)
+    redirecting = set(attribution.redirected.values())
+    at_once += escrow.release(
+        [escrow.HeldBefore("", h) for h in by_output if h.dispute_id in redirecting],
+        {d: escrow.Decision("upheld", "", resplit(session, attribution.corrections[d], as_of)) for d in redirecting},
+    )
     before = _held_before(session, currency)
-    decisions = _decisions(session, {h.held.dispute_id for _, h in before}, up_to)
+    decisions = _decisions(session, {h.held.dispute_id for _, h in before}, up_to, as_of)
     releases = escrow.ordered_releases(escrow.release([h for _, h in before], decisions) + at_once)
-    held = escrow.ordered(held + redirected)
+    held = escrow.ordered(held + redirected + by_output)
     released_rows = [row for row, h in before if h.held.dispute_id in decisions]
     earned = escrow.earnings({k: p.amount for k, p in zip(keys, run.payees)}, held, releases)
     payees = [PayeeTotal(a, p, amount) for (a, p), amount in earned.items()]

@@ -11,6 +11,7 @@ recomputes every amount.
 
 import hashlib
 import json
+from collections import defaultdict
 from functools import cache
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from sqlalchemy import Engine, insert
+from sqlmodel import Session
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
@@ -36,7 +38,8 @@ from ledger.indexer.runner import Indexer
 from ledger.models import UsageLine, UsageReport
 from ledger.models.statements import STATEMENT_SCHEMAS
 from ledger.services.platform_shares import share_in_force
-from ledger.services.royalties import compute_in
+from ledger.services import statement_escrow
+from ledger.services.royalties import RoyaltyRun, compute_in
 from ledger.services.usage import Header, ReportReader, resolve_lines, records_from_csv
 
 
@@ -280,10 +283,14 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
 
 def _escrow_on_chain(w3: Web3, doc: dict[str, Any], entries: list[tuple[int, str, str, int]]) -> tuple[bool, str]:
     """What the statement held is exactly its lines for the works under a registration dispute
-    open at its window's end (``anchorsUpTo``), per dispute and payee; each release's dispute was
-    decided by then, and an upheld one pays its claimant. (That a release equals what its
-    statement of origin held is checked with that statement's document: ``fromStatement``.)"""
-    up_to = int(doc["anchorsUpTo"])
+    open at its window's end (``anchorsUpTo``), per dispute and payee; what it holds for
+    attribution disputes names disputes that held their output at that block (open, or upheld and
+    not corrected, or corrected after the period's end and released at once); each release's
+    dispute was decided by then, an upheld registration dispute pays its claimant, an upheld
+    attribution dispute was corrected by then. (The attribution amounts need the usage:
+    ``recompute_statement``. That a release equals what its statement of origin held is checked
+    with that statement's document: ``fromStatement``.)"""
+    up_to, as_of = int(doc["anchorsUpTo"]), int(doc["periodEnd"])
     registry = w3.eth.contract(address=to_checksum_address(doc["contracts"]["DisputeRegistry"]), abi=compile_contract("DisputeRegistry.sol").abi)
     start = int(doc["contractsFromBlock"])
     opened = registry.events.DisputeOpened().get_logs(from_block=start, to_block=up_to)
@@ -293,6 +300,12 @@ def _escrow_on_chain(w3: Web3, doc: dict[str, Any], entries: list[tuple[int, str
         for ev in kind().get_logs(from_block=start, to_block=up_to)
     }  # fmt: skip
     claimant = {int(ev["args"]["disputeId"]): ev["args"]["claimant"] for ev in opened}
+    attribution = {int(ev["args"]["disputeId"]) for ev in opened if int(ev["args"]["kind"]) == 1}
+    corrected_at: dict[int, int] = {}  # attribution dispute -> time of its last correction by up_to
+    if attribution and "OutputRegistry" in doc["contracts"]:
+        outputs = w3.eth.contract(address=to_checksum_address(doc["contracts"]["OutputRegistry"]), abi=compile_contract("OutputRegistry.sol").abi)
+        for ev in outputs.events.LinksCorrected().get_logs(from_block=start, to_block=up_to):
+            corrected_at[int(ev["args"]["disputeId"])] = int(w3.eth.get_block(ev["blockNumber"])["timestamp"])
     disputed, upheld = escrow.standing(
         escrow.DisputeFact(int(ev["args"]["disputeId"]), int(ev["args"]["workId"]), ev["args"]["claimant"], closed.get(int(ev["args"]["disputeId"])))
         for ev in opened
@@ -302,7 +315,7 @@ def _escrow_on_chain(w3: Web3, doc: dict[str, Any], entries: list[tuple[int, str
     lines = [(keys[entry], work, amount) for entry, work, _report, amount in doc["lines"]]
     redirected, at_once = escrow.redirect(lines, upheld)
     expected = escrow.ordered(escrow.hold(lines, disputed) + redirected)
-    declared_at_once = [r for r in doc.get("escrowReleases", []) if r["fromStatement"] == ""]
+    declared_at_once = [r for r in doc.get("escrowReleases", []) if r["fromStatement"] == "" and int(r["disputeId"]) not in attribution]
     mine = [{"disputeId": r.dispute_id, "fromStatement": "", "account": r.account, "payout": r.payout, "amount": r.amount, "outcome": r.outcome} for r in at_once]
     if sorted(declared_at_once, key=json.dumps) != sorted(mine, key=json.dumps):
         return False, f"the lines of works whose dispute was upheld by block {up_to} go to their claimants: releases {mine}, not {declared_at_once}"
@@ -310,18 +323,38 @@ def _escrow_on_chain(w3: Web3, doc: dict[str, Any], entries: list[tuple[int, str
         escrow.Held(int(h["disputeId"]), int(h["workId"]), to_checksum_address(h["account"]), to_checksum_address(h["payout"]), int(h["amount"]))
         for h in doc["escrow"]
     ]  # fmt: skip
-    if declared != expected:
-        return False, f"held {[(h.dispute_id, h.work_id, h.amount) for h in declared]}; the disputes open at block {up_to} hold {[(h.dispute_id, h.work_id, h.amount) for h in expected]}"
+    by_registration = [h for h in declared if h.dispute_id not in attribution]
+    if by_registration != expected:
+        return False, f"held {[(h.dispute_id, h.work_id, h.amount) for h in by_registration]}; the disputes open at block {up_to} hold {[(h.dispute_id, h.work_id, h.amount) for h in expected]}"
+    at_once_total: dict[int, int] = defaultdict(int)
+    for r in doc.get("escrowReleases", []):
+        if r["fromStatement"] == "":
+            at_once_total[int(r["disputeId"])] += int(r["amount"])
+    for d in sorted({h.dispute_id for h in declared if h.dispute_id in attribution}):
+        state, when = closed.get(d), corrected_at.get(d)
+        held_here = sum(h.amount for h in declared if h.dispute_id == d)
+        if state is None or (state == "upheld" and when is None):
+            if at_once_total.get(d):
+                return False, f"attribution dispute {d} is not carried out by block {up_to}: nothing it holds can be released yet"
+        elif state == "upheld" and when is not None and when > as_of:
+            if at_once_total.get(d) != held_here:
+                return False, f"attribution dispute {d} was corrected after the period: the {held_here:,} it holds is released at once, not {at_once_total.get(d, 0):,}"
+        else:
+            return False, f"attribution dispute {d} holds nothing at block {up_to}: it is {state}" + (" and corrected within the period" if when else "")
     for r in doc.get("escrowReleases", []):
         d = int(r["disputeId"])
         if closed.get(d) != r["outcome"]:
             return False, f"a release names dispute {d} as {r['outcome']}; at block {up_to} the chain says {closed.get(d, 'open')}"
-        if r["outcome"] == "upheld" and not (to_checksum_address(r["account"]) == to_checksum_address(r["payout"]) == claimant.get(d)):
+        if r["outcome"] == "upheld" and d in attribution:
+            if d not in corrected_at:
+                return False, f"attribution dispute {d} has no link correction by block {up_to}: its escrow cannot be released yet"
+        elif r["outcome"] == "upheld" and not (to_checksum_address(r["account"]) == to_checksum_address(r["payout"]) == claimant.get(d)):
             return False, f"dispute {d} was upheld: its escrow goes to its claimant {claimant.get(d)}, not {r['account']}"
     held_sum = sum(h.amount for h in declared)
     released = sum(int(r["amount"]) for r in doc.get("escrowReleases", []))
     ok = held_sum == int(doc["escrowHeldTotal"]) and released == int(doc["escrowReleasedTotal"])
-    return ok, f"{len(declared)} hold(s) for {len(disputed)} disputed work(s): {held_sum:,}; {len(doc.get('escrowReleases', []))} release(s): {released:,}"
+    return ok, (f"{len(declared)} hold(s) for {len(disputed)} disputed work(s) and {len({h.dispute_id for h in declared} & attribution)} "
+                f"contested output(s): {held_sum:,}; {len(doc.get('escrowReleases', []))} release(s): {released:,}")  # fmt: skip
 
 
 def _shares_on_chain(w3: Web3, doc: dict[str, Any], sid: str) -> tuple[bool, str]:
@@ -432,10 +465,13 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
         if not c.results[-1].ok or not c.check("usage loaded", load):
             return c.results
         shares = {pks[r["batchHash"]]: int(r["platformShareBps"]) for r in doc["reports"]}
+        up_to, as_of = int(doc.get("anchorsUpTo", 0)), int(doc["periodEnd"])
+        with Session(engine) as s:
+            attribution = statement_escrow.attribution_standing(s, up_to, as_of) if "escrow" in doc else statement_escrow.AttributionStanding()
         runs = compute_in(
-            engine, 0, int(doc["periodStart"]), int(doc["periodEnd"]), currency=doc["currency"], traced=True, shares=shares,
+            engine, 0, int(doc["periodStart"]), as_of, currency=doc["currency"], traced=True, shares=shares,
             reports={pks[r["batchHash"]] for r in doc["reports"] if not r.get("reversal")},
-            paid={pks[r["batchHash"]] for r in doc["reports"] if r.get("reversal")},
+            paid={pks[r["batchHash"]] for r in doc["reports"] if r.get("reversal")}, hold=attribution.hold,
         )  # fmt: skip
 
         def same() -> tuple[bool, str]:
@@ -460,9 +496,44 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
             return ok, f"{len(entries):,} entries and {len(lines):,} lines recomputed; entries that differ: {wrong}; totals {'match' if totals else 'differ'}"
 
         c.check("amounts recomputed", same)
+        if runs and (attribution.hold or any(r["outcome"] == "upheld" for r in doc.get("escrowReleases", []))):
+            c.check("attribution escrow recomputed", lambda: _attribution_escrow(engine, doc, runs[0], attribution))
     finally:
         engine.dispose()
     return c.results
+
+
+def _attribution_escrow(engine: Engine, doc: dict[str, Any], run: RoyaltyRun, attribution: statement_escrow.AttributionStanding) -> tuple[bool, str]:
+    """The holds for attribution disputes are what the held outputs' usage brought each payee,
+    and every release of an upheld attribution dispute is the amount it releases split again by
+    the corrected links, as the ledger does (``statement_escrow``)."""
+    keys = [(p.account, p.payout) for p in run.payees]
+    expected = statement_escrow.attribution_held(run, keys)
+    ids = set(attribution.hold.values())
+    declared = [
+        escrow.Held(int(h["disputeId"]), int(h["workId"]), to_checksum_address(h["account"]), to_checksum_address(h["payout"]), int(h["amount"]))
+        for h in doc.get("escrow", [])
+        if int(h["disputeId"]) in ids
+    ]  # fmt: skip
+    if declared != expected:
+        return False, f"attribution holds {[(h.dispute_id, h.work_id, h.amount) for h in declared]}; the usage gives {[(h.dispute_id, h.work_id, h.amount) for h in expected]}"
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in doc.get("escrowReleases", []):
+        groups[(int(r["disputeId"]), r["fromStatement"])].append(r)
+    checked = 0
+    with Session(engine) as s:
+        corrections = statement_escrow.corrections_by(s, sorted({d for d, _ in groups}), int(doc["anchorsUpTo"]))
+        for (d, origin), releases in sorted(groups.items()):
+            if releases[0]["outcome"] != "upheld" or d not in corrections:
+                continue
+            total = sum(int(r["amount"]) for r in releases)
+            pays = statement_escrow.resplit(s, corrections[d], int(doc["periodEnd"]))(total)
+            mine = sorted((to_checksum_address(a), to_checksum_address(p), amount) for (a, p), amount in pays)
+            theirs = sorted((to_checksum_address(r["account"]), to_checksum_address(r["payout"]), int(r["amount"])) for r in releases)
+            if mine != theirs:
+                return False, f"dispute {d}'s release of {total:,} (from {origin or 'this statement'}) pays {theirs}; the corrected links pay {mine}"
+            checked += 1
+    return True, f"{len(declared)} attribution hold(s) recomputed; {checked} release(s) by corrected links split again"
 
 
 def _replaced_first(parsed: dict[str, tuple[Header, list[dict[str, object]]]], first: list[str]) -> list[str]:

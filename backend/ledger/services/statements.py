@@ -355,12 +355,14 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
         raise Conflict(f"statement {earlier[-1].statement_id} of this period waits for its accountant's signature; publish it before an adjustment")
     if latest_id is not None and not get(ledger, latest_id).publish_tx:
         raise Conflict(f"{currency} statement {latest_id} waits for its accountant's signature; publish it first (balances carry from one statement to the next)")
-    runs = royalties.compute(ledger, start, end, currency=currency, reports=unpaid, traced=True) if unpaid else []
+    with Session(ledger.engine) as s:
+        attribution = statement_escrow.attribution_standing(s, up_to, end)  # disputes as they stood at the window's end
+    runs = royalties.compute(ledger, start, end, currency=currency, reports=unpaid, traced=True, hold=attribution.hold) if unpaid else []
     if not runs or not runs[0].payees:
         raise InvalidInput(f"no anchored {currency} usage from {iso_day(start)} to {iso_day(end)} left to pay: nothing to close")
     [run] = runs
     with Session(ledger.engine) as s:
-        held = statement_escrow.plan(s, currency, up_to, run)  # disputes as they stood at the window's end
+        held = statement_escrow.plan(s, currency, up_to, run, end, attribution)
     pay = _payable(held.payees, owed, latest_id)  # entries ordered by account, payout
     _fund(ledger, key, settlement, pay.total)  # before anything is written: a poor account changes nothing
     tree = StandardMerkleTree.of(pay.leaves, STATEMENT_LEAF_TYPES)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import Holder, LedgerDep, Limit, Offset, Reader, require
 from ledger.api.schemas import HEX32, SignatureRequiredOut
+from ledger.api.schemas_ai import LinkIn
 from ledger.api.uploads import read_upload
 from ledger.chain.registry import Owner
 from ledger.models import ApiKey, Dispute, Role
@@ -16,6 +17,7 @@ from ledger.models.types import MAX_ID
 from ledger.services import disputes as svc
 from ledger.services.signing import SignatureRequired
 
+KIND_CODES = {"training": 0, "reference": 1}
 router = APIRouter(prefix="/disputes", tags=["disputes"])
 Arbiter = Annotated[ApiKey, Depends(require(Role.arbiter))]
 DisputeId = Annotated[int, Path(ge=1, le=MAX_ID, description="A dispute's id on chain")]
@@ -46,6 +48,11 @@ class DecisionIn(BaseModel):
     owners: list[OwnerShareIn] | None = Field(
         None, max_length=512, description="Upheld registration dispute: the work's new owners (default: the claimant, 100 %)."
     )
+    links: list[LinkIn] | None = Field(
+        None, min_length=1, max_length=64,
+        description="Upheld attribution dispute (required): the output's corrected links, the claimed work among them. What "
+        "statements held for the output is paid by them, and its later usage too.",
+    )  # fmt: skip
 
 
 class DisputeOut(BaseModel):
@@ -63,7 +70,9 @@ class DisputeOut(BaseModel):
     closed_tx: str | None
     arbiter: str | None
     reason_cid: str | None
-    correction_tx: str | None = Field(description="The WorkRegistry.reassign transaction carrying out an upheld registration dispute")
+    correction_tx: str | None = Field(
+        description="The transaction carrying out an upheld dispute: WorkRegistry.reassign (registration) or OutputRegistry.correctLinks (attribution)"
+    )
 
 
 def _out(d: Dispute) -> DisputeOut:
@@ -105,10 +114,12 @@ def get_dispute(dispute_id: DisputeId, _: Reader, ledger: LedgerDep) -> DisputeO
 @router.post("/{dispute_id}/decision", response_model=DisputeOut)
 async def decide(dispute_id: DisputeId, body: DecisionIn, key: Arbiter, ledger: LedgerDep) -> DisputeOut:
     """The arbiter upholds or rejects an open dispute. Upholding a registration dispute gives the
-    work to the claimant from now on (WorkRegistry.reassign). Retrying the same decision finishes
-    one whose correction did not go through; another decision is 409."""
+    work to the claimant from now on (WorkRegistry.reassign); upholding an attribution dispute
+    replaces the output's links by `links` (OutputRegistry.correctLinks). Retrying the same
+    decision finishes one whose correction did not go through; another decision is 409."""
     owners = [Owner(o.account, o.payout or o.account, o.share_bps) for o in body.owners] if body.owners else None
-    return _out(await run_in_threadpool(svc.resolve, ledger, key, dispute_id, body.upheld, body.reason, owners))
+    links = [(link.work_id, link.weight_bps, KIND_CODES[link.kind]) for link in body.links] if body.links else None
+    return _out(await run_in_threadpool(svc.resolve, ledger, key, dispute_id, body.upheld, body.reason, owners, links))
 
 
 @router.post("/{dispute_id}/withdrawal", response_model=DisputeOut)
