@@ -14,6 +14,7 @@ from ledger.models import Dispute, Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
 from tests.conftest import Server, client_for, rebuilt_from_chain
+from tests.factories import _platform_with_outputs
 
 TERMS = {"training_allowed": True, "royalty_bps": 500}
 
@@ -126,6 +127,18 @@ def test_the_cli_opens_and_decides_a_dispute(ledger: Ledger, server: Server, tmp
     assert decided.returncode == 0 and "upheld" in decided.stdout and "correction_tx" in decided.stdout, decided.stdout
     listed = run(artist_key, "disputes", "list", "--state", "upheld")
     assert listed.returncode == 0 and f"work {work}" in listed.stdout
+
+    # An attribution dispute, upheld with the output's corrected links.
+    mine = client_for(server, artist_key).post("/works", json={"title": "m", "content_hash": "0x" + f"{0xC11:064x}", "terms": TERMS}).json()["work_id"]
+    _, _, (output,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xC1)
+    opened = run(artist_key, "disputes", "open", "--output", output, "--mine", str(mine), "--statement", "it copies my frame")
+    assert opened.returncode == 0 and "dispute 2" in opened.stdout, opened.stdout + opened.stderr
+    garbled = run(arbiter_key, "disputes", "decide", "2", "--uphold", "--reason", "r", "--link", f"{mine}=7000")
+    assert garbled.returncode == 2 and "WORK:WEIGHT_BPS" in garbled.stdout + garbled.stderr
+    decided = run(arbiter_key, "disputes", "decide", "2", "--uphold", "--reason", "copies", "--link", f"{mine}:7000", "--link", f"{work}:3000")
+    assert decided.returncode == 0 and "correction_tx" in decided.stdout, decided.stdout + decided.stderr
+    corrected = client_for(server, artist_key).get(f"/outputs/{output}").json()["link_corrections"]
+    assert [(link["work_id"], link["weight_bps"]) for link in corrected[0]["links"]] == [(work, 3000), (mine, 7000)]  # by work id
 
 
 def test_an_arbiters_owner_list_is_checked_before_anything_is_sent(ledger: Ledger, server: Server) -> None:

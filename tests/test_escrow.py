@@ -222,6 +222,11 @@ def test_an_attribution_disputes_escrow_is_paid_by_the_corrected_links(ledger: L
     done = arbiter.post(decision, json={"upheld": True, "reason": "the output copies the key frame", "links": links})
     assert done.status_code == 200 and done.json()["state"] == "upheld" and done.json()["correction_tx"], done.text
     assert arbiter.post(f"/disputes/{rejected_id}/decision", json={"upheld": False, "reason": "not alike"}).json()["state"] == "rejected"
+    shown = artist.get(f"/outputs/{copied}").json()
+    assert [link["work_id"] for link in shown["links"]] == [b]  # as registered
+    assert [(c["dispute_id"], c["tx_hash"], c["links"]) for c in shown["link_corrections"]] == [
+        (upheld_id, done.json()["correction_tx"], [{"work_id": mine, "weight_bps": 6_000, "kind": "training"}, {"work_id": b, "weight_bps": 4_000, "kind": "training"}])
+    ]
 
     oct_csv = _csv("OCT", address, "2026-10-01", "2026-10-31", "USD", [(copied, 10_000)])
     assert _upload(platform, oct_csv).status_code == 201

@@ -103,6 +103,20 @@ class LinkOut(BaseModel):
     )
 
 
+class CorrectedLinkOut(BaseModel):
+    work_id: int
+    weight_bps: int
+    kind: str = Field(description="training or reference")
+
+
+class LinkCorrectionOut(BaseModel):
+    version: int
+    dispute_id: int = Field(description="The upheld attribution dispute this correction carries out")
+    tx_hash: str
+    effective_at: int = Field(description="Unix time of the correction's block: periods ending from then on are split by these links")
+    links: list[CorrectedLinkOut]
+
+
 class OutputOut(BaseModel):
     output_id: int
     output_hash: str
@@ -115,6 +129,9 @@ class OutputOut(BaseModel):
     tx_hash: str
     block_number: int
     registered_at: int
+    link_corrections: list[LinkCorrectionOut] = Field(
+        default_factory=list, description="Links arbiters set since registration (upheld attribution disputes), oldest first; `links` stays as registered"
+    )
     reliance: dict[str, Any] | None = Field(
         None, description="The reliance check made while registering this output (sent with a file or fingerprints): outcome, report hash, findings."
     )

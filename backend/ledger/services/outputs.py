@@ -16,7 +16,7 @@ from web3.types import TxReceipt
 
 from ledger.chain.registry import USE_REFERENCE
 from ledger.db import chunked
-from ledger.models import ApiKey, Model, ModelTrainingWork, Output, OutputLink, Work, WorkOwner
+from ledger.models import ApiKey, Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection, Work, WorkOwner
 from ledger.runtime import Ledger
 from ledger.services import fingerprints, reliance
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -57,11 +57,23 @@ class LinkView:
 
 
 @dataclass(frozen=True)
+class CorrectionView:
+    """Links an arbiter set on the output, carrying out an upheld attribution dispute."""
+
+    version: int
+    dispute_id: int
+    tx_hash: str
+    effective_at: int
+    links: list[tuple[int, int, int]]  # (work, weight bps, kind)
+
+
+@dataclass(frozen=True)
 class OutputView:
     output: Output
     model: Model
-    links: list[LinkView]
+    links: list[LinkView]  # as registered
     derived_work_id: int | None  # a work registered with this output's hash as its content hash
+    corrections: list[CorrectionView] = field(default_factory=list)  # oldest first; the last one is in force
 
 
 @dataclass(frozen=True)
@@ -244,6 +256,10 @@ def _views(s: Session, outputs: list[Output]) -> list[OutputView]:
         s.exec(select(Work.content_hash, Work.work_id).where(col(Work.content_hash).in_([o.output_hash for o in outputs]))).all()
     )
     trained = {model_id: _in_training_sets(s, model_id, work_ids) for model_id in models}
+    corrections: dict[int, dict[int, list[OutputLinkCorrection]]] = {}
+    for chunk in chunked(ids):
+        for c in s.exec(select(OutputLinkCorrection).where(col(OutputLinkCorrection.output_id).in_(chunk))):
+            corrections.setdefault(c.output_id, {}).setdefault(c.version, []).append(c)
     return [
         OutputView(
             o,
@@ -256,6 +272,10 @@ def _views(s: Session, outputs: list[Output]) -> list[OutputView]:
                 for l in sorted(links.get(o.output_id, []), key=lambda l: l.work_id)
             ],
             derived.get(o.output_hash),
+            [
+                CorrectionView(v, rows[0].dispute_id, rows[0].tx_hash, rows[0].effective_at, sorted((c.work_id, c.weight_bps, c.kind) for c in rows))
+                for v, rows in sorted(corrections.get(o.output_id, {}).items())
+            ],
         )
         for o in outputs
     ]

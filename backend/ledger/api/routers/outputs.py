@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from ledger.api.deps import LedgerDep, Limit, Offset, Platform, Reader, WorkId
 from ledger.api.schemas import OwnerOut, SignatureRequiredOut
-from ledger.api.schemas_ai import LinkOut, OutputBatchIn, OutputIn, OutputOut, OutputsOut
+from ledger.api.schemas_ai import CorrectedLinkOut, LinkCorrectionOut, LinkOut, OutputBatchIn, OutputIn, OutputOut, OutputsOut
 from ledger.models import ApiKey
 from ledger.runtime import Ledger
 from ledger.api.uploads import read_upload
@@ -42,6 +42,13 @@ def output_out(v: svc.OutputView, reliance: svc.RelianceResult | None = None) ->
         tx_hash=o.tx_hash,
         block_number=o.block_number,
         registered_at=o.registered_at,
+        link_corrections=[
+            LinkCorrectionOut(
+                version=c.version, dispute_id=c.dispute_id, tx_hash=c.tx_hash, effective_at=c.effective_at,
+                links=[CorrectedLinkOut(work_id=w, weight_bps=x, kind=svc.KIND_NAMES[k]) for w, x, k in c.links],
+            )
+            for c in v.corrections
+        ],
         reliance=reliance.as_json() if reliance else None,
     )
 
