@@ -5,6 +5,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 from sqlmodel import Session, select
 
@@ -55,6 +57,55 @@ def test_escrow_holds_and_releases_every_unit_once(
     earned = escrow.earnings(by_payee, held, releases)
     assert sum(earned.values()) == sum(by_payee.values()) - sum(h.amount for h in held) + sum(r.amount for r in releases)
     assert list(earned) == sorted(earned, key=lambda p: (int(p[0], 16), int(p[1], 16)))  # entries' order
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(PAYEES), st.integers(1, 6), st.integers(1, 10**9), st.integers(1, 3)), max_size=30),
+    st.lists(st.sampled_from(PAYEES), min_size=1, max_size=4, unique=True),
+    st.dictionaries(st.integers(1, 3), st.sampled_from(["upheld", "rejected"]), max_size=3),
+)
+def test_an_upheld_attribution_dispute_releases_what_was_held_through_its_split(
+    holds: list[tuple[tuple[str, str], int, int, int]], corrected: list[tuple[str, str]], outcomes: dict[int, str]
+) -> None:
+    """An upheld attribution dispute pays each (dispute, statement of origin) total through the
+    corrected links' split, which must conserve it; every unit decided is released once."""
+    held = [escrow.HeldBefore(f"0xs{d % 2}", escrow.Held(d, w, p[0], p[1], a)) for p, w, a, d in holds]
+
+    def pays(amount: int) -> list[tuple[tuple[str, str], int]]:  # a largest-remainder split, equal weights
+        base, rest = divmod(amount, len(corrected))
+        return [(p, base + (i < rest)) for i, p in enumerate(corrected)]
+
+    decisions = {d: escrow.Decision(o, "", pays if o == "upheld" else None) for d, o in outcomes.items()}
+    releases = escrow.release(held, decisions)
+    assert sum(r.amount for r in releases) == sum(h.held.amount for h in held if h.held.dispute_id in decisions)
+    for r in releases:
+        assert r.amount > 0 and r.outcome == outcomes[r.dispute_id]
+        if r.outcome == "upheld":
+            assert (r.account, r.payout) in corrected
+    for (d, origin) in {(h.held.dispute_id, h.statement_id) for h in held if outcomes.get(h.held.dispute_id) == "upheld"}:
+        total = sum(h.held.amount for h in held if (h.held.dispute_id, h.statement_id) == (d, origin))
+        assert sum(r.amount for r in releases if (r.dispute_id, r.from_statement) == (d, origin)) == total
+    if held:
+        with pytest.raises(RuntimeError):  # a split that loses a unit is refused, never paid
+            escrow.release(held[:1], {held[0].held.dispute_id: escrow.Decision("upheld", "", lambda a: [(corrected[0], a - 1)])})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 4), st.integers(0, 2), st.integers(-100, 10**6), st.integers(0, 2)), max_size=40))
+def test_lines_with_held_parts_merge_into_one_line_each(rows: list[tuple[int, int, int, int, int]]) -> None:
+    """A (payee, work, report) traced in parts (one per dispute holding some of it, 0 for the
+    rest, as the engine traces them) is one line in the statement, the sum of its parts; the held
+    parts are exactly those with a dispute."""
+    rows = sorted({(r[0], r[1], r[2], r[4]): r for r in rows}.values(), key=lambda r: (r[0], r[1], r[2], r[4]))
+    a = lambda i: np.array([r[i] for r in rows], dtype=np.int64)  # noqa: E731
+    t = royalties.Traces(a(0), a(1), a(2), a(3), a(4))
+    merged, held = t.merged(), t.held()
+    sums: dict[tuple[int, int, int], int] = {}
+    for p, w, r, amount, _ in rows:
+        sums[(p, w, r)] = sums.get((p, w, r), 0) + amount
+    assert list(zip(merged.payee.tolist(), merged.work_id.tolist(), merged.report.tolist(), merged.amount.tolist())) == [(*k, v) for k, v in sorted(sums.items())]
+    assert held.amount.tolist() == [r[3] for r in rows if r[4]]
 
 
 def test_a_squatted_works_royalties_wait_in_escrow_and_reach_the_right_holder(ledger: Ledger, server: Server, tmp_path: Path) -> None:
