@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=32, ge=4, description="Deepest nesting of a JSON body or metadata document.")
     max_fingerprint_pixels: int = Field(default=64_000_000, ge=1, description="Largest picture (width x height) the ledger decodes to fingerprint; larger ones are refused (422).")
     evidence_anchor_interval_s: float = Field(default=60.0, ge=0, description="How often the API anchors new evidence reports on chain as one batch (0: never; `ledger evidence anchor` does it by hand).")
+    image_embedding_model: Path | None = Field(
+        default=None,
+        description="An ONNX image encoder on disk (taking [N, 3, H, W]) to run as an extra similarity method beside the perceptual "
+        "hashes (needs the `embedding` extra: onnxruntime). Nothing is downloaded; unset: perceptual methods only.",
+    )
     similarity_k: int = Field(default=10, ge=1, le=100, description="Neighbours a similarity search returns by default.")
     platform_share_bps: int = Field(default=3000, ge=0, le=10_000, description="Platform's share of reported revenue, in basis points.")
     max_outputs_per_tx: int = Field(default=1000, description="Outputs per registerOutputs transaction (fit the chain's gas limit).")

@@ -30,6 +30,7 @@ from ledger.chain.sender import FeePolicy, TxSender
 from ledger.config import Settings
 from ledger.content.store import ContentStore, open_store
 from ledger.db import init_db, make_engine
+from ledger.evidence.methods import DEFAULT as DEFAULT_METHODS, Methods
 from ledger.indexer.runner import Indexer
 
 if TYPE_CHECKING:
@@ -78,6 +79,17 @@ class Ledger:
     @cached_property
     def indexer(self) -> Indexer:
         return self.new_indexer()
+
+    @cached_property
+    def methods(self) -> Methods:
+        """The similarity methods this ledger runs: the perceptual ones, and the image embedding
+        named in settings (``evidence.embedding``), if any."""
+        path = self.settings.image_embedding_model
+        if path is None:
+            return DEFAULT_METHODS
+        from ledger.evidence.embedding import OnnxImageEmbedding  # optional dependency
+
+        return DEFAULT_METHODS.with_methods([OnnxImageEmbedding(path)])
 
     @cached_property
     def similarity(self) -> "SimilarityIndexes":
@@ -129,9 +141,11 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
     registry = WorkRegistryClient(w3, deployment.work_registry.address, abis["WorkRegistry"])
     relayer = Relayer(sender, contracts["LedgerForwarder"], settings.signature_ttl_s)
     store = open_store(settings.blocks_dir, settings.ipfs_api_url)
-    return Ledger(
+    ledger = Ledger(
         settings, engine, w3, operator, sender, deployment, registry,
         contracts["ModelRegistry"], contracts["OutputRegistry"], contracts["UsageAnchor"], contracts["RoyaltyDistributor"],
         contracts["PlatformTerms"], contracts["EvidenceAnchor"], contracts["DisputeRegistry"], relayer, store,
         {name: Encoder(c) for name, c in contracts.items()},
     )  # fmt: skip
+    ledger.methods  # noqa: B018 -- a configured model that cannot be loaded stops the start, saying why
+    return ledger

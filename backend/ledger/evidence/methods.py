@@ -11,8 +11,9 @@ whole picture and its mirror image, so a flipped copy matches too. The other met
 whole picture only: they are reported as corroboration, and the calibration table shows where
 each one stops working.
 
-A semantic embedding (float vectors, cosine) can be added behind the same interface where its
-weights are on disk; none ships here, because no weights can be downloaded at run time.
+A semantic image embedding plugs in behind the same interface where its weights are on disk
+(``evidence.embedding``: an ONNX model named in settings, its vectors as 64-bit SimHash codes);
+none ships here, because no weights can be downloaded at run time.
 """
 
 from collections.abc import Callable
@@ -148,6 +149,10 @@ class Methods:
 
     def for_media(self, kind: str) -> list[SimilarityMethod]:
         return [m for m in self.by_name.values() if m.media == kind]
+
+    def with_methods(self, extra: list[SimilarityMethod]) -> "Methods":
+        """These methods and ``extra`` (which corroborate: the decisive methods stay)."""
+        return Methods([*self.by_name.values(), *extra], self.decisive)
 
     @cached_property
     def keys(self) -> dict[str, str]:

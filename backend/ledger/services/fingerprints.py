@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from ledger.content.documents import file_cid_of
 from ledger.evidence.fingerprints import FileFingerprints, fingerprint
 from ledger.evidence.media import Undecodable
-from ledger.evidence.methods import CODE_BYTES, DEFAULT
+from ledger.evidence.methods import CODE_BYTES, DEFAULT, Methods
 from ledger.models import FileEvidence, Fingerprint, Output, Work
 from ledger.runtime import Ledger
 from ledger.services.errors import InvalidInput
@@ -45,7 +45,7 @@ def record_file(
     """Fingerprints ``data`` and stores them under ``content_hash``. Raises InvalidInput for a
     picture that cannot be decoded or is too large to fingerprint."""
     try:
-        prints = fingerprint(data, title=title, max_pixels=ledger.settings.max_fingerprint_pixels)
+        prints = fingerprint(data, ledger.methods, title=title, max_pixels=ledger.settings.max_fingerprint_pixels)
     except Undecodable as exc:
         raise InvalidInput(f"cannot fingerprint the file: {exc}") from None
     evidence = FileEvidence(
@@ -56,10 +56,10 @@ def record_file(
     return prints
 
 
-def parse_codes(given: dict[str, list[str]]) -> dict[str, list[bytes]]:
+def parse_codes(given: dict[str, list[str]], methods: Methods = DEFAULT) -> dict[str, list[bytes]]:
     """Codes a platform computed itself (``{"phash@1": ["0x…", …]}``): known methods only, each
     code 8 bytes of hex, at most MAX_CODES per method."""
-    known = set(DEFAULT.keys.values())
+    known = set(methods.keys.values())
     out: dict[str, list[bytes]] = {}
     for label, values in given.items():
         if label not in known:
@@ -93,11 +93,17 @@ class BackfillResult:
 
 
 def backfill(ledger: Ledger, progress: Callable[[int, int], None] | None = None) -> BackfillResult:
-    """Fingerprints every registered work whose file is in the content store and has no
-    fingerprints yet (works registered before fingerprinting existed, or by hash and stored since)."""
+    """Fingerprints every registered work whose file is in the content store and lacks some
+    configured method's codes (works registered before fingerprinting existed, or by hash and
+    stored since, or before a method such as an image embedding was configured)."""
     result = BackfillResult()
     with Session(ledger.engine) as s:
-        done = set(s.exec(select(FileEvidence.content_hash).where(col(FileEvidence.media).is_not(None))).all())
+        media = dict(s.exec(select(FileEvidence.content_hash, FileEvidence.media).where(col(FileEvidence.media).is_not(None))).all())
+        labels: dict[str, set[str]] = {}
+        for content_hash, label in s.exec(select(Fingerprint.content_hash, Fingerprint.method)).all():
+            labels.setdefault(content_hash, set()).add(label)
+        wanted = {kind: {ledger.methods.keys[m.name] for m in ledger.methods.for_media(kind)} for kind in ("image", "text")}
+        done = {h for h, kind in media.items() if wanted.get(kind, set()) <= labels.get(h, set())}
         works = list(s.exec(select(Work.content_hash, Work.metadata_cid).order_by(col(Work.work_id))).all())
     for i, (content_hash, metadata_cid) in enumerate(works):
         if content_hash in done:

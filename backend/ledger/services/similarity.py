@@ -96,7 +96,7 @@ class SimilarityIndexes:
         with self._lock:
             self._indexes.clear()
         counts = {}
-        for label in DEFAULT.keys.values():
+        for label in self.ledger.methods.keys.values():
             for whole in (False, True):
                 path = self._path(label, whole)
                 for p in (path, path.with_suffix(".json")):
@@ -226,7 +226,7 @@ def query_codes_of(ledger: Ledger, content_hash: str) -> tuple[dict[str, list[by
         stored = stored_codes(s, [content_hash]).get(content_hash, {})
     windows = windows_of(stored)
     if evidence is not None and evidence.file_cid and ledger.store.has(evidence.file_cid):
-        return fingerprint(ledger.store.get(evidence.file_cid), max_pixels=ledger.settings.max_fingerprint_pixels).queries, windows
+        return fingerprint(ledger.store.get(evidence.file_cid), ledger.methods, max_pixels=ledger.settings.max_fingerprint_pixels).queries, windows
     return {label: codes[:1] for label, codes in stored.items()}, windows
 
 

@@ -104,7 +104,7 @@ async def similar_to_file(request: Request, _: Reader, ledger: LedgerDep, k: K =
 
     def run() -> SimilarOut:
         try:
-            prints = fingerprint(data, max_pixels=ledger.settings.max_fingerprint_pixels)
+            prints = fingerprint(data, ledger.methods, max_pixels=ledger.settings.max_fingerprint_pixels)
         except Undecodable as exc:
             raise InvalidInput(f"cannot fingerprint the file: {exc}") from None
         h = "0x" + hashlib.sha256(data).hexdigest()

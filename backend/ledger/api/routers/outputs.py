@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from ledger.api.deps import LedgerDep, Limit, Offset, Platform, Reader, WorkId
 from ledger.api.schemas import OwnerOut, SignatureRequiredOut
+from ledger.evidence.methods import Methods
 from ledger.api.schemas_ai import CorrectedLinkOut, LinkCorrectionOut, LinkOut, OutputBatchIn, OutputIn, OutputOut, OutputsOut
 from ledger.models import ApiKey
 from ledger.runtime import Ledger
@@ -53,8 +54,8 @@ def output_out(v: svc.OutputView, reliance: svc.RelianceResult | None = None) ->
     )
 
 
-def _request(o: OutputIn, file: bytes | None = None) -> svc.OutputRequest:
-    codes = fingerprints.parse_codes(o.fingerprints) if o.fingerprints else None
+def _request(o: OutputIn, methods: Methods, file: bytes | None = None) -> svc.OutputRequest:
+    codes = fingerprints.parse_codes(o.fingerprints, methods) if o.fingerprints else None
     links = tuple((l.work_id, l.weight_bps, svc.TRAINING if l.kind == "training" else svc.REFERENCE) for l in o.links)
     return svc.OutputRequest(bytes.fromhex(o.output_hash[2:]), o.model_id, links, file=file, codes=codes)
 
@@ -97,7 +98,7 @@ async def register_output(request: Request, key: Platform, ledger: LedgerDep) ->
     `output` JSON) or its `fingerprints` and the ledger checks its reliance on registered works
     (`reliance` in the answer; 409 with the report when the model's policy is refuse)."""
     upload = await read_upload(request, ledger, "output", OutputIn)
-    status, out = await _register(ledger, key, [_request(upload.spec, upload.file)])
+    status, out = await _register(ledger, key, [_request(upload.spec, ledger.methods, upload.file)])
     if status == 202:
         return JSONResponse(status_code=202, content=out)
     return JSONResponse(status_code=status, content=(out["created"] or out["existing"])[0])
@@ -107,7 +108,7 @@ async def register_output(request: Request, key: Platform, ledger: LedgerDep) ->
 async def register_outputs(body: OutputBatchIn, key: Platform, ledger: LedgerDep) -> Any:
     """Registers up to 5000 outputs, all or nothing per transaction (max_outputs_per_tx each);
     outputs already on record are returned under `existing`."""
-    status, out = await _register(ledger, key, [_request(o) for o in body.outputs])
+    status, out = await _register(ledger, key, [_request(o, ledger.methods) for o in body.outputs])
     return JSONResponse(status_code=status, content=out)
 
 
