@@ -119,3 +119,14 @@ def test_a_configured_embedding_is_backfilled_and_corroborates_searches(settings
         assert found[0]["match"] and found[0]["work_id"] == made.json()["work_id"]
         assert label in found[0]["corroboration"] and found[0]["corroboration"][label] < 16, found[0]
     ledger.engine.dispose()
+
+
+def test_onnxruntime_loads_in_a_process_that_has_the_index() -> None:
+    """Regression: onnxruntime imported after usearch crashed the process (segmentation fault
+    in the full suite); the index module now loads onnxruntime first where it is installed."""
+    import subprocess
+    import sys
+
+    code = "import ledger.evidence.index, usearch.index, onnxruntime; print('loaded')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "loaded" in done.stdout, done.stderr[-2000:]

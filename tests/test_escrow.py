@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from eth_utils import to_checksum_address
 from sqlmodel import Session, select
 
 from ledger.accounting import escrow
@@ -106,6 +107,80 @@ def test_lines_with_held_parts_merge_into_one_line_each(rows: list[tuple[int, in
         sums[(p, w, r)] = sums.get((p, w, r), 0) + amount
     assert list(zip(merged.payee.tolist(), merged.work_id.tolist(), merged.report.tolist(), merged.amount.tolist())) == [(*k, v) for k, v in sorted(sums.items())]
     assert held.amount.tolist() == [r[3] for r in rows if r[4]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-10**12, 10**12), st.lists(st.integers(1, 10_000), min_size=1, max_size=6))
+def test_an_upheld_disputes_escrow_splits_over_the_new_owners_by_their_shares(amount: int, shares: list[int]) -> None:
+    owners = [(PAYEES[i], share) for i, share in enumerate(shares[:5])]
+    paid = escrow.by_shares(owners)(amount)
+    assert sum(a for _, a in paid) == amount  # every unit, of either sign
+    total = sum(share for _, share in owners)
+    for (payee, a), (_, share) in zip(paid, sorted(owners, key=lambda o: int(o[0][0], 16))):
+        assert abs(a * total - amount * share) < total  # within a unit of its exact share
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 4), st.sampled_from([None, "upheld", "rejected", "withdrawn"]), st.one_of(st.none(), st.integers(0, 20))),
+        max_size=12,
+    ),
+    st.integers(0, 20),
+)
+def test_a_subject_is_held_or_redirected_by_its_first_dispute_that_still_decides(
+    rows: list[tuple[int, str | None, int | None]], as_of: int
+) -> None:
+    """Open, or upheld and not carried out: held; carried out after the period: redirected;
+    carried out by the period's end, rejected or withdrawn: neither. The lowest dispute id counts."""
+    facts = [escrow.DisputeFact(i + 1, subject, outcome, corrected if outcome == "upheld" else None) for i, (subject, outcome, corrected) in enumerate(rows)]
+    held, redirected = escrow.standing(facts, as_of)
+    assert not set(held) & set(redirected)
+    for subject in {f.subject for f in facts}:
+        live = [f for f in facts if f.subject == subject and (f.outcome is None or (f.outcome == "upheld" and (f.corrected_at is None or f.corrected_at > as_of)))]
+        if not live:
+            assert subject not in held and subject not in redirected
+            continue
+        first = live[0]
+        if first.outcome is None or first.corrected_at is None:
+            assert held[subject] == first.dispute_id
+        else:
+            assert redirected[subject] == first.dispute_id
+
+
+def test_an_upheld_registration_pays_every_owner_the_arbiter_names(ledger: Ledger, server: Server) -> None:
+    """The escrow of an upheld registration dispute, and the lines it redirects, go to the owners
+    the reassignment names, by their shares (a studio's staff, not only the claimant)."""
+    artist_key = create_api_key(ledger, Role.rights_holder, "artist")
+    artist, artist_account = client_for(server, artist_key.token), str(artist_key.holder_address)
+    squatter = client_for(server, create_api_key(ledger, Role.rights_holder, "squatter").token)
+    arbiter = client_for(server, create_api_key(ledger, Role.arbiter, "arbiter").token)
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+    colleague = "0x" + "c0" * 20
+    work = squatter.post("/works", json={"title": "w", "content_hash": "0x" + f"{0xD0C:064x}", "terms": TERMS}).json()["work_id"]
+    platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xD0C)
+    dispute = artist.post("/disputes", json={"kind": "registration", "work_id": work, "statement": "our studio's frame"}).json()["dispute_id"]
+    assert _upload(platform, _csv("SEP", address, "2026-09-01", "2026-09-30", "EUR", [(h, 10_001)])).status_code == 201
+    sep = accountant.post("/statements", json={"period_start": "2026-09-01", "period_end": "2026-09-30", "currency": "EUR"}).json()
+    owners = [{"account": artist_account, "share_bps": 7_000}, {"account": colleague, "share_bps": 3_000}]
+    decided = arbiter.post(f"/disputes/{dispute}/decision", json={"upheld": True, "reason": "the studio's", "owners": owners})
+    assert decided.status_code == 200 and decided.json()["correction_tx"], decided.text
+    assert _upload(platform, _csv("OCT", address, "2026-10-01", "2026-10-31", "EUR", [(h, 1_001)])).status_code == 201
+    octo = accountant.post("/statements", json={"period_start": "2026-10-01", "period_end": "2026-10-31", "currency": "EUR"}).json()
+    raw = accountant.get(f"/statements/{octo['statement_id']}/document").content
+    doc = json.loads(raw)
+    colleague_account = to_checksum_address(colleague)
+    # 70 % of 10,001 = 7,001 held in September, 701 of October redirected: 70/30 by largest remainder.
+    assert sorted((r["fromStatement"], r["account"], r["amount"]) for r in doc["escrowReleases"]) == sorted([
+        ("", artist_account, 491), ("", colleague_account, 210),
+        (sep["statement_id"], artist_account, 4_901), (sep["statement_id"], colleague_account, 2_100),
+    ])  # fmt: skip
+    checks = verify_statement(ledger.w3, raw)
+    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+    # A document paying the claimant alone does not verify.
+    forged = {**doc, "escrowReleases": [{**r, "account": artist_account, "payout": artist_account} for r in doc["escrowReleases"]]}
+    failed = {c.name for c in verify_statement(ledger.w3, json.dumps(forged).encode(), octo["statement_id"]) if not c.ok}
+    assert "escrow follows the disputes on chain" in failed
 
 
 def test_a_squatted_works_royalties_wait_in_escrow_and_reach_the_right_holder(ledger: Ledger, server: Server, tmp_path: Path) -> None:

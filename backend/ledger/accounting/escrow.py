@@ -4,20 +4,24 @@ Pure: lines and decisions in, held amounts, releases and earnings out. A registr
 open when a statement is closed puts the contested work's earnings in escrow: each payee's lines
 for that work still appear in the statement (they are what the usage earned), but the payee is
 not paid them; the statement records them as held, per (dispute, payee). A later statement in
-the same currency, closed once the dispute is decided, releases them: an upheld dispute pays the
-claimant everything held for it, a rejected or withdrawn one pays each payee back what was held
-from it. Nothing is lost: every unit held is released exactly once, to someone named by the
-chain's decision, and a statement's earnings are its lines, less what it held, plus what it
-released.
+the same currency, closed once the dispute is decided and carried out, releases them: an upheld
+dispute pays what was held to the owners the arbiter gave the work (``by_shares``: the claimant
+alone by default), a rejected or withdrawn one pays each payee back what was held from it.
+Nothing is lost: every unit held is released exactly once, to someone named by the chain's
+decision, and a statement's earnings are its lines, less what it held, plus what it released.
 
-A dispute already upheld when a statement is closed redirects that statement's lines for the
-work (those not paid to the claimant already: usage from before the work changed hands) to the
-claimant in the same statement: held and released at once, ``from_statement`` empty.
+An upheld dispute is carried out by a correction on chain (the work reassigned); until then it
+keeps holding. A statement whose period ended before the correction (usage from before the work
+changed hands, paid by the owners at the period's end) redirects that work's lines to the new
+owners in the same statement: held and released at once, ``from_statement`` empty. A period
+ending after the correction pays the new owners directly.
 """
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from ledger.accounting.allocation import allocate
 
 Payee = tuple[str, str]  # (account, payout)
 
@@ -60,43 +64,57 @@ class Release:
 
 @dataclass(frozen=True)
 class DisputeFact:
-    """A registration dispute as the chain tells it up to some block."""
+    """A dispute as the chain tells it up to some block, about one subject (a work, an output)."""
 
     dispute_id: int
-    work_id: int
-    claimant: str
+    subject: int
     outcome: str | None  # None while open by that block; upheld, rejected or withdrawn
+    corrected_at: int | None = None  # time of the correction carrying out an upheld dispute, by that block
 
 
-def standing(disputes: Iterable[DisputeFact]) -> tuple[dict[int, int], dict[int, tuple[int, str]]]:
-    """From the registration disputes opened by a statement's window end: the works they hold
-    (work id -> its first open dispute) and the works they redirect (work id -> (its first upheld
-    dispute, the claimant)); a work with an upheld dispute is redirected, not held. The close and
-    the verifier both decide with this, from the database and from the chain's events."""
+def standing(disputes: Iterable[DisputeFact], as_of: int) -> tuple[dict[int, int], dict[int, int]]:
+    """From the disputes opened by a statement's window end, for a period ending at ``as_of``:
+    the subjects they hold (subject -> its first dispute that is open, or upheld and not carried
+    out yet: its money waits for the owners or links it will be paid by) and the subjects they
+    redirect (subject -> a dispute upheld and carried out after ``as_of``). A dispute carried out
+    by ``as_of`` needs neither: the period already pays the corrected owners or links. The close
+    and the verifier both decide with this, from the database and from the chain's events."""
     held: dict[int, int] = {}
-    upheld: dict[int, tuple[int, str]] = {}
+    redirected: dict[int, int] = {}
     for d in sorted(disputes, key=lambda d: d.dispute_id):
-        if d.outcome is None:
-            held.setdefault(d.work_id, d.dispute_id)
-        elif d.outcome == "upheld":
-            upheld.setdefault(d.work_id, (d.dispute_id, d.claimant))
-    return {w: d for w, d in held.items() if w not in upheld}, upheld
+        if d.subject in held or d.subject in redirected or d.outcome not in (None, "upheld"):
+            continue
+        if d.outcome is None or d.corrected_at is None:
+            held[d.subject] = d.dispute_id
+        elif d.corrected_at > as_of:
+            redirected[d.subject] = d.dispute_id
+    return held, redirected
+
+
+def by_shares(owners: Iterable[tuple[Payee, int]]) -> Callable[[int], list[tuple[Payee, int]]]:
+    """An amount split over owners by their shares (largest remainder, ties to the lower account,
+    as the engine splits co-owners); a negative amount (reversed lines) splits as its opposite."""
+    ordered = sorted(owners, key=lambda o: _order(o[0]))
+
+    def pays(amount: int) -> list[tuple[Payee, int]]:
+        sign = -1 if amount < 0 else 1
+        parts = allocate(sign * amount, [share for _, share in ordered])
+        return [(payee, sign * part) for (payee, _), part in zip(ordered, parts)]
+
+    return pays
 
 
 def _order(p: Payee) -> tuple[int, int]:
     return int(p[0], 16), int(p[1], 16)
 
 
-def hold(lines: Iterable[tuple[Payee, int, int]], disputed: dict[int, int], claimants: dict[int, str] | None = None) -> list[Held]:
-    """``lines``: (payee, work id, amount); ``disputed``: work id -> the dispute holding it;
-    ``claimants``: dispute -> an account whose own lines are not held (the claimant of an
-    upheld dispute is already paid what is its due). The held amounts per (dispute, work, payee),
-    in a fixed order; zero sums are left out."""
+def hold(lines: Iterable[tuple[Payee, int, int]], disputed: dict[int, int]) -> list[Held]:
+    """``lines``: (payee, work id, amount); ``disputed``: work id -> the dispute holding it. The
+    held amounts per (dispute, work, payee), in a fixed order; zero sums are left out."""
     sums: dict[tuple[int, int, Payee], int] = defaultdict(int)
-    skip = claimants or {}
     for payee, work_id, amount in lines:
         dispute = disputed.get(work_id)
-        if dispute is not None and skip.get(dispute) != payee[0]:
+        if dispute is not None:
             sums[(dispute, work_id, payee)] += amount
     return [
         Held(d, w, p[0], p[1], amount)
@@ -138,11 +156,10 @@ def ordered(held: list[Held]) -> list[Held]:
     return sorted(held, key=lambda h: (h.dispute_id, h.work_id, _order((h.account, h.payout))))
 
 
-def redirect(lines: Iterable[tuple[Payee, int, int]], upheld: dict[int, tuple[int, str]]) -> tuple[list[Held], list[Release]]:
-    """Lines of works whose dispute is already upheld (work id -> (dispute, claimant)), held and
-    released to the claimant in the same statement."""
-    held = hold(lines, {w: d for w, (d, _) in upheld.items()}, {d: c for d, c in upheld.values()})
-    decisions = {d: Decision("upheld", c) for d, c in upheld.values()}
+def redirect(lines: Iterable[tuple[Payee, int, int]], redirected: dict[int, int], decisions: dict[int, Decision]) -> tuple[list[Held], list[Release]]:
+    """Lines of works whose dispute was upheld and carried out after the period (work id ->
+    dispute), held and released by the dispute's decision in the same statement."""
+    held = hold(lines, redirected)
     return held, release([HeldBefore("", h) for h in held], decisions)
 
 

@@ -8,6 +8,7 @@ reported is always the true one; what approximate search can lose is recall, whi
 ``scripts/bench_similarity.py`` measures against exact search.
 """
 
+import importlib.util
 import json
 import threading
 from collections.abc import Iterable
@@ -15,7 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from usearch.index import Index, MetricKind
+
+# onnxruntime loaded after usearch crashes the process (a native symbol clash: reproduced with
+# usearch 2.26 and onnxruntime 1.23 and 1.32, the other order works). Where onnxruntime is
+# installed (the `embedding` extra), it is loaded first.
+if importlib.util.find_spec("onnxruntime") is not None:
+    import onnxruntime  # noqa: F401
+
+from usearch.index import Index, MetricKind  # noqa: E402
 
 from ledger.evidence.methods import CODE_BYTES
 

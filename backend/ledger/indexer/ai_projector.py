@@ -103,7 +103,7 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
                 for link in args["links"]
             ]
         )  # fmt: skip
-        disputes_projector.carried_out(session, args, log)
+        disputes_projector.carried_out(session, args, log, timestamp)
     elif name == "UsageAnchored":
         r = args["report"]
         session.add(

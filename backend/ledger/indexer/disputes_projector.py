@@ -36,8 +36,9 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
             d.arbiter, d.reason_cid = args["arbiter"], args["reasonCid"]
 
 
-def carried_out(session: Session, args: dict[str, Any], log: dict[str, Any]) -> None:
-    """WorkRegistry.WorkReassigned and OutputRegistry.LinksCorrected name the dispute they carry out."""
+def carried_out(session: Session, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
+    """WorkRegistry.WorkReassigned and OutputRegistry.LinksCorrected name the dispute they carry
+    out; the last correction counts (when escrow is released, and by which owners or links)."""
     d = session.get(Dispute, int(args["disputeId"]))
     if d is not None:
-        d.correction_tx = _hex(log["transactionHash"])
+        d.correction_tx, d.correction_block, d.corrected_at = _hex(log["transactionHash"]), int(log["blockNumber"]), timestamp

@@ -47,7 +47,7 @@ CHECKPOINT = "chain"
 def _works(session: Session, store: ContentStore, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
     works_projector.apply(session, name, args, log, timestamp)
     if name == "WorkReassigned":
-        disputes_projector.carried_out(session, args, log)
+        disputes_projector.carried_out(session, args, log, timestamp)
 
 
 def _terms(session: Session, store: ContentStore, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:

@@ -26,3 +26,5 @@ class Dispute(SQLModel, table=True):
     #: the transaction that carried out an upheld dispute: WorkReassigned (registration) or
     #: LinksCorrected (attribution)
     correction_tx: str | None = Field(default=None, max_length=66)
+    correction_block: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    corrected_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # its block's time

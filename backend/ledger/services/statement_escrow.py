@@ -1,14 +1,16 @@
 """What a period close holds in escrow and releases, from the disputes on chain at its window's end.
 
 A statement's window ends at block ``anchorsUpTo``; the disputes as they stood at that block
-decide: a registration dispute opened by then and not decided by then holds its work's lines;
-an attribution dispute holds what its output's usage brought every payee (the engine traces that
-part of each line, ``royalties.compute(hold=...)``); a dispute decided by then releases what
-earlier statements in the currency held for it. An upheld attribution dispute counts as decided
-once its correction (``OutputRegistry.LinksCorrected``) is on chain: what it held is then split
-again, as usage of the output with no platform share, by the corrected links and the owners at
-the releasing statement's period end. The same block gives the same plan, so a retried close
-computes the same document, and the verifier can check the plan against the chain.
+decide (``accounting.escrow.standing``): a registration dispute holds its work's lines, an
+attribution dispute what its output's usage brought every payee (the engine traces that part of
+each line, ``royalties.compute(hold=...)``), while open, and once upheld until it is carried out
+on chain (``WorkRegistry.reassign``, ``OutputRegistry.correctLinks``). A dispute decided by
+then releases what earlier statements in the currency held for it: rejected or withdrawn, back
+to each payee; upheld and carried out, to the owners the work was given (by their shares), or,
+for an attribution dispute, split again as usage of the output with no platform share, by the
+corrected links and the owners at the releasing statement's period end. The same block gives the
+same plan, so a retried close computes the same document, and the verifier can check the plan
+against the chain.
 """
 
 from collections import defaultdict
@@ -16,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from ledger.accounting import escrow
 from ledger.accounting.splits import Lines, split
-from ledger.models import Dispute, Output, OutputLinkCorrection, Statement, StatementEscrow
+from ledger.models import Dispute, Output, OutputLinkCorrection, Statement, StatementEscrow, WorkOwnerVersion
 from ledger.services.royalties import PayeeTotal, RoyaltyRun, Traces, facts_for
 
 #: How deep upstream royalties go when escrow is split again (the close's own depth).
@@ -37,44 +39,48 @@ class Correction:
 
 
 @dataclass(frozen=True)
-class AttributionStanding:
-    """Attribution disputes as they stood at block ``up_to``, for a period ending at ``as_of``."""
+class Standing:
+    """Disputes of one kind as they stood at block ``up_to``, for a period ending at ``as_of``:
+    subjects (works, or outputs) held, and redirected (carried out after the period's end)."""
 
-    held: dict[int, int] = field(default_factory=dict)  # output id -> the dispute holding its usage
-    redirected: dict[int, int] = field(default_factory=dict)  # output id -> an upheld dispute corrected after the period's end
-    corrections: dict[int, Correction] = field(default_factory=dict)  # dispute -> its correction by up_to
+    held: dict[int, int] = field(default_factory=dict)  # subject -> the dispute holding it
+    redirected: dict[int, int] = field(default_factory=dict)  # subject -> its upheld dispute
 
     @property
     def hold(self) -> dict[int, int]:
-        """Every output whose usage the close traces apart: held or redirected."""
+        """Every subject whose money the close sets apart: held or redirected."""
         return {**self.held, **self.redirected}
 
 
-def attribution_standing(session: Session, up_to: int, as_of: int) -> AttributionStanding:
-    """An output is held by its first attribution dispute that, at block ``up_to``, is open, or
-    upheld with no correction yet (its money waits for the links it will be paid by). An upheld
-    dispute corrected after ``as_of`` redirects the output's usage (split again by the corrected
-    links in the same statement); one corrected by ``as_of`` needs nothing: the period already
-    splits by the corrected links."""
-    rows = session.exec(
-        select(Dispute, Output.output_id)
-        .join(Output, col(Output.output_hash) == col(Dispute.output_hash))
-        .where(Dispute.kind == "attribution", Dispute.opened_block <= up_to)
-        .order_by(col(Dispute.dispute_id))
-    ).all()
-    corrections = corrections_by(session, [d.dispute_id for d, _ in rows], up_to)
-    held: dict[int, int] = {}
-    redirected: dict[int, int] = {}
-    for d, output_id in rows:
-        decided = d.closed_block is not None and d.closed_block <= up_to
-        if output_id in held or output_id in redirected or (decided and d.state != "upheld"):
-            continue
-        c = corrections.get(d.dispute_id)
-        if not decided or c is None:
-            held[output_id] = d.dispute_id
-        elif c.effective_at > as_of:
-            redirected[output_id] = d.dispute_id
-    return AttributionStanding(held, redirected, corrections)
+def _outcome(d: Dispute, up_to: int) -> str | None:
+    return d.state if d.closed_block is not None and d.closed_block <= up_to else None
+
+
+def _corrected_at(d: Dispute, up_to: int) -> int | None:
+    return d.corrected_at if d.correction_block is not None and d.correction_block <= up_to else None
+
+
+def standing_at(session: Session, kind: str, up_to: int, as_of: int) -> Standing:
+    """Registration disputes hold works; attribution disputes hold outputs (by output id)."""
+    if kind == "registration":
+        rows = [(d, d.work_id) for d in session.exec(select(Dispute).where(Dispute.kind == kind, Dispute.opened_block <= up_to))]
+    else:
+        rows = list(
+            session.exec(
+                select(Dispute, Output.output_id)
+                .join(Output, col(Output.output_hash) == col(Dispute.output_hash))
+                .where(Dispute.kind == kind, Dispute.opened_block <= up_to)
+            ).all()
+        )
+    held, redirected = escrow.standing(
+        (escrow.DisputeFact(d.dispute_id, subject, _outcome(d, up_to), _corrected_at(d, up_to)) for d, subject in rows if subject is not None), as_of
+    )  # fmt: skip
+    return Standing(held, redirected)
+
+
+def attribution_standing(session: Session, up_to: int, as_of: int) -> Standing:
+    """Which outputs' usage a close must trace apart (``Standing.hold``)."""
+    return standing_at(session, "attribution", up_to, as_of)
 
 
 def corrections_by(session: Session, dispute_ids: list[int], up_to: int) -> dict[int, Correction]:
@@ -112,6 +118,36 @@ def resplit(session: Session, correction: Correction, as_of: int) -> Callable[[i
     return pay
 
 
+def reassigned_owners(session: Session, d: Dispute) -> Callable[[int], list[tuple[escrow.Payee, int]]]:
+    """What an amount held for an upheld registration dispute pays: the owners the arbiter gave
+    the work (the owner list its reassignment recorded), by their shares."""
+    version = session.exec(
+        select(func.max(WorkOwnerVersion.version)).where(WorkOwnerVersion.work_id == d.work_id, WorkOwnerVersion.effective_block == d.correction_block)
+    ).one()
+    owners = session.exec(select(WorkOwnerVersion).where(WorkOwnerVersion.work_id == d.work_id, WorkOwnerVersion.version == version)).all()
+    if not owners:
+        raise RuntimeError(f"dispute {d.dispute_id} is carried out but the work's owners after it are not projected")
+    return escrow.by_shares(((o.account, o.payout), o.share_bps) for o in owners)
+
+
+def decision(session: Session, d: Dispute, up_to: int, as_of: int) -> escrow.Decision | None:
+    """The dispute's decision by block ``up_to``, if it can release escrow yet: an upheld
+    dispute only once carried out, paying the corrected owners or links."""
+    outcome = _outcome(d, up_to)
+    if outcome is None:
+        return None
+    if outcome != "upheld":
+        return escrow.Decision(outcome, d.claimant)
+    if _corrected_at(d, up_to) is None:
+        return None
+    if d.kind == "registration":
+        return escrow.Decision(outcome, d.claimant, reassigned_owners(session, d))
+    correction = corrections_by(session, [d.dispute_id], up_to).get(d.dispute_id)
+    if correction is None:
+        raise RuntimeError(f"dispute {d.dispute_id} is carried out but its link correction is not projected")
+    return escrow.Decision(outcome, d.claimant, resplit(session, correction, as_of))
+
+
 @dataclass(frozen=True)
 class EscrowPlan:
     held: list[escrow.Held]
@@ -145,16 +181,6 @@ class EscrowPlan:
         }
 
 
-def standing_at(session: Session, up_to: int) -> tuple[dict[int, int], dict[int, tuple[int, str]]]:
-    """The works held and redirected by the registration disputes as they stood at block ``up_to``."""
-    rows = session.exec(select(Dispute).where(Dispute.kind == "registration", Dispute.opened_block <= up_to)).all()
-    return escrow.standing(
-        escrow.DisputeFact(d.dispute_id, d.work_id, d.claimant, d.state if d.closed_block is not None and d.closed_block <= up_to else None)
-        for d in rows
-        if d.work_id is not None
-    )  # fmt: skip
-
-
 def _held_before(session: Session, currency: str) -> list[tuple[int, escrow.HeldBefore]]:
     rows = session.exec(
         select(StatementEscrow, Statement.statement_id)
@@ -169,22 +195,10 @@ def _held_before(session: Session, currency: str) -> list[tuple[int, escrow.Held
 
 
 def _decisions(session: Session, dispute_ids: set[int], up_to: int, as_of: int) -> dict[int, escrow.Decision]:
-    """The disputes decided by block ``up_to``; an upheld attribution dispute only once its
-    correction is on chain, and with the split of its escrow by the corrected links."""
     if not dispute_ids:
         return {}
     rows = session.exec(select(Dispute).where(col(Dispute.dispute_id).in_(dispute_ids))).all()
-    corrections = corrections_by(session, [d.dispute_id for d in rows if d.kind == "attribution"], up_to)
-    out = {}
-    for d in rows:
-        if d.state not in ("upheld", "rejected", "withdrawn") or d.closed_block is None or d.closed_block > up_to:
-            continue
-        if d.kind == "attribution" and d.state == "upheld":
-            if (c := corrections.get(d.dispute_id)) is not None:
-                out[d.dispute_id] = escrow.Decision(d.state, d.claimant, resplit(session, c, as_of))
-        else:
-            out[d.dispute_id] = escrow.Decision(d.state, d.claimant)
-    return out
+    return {d.dispute_id: found for d in rows if (found := decision(session, d, up_to, as_of)) is not None}
 
 
 def attribution_held(run: RoyaltyRun, keys: list[escrow.Payee]) -> list[escrow.Held]:
@@ -198,31 +212,27 @@ def attribution_held(run: RoyaltyRun, keys: list[escrow.Payee]) -> list[escrow.H
     return escrow.ordered([escrow.Held(d, w, p[0], p[1], amount) for (d, w, p), amount in sums.items() if amount])
 
 
-def plan(session: Session, currency: str, up_to: int, run: RoyaltyRun, as_of: int, attribution: AttributionStanding | None = None) -> EscrowPlan:
+def plan(session: Session, currency: str, up_to: int, run: RoyaltyRun, as_of: int, attribution: Standing | None = None) -> EscrowPlan:
     """``run`` traced with ``attribution.hold`` (the attribution standing at ``up_to`` for a
     period ending at ``as_of``)."""
     assert run.traces is not None
     t = run.traces
     keys = [(p.account, p.payout) for p in run.payees]
-    disputed, upheld = standing_at(session, up_to)
-    works = [*disputed, *upheld]
+    registration = standing_at(session, "registration", up_to, as_of)
+    works = list(registration.hold)
     mask = np.isin(t.work_id, np.array(works, dtype=np.int64)) if works else np.zeros(len(t), dtype=bool)
     lines = [(keys[int(t.payee[i])], int(t.work_id[i]), int(t.amount[i])) for i in np.nonzero(mask)[0]]
-    held = escrow.hold(lines, disputed)
-    redirected, at_once = escrow.redirect(lines, upheld)
-    # Attribution: everything the held outputs brought is held; what a dispute corrected after the
-    # period's end held is released at once, split by the corrected links.
-    attribution = attribution or AttributionStanding()
+    # Attribution: everything the held outputs brought, from the run's traced parts.
+    attribution = attribution or Standing()
     by_output = attribution_held(run, keys)
-    redirecting = set(attribution.redirected.values())
-    at_once += escrow.release(
-        [escrow.HeldBefore("", h) for h in by_output if h.dispute_id in redirecting],
-        {d: escrow.Decision("upheld", "", resplit(session, attribution.corrections[d], as_of)) for d in redirecting},
-    )
+    redirecting = {*registration.redirected.values(), *attribution.redirected.values()}
+    at_once_decisions = _decisions(session, redirecting, up_to, as_of)
+    redirected, at_once = escrow.redirect(lines, registration.redirected, at_once_decisions)
+    at_once += escrow.release([escrow.HeldBefore("", h) for h in by_output if h.dispute_id in redirecting], at_once_decisions)
     before = _held_before(session, currency)
     decisions = _decisions(session, {h.held.dispute_id for _, h in before}, up_to, as_of)
     releases = escrow.ordered_releases(escrow.release([h for _, h in before], decisions) + at_once)
-    held = escrow.ordered(held + redirected + by_output)
+    held = escrow.ordered(escrow.hold(lines, registration.held) + redirected + by_output)
     released_rows = [row for row, h in before if h.held.dispute_id in decisions]
     earned = escrow.earnings({k: p.amount for k, p in zip(keys, run.payees)}, held, releases)
     payees = [PayeeTotal(a, p, amount) for (a, p), amount in earned.items()]

@@ -282,79 +282,112 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
 
 
 def _escrow_on_chain(w3: Web3, doc: dict[str, Any], entries: list[tuple[int, str, str, int]]) -> tuple[bool, str]:
-    """What the statement held is exactly its lines for the works under a registration dispute
-    open at its window's end (``anchorsUpTo``), per dispute and payee; what it holds for
-    attribution disputes names disputes that held their output at that block (open, or upheld and
-    not corrected, or corrected after the period's end and released at once); each release's
-    dispute was decided by then, an upheld registration dispute pays its claimant, an upheld
-    attribution dispute was corrected by then. (The attribution amounts need the usage:
-    ``recompute_statement``. That a release equals what its statement of origin held is checked
-    with that statement's document: ``fromStatement``.)"""
+    """Escrow as the chain's disputes decide it at the statement's window end (``anchorsUpTo``),
+    by the same rule as the close (``escrow.standing``): the registration holds are exactly the
+    lines of the works held or redirected, per dispute and payee, and the works redirected are
+    released at once to the owners their reassignment named, by their shares; attribution holds
+    name disputes that held their output at that block (their amounts need the usage:
+    ``recompute_statement``), and a redirected one releases at once what it holds; every release
+    of an earlier statement's hold names a dispute decided by then, an upheld one carried out by
+    then, and an upheld registration dispute pays the reassigned owners by their shares. (That a
+    release equals what its statement of origin held is checked with that statement's document.)"""
     up_to, as_of = int(doc["anchorsUpTo"]), int(doc["periodEnd"])
-    registry = w3.eth.contract(address=to_checksum_address(doc["contracts"]["DisputeRegistry"]), abi=compile_contract("DisputeRegistry.sol").abi)
     start = int(doc["contractsFromBlock"])
+
+    def contract(name: str) -> Contract:
+        return w3.eth.contract(address=to_checksum_address(doc["contracts"][name]), abi=compile_contract(f"{name}.sol").abi)
+
+    registry = contract("DisputeRegistry")
     opened = registry.events.DisputeOpened().get_logs(from_block=start, to_block=up_to)
     closed = {
         int(ev["args"]["disputeId"]): ("upheld" if ev["args"].get("upheld") else "rejected") if ev["event"] == "DisputeResolved" else "withdrawn"
         for kind in (registry.events.DisputeResolved, registry.events.DisputeWithdrawn)
         for ev in kind().get_logs(from_block=start, to_block=up_to)
     }  # fmt: skip
-    claimant = {int(ev["args"]["disputeId"]): ev["args"]["claimant"] for ev in opened}
+    times: dict[int, int] = {}
+
+    def time_of(block: int) -> int:
+        if block not in times:
+            times[block] = int(w3.eth.get_block(block)["timestamp"])
+        return times[block]
+
+    corrected: dict[int, int] = {}  # dispute -> time of its last correction by up_to
+    owners_after: dict[int, list[tuple[escrow.Payee, int]]] = {}
+    for ev in contract("WorkRegistry").events.WorkReassigned().get_logs(from_block=start, to_block=up_to):
+        d = int(ev["args"]["disputeId"])
+        corrected[d] = time_of(int(ev["blockNumber"]))
+        owners_after[d] = [((o["account"], o["payout"]), int(o["shareBps"])) for o in ev["args"]["owners"]]
+    if "OutputRegistry" in doc["contracts"]:
+        for ev in contract("OutputRegistry").events.LinksCorrected().get_logs(from_block=start, to_block=up_to):
+            corrected[int(ev["args"]["disputeId"])] = time_of(int(ev["blockNumber"]))
     attribution = {int(ev["args"]["disputeId"]) for ev in opened if int(ev["args"]["kind"]) == 1}
-    corrected_at: dict[int, int] = {}  # attribution dispute -> time of its last correction by up_to
-    if attribution and "OutputRegistry" in doc["contracts"]:
-        outputs = w3.eth.contract(address=to_checksum_address(doc["contracts"]["OutputRegistry"]), abi=compile_contract("OutputRegistry.sol").abi)
-        for ev in outputs.events.LinksCorrected().get_logs(from_block=start, to_block=up_to):
-            corrected_at[int(ev["args"]["disputeId"])] = int(w3.eth.get_block(ev["blockNumber"])["timestamp"])
-    disputed, upheld = escrow.standing(
-        escrow.DisputeFact(int(ev["args"]["disputeId"]), int(ev["args"]["workId"]), ev["args"]["claimant"], closed.get(int(ev["args"]["disputeId"])))
-        for ev in opened
-        if int(ev["args"]["kind"]) == 0
-    )  # fmt: skip
+    facts = {
+        kind: [
+            escrow.DisputeFact(d, int(ev["args"]["workId"]) if kind == 0 else int.from_bytes(ev["args"]["outputHash"], "big"), closed.get(d), corrected.get(d))
+            for ev in opened
+            if int(ev["args"]["kind"]) == kind and (d := int(ev["args"]["disputeId"]))
+        ]
+        for kind in (0, 1)
+    }  # fmt: skip
+    held_works, redirected_works = escrow.standing(facts[0], as_of)
+    held_outputs, redirected_outputs = escrow.standing(facts[1], as_of)
+    pays = {d: escrow.Decision("upheld", "", escrow.by_shares(owners)) for d, owners in owners_after.items()}
+
     keys = {e[0]: (e[1], e[2]) for e in entries}
     lines = [(keys[entry], work, amount) for entry, work, _report, amount in doc["lines"]]
-    redirected, at_once = escrow.redirect(lines, upheld)
-    expected = escrow.ordered(escrow.hold(lines, disputed) + redirected)
-    declared_at_once = [r for r in doc.get("escrowReleases", []) if r["fromStatement"] == "" and int(r["disputeId"]) not in attribution]
-    mine = [{"disputeId": r.dispute_id, "fromStatement": "", "account": r.account, "payout": r.payout, "amount": r.amount, "outcome": r.outcome} for r in at_once]
-    if sorted(declared_at_once, key=json.dumps) != sorted(mine, key=json.dumps):
-        return False, f"the lines of works whose dispute was upheld by block {up_to} go to their claimants: releases {mine}, not {declared_at_once}"
+    redirected, at_once = escrow.redirect(lines, redirected_works, pays)
+    expected = escrow.ordered(escrow.hold(lines, held_works) + redirected)
+    as_dicts = lambda releases: sorted(  # noqa: E731
+        ({"disputeId": r.dispute_id, "fromStatement": r.from_statement, "account": r.account, "payout": r.payout, "amount": r.amount, "outcome": r.outcome}
+         for r in releases), key=json.dumps)  # fmt: skip
+    declared_at_once = sorted(
+        ({**r, "account": to_checksum_address(r["account"]), "payout": to_checksum_address(r["payout"])}
+         for r in doc.get("escrowReleases", []) if r["fromStatement"] == "" and int(r["disputeId"]) not in attribution),
+        key=json.dumps,
+    )  # fmt: skip
+    if declared_at_once != as_dicts(at_once):
+        return False, f"the lines of works reassigned after the period go to their new owners: releases {as_dicts(at_once)}, not {declared_at_once}"
     declared = [
         escrow.Held(int(h["disputeId"]), int(h["workId"]), to_checksum_address(h["account"]), to_checksum_address(h["payout"]), int(h["amount"]))
         for h in doc["escrow"]
     ]  # fmt: skip
     by_registration = [h for h in declared if h.dispute_id not in attribution]
     if by_registration != expected:
-        return False, f"held {[(h.dispute_id, h.work_id, h.amount) for h in by_registration]}; the disputes open at block {up_to} hold {[(h.dispute_id, h.work_id, h.amount) for h in expected]}"
+        return False, f"held {[(h.dispute_id, h.work_id, h.amount) for h in by_registration]}; the disputes at block {up_to} hold {[(h.dispute_id, h.work_id, h.amount) for h in expected]}"
     at_once_total: dict[int, int] = defaultdict(int)
     for r in doc.get("escrowReleases", []):
         if r["fromStatement"] == "":
             at_once_total[int(r["disputeId"])] += int(r["amount"])
     for d in sorted({h.dispute_id for h in declared if h.dispute_id in attribution}):
-        state, when = closed.get(d), corrected_at.get(d)
         held_here = sum(h.amount for h in declared if h.dispute_id == d)
-        if state is None or (state == "upheld" and when is None):
-            if at_once_total.get(d):
-                return False, f"attribution dispute {d} is not carried out by block {up_to}: nothing it holds can be released yet"
-        elif state == "upheld" and when is not None and when > as_of:
+        if d in redirected_outputs.values():
             if at_once_total.get(d) != held_here:
-                return False, f"attribution dispute {d} was corrected after the period: the {held_here:,} it holds is released at once, not {at_once_total.get(d, 0):,}"
-        else:
-            return False, f"attribution dispute {d} holds nothing at block {up_to}: it is {state}" + (" and corrected within the period" if when else "")
+                return False, f"attribution dispute {d} was carried out after the period: the {held_here:,} it holds is released at once, not {at_once_total.get(d, 0):,}"
+        elif d not in held_outputs.values():
+            return False, f"attribution dispute {d} holds nothing at block {up_to}: it is {closed.get(d, 'open')}" + (", and carried out within the period" if d in corrected else "")
+        elif at_once_total.get(d):
+            return False, f"attribution dispute {d} is not carried out by block {up_to}: nothing it holds can be released yet"
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
     for r in doc.get("escrowReleases", []):
         d = int(r["disputeId"])
         if closed.get(d) != r["outcome"]:
             return False, f"a release names dispute {d} as {r['outcome']}; at block {up_to} the chain says {closed.get(d, 'open')}"
-        if r["outcome"] == "upheld" and d in attribution:
-            if d not in corrected_at:
-                return False, f"attribution dispute {d} has no link correction by block {up_to}: its escrow cannot be released yet"
-        elif r["outcome"] == "upheld" and not (to_checksum_address(r["account"]) == to_checksum_address(r["payout"]) == claimant.get(d)):
-            return False, f"dispute {d} was upheld: its escrow goes to its claimant {claimant.get(d)}, not {r['account']}"
+        if r["outcome"] == "upheld" and d not in corrected:
+            return False, f"dispute {d} is not carried out by block {up_to}: its escrow cannot be released yet"
+        if r["fromStatement"] and r["outcome"] == "upheld" and d not in attribution:
+            groups[(d, r["fromStatement"])].append(r)
+    for (d, origin), releases in sorted(groups.items()):  # attribution ones are split by the engine: recompute_statement
+        total = sum(int(r["amount"]) for r in releases)
+        theirs = sorted((to_checksum_address(r["account"]), to_checksum_address(r["payout"]), int(r["amount"])) for r in releases)
+        mine = sorted((a, p, amount) for (a, p), amount in pays[d].pays(total) if amount)  # type: ignore[misc]
+        if theirs != mine:
+            return False, f"dispute {d} was upheld: the {total:,} held by {origin} goes to the work's new owners by their shares, {mine}, not {theirs}"
     held_sum = sum(h.amount for h in declared)
     released = sum(int(r["amount"]) for r in doc.get("escrowReleases", []))
     ok = held_sum == int(doc["escrowHeldTotal"]) and released == int(doc["escrowReleasedTotal"])
-    return ok, (f"{len(declared)} hold(s) for {len(disputed)} disputed work(s) and {len({h.dispute_id for h in declared} & attribution)} "
-                f"contested output(s): {held_sum:,}; {len(doc.get('escrowReleases', []))} release(s): {released:,}")  # fmt: skip
+    return ok, (f"{len(declared)} hold(s) for {len(held_works) + len(redirected_works)} disputed work(s) and "
+                f"{len({h.dispute_id for h in declared} & attribution)} contested output(s): {held_sum:,}; "
+                f"{len(doc.get('escrowReleases', []))} release(s): {released:,}")  # fmt: skip
 
 
 def _shares_on_chain(w3: Web3, doc: dict[str, Any], sid: str) -> tuple[bool, str]:
@@ -467,7 +500,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
         shares = {pks[r["batchHash"]]: int(r["platformShareBps"]) for r in doc["reports"]}
         up_to, as_of = int(doc.get("anchorsUpTo", 0)), int(doc["periodEnd"])
         with Session(engine) as s:
-            attribution = statement_escrow.attribution_standing(s, up_to, as_of) if "escrow" in doc else statement_escrow.AttributionStanding()
+            attribution = statement_escrow.attribution_standing(s, up_to, as_of) if "escrow" in doc else statement_escrow.Standing()
         runs = compute_in(
             engine, 0, int(doc["periodStart"]), as_of, currency=doc["currency"], traced=True, shares=shares,
             reports={pks[r["batchHash"]] for r in doc["reports"] if not r.get("reversal")},
@@ -503,7 +536,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
     return c.results
 
 
-def _attribution_escrow(engine: Engine, doc: dict[str, Any], run: RoyaltyRun, attribution: statement_escrow.AttributionStanding) -> tuple[bool, str]:
+def _attribution_escrow(engine: Engine, doc: dict[str, Any], run: RoyaltyRun, attribution: statement_escrow.Standing) -> tuple[bool, str]:
     """The holds for attribution disputes are what the held outputs' usage brought each payee,
     and every release of an upheld attribution dispute is the amount it releases split again by
     the corrected links, as the ledger does (``statement_escrow``)."""

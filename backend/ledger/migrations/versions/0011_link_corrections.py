@@ -1,4 +1,4 @@
-"""link corrections: the links an arbiter sets on an output when it upholds an attribution dispute
+"""link corrections: the links an arbiter sets on an output when it upholds an attribution dispute; when a dispute was carried out
 
 Revision ID: 0011
 Revises: 0010
@@ -38,9 +38,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outputlinkcorrection', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outputlinkcorrection_dispute_id'), ['dispute_id'], unique=False)
+    with op.batch_alter_table('dispute', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('correction_block', sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column('corrected_at', sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('dispute', schema=None) as batch_op:
+        batch_op.drop_column('corrected_at')
+        batch_op.drop_column('correction_block')
     with op.batch_alter_table('outputlinkcorrection', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outputlinkcorrection_dispute_id'))
     op.drop_table('outputlinkcorrection')
