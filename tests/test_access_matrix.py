@@ -41,6 +41,10 @@ def test_the_route_table_declares_who_may_call_each_endpoint() -> None:
     assert table[("POST", "/works")].roles == {Role.rights_holder}
     assert table[("POST", "/relay")].roles == {Role.rights_holder, Role.platform, Role.accountant}
     assert table[("GET", "/works/{work_id}")].needs_key and table[("GET", "/works/{work_id}")].roles == set(Role)
+    assert table[("POST", "/devices")].roles == {Role.rights_holder, Role.platform}
+    # The one write without a key: devices' records, each authenticated by its device's signature.
+    keyless_writes = {(e.method, e.path) for e in table.values() if e.method != "GET" and not e.needs_key}
+    assert keyless_writes == {("POST", "/records")}
 
 
 def test_every_endpoint_answers_every_caller_as_its_route_declares(ledger_m: Ledger, server_m: Server) -> None:

@@ -55,6 +55,7 @@ class Ledger:
     platform_terms: Contract
     evidence_anchor: Contract
     disputes: Contract
+    production_records: Contract
     relayer: Relayer
     store: ContentStore
     encoders: dict[str, Encoder]
@@ -74,6 +75,7 @@ class Ledger:
             "RoyaltyDistributor": self.distributor,
             "PlatformTerms": self.platform_terms,
             "DisputeRegistry": self.disputes,
+            "ProductionRecords": self.production_records,
         }
 
     @cached_property
@@ -144,7 +146,8 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
     ledger = Ledger(
         settings, engine, w3, operator, sender, deployment, registry,
         contracts["ModelRegistry"], contracts["OutputRegistry"], contracts["UsageAnchor"], contracts["RoyaltyDistributor"],
-        contracts["PlatformTerms"], contracts["EvidenceAnchor"], contracts["DisputeRegistry"], relayer, store,
+        contracts["PlatformTerms"], contracts["EvidenceAnchor"], contracts["DisputeRegistry"],
+        contracts["ProductionRecords"], relayer, store,
         {name: Encoder(c) for name, c in contracts.items()},
     )  # fmt: skip
     ledger.methods  # noqa: B018 -- a configured model that cannot be loaded stops the start, saying why

@@ -18,7 +18,8 @@ from ledger.chain.health import UNREACHABLE
 from ledger.api.throttle import FailedAuthThrottle
 from ledger.api.limits import BodyLimits, RequestLimits
 from ledger.services.evidence_anchoring import anchor_pending
-from ledger.api.routers import admin, disputes, evidence, models, operations, outputs, platforms, relay, royalties, statements, usage, works
+from ledger.services.records import anchor_pending as anchor_records
+from ledger.api.routers import admin, disputes, evidence, models, operations, outputs, platforms, records, relay, royalties, statements, usage, works
 from ledger.config import Settings, get_settings
 from ledger.jsonshape import JsonLimits
 from ledger.runtime import Ledger, open_ledger
@@ -32,7 +33,7 @@ PORTAL = Path(__file__).with_name("portal") / "index.html"
 
 def _poll(ledger: Ledger, stop: threading.Event) -> None:
     """Keeps the projection close to the chain head, so changes made outside the API show up, and
-    anchors new evidence reports every ``evidence_anchor_interval_s``."""
+    anchors new evidence reports and production records every ``evidence_anchor_interval_s``."""
     anchored_at = time.monotonic()
     while not stop.is_set():
         try:
@@ -42,6 +43,7 @@ def _poll(ledger: Ledger, stop: threading.Event) -> None:
             if every and time.monotonic() - anchored_at >= every:
                 anchored_at = time.monotonic()
                 anchor_pending(ledger)
+                anchor_records(ledger)
         except UNREACHABLE as exc:  # keep polling: the chain may be restarting
             if ledger.chain_health.state().up:
                 log.warning("the chain at %s does not answer: %s", ledger.settings.rpc_url, exc)
@@ -120,4 +122,5 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(operations.router)
     app.include_router(evidence.router)
     app.include_router(disputes.router)
+    app.include_router(records.router)
     return app

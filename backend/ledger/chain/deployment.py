@@ -93,7 +93,7 @@ def verify(w3: Web3, deployment: Deployment, path: Path) -> None:
 #: Deployment order; each entry's constructor arguments are built from what is already deployed.
 CONTRACTS = (
     "LedgerForwarder", "WorkRegistry", "ModelRegistry", "OutputRegistry", "UsageAnchor", "RoyaltyDistributor", "PlatformTerms",
-    "EvidenceAnchor", "DisputeRegistry",
+    "EvidenceAnchor", "DisputeRegistry", "ProductionRecords",
 )  # fmt: skip
 
 

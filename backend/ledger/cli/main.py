@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ledger.cli import disputes, evidence, models, statements, usage, works
+from ledger.cli import devices, disputes, evidence, models, statements, usage, works
 from ledger.config import get_settings
 from ledger.models import Role
 
@@ -22,6 +22,8 @@ app.add_typer(usage.royalties_app, name="royalties")
 app.add_typer(statements.app, name="statements")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(disputes.app, name="disputes")
+app.add_typer(devices.app, name="devices")
+app.add_typer(devices.records_app, name="records")
 app.command("similar")(evidence.similar)
 console = Console()
 

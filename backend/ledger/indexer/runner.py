@@ -21,11 +21,12 @@ from web3.contract import Contract
 
 from ledger.content.store import ContentStore
 from ledger.db import session_scope
-from ledger.indexer import ai_projector, disputes_projector, statements_projector, terms_projector, works_projector
+from ledger.indexer import ai_projector, disputes_projector, records_projector, statements_projector, terms_projector, works_projector
 from ledger.models.disputes import Dispute
 from ledger.indexer.decoding import EventDecoder
 from ledger.models import (
     Checkpoint,
+    Device,
     IndexerIncident,
     Model,
     ModelTrainingWork,
@@ -62,10 +63,11 @@ PROJECTORS: dict[str, Projector] = {
     "PlatformTerms": _terms,
     "RoyaltyDistributor": statements_projector.apply,
     "DisputeRegistry": disputes_projector.apply,
+    "ProductionRecords": records_projector.apply,
 }
 
 PROJECTION_TABLES = (
-    Dispute, StatementClaim, UsageAnchorRecord, OutputLinkCorrection, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
+    Device, Dispute, StatementClaim, UsageAnchorRecord, OutputLinkCorrection, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
     PlatformShare,
 )  # fmt: skip
 

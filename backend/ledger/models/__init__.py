@@ -6,6 +6,7 @@ from ledger.models.evidence import EvidenceBatch, EvidenceReport, FileEvidence, 
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
 from ledger.models.operations import Operation
+from ledger.models.records import Device, ProductionRecord, RecordBatch, RecordInput
 from ledger.models.statements import Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow
 from ledger.models.usage import PlatformShare, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.models.works import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
@@ -14,6 +15,7 @@ __all__ = [
     "ApiKey",
     "Checkpoint",
     "CustodialAccount",
+    "Device",
     "Dispute",
     "EvidenceBatch",
     "EvidenceReport",
@@ -25,6 +27,9 @@ __all__ = [
     "Operation",
     "Output",
     "PlatformShare",
+    "ProductionRecord",
+    "RecordBatch",
+    "RecordInput",
     "ReliancePolicy",
     "OutputLink",
     "OutputLinkCorrection",

@@ -32,6 +32,7 @@ PATH_VALUES = {
     "operation_id": "00" * 16,
     "document_hash": "0x" + "00" * 32,
     "dispute_id": "1",
+    "record_hash": "0x" + "00" * 32,
 }
 
 

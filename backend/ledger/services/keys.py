@@ -7,7 +7,8 @@ signs for themselves. Either way the operator grants the account its role on the
 (RIGHTS_HOLDER_ROLE on WorkRegistry; PLATFORM_ROLE on ModelRegistry, OutputRegistry and
 UsageAnchor; ACCOUNTANT_ROLE on RoyaltyDistributor, which publishes statements; a holder's
 CLAIMANT_ROLE and an arbiter's ARBITER_ROLE on DisputeRegistry, and ARBITER_ROLE on WorkRegistry
-and OutputRegistry to carry out upheld disputes).
+and OutputRegistry to carry out upheld disputes; ENROLLER_ROLE on ProductionRecords for holders
+and platforms, who enrol the devices that record production).
 """
 
 import hashlib
@@ -46,11 +47,16 @@ def _hash(secret: str) -> str:
 
 #: The on-chain roles each API role's account is granted, per contract.
 ONCHAIN_ROLES: dict[Role, list[tuple[str, bytes]]] = {
-    Role.rights_holder: [("WorkRegistry", keccak(text="RIGHTS_HOLDER_ROLE")), ("DisputeRegistry", keccak(text="CLAIMANT_ROLE"))],
+    Role.rights_holder: [
+        ("WorkRegistry", keccak(text="RIGHTS_HOLDER_ROLE")),
+        ("DisputeRegistry", keccak(text="CLAIMANT_ROLE")),
+        ("ProductionRecords", keccak(text="ENROLLER_ROLE")),
+    ],
     Role.platform: [
         ("ModelRegistry", keccak(text="PLATFORM_ROLE")),
         ("OutputRegistry", keccak(text="PLATFORM_ROLE")),
         ("UsageAnchor", keccak(text="PLATFORM_ROLE")),
+        ("ProductionRecords", keccak(text="ENROLLER_ROLE")),
     ],
     Role.accountant: [("RoyaltyDistributor", keccak(text="ACCOUNTANT_ROLE"))],
     Role.arbiter: [

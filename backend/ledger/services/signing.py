@@ -25,8 +25,8 @@ from ledger.services.keys import custodial_signer
 _FORBIDDEN = {"NotManager", "NotOwner", "MissingRole", "AccessControlUnauthorizedAccount"}
 #: The contracts whose calls each role's write endpoints prepare (202 answers): the only ones /relay submits.
 RELAYED: dict[Role, tuple[str, ...]] = {
-    Role.rights_holder: ("WorkRegistry", "DisputeRegistry"),
-    Role.platform: ("ModelRegistry", "OutputRegistry", "UsageAnchor"),
+    Role.rights_holder: ("WorkRegistry", "DisputeRegistry", "ProductionRecords"),
+    Role.platform: ("ModelRegistry", "OutputRegistry", "UsageAnchor", "ProductionRecords"),
     Role.accountant: ("RoyaltyDistributor",),
     Role.arbiter: (),  # custodial only: its decisions are made through /disputes
     Role.admin: (),

@@ -1,0 +1,169 @@
+"""Devices that record production, and the records they sign."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.api.deps import LedgerDep, Limit, Offset, Reader, require
+from ledger.api.schemas import HEX32, SignatureRequiredOut
+from ledger.models import ApiKey, Role
+from ledger.models.records import Device
+from ledger.records import typed
+from ledger.services import devices as devices_svc
+from ledger.services import records as svc
+from ledger.services.signing import SignatureRequired
+
+router = APIRouter(tags=["production records"])
+ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+SIGNATURE = r"^0x[0-9a-fA-F]{130}$"
+Address = Annotated[str, Path(pattern=ADDRESS, description="The device key's address")]
+Enroller = Annotated[ApiKey, Depends(require(Role.rights_holder, Role.platform))]
+
+
+class DeviceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    device: str = Field(pattern=ADDRESS, description="The device key's address (the key stays on the device).")
+    actions: list[str] = Field(min_length=1, max_length=len(typed.ACTIONS), description=f"What it may record: {', '.join(typed.ACTIONS)}")
+    expires_at: int = Field(ge=1, le=2**40 - 1, description="Unix time the enrolment ends.")
+    label: str = Field("", max_length=devices_svc.MAX_LABEL, description="What the device is, for people: 'Aiko's workstation'.")
+    device_signature: str = Field(pattern=SIGNATURE, description="The device's EIP-712 signature of DeviceEnrolment(owner, scope, expiresAt).")
+
+
+class DeviceOut(BaseModel):
+    address: str
+    owner: str
+    actions: list[str]
+    expires_at: int
+    revoked_at: int | None
+    label: str
+    enrolled_at: int
+    enrolled_tx: str
+    revoked_tx: str | None
+
+
+def _device(d: Device) -> DeviceOut:
+    return DeviceOut(
+        address=d.address, owner=d.owner, actions=devices_svc.actions_of(d.scope), expires_at=d.expires_at, revoked_at=d.revoked_at,
+        label=d.label, enrolled_at=d.enrolled_at, enrolled_tx=d.enrolled_tx, revoked_tx=d.revoked_tx,
+    )  # fmt: skip
+
+
+class RecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: str = Field(description=f"One of {', '.join(typed.ACTIONS)}")
+    content_hash: str = Field(pattern=HEX32, description="SHA-256 of the resulting file.")
+    inputs: list[Annotated[str, Field(pattern=HEX32)]] = Field(default_factory=list, max_length=typed.MAX_INPUTS, description="SHA-256 of each input file.")
+    tool: str = Field(min_length=1, max_length=typed.MAX_TOOL)
+    tool_version: str = Field("", max_length=typed.MAX_TOOL)
+    model_id: int = Field(0, ge=0, le=2**64 - 1, description="The registered model that generated it (0: none).")
+    author: str = Field(pattern=ADDRESS, description="The account of the person at the device.")
+    created_at: int = Field(ge=1, le=2**64 - 1)
+    signature: str = Field(pattern=SIGNATURE, description="The device's EIP-712 signature of the record (r, s, v).")
+
+    def signed(self) -> svc.SignedRecord:
+        if self.action not in typed.ACTIONS:
+            from ledger.services.errors import InvalidInput
+
+            raise InvalidInput(f"action must be one of {', '.join(typed.ACTIONS)}, not {self.action!r}")
+        record = typed.Record(
+            typed.ACTIONS.index(self.action), bytes.fromhex(self.content_hash[2:]), tuple(bytes.fromhex(i[2:]) for i in self.inputs),
+            self.tool, self.tool_version, self.model_id, bytes.fromhex(self.author[2:]), self.created_at,
+        )  # fmt: skip
+        return svc.SignedRecord(record, bytes.fromhex(self.signature[2:]))
+
+
+class RecordsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    records: list[RecordIn] = Field(min_length=1, max_length=svc.MAX_RECORDS)
+
+
+class RecordsOut(BaseModel):
+    hashes: list[str] = Field(description="Each record's hash (its EIP-712 digest), in the order sent.")
+    accepted: int = Field(description="Records stored now.")
+    known: int = Field(description="Records stored before (retries are harmless).")
+
+
+class ProofOut(BaseModel):
+    batch_id: int
+    root: str
+    proof: list[str]
+    tx_hash: str
+    block_number: int
+    contract: str
+    verified_on_chain: bool
+
+
+class RecordOut(BaseModel):
+    record_hash: str
+    device: str
+    action: str
+    content_hash: str
+    inputs: list[str]
+    tool: str
+    tool_version: str
+    model_id: int | None
+    author: str
+    created_at: int
+    received_at: int
+    signature: str
+    anchor: ProofOut | None = Field(description="The batch anchoring the record on chain, with its Merkle proof (null: not yet).")
+
+
+@router.get("/devices/enrolment-data")
+def enrolment_data(ledger: LedgerDep, owner: Annotated[str, Query(pattern=ADDRESS)], actions: Annotated[list[str], Query()], expires_at: Annotated[int, Query(ge=1, le=2**40 - 1)]) -> dict[str, Any]:
+    """The EIP-712 typed data a device signs to consent to its enrolment (for signers in any language)."""
+    return devices_svc.enrolment_typed_data(ledger, owner, devices_svc.scope_of(actions), expires_at)
+
+
+@router.post("/devices", status_code=201, response_model=DeviceOut, responses={202: {"model": SignatureRequiredOut}})
+async def enrol(body: DeviceIn, key: Enroller, ledger: LedgerDep) -> Any:
+    """Enrols a device or app to sign production records for your account, with its own consent."""
+    outcome = await run_in_threadpool(
+        devices_svc.enrol, ledger, key, body.device, body.actions, body.expires_at, body.label, bytes.fromhex(body.device_signature[2:])
+    )
+    if isinstance(outcome, SignatureRequired):
+        return JSONResponse(status_code=202, content=SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json"))
+    return JSONResponse(status_code=201, content=_device(outcome).model_dump(mode="json"))
+
+
+@router.get("/devices", response_model=list[DeviceOut])
+def list_devices(
+    _: Reader, ledger: LedgerDep, owner: Annotated[str | None, Query(pattern=ADDRESS)] = None, limit: Limit = 100, offset: Offset = 0
+) -> list[DeviceOut]:
+    return [_device(d) for d in devices_svc.list_devices(ledger, owner, limit, offset)]
+
+
+@router.get("/devices/{address}", response_model=DeviceOut)
+def get_device(address: Address, _: Reader, ledger: LedgerDep) -> DeviceOut:
+    return _device(devices_svc.get_device(ledger, address))
+
+
+@router.post("/devices/{address}/revocation", response_model=DeviceOut)
+async def revoke(address: Address, key: Enroller, ledger: LedgerDep) -> DeviceOut:
+    """Revokes your device at once: records it signs are refused from now on; earlier ones stay valid."""
+    return _device(await run_in_threadpool(devices_svc.revoke, ledger, key, address))
+
+
+@router.post("/records", response_model=RecordsOut)
+async def submit(body: RecordsIn, ledger: LedgerDep) -> RecordsOut:
+    """Stores production records signed by enrolled devices (no API key: each record's signature
+    authenticates it, and its device's enrolment on chain authorises it). All or nothing: a record
+    refused refuses the batch, saying which and why (422); records stored before count as known."""
+    items = [r.signed() for r in body.records]
+    result = await run_in_threadpool(svc.submit, ledger, items)
+    return RecordsOut(hashes=result.hashes, accepted=result.accepted, known=result.known)
+
+
+@router.get("/records/{record_hash}", response_model=RecordOut)
+def get_record(record_hash: Annotated[str, Path(pattern=HEX32)], _: Reader, ledger: LedgerDep) -> RecordOut:
+    v = svc.get_record(ledger, record_hash)
+    r = v.record
+    return RecordOut(
+        record_hash=r.record_hash, device=r.device, action=typed.ACTIONS[r.action], content_hash=r.content_hash, inputs=v.inputs,
+        tool=r.tool, tool_version=r.tool_version, model_id=r.model_id, author=r.author, created_at=r.created_at,
+        received_at=r.received_at, signature=r.signature,
+        anchor=ProofOut(**v.proof.__dict__) if v.proof else None,
+    )  # fmt: skip

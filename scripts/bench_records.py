@@ -1,0 +1,131 @@
+"""Production records verified and stored per second (the issue's target: >= 5,000/s on 2 cores).
+
+Starts its own anvil, enrols one device, signs N records on the device's side (not timed), then
+times ``records.submit`` (signature recovery with libsecp256k1, the enrolment check, one insert
+per batch) in batches of 5,000, on SQLite; with ``--postgres URL`` on PostgreSQL too. As a
+baseline in the same process it times eth-account's own EIP-712 encode-and-recover, which the
+ledger does not use. Also times anchoring everything stored (one transaction per batch).
+
+    .venv/bin/python scripts/bench_records.py [--records 50000] [--postgres postgresql+psycopg://postgres@127.0.0.1/postgres]
+
+With --postgres it creates a database of its own there (ledger_bench_records), dropped and made
+anew each run.
+"""
+
+import argparse
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from rich.console import Console
+from rich.table import Table
+
+from ledger.chain.node import AnvilNode
+from ledger.config import Settings
+from ledger.db import session_scope
+from ledger.models import ApiKey, Role
+from ledger.records import typed
+from ledger.runtime import Ledger, open_ledger
+from ledger.services import devices, records
+from ledger.services.keys import authenticate, create_api_key
+
+
+def _key(ledger: Ledger, token: str) -> ApiKey:
+    with session_scope(ledger.engine) as s:
+        key = authenticate(s, token)
+        assert key is not None
+        s.expunge(key)
+        return key
+
+
+def _signed(ledger: Ledger, device: Account, n: int) -> list[records.SignedRecord]:
+    domain = records.domain(ledger)
+    now = int(time.time())
+    out = []
+    for i in range(n):
+        r = typed.Record(i % 2, os.urandom(32), (os.urandom(32),), "Krita", "5.2.6", 0, bytes.fromhex(device.address[2:]), now - i % 600)
+        out.append(records.SignedRecord(r, typed.sign(bytes(device.key), typed.record_digest(domain, r))))
+    return out
+
+
+def _run(ledger: Ledger, n: int) -> tuple[float, float]:
+    owner = _key(ledger, create_api_key(ledger, Role.rights_holder, "bench").token)
+    device = Account.create()
+    expires = int(time.time()) + 86_400
+    scope = devices.scope_of(["create", "edit"])
+    consent = typed.sign(bytes(device.key), typed.enrolment_digest(devices.domain(ledger), str(owner.holder_address), scope, expires))
+    devices.enrol(ledger, owner, device.address, ["create", "edit"], expires, "bench", consent)
+    signed = _signed(ledger, device, n)
+    started = time.perf_counter()
+    for lo in range(0, n, records.MAX_RECORDS):
+        records.submit(ledger, signed[lo : lo + records.MAX_RECORDS])
+    stored = n / (time.perf_counter() - started)
+    started = time.perf_counter()
+    while records.anchor_pending(ledger) is not None:
+        pass
+    return stored, n / (time.perf_counter() - started)
+
+
+def _baseline(ledger: Ledger, n: int) -> float:
+    """eth-account's general EIP-712 path: encode the typed data, then recover."""
+    device = Account.create()
+    sample = _signed(ledger, device, n)
+    chain_id, contract = ledger.deployment.chain_id, ledger.production_records.address
+    started = time.perf_counter()
+    for item in sample:
+        Account.recover_message(encode_typed_data(full_message=typed.typed_data(item.record, chain_id, contract)), signature=item.signature)
+    return n / (time.perf_counter() - started)
+
+
+def _fresh_database(url: str) -> str:
+    """A new, empty database on the server ``url`` names (nothing else there is touched)."""
+    import sqlalchemy
+
+    base = sqlalchemy.make_url(url)
+    admin = sqlalchemy.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS ledger_bench_records")
+        conn.exec_driver_sql("CREATE DATABASE ledger_bench_records")
+    admin.dispose()
+    return base.set(database="ledger_bench_records").render_as_string(hide_password=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--postgres", default=None)
+    args = parser.parse_args()
+    console = Console()
+    table = Table("database", "records", "verified + stored /s", "anchored /s", title="production records")
+    with tempfile.TemporaryDirectory() as tmp:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        node = AnvilNode(Path(tmp) / "chain", port)
+        node.start()
+        try:
+            baseline = None
+            for name, url in (("sqlite", None), ("postgresql", args.postgres)):
+                if name == "postgresql" and url is None:
+                    continue
+                extra = {"database_url": _fresh_database(url)} if url else {}
+                settings = Settings(data_dir=Path(tmp) / f"data-{name}", rpc_url=node.url, **extra)
+                ledger = open_ledger(settings, deploy=True)
+                stored, anchored = _run(ledger, args.records)
+                table.add_row(name, f"{args.records:,}", f"{stored:,.0f}", f"{anchored:,.0f}")
+                if baseline is None:
+                    baseline = (_baseline(ledger, 2_000), stored)
+                ledger.engine.dispose()
+        finally:
+            node.stop()
+    console.print(table)
+    if baseline:
+        console.print(f"eth-account encode + recover alone (baseline, same process): {baseline[0]:,.0f} /s; the ledger's path is {baseline[1] / baseline[0]:.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()
