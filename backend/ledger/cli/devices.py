@@ -20,6 +20,7 @@ from rich.table import Table
 
 from ledger.cli.disputes import _post
 from ledger.cli.works import ApiKey, ApiUrl, _client, _expect, _get_ok, console
+from ledger_recorder import RecorderConfig
 
 app = typer.Typer(help="Devices and apps that record production: enrol, list, revoke.", no_args_is_help=True, pretty_exceptions_enable=False)
 records_app = typer.Typer(help="Production records: show one, anchor the pending ones.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -39,10 +40,12 @@ def enrol(
     label: Annotated[str, typer.Option(help="What the device is, for people.")] = "",
     days: Annotated[int, typer.Option(min=1, max=3650, help="How long the enrolment lasts.")] = 365,
     keystore: Annotated[Path, typer.Option(dir_okay=False, help="Where the new device key is kept, encrypted.")] = DEFAULT_KEYSTORE,
+    author: Annotated[str | None, typer.Option(help="The account of the person at this device (default: the enrolling account).")] = None,
     api_url: ApiUrl = "http://127.0.0.1:8000",
     api_key: ApiKey = "",
 ) -> None:
-    """Makes a device key on this machine, stores it encrypted, and enrols it under your account."""
+    """Makes a device key on this machine, stores it encrypted, enrols it under your account, and
+    writes the recorder's configuration beside it (recorder.json: what signing needs offline)."""
     if keystore.exists():
         raise typer.BadParameter(f"{keystore} exists: this machine has a device key already (revoke it and remove the file to start again)")
     wanted = [a.strip() for a in actions.split(",") if a.strip()]
@@ -61,7 +64,13 @@ def enrol(
     body = {"device": device.address, "actions": wanted, "expires_at": expires, "label": label, "device_signature": "0x" + bytes(signature).hex()}
     d = _expect(_post(api_url, api_key, "/devices", json=body), 201).json()
     console.print(f"[bold]device {d['address']}[/bold] enrolled for {', '.join(d['actions'])} until {time.strftime('%Y-%m-%d', time.gmtime(d['expires_at']))}")
+    config = RecorderConfig(
+        ledger_url=api_url, chain_id=int(data["domain"]["chainId"]), contract=str(data["domain"]["verifyingContract"]), device=d["address"],
+        keystore=str(keystore.resolve()), author=author or owner, queue=str((keystore.parent / "records.sqlite").resolve()),
+    )  # fmt: skip
+    config.save(keystore.parent / "recorder.json")
     console.print(f"  key kept in {keystore} (encrypted); enrolment tx {d['enrolled_tx']}")
+    console.print(f"  recorder configuration: {keystore.parent / 'recorder.json'} (ledger recorder watch FOLDER)")
 
 
 @app.command("list")

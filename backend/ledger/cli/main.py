@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ledger.cli import devices, disputes, evidence, models, statements, usage, works
+from ledger.cli import devices, disputes, evidence, models, recorder, statements, usage, works
 from ledger.config import get_settings
 from ledger.models import Role
 
@@ -24,6 +24,7 @@ app.add_typer(evidence.app, name="evidence")
 app.add_typer(disputes.app, name="disputes")
 app.add_typer(devices.app, name="devices")
 app.add_typer(devices.records_app, name="records")
+app.add_typer(recorder.app, name="recorder")
 app.command("similar")(evidence.similar)
 console = Console()
 

@@ -108,11 +108,11 @@ def check(ledger: Ledger, items: list[SignedRecord], now: int) -> tuple[list[str
         r, d = item.record, devices.get(signer)
         where = f"records[{i}] (signed by {signer})"
         if d is None:
-            raise InvalidInput(f"{where}: no device with this key is enrolled; enrol it first (POST /devices)", index=i)
+            raise InvalidInput(f"{where}: no device with this key is enrolled; enrol it first (POST /devices)", index=i, device_refused=True)
         if d.revoked_at is not None and now >= d.revoked_at:
-            raise InvalidInput(f"{where}: the device was revoked at {d.revoked_at}", index=i)
+            raise InvalidInput(f"{where}: the device was revoked at {d.revoked_at}", index=i, device_refused=True)
         if now >= d.expires_at:
-            raise InvalidInput(f"{where}: the device's enrolment expired at {d.expires_at}", index=i)
+            raise InvalidInput(f"{where}: the device's enrolment expired at {d.expires_at}", index=i, device_refused=True)
         if not d.scope >> r.action & 1:
             raise InvalidInput(f"{where}: the device may record {', '.join(a for b, a in enumerate(typed.ACTIONS) if d.scope >> b & 1)}, not {typed.ACTIONS[r.action]}", index=i)
         if r.created_at > now + CLOCK_SKEW_S:
