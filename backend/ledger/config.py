@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         description="An ONNX image encoder on disk (taking [N, 3, H, W]) to run as an extra similarity method beside the perceptual "
         "hashes (needs the `embedding` extra: onnxruntime). Nothing is downloaded; unset: perceptual methods only.",
     )
+    c2pa_cert_chain: Path | None = Field(default=None, description="PEM certificate chain (leaf first) the ledger signs C2PA manifests with.")
+    c2pa_private_key: Path | None = Field(default=None, description="PEM private key (EC P-256) of the C2PA signing certificate.")
+    c2pa_trust_anchors: Path | None = Field(default=None, description="PEM root certificates uploaded files' C2PA manifests are judged against.")
     similarity_k: int = Field(default=10, ge=1, le=100, description="Neighbours a similarity search returns by default.")
     platform_share_bps: int = Field(default=3000, ge=0, le=10_000, description="Platform's share of reported revenue, in basis points.")
     max_outputs_per_tx: int = Field(default=1000, description="Outputs per registerOutputs transaction (fit the chain's gas limit).")

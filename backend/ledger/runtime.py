@@ -34,6 +34,7 @@ from ledger.evidence.methods import DEFAULT as DEFAULT_METHODS, Methods
 from ledger.indexer.runner import Indexer
 
 if TYPE_CHECKING:
+    from ledger.credentials.manifests import SigningKey
     from ledger.services.similarity import SimilarityIndexes
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,23 @@ class Ledger:
         return DEFAULT_METHODS.with_methods([OnnxImageEmbedding(path)])
 
     @cached_property
+    def c2pa_key(self) -> "SigningKey | None":
+        """The C2PA signing credentials named in settings, or None (both files, or neither)."""
+        from ledger.credentials.manifests import SigningKey
+
+        chain, key = self.settings.c2pa_cert_chain, self.settings.c2pa_private_key
+        if chain is None and key is None:
+            return None
+        if chain is None or key is None:
+            raise ValueError("LEDGER_C2PA_CERT_CHAIN and LEDGER_C2PA_PRIVATE_KEY go together")
+        return SigningKey(chain.read_bytes(), key.read_bytes())
+
+    @cached_property
+    def c2pa_trust_anchors(self) -> bytes | None:
+        path = self.settings.c2pa_trust_anchors
+        return path.read_bytes() if path is not None else None
+
+    @cached_property
     def similarity(self) -> "SimilarityIndexes":
         """This process's nearest-neighbour indexes (``services.similarity``)."""
         from ledger.services.similarity import SimilarityIndexes  # services import this module
@@ -151,4 +169,5 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
         {name: Encoder(c) for name, c in contracts.items()},
     )  # fmt: skip
     ledger.methods  # noqa: B018 -- a configured model that cannot be loaded stops the start, saying why
+    ledger.c2pa_key  # noqa: B018 -- likewise C2PA signing files that cannot be read
     return ledger

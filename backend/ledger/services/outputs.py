@@ -18,7 +18,7 @@ from ledger.chain.registry import USE_REFERENCE
 from ledger.db import chunked
 from ledger.models import ApiKey, Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection, Work, WorkOwner
 from ledger.runtime import Ledger
-from ledger.services import fingerprints, reliance
+from ledger.services import credentials, fingerprints, reliance
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.reliance import RelianceResult
 from ledger.services.similarity import windows_of
@@ -216,16 +216,18 @@ def _check_reliance(ledger: Ledger, key: ApiKey, reqs: list[OutputRequest], line
     for i, r in enumerate(reqs):
         where = f"output {i}: " if len(reqs) > 1 else ""
         h = _hex(r.output_hash)
+        creds = None
         if r.file is not None:
             cid = ledger.store.put(r.file)
             prints = fingerprints.record_file(ledger, h, r.file, "output_upload", cid)
             queries, windows = prints.queries, windows_of(prints.indexed)
+            creds = credentials.read_upload(ledger, r.file)
         elif r.codes:
             fingerprints.record_codes(ledger, h, r.codes, "output_fingerprints")
             queries, windows = r.codes, windows_of(r.codes)
         else:
             continue
-        out[h] = reliance.check(ledger, platform, h, r.model_id, r.links, queries, windows, lineages[r.model_id], where)
+        out[h] = reliance.check(ledger, platform, h, r.model_id, r.links, queries, windows, lineages[r.model_id], where, creds)
     return out
 
 

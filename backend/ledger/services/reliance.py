@@ -10,7 +10,10 @@ transaction. Findings:
   a request relayed around it);
 - ``declared_dissimilar``: a linked work beyond the threshold. Informational: a model trained on
   a work need not reproduce its look, so this never refuses on its own;
-- ``declared_unchecked``: a linked work with no fingerprints to compare (registered by hash).
+- ``declared_unchecked``: a linked work with no fingerprints to compare (registered by hash);
+- ``ingredient_not_linked``: the file's own C2PA manifest lists an ingredient that was a work
+  registered here (its manifest, signed by this ledger, names it) and the output does not link
+  to it: the file says it was made from the work.
 
 The model's policy decides: ``warn`` registers the output and answers with the report;
 ``refuse`` answers 409 with it when there is an undeclared similar work or a link outside the
@@ -24,14 +27,15 @@ from sqlmodel import Session
 
 from ledger.models import ApiKey, Model, ReliancePolicy
 from ledger.runtime import Ledger
-from ledger.services import evidence_reports
+from ledger.credentials.manifests import Credentials
+from ledger.services import credentials, evidence_reports
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.similarity import decisive_label, distances_to, search, work_hashes
 from ledger.evidence.thresholds import thresholds
 
 Policy = Literal["warn", "refuse"]
 POLICIES: tuple[str, ...] = ("warn", "refuse")
-BLOCKING = ("undeclared_similar", "outside_training_set")
+BLOCKING = ("undeclared_similar", "outside_training_set", "ingredient_not_linked")
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ def check(
     windows: dict[str, list[bytes]],
     trained: tuple[set[int], bool],
     where: str = "",
+    creds: "Credentials | None" = None,
 ) -> RelianceResult:
     """``trained``: (works the model's lineage trained on, whether some set could not be checked).
     Raises Conflict (409) when the model's policy is ``refuse`` and a blocking finding exists."""
@@ -97,6 +102,12 @@ def check(
             elif d > cut.distance:
                 findings.append({"kind": "declared_dissimilar", "workId": work_id, "method": label, "distance": d,
                                  "threshold": cut.distance, "score": cut.score(d)})  # fmt: skip
+    c2pa_json = None
+    if creds is not None:
+        c2pa_json = {k: v for k, v in creds.as_json().items() if k != "ledger"}
+        for work_id, title in credentials.ledger_works(ledger, creds):
+            if work_id not in declared:
+                findings.append({"kind": "ingredient_not_linked", "workId": work_id, "ingredient": title})
     in_set, unknown = trained
     if not unknown:
         for work_id in sorted(training - in_set):
@@ -113,6 +124,7 @@ def check(
         "fingerprints": {m: "0x" + codes[0].hex() for m, codes in sorted(queries.items())},
         "policy": policy,
         "findings": findings,
+        "c2pa": c2pa_json,
         "outcome": outcome,
         "checkedAt": evidence_reports.now(),
     }

@@ -3,9 +3,9 @@
 import hashlib
 import io
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from PIL import Image
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
@@ -15,7 +15,7 @@ from ledger.api.uploads import read_file
 from ledger.evidence.fingerprints import fingerprint
 from ledger.evidence.media import Undecodable
 from ledger.runtime import Ledger
-from ledger.services import evidence_anchoring, evidence_reports, reliance, similarity
+from ledger.services import credentials, evidence_anchoring, evidence_reports, reliance, similarity
 from ledger.services.errors import InvalidInput, NotFound
 from ledger.services.outputs import get_output
 from ledger.services.works import get_work
@@ -168,13 +168,44 @@ def _file_response(ledger: Ledger, content_hash: str) -> Response:
     return Response(content=data, media_type=media, headers=headers)
 
 
+Credentialed = Annotated[
+    bool,
+    Query(description="true: a copy with the ledger's C2PA manifest signed in (its registration, links and production records); "
+          "409 when the ledger has no C2PA signing key"),
+]  # fmt: skip
+
+
+def _credentialed_response(ledger: Ledger, content_hash: str) -> Response:
+    data, mime = credentials.credentialed_file(ledger, content_hash)
+    return Response(content=data, media_type=mime, headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
 @router.get("/works/{work_id}/file", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
-def work_file(work_id: WorkId, _: Reader, ledger: LedgerDep) -> Response:
+def work_file(work_id: WorkId, _: Reader, ledger: LedgerDep, c2pa: Credentialed = False) -> Response:
     """The work's file as registered (404 when it was registered by hash and never uploaded)."""
-    return _file_response(ledger, get_work(ledger, work_id).work.content_hash)
+    content_hash = get_work(ledger, work_id).work.content_hash
+    return _credentialed_response(ledger, content_hash) if c2pa else _file_response(ledger, content_hash)
 
 
 @router.get("/outputs/{output_hash}/file", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
-def output_file(output_hash: OutputHash, _: Reader, ledger: LedgerDep) -> Response:
+def output_file(output_hash: OutputHash, _: Reader, ledger: LedgerDep, c2pa: Credentialed = False) -> Response:
     """The output's file, when its platform uploaded it at registration."""
-    return _file_response(ledger, get_output(ledger, output_hash).output.output_hash)
+    content_hash = get_output(ledger, output_hash).output.output_hash
+    return _credentialed_response(ledger, content_hash) if c2pa else _file_response(ledger, content_hash)
+
+
+@router.post("/credentials/read")
+async def read_credentials(request: Request, _: Reader, ledger: LedgerDep) -> dict[str, Any]:
+    """The C2PA manifest a file carries (multipart `file`): validation, signer, actions,
+    ingredients, and the works registered here that its ingredients name. Nothing is stored."""
+    upload, _fields = await read_file(request, ledger, "file whose manifest to read")
+    data = await upload.read()
+
+    def run() -> dict[str, Any]:
+        creds = credentials.read_upload(ledger, data)
+        if creds is None:
+            return {"credentials": None, "registered_ingredients": []}
+        named = [{"work_id": w, "ingredient": title} for w, title in credentials.ledger_works(ledger, creds)]
+        return {"credentials": creds.as_json(), "registered_ingredients": named}
+
+    return await run_in_threadpool(run)

@@ -1,0 +1,119 @@
+"""Content Credentials for registered files: the ledger's manifest signed into a copy of a work's
+or an output's file, and the manifests uploaded files carry, read as evidence.
+
+The ledger signs with the certificate and key named in settings (``LEDGER_C2PA_CERT_CHAIN``,
+``LEDGER_C2PA_PRIVATE_KEY``); readers judge its manifests against the trust anchors they
+choose, and the ledger judges uploaded ones against ``LEDGER_C2PA_TRUST_ANCHORS`` (without
+them a valid manifest reads ``Valid`` with ``signingCredential.untrusted``). An ingredient whose
+own manifest came from this ledger names the registered work it was, by chain, contract, id and
+content hash: that is a link the uploaded file declares itself.
+"""
+
+import io
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+from sqlmodel import Session, col, select
+
+from ledger.credentials import manifests
+from ledger.credentials.manifests import Credentials, CredentialsError
+from ledger.models import Output, OutputLink, OutputLinkCorrection, Work
+from ledger.models.records import ProductionRecord, RecordBatch
+from ledger.runtime import Ledger
+from ledger.services.errors import Conflict, InvalidInput, NotFound
+from ledger.services.similarity import file_evidence
+
+
+def mime_of(data: bytes) -> str | None:
+    """The picture's media type from its header (the types C2PA manifests embed in), or None."""
+    try:
+        fmt = Image.open(io.BytesIO(data)).format or ""
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+    mime = Image.MIME.get(fmt)
+    return mime if mime in manifests.signable_types() else None
+
+
+def read_upload(ledger: Ledger, data: bytes) -> Credentials | None:
+    """The manifest an uploaded file carries (None: none, or a type that cannot carry one)."""
+    mime = mime_of(data)
+    if mime is None:
+        return None
+    try:
+        return manifests.read(data, mime, ledger.c2pa_trust_anchors)
+    except CredentialsError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def ledger_works(ledger: Ledger, creds: Credentials) -> list[tuple[int, str]]:
+    """(work id, ingredient title) of the ingredients whose own manifest names a work registered
+    here (this chain, this WorkRegistry, the work's id and content hash as registered)."""
+    named = []
+    for ing in creds.ingredients:
+        a = ing.ledger or {}
+        if a.get("chainId") == ledger.deployment.chain_id and str(a.get("contract", "")).lower() == ledger.registry.contract.address.lower():
+            if isinstance(a.get("workId"), int):
+                named.append((int(a["workId"]), str(a.get("contentHash", "")), ing.title))
+    if not named:
+        return []
+    with Session(ledger.engine) as s:
+        works = {w.work_id: w.content_hash for w in s.exec(select(Work).where(col(Work.work_id).in_([w for w, _, _ in named])))}
+    return [(w, title) for w, h, title in named if works.get(w) == h.lower()]
+
+
+def _assertion(ledger: Ledger, content_hash: str) -> tuple[str, bool, dict[str, Any], str | None]:
+    """(title, AI generated, the ledger assertion, software agent) for a registered file."""
+    chain_id = ledger.deployment.chain_id
+    with Session(ledger.engine) as s:
+        work = s.exec(select(Work).where(Work.content_hash == content_hash)).first()
+        output = s.exec(select(Output).where(Output.output_hash == content_hash)).first()
+        records = s.exec(
+            select(ProductionRecord.record_hash, RecordBatch.batch_id, RecordBatch.tx_hash)
+            .join(RecordBatch, col(RecordBatch.batch_id) == col(ProductionRecord.batch_id))
+            .where(ProductionRecord.content_hash == content_hash)
+            .order_by(col(ProductionRecord.created_at))
+            .limit(64)
+        ).all()
+        assertion: dict[str, Any] = {"ledger": "ai-rights-ledger", "chainId": chain_id, "contentHash": content_hash}
+        if records:
+            assertion["productionRecords"] = [
+                {"recordHash": r, "batchId": b, "anchorTx": tx, "contract": ledger.production_records.address} for r, b, tx in records
+            ]
+        if output is not None:
+            links = s.exec(select(OutputLink).where(OutputLink.output_id == output.output_id).order_by(col(OutputLink.work_id))).all()
+            corrected = s.exec(select(OutputLinkCorrection).where(OutputLinkCorrection.output_id == output.output_id)).all()
+            assertion |= {
+                "contract": ledger.outputs.address, "outputHash": output.output_hash, "modelId": output.model_id,
+                "registrationTx": output.tx_hash, "registeredAt": output.registered_at,
+                "links": [{"workId": link.work_id, "weightBps": link.weight_bps} for link in links],
+            }  # fmt: skip
+            if corrected:
+                last = max(c.version for c in corrected)
+                assertion["correctedLinks"] = [{"workId": c.work_id, "weightBps": c.weight_bps} for c in sorted(corrected, key=lambda c: c.work_id) if c.version == last]
+            return f"output {output.output_hash[:18]}", True, assertion, f"model {output.model_id}"
+        if work is not None:
+            assertion |= {
+                "contract": ledger.registry.contract.address, "workId": work.work_id, "registrationTx": work.tx_hash,
+                "metadataCid": work.metadata_cid,
+            }  # fmt: skip
+            return f"work {work.work_id}", False, assertion, None
+    raise NotFound(f"nothing is registered with content hash {content_hash}")
+
+
+def credentialed_file(ledger: Ledger, content_hash: str) -> tuple[bytes, str]:
+    """A copy of the registered file with the ledger's manifest signed in."""
+    key = ledger.c2pa_key
+    if key is None:
+        raise Conflict("this ledger has no C2PA signing key: set LEDGER_C2PA_CERT_CHAIN and LEDGER_C2PA_PRIVATE_KEY (PEM files)")
+    evidence = file_evidence(ledger, content_hash)
+    if evidence is None or evidence.file_cid is None or not ledger.store.has(evidence.file_cid):
+        raise NotFound(f"the ledger does not hold the file of {content_hash} (registered by hash, or stored elsewhere)")
+    data = ledger.store.get(evidence.file_cid)
+    mime = mime_of(data)
+    if mime is None:
+        raise InvalidInput("C2PA manifests are embedded in pictures (JPEG, PNG, WebP, TIFF, ...); this file is not one")
+    title, ai, assertion, agent = _assertion(ledger, content_hash)
+    try:
+        return manifests.signed_copy(data, mime, title, ai, assertion, key, agent), mime
+    except CredentialsError as exc:
+        raise InvalidInput(str(exc)) from None
