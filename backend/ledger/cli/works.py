@@ -137,6 +137,34 @@ def show(work_id: int, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKe
     console.print(table)
 
 
+@app.command("provenance")
+def provenance(
+    work_id: int,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole graph and verdict as JSON.")] = False,
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """How the work was made, and whether only safe AI went into it (its production graph's verdict)."""
+    p = _get_ok(api_url, api_key, f"/works/{work_id}/provenance")
+    if as_json:
+        console.print_json(data=p)
+        return
+    v = p["verdict"]
+    ai = sum(1 for f in p["files"] if f["aiGenerated"])
+    console.print(f"[bold]work {work_id}[/bold]: {len(p['files'])} files in its production graph, {ai} AI-generated")
+    console.print(f"  safe AI use: {'[green]yes[/green]' if v['safeAiUse'] else '[red]no[/red]'}   complete: {'yes' if v['complete'] else 'no'}")
+    for f in v["failures"]:
+        console.print(f"  [red]fails[/red] {f['contentHash']} (model {f['modelId']}): {f['reason']}")
+    for h in v["unrecorded"][:20]:
+        console.print(f"  no record {h}")
+    if len(v["unrecorded"]) > 20:
+        console.print(f"  ... and {len(v['unrecorded']) - 20} more without a record")
+    table = Table("author", "records", "proposed share (bps)")
+    for a in p["authors"]:
+        table.add_row(a["account"], str(a["records"]), str(a["proposedShareBps"]))
+    console.print(table)
+
+
 @app.command("list")
 def list_(
     api_url: ApiUrl = "http://127.0.0.1:8000",

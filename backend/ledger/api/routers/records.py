@@ -7,12 +7,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import LedgerDep, Limit, Offset, Reader, require
+from ledger.api.deps import LedgerDep, Limit, Offset, Reader, WorkId, require
 from ledger.api.schemas import HEX32, SignatureRequiredOut
 from ledger.models import ApiKey, Role
 from ledger.models.records import Device
 from ledger.records import typed
 from ledger.services import devices as devices_svc
+from ledger.services import provenance as provenance_svc
 from ledger.services import records as svc
 from ledger.services.signing import SignatureRequired
 
@@ -167,3 +168,12 @@ def get_record(record_hash: Annotated[str, Path(pattern=HEX32)], _: Reader, ledg
         received_at=r.received_at, signature=r.signature,
         anchor=ProofOut(**v.proof.__dict__) if v.proof else None,
     )  # fmt: skip
+
+
+@router.get("/works/{work_id}/provenance")
+async def provenance(work_id: WorkId, _: Reader, ledger: LedgerDep) -> dict[str, Any]:
+    """How the work was made: its production graph back from its content hash (records, inputs,
+    registered works and outputs among them, each AI generation's model and its clean-model
+    audit), the verdict (safe AI use; complete), and the authors' shares of the records as a
+    proposal for co-ownership."""
+    return (await run_in_threadpool(provenance_svc.provenance, ledger, work_id)).as_json()
