@@ -2,6 +2,7 @@
 anything (the issue's done-when, at test scale), kept through being offline, refused whole for
 a revoked device, never lost silently."""
 
+import hashlib
 import json
 import os
 import signal
@@ -110,6 +111,9 @@ def test_a_watched_folder_records_itself_and_the_records_are_anchored(ledger: Le
     made = _cli(env | {"LEDGER_RECORDER_CONFIG": str(config_path)}, "recorder", "generate", str(out_file), "--model", "7", "--prompt", "a rainy street")
     assert made.returncode == 0 and "queued 0" in made.stdout, made.stdout + made.stderr
     assert _count(ledger) == 57
+    with Session(ledger.engine) as s:
+        [generated] = s.exec(select(ProductionRecord).where(ProductionRecord.content_hash == "0x" + sha256_of(out_file).hex())).all()
+    assert generated.model_id == 7 and generated.prompt_hash == "0x" + hashlib.sha256(b"a rainy street").hexdigest()
 
 
 def test_records_wait_out_the_ledger_being_away_and_a_revoked_device_is_refused_whole(ledger: Ledger, server: Server, tmp_path: Path) -> None:

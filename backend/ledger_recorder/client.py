@@ -70,12 +70,13 @@ class Recorder:
 
     def record(
         self, action: str, content_hash: bytes, inputs: list[bytes] | None = None, tool: str = "", tool_version: str = "",
-        model_id: int = 0, created_at: int | None = None,
+        model_id: int = 0, created_at: int | None = None, prompt_hash: bytes | None = None,
     ) -> str:
         """Signs and queues one record; returns its hash (the same record gives the same hash)."""
         r = typed.Record(
             typed.ACTIONS.index(action), content_hash, tuple(inputs or ()), tool[: typed.MAX_TOOL] or "unknown",
             tool_version[: typed.MAX_TOOL], model_id, bytes.fromhex(self.config.author[2:]), created_at or int(time.time()),
+            prompt_hash or bytes(32),
         )  # fmt: skip
         digest = typed.record_digest(self._domain, r)
         body = typed.as_request(r, typed.sign(self._key, digest))

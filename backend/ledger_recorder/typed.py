@@ -45,7 +45,7 @@ MAX_TOOL = 200
 
 RECORD_TYPE = (
     "ProductionRecord(uint8 action,bytes32 contentHash,bytes32[] inputs,string tool,string toolVersion,"
-    "uint64 modelId,address author,uint64 createdAt)"
+    "uint64 modelId,address author,uint64 createdAt,bytes32 promptHash)"
 )
 ENROLMENT_TYPE = "DeviceEnrolment(address owner,uint16 scope,uint40 expiresAt)"
 DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
@@ -68,6 +68,7 @@ class Record:
     model_id: int  # 0 unless AI generated it with a registered model
     author: bytes  # 20 bytes: the account of the person at the device
     created_at: int  # unix seconds, by the device's clock
+    prompt_hash: bytes = bytes(32)  # SHA-256 of a generation's prompt (zero: none); the text stays on the device
 
 
 def _word(value: int) -> bytes:
@@ -84,7 +85,7 @@ def domain_separator(chain_id: int, contract: str) -> bytes:
 def struct_hash(r: Record) -> bytes:
     return keccak(
         RECORD_TYPEHASH + _word(r.action) + r.content_hash + keccak(b"".join(r.inputs)) + _text_hash(r.tool)
-        + _text_hash(r.tool_version) + _word(r.model_id) + bytes(12) + r.author + _word(r.created_at)
+        + _text_hash(r.tool_version) + _word(r.model_id) + bytes(12) + r.author + _word(r.created_at) + r.prompt_hash
     )  # fmt: skip
 
 
@@ -135,7 +136,7 @@ def typed_data(r: Record, chain_id: int, contract: str) -> dict[str, object]:
         "message": {
             "action": r.action, "contentHash": "0x" + r.content_hash.hex(), "inputs": ["0x" + i.hex() for i in r.inputs],
             "tool": r.tool, "toolVersion": r.tool_version, "modelId": r.model_id, "author": checksum(r.author),
-            "createdAt": r.created_at,
+            "createdAt": r.created_at, "promptHash": "0x" + r.prompt_hash.hex(),
         },
     }  # fmt: skip
 
@@ -145,5 +146,5 @@ def as_request(r: Record, signature: bytes) -> dict[str, object]:
     return {
         "action": ACTIONS[r.action], "content_hash": "0x" + r.content_hash.hex(), "inputs": ["0x" + i.hex() for i in r.inputs],
         "tool": r.tool, "tool_version": r.tool_version, "model_id": r.model_id, "author": checksum(r.author),
-        "created_at": r.created_at, "signature": "0x" + signature.hex(),
+        "created_at": r.created_at, "prompt_hash": "0x" + r.prompt_hash.hex(), "signature": "0x" + signature.hex(),
     }  # fmt: skip

@@ -63,7 +63,7 @@ def watch(
 def generate(
     output: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The generated file.")],
     model: Annotated[int, typer.Option(min=1, help="The registered model that generated it.")],
-    prompt: Annotated[str | None, typer.Option(help="The prompt; its SHA-256 is recorded as an input, not the text.")] = None,
+    prompt: Annotated[str | None, typer.Option(help="The prompt; its SHA-256 is recorded (promptHash), not the text.")] = None,
     input_file: Annotated[list[Path] | None, typer.Option("--input", exists=True, dir_okay=False, help="An input file (image-to-image, reference).")] = None,
     tool: Annotated[str, typer.Option(help="The generation app or service.")] = "generation script",
     tool_version: Annotated[str, typer.Option(help="Its version.")] = "",
@@ -72,10 +72,9 @@ def generate(
     """Records one AI generation: model, prompt hash, inputs and output."""
     recorder = _recorder(config)
     inputs = [sha256_of(p) for p in input_file or []]
-    if prompt is not None:
-        inputs.append(hashlib.sha256(prompt.encode()).digest())
+    prompt_hash = hashlib.sha256(prompt.encode()).digest() if prompt is not None else None
     digest = sha256_of(output)
-    record_hash = recorder.record("generate", digest, inputs, tool=tool, tool_version=tool_version, model_id=model)
+    record_hash = recorder.record("generate", digest, inputs, tool=tool, tool_version=tool_version, model_id=model, prompt_hash=prompt_hash)
     recorder.queue.remember(str(output.resolve()), "0x" + digest.hex())  # a watcher on the folder does not record it again
     console.print(f"record {record_hash}")
     _report(recorder)

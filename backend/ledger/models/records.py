@@ -31,6 +31,7 @@ class ProductionRecord(SQLModel, table=True):
     model_id: int | None = Field(default=None, index=True, sa_type=ID64)
     author: str = Field(index=True, max_length=42)
     created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    prompt_hash: str | None = Field(default=None, max_length=66)  # a generation's prompt, by hash
     received_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     signature: str = Field(max_length=132)
     batch_id: int | None = Field(default=None, index=True, sa_type=ID64)

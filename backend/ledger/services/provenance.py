@@ -116,7 +116,7 @@ def _load(session: Session, hashes: list[str], nodes: dict[str, FileNode]) -> li
         node.records.append({
             "recordHash": r.record_hash, "action": ACTIONS[r.action], "device": r.device, "deviceOwner": device.owner if device else None,
             "deviceLabel": device.label if device else None, "author": r.author, "tool": r.tool, "toolVersion": r.tool_version,
-            "modelId": r.model_id, "createdAt": r.created_at, "batchId": r.batch_id, "anchorTx": batch.tx_hash if batch else None,
+            "modelId": r.model_id, "promptHash": r.prompt_hash, "createdAt": r.created_at, "batchId": r.batch_id, "anchorTx": batch.tx_hash if batch else None,
         })  # fmt: skip
         for h in inputs.get(r.record_hash, []):
             if h not in node.inputs:

@@ -134,7 +134,7 @@ def submit(ledger: Ledger, items: list[SignedRecord], now: int | None = None) ->
         rows.append({
             "record_hash": h, "device": signer, "action": r.action, "content_hash": "0x" + r.content_hash.hex(), "tool": r.tool,
             "tool_version": r.tool_version, "model_id": r.model_id or None, "author": typed.checksum(r.author),
-            "created_at": r.created_at, "received_at": received, "signature": "0x" + item.signature.hex(), "batch_id": None,
+            "created_at": r.created_at, "prompt_hash": "0x" + r.prompt_hash.hex() if any(r.prompt_hash) else None, "received_at": received, "signature": "0x" + item.signature.hex(), "batch_id": None,
         })  # fmt: skip
         inputs.extend({"record_hash": h, "position": p, "input_hash": "0x" + x.hex()} for p, x in enumerate(r.inputs))
     # Inputs after their records (foreign key), in the same order on every retry: a crash between

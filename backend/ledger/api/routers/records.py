@@ -62,6 +62,7 @@ class RecordIn(BaseModel):
     model_id: int = Field(0, ge=0, le=2**64 - 1, description="The registered model that generated it (0: none).")
     author: str = Field(pattern=ADDRESS, description="The account of the person at the device.")
     created_at: int = Field(ge=1, le=2**64 - 1)
+    prompt_hash: str = Field("0x" + "00" * 32, pattern=HEX32, description="SHA-256 of a generation's prompt (zero: none); the text is not sent.")
     signature: str = Field(pattern=SIGNATURE, description="The device's EIP-712 signature of the record (r, s, v).")
 
     def signed(self) -> svc.SignedRecord:
@@ -71,7 +72,7 @@ class RecordIn(BaseModel):
             raise InvalidInput(f"action must be one of {', '.join(typed.ACTIONS)}, not {self.action!r}")
         record = typed.Record(
             typed.ACTIONS.index(self.action), bytes.fromhex(self.content_hash[2:]), tuple(bytes.fromhex(i[2:]) for i in self.inputs),
-            self.tool, self.tool_version, self.model_id, bytes.fromhex(self.author[2:]), self.created_at,
+            self.tool, self.tool_version, self.model_id, bytes.fromhex(self.author[2:]), self.created_at, bytes.fromhex(self.prompt_hash[2:]),
         )  # fmt: skip
         return svc.SignedRecord(record, bytes.fromhex(self.signature[2:]))
 
@@ -109,6 +110,7 @@ class RecordOut(BaseModel):
     author: str
     created_at: int
     received_at: int
+    prompt_hash: str | None
     signature: str
     anchor: ProofOut | None = Field(description="The batch anchoring the record on chain, with its Merkle proof (null: not yet).")
 
@@ -165,7 +167,7 @@ def get_record(record_hash: Annotated[str, Path(pattern=HEX32)], _: Reader, ledg
     return RecordOut(
         record_hash=r.record_hash, device=r.device, action=typed.ACTIONS[r.action], content_hash=r.content_hash, inputs=v.inputs,
         tool=r.tool, tool_version=r.tool_version, model_id=r.model_id, author=r.author, created_at=r.created_at,
-        received_at=r.received_at, signature=r.signature,
+        received_at=r.received_at, prompt_hash=r.prompt_hash, signature=r.signature,
         anchor=ProofOut(**v.proof.__dict__) if v.proof else None,
     )  # fmt: skip
 

@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('model_id', ID64, nullable=True),
     sa.Column('author', S(length=42), nullable=False),
     sa.Column('created_at', sa.BigInteger(), nullable=False),
+    sa.Column('prompt_hash', S(length=66), nullable=True),
     sa.Column('received_at', sa.BigInteger(), nullable=False),
     sa.Column('signature', S(length=132), nullable=False),
     sa.Column('batch_id', ID64, nullable=True),
