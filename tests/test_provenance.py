@@ -2,10 +2,12 @@
 hash, every AI generation's model checked by the clean-model audit, the files nobody recorded
 named, the authors' shares proposed."""
 
+import json
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from eth_account import Account
 
@@ -13,6 +15,7 @@ from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services import devices, records
 from ledger.services.keys import create_api_key
+from ledger.services.provenance_verifier import verify_certificate
 from ledger_recorder.typed import ACTIONS, Record, enrolment_digest, record_digest, sign
 from tests.conftest import Server, client_for
 
@@ -20,7 +23,7 @@ ALLOWED = {"training_allowed": True, "royalty_bps": 500}
 FORBIDDEN = {"training_allowed": False, "royalty_bps": 500}
 
 
-def test_a_finished_work_is_safe_only_if_every_ai_ingredient_came_from_a_clean_model(ledger: Ledger, server: Server) -> None:
+def test_a_finished_work_is_safe_only_if_every_ai_ingredient_came_from_a_clean_model(ledger: Ledger, server: Server, tmp_path: Path) -> None:
     studio_key = create_api_key(ledger, Role.rights_holder, "studio")
     studio = client_for(server, studio_key.token)
     platform = client_for(server, create_api_key(ledger, Role.platform, "gen").token)
@@ -84,6 +87,42 @@ def test_a_finished_work_is_safe_only_if_every_ai_ingredient_came_from_a_clean_m
     [failure] = studio.get(f"/works/{third}/provenance").json()["verdict"]["failures"]
     assert failure["modelId"] == dirty_id and "audit fails" in failure["reason"]
 
+    # The certificate: checked from the chain (and the content store, for the models' training
+    # sets) alone; tampering with any claim fails a check.
+    cert = studio.get(f"/works/{finished}/provenance/certificate").json()
+    raw = json.dumps(cert).encode()
+    checks = verify_certificate(ledger.w3, raw, ledger.store, _fresh(tmp_path, "v1"))
+    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+    assert [c.name for c in checks][-1] == "verdict recomputed"
+    claims_safe = json.loads(raw)
+    claims_safe["verdict"] |= {"safeAiUse": True, "failures": []}
+    assert _failed(ledger, claims_safe, tmp_path, "v2") == {"verdict recomputed"}
+    hides_model = json.loads(raw)
+    hides_model["models"]["999999"] = {"registered": True, "clean": True}
+    assert "models checked on chain" in _failed(ledger, hides_model, tmp_path, "v3")
+    retouched = json.loads(raw)
+    first = next(iter(retouched["records"]))
+    retouched["records"][first]["tool"] = "Photoshop"
+    assert "records signed by their devices" in _failed(ledger, retouched, tmp_path, "v4")
+    dropped = json.loads(raw)  # a record left out of the certificate changes the graph it claims
+    dropped["records"].pop(next(r["recordHash"] for f in dropped["files"] if f["contentHash"] == "0x" + unregistered.hex() for r in f["records"]))
+    assert "graph as the records describe it" in _failed(ledger, dropped, tmp_path, "v5")
+    (tmp_path / "cert.json").write_bytes(raw)
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")} | {"LEDGER_API_URL": server.url, "LEDGER_API_KEY": studio_key.token, "COLUMNS": "250"}
     shown = subprocess.run([sys.executable, "-m", "ledger.cli.main", "works", "provenance", str(finished)], env=env, capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0 and "safe AI use: no" in shown.stdout and "not registered" in shown.stdout, shown.stdout + shown.stderr
+    verified = subprocess.run(
+        [sys.executable, "-m", "ledger.cli.main", "works", "verify-provenance", str(tmp_path / "cert.json"), "--rpc-url", ledger.settings.rpc_url,
+         "--blocks", str(ledger.settings.blocks_dir)], env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert verified.returncode == 0 and "FAILED" not in verified.stdout, verified.stdout + verified.stderr
+
+
+def _fresh(parent: Path, name: str) -> Path:
+    (parent / name).mkdir()
+    return parent / name
+
+
+def _failed(ledger: Ledger, doc: dict[str, object], tmp_path: Path, name: str) -> set[str]:
+    return {c.name for c in verify_certificate(ledger.w3, json.dumps(doc).encode(), ledger.store, _fresh(tmp_path, name)) if not c.ok}

@@ -165,6 +165,37 @@ def provenance(
     console.print(table)
 
 
+@app.command("verify-provenance")
+def verify_provenance(
+    certificate: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A provenance certificate (GET /works/{id}/provenance/certificate).")],
+    rpc_url: Annotated[str | None, typer.Option(envvar="LEDGER_RPC_URL", help="An RPC endpoint of the certificate's chain.")] = None,
+    blocks: Annotated[Path | None, typer.Option(exists=True, file_okay=False, help="A content store folder holding the models' training-set lists.")] = None,
+    ipfs: Annotated[str | None, typer.Option(envvar="LEDGER_IPFS_API_URL", help="An IPFS node to fetch the training-set lists from.")] = None,
+) -> None:
+    """Checks a provenance certificate against the chain alone (no ledger needed): every record's
+    signature and Merkle proof, the devices' enrolments, the graph, the models' registrations and
+    clean-model audits (recomputed from the chain's events), and the verdict. Exits 1 if any check fails."""
+    import tempfile
+
+    from web3 import Web3
+    from web3.providers.rpc import HTTPProvider
+
+    from ledger.config import get_settings
+    from ledger.content.store import open_store
+    from ledger.services.provenance_verifier import verify_certificate
+
+    w3 = Web3(HTTPProvider(rpc_url or get_settings().rpc_url, request_kwargs={"timeout": 60}))
+    with tempfile.TemporaryDirectory() as work:
+        store = open_store(blocks or Path(work) / "blocks", ipfs)
+        checks = verify_certificate(w3, certificate.read_bytes(), store, Path(work))
+    table = Table("check", "", "detail")
+    for check in checks:
+        table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FAILED[/red]", check.detail)
+    console.print(table)
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
 @app.command("list")
 def list_(
     api_url: ApiUrl = "http://127.0.0.1:8000",

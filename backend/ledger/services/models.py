@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from ledger.chain.merkle import TrainingSetTree, leaf_hash
@@ -145,9 +146,20 @@ def get_model(ledger: Ledger, model_id: int) -> Model:
 
 def lineage(ledger: Ledger, model_id: int) -> list[Model]:
     """The model, then its base, then the base's base..."""
-    chain = [get_model(ledger, model_id)]
+    return _lineage(ledger.engine, model_id)
+
+
+def _lineage(engine: Engine, model_id: int) -> list[Model]:
+    def get(m: int) -> Model:
+        with Session(engine) as s:
+            model = s.get(Model, m)
+        if model is None:
+            raise NotFound(f"no model with id {m}")
+        return model
+
+    chain = [get(model_id)]
     while chain[-1].base_model_id is not None:
-        chain.append(get_model(ledger, chain[-1].base_model_id))
+        chain.append(get(chain[-1].base_model_id))
     return chain
 
 
@@ -187,10 +199,16 @@ def prove(ledger: Ledger, model_id: int, work_id: int) -> MembershipProof:
 
 
 def audit(ledger: Ledger, model_id: int) -> ModelAudit:
+    return audit_in(ledger.engine, model_id)
+
+
+def audit_in(engine: Engine, model_id: int) -> ModelAudit:
+    """The clean-model audit on any database holding the projection (a provenance verifier
+    builds one from the chain)."""
     findings: list[AuditFinding] = []
     unavailable: list[int] = []
-    with Session(ledger.engine) as s:
-        for model in lineage(ledger, model_id):
+    with Session(engine) as s:
+        for model in _lineage(engine, model_id):
             if model.training_set_status != "verified":
                 unavailable.append(model.model_id)
                 continue

@@ -180,3 +180,46 @@ def authorship(p: Provenance) -> list[dict[str, Any]]:
     authors = sorted(counts, key=lambda a: (-counts[a], int(a, 16)))
     shares = allocate(10_000, [counts[a] for a in authors])
     return [{"account": a, "records": counts[a], "proposedShareBps": s} for a, s in zip(authors, shares)]
+
+
+CERTIFICATE_SCHEMA = "ai-rights-ledger/provenance-certificate/v1"
+
+
+def certificate(ledger: Ledger, work_id: int) -> dict[str, Any]:
+    """The provenance as a document anyone can check without this ledger: every record whole
+    (fields, device, signature) with its Merkle proof in its anchored batch, the contracts to
+    check them against, and the verdict (``ledger works verify-provenance``)."""
+    from ledger.content.documents import load_document
+    from ledger.services.batch_anchoring import tree_of
+
+    p = provenance(ledger, work_id)
+    hashes = [r["recordHash"] for n in p.nodes.values() for r in n.records]
+    with Session(ledger.engine) as s:
+        rows = {r.record_hash: r for chunk in chunked(hashes) for r in s.exec(select(ProductionRecord).where(col(ProductionRecord.record_hash).in_(chunk)))}
+        inputs: dict[str, list[str]] = defaultdict(list)
+        for chunk in chunked(hashes):
+            for i in s.exec(select(RecordInput).where(col(RecordInput.record_hash).in_(chunk)).order_by(col(RecordInput.position))):
+                inputs[i.record_hash].append(i.input_hash)
+        batches = {b.batch_id: b for chunk in chunked(sorted({r.batch_id for r in rows.values() if r.batch_id})) for b in s.exec(select(RecordBatch).where(col(RecordBatch.batch_id).in_(chunk)))}
+    trees = {}
+    for batch_id, batch in batches.items():
+        listed = [h for h in (load_document(ledger.store, batch.records_cid).value or {}).get("records", []) if isinstance(h, str)]
+        trees[batch_id] = tree_of(listed)
+    records = {}
+    for h, r in sorted(rows.items()):
+        entry: dict[str, Any] = {
+            "action": ACTIONS[r.action], "contentHash": r.content_hash, "inputs": inputs.get(h, []), "tool": r.tool, "toolVersion": r.tool_version,
+            "modelId": r.model_id or 0, "author": r.author, "createdAt": r.created_at, "promptHash": r.prompt_hash or "0x" + "00" * 32,
+            "device": r.device, "signature": r.signature, "batchId": r.batch_id, "proof": None,
+        }  # fmt: skip
+        if r.batch_id in trees:
+            entry["proof"] = ["0x" + x.hex() for x in trees[r.batch_id].proof_of((bytes.fromhex(h[2:]),))]
+        records[h] = entry
+    contracts = {name: ledger.deployment.contracts[name].address for name in ("WorkRegistry", "ModelRegistry", "OutputRegistry", "ProductionRecords")}
+    body = p.as_json()
+    return {
+        "schema": CERTIFICATE_SCHEMA, "chainId": ledger.deployment.chain_id, "contracts": contracts,
+        "contractsFromBlock": min(ledger.deployment.contracts[name].block for name in contracts),
+        "work": {"workId": p.work_id, "contentHash": p.content_hash}, "verdict": body["verdict"], "models": body["models"],
+        "authors": body["authors"], "files": body["files"], "records": records,
+    }  # fmt: skip

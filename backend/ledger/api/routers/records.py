@@ -179,3 +179,11 @@ async def provenance(work_id: WorkId, _: Reader, ledger: LedgerDep) -> dict[str,
     audit), the verdict (safe AI use; complete), and the authors' shares of the records as a
     proposal for co-ownership."""
     return (await run_in_threadpool(provenance_svc.provenance, ledger, work_id)).as_json()
+
+
+@router.get("/works/{work_id}/provenance/certificate")
+async def provenance_certificate(work_id: WorkId, _: Reader, ledger: LedgerDep) -> dict[str, Any]:
+    """The provenance as a certificate a studio can publish: every record whole with its Merkle
+    proof, the contracts to check them against, the verdict. `ledger works verify-provenance FILE`
+    checks it from the chain (and the content store, for the models' audits) alone."""
+    return await run_in_threadpool(provenance_svc.certificate, ledger, work_id)
