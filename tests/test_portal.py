@@ -171,3 +171,41 @@ def test_a_holder_sees_uncredited_lookalikes_and_disputes_one(ledger: Ledger, se
     assert (dispute["kind"], dispute["output_hash"], dispute["claimed_work_id"], dispute["state"]) == ("attribution", output_hash, mine, "open")
     assert page.locator(f"#disputes tr[data-dispute='{dispute['dispute_id']}'] td.state").inner_text() == "open"
     page.screenshot(path=str(tmp_path / "portal-evidence.png"), full_page=True)
+
+
+def test_a_studio_sees_how_a_work_was_made_drawn_with_its_verdict(ledger: Ledger, server: Server, page: Page) -> None:
+    import time
+
+    from eth_account import Account
+
+    from ledger.services import devices, records
+    from ledger_recorder.typed import ACTIONS, Record, enrolment_digest, record_digest, sign
+
+    studio_key = create_api_key(ledger, Role.rights_holder, "studio")
+    studio = client_for(server, studio_key.token)
+    machine, person = Account.create(), Account.create()
+    expires = int(time.time()) + 86_400
+    consent = sign(bytes(machine.key), enrolment_digest(devices.domain(ledger), str(studio_key.holder_address), 1 | 2 | 4, expires))
+    devices.enrol(ledger, studio_key, machine.address, ["create", "edit", "generate"], expires, "Aiko's workstation", consent)
+
+    def made(action: str, inputs: list[bytes] = [], model: int = 0) -> bytes:  # noqa: B006
+        content = os.urandom(32)
+        r = Record(ACTIONS.index(action), content, tuple(inputs), "Krita", "5.2", model, bytes.fromhex(person.address[2:]), int(time.time()) - 60)
+        records.submit(ledger, [records.SignedRecord(r, sign(bytes(machine.key), record_digest(records.domain(ledger), r)))])
+        return content
+
+    sketch = made("create")
+    background = made("generate", model=424_242)  # a model nobody registered
+    final = made("edit", [sketch, background, os.urandom(32)])
+    work = studio.post("/works", json={"title": "cut 7", "content_hash": "0x" + final.hex(), "terms": {"training_allowed": True, "royalty_bps": 0}}).json()["work_id"]
+
+    _sign_in(page, server, studio_key.token)
+    page.fill("#provenance-work", str(work))
+    page.get_by_role("button", name="Show provenance").click()
+    page.wait_for_selector("#graph g.file")
+    assert page.locator("#graph g.file").count() == 4  # the work, the sketch, the generated background, one file nobody recorded
+    assert page.locator("#graph path.edge").count() == 3
+    verdict = page.locator("#verdict").inner_text()
+    assert "Safe AI use: no" in verdict and "model 424242" in verdict and "1 file(s) without a record" in verdict
+    failing = page.locator(f'#graph g.file[data-hash="0x{background.hex()}"] circle')
+    assert failing.get_attribute("fill") == "#b3261e"
