@@ -2,6 +2,8 @@
 hash, every AI generation's model checked by the clean-model audit, the files nobody recorded
 named, the authors' shares proposed."""
 
+import hashlib
+import io
 import json
 import os
 import subprocess
@@ -10,6 +12,7 @@ import time
 from pathlib import Path
 
 from eth_account import Account
+from pypdf import PdfReader
 
 from ledger.models import Role
 from ledger.runtime import Ledger
@@ -108,6 +111,11 @@ def test_a_finished_work_is_safe_only_if_every_ai_ingredient_came_from_a_clean_m
     dropped["records"].pop(next(r["recordHash"] for f in dropped["files"] if f["contentHash"] == "0x" + unregistered.hex() for r in f["records"]))
     assert "graph as the records describe it" in _failed(ledger, dropped, tmp_path, "v5")
     (tmp_path / "cert.json").write_bytes(raw)
+    as_served = studio.get(f"/works/{finished}/provenance/certificate").content
+    pdf = studio.get(f"/works/{finished}/provenance/certificate", params={"format": "pdf"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    printed = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Safe AI use: no" in printed and hashlib.sha256(as_served).hexdigest() in printed and "999999" in printed
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")} | {"LEDGER_API_URL": server.url, "LEDGER_API_KEY": studio_key.token, "COLUMNS": "250"}
     shown = subprocess.run([sys.executable, "-m", "ledger.cli.main", "works", "provenance", str(finished)], env=env, capture_output=True, text=True, timeout=120)

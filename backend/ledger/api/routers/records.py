@@ -1,14 +1,17 @@
 """Devices that record production, and the records they sign."""
 
-from typing import Annotated, Any
+import hashlib
+import json
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import LedgerDep, Limit, Offset, Reader, WorkId, require
 from ledger.api.schemas import HEX32, SignatureRequiredOut
+from ledger.exports.provenance_pdf import certificate_pdf
 from ledger.models import ApiKey, Role
 from ledger.models.records import Device
 from ledger.records import typed
@@ -16,6 +19,7 @@ from ledger.services import devices as devices_svc
 from ledger.services import provenance as provenance_svc
 from ledger.services import records as svc
 from ledger.services.signing import SignatureRequired
+from ledger.services.statements import canonical
 
 router = APIRouter(tags=["production records"])
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
@@ -181,9 +185,24 @@ async def provenance(work_id: WorkId, _: Reader, ledger: LedgerDep) -> dict[str,
     return (await run_in_threadpool(provenance_svc.provenance, ledger, work_id)).as_json()
 
 
-@router.get("/works/{work_id}/provenance/certificate")
-async def provenance_certificate(work_id: WorkId, _: Reader, ledger: LedgerDep) -> dict[str, Any]:
+@router.get(
+    "/works/{work_id}/provenance/certificate",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
+)
+async def provenance_certificate(
+    work_id: WorkId, _: Reader, ledger: LedgerDep,
+    format: Annotated[Literal["json", "pdf"], Query(description="json (sorted keys, no whitespace: what the verifier checks) or pdf (readable, printing the JSON's SHA-256)")] = "json",
+) -> Response:
     """The provenance as a certificate a studio can publish: every record whole with its Merkle
     proof, the contracts to check them against, the verdict. `ledger works verify-provenance FILE`
-    checks it from the chain (and the content store, for the models' audits) alone."""
-    return await run_in_threadpool(provenance_svc.certificate, ledger, work_id)
+    checks the JSON from the chain (and the content store, for the models' audits) alone."""
+    def build() -> tuple[bytes, str]:
+        doc = canonical(provenance_svc.certificate(ledger, work_id))
+        if format == "json":
+            return doc, "application/json"
+        return certificate_pdf(json.loads(doc), hashlib.sha256(doc).hexdigest()), "application/pdf"
+
+    body, media = await run_in_threadpool(build)
+    name = f"provenance-work-{work_id}.{format}"
+    return Response(content=body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
