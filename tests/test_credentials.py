@@ -118,6 +118,38 @@ def test_the_ledgers_manifest_reads_back_and_an_ingredient_names_its_work(signin
         assert out_assertion["outputHash"] == output_hash and out_assertion["links"] == [{"workId": other, "weightBps": 10_000}]
         assert [i["relationship"] for i in out_active["ingredients"]] == ["parentOf"]
 
+        # A finished picture whose own manifest (an outside AI tool's) says AI made it from the key
+        # frame: its provenance names the tool, with no model registered here, as the failure.
+        outside = make_test_ca("Outside image service")
+        manifest = {
+            "claim_generator_info": [{"name": "image-service", "version": "5"}], "title": "poster.jpg",
+            "assertions": [{"label": "c2pa.actions", "data": {"actions": [
+                {"action": "c2pa.created", "digitalSourceType": AI_GENERATED, "softwareAgent": {"name": "ImageGen 5"}}]}}],
+        }  # fmt: skip
+        builder = c2pa.Builder(json.dumps(manifest))
+        builder.add_ingredient(json.dumps({"title": "key frame.jpg", "relationship": "inputTo"}), "image/jpeg", io.BytesIO(credentialed.content))
+        poster = io.BytesIO()
+        with SigningKey(outside.chain_pem, outside.key_pem).signer() as signer:
+            builder.sign(signer, "image/jpeg", io.BytesIO(_jpeg(4)), poster)
+        spec = {"title": "poster", "terms": TERMS}
+        finished = holder.post("/works", files={"file": ("poster.jpg", poster.getvalue(), "image/jpeg")}, data={"work": json.dumps(spec)})
+        assert finished.status_code == 201, finished.text
+        p = holder.get(f"/works/{finished.json()['work_id']}/provenance").json()
+        [failure] = p["verdict"]["failures"]
+        assert failure["contentHash"] == finished.json()["content_hash"] and failure["modelId"] is None and "ImageGen 5" in failure["reason"]
+        assert p["verdict"]["complete"] is True  # the key frame it names is a registered work
+        assert {f["contentHash"] for f in p["files"]} == {finished.json()["content_hash"], content_hash}
+        # Any file's manifest can be recorded on its own, once.
+        recorded = holder.post("/records/manifests", files={"file": ("poster.jpg", poster.getvalue(), "image/jpeg")})
+        assert recorded.status_code == 200 and recorded.json()["recorded"] is False  # the registration recorded it
+        intermediate = io.BytesIO()
+        builder = c2pa.Builder(json.dumps(manifest))
+        with SigningKey(outside.chain_pem, outside.key_pem).signer() as signer:
+            builder.sign(signer, "image/jpeg", io.BytesIO(_jpeg(5)), intermediate)
+        first = holder.post("/records/manifests", files={"file": ("x.jpg", intermediate.getvalue(), "image/jpeg")})
+        assert first.status_code == 201 and first.json()["credentials"]["ai_generated"], first.text
+        assert holder.post("/records/manifests", files={"file": ("plain.jpg", _jpeg(6), "image/jpeg")}).status_code == 422
+
         # Without signing credentials the ledger says what to configure.
         ledger.__dict__["c2pa_key"] = None
         refused = holder.get(f"/works/{work_id}/file", params={"c2pa": "true"})

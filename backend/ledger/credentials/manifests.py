@@ -54,6 +54,17 @@ class Credentials:
     actions: list[dict[str, Any]]
     ingredients: list[Ingredient] = field(default_factory=list)
     ledger: dict[str, Any] | None = None  # this manifest's own ledger assertion
+    label: str = ""  # the active manifest's label (urn:c2pa:...)
+
+    @property
+    def software_agent(self) -> str:
+        """What made the file, as the manifest says: an action's software agent, or its claim generator."""
+        for a in self.actions:
+            agent = a.get("softwareAgent")
+            name = agent.get("name") if isinstance(agent, dict) else agent
+            if isinstance(name, str) and name:
+                return name
+        return self.claim_generator
 
     @property
     def ai_generated(self) -> bool:
@@ -119,7 +130,7 @@ def read(data: bytes, mime: str, trust_anchors: bytes | None = None) -> Credenti
         problems=sorted({str(s.get("code")) for s in status if isinstance(s, dict)}),
         signer={"issuer": str(sig.get("issuer", "")), "common_name": str(sig.get("common_name", ""))},
         claim_generator=" ".join(str(generator[0].get(k, "")) for k in ("name", "version")).strip(),
-        actions=actions, ingredients=ingredients, ledger=_assertion(active, LEDGER_ASSERTION),
+        actions=actions, ingredients=ingredients, ledger=_assertion(active, LEDGER_ASSERTION), label=str(doc.get("active_manifest", "")),
     )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from ledger.models.evidence import EvidenceBatch, EvidenceReport, FileEvidence, 
 from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
 from ledger.models.operations import Operation
-from ledger.models.records import Device, ProductionRecord, RecordBatch, RecordInput
+from ledger.models.records import Device, ManifestRecord, ProductionRecord, RecordBatch, RecordInput
 from ledger.models.statements import Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow
 from ledger.models.usage import PlatformShare, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.models.works import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
@@ -22,6 +22,7 @@ __all__ = [
     "FileEvidence",
     "Fingerprint",
     "IndexerIncident",
+    "ManifestRecord",
     "Model",
     "ModelTrainingWork",
     "Operation",

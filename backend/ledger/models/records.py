@@ -54,3 +54,21 @@ class RecordBatch(SQLModel, table=True):
     records_cid: str = Field(max_length=100)  # JSON list of the record hashes, in leaf order
     tx_hash: str = Field(max_length=66)
     block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ManifestRecord(SQLModel, table=True):
+    """What a file's C2PA manifest says about how it was made, as the ledger read it: a
+    production record whose signer is the manifest's certificate, not an enrolled device."""
+
+    content_hash: str = Field(primary_key=True, max_length=66)
+    manifest_label: str = Field(primary_key=True, max_length=200)
+    actions: str  # JSON list of the manifest's actions
+    ai_generated: bool
+    software_agent: str = Field(max_length=200)  # the generator the manifest names (claim generator, or the action's softwareAgent)
+    signer: str = Field(max_length=400)  # common name and issuer of the signing certificate
+    validation_state: str = Field(max_length=16)  # Invalid, Valid, Trusted
+    inputs: str  # JSON list of the ingredients' content hashes, where a ledger's assertion names them
+    ingredients: str  # JSON list of {title, relationship, contentHash}
+    model_id: int | None = Field(default=None, sa_type=ID64)  # the registered model, when the manifest is this ledger's for an output
+    source: str = Field(max_length=32)  # work_upload, output_upload, manifest_upload
+    recorded_at: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -117,3 +117,50 @@ def credentialed_file(ledger: Ledger, content_hash: str) -> tuple[bytes, str]:
         return manifests.signed_copy(data, mime, title, ai, assertion, key, agent), mime
     except CredentialsError as exc:
         raise InvalidInput(str(exc)) from None
+
+
+def record_manifest(ledger: Ledger, content_hash: str, creds: Credentials, source: str) -> bool:
+    """Keeps what the file's manifest says about how it was made as a record of the production
+    graph (its signer the manifest's certificate); True if new. An ingredient whose own manifest
+    is a ledger's names its content hash: that is the record's input."""
+    import json
+    import time
+
+    from sqlalchemy.exc import IntegrityError
+
+    from ledger.models.records import ManifestRecord
+
+    own = creds.ledger or {}
+    model_id = None
+    if own.get("chainId") == ledger.deployment.chain_id and str(own.get("contract", "")).lower() == ledger.outputs.address.lower():
+        model_id = int(own["modelId"]) if isinstance(own.get("modelId"), int) else None
+    ingredients = [
+        {"title": i.title, "relationship": i.relationship, "contentHash": (i.ledger or {}).get("contentHash")} for i in creds.ingredients
+    ]
+    row = ManifestRecord(
+        content_hash=content_hash, manifest_label=creds.label[:200], actions=json.dumps(creds.actions)[:20_000], ai_generated=creds.ai_generated,
+        software_agent=creds.software_agent[:200], signer=f"{creds.signer['common_name']} (issued by {creds.signer['issuer']})"[:400],
+        validation_state=creds.validation_state[:16], inputs=json.dumps(sorted({i["contentHash"] for i in ingredients if isinstance(i["contentHash"], str)})),
+        ingredients=json.dumps(ingredients)[:100_000], model_id=model_id, source=source, recorded_at=int(time.time()),
+    )  # fmt: skip
+    with Session(ledger.engine) as s:
+        if s.get(ManifestRecord, (content_hash, row.manifest_label)) is not None:
+            return False
+        s.add(row)
+        try:
+            s.commit()
+        except IntegrityError:  # recorded by a concurrent upload of the same file
+            return False
+    return True
+
+
+def read_and_record(ledger: Ledger, content_hash: str, data: bytes, source: str) -> Credentials | None:
+    """A registration's upload: its manifest recorded if it has one. A manifest that cannot be
+    read does not stop the registration (the file is what is registered); it is simply not kept."""
+    try:
+        creds = read_upload(ledger, data)
+    except InvalidInput:
+        return None
+    if creds is not None:
+        record_manifest(ledger, content_hash, creds, source)
+    return creds

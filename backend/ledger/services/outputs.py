@@ -221,7 +221,7 @@ def _check_reliance(ledger: Ledger, key: ApiKey, reqs: list[OutputRequest], line
             cid = ledger.store.put(r.file)
             prints = fingerprints.record_file(ledger, h, r.file, "output_upload", cid)
             queries, windows = prints.queries, windows_of(prints.indexed)
-            creds = credentials.read_upload(ledger, r.file)
+            creds = credentials.read_and_record(ledger, h, r.file, "output_upload")
         elif r.codes:
             fingerprints.record_codes(ledger, h, r.codes, "output_fingerprints")
             queries, windows = r.codes, windows_of(r.codes)

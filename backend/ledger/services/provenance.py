@@ -16,6 +16,7 @@ registered here as a work or an output says so. The verdict:
 The walk is bounded (``MAX_NODES`` files); a graph cut short says so.
 """
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from ledger.db import chunked
 from ledger.models import Model, Output, Work
-from ledger.models.records import Device, ProductionRecord, RecordBatch, RecordInput
+from ledger.models.records import Device, ManifestRecord, ProductionRecord, RecordBatch, RecordInput
 from ledger.records.typed import ACTIONS
 from ledger.runtime import Ledger
 from ledger.services.errors import NotFound
@@ -40,26 +41,33 @@ class FileNode:
     inputs: list[str] = field(default_factory=list)
     work_id: int | None = None
     output: dict[str, Any] | None = None
+    manifests: list[dict[str, Any]] = field(default_factory=list)  # what C2PA manifests of this file say
 
     @property
     def models(self) -> set[int]:
         found = {int(r["modelId"]) for r in self.records if r["action"] == "generate" and r["modelId"]}
         if self.output is not None:
             found.add(int(self.output["modelId"]))
+        found.update(int(m["modelId"]) for m in self.manifests if m["aiGenerated"] and m["modelId"])
         return found
 
     @property
+    def unmodelled_ai(self) -> list[dict[str, Any]]:
+        """Manifests saying AI generated the file, naming no model registered here."""
+        return [m for m in self.manifests if m["aiGenerated"] and not m["modelId"]]
+
+    @property
     def ai_generated(self) -> bool:
-        return self.output is not None or any(r["action"] == "generate" for r in self.records)
+        return self.output is not None or any(r["action"] == "generate" for r in self.records) or any(m["aiGenerated"] for m in self.manifests)
 
     @property
     def known(self) -> bool:
-        return bool(self.records) or self.work_id is not None or self.output is not None
+        return bool(self.records) or self.work_id is not None or self.output is not None or bool(self.manifests)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "contentHash": self.content_hash, "workId": self.work_id, "output": self.output, "aiGenerated": self.ai_generated,
-            "inputs": self.inputs, "records": self.records,
+            "inputs": self.inputs, "records": self.records, "manifests": self.manifests,
         }  # fmt: skip
 
 
@@ -101,6 +109,11 @@ def _load(session: Session, hashes: list[str], nodes: dict[str, FileNode]) -> li
             nodes[w.content_hash].work_id = w.work_id
         for o in session.exec(select(Output).where(col(Output.output_hash).in_(chunk))):
             nodes[o.output_hash].output = {"outputHash": o.output_hash, "modelId": o.model_id, "txHash": o.tx_hash}
+        for m in session.exec(select(ManifestRecord).where(col(ManifestRecord.content_hash).in_(chunk)).order_by(col(ManifestRecord.manifest_label))):
+            nodes[m.content_hash].manifests.append({
+                "manifest": m.manifest_label, "signer": m.signer, "validationState": m.validation_state, "aiGenerated": m.ai_generated,
+                "softwareAgent": m.software_agent, "modelId": m.model_id, "inputs": json.loads(m.inputs), "ingredients": json.loads(m.ingredients),
+            })  # fmt: skip
     by_hash = sorted({r.record_hash for r in records})
     inputs: dict[str, list[str]] = defaultdict(list)
     for chunk in chunked(by_hash):
@@ -108,7 +121,10 @@ def _load(session: Session, hashes: list[str], nodes: dict[str, FileNode]) -> li
             inputs[i.record_hash].append(i.input_hash)
     devices = {d.address: d for chunk in chunked(sorted({r.device for r in records})) for d in session.exec(select(Device).where(col(Device.address).in_(chunk)))}
     batches = {b.batch_id: b for chunk in chunked(sorted({r.batch_id for r in records if r.batch_id})) for b in session.exec(select(RecordBatch).where(col(RecordBatch.batch_id).in_(chunk)))}
-    found: list[str] = []
+    found: list[str] = [i for h in hashes for m in nodes[h].manifests for i in m["inputs"]]
+    for h in hashes:
+        for m in nodes[h].manifests:
+            nodes[h].inputs.extend(i for i in m["inputs"] if i not in nodes[h].inputs)
     for r in sorted(records, key=lambda r: (r.created_at, r.record_hash)):
         node = nodes[r.content_hash]
         device = devices.get(r.device)
@@ -161,6 +177,9 @@ def provenance(ledger: Ledger, work_id: int, max_nodes: int = MAX_NODES) -> Prov
                 failures.append({"contentHash": n.content_hash, "modelId": m, "reason": "the model is not registered here"})
             elif not models[m]["clean"]:
                 failures.append({"contentHash": n.content_hash, "modelId": m, "reason": f"the model's clean-model audit fails: {models[m]['counts']}"})
+        for manifest in n.unmodelled_ai:
+            failures.append({"contentHash": n.content_hash, "modelId": None,
+                             "reason": f"its C2PA manifest says AI generated it ({manifest['softwareAgent'] or 'an unnamed tool'}), with no model registered here"})  # fmt: skip
     unrecorded = sorted(n.content_hash for n in nodes.values() if not n.known)
     return Provenance(work_id, work.content_hash, nodes, models, failures, unrecorded, truncated)
 

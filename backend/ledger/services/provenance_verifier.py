@@ -9,7 +9,8 @@ AI-generated file's model is registered on chain, and its clean-model audit is r
 projection this verifier builds from the chain's events; the verdict is recomputed from all of it.
 
 What a certificate cannot prove: that the issuing ledger left no record out (the chain anchors
-batches of records, not an index by content hash).
+batches of records, not an index by content hash); and the C2PA manifests it declares are taken
+as declared (their signatures are checkable with the files, which it does not carry).
 """
 
 import json
@@ -52,10 +53,12 @@ def _record(entry: dict[str, Any]) -> typed.Record:
 
 
 def _graph(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The files reachable from the work through the certificate's records: each one's records and inputs."""
+    """The files reachable from the work through the certificate's records (and the C2PA
+    manifests it declares): each one's records and inputs (sorted)."""
     by_content: dict[str, list[str]] = {}
     for h, r in doc["records"].items():
         by_content.setdefault(r["contentHash"], []).append(h)
+    declared = {f["contentHash"]: [i for m in f.get("manifests", []) for i in m["inputs"]] for f in doc["files"]}
     files: dict[str, dict[str, Any]] = {}
     frontier = [doc["work"]["contentHash"]]
     while frontier:
@@ -64,7 +67,7 @@ def _graph(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if content in files:
                 continue
             made = sorted(by_content.get(content, []), key=lambda h: (doc["records"][h]["createdAt"], h))
-            inputs = list(dict.fromkeys(i for h in made for i in doc["records"][h]["inputs"]))
+            inputs = sorted({i for h in made for i in doc["records"][h]["inputs"]} | set(declared.get(content, [])))
             files[content] = {"records": made, "inputs": inputs}
             frontier.extend(i for i in inputs if i not in files)
     return files
@@ -143,7 +146,7 @@ def verify_certificate(w3: Web3, raw: bytes, store: ContentStore, workdir: Path)
 
     def graph() -> tuple[bool, str]:
         mine = _graph(doc)
-        theirs = {f["contentHash"]: {"records": [r["recordHash"] for r in f["records"]], "inputs": f["inputs"]} for f in doc["files"]}
+        theirs = {f["contentHash"]: {"records": [r["recordHash"] for r in f["records"]], "inputs": sorted(f["inputs"])} for f in doc["files"]}
         ok = mine == theirs
         return ok, f"{len(mine)} files, as the records describe them" if ok else f"the certificate's files differ from the records' graph ({len(theirs)} vs {len(mine)})"
 
@@ -158,6 +161,7 @@ def verify_certificate(w3: Web3, raw: bytes, store: ContentStore, workdir: Path)
         from ledger.models import Output
 
         used: set[int] = {int(r["modelId"]) for r in records.values() if r["action"] == "generate" and int(r["modelId"])}
+        used.update(int(m["modelId"]) for f in doc["files"] for m in f.get("manifests", []) if m["aiGenerated"] and m["modelId"])
         with Session(engine) as s:
             for f in doc["files"]:
                 if f.get("output"):
@@ -181,20 +185,24 @@ def verify_certificate(w3: Web3, raw: bytes, store: ContentStore, workdir: Path)
         ai_models = {}
         for content, f in mine.items():
             found = {int(records[h]["modelId"]) for h in f["records"] if records[h]["action"] == "generate" and int(records[h]["modelId"])}
-            output = next((x.get("output") for x in doc["files"] if x["contentHash"] == content), None)
-            if output:
-                found.add(int(output["modelId"]))
+            entry = next((x for x in doc["files"] if x["contentHash"] == content), {})
+            if entry.get("output"):
+                found.add(int(entry["output"]["modelId"]))
+            manifests = entry.get("manifests", [])
+            found.update(int(m["modelId"]) for m in manifests if m["aiGenerated"] and m["modelId"])
+            failures.extend((content, None) for m in manifests if m["aiGenerated"] and not m["modelId"])
             ai_models[content] = found
             for m in sorted(found):
                 if not models.get(m, {}).get("registered"):
                     failures.append((content, m))
                 elif not models[m]["clean"]:
                     failures.append((content, m))
-        known = {f["contentHash"] for f in doc["files"] if f["records"] or f.get("workId") is not None or f.get("output")}
+        known = {f["contentHash"] for f in doc["files"] if f["records"] or f.get("workId") is not None or f.get("output") or f.get("manifests")}
         unrecorded = sorted(h for h in mine if h not in known)
         v = doc["verdict"]
-        claimed_failures = [(f["contentHash"], int(f["modelId"])) for f in v["failures"]]
-        ok = (sorted(failures) == sorted(claimed_failures) and unrecorded == v["unrecorded"] and v["safeAiUse"] == (not failures)
+        claimed_failures = [(f["contentHash"], None if f["modelId"] is None else int(f["modelId"])) for f in v["failures"]]
+        key = lambda x: (x[0], -1 if x[1] is None else x[1])  # noqa: E731
+        ok = (sorted(failures, key=key) == sorted(claimed_failures, key=key) and unrecorded == v["unrecorded"] and v["safeAiUse"] == (not failures)
               and v["complete"] == (not unrecorded and not v.get("truncated")))  # fmt: skip
         return ok, f"safe AI use: {'yes' if not failures else 'no'} ({len(failures)} failing), complete: {'yes' if not unrecorded else 'no'} ({len(unrecorded)} unrecorded)"
 

@@ -21,7 +21,7 @@ from web3.types import TxReceipt
 from ledger.content.documents import file_cid_of
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
 from ledger.models import ApiKey, FileEvidence, Work, WorkOwner, WorkTermsVersion
-from ledger.services import contested, fingerprints
+from ledger.services import contested, credentials, fingerprints
 from ledger.services.contested import OnSimilar
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, InvalidInput, NotFound
@@ -181,6 +181,7 @@ def register_works(
         file_cid = ledger.store.put(req.file) if req.file is not None else None
         if req.file is not None:
             prints = fingerprints.record_file(ledger, hashes[i], req.file, "work_upload", file_cid, req.title)
+            credentials.read_and_record(ledger, hashes[i], req.file, "work_upload")
             checks[hashes[i]] = contested.check(ledger, holder, hashes[i], req.title, prints, req.on_similar, _where(i, len(requests)))
         metadata_cid = ledger.store.put(_metadata(req, content_hash, file_cid))
         file_cids.append(file_cid)

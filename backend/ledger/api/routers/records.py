@@ -4,20 +4,23 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import LedgerDep, Limit, Offset, Reader, WorkId, require
 from ledger.api.schemas import HEX32, SignatureRequiredOut
+from ledger.api.uploads import read_file
 from ledger.exports.provenance_pdf import certificate_pdf
 from ledger.models import ApiKey, Role
 from ledger.models.records import Device
 from ledger.records import typed
+from ledger.services import credentials
 from ledger.services import devices as devices_svc
 from ledger.services import provenance as provenance_svc
 from ledger.services import records as svc
+from ledger.services.errors import InvalidInput
 from ledger.services.signing import SignatureRequired
 from ledger.services.statements import canonical
 
@@ -206,3 +209,24 @@ async def provenance_certificate(
     body, media = await run_in_threadpool(build)
     name = f"provenance-work-{work_id}.{format}"
     return Response(content=body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/records/manifests", status_code=201, responses={200: {"description": "The file's manifest was recorded before"}})
+async def record_manifest(request: Request, _: Enroller, ledger: LedgerDep) -> JSONResponse:
+    """Records what a file's C2PA manifest says about how it was made (multipart `file`): its
+    actions, whether AI generated it and with what, its signer, its ingredients (by content hash
+    where a ledger's manifest names them), as part of the production graph. 422 if the file carries
+    no manifest. 201 recorded now, 200 recorded before."""
+    upload, _fields = await read_file(request, ledger, "file whose C2PA manifest to record")
+    data = await upload.read()
+
+    def run() -> tuple[int, dict[str, Any]]:
+        creds = credentials.read_upload(ledger, data)
+        if creds is None:
+            raise InvalidInput("this file carries no C2PA manifest (or is of a type that cannot carry one)")
+        content_hash = "0x" + hashlib.sha256(data).hexdigest()
+        new = credentials.record_manifest(ledger, content_hash, creds, "manifest_upload")
+        return (201 if new else 200), {"content_hash": content_hash, "recorded": new, "credentials": creds.as_json()}
+
+    status, body = await run_in_threadpool(run)
+    return JSONResponse(status_code=status, content=body)

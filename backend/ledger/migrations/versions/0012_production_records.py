@@ -64,6 +64,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('recordinput', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recordinput_input_hash'), ['input_hash'], unique=False)
+    op.create_table('manifestrecord',
+    sa.Column('content_hash', S(length=66), nullable=False),
+    sa.Column('manifest_label', S(length=200), nullable=False),
+    sa.Column('actions', S(), nullable=False),
+    sa.Column('ai_generated', sa.Boolean(), nullable=False),
+    sa.Column('software_agent', S(length=200), nullable=False),
+    sa.Column('signer', S(length=400), nullable=False),
+    sa.Column('validation_state', S(length=16), nullable=False),
+    sa.Column('inputs', S(), nullable=False),
+    sa.Column('ingredients', S(), nullable=False),
+    sa.Column('model_id', ID64, nullable=True),
+    sa.Column('source', S(length=32), nullable=False),
+    sa.Column('recorded_at', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('content_hash', 'manifest_label')
+    )
     op.create_table('recordbatch',
     sa.Column('batch_id', ID64, nullable=False),
     sa.Column('root', S(length=66), nullable=False),
@@ -77,6 +92,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('recordbatch')
+    op.drop_table('manifestrecord')
     with op.batch_alter_table('recordinput', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recordinput_input_hash'))
     op.drop_table('recordinput')
