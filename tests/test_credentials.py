@@ -3,6 +3,7 @@ manifests uploaded files carry, and an output whose own manifest says it was mad
 registered work, without linking to it, is reported (the issue's C2PA done-when: a manifest
 written by the ledger reads back with c2pa-python)."""
 
+import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -93,8 +94,6 @@ def test_the_ledgers_manifest_reads_back_and_an_ingredient_names_its_work(signin
         with SigningKey(service.chain_pem, service.key_pem).signer() as signer:
             builder.sign(signer, "image/jpeg", io.BytesIO(_jpeg(2)), generated)
         output_file = generated.getvalue()
-        import hashlib
-
         output_hash = "0x" + hashlib.sha256(output_file).hexdigest()
         model = platform.post("/models", json={"name": "m", "weights_hash": "0x" + "22" * 32, "work_ids": [work_id, other]}).json()["model_id"]
         spec_out = {"output_hash": output_hash, "model_id": model, "links": [{"work_id": other, "weight_bps": 10_000}]}
@@ -116,7 +115,16 @@ def test_the_ledgers_manifest_reads_back_and_an_ingredient_names_its_work(signin
         out_active = out_doc["manifests"][out_doc["active_manifest"]]  # type: ignore[index]
         [out_assertion] = [a["data"] for a in out_active["assertions"] if a["label"] == LEDGER_ASSERTION]
         assert out_assertion["outputHash"] == output_hash and out_assertion["links"] == [{"workId": other, "weightBps": 10_000}]
-        assert [i["relationship"] for i in out_active["ingredients"]] == ["parentOf"]
+        assert [i["relationship"] for i in out_active["ingredients"]] == ["parentOf"]  # its linked work was registered by hash: no file to add
+        # An output linked to the key frame (whose file the ledger holds) shows it as an ingredient.
+        plain_output = _jpeg(7)
+        plain_hash = "0x" + hashlib.sha256(plain_output).hexdigest()
+        spec_plain = {"output_hash": plain_hash, "model_id": model, "links": [{"work_id": work_id, "weight_bps": 10_000}]}
+        assert platform.post("/outputs", files={"file": ("o.jpg", plain_output, "image/jpeg")}, data={"output": json.dumps(spec_plain)}).status_code == 201
+        plain_doc = _read(holder.get(f"/outputs/{plain_hash}/file", params={"c2pa": "true"}).content, ca.root_pem)
+        plain_active = plain_doc["manifests"][plain_doc["active_manifest"]]  # type: ignore[index]
+        assert [(i["title"], i["relationship"]) for i in plain_active["ingredients"]] == [(f"work {work_id}", "inputTo")]
+        assert plain_doc["validation_state"] == "Trusted"
 
         # A finished picture whose own manifest (an outside AI tool's) says AI made it from the key
         # frame: its provenance names the tool, with no model registered here, as the failure.

@@ -147,10 +147,12 @@ class SigningKey:
 
 
 def signed_copy(data: bytes, mime: str, title: str, ai_generated: bool, assertion: dict[str, Any], key: SigningKey,
-                software_agent: str | None = None) -> bytes:  # fmt: skip
+                software_agent: str | None = None, ingredients: list[tuple[str, str, bytes]] | None = None) -> bytes:  # fmt: skip
     """A copy of the file with the ledger's manifest: ``c2pa.created`` (``trainedAlgorithmicMedia``
     for an AI output, ``digitalCreation`` otherwise) and the ledger assertion. A manifest the file
-    already carries becomes its parent ingredient (``c2pa.opened``), so its history stays readable."""
+    already carries becomes its parent ingredient (``c2pa.opened``), so its history stays readable.
+    ``ingredients`` (title, media type, bytes): the files it was made from (an output's linked
+    works), added as ``inputTo`` ingredients."""
     if mime not in signable_types():
         raise CredentialsError(f"C2PA manifests cannot be embedded in {mime} files")
     action: dict[str, Any] = {"action": "c2pa.created", "digitalSourceType": AI_GENERATED if ai_generated else DIGITAL_CREATION}
@@ -169,6 +171,8 @@ def signed_copy(data: bytes, mime: str, title: str, ai_generated: bool, assertio
             builder.add_ingredient(json.dumps({"title": title, "relationship": "parentOf"}), mime, io.BytesIO(data))
         else:
             builder = c2pa.Builder(json.dumps(manifest))
+        for name, kind, content in (ingredients or [])[:MAX_INGREDIENTS]:
+            builder.add_ingredient(json.dumps({"title": name, "relationship": "inputTo"}), kind, io.BytesIO(content))
         out = io.BytesIO()
         with key.signer() as signer:
             builder.sign(signer, mime, io.BytesIO(data), out)

@@ -100,6 +100,28 @@ def _assertion(ledger: Ledger, content_hash: str) -> tuple[str, bool, dict[str, 
     raise NotFound(f"nothing is registered with content hash {content_hash}")
 
 
+MAX_INGREDIENT_FILES = 16
+
+
+def _linked_files(ledger: Ledger, assertion: dict[str, Any]) -> list[tuple[str, str, bytes]]:
+    """An output's linked works whose pictures the ledger holds, as ingredients (title, media
+    type, bytes): the manifest then shows what the output was made from. At most 16."""
+    links = assertion.get("correctedLinks") or assertion.get("links") or []
+    out = []
+    with Session(ledger.engine) as s:
+        works = {w.work_id: w for w in s.exec(select(Work).where(col(Work.work_id).in_([int(x["workId"]) for x in links])))}
+    for link in links[:MAX_INGREDIENT_FILES]:
+        work = works.get(int(link["workId"]))
+        evidence = file_evidence(ledger, work.content_hash) if work else None
+        if work is None or evidence is None or evidence.file_cid is None or not ledger.store.has(evidence.file_cid):
+            continue
+        data = ledger.store.get(evidence.file_cid)
+        mime = mime_of(data)
+        if mime is not None:
+            out.append((f"work {work.work_id}", mime, data))
+    return out
+
+
 def credentialed_file(ledger: Ledger, content_hash: str) -> tuple[bytes, str]:
     """A copy of the registered file with the ledger's manifest signed in."""
     key = ledger.c2pa_key
@@ -114,7 +136,7 @@ def credentialed_file(ledger: Ledger, content_hash: str) -> tuple[bytes, str]:
         raise InvalidInput("C2PA manifests are embedded in pictures (JPEG, PNG, WebP, TIFF, ...); this file is not one")
     title, ai, assertion, agent = _assertion(ledger, content_hash)
     try:
-        return manifests.signed_copy(data, mime, title, ai, assertion, key, agent), mime
+        return manifests.signed_copy(data, mime, title, ai, assertion, key, agent, _linked_files(ledger, assertion)), mime
     except CredentialsError as exc:
         raise InvalidInput(str(exc)) from None
 
