@@ -6,6 +6,7 @@ written by the ledger reads back with c2pa-python)."""
 import hashlib
 import io
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,6 +158,16 @@ def test_the_ledgers_manifest_reads_back_and_an_ingredient_names_its_work(signin
         first = holder.post("/records/manifests", files={"file": ("x.jpg", intermediate.getvalue(), "image/jpeg")})
         assert first.status_code == 201 and first.json()["credentials"]["ai_generated"], first.text
         assert holder.post("/records/manifests", files={"file": ("plain.jpg", _jpeg(6), "image/jpeg")}).status_code == 422
+
+        # A file of several blocks (over 256 KiB) is streamed as stored, and signed from a spool.
+        noise = io.BytesIO()
+        Image.frombytes("RGB", (700, 700), os.urandom(700 * 700 * 3)).save(noise, "JPEG", quality=95)
+        assert len(noise.getvalue()) > 2 * 256 * 1024  # three blocks
+        big = holder.post("/works", files={"file": ("big.jpg", noise.getvalue(), "image/jpeg")}, data={"work": json.dumps({"title": "big", "terms": TERMS})})
+        assert big.status_code == 201, big.text
+        assert holder.get(f"/works/{big.json()['work_id']}/file").content == noise.getvalue()
+        big_doc = _read(holder.get(f"/works/{big.json()['work_id']}/file", params={"c2pa": "true"}).content, ca.root_pem)
+        assert big_doc["validation_state"] == "Trusted"
 
         # Without signing credentials the ledger says what to configure.
         ledger.__dict__["c2pa_key"] = None

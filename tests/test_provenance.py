@@ -77,9 +77,13 @@ def test_a_finished_work_is_safe_only_if_every_ai_ingredient_came_from_a_clean_m
     assert [(a["account"], a["records"], a["proposedShareBps"]) for a in p["authors"]] == [
         (people[0].address, 3, 6_000), (people[1].address, 2, 4_000)]  # fmt: skip
 
-    # Without the unregistered generation and the stray file: safe and complete.
+    # Without the unregistered generation and the stray file: safe and complete, as the studio
+    # sees before registering it (with the shares it may give the authors).
     redone = made(0, "edit", [inked, background])
     records.anchor_pending(ledger)
+    before = studio.get(f"/provenance/0x{redone.hex()}").json()
+    assert before["workId"] is None and before["verdict"]["safeAiUse"] is True
+    assert [(a["account"], a["proposedShareBps"]) for a in before["authors"]] == [(people[0].address, 7_500), (people[1].address, 2_500)]
     second = studio.post("/works", json={"title": "cut 12 v2", "content_hash": "0x" + redone.hex(), "terms": ALLOWED}).json()["work_id"]
     v2 = studio.get(f"/works/{second}/provenance").json()["verdict"]
     assert (v2["safeAiUse"], v2["complete"], v2["failures"], v2["unrecorded"]) == (True, True, [], [])

@@ -6,6 +6,7 @@ node through ipfshttpclient, and the node's CID must equal the one computed here
 """
 
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +17,7 @@ class ContentStore(Protocol):
     def put(self, content: bytes) -> str: ...
     def get(self, cid: str) -> bytes: ...
     def has(self, cid: str) -> bool: ...
+    def iter_chunks(self, cid: str) -> Iterator[bytes]: ...
 
 
 class CidMismatch(RuntimeError):
@@ -53,11 +55,18 @@ class LocalBlockStore:
         return is_cid(cid) and self._path(cid).exists()
 
     def get(self, cid: str) -> bytes:
+        return b"".join(self.iter_chunks(cid))
+
+    def iter_chunks(self, cid: str) -> Iterator[bytes]:
+        """The content, one leaf block at a time (256 KiB): what streams a large file without
+        holding it whole."""
         binary = parse_cid(cid)
         data = self._path(cid).read_bytes()
         if binary[1] != DAG_PB:
-            return data
-        return b"".join(self.get(cid_string(child)) for child in dag_pb_links(data))
+            yield data
+            return
+        for child in dag_pb_links(data):
+            yield from self.iter_chunks(cid_string(child))
 
 
 class IpfsMirroredStore:
@@ -83,6 +92,12 @@ class IpfsMirroredStore:
     def get(self, cid: str) -> bytes:
         parse_cid(cid)
         return self.local.get(cid) if self.local.has(cid) else self.client.cat(cid)
+
+    def iter_chunks(self, cid: str) -> Iterator[bytes]:
+        if self.local.has(cid):
+            yield from self.local.iter_chunks(cid)
+        else:
+            yield self.get(cid)
 
 
 def open_store(blocks_dir: Path, ipfs_api_url: str | None) -> ContentStore:

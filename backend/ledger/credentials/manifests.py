@@ -18,7 +18,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, BinaryIO
 
 import c2pa
 
@@ -93,13 +93,14 @@ def _assertion(manifest: dict[str, Any], label: str) -> dict[str, Any] | None:
     return None
 
 
-def read(data: bytes, mime: str, trust_anchors: bytes | None = None) -> Credentials | None:
+def read(data: bytes | BinaryIO, mime: str, trust_anchors: bytes | None = None) -> Credentials | None:
     """The file's active manifest, or None if it carries none (or its type cannot carry one)."""
     if mime not in signable_types():
         return None
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         context = _context(trust_anchors)
-        reader = c2pa.Reader(mime, io.BytesIO(data), context=context) if context else c2pa.Reader(mime, io.BytesIO(data))
+        reader = c2pa.Reader(mime, stream, context=context) if context else c2pa.Reader(mime, stream)
         doc = json.loads(reader.json())
     except c2pa.C2paError as exc:
         if "ManifestNotFound" in type(exc).__name__ or "no JUMBF" in str(exc) or "not found" in str(exc).lower():
@@ -146,13 +147,14 @@ class SigningKey:
         return c2pa.Signer.from_info(info)
 
 
-def signed_copy(data: bytes, mime: str, title: str, ai_generated: bool, assertion: dict[str, Any], key: SigningKey,
-                software_agent: str | None = None, ingredients: list[tuple[str, str, bytes]] | None = None) -> bytes:  # fmt: skip
+def signed_copy(source: BinaryIO, dest: BinaryIO, mime: str, title: str, ai_generated: bool, assertion: dict[str, Any], key: SigningKey,
+                software_agent: str | None = None, ingredients: list[tuple[str, str, bytes]] | None = None) -> None:  # fmt: skip
     """A copy of the file with the ledger's manifest: ``c2pa.created`` (``trainedAlgorithmicMedia``
     for an AI output, ``digitalCreation`` otherwise) and the ledger assertion. A manifest the file
     already carries becomes its parent ingredient (``c2pa.opened``), so its history stays readable.
     ``ingredients`` (title, media type, bytes): the files it was made from (an output's linked
-    works), added as ``inputTo`` ingredients."""
+    works), added as ``inputTo`` ingredients. Streams to streams (seekable: temporary files), so
+    a large picture is never held whole."""
     if mime not in signable_types():
         raise CredentialsError(f"C2PA manifests cannot be embedded in {mime} files")
     action: dict[str, Any] = {"action": "c2pa.created", "digitalSourceType": AI_GENERATED if ai_generated else DIGITAL_CREATION}
@@ -164,18 +166,19 @@ def signed_copy(data: bytes, mime: str, title: str, ai_generated: bool, assertio
         "assertions": [{"label": "c2pa.actions", "data": {"actions": [action]}}, {"label": LEDGER_ASSERTION, "data": assertion}],
     }
     try:
-        if read(data, mime) is not None:  # keep the file's own history: it becomes the parent ingredient
+        has_manifest = read(source, mime) is not None
+        source.seek(0)
+        if has_manifest:  # keep the file's own history: it becomes the parent ingredient
             manifest["assertions"] = manifest["assertions"][1:]  # c2pa.opened, added by the edit intent, says what happened
             builder = c2pa.Builder(json.dumps(manifest))
             builder.set_intent(c2pa.C2paBuilderIntent.EDIT)
-            builder.add_ingredient(json.dumps({"title": title, "relationship": "parentOf"}), mime, io.BytesIO(data))
+            builder.add_ingredient(json.dumps({"title": title, "relationship": "parentOf"}), mime, source)
+            source.seek(0)
         else:
             builder = c2pa.Builder(json.dumps(manifest))
         for name, kind, content in (ingredients or [])[:MAX_INGREDIENTS]:
             builder.add_ingredient(json.dumps({"title": name, "relationship": "inputTo"}), kind, io.BytesIO(content))
-        out = io.BytesIO()
         with key.signer() as signer:
-            builder.sign(signer, mime, io.BytesIO(data), out)
+            builder.sign(signer, mime, source, dest)
     except c2pa.C2paError as exc:
         raise CredentialsError(f"the C2PA manifest cannot be signed into the file: {exc}") from None
-    return out.getvalue()

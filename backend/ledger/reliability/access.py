@@ -33,6 +33,7 @@ PATH_VALUES = {
     "document_hash": "0x" + "00" * 32,
     "dispute_id": "1",
     "record_hash": "0x" + "00" * 32,
+    "content_hash": "0x" + "00" * 32,
 }
 
 

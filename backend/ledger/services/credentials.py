@@ -10,6 +10,8 @@ content hash: that is a link the uploaded file declares itself.
 """
 
 import io
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -22,6 +24,11 @@ from ledger.models.records import ProductionRecord, RecordBatch
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, InvalidInput, NotFound
 from ledger.services.similarity import file_evidence
+
+
+SPOOL_BYTES = 16 << 20
+SNIFF_BYTES = 1 << 20
+CHUNK_BYTES = 256 << 10
 
 
 def mime_of(data: bytes) -> str | None:
@@ -122,23 +129,41 @@ def _linked_files(ledger: Ledger, assertion: dict[str, Any]) -> list[tuple[str, 
     return out
 
 
-def credentialed_file(ledger: Ledger, content_hash: str) -> tuple[bytes, str]:
-    """A copy of the registered file with the ledger's manifest signed in."""
+def credentialed_file(ledger: Ledger, content_hash: str) -> tuple[Iterator[bytes], str]:
+    """A copy of the registered file with the ledger's manifest signed in, as chunks: the file is
+    spooled to a temporary file (in memory up to 16 MiB) on either side of the signing, never held whole."""
     key = ledger.c2pa_key
     if key is None:
         raise Conflict("this ledger has no C2PA signing key: set LEDGER_C2PA_CERT_CHAIN and LEDGER_C2PA_PRIVATE_KEY (PEM files)")
     evidence = file_evidence(ledger, content_hash)
     if evidence is None or evidence.file_cid is None or not ledger.store.has(evidence.file_cid):
         raise NotFound(f"the ledger does not hold the file of {content_hash} (registered by hash, or stored elsewhere)")
-    data = ledger.store.get(evidence.file_cid)
-    mime = mime_of(data)
+    source = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    for chunk in ledger.store.iter_chunks(evidence.file_cid):
+        source.write(chunk)
+    source.seek(0)
+    mime = mime_of(source.read(SNIFF_BYTES))
+    source.seek(0)
     if mime is None:
+        source.close()
         raise InvalidInput("C2PA manifests are embedded in pictures (JPEG, PNG, WebP, TIFF, ...); this file is not one")
     title, ai, assertion, agent = _assertion(ledger, content_hash)
+    dest = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     try:
-        return manifests.signed_copy(data, mime, title, ai, assertion, key, agent, _linked_files(ledger, assertion)), mime
+        manifests.signed_copy(source, dest, mime, title, ai, assertion, key, agent, _linked_files(ledger, assertion))
     except CredentialsError as exc:
+        dest.close()
         raise InvalidInput(str(exc)) from None
+    finally:
+        source.close()
+    dest.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with dest:
+            while block := dest.read(CHUNK_BYTES):
+                yield block
+
+    return chunks(), mime
 
 
 def record_manifest(ledger: Ledger, content_hash: str, creds: Credentials, source: str) -> bool:

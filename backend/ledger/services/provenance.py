@@ -73,7 +73,7 @@ class FileNode:
 
 @dataclass(frozen=True)
 class Provenance:
-    work_id: int
+    work_id: int | None  # None: a file not registered (yet)
     content_hash: str
     nodes: dict[str, FileNode]
     models: dict[int, dict[str, Any]]
@@ -144,10 +144,19 @@ def _load(session: Session, hashes: list[str], nodes: dict[str, FileNode]) -> li
 def provenance(ledger: Ledger, work_id: int, max_nodes: int = MAX_NODES) -> Provenance:
     with Session(ledger.engine) as s:
         work = s.get(Work, work_id)
-        if work is None:
-            raise NotFound(f"no work with id {work_id}")
-        nodes: dict[str, FileNode] = {work.content_hash: FileNode(work.content_hash)}
-        frontier, truncated = [work.content_hash], False
+    if work is None:
+        raise NotFound(f"no work with id {work_id}")
+    return provenance_of(ledger, work.content_hash, max_nodes)
+
+
+def provenance_of(ledger: Ledger, content_hash: str, max_nodes: int = MAX_NODES) -> Provenance:
+    """The provenance of any file by its content hash: a finished work before it is registered
+    too, so the studio sees the verdict and the authors' proposed shares before choosing owners."""
+    content_hash = content_hash.lower()
+    with Session(ledger.engine) as s:
+        work = s.exec(select(Work).where(Work.content_hash == content_hash)).first()
+        nodes: dict[str, FileNode] = {content_hash: FileNode(content_hash)}
+        frontier, truncated = [content_hash], False
         while frontier:
             found = _load(s, frontier, nodes)
             frontier = []
@@ -181,7 +190,7 @@ def provenance(ledger: Ledger, work_id: int, max_nodes: int = MAX_NODES) -> Prov
             failures.append({"contentHash": n.content_hash, "modelId": None,
                              "reason": f"its C2PA manifest says AI generated it ({manifest['softwareAgent'] or 'an unnamed tool'}), with no model registered here"})  # fmt: skip
     unrecorded = sorted(n.content_hash for n in nodes.values() if not n.known)
-    return Provenance(work_id, work.content_hash, nodes, models, failures, unrecorded, truncated)
+    return Provenance(work.work_id if work else None, content_hash, nodes, models, failures, unrecorded, truncated)
 
 
 def authorship(p: Provenance) -> list[dict[str, Any]]:

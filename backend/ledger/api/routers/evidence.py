@@ -2,10 +2,12 @@
 
 import hashlib
 import io
+import itertools
 import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from PIL import Image
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
@@ -157,15 +159,20 @@ def get_reliance_policy(model_id: ModelId, _: Reader, ledger: LedgerDep) -> Poli
 
 
 def _file_response(ledger: Ledger, content_hash: str) -> Response:
+    """The stored file, streamed block by block (256 KiB): never held whole."""
     evidence = similarity.file_evidence(ledger, content_hash)
     if evidence is None or evidence.file_cid is None or not ledger.store.has(evidence.file_cid):
         raise NotFound(f"the ledger does not hold the file of {content_hash} (registered by hash, or stored elsewhere)")
-    data = ledger.store.get(evidence.file_cid)
+    chunks = ledger.store.iter_chunks(evidence.file_cid)
+    first = next(chunks, b"")
     media = {"image": "image/*", "text": "text/plain; charset=utf-8"}.get(evidence.media or "", "application/octet-stream")
     if evidence.media == "image":
-        media = Image.MIME.get((Image.open(io.BytesIO(data)).format or ""), "application/octet-stream")
+        try:
+            media = Image.MIME.get((Image.open(io.BytesIO(first)).format or ""), "application/octet-stream")
+        except (OSError, ValueError):  # a header longer than the first block: say nothing more precise
+            media = "application/octet-stream"
     headers = {"ETag": f'"{evidence.file_cid}"', "Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
-    return Response(content=data, media_type=media, headers=headers)
+    return StreamingResponse(itertools.chain([first], chunks), media_type=media, headers=headers)
 
 
 Credentialed = Annotated[
@@ -176,8 +183,8 @@ Credentialed = Annotated[
 
 
 def _credentialed_response(ledger: Ledger, content_hash: str) -> Response:
-    data, mime = credentials.credentialed_file(ledger, content_hash)
-    return Response(content=data, media_type=mime, headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    chunks, mime = credentials.credentialed_file(ledger, content_hash)
+    return StreamingResponse(chunks, media_type=mime, headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/works/{work_id}/file", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})

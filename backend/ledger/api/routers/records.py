@@ -188,6 +188,13 @@ async def provenance(work_id: WorkId, _: Reader, ledger: LedgerDep) -> dict[str,
     return (await run_in_threadpool(provenance_svc.provenance, ledger, work_id)).as_json()
 
 
+@router.get("/provenance/{content_hash}")
+async def provenance_of_file(content_hash: Annotated[str, Path(pattern=HEX32)], _: Reader, ledger: LedgerDep) -> dict[str, Any]:
+    """The provenance of any file by its SHA-256: a finished work before it is registered, so the
+    studio sees the verdict and the authors' proposed co-owner shares before it names the owners."""
+    return (await run_in_threadpool(provenance_svc.provenance_of, ledger, content_hash)).as_json()
+
+
 @router.get(
     "/works/{work_id}/provenance/certificate",
     response_class=Response,
