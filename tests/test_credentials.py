@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from ledger.config import Settings
+from ledger.evidence import specimens
 from ledger.credentials.manifests import AI_GENERATED, LEDGER_ASSERTION, SigningKey
 from ledger.models import Role
 from ledger.runtime import Ledger, open_ledger
@@ -158,6 +159,28 @@ def test_the_ledgers_manifest_reads_back_and_an_ingredient_names_its_work(signin
         first = holder.post("/records/manifests", files={"file": ("x.jpg", intermediate.getvalue(), "image/jpeg")})
         assert first.status_code == 201 and first.json()["credentials"]["ai_generated"], first.text
         assert holder.post("/records/manifests", files={"file": ("plain.jpg", _jpeg(6), "image/jpeg")}).status_code == 422
+
+        # An ingredient from another tool carries only a title and a thumbnail: the thumbnail
+        # matches a registered work the output does not link to.
+        art_picture = io.BytesIO()
+        specimens.image(31).convert("RGB").save(art_picture, "JPEG", quality=90)
+        painted = holder.post("/works", files={"file": ("bg.jpg", art_picture.getvalue(), "image/jpeg")}, data={"work": json.dumps({"title": "bg art", "terms": TERMS})})
+        assert painted.status_code == 201, painted.text
+        manifest = {
+            "claim_generator_info": [{"name": "diffusion-service", "version": "3.1"}], "title": "frame2.jpg",
+            "assertions": [{"label": "c2pa.actions", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": AI_GENERATED}]}}],
+        }  # fmt: skip
+        builder = c2pa.Builder(json.dumps(manifest))
+        builder.add_ingredient(json.dumps({"title": "found online.jpg", "relationship": "inputTo"}), "image/jpeg", io.BytesIO(art_picture.getvalue()))
+        second = io.BytesIO()
+        with SigningKey(service.chain_pem, service.key_pem).signer() as signer:
+            builder.sign(signer, "image/jpeg", io.BytesIO(_jpeg(8)), second)
+        second_hash = "0x" + hashlib.sha256(second.getvalue()).hexdigest()
+        spec_second = {"output_hash": second_hash, "model_id": model, "links": [{"work_id": other, "weight_bps": 10_000}]}
+        found = platform.post("/outputs", files={"file": ("frame2.jpg", second.getvalue(), "image/jpeg")}, data={"output": json.dumps(spec_second)})
+        assert found.status_code == 201, found.text
+        [looks] = [f for f in found.json()["reliance"]["findings"] if f["kind"] == "ingredient_looks_like_work"]
+        assert looks["workId"] == painted.json()["work_id"] and looks["ingredient"] == "found online.jpg" and looks["match"]
 
         # A file of several blocks (over 256 KiB) is streamed as stored, and signed from a spool.
         noise = io.BytesIO()

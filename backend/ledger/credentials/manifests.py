@@ -37,12 +37,16 @@ def signable_types() -> frozenset[str]:
     return frozenset(c2pa.Builder.get_supported_mime_types())
 
 
+MAX_THUMBNAIL_BYTES = 1 << 20
+
+
 @dataclass(frozen=True)
 class Ingredient:
     title: str
     format: str
     relationship: str  # parentOf, componentOf, inputTo
     ledger: dict[str, Any] | None  # the ledger assertion of the ingredient's own manifest, if it came from a ledger
+    thumbnail: bytes | None = field(default=None, repr=False)  # the picture the manifest keeps of it, when there is one
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,19 @@ def _assertion(manifest: dict[str, Any], label: str) -> dict[str, Any] | None:
     return None
 
 
+def _thumbnail(reader: c2pa.Reader, ingredient: dict[str, Any]) -> bytes | None:
+    """The ingredient's thumbnail, as the manifest stores it (bounded), or None."""
+    uri = (ingredient.get("thumbnail") or {}).get("identifier") if isinstance(ingredient.get("thumbnail"), dict) else None
+    if not isinstance(uri, str):
+        return None
+    out = io.BytesIO()
+    try:
+        written = reader.resource_to_stream(uri, out)
+    except c2pa.C2paError:
+        return None
+    return out.getvalue() if 0 < written <= MAX_THUMBNAIL_BYTES else None
+
+
 def read(data: bytes | BinaryIO, mime: str, trust_anchors: bytes | None = None) -> Credentials | None:
     """The file's active manifest, or None if it carries none (or its type cannot carry one)."""
     if mime not in signable_types():
@@ -121,7 +138,7 @@ def read(data: bytes | BinaryIO, mime: str, trust_anchors: bytes | None = None) 
         own = manifests.get(ing.get("active_manifest", "")) if isinstance(ing, dict) else None
         ingredients.append(
             Ingredient(str(ing.get("title", "")), str(ing.get("format", "")), str(ing.get("relationship", "")),
-                       _assertion(own, LEDGER_ASSERTION) if isinstance(own, dict) else None)  # fmt: skip
+                       _assertion(own, LEDGER_ASSERTION) if isinstance(own, dict) else None, _thumbnail(reader, ing))  # fmt: skip
         )
     generator = active.get("claim_generator_info") or [{}]
     sig = active.get("signature_info", {})

@@ -68,6 +68,30 @@ def ledger_works(ledger: Ledger, creds: Credentials) -> list[tuple[int, str]]:
     return [(w, title) for w, h, title in named if works.get(w) == h.lower()]
 
 
+def similar_ingredients(ledger: Ledger, creds: Credentials) -> list[tuple[int, str, dict[str, Any]]]:
+    """(work id, ingredient title, the match) of the ingredients whose thumbnail the calibrated
+    similarity matches with a registered work (ingredients from other tools name no hash: their
+    thumbnail is the evidence of what they were)."""
+    from ledger.evidence.fingerprints import fingerprint
+    from ledger.evidence.media import Undecodable
+    from ledger.services import evidence_reports
+    from ledger.services.similarity import search, windows_of
+
+    found = []
+    for ing in creds.ingredients:
+        if ing.thumbnail is None or ing.ledger:
+            continue
+        try:
+            prints = fingerprint(ing.thumbnail, ledger.methods, max_pixels=ledger.settings.max_fingerprint_pixels)
+        except Undecodable:
+            continue
+        for m in search(ledger, prints.queries, k=3, only_matches=True, windows=windows_of(prints.indexed)):
+            if m.work_id is not None and m.match:
+                found.append((m.work_id, ing.title, evidence_reports.match_json(m)))
+                break
+    return found
+
+
 def _assertion(ledger: Ledger, content_hash: str) -> tuple[str, bool, dict[str, Any], str | None]:
     """(title, AI generated, the ledger assertion, software agent) for a registered file."""
     chain_id = ledger.deployment.chain_id

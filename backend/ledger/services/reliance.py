@@ -13,7 +13,10 @@ transaction. Findings:
 - ``declared_unchecked``: a linked work with no fingerprints to compare (registered by hash);
 - ``ingredient_not_linked``: the file's own C2PA manifest lists an ingredient that was a work
   registered here (its manifest, signed by this ledger, names it) and the output does not link
-  to it: the file says it was made from the work.
+  to it: the file says it was made from the work;
+- ``ingredient_looks_like_work``: an ingredient from another tool (its manifest keeps only a
+  title and a thumbnail) whose thumbnail the calibrated similarity matches with a registered
+  work the output does not link to.
 
 The model's policy decides: ``warn`` registers the output and answers with the report;
 ``refuse`` answers 409 with it when there is an undeclared similar work or a link outside the
@@ -35,7 +38,7 @@ from ledger.evidence.thresholds import thresholds
 
 Policy = Literal["warn", "refuse"]
 POLICIES: tuple[str, ...] = ("warn", "refuse")
-BLOCKING = ("undeclared_similar", "outside_training_set", "ingredient_not_linked")
+BLOCKING = ("undeclared_similar", "outside_training_set", "ingredient_not_linked", "ingredient_looks_like_work")
 
 
 @dataclass(frozen=True)
@@ -105,9 +108,14 @@ def check(
     c2pa_json = None
     if creds is not None:
         c2pa_json = {k: v for k, v in creds.as_json().items() if k != "ledger"}
+        named = set()
         for work_id, title in credentials.ledger_works(ledger, creds):
+            named.add(work_id)
             if work_id not in declared:
                 findings.append({"kind": "ingredient_not_linked", "workId": work_id, "ingredient": title})
+        for work_id, title, match in credentials.similar_ingredients(ledger, creds):
+            if work_id not in declared and work_id not in named:
+                findings.append({"kind": "ingredient_looks_like_work", "workId": work_id, "ingredient": title, **match})
     in_set, unknown = trained
     if not unknown:
         for work_id in sorted(training - in_set):
