@@ -19,7 +19,9 @@ contract ModelRegistry is RelayedAccessControl {
     /// @notice How deep a chain of fine-tunes may go, bounding membership checks.
     uint256 public constant MAX_LINEAGE = 16;
 
-    /// @notice What a platform submits to register one model.
+    /// @notice What a platform submits to register one model. `generative`: the model can generate
+    /// assets (its training needs a work's `ai_generative_training` use; other models need
+    /// `ai_training`, in the words of the CAWG training-and-data-mining assertion).
     struct ModelInput {
         string name;
         string version;
@@ -29,6 +31,7 @@ contract ModelRegistry is RelayedAccessControl {
         uint32 trainingSetSize;
         string trainingSetCid;
         uint64 baseModelId;
+        bool generative;
     }
 
     /// @dev Two words: platform (160) + baseModelId (64) + depth (8); and the training root.
@@ -47,7 +50,13 @@ contract ModelRegistry is RelayedAccessControl {
     /// @notice A model was registered with everything needed to verify its training set.
     event ModelRegistered(uint64 indexed modelId, address indexed platform, uint64 indexed baseModelId, ModelInput model);
 
+    /// @notice `platform` accepted the licence text `constraints` names (e.g. its CID): works whose
+    /// uses are constrained by it count as allowed for the platform's models registered later.
+    event ConstraintsAccepted(address indexed platform, bytes32 indexed constraintsHash, string constraints);
+
     error UnknownModel(uint64 modelId);
+    error EmptyConstraints();
+    error ConstraintsTooLong(uint256 length);
     error EmptyName();
     error ZeroWeightsHash();
     error EmptyTrainingSet();
@@ -72,6 +81,16 @@ contract ModelRegistry is RelayedAccessControl {
         modelId = ++modelCount;
         _models[modelId] = ModelRecord(platform, m.baseModelId, depth, m.trainingRoot);
         emit ModelRegistered(modelId, platform, m.baseModelId, m);
+    }
+
+    /// @notice Records the calling platform's acceptance of a constraints reference, the same
+    /// string a work's terms name (at most 256 bytes, like WorkRegistry's).
+    function acceptConstraints(string calldata constraints) external {
+        address platform = _senderWithRole(PLATFORM_ROLE);
+        uint256 len = bytes(constraints).length;
+        if (len == 0) revert EmptyConstraints();
+        if (len > 256) revert ConstraintsTooLong(len);
+        emit ConstraintsAccepted(platform, keccak256(bytes(constraints)), constraints);
     }
 
     /// @notice The platform that registered `modelId` (address(0) if none).

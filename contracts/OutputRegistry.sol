@@ -20,7 +20,7 @@ contract OutputRegistry is RelayedAccessControl {
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
     uint16 public constant TOTAL_WEIGHT = 10_000;
     uint256 public constant MAX_LINKS = 64;
-    uint16 private constant REFERENCE = 2; // WorkRegistry.USE_REFERENCE
+    uint8 private constant REFERENCE = 4; // WorkRegistry.USE_REFERENCE
 
     /// @notice How an output relies on a work. Training: the work is in the model's training set
     /// (provable with the set's Merkle proof; the ledger refuses a training link outside it).
@@ -151,7 +151,11 @@ contract OutputRegistry is RelayedAccessControl {
             if (l.weightBps == 0) revert ZeroWeight(index, j);
             if (l.kind == LinkKind.Training) {
                 WorkRegistry.License license = works.licenseOf(l.workId);
-                if (license != WorkRegistry.License.Trainable) revert WorkNotLicensed(index, l.workId, license);
+                // Constrained: the ledger checks the platform's acceptance of the constraints (off
+                // chain, like the training set's lineage); the chain refuses only what no one may do.
+                if (license != WorkRegistry.License.Trainable && license != WorkRegistry.License.Constrained) {
+                    revert WorkNotLicensed(index, l.workId, license);
+                }
             } else if (!works.allows(l.workId, REFERENCE)) {
                 revert ReferenceNotAllowed(index, l.workId);
             }

@@ -29,22 +29,46 @@ contract WorkRegistry is RelayedAccessControl {
     /// @notice Upper bound on co-owners per work, so a transfer's cost stays bounded.
     uint256 public constant MAX_OWNERS = 512;
 
-    /// @notice Uses a work's terms can allow, one bit each: the terms word grows by new bits (the
-    /// standards' consent vocabulary) without a new storage word.
-    /// @dev USE_TRAINING: models may be trained on the work. USE_REFERENCE: a generation may take
-    /// the work as an input (image-to-image, style reference, retrieval).
-    uint16 public constant USE_TRAINING = 1;
-    uint16 public constant USE_REFERENCE = 2;
-    uint16 public constant KNOWN_USES = USE_TRAINING | USE_REFERENCE;
+    /// @notice Terms format of this registry: 2 = each use has a state of its own (below). Format 1
+    /// had one bit per use; the ledger reads both from events and refuses to write to format 1.
+    uint8 public constant TERMS_FORMAT = 2;
+
+    /// @notice The uses a work's terms decide, in the words of the CAWG training-and-data-mining
+    /// assertion (`cawg.training-mining`), plus this ledger's own: each use is a 2-bit slot of the
+    /// terms word (`uses`), at bit 2 * slot.
+    /// @dev USE_REFERENCE: a generation may take the work as an input (image-to-image, style
+    /// reference, retrieval) and the output pays it. USE_CREATOR_FINETUNE: additional training on a
+    /// small set meant to reproduce this creator's expression (Japan's Agency for Cultural Affairs,
+    /// General Understanding on AI and Copyright, 2024), which needs the holder's explicit allowance.
+    uint8 public constant USE_DATA_MINING = 0;
+    uint8 public constant USE_AI_INFERENCE = 1;
+    uint8 public constant USE_AI_GENERATIVE_TRAINING = 2;
+    uint8 public constant USE_AI_TRAINING = 3;
+    uint8 public constant USE_REFERENCE = 4;
+    uint8 public constant USE_CREATOR_FINETUNE = 5;
+    uint8 public constant USE_COUNT = 6;
+
+    /// @notice A use's state in its slot. Absent consent is no consent: 0 is notAllowed.
+    /// Constrained: allowed under the licence text the terms' `constraints` names (CAWG treats it
+    /// as notAllowed for anyone who has not accepted that text).
+    uint8 public constant NOT_ALLOWED = 0;
+    uint8 public constant ALLOWED = 1;
+    uint8 public constant CONSTRAINED = 2;
+
+    /// @notice Longest constraints reference (a CID or URL of the licence text), in bytes.
+    uint256 public constant MAX_CONSTRAINTS_LENGTH = 256;
 
     /// @notice License terms of a work.
-    /// @param uses the uses allowed, a bit set of USE_* constants.
+    /// @param uses the state of each use, 2 bits per USE_* slot (NOT_ALLOWED, ALLOWED, CONSTRAINED).
     /// @param royaltyBps share of attributed revenue the work claims, in basis points.
     /// @param expiresAt unix time the license ends; 0 means "until revoked".
+    /// @param constraints what constrained uses are constrained by (e.g. the CID of a licence
+    /// text): required when a use is constrained, empty otherwise. Kept in events only.
     struct Terms {
         uint16 uses;
         uint16 royaltyBps;
         uint40 expiresAt;
+        string constraints;
     }
 
     /// @notice One co-owner of a work.
@@ -112,6 +136,11 @@ contract WorkRegistry is RelayedAccessControl {
     /// @notice The account allowed to change the work's terms changed.
     event ManagerChanged(uint64 indexed workId, address indexed previousManager, address indexed newManager);
 
+    /// @notice Owner `account` recorded its own position on each use of the work (same encoding as
+    /// the terms word). Positions do not change the terms: the manager's terms govern, and a use
+    /// the terms allow against an owner's position is shown as that owner's dissent.
+    event PositionRecorded(uint64 indexed workId, address indexed account, uint16 positions);
+
     /// @notice An arbiter, carrying out upheld dispute `disputeId`, gave the work a new manager
     /// and owner list from this block on (what was paid before stands; a dispute's escrow settles
     /// what it held).
@@ -142,6 +171,9 @@ contract WorkRegistry is RelayedAccessControl {
     error RoyaltyTooHigh(uint16 royaltyBps);
     error ExpiryInPast(uint40 expiresAt);
     error UnknownUses(uint16 uses);
+    error ConstraintsRequired(uint16 uses);
+    error UnexpectedConstraints(uint16 uses);
+    error ConstraintsTooLong(uint256 length);
     error NotManager(uint64 workId, address caller);
     error NotOwner(uint64 workId, address caller);
     error OwnersMismatch(uint64 workId);
@@ -247,6 +279,18 @@ contract WorkRegistry is RelayedAccessControl {
         emit PayoutChanged(workId, _msgSender(), payout, h);
     }
 
+    /// @notice The caller, an owner of the work, records its position on each use (2 bits per
+    /// USE_* slot). Only the last position counts; the terms are not changed by it.
+    /// @param owners the work's current owner list, checked against the stored hash.
+    /// @param index position of the caller in `owners`.
+    function recordPosition(uint64 workId, Owner[] calldata owners, uint256 index, uint16 positions) external {
+        _existing(workId);
+        _checkCurrentOwners(workId, owners);
+        if (index >= owners.length || owners[index].account != _msgSender()) revert NotOwner(workId, _msgSender());
+        _checkUses(positions);
+        emit PositionRecorded(workId, _msgSender(), positions);
+    }
+
     /// @notice The caller moves `shareBps` of its share to `to`. If `to` is not yet an owner it is
     /// inserted (keeping the list sorted) with payout `toPayout`; otherwise `toPayout` is ignored.
     /// An owner whose share drops to zero leaves the list.
@@ -330,12 +374,15 @@ contract WorkRegistry is RelayedAccessControl {
         return _workIdByContent[contentHash];
     }
 
-    /// @notice Where a work's license stands right now, for training and attribution.
+    /// @notice Where a work's license stands right now for generative training (what an output's
+    /// training link needs). Constrained: allowed to platforms that accepted the terms'
+    /// constraints (the ledger checks that acceptance, recorded in ModelRegistry).
     enum License {
         Unknown,
         Trainable,
         TrainingForbidden,
-        Expired
+        Expired,
+        Constrained
     }
 
     /// @notice The work's license status now (one storage read; used by the output registry).
@@ -343,23 +390,29 @@ contract WorkRegistry is RelayedAccessControl {
         WorkRecord storage rec = _works[workId];
         if (rec.manager == address(0)) return License.Unknown;
         if (rec.expiresAt != 0 && rec.expiresAt <= block.timestamp) return License.Expired;
-        return rec.uses & USE_TRAINING != 0 ? License.Trainable : License.TrainingForbidden;
+        uint8 state = _state(rec.uses, USE_AI_GENERATIVE_TRAINING);
+        if (state == ALLOWED) return License.Trainable;
+        return state == CONSTRAINED ? License.Constrained : License.TrainingForbidden;
     }
 
-    /// @notice Whether every use in `uses` is allowed for the work right now (registered, not
-    /// expired, each bit set). One storage read; the output registry checks reference links with it.
-    function allows(uint64 workId, uint16 uses) public view returns (bool) {
+    /// @notice The state of one use of the work right now (NOT_ALLOWED once expired or unknown).
+    function useOf(uint64 workId, uint8 use) public view returns (uint8) {
         WorkRecord storage rec = _works[workId];
-        if (rec.manager == address(0)) return false;
-        if (rec.expiresAt != 0 && rec.expiresAt <= block.timestamp) return false;
-        return rec.uses & uses == uses;
+        if (rec.manager == address(0)) return NOT_ALLOWED;
+        if (rec.expiresAt != 0 && rec.expiresAt <= block.timestamp) return NOT_ALLOWED;
+        return _state(rec.uses, use);
     }
 
-    /// @notice Whether a model may be trained on the work right now.
+    /// @notice Whether the work allows `use` unconditionally right now (registered, not expired,
+    /// ALLOWED). One storage read; the output registry checks reference links with it.
+    function allows(uint64 workId, uint8 use) public view returns (bool) {
+        return useOf(workId, use) == ALLOWED;
+    }
+
+    /// @notice Whether a generative model may be trained on the work right now without constraints.
     function isTrainable(uint64 workId) public view returns (bool) {
         return licenseOf(workId) == License.Trainable;
     }
-
 
     // ----------------------------------------------------------------------------------------------
     // Internal checks
@@ -372,8 +425,27 @@ contract WorkRegistry is RelayedAccessControl {
 
     function _checkTerms(Terms calldata t) private view {
         if (t.royaltyBps > TOTAL_BPS) revert RoyaltyTooHigh(t.royaltyBps);
-        if (t.uses & ~KNOWN_USES != 0) revert UnknownUses(t.uses);
+        bool constrained = _checkUses(t.uses);
+        uint256 len = bytes(t.constraints).length;
+        if (len > MAX_CONSTRAINTS_LENGTH) revert ConstraintsTooLong(len);
+        if (constrained && len == 0) revert ConstraintsRequired(t.uses);
+        if (!constrained && len != 0) revert UnexpectedConstraints(t.uses);
         if (t.expiresAt != 0 && t.expiresAt <= block.timestamp) revert ExpiryInPast(t.expiresAt);
+    }
+
+    /// @dev Every slot holds a known state and no bit lies beyond the last slot; returns whether
+    /// any use is constrained.
+    function _checkUses(uint16 uses) private pure returns (bool constrained) {
+        if (uses >> (2 * USE_COUNT) != 0) revert UnknownUses(uses);
+        for (uint8 u; u < USE_COUNT; ++u) {
+            uint8 state = _state(uses, u);
+            if (state > CONSTRAINED) revert UnknownUses(uses);
+            if (state == CONSTRAINED) constrained = true;
+        }
+    }
+
+    function _state(uint16 uses, uint8 use) private pure returns (uint8) {
+        return uint8((uses >> (2 * use)) & 3);
     }
 
     function _checkOwners(Owner[] calldata owners) private pure returns (bytes32) {

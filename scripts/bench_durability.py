@@ -44,7 +44,7 @@ def main(n: int) -> None:
                 mode = "with the state written" if i % 2 else "without"
                 ledger.sender.after_mined = saver.save if i % 2 else None
                 started = time.perf_counter()
-                register_works(ledger, key, [WorkRequest(title=f"w{i}", terms=Terms(True, 0, 0), content_hash=(i + 1).to_bytes(32, "big"))])
+                register_works(ledger, key, [WorkRequest(title=f"w{i}", terms=Terms.from_flags(True, 0, 0), content_hash=(i + 1).to_bytes(32, "big"))])
                 times[mode].append(time.perf_counter() - started)
             size = node.state_file.stat().st_size
             blocks = ledger.w3.eth.block_number

@@ -64,7 +64,7 @@ def main() -> None:
             platform = _key(ledger, create_api_key(ledger, Role.platform, "bench").token)
             signer = custodial_signer(ledger, holder)
             me = (Owner(signer.address, signer.address, 10_000),)
-            inputs = [WorkInput(hashlib.sha256(f"work {i}".encode()).digest(), "bafkreibench", Terms(True, 500), me) for i in range(WORKS)]
+            inputs = [WorkInput(hashlib.sha256(f"work {i}".encode()).digest(), "bafkreibench", Terms.from_flags(True, 500), me) for i in range(WORKS)]
             ledger.relayer.relay(signer, ledger.call("WorkRegistry", "registerWorks", [w.as_tuple() for w in inputs]))
             ledger.indexer.sync()
             model = register_model(ledger, platform, ModelRequest("bench", "1", b"\x01" * 32, work_ids=list(range(1, WORKS + 1))))

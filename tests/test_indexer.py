@@ -47,7 +47,7 @@ def test_changes_made_directly_on_chain_are_projected(ledger: Ledger, holder: ht
     me = _holder_sender(ledger, holder_key)
     fns = ledger.registry.contract.functions
     newcomer, new_payout = "0x" + "77" * 20, "0x" + "88" * 20
-    me.send(ledger.call("WorkRegistry", "updateTerms", work_id, (0, 250, 0)))
+    me.send(ledger.call("WorkRegistry", "updateTerms", work_id, (0, 250, 0, "")))
     me.send(ledger.call("WorkRegistry", "transferShare", work_id, [(me.account.address, me.account.address, 10_000)], 0, newcomer, newcomer, 2500))
     current = sorted(
         [Owner(me.account.address, me.account.address, 7500), Owner(newcomer, newcomer, 2500)], key=lambda o: int(o.account, 16)
@@ -57,7 +57,8 @@ def test_changes_made_directly_on_chain_are_projected(ledger: Ledger, holder: ht
 
     ledger.indexer.sync()
     work = holder.get(f"/works/{work_id}").json()
-    assert work["terms"] == {"training_allowed": False, "reference_allowed": False, "royalty_bps": 250, "expires_at": 0}
+    nothing = dict.fromkeys(("data_mining", "ai_inference", "ai_generative_training", "ai_training", "reference", "creator_finetune"), "notAllowed")
+    assert work["terms"] == {"uses": nothing, "constraints": "", "training_allowed": False, "reference_allowed": False, "royalty_bps": 250, "expires_at": 0}
     assert [t["version"] for t in work["terms_history"]] == [1, 2]
     assert work["terms_history"][0]["training_allowed"] is True  # the past stays on record
     owners = {o["account"].lower(): (o["payout"].lower(), o["share_bps"]) for o in work["owners"]}

@@ -60,7 +60,7 @@ def test_model_over_ten_thousand_works_proves_members_only(ledger: Ledger, holde
     me = Owner(signer.address, signer.address, 10_000)
     for batch in range(10):
         inputs = [
-            WorkInput(hashlib.sha256(f"cel {batch} {i}".encode()).digest(), "bafkreimetadata", Terms(True, 500), (me,))
+            WorkInput(hashlib.sha256(f"cel {batch} {i}".encode()).digest(), "bafkreimetadata", Terms.from_flags(True, 500), (me,))
             for i in range(1000)
         ]
         ledger.relayer.relay(signer, ledger.call("WorkRegistry", "registerWorks", [w.as_tuple() for w in inputs]))

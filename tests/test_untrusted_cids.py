@@ -18,7 +18,7 @@ from ledger.services.keys import create_api_key
 from ledger.services.signing import jsonable
 from tests.conftest import Server, client_for, sign_typed
 
-TERMS = Terms(True, 500, 0)
+TERMS = Terms.from_flags(True, 500, 0)
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
 

@@ -13,7 +13,7 @@ owners_st = st.lists(st.tuples(addresses, st.integers(min_value=-5, max_value=TO
 
 
 def _request(owners: list[Owner]) -> WorkRequest:
-    return WorkRequest(title="t", terms=Terms(True, 0), owners=owners, content_hash=b"\x01" * 32)
+    return WorkRequest(title="t", terms=Terms.from_flags(True, 0), owners=owners, content_hash=b"\x01" * 32)
 
 
 @given(owners_st)
@@ -47,5 +47,5 @@ def test_any_split_of_the_total_is_accepted(n: int, data: st.DataObject) -> None
 
 
 def test_default_owner_is_the_holder() -> None:
-    _, owners = _validate(WorkRequest(title="t", terms=Terms(True, 0), content_hash=b"\x01" * 32), HOLDER, "")
+    _, owners = _validate(WorkRequest(title="t", terms=Terms.from_flags(True, 0), content_hash=b"\x01" * 32), HOLDER, "")
     assert [(o.account.lower(), o.payout.lower(), o.share_bps) for o in owners] == [(HOLDER, HOLDER, TOTAL_BPS)]

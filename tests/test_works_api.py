@@ -52,7 +52,9 @@ def test_upload_registers_on_chain_with_cids(ledger: Ledger, holder: httpx.Clien
     assert work["metadata_cid"] == body["metadata_cid"]
     assert work["metadata"]["file"]["cid"] == compute_cid(content)
     assert work["metadata"]["title"] == "Key frame 12"
-    assert work["terms"] == {**TERMS, "reference_allowed": False} and work["terms_version"] == 1
+    trained = {"data_mining": "allowed", "ai_inference": "notAllowed", "ai_generative_training": "allowed", "ai_training": "allowed",
+               "reference": "notAllowed", "creator_finetune": "notAllowed"}  # the shorthand's meaning (format 1's training flag)
+    assert work["terms"] == {**TERMS, "uses": trained, "constraints": "", "reference_allowed": False} and work["terms_version"] == 1
     holder_address = work["manager"]
     assert work["owners"] == [{"account": holder_address, "payout": holder_address, "share_bps": 10_000}]
     # The metadata stored under its CID is exactly what the CID names.

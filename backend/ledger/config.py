@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     c2pa_cert_chain: Path | None = Field(default=None, description="PEM certificate chain (leaf first) the ledger signs C2PA manifests with.")
     c2pa_private_key: Path | None = Field(default=None, description="PEM private key (EC P-256) of the C2PA signing certificate.")
     c2pa_trust_anchors: Path | None = Field(default=None, description="PEM root certificates uploaded files' C2PA manifests are judged against.")
+    one_creator_share_bps: int = Field(
+        default=5000, ge=1, le=10_000,
+        description="A fine-tune whose own training set is at least this share (basis points, by work count) one holder's works is "
+        "aimed at that holder: the clean-model audit flags it and needs that holder's creator_finetune use.",
+    )
     similarity_k: int = Field(default=10, ge=1, le=100, description="Neighbours a similarity search returns by default.")
     platform_share_bps: int = Field(default=3000, ge=0, le=10_000, description="Platform's share of reported revenue, in basis points.")
     max_outputs_per_tx: int = Field(default=1000, description="Outputs per registerOutputs transaction (fit the chain's gas limit).")

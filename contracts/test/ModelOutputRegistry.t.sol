@@ -12,6 +12,7 @@ contract ModelOutputRegistryTest is CheatCodes {
     WorkRegistry internal works;
     ModelRegistry internal models;
     OutputRegistry internal outputs;
+    uint16 internal constant TRAINING = 0x51; // data_mining, ai_generative_training, ai_training
     address internal constant HOLDER = address(0xA11CE);
     address internal constant PLATFORM = address(0x9147F0);
     address internal constant OTHER_PLATFORM = address(0x9147F1);
@@ -35,7 +36,7 @@ contract ModelOutputRegistryTest is CheatCodes {
             batch[i] = WorkRegistry.WorkInput({
                 contentHash: bytes32(i + 1),
                 metadataCid: "bafkrei-metadata",
-                terms: WorkRegistry.Terms({uses: 1, royaltyBps: 500, expiresAt: 0}),
+                terms: WorkRegistry.Terms({uses: TRAINING, royaltyBps: 500, expiresAt: 0, constraints: ""}),
                 owners: owners
             });
         }
@@ -72,7 +73,8 @@ contract ModelOutputRegistryTest is CheatCodes {
                 trainingRoot: root,
                 trainingSetSize: size,
                 trainingSetCid: "bafkrei-set",
-                baseModelId: base
+                baseModelId: base,
+                generative: true
             })
         );
     }
@@ -146,9 +148,9 @@ contract ModelOutputRegistryTest is CheatCodes {
         vm.expectRevert(abi.encodeWithSelector(OutputRegistry.ReferenceNotAllowed.selector, 0, uint64(2)));
         outputs.registerOutputs(batch);
         // Reference use without training: a reference link is accepted, a training link is not.
-        uint16 referenceOnly = works.USE_REFERENCE();
+        uint16 referenceOnly = uint16(1) << (2 * works.USE_REFERENCE());
         vm.prank(HOLDER);
-        works.updateTerms(2, WorkRegistry.Terms({uses: referenceOnly, royaltyBps: 500, expiresAt: 0}));
+        works.updateTerms(2, WorkRegistry.Terms({uses: referenceOnly, royaltyBps: 500, expiresAt: 0, constraints: ""}));
         vm.prank(PLATFORM);
         outputs.registerOutputs(batch);
         batch[0].outputHash = keccak256("ref2");
@@ -160,9 +162,26 @@ contract ModelOutputRegistryTest is CheatCodes {
         outputs.registerOutputs(batch);
     }
 
+    function testConstrainedTrainingLinksAreLeftToTheLedger() public {
+        vm.prank(HOLDER);
+        works.updateTerms(3, WorkRegistry.Terms({uses: 2 << 4, royaltyBps: 500, expiresAt: 0, constraints: "bafkrei-licence"}));
+        vm.prank(PLATFORM);
+        outputs.registerOutputs(_output(keccak256("c"), model, 1, 5000, 3, 5000));
+        vm.expectEmit();
+        emit ModelRegistry.ConstraintsAccepted(PLATFORM, keccak256("bafkrei-licence"), "bafkrei-licence");
+        vm.prank(PLATFORM);
+        models.acceptConstraints("bafkrei-licence");
+        vm.prank(HOLDER);
+        vm.expectRevert(); // only platforms accept constraints
+        models.acceptConstraints("bafkrei-licence");
+        vm.prank(PLATFORM);
+        vm.expectRevert(ModelRegistry.EmptyConstraints.selector);
+        models.acceptConstraints("");
+    }
+
     function testRevokedWorkCannotBeLinked() public {
         vm.prank(HOLDER);
-        works.updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0}));
+        works.updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
         vm.prank(PLATFORM);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -180,7 +199,7 @@ contract ModelOutputRegistryTest is CheatCodes {
         outputs.registerOutputs(_output(keccak256("z"), model, 1, 5000, 42, 5000));
 
         vm.prank(HOLDER);
-        works.updateTerms(2, WorkRegistry.Terms({uses: 1, royaltyBps: 500, expiresAt: uint40(block.timestamp + 10)}));
+        works.updateTerms(2, WorkRegistry.Terms({uses: TRAINING, royaltyBps: 500, expiresAt: uint40(block.timestamp + 10), constraints: ""}));
         vm.warp(block.timestamp + 10);
         vm.prank(PLATFORM);
         vm.expectRevert(
@@ -211,7 +230,7 @@ contract ModelOutputRegistryTest is CheatCodes {
         outputs.registerOutputs(_output(keccak256("img"), model, 1, 7000, 2, 3000));
         // Work 3 is not licensed for training: the arbiter found the output relies on it anyway.
         vm.prank(HOLDER);
-        works.updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0}));
+        works.updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
         OutputRegistry.Link[] memory corrected = _output(keccak256("img"), model, 1, 4000, 3, 6000)[0].links;
         bytes32 role = outputs.ARBITER_ROLE();
         vm.prank(PLATFORM);

@@ -12,6 +12,8 @@ import {CheatCodes} from "./Vm.sol";
 contract WorkRegistryTest is CheatCodes {
     WorkRegistry internal reg;
     LedgerForwarder internal fwd;
+    /// @dev data_mining, ai_generative_training and ai_training allowed: format 1's "training".
+    uint16 internal constant TRAINING = 0x51;
     address internal constant ALICE = address(0xA11CE);
     address internal constant BOB = address(0xB0B0B); // ALICE < BOB < CAROL: owner lists are sorted
     address internal constant CAROL = address(0xCA401);
@@ -39,7 +41,7 @@ contract WorkRegistryTest is CheatCodes {
         return WorkRegistry.WorkInput({
             contentHash: h,
             metadataCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
-            terms: WorkRegistry.Terms({uses: 1, royaltyBps: 500, expiresAt: 0}),
+            terms: WorkRegistry.Terms({uses: TRAINING, royaltyBps: 500, expiresAt: 0, constraints: ""}),
             owners: owners
         });
     }
@@ -213,24 +215,67 @@ contract WorkRegistryTest is CheatCodes {
         require(reg.isTrainable(id), "trainable at first");
         vm.prank(BOB);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotManager.selector, id, BOB));
-        reg.updateTerms(id, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0}));
+        reg.updateTerms(id, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
         vm.prank(ALICE);
-        reg.updateTerms(id, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0}));
+        reg.updateTerms(id, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
         require(!reg.isTrainable(id), "revoked");
         require(reg.workOf(id).termsVersion == 2, "version");
     }
 
-    function testFuzzUsesAreBitsOfKnownUses(uint16 uses) public {
+    function testFuzzUsesAreStatesOfKnownUses(uint16 uses) public {
         uint64 id = _registerAsAlice(bytes32(uint256(1)));
-        bool unknown = uses & ~reg.KNOWN_USES() != 0;
+        bool unknown = uses >> 12 != 0;
+        bool constrained;
+        for (uint8 u; u < 6; ++u) {
+            uint16 state = (uses >> (2 * u)) & 3;
+            if (state == 3) unknown = true;
+            if (state == 2) constrained = true;
+        }
+        string memory constraints = constrained ? "bafkrei-licence" : "";
         vm.prank(ALICE);
         if (unknown) vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnknownUses.selector, uses));
-        reg.updateTerms(id, WorkRegistry.Terms({uses: uses, royaltyBps: 500, expiresAt: 0}));
+        reg.updateTerms(id, WorkRegistry.Terms({uses: uses, royaltyBps: 500, expiresAt: 0, constraints: constraints}));
         if (unknown) return;
         require(reg.workOf(id).uses == uses, "stored");
-        require(reg.allows(id, reg.USE_REFERENCE()) == (uses & reg.USE_REFERENCE() != 0), "reference");
-        require(reg.isTrainable(id) == (uses & reg.USE_TRAINING() != 0), "training");
-        require(reg.allows(id, 0) && !reg.allows(99, 0), "nothing asked of a registered work; an unknown one allows nothing");
+        for (uint8 u; u < 6; ++u) {
+            require(reg.useOf(id, u) == (uses >> (2 * u)) & 3, "state");
+            require(reg.allows(id, u) == ((uses >> (2 * u)) & 3 == 1), "allowed");
+            require(!reg.allows(99, u) && reg.useOf(99, u) == 0, "an unknown work allows nothing");
+        }
+        uint16 generative = (uses >> 4) & 3;
+        require(reg.isTrainable(id) == (generative == 1), "training");
+        if (generative == 2) require(reg.licenseOf(id) == WorkRegistry.License.Constrained, "constrained");
+    }
+
+    function testConstraintsGoWithConstrainedUses() public {
+        uint64 id = _registerAsAlice(bytes32(uint256(1)));
+        uint16 constrainedTraining = 2 << 4;
+        vm.startPrank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ConstraintsRequired.selector, constrainedTraining));
+        reg.updateTerms(id, WorkRegistry.Terms({uses: constrainedTraining, royaltyBps: 500, expiresAt: 0, constraints: ""}));
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnexpectedConstraints.selector, TRAINING));
+        reg.updateTerms(id, WorkRegistry.Terms({uses: TRAINING, royaltyBps: 500, expiresAt: 0, constraints: "bafkrei-licence"}));
+        bytes memory tooLong = new bytes(257);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ConstraintsTooLong.selector, 257));
+        reg.updateTerms(id, WorkRegistry.Terms({uses: constrainedTraining, royaltyBps: 500, expiresAt: 0, constraints: string(tooLong)}));
+        reg.updateTerms(id, WorkRegistry.Terms({uses: constrainedTraining, royaltyBps: 500, expiresAt: 0, constraints: "bafkrei-licence"}));
+        vm.stopPrank();
+        require(reg.licenseOf(id) == WorkRegistry.License.Constrained && !reg.isTrainable(id), "constrained is not allowed");
+    }
+
+    function testOwnersRecordTheirPositions() public {
+        WorkRegistry.Owner[] memory owners = _owners2(5000, 5000);
+        vm.prank(ALICE);
+        uint64 id = reg.registerWorks(_one(_input(bytes32(uint256(7)), owners)));
+        vm.prank(BOB);
+        reg.recordPosition(id, owners, 1, 0); // BOB: nothing allowed
+        vm.prank(MALLORY);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotOwner.selector, id, MALLORY));
+        reg.recordPosition(id, owners, 1, 0);
+        vm.prank(BOB);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnknownUses.selector, uint16(3)));
+        reg.recordPosition(id, owners, 1, 3);
+        require(reg.workOf(id).uses == TRAINING, "a position does not change the terms");
     }
 
     function testLicenseExpires() public {
@@ -321,6 +366,6 @@ contract WorkRegistryTest is CheatCodes {
 
     function testUnknownWork() public {
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnknownWork.selector, uint64(99)));
-        reg.updateTerms(99, WorkRegistry.Terms({uses: 0, royaltyBps: 0, expiresAt: 0}));
+        reg.updateTerms(99, WorkRegistry.Terms({uses: 0, royaltyBps: 0, expiresAt: 0, constraints: ""}));
     }
 }

@@ -19,7 +19,7 @@ from ledger.api.throttle import FailedAuthThrottle
 from ledger.api.limits import BodyLimits, RequestLimits
 from ledger.services.evidence_anchoring import anchor_pending
 from ledger.services.records import anchor_pending as anchor_records
-from ledger.api.routers import admin, disputes, evidence, models, operations, outputs, platforms, records, relay, royalties, statements, usage, works
+from ledger.api.routers import admin, consent, disputes, evidence, models, operations, outputs, platforms, records, relay, royalties, statements, usage, works
 from ledger.config import Settings, get_settings
 from ledger.jsonshape import JsonLimits
 from ledger.runtime import Ledger, open_ledger
@@ -123,4 +123,5 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(evidence.router)
     app.include_router(disputes.router)
     app.include_router(records.router)
+    app.include_router(consent.router)
     return app

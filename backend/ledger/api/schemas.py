@@ -3,7 +3,9 @@
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ledger.consent.uses import MAX_CONSTRAINTS_LENGTH, any_constrained, from_document, from_flags, pack
 
 HEX32 = r"^0x[0-9a-fA-F]{64}$"
 #: Free-form attributes live in the metadata JSON every later read loads: keep them small.
@@ -21,14 +23,62 @@ def _bounded_attributes(value: dict[str, Any]) -> dict[str, Any]:
 Attributes = Annotated[dict[str, Any], AfterValidator(_bounded_attributes)]
 
 
-class TermsIn(BaseModel):
+UseState = Literal["allowed", "notAllowed", "constrained"]
+
+
+class UsesIn(BaseModel):
+    """Each use's state, in the words of the CAWG training-and-data-mining assertion (uses left
+    out are notAllowed: absence of consent is no consent)."""
+
     model_config = ConfigDict(extra="forbid")
-    training_allowed: bool = Field(description="May models be trained on this work?")
+    data_mining: UseState = Field("notAllowed", description="Text and data mining: extracting patterns, trends and correlations.")
+    ai_inference: UseState = Field("notAllowed", description="Input to a trained AI/ML model to infer a result.")
+    ai_generative_training: UseState = Field("notAllowed", description="Training data for AI/ML models that can generate assets.")
+    ai_training: UseState = Field("notAllowed", description="Training data for non-generative AI/ML models (classification, detection...).")
+    reference: UseState = Field(
+        "notAllowed", description="A generation may take the work as an input (image-to-image, style reference, retrieval) and pay it. Reference links need allowed."
+    )
+    creator_finetune: UseState = Field(
+        "notAllowed", description="A fine-tune whose training set is mostly this holder's works, aimed at reproducing its expression."
+    )
+
+
+class TermsIn(BaseModel):
+    """Either ``uses`` (each use's state) or the shorthand of terms format 1 (``training_allowed``,
+    ``reference_allowed``), not both."""
+
+    model_config = ConfigDict(extra="forbid")
+    uses: UsesIn | None = Field(None, description="Each use's state (CAWG's allowed, notAllowed, constrained).")
+    constraints: str = Field(
+        "", max_length=256, description="What constrained uses are constrained by (e.g. the CID or URL of a licence text): required with a constrained use, else empty."
+    )
+    training_allowed: bool | None = Field(
+        None, description="Shorthand: true allows data_mining, ai_generative_training and ai_training (what format 1's training flag meant)."
+    )
     royalty_bps: int = Field(ge=0, le=10_000, description="Share of attributed revenue the work claims, in basis points.")
     expires_at: int = Field(0, ge=0, le=2**40 - 1, description="Unix time the license ends; 0 = until revoked.")
-    reference_allowed: bool = Field(
-        False, description="May a generation take this work as an input (image-to-image, style reference, retrieval)? Reference links need it."
-    )
+    reference_allowed: bool | None = Field(None, description="Shorthand, with training_allowed: true allows reference and ai_inference.")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "TermsIn":
+        if self.uses is None and self.training_allowed is None:
+            raise ValueError("terms need uses (each use's state) or the shorthand training_allowed")
+        if self.uses is not None and (self.training_allowed is not None or self.reference_allowed is not None):
+            raise ValueError("give uses or the shorthand training_allowed/reference_allowed, not both")
+        if len(self.constraints.encode()) > MAX_CONSTRAINTS_LENGTH:
+            raise ValueError(f"constraints take at most {MAX_CONSTRAINTS_LENGTH} bytes of UTF-8")
+        constrained = any_constrained(self.word())
+        if constrained and not self.constraints.strip():
+            raise ValueError("a constrained use needs constraints: what it is constrained by (e.g. a licence's CID or URL)")
+        if not constrained and self.constraints:
+            raise ValueError("constraints are only for constrained uses; no use is constrained")
+        return self
+
+    def word(self) -> int:
+        """The contract's terms word."""
+        if self.uses is None:
+            return from_flags(bool(self.training_allowed), bool(self.reference_allowed))
+        return pack(from_document(self.uses.model_dump()))
 
 
 class OwnerIn(BaseModel):
@@ -64,7 +114,7 @@ class RegisteredOut(BaseModel):
     file_cid: str | None
     tx_hash: str
     block_number: int
-    warnings: list[dict[str, Any]] = Field(default_factory=list, description="Registered works of other holders the file looks like.")
+    warnings: list[dict[str, Any]] = Field(default_factory=list, description="Registered works of other holders the file looks like; consent signals the file carries that are stricter than the terms (kind consent_conflict).")
     evidence_report: str | None = Field(None, description="keccak256 of the registration's evidence report (GET /evidence/reports/{hash}).")
 
 
@@ -75,8 +125,10 @@ class OwnerOut(BaseModel):
 
 
 class TermsOut(BaseModel):
-    training_allowed: bool
-    reference_allowed: bool = False
+    uses: dict[str, UseState] = Field(description="Each use's state (CAWG's words; reference and creator_finetune are this ledger's).")
+    constraints: str = Field("", description="What constrained uses are constrained by.")
+    training_allowed: bool = Field(description="ai_generative_training is allowed (kept for format-1 readers).")
+    reference_allowed: bool = Field(False, description="reference is allowed (kept for format-1 readers).")
     royalty_bps: int
     expires_at: int
 

@@ -18,6 +18,9 @@ class ModelCreate(BaseModel):
     base_model_id: int | None = Field(None, ge=1, le=MAX_ID, description="The model this one was fine-tuned from.")
     description: str = Field("", max_length=10_000)
     attributes: Attributes = Field(default_factory=dict, description="Free-form metadata (at most 64 KiB as JSON).")
+    generative: bool = Field(
+        True, description="Can the model generate assets? Its training then needs each work's ai_generative_training use, else ai_training."
+    )
 
 
 class ModelOut(BaseModel):
@@ -32,6 +35,7 @@ class ModelOut(BaseModel):
     training_set_size: int
     training_set_cid: str
     training_set_status: str
+    generative: bool
     tx_hash: str
     block_number: int
     registered_at: int
@@ -40,17 +44,32 @@ class ModelOut(BaseModel):
 class AuditFindingOut(BaseModel):
     work_id: int
     declared_by: int
-    status: str
+    status: str = Field(
+        description="licensed | licensed_under_constraints | unregistered | registered_after_model | training_forbidden | "
+        "constraints_not_accepted | expired | creator_finetune_not_allowed | consent_conflict"
+    )
     terms_version: int | None
+    detail: str = ""
+
+
+class OneCreatorOut(BaseModel):
+    model_id: int = Field(description="The fine-tune whose own training set is mostly one holder's works")
+    holder: str
+    works: int
+    of: int
+    share_bps: int
 
 
 class AuditOut(BaseModel):
     model_id: int
-    clean: bool = Field(description="Every work registered and licensed for training when its model was registered.")
+    clean: bool = Field(description="Every work registered and licensed for the model's kind of training when its model was registered.")
+    use: str = Field(description="The use the model's training needs: ai_generative_training (generative models) or ai_training")
     works: int
     counts: dict[str, int]
     problems: list[AuditFindingOut]
     unavailable_sets: list[int]
+    one_creator: list[OneCreatorOut] = Field(description="Fine-tunes in the lineage aimed at one holder (their works then need creator_finetune)")
+    consent_conflicts: int = Field(description="Works whose consent evidence reserves the use the terms allow")
 
 
 class ProofOut(BaseModel):

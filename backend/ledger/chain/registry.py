@@ -11,29 +11,31 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
+from ledger.consent.uses import from_flags
+
 TOTAL_BPS = 10_000
 MAX_OWNERS = 512
 OWNER_TYPE = "(address,address,uint16)"
-#: WorkRegistry's use bits; the consent vocabulary grows by new bits.
-USE_TRAINING = 1
-USE_REFERENCE = 2
 
 
 @dataclass(frozen=True)
 class Terms:
-    training_allowed: bool
+    """A work's terms as the contract takes them (format 2): ``uses`` is the packed word of
+    ``ledger.consent.uses`` (one state per use), ``constraints`` what constrained uses are
+    constrained by (e.g. a licence text's CID), empty when no use is constrained."""
+
+    uses: int
     royalty_bps: int
     expires_at: int = 0  # unix seconds; 0 = until revoked
-    #: May a generation take the work as an input (image-to-image, style reference, retrieval)?
-    reference_allowed: bool = False
+    constraints: str = ""
 
-    @property
-    def uses(self) -> int:
-        """The contract's terms word: one bit per allowed use (USE_TRAINING, USE_REFERENCE)."""
-        return (USE_TRAINING if self.training_allowed else 0) | (USE_REFERENCE if self.reference_allowed else 0)
+    @classmethod
+    def from_flags(cls, training_allowed: bool, royalty_bps: int, expires_at: int = 0, reference_allowed: bool = False) -> "Terms":
+        """The terms format 1's two flags stood for (kept as the API's shorthand)."""
+        return cls(from_flags(training_allowed, reference_allowed), royalty_bps, expires_at)
 
-    def as_tuple(self) -> tuple[int, int, int]:
-        return (self.uses, self.royalty_bps, self.expires_at)
+    def as_tuple(self) -> tuple[int, int, int, str]:
+        return (self.uses, self.royalty_bps, self.expires_at, self.constraints)
 
 
 @dataclass(frozen=True)

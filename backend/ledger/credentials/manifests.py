@@ -26,6 +26,8 @@ LEDGER_ASSERTION = "org.ai-rights-ledger.registration"
 AI_GENERATED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 DIGITAL_CREATION = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCreation"
 MAX_INGREDIENTS = 256
+TRAINING_MINING = "cawg.training-mining"
+LEGACY_TRAINING_MINING = "c2pa.training-mining"
 
 
 class CredentialsError(ValueError):
@@ -59,6 +61,9 @@ class Credentials:
     ingredients: list[Ingredient] = field(default_factory=list)
     ledger: dict[str, Any] | None = None  # this manifest's own ledger assertion
     label: str = ""  # the active manifest's label (urn:c2pa:...)
+    #: The active manifest's training-and-data-mining assertion (``cawg.training-mining``, or the
+    #: C2PA 1.x ``c2pa.training-mining``): label and data, as the file says it.
+    training_mining: tuple[str, dict[str, Any]] | None = None
 
     @property
     def software_agent(self) -> str:
@@ -79,7 +84,7 @@ class Credentials:
             "validation_state": self.validation_state, "problems": self.problems, "signer": self.signer,
             "claim_generator": self.claim_generator, "actions": self.actions, "ai_generated": self.ai_generated,
             "ingredients": [{"title": i.title, "format": i.format, "relationship": i.relationship, "ledger": i.ledger} for i in self.ingredients],
-            "ledger": self.ledger,
+            "ledger": self.ledger, "training_mining": self.training_mining[1] if self.training_mining else None,
         }  # fmt: skip
 
 
@@ -140,6 +145,9 @@ def read(data: bytes | BinaryIO, mime: str, trust_anchors: bytes | None = None) 
             Ingredient(str(ing.get("title", "")), str(ing.get("format", "")), str(ing.get("relationship", "")),
                        _assertion(own, LEDGER_ASSERTION) if isinstance(own, dict) else None, _thumbnail(reader, ing))  # fmt: skip
         )
+    training_mining = next(
+        ((label, data) for label in (TRAINING_MINING, LEGACY_TRAINING_MINING) if (data := _assertion(active, label)) is not None), None
+    )
     generator = active.get("claim_generator_info") or [{}]
     sig = active.get("signature_info", {})
     status = doc.get("validation_results", {}).get("activeManifest", {}).get("failure", []) or doc.get("validation_status", [])
@@ -149,6 +157,7 @@ def read(data: bytes | BinaryIO, mime: str, trust_anchors: bytes | None = None) 
         signer={"issuer": str(sig.get("issuer", "")), "common_name": str(sig.get("common_name", ""))},
         claim_generator=" ".join(str(generator[0].get(k, "")) for k in ("name", "version")).strip(),
         actions=actions, ingredients=ingredients, ledger=_assertion(active, LEDGER_ASSERTION), label=str(doc.get("active_manifest", "")),
+        training_mining=training_mining,
     )  # fmt: skip
 
 
@@ -165,12 +174,14 @@ class SigningKey:
 
 
 def signed_copy(source: BinaryIO, dest: BinaryIO, mime: str, title: str, ai_generated: bool, assertion: dict[str, Any], key: SigningKey,
-                software_agent: str | None = None, ingredients: list[tuple[str, str, bytes]] | None = None) -> None:  # fmt: skip
+                software_agent: str | None = None, ingredients: list[tuple[str, str, bytes]] | None = None,
+                training_mining: dict[str, Any] | None = None) -> None:  # fmt: skip
     """A copy of the file with the ledger's manifest: ``c2pa.created`` (``trainedAlgorithmicMedia``
     for an AI output, ``digitalCreation`` otherwise) and the ledger assertion. A manifest the file
     already carries becomes its parent ingredient (``c2pa.opened``), so its history stays readable.
     ``ingredients`` (title, media type, bytes): the files it was made from (an output's linked
-    works), added as ``inputTo`` ingredients. Streams to streams (seekable: temporary files), so
+    works), added as ``inputTo`` ingredients. ``training_mining``: the ``cawg.training-mining``
+    assertion's data (a work's terms in CAWG's words). Streams to streams (seekable: temporary files), so
     a large picture is never held whole."""
     if mime not in signable_types():
         raise CredentialsError(f"C2PA manifests cannot be embedded in {mime} files")
@@ -182,6 +193,8 @@ def signed_copy(source: BinaryIO, dest: BinaryIO, mime: str, title: str, ai_gene
         "title": title,
         "assertions": [{"label": "c2pa.actions", "data": {"actions": [action]}}, {"label": LEDGER_ASSERTION, "data": assertion}],
     }
+    if training_mining is not None:
+        manifest["assertions"].append({"label": TRAINING_MINING, "data": training_mining})
     try:
         has_manifest = read(source, mime) is not None
         source.seek(0)

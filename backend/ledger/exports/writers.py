@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Callable
 
-from ledger.exports.fonts import latin1, unicode_font
+from ledger.exports.pdf import Document
 from ledger.exports.view import StatementView
 from ledger.services.errors import InvalidInput
 
@@ -67,48 +67,19 @@ def to_xlsx(view: StatementView) -> bytes:
 
 
 def to_pdf(view: StatementView) -> bytes:
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
-
     rows = len(view.lines) if view.account else len(view.entries)
     if rows > PDF_MAX_ROWS:
         raise InvalidInput(f"{rows:,} rows are too many for a PDF (at most {PDF_MAX_ROWS:,}); export xlsx or csv, or one holder's PDF")
-    pdf = FPDF(orientation="L", format="A4")
-    pdf.set_title(f"Royalty statement {view.statement_id}")
-    pdf.set_auto_page_break(True, margin=12)
-    font = unicode_font()
-    if font is not None:  # one face for every style: CJK fonts ship no bold or italic
-        for style in ("", "B", "I"):
-            pdf.add_font("Text", style, str(font))
-    family = "Text" if font is not None else "Helvetica"
-    text = (lambda t: t) if font is not None else latin1
-    pdf.add_page()
-    pdf.set_font(family, "B", 14)
-    title = f"Royalty statement, {view.currency}" + (" - holder extract" if view.account else "")
-    pdf.cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(family, size=8)
-    for label, value in view.summary():
-        pdf.cell(60, 4.5, label)
-        pdf.cell(0, 4.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(3)
-
-    def table(heading: str, header: tuple[str, ...], widths: tuple[int, ...], body: list[tuple[str, ...]], right: set[int]) -> None:
-        pdf.set_font(family, "B", 10)
-        pdf.cell(0, 7, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font(family, size=7)
-        with pdf.table(col_widths=widths, text_align=tuple("RIGHT" if i in right else "LEFT" for i in range(len(header))), line_height=4) as t:
-            t.row(header)
-            for r in body:
-                t.row(tuple(text(c) for c in r))
-        pdf.ln(3)
-
-    table(
+    doc = Document(f"Royalty statement {view.statement_id}")
+    doc.heading(f"Royalty statement, {view.currency}" + (" - holder extract" if view.account else ""))
+    doc.facts(view.summary(), label_width=60)
+    doc.table(
         "Entries (claimable with their Merkle proofs)", ("index", "account", "payout", f"earned ({view.currency})", f"amount ({view.currency})"),
         (12, 74, 74, 32, 32), [(str(e["index"]), e["account"], e["payout"], view.major(view.earned(e)), view.major(int(e["amount"]))) for e in view.entries],
         {0, 3, 4},
     )  # fmt: skip
     if view.account:
-        table(
+        doc.table(
             "Lines: where each amount comes from", ("work", "platform", "usage report", f"amount ({view.currency})", "report anchored in transaction"),
             (54, 62, 30, 26, 102),
             [(view.work_label(x.work_id), x.platform, x.report_id + (" (reversed)" if x.reversal else ""), view.major(x.amount), x.anchor_tx)
@@ -116,17 +87,15 @@ def to_pdf(view: StatementView) -> bytes:
             {3},
         )  # fmt: skip
     else:
-        table(
+        doc.table(
             "Usage reports", ("platform", "report", "lines", f"revenue ({view.currency})", "anchored in transaction"), (72, 36, 16, 30, 112),
             [(r["platform"], r["reportId"], str(r["lines"]), view.major(int(r["revenue"])), r["anchorTx"]) for r in view.doc["reports"]], {2, 3},
         )  # fmt: skip
-    pdf.set_font(family, "I", 7)
-    pdf.multi_cell(
-        0, 4,
+    doc.note(
         "Verify this statement without trusting its issuer: fetch the document by its CID (or GET /statements/<id>/document), check "
-        "that its SHA-256 is the statement id, and run `ledger statements verify <document>` against any RPC endpoint of the chain.",
-    )  # fmt: skip
-    return bytes(pdf.output())
+        "that its SHA-256 is the statement id, and run `ledger statements verify <document>` against any RPC endpoint of the chain."
+    )
+    return doc.output()
 
 
 #: format -> (writer, media type, file extension)

@@ -16,7 +16,7 @@ from ledger.chain.merkle import TrainingSetTree
 from ledger.content.documents import load_document
 from ledger.content.store import ContentStore
 from ledger.indexer import disputes_projector
-from ledger.models import Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection, UsageAnchorRecord, UsageReport
+from ledger.models import ConstraintAcceptance, Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection, UsageAnchorRecord, UsageReport
 
 TRAINING_SET_SCHEMA = "ai-rights-ledger/training-set/v1"
 
@@ -61,6 +61,7 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
                 training_set_size=int(m["trainingSetSize"]),
                 training_set_cid=m["trainingSetCid"],
                 training_set_status=status,
+                generative=bool(m.get("generative", True)),  # format 1 had no field: every model then was generative
                 tx_hash=tx,
                 block_number=block,
                 log_index=index,
@@ -70,6 +71,11 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
         if status == "verified" and ids is not None:
             session.flush()
             session.add_all([ModelTrainingWork(model_id=model_id, work_id=w) for w in ids])
+    elif name == "ConstraintsAccepted":
+        key = (args["platform"], args["constraints"])
+        if session.get(ConstraintAcceptance, key) is None:  # the first acceptance stands
+            session.add(ConstraintAcceptance(platform=key[0], constraints=key[1], tx_hash=tx, block_number=block, log_index=index, accepted_at=timestamp))
+            session.flush()
     elif name == "OutputRegistered":
         output_id = int(args["outputId"])
         session.add(

@@ -51,13 +51,44 @@ class _EventSpec:
     data_types: list[str]
 
 
+#: Struct fields added since a contract's first deployment format (WorkRegistry terms format 2;
+#: ModelRegistry's ``generative``). Events logged by a deployment of the earlier format lack them:
+#: the decoder knows both shapes and projectors read the missing field as its format-1 meaning.
+ADDED_FIELDS: dict[str, frozenset[str]] = {
+    "WorkRegistry": frozenset({"constraints"}),
+    "ModelRegistry": frozenset({"generative"}),
+}
+
+
+def _without(item: dict[str, Any], names: frozenset[str]) -> dict[str, Any] | None:
+    """The event as it was before ``names`` were added to its structs, or None if it has none of them."""
+    changed = False
+
+    def strip(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        nonlocal changed
+        out = []
+        for i in inputs:
+            if i["name"] in names:
+                changed = True
+                continue
+            if "components" in i:
+                i = {**i, "components": strip(i["components"])}
+            out.append(i)
+        return out
+
+    legacy = {**item, "inputs": strip(item["inputs"])}
+    return legacy if changed else None
+
+
 class EventDecoder:
     def __init__(self, contracts: dict[str, Contract]) -> None:
         self._events: dict[tuple[str, bytes], _EventSpec] = {}
         for contract_name, contract in contracts.items():
-            for item in contract.abi:
-                if item.get("type") != "event":
-                    continue
+            items = [i for i in contract.abi if i.get("type") == "event"]
+            added = ADDED_FIELDS.get(contract_name)
+            if added:
+                items += [legacy for i in items if (legacy := _without(i, added)) is not None]
+            for item in items:
                 data = [i for i in item["inputs"] if not i["indexed"]]
                 spec = _EventSpec(
                     contract_name,

@@ -26,6 +26,7 @@ from ledger.models.disputes import Dispute
 from ledger.indexer.decoding import EventDecoder
 from ledger.models import (
     Checkpoint,
+    ConstraintAcceptance,
     Device,
     IndexerIncident,
     Model,
@@ -33,6 +34,7 @@ from ledger.models import (
     Output,
     OutputLink,
     OutputLinkCorrection,
+    OwnerPosition,
     PlatformShare,
     StatementClaim,
     UsageAnchorRecord,
@@ -67,7 +69,7 @@ PROJECTORS: dict[str, Projector] = {
 }
 
 PROJECTION_TABLES = (
-    Device, Dispute, StatementClaim, UsageAnchorRecord, OutputLinkCorrection, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
+    OwnerPosition, ConstraintAcceptance, Device, Dispute, StatementClaim, UsageAnchorRecord, OutputLinkCorrection, OutputLink, Output, ModelTrainingWork, Model, WorkOwnerVersion, WorkOwner, WorkTermsVersion, Work,
     PlatformShare,
 )  # fmt: skip
 

@@ -13,8 +13,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ledger.chain.registry import Owner, owners_hash
-from ledger.chain.registry import USE_TRAINING
-from ledger.models import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
+from ledger.consent.uses import from_format1
+from ledger.models import OwnerPosition, Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
 
 
 class ProjectionMismatch(RuntimeError):
@@ -53,12 +53,19 @@ def _snapshot_owners(session: Session, work_id: int, log: dict[str, Any], timest
         )  # fmt: skip
 
 
+def _uses(terms: dict[str, Any]) -> tuple[int, str]:
+    """The terms word and constraints, whichever format logged them (format 1 has no constraints)."""
+    if "constraints" not in terms:
+        return from_format1(int(terms["uses"])), ""
+    return int(terms["uses"]), terms["constraints"]
+
+
 def _terms_version(work_id: int, version: int, terms: dict[str, Any], log: dict[str, Any], timestamp: int) -> WorkTermsVersion:
     return WorkTermsVersion(
         work_id=work_id,
         version=version,
-        training_allowed=bool(terms["uses"] & USE_TRAINING),
-        uses=int(terms["uses"]),
+        uses=_uses(terms)[0],
+        constraints=_uses(terms)[1],
         royalty_bps=terms["royaltyBps"],
         expires_at=terms["expiresAt"],
         effective_block=int(log["blockNumber"]),
@@ -80,8 +87,8 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
                 content_hash=_hex(args["contentHash"]),
                 manager=args["manager"],
                 metadata_cid=args["metadataCid"],
-                training_allowed=bool(terms["uses"] & USE_TRAINING),
-                uses=int(terms["uses"]),
+                uses=_uses(terms)[0],
+                constraints=_uses(terms)[1],
                 royalty_bps=terms["royaltyBps"],
                 expires_at=terms["expiresAt"],
                 terms_version=1,
@@ -99,12 +106,17 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
     elif name == "TermsUpdated":
         work = session.get_one(Work, int(args["workId"]))
         terms = args["terms"]
-        work.training_allowed = bool(terms["uses"] & USE_TRAINING)
-        work.uses = int(terms["uses"])
+        work.uses, work.constraints = _uses(terms)
         work.royalty_bps = terms["royaltyBps"]
         work.expires_at = terms["expiresAt"]
         work.terms_version = int(args["termsVersion"])
         session.add(_terms_version(work.work_id, int(args["termsVersion"]), terms, log, timestamp))
+    elif name == "PositionRecorded":
+        key = (int(args["workId"]), args["account"])
+        row = session.get(OwnerPosition, key) or OwnerPosition(work_id=key[0], account=key[1], positions=0, tx_hash=tx, block_number=block, recorded_at=timestamp)
+        row.positions, row.tx_hash, row.block_number, row.recorded_at = int(args["positions"]), tx, block, timestamp
+        session.add(row)
+        session.flush()
     elif name == "ManagerChanged":
         session.get_one(Work, int(args["workId"])).manager = args["newManager"]
     elif name == "PayoutChanged":

@@ -1,6 +1,6 @@
 """SQL tables. Works, owners and terms are projections of chain events; keys and custody are local."""
 
-from ledger.models.ai import Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection
+from ledger.models.ai import ConstraintAcceptance, Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection
 from ledger.models.disputes import Dispute
 from ledger.models.evidence import EvidenceBatch, EvidenceReport, FileEvidence, Fingerprint, ReliancePolicy
 from ledger.models.auth import ApiKey, CustodialAccount, Role
@@ -9,10 +9,12 @@ from ledger.models.operations import Operation
 from ledger.models.records import Device, ManifestRecord, ProductionRecord, RecordBatch, RecordInput
 from ledger.models.statements import Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow
 from ledger.models.usage import PlatformShare, UsageAnchorRecord, UsageLine, UsageReport
-from ledger.models.works import Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
+from ledger.models.works import OwnerPosition, Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
 
 __all__ = [
     "ApiKey",
+    "ConstraintAcceptance",
+    "OwnerPosition",
     "Checkpoint",
     "CustodialAccount",
     "Device",

@@ -20,10 +20,25 @@ class Model(SQLModel, table=True):
     #: "verified" (list fetched, root rebuilt and equal), "unavailable" (list not in the content
     #: store), or "root_mismatch" (the list does not hash to the committed root).
     training_set_status: str = Field(max_length=16)
+    #: Can the model generate assets? Its training needs ``ai_generative_training``, else ``ai_training``.
+    generative: bool = True
     tx_hash: str = Field(max_length=66)
     block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
     log_index: int
     registered_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ConstraintAcceptance(SQLModel, table=True):
+    """A platform accepted the licence text a constraints reference names (ModelRegistry
+    ``ConstraintsAccepted``): works constrained by it count as allowed for the platform's models
+    registered after this point."""
+
+    platform: str = Field(primary_key=True, max_length=42)
+    constraints: str = Field(primary_key=True, max_length=256)
+    tx_hash: str = Field(max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    log_index: int
+    accepted_at: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class ModelTrainingWork(SQLModel, table=True):

@@ -11,8 +11,8 @@ class Work(SQLModel, table=True):
     content_hash: str = Field(index=True, unique=True, max_length=66)  # 0x + 64 hex
     manager: str = Field(index=True, max_length=42)
     metadata_cid: str
-    training_allowed: bool
-    uses: int = 0  # WorkRegistry's terms word: bit 0 training, bit 1 reference use
+    uses: int = 0  # WorkRegistry's terms word, format 2: one state per use (ledger.consent.uses)
+    constraints: str = Field(default="", max_length=256)  # what constrained uses are constrained by
     royalty_bps: int
     expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))  # 0 = until revoked
     terms_version: int
@@ -36,8 +36,8 @@ class WorkTermsVersion(SQLModel, table=True):
 
     work_id: int = Field(primary_key=True, foreign_key="work.work_id", sa_type=ID64)
     version: int = Field(primary_key=True)
-    training_allowed: bool
     uses: int = 0
+    constraints: str = Field(default="", max_length=256)
     royalty_bps: int
     expires_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     effective_block: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -60,3 +60,16 @@ class WorkOwnerVersion(SQLModel, table=True):
     effective_at: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))  # block timestamp
     effective_block: int = Field(sa_column=Column(BigInteger, nullable=False))
     effective_log_index: int
+
+
+class OwnerPosition(SQLModel, table=True):
+    """An owner's own position on each use of a work (WorkRegistry ``PositionRecorded``), the last
+    one it recorded. Positions do not change the terms: the manager's terms govern, and a use they
+    allow against an owner's position shows as that owner's dissent."""
+
+    work_id: int = Field(primary_key=True, foreign_key="work.work_id", sa_type=ID64)
+    account: str = Field(primary_key=True, max_length=42)
+    positions: int  # same encoding as the terms word
+    tx_hash: str = Field(max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    recorded_at: int = Field(sa_column=Column(BigInteger, nullable=False))

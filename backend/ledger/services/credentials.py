@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session, col, select
 
+from ledger.consent import cawg
 from ledger.credentials import manifests
 from ledger.credentials.manifests import Credentials, CredentialsError
 from ledger.models import Output, OutputLink, OutputLinkCorrection, Work
@@ -125,7 +126,8 @@ def _assertion(ledger: Ledger, content_hash: str) -> tuple[str, bool, dict[str, 
         if work is not None:
             assertion |= {
                 "contract": ledger.registry.contract.address, "workId": work.work_id, "registrationTx": work.tx_hash,
-                "metadataCid": work.metadata_cid,
+                "metadataCid": work.metadata_cid, "termsVersion": work.terms_version,
+                "trainingMining": cawg.assertion(work.uses, work.constraints),
             }  # fmt: skip
             return f"work {work.work_id}", False, assertion, None
     raise NotFound(f"nothing is registered with content hash {content_hash}")
@@ -172,9 +174,10 @@ def credentialed_file(ledger: Ledger, content_hash: str) -> tuple[Iterator[bytes
         source.close()
         raise InvalidInput("C2PA manifests are embedded in pictures (JPEG, PNG, WebP, TIFF, ...); this file is not one")
     title, ai, assertion, agent = _assertion(ledger, content_hash)
+    training_mining = assertion.pop("trainingMining", None)  # a work's terms, as CAWG's own assertion
     dest = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     try:
-        manifests.signed_copy(source, dest, mime, title, ai, assertion, key, agent, _linked_files(ledger, assertion))
+        manifests.signed_copy(source, dest, mime, title, ai, assertion, key, agent, _linked_files(ledger, assertion), training_mining)
     except CredentialsError as exc:
         dest.close()
         raise InvalidInput(str(exc)) from None

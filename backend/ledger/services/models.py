@@ -1,13 +1,7 @@
-"""Models and their training sets: registration, membership proofs, and the clean-model audit.
-
-The audit answers "was every work this model was trained on registered and licensed for training
-when the model was registered?" from the terms history, so a revocation after the model does not
-taint it, and one before it does. A fine-tune inherits its base's set; inherited works are judged
-at the base model's registration, the point at which that training was declared.
-"""
+"""Models and their training sets: registration and membership proofs. The clean-model audit
+is ``model_audit``'s (re-exported here for the routers)."""
 
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +11,13 @@ from sqlmodel import Session, col, select
 from ledger.chain.merkle import TrainingSetTree, leaf_hash
 from ledger.db import chunked
 from ledger.indexer.ai_projector import TRAINING_SET_SCHEMA
-from ledger.models import ApiKey, Model, ModelTrainingWork, Work, WorkTermsVersion
+from ledger.consent.uses import MAX_CONSTRAINTS_LENGTH
+from ledger.models import ApiKey, ConstraintAcceptance, Model, ModelTrainingWork, Work
 from ledger.runtime import Ledger
-from ledger.services.errors import InvalidInput, NotFound, Unavailable
+from ledger.services.errors import InvalidInput, NotFound
+from ledger.services.model_audit import AuditFinding, ModelAudit, audit_in
+
+__all__ = ["AuditFinding", "ModelAudit", "audit", "audit_in", "get_model", "lineage", "prove", "register_model"]
 from ledger.services.signing import SignatureRequired, execute_for_event
 
 MODEL_METADATA_SCHEMA = "ai-rights-ledger/model-metadata/v1"
@@ -36,24 +34,8 @@ class ModelRequest:
     base_model_id: int | None = None
     description: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class AuditFinding:
-    work_id: int
-    declared_by: int  # the model in the lineage whose own set lists the work
-    status: str  # licensed | unregistered | registered_after_model | training_forbidden | expired
-    terms_version: int | None
-
-
-@dataclass(frozen=True)
-class ModelAudit:
-    model_id: int
-    clean: bool
-    works: int
-    counts: dict[str, int]
-    problems: list[AuditFinding]
-    unavailable_sets: list[int]  # models in the lineage whose training list could not be checked
+    #: Can the model generate assets? Its training then needs ai_generative_training, else ai_training.
+    generative: bool = True
 
 
 def _resolve(ledger: Ledger, req: ModelRequest) -> list[int]:
@@ -128,12 +110,32 @@ def register_model(ledger: Ledger, key: ApiKey, req: ModelRequest) -> Model | Si
     call = ledger.call(
         "ModelRegistry",
         "registerModel",
-        (req.name.strip(), req.version, req.weights_hash, metadata_cid, tree.root, len(ids), set_cid, req.base_model_id or 0),
+        (req.name.strip(), req.version, req.weights_hash, metadata_cid, tree.root, len(ids), set_cid, req.base_model_id or 0, req.generative),
     )
     registered = execute_for_event(ledger, key, call, ledger.models.events.ModelRegistered)
     if isinstance(registered, SignatureRequired):
         return registered
     return get_model(ledger, int(registered["modelId"]))
+
+
+def accept_constraints(ledger: Ledger, key: ApiKey, constraints: str) -> ConstraintAcceptance | SignatureRequired:
+    """Records on chain that the platform accepts the licence text ``constraints`` names: works
+    whose uses are constrained by it count as allowed for its models registered afterwards.
+    Accepting again changes nothing (the first acceptance stands)."""
+    text = constraints.strip()
+    if not text or len(text.encode()) > MAX_CONSTRAINTS_LENGTH:
+        raise InvalidInput(f"constraints must be 1 to {MAX_CONSTRAINTS_LENGTH} bytes (the reference a work's terms name, e.g. a licence's CID)")
+    platform = key.holder_address
+    with Session(ledger.engine) as s:
+        known = s.get(ConstraintAcceptance, (platform, text)) if platform else None
+    if known is not None:
+        return known
+    call = ledger.call("ModelRegistry", "acceptConstraints", text)
+    accepted = execute_for_event(ledger, key, call, ledger.models.events.ConstraintsAccepted)
+    if isinstance(accepted, SignatureRequired):
+        return accepted
+    with Session(ledger.engine) as s:
+        return s.get_one(ConstraintAcceptance, (accepted["platform"], text))
 
 
 def get_model(ledger: Ledger, model_id: int) -> Model:
@@ -199,48 +201,5 @@ def prove(ledger: Ledger, model_id: int, work_id: int) -> MembershipProof:
 
 
 def audit(ledger: Ledger, model_id: int) -> ModelAudit:
-    return audit_in(ledger.engine, model_id)
-
-
-def audit_in(engine: Engine, model_id: int) -> ModelAudit:
-    """The clean-model audit on any database holding the projection (a provenance verifier
-    builds one from the chain)."""
-    findings: list[AuditFinding] = []
-    unavailable: list[int] = []
-    with Session(engine) as s:
-        for model in _lineage(engine, model_id):
-            if model.training_set_status != "verified":
-                unavailable.append(model.model_id)
-                continue
-            ids = _members(s, model.model_id)
-            point = (model.block_number, model.log_index)
-            works: dict[int, Work] = {}
-            history: dict[int, list[WorkTermsVersion]] = {}
-            for chunk in chunked(ids):
-                works.update({w.work_id: w for w in s.exec(select(Work).where(col(Work.work_id).in_(chunk)))})
-                for t in s.exec(select(WorkTermsVersion).where(col(WorkTermsVersion.work_id).in_(chunk))):
-                    history.setdefault(t.work_id, []).append(t)
-            for work_id in ids:
-                findings.append(_judge(model, point, works.get(work_id), history.get(work_id, []), work_id))
-    counts = Counter(f.status for f in findings)
-    problems = [f for f in findings if f.status != "licensed"]
-    return ModelAudit(model_id, not problems and not unavailable, len(findings), dict(counts), problems, unavailable)
-
-
-def _judge(model: Model, point: tuple[int, int], work: Work | None, history: list[WorkTermsVersion], work_id: int) -> AuditFinding:
-    if work is None:
-        return AuditFinding(work_id, model.model_id, "unregistered", None)
-    if (work.block_number, work.log_index) > point:
-        return AuditFinding(work_id, model.model_id, "registered_after_model", None)
-    in_force = max(
-        (t for t in history if (t.effective_block, t.effective_log_index) < point), key=lambda t: t.version, default=None
-    )
-    if in_force is None:  # cannot happen for a registered work (version 1 comes with it); be explicit anyway
-        raise Unavailable(f"terms history of work {work_id} is incomplete")
-    if not in_force.training_allowed:
-        status = "training_forbidden"
-    elif in_force.expires_at and in_force.expires_at <= model.registered_at:
-        status = "expired"
-    else:
-        status = "licensed"
-    return AuditFinding(work_id, model.model_id, status, in_force.version)
+    """The clean-model audit (``model_audit``), with this ledger's one-creator threshold."""
+    return audit_in(ledger.engine, model_id, ledger.settings.one_creator_share_bps)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from sqlmodel import Session, col, select
 from web3.types import TxReceipt
 
-from ledger.chain.registry import USE_REFERENCE
+from ledger.consent.uses import State, Use, state_of
 from ledger.db import chunked
-from ledger.models import ApiKey, Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection, Work, WorkOwner
+from ledger.models import ApiKey, ConstraintAcceptance, Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection, Work, WorkOwner
 from ledger.runtime import Ledger
 from ledger.services import credentials, fingerprints, reliance
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -127,6 +127,11 @@ def _check_against_projection(session: Session, key: ApiKey, reqs: list[OutputRe
     work_ids = {w for r in reqs for w, *_ in r.links}
     works = {w.work_id: w for w in session.exec(select(Work).where(col(Work.work_id).in_(work_ids)))}
     now = int(time.time())
+    constraints = {w.constraints for w in works.values() if w.constraints}
+    accepted = {
+        (a.platform, a.constraints)
+        for a in session.exec(select(ConstraintAcceptance).where(ConstraintAcceptance.platform == key.holder_address, col(ConstraintAcceptance.constraints).in_(constraints)))
+    } if constraints else set()  # fmt: skip
     wanted: dict[int, set[int]] = {}
     for r in reqs:
         wanted.setdefault(r.model_id, set()).update(w for w, _, kind in r.links if kind == TRAINING)
@@ -146,14 +151,20 @@ def _check_against_projection(session: Session, key: ApiKey, reqs: list[OutputRe
             if work.expires_at and work.expires_at <= now:
                 raise InvalidInput(f"{where}the license of work {work_id} expired at {work.expires_at}")
             if kind == TRAINING:
-                if not work.training_allowed:
-                    raise InvalidInput(f"{where}work {work_id} does not allow training (terms v{work.terms_version})")
+                state = state_of(work.uses, Use.AI_GENERATIVE_TRAINING)
+                if state is State.NOT_ALLOWED:
+                    raise InvalidInput(f"{where}work {work_id} does not allow generative training (terms v{work.terms_version})")
+                if state is State.CONSTRAINED and (key.holder_address, work.constraints) not in accepted:
+                    raise InvalidInput(
+                        f"{where}work {work_id} allows generative training only under the constraints {work.constraints!r}, "
+                        "which this platform has not accepted (POST /platform/constraint-acceptances)"
+                    )
                 if not unknown and work_id not in trained:
                     raise InvalidInput(
                         f"{where}work {work_id} is not in the training set of model {r.model_id} or a model it was fine-tuned "
                         "from: a training link must be (link it as kind reference if it was an input of the generation)"
                     )
-            elif not work.uses & USE_REFERENCE:
+            elif state_of(work.uses, Use.REFERENCE) is not State.ALLOWED:
                 raise InvalidInput(f"{where}work {work_id} does not allow reference use (terms v{work.terms_version}): a reference link needs it")
     return lineages
 

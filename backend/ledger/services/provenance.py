@@ -178,7 +178,8 @@ def provenance_of(ledger: Ledger, content_hash: str, max_nodes: int = MAX_NODES)
         a = audit(ledger, m)
         models[m] = {"registered": True, "clean": a.clean, "name": registered[m].name, "platform": registered[m].platform,
                      "trainingRoot": registered[m].training_root, "works": a.works, "counts": a.counts,
-                     "unavailableSets": a.unavailable_sets}  # fmt: skip
+                     "unavailableSets": a.unavailable_sets, "consentConflicts": a.consent_conflicts,
+                     "oneCreatorShareBps": ledger.settings.one_creator_share_bps}  # fmt: skip
     failures = []
     for n in nodes.values():
         for m in sorted(n.models):

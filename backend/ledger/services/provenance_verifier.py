@@ -26,7 +26,7 @@ from ledger.content.store import ContentStore
 from ledger.db import make_engine, init_db
 from ledger.indexer.runner import Indexer
 from ledger.records import typed
-from ledger.services.models import audit_in
+from ledger.services.model_audit import DEFAULT_ONE_CREATOR_SHARE_BPS, audit_in
 from ledger.services.provenance import CERTIFICATE_SCHEMA
 from ledger.services.statement_verifier import Check, _Checks
 
@@ -174,7 +174,13 @@ def verify_certificate(w3: Web3, raw: bytes, store: ContentStore, workdir: Path)
             if int(platform, 16) == 0:
                 models[m] = {"registered": False, "clean": False}
             else:
-                models[m] = {"registered": True, "clean": audit_in(engine, m).clean}
+                threshold = int(doc["models"].get(str(m), {}).get("oneCreatorShareBps", DEFAULT_ONE_CREATOR_SHARE_BPS))
+                models[m] = {"registered": True, "clean": audit_in(engine, m, threshold).clean}
+        # Consent evidence is the ledger's, not the chain's: a certificate may report conflicts the
+        # chain cannot show, which can only turn a clean audit into a failing one, never the reverse.
+        conflicts = {int(k): bool(v.get("consentConflicts")) for k, v in doc["models"].items()}
+        for m, v in models.items():
+            v["clean"] = v["clean"] and not conflicts.get(m, False)
         claimed = {int(k): {"registered": v["registered"], "clean": v["clean"]} for k, v in doc["models"].items()}
         ok = claimed == models
         return ok, f"{len(models)} models: registration and clean-model audits recomputed from the chain" + ("" if ok else f"; the certificate says {claimed}, the chain {models}")

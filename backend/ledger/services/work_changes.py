@@ -82,3 +82,11 @@ def transfer_share(
         raise InvalidInput(f"share_bps must be between 1 and your share, {owners[index].share_bps}")
     call = ledger.call("WorkRegistry", "transferShare", work_id, [o.as_tuple() for o in owners], index, to, payout, share_bps)
     return _run(ledger, key, work_id, call)
+
+
+def record_position(ledger: Ledger, key: ApiKey, work_id: int, positions: int) -> WorkView | SignatureRequired:
+    """An owner records its own position on each use (the terms are not changed: see
+    docs/consent.md, co-owners)."""
+    owners, index = _my_index(_current(ledger, work_id), str(key.holder_address))
+    call = ledger.call("WorkRegistry", "recordPosition", work_id, [o.as_tuple() for o in owners], index, positions)
+    return _run(ledger, key, work_id, call)

@@ -21,7 +21,7 @@ from web3.types import TxReceipt
 from ledger.content.documents import file_cid_of
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
 from ledger.models import ApiKey, FileEvidence, Work, WorkOwner, WorkTermsVersion
-from ledger.services import contested, credentials, fingerprints
+from ledger.services import consent_evidence, contested, credentials, fingerprints
 from ledger.services.contested import OnSimilar
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, InvalidInput, NotFound
@@ -177,12 +177,15 @@ def register_works(
         raise conflict
 
     inputs, file_cids, checks = [], [], {}
+    consent_warnings: dict[str, list[dict[str, Any]]] = {}
     for i, (req, (content_hash, owners)) in enumerate(zip(requests, checked)):
         file_cid = ledger.store.put(req.file) if req.file is not None else None
         if req.file is not None:
             prints = fingerprints.record_file(ledger, hashes[i], req.file, "work_upload", file_cid, req.title)
-            credentials.read_and_record(ledger, hashes[i], req.file, "work_upload")
+            creds = credentials.read_and_record(ledger, hashes[i], req.file, "work_upload")
+            signals = consent_evidence.record_file(ledger, hashes[i], req.file, creds, holder)
             checks[hashes[i]] = contested.check(ledger, holder, hashes[i], req.title, prints, req.on_similar, _where(i, len(requests)))
+            consent_warnings[hashes[i]] = consent_evidence.warnings_for(signals, req.terms.uses)
         metadata_cid = ledger.store.put(_metadata(req, content_hash, file_cid))
         file_cids.append(file_cid)
         inputs.append(WorkInput(content_hash, metadata_cid, req.terms, owners))
@@ -192,9 +195,10 @@ def register_works(
         prepared = [PreparedWork(hashes[i], inputs[i].metadata_cid, file_cids[i]) for i in range(len(inputs))]
         return PendingRegistration(outcome.typed_data, prepared)
     return [
-        replace(r, warnings=checks[r.content_hash].warnings, evidence_report=checks[r.content_hash].report_hash) if r.content_hash in checks else r
+        replace(r, warnings=checks[r.content_hash].warnings + consent_warnings[r.content_hash], evidence_report=checks[r.content_hash].report_hash)
+        if r.content_hash in checks else r
         for r in registered_in(ledger, outcome)
-    ]
+    ]  # fmt: skip
 
 
 def registered_in(ledger: Ledger, receipt: TxReceipt) -> list[RegisteredWork]:

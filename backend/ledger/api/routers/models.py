@@ -1,16 +1,20 @@
 """Models: platforms register them with their training sets; anyone with a key audits and proves."""
 
-from typing import Any
+import hashlib
+import json
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ledger.api.deps import LedgerDep, ModelId, Platform, Reader, WorkId
 from ledger.api.schemas import SignatureRequiredOut
-from ledger.api.schemas_ai import AuditFindingOut, AuditOut, ModelCreate, ModelOut, ProofOut
+from ledger.api.schemas_ai import AuditFindingOut, AuditOut, OneCreatorOut, ModelCreate, ModelOut, ProofOut
 from ledger.models import Model
-from ledger.services import models as svc
+from ledger.exports.training_summary_pdf import summary_pdf
+from ledger.services import models as svc, training_summary as summary_svc
+from ledger.services.statements import canonical
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -33,6 +37,7 @@ async def register_model(body: ModelCreate, key: Platform, ledger: LedgerDep) ->
         base_model_id=body.base_model_id,
         description=body.description,
         attributes=body.attributes,
+        generative=body.generative,
     )
     outcome = await run_in_threadpool(svc.register_model, ledger, key, req)
     if isinstance(outcome, SignatureRequired):
@@ -51,8 +56,9 @@ async def audit(model_id: ModelId, _: Reader, ledger: LedgerDep) -> AuditOut:
     training when the model that declared it was registered?"""
     a = await run_in_threadpool(svc.audit, ledger, model_id)
     return AuditOut(
-        model_id=a.model_id, clean=a.clean, works=a.works, counts=a.counts,
+        model_id=a.model_id, clean=a.clean, use=a.use, works=a.works, counts=a.counts,
         problems=[AuditFindingOut(**f.__dict__) for f in a.problems], unavailable_sets=a.unavailable_sets,
+        one_creator=[OneCreatorOut(**f.__dict__) for f in a.one_creator], consent_conflicts=a.consent_conflicts,
     )  # fmt: skip
 
 
@@ -60,3 +66,23 @@ async def audit(model_id: ModelId, _: Reader, ledger: LedgerDep) -> AuditOut:
 async def proof(model_id: ModelId, work_id: WorkId, _: Reader, ledger: LedgerDep) -> ProofOut:
     """The Merkle proof that a work is in the model's training set (404 if it is not: no proof exists)."""
     return ProofOut(**(await run_in_threadpool(svc.prove, ledger, model_id, work_id)).__dict__)
+
+
+@router.get("/{model_id}/summary", response_class=Response, responses={200: {"content": {"application/json": {}, "application/pdf": {}}}})
+async def training_summary(
+    model_id: ModelId, _: Reader, ledger: LedgerDep,
+    format: Annotated[Literal["json", "pdf"], Query(description="json (sorted keys, no whitespace) or pdf (readable, printing the JSON's SHA-256)")] = "json",
+) -> Response:
+    """The public summary of the model's training content in the structure of the EU AI Act's
+    Article 53(1)(d) template (AI Office, July 2025), from the chain: training sets, the terms in
+    force at registration, consent evidence, the audit. Every figure names its work ids and
+    transactions."""
+    def build() -> tuple[bytes, str]:
+        doc = canonical(summary_svc.summary(ledger, model_id))
+        if format == "json":
+            return doc, "application/json"
+        return summary_pdf(json.loads(doc), hashlib.sha256(doc).hexdigest()), "application/pdf"
+
+    body, media = await run_in_threadpool(build)
+    name = f"training-summary-model-{model_id}.{format}"
+    return Response(content=body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -24,7 +24,9 @@ from ledger.api.schemas import (
     WorkOut,
     WorkSpec,
 )
-from ledger.chain.registry import USE_REFERENCE, Owner, Terms
+from ledger.chain.registry import Owner, Terms
+from ledger.consent.uses import State, Use, as_document, state_of
+from ledger.models import Work, WorkTermsVersion
 from ledger.content.documents import load_document
 from ledger.models import ApiKey
 from ledger.runtime import Ledger
@@ -35,12 +37,23 @@ from ledger.services.signing import SignatureRequired
 router = APIRouter(prefix="/works", tags=["works"])
 
 
+def terms_of(body: TermsIn) -> Terms:
+    return Terms(body.word(), body.royalty_bps, body.expires_at, body.constraints.strip())
+
+
+def terms_out(t: Work | WorkTermsVersion) -> TermsOut:
+    return TermsOut(
+        uses=as_document(t.uses), constraints=t.constraints, royalty_bps=t.royalty_bps, expires_at=t.expires_at,
+        training_allowed=state_of(t.uses, Use.AI_GENERATIVE_TRAINING) is State.ALLOWED, reference_allowed=state_of(t.uses, Use.REFERENCE) is State.ALLOWED,
+    )  # fmt: skip
+
+
 def _to_request(spec: WorkSpec, file: bytes | None = None, name: str | None = None, media: str | None = None) -> svc.WorkRequest:
     return svc.WorkRequest(
         title=spec.title,
         description=spec.description,
         content_hash=bytes.fromhex(spec.content_hash[2:]) if spec.content_hash else None,
-        terms=Terms(spec.terms.training_allowed, spec.terms.royalty_bps, spec.terms.expires_at, spec.terms.reference_allowed),
+        terms=terms_of(spec.terms),
         owners=None if spec.owners is None else [Owner(o.account, o.payout or o.account, o.share_bps) for o in spec.owners],
         file=file,
         file_name=name,
@@ -119,7 +132,7 @@ def _work_out(view: svc.WorkView) -> dict[str, Any]:
         content_hash=w.content_hash,
         manager=w.manager,
         metadata_cid=w.metadata_cid,
-        terms=TermsOut(training_allowed=w.training_allowed, reference_allowed=bool(w.uses & USE_REFERENCE), royalty_bps=w.royalty_bps, expires_at=w.expires_at),
+        terms=terms_out(w),
         terms_version=w.terms_version,
         owners=[OwnerOut(account=o.account, payout=o.payout, share_bps=o.share_bps) for o in view.owners],
         owners_hash=w.owners_hash,
@@ -138,11 +151,8 @@ def _detail(ledger: Ledger, view: svc.WorkView) -> WorkDetailOut:
     document = load_document(ledger.store, view.work.metadata_cid)
     history = [
         TermsVersionOut(
+            **terms_out(t).model_dump(),
             version=t.version,
-            training_allowed=t.training_allowed,
-            reference_allowed=bool(t.uses & USE_REFERENCE),
-            royalty_bps=t.royalty_bps,
-            expires_at=t.expires_at,
             effective_block=t.effective_block,
             effective_at=t.effective_at,
             tx_hash=t.tx_hash,
@@ -173,7 +183,7 @@ def _changed(ledger: Ledger, outcome: svc.WorkView | SignatureRequired) -> Any:
 @router.put("/{work_id}/terms", response_model=WorkDetailOut, responses=_SIGN)
 async def update_terms(work_id: WorkId, body: TermsIn, key: Holder, ledger: LedgerDep) -> Any:
     """The manager replaces the terms from now on (e.g. revokes training); earlier versions stay on record."""
-    terms = Terms(body.training_allowed, body.royalty_bps, body.expires_at, body.reference_allowed)
+    terms = terms_of(body)
     return _changed(ledger, await run_in_threadpool(work_changes.update_terms, ledger, key, work_id, terms))
 
 

@@ -1,0 +1,99 @@
+"""A work's consent as a reader sees it: the terms, the evidence recorded about it (its file's
+signals, ``consent_evidence``; a site's tdmrep.json, recorded here) with where it disagrees with
+the terms, and each co-owner's position.
+
+Co-owners do not veto: the manager's terms govern (an anime title's 300 staff would otherwise
+let any one of them block everyone), each owner's recorded position is shown beside them, and a
+use the terms allow against an owner's position is that owner's dissent, with its share.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, select
+
+from ledger.consent import tdmrep
+from ledger.consent.signals import Conflict, Signal, conflicts
+from ledger.consent.uses import State, Use, as_document, state_of
+from ledger.models import ApiKey, EvidenceReport, OwnerPosition
+from ledger.runtime import Ledger
+from ledger.services import evidence_reports
+from ledger.services.consent_evidence import KIND, save
+from ledger.services.errors import InvalidInput
+from ledger.services.model_audit import signals_of
+from ledger.services.works import WorkView, get_work
+
+VETO_RULE = (
+    "no veto: the manager's terms govern; each owner's recorded position is shown, and a use the terms allow "
+    "against it is that owner's dissent (with its share)"
+)
+
+
+def record_site(ledger: Ledger, key: ApiKey, work_id: int, well_known: bytes, url: str) -> tuple[EvidenceReport, Signal]:
+    """Records what a site's ``/.well-known/tdmrep.json`` says about the work's URL on it."""
+    view = get_work(ledger, work_id)
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2048:
+        raise InvalidInput("url must be the work's http(s) address on the site whose tdmrep.json this is (at most 2048 characters)")
+    try:
+        rules = tdmrep.parse_well_known(well_known)
+    except tdmrep.TdmRepError as e:
+        raise InvalidInput(str(e)) from None
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    rule = tdmrep.rule_for(rules, path)
+    if rule is None:
+        raise InvalidInput(f"no rule of this tdmrep.json covers {path}: it says nothing about the work's address")
+    signal = tdmrep.read(rule.reservation, rule.policy)
+    assert signal is not None  # parse_well_known accepts 0 and 1 only
+    source = {
+        "kind": "tdmrep.json", "site": f"{parts.scheme}://{parts.netloc}", "url": url.strip(), "path": path,
+        "fileSha256": "0x" + hashlib.sha256(well_known).hexdigest(), "rule": {"location": rule.location, "tdm-reservation": rule.reservation, "tdm-policy": rule.policy},
+    }  # fmt: skip
+    report = save(ledger, view.work.content_hash, str(key.holder_address or key.role), source, [signal])
+    return report, signal
+
+
+@dataclass(frozen=True)
+class Evidence:
+    report: EvidenceReport
+    document: dict[str, Any]
+    signals: list[Signal]
+    conflicts: list[Conflict]
+
+
+@dataclass(frozen=True)
+class OwnerStand:
+    account: str
+    share_bps: int
+    positions: dict[str, str] | None  # None: no position recorded
+    dissent: list[str]  # uses the terms allow and this owner does not
+
+
+@dataclass(frozen=True)
+class Consent:
+    view: WorkView
+    evidence: list[Evidence]
+    owners: list[OwnerStand]
+
+
+def consent_of(ledger: Ledger, work_id: int) -> Consent:
+    view = get_work(ledger, work_id)
+    word = view.work.uses
+    evidence = []
+    for report in evidence_reports.reports_for(ledger, view.work.content_hash, KIND):
+        doc = json.loads(report.document)
+        signals = signals_of(doc)
+        evidence.append(Evidence(report, doc, signals, conflicts(signals, word)))
+    with Session(ledger.engine) as s:
+        positions = {p.account: p.positions for p in s.exec(select(OwnerPosition).where(OwnerPosition.work_id == work_id))}
+    owners = []
+    for o in view.owners:
+        mine = positions.get(o.account)
+        dissent = []
+        if mine is not None:
+            dissent = [u.key for u in Use if state_of(word, u) is not State.NOT_ALLOWED and state_of(mine, u) is State.NOT_ALLOWED]
+        owners.append(OwnerStand(o.account, o.share_bps, as_document(mine) if mine is not None else None, dissent))
+    return Consent(view, evidence, owners)
