@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from ledger.exports import writers
+from ledger.exports import pdf as pdf_layout
 from ledger.exports.fonts import unicode_font
 from ledger.models import Role
 from ledger.runtime import Ledger
@@ -48,7 +48,7 @@ def test_titles_print_in_their_own_script(ledger: Ledger, server: Server, holder
 
 
 def test_without_a_cjk_font_the_pdf_still_prints(ledger: Ledger, server: Server, holder: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writers, "unicode_font", lambda: None)  # a machine without the font package
+    monkeypatch.setattr(pdf_layout, "unicode_font", lambda: None)  # a machine without the font package
     statement_id, work, me = _statement_with_a_japanese_title(ledger, server, holder)
     pdf = holder.get(f"/statements/{statement_id}/export", params={"format": "pdf", "account": me})
     assert pdf.status_code == 200, pdf.text

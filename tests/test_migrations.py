@@ -5,7 +5,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-from ledger.db import init_db, make_engine
+from ledger.consent.uses import from_flags, from_format1
+from ledger.db import alembic_config, init_db, make_engine
 
 
 def test_migrations_match_the_models(db_url: str) -> None:
@@ -33,7 +34,7 @@ def test_ids_beyond_32_bits_are_stored(db_url: str) -> None:
     big = 2**40 + 7
     now = int(datetime.now(timezone.utc).timestamp())
     with Session(engine) as s:
-        s.add(Work(work_id=big, content_hash="0x" + "ab" * 32, manager="0x" + "11" * 20, metadata_cid="bafy", training_allowed=True,
+        s.add(Work(work_id=big, content_hash="0x" + "ab" * 32, manager="0x" + "11" * 20, metadata_cid="bafy", uses=from_flags(True, False),
                    royalty_bps=0, expires_at=0, terms_version=1, owners_hash="0x" + "00" * 32, tx_hash="0x" + "01" * 32,
                    block_number=1, log_index=0, registered_at=now))  # fmt: skip
         s.add(Model(model_id=big, platform="0x" + "22" * 20, base_model_id=big - 1, name="m", version="1", weights_hash="0x" + "02" * 32,
@@ -53,4 +54,30 @@ def test_ids_beyond_32_bits_are_stored(db_url: str) -> None:
     with Session(engine) as s:
         assert s.exec(select(OutputLink.output_id, OutputLink.work_id)).one() == (big, big)
         assert s.exec(select(UsageLine.id, UsageLine.output_id)).one() == (big, big)
+    engine.dispose()
+
+
+def test_terms_of_format_one_are_migrated_to_the_uses_they_meant(db_url: str) -> None:
+    """Works projected before terms format 2 keep their meaning: training -> data_mining,
+    ai_generative_training and ai_training allowed; reference -> reference and ai_inference."""
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0012")
+        for work_id, bits in ((1, 0), (2, 1), (3, 2), (4, 3)):
+            conn.execute(text(
+                "INSERT INTO work (work_id, content_hash, manager, metadata_cid, training_allowed, uses, royalty_bps, expires_at, terms_version,"
+                " owners_hash, tx_hash, block_number, log_index, registered_at) VALUES (:id, :h, :m, 'bafy', :t, :u, 0, 0, 1, :o, :x, 1, :id, 1)"
+            ), {"id": work_id, "h": f"0x{work_id:064x}", "m": "0x" + "11" * 20, "t": bool(bits & 1), "u": bits, "o": "0x" + "00" * 32, "x": "0x" + "01" * 32})
+            conn.execute(text(
+                "INSERT INTO worktermsversion (work_id, version, training_allowed, uses, royalty_bps, expires_at, effective_block, effective_log_index,"
+                " effective_at, tx_hash) VALUES (:id, 1, :t, :u, 0, 0, 1, 0, 1, :x)"
+            ), {"id": work_id, "t": bool(bits & 1), "u": bits, "x": "0x" + "01" * 32})  # fmt: skip
+    init_db(engine)
+    with engine.connect() as conn:
+        works = dict(conn.execute(text("SELECT work_id, uses FROM work")).all())
+        versions = dict(conn.execute(text("SELECT work_id, uses FROM worktermsversion")).all())
+    assert works == versions == {1: 0, 2: from_format1(1), 3: from_format1(2), 4: from_format1(3)}
     engine.dispose()

@@ -168,7 +168,7 @@ def test_output_read_back_with_owners_and_derivative(ledger: Ledger, holder: htt
         ({"links": []}, 422, "links"),
         ({"model_id": 777}, 422, "unknown model"),
         ({"output_hash": "0x12"}, 422, "output_hash"),
-        ("revoked", 422, "does not allow training"),
+        ("revoked", 422, "does not allow generative training"),
     ],
 )
 def test_bad_outputs_are_refused_clearly(

@@ -96,7 +96,9 @@ def compile_contract(source: str, name: str | None = None) -> CompiledContract:
         if errors:
             raise CompilerError("\n".join(e["formattedMessage"] for e in errors))
         BUILD_DIR.mkdir(exist_ok=True)
-        cache.write_text(json.dumps(output))
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")  # another process may read the cache meanwhile
+        tmp.write_text(json.dumps(output))
+        tmp.replace(cache)
     contract = output["contracts"][f"project/contracts/{source}"][name]
     return CompiledContract(
         name=name,

@@ -41,13 +41,13 @@ def _convert(table: str, to_format2: bool) -> None:
 
 
 def upgrade() -> None:
+    # Plain ALTER TABLE (SQLite >= 3.35 drops columns itself): a batch copy of ``work`` would be
+    # refused by the foreign keys of the tables that reference it once they hold rows.
     for table in ('work', 'worktermsversion'):
         _convert(table, True)
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('constraints', S(length=256), nullable=False, server_default=''))
-            batch_op.drop_column('training_allowed')
-    with op.batch_alter_table('model', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('generative', sa.Boolean(), nullable=False, server_default=sa.true()))
+        op.add_column(table, sa.Column('constraints', S(length=256), nullable=False, server_default=''))
+        op.execute(f"ALTER TABLE {table} DROP COLUMN training_allowed")
+    op.add_column('model', sa.Column('generative', sa.Boolean(), nullable=False, server_default=sa.true()))
     op.create_table('ownerposition',
     sa.Column('work_id', ID64, nullable=False),
     sa.Column('account', S(length=42), nullable=False),
@@ -72,11 +72,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('constraintacceptance')
     op.drop_table('ownerposition')
-    with op.batch_alter_table('model', schema=None) as batch_op:
-        batch_op.drop_column('generative')
+    op.execute("ALTER TABLE model DROP COLUMN generative")
     for table in ('work', 'worktermsversion'):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('training_allowed', sa.Boolean(), nullable=False, server_default=sa.false()))
-            batch_op.drop_column('constraints')
+        op.add_column(table, sa.Column('training_allowed', sa.Boolean(), nullable=False, server_default=sa.false()))
+        op.execute(f"ALTER TABLE {table} DROP COLUMN constraints")
         _convert(table, False)
         op.execute(f"UPDATE {table} SET training_allowed = (uses % 2 = 1)")
