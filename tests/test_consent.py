@@ -15,7 +15,7 @@ import c2pa
 import httpx
 import pytest
 from eth_utils import event_abi_to_log_topic, keccak
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given, strategies as st
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from pypdf import PdfReader
@@ -24,7 +24,7 @@ from ledger.chain.node import AnvilNode
 from ledger.consent import cawg, iptc, tdmrep, xmp
 from ledger.consent.signals import CAWG, IPTC, TDMREP, conflicts
 from ledger.consent.uses import USE_KEYS, State, Use, from_flags, from_format1, pack, state_of, unpack
-from ledger.credentials.manifests import AI_GENERATED, SigningKey
+from ledger.credentials.manifests import SigningKey
 from ledger.indexer.decoding import ADDED_FIELDS, _without
 from ledger.models import Role
 from ledger.runtime import Ledger, open_ledger
@@ -396,3 +396,38 @@ def test_a_thousand_work_models_training_data_summary_exports_as_json_and_pdf(wo
     for heading in ("1. General information", "2. List of data sources", "3. Data processing aspects", registered["training_root"]):
         assert heading in text
     assert hashlib.sha256(resp.content).hexdigest() in text  # the PDF names the JSON it renders
+
+
+def test_the_cli_speaks_the_same_words(world: tuple[Ledger, Server], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ledger.cli.main import app
+
+    ledger, server = world
+    holder_token = create_api_key(ledger, Role.rights_holder, "cli studio").token
+    platform_token = create_api_key(ledger, Role.platform, "cli platform").token
+    runner = CliRunner()
+    art = tmp_path / "cel.png"
+    art.write_bytes(_picture(40, "PNG", xmp.packet_for(data_mining=iptc.VOCAB + iptc.PROHIBITED)))
+    as_holder = ["--api-url", server.url, "--api-key", holder_token]
+    made = runner.invoke(app, ["works", "register", str(art), "--use", "ai_generative_training=allowed", "--use", "reference=constrained",
+                               "--constraints", "bafkrei-reference-licence", *as_holder])  # fmt: skip
+    said = " ".join(made.output.split())  # rich wraps long lines
+    assert made.exit_code == 0 and "consent:" in said and "ai_generative_training is notAllowed" in said, made.output
+    work_id = int(made.output.split("work ")[1].split()[0])
+    shown = runner.invoke(app, ["works", "consent", str(work_id), *as_holder])
+    assert shown.exit_code == 0 and "conflict" in shown.output and "constrained" in shown.output, shown.output
+    well_known = tmp_path / "tdmrep.json"
+    well_known.write_text(json.dumps([{"location": "/", "tdm-reservation": 0}]))
+    recorded = runner.invoke(app, ["works", "tdmrep", str(work_id), str(well_known), "--url", "https://studio.example/cel.png", *as_holder])
+    assert recorded.exit_code == 0 and "recorded" in recorded.output, recorded.output
+
+    as_platform = ["--api-url", server.url, "--api-key", platform_token]
+    accepted = runner.invoke(app, ["models", "accept-constraints", "bafkrei-reference-licence", *as_platform])
+    assert accepted.exit_code == 0 and "accepted" in accepted.output, accepted.output
+    model = _model(client_for(server, platform_token), [work_id])
+    audit = runner.invoke(app, ["models", "audit", str(model), *as_platform])
+    assert audit.exit_code == 1 and "consent_conflict" in " ".join(audit.output.split()), audit.output
+    out = tmp_path / "summary.pdf"
+    summary = runner.invoke(app, ["models", "summary", str(model), "--output", str(out), *as_platform])
+    assert summary.exit_code == 0 and out.read_bytes().startswith(b"%PDF"), summary.output

@@ -123,22 +123,30 @@ def sign(private_key: bytes, digest: bytes) -> bytes:
     return raw[:64] + bytes([raw[64] + 27])
 
 
+def _fields(type_string: str) -> list[dict[str, str]]:
+    """EIP-712 field list from an encodeType string such as ``Name(uint16 a,address b)``."""
+    inside = type_string[type_string.index("(") + 1 : -1]
+    return [{"name": n, "type": t} for t, n in (p.split(" ") for p in inside.split(","))]
+
+
+def typed_envelope(primary: str, type_string: str, chain_id: int, contract: str, message: dict[str, object]) -> dict[str, object]:
+    """EIP-712 typed data in this domain (records, device enrolments), for wallets and other
+    languages' signers: one place states the domain."""
+    return {
+        "types": {"EIP712Domain": _fields(DOMAIN_TYPE), primary: _fields(type_string)},
+        "primaryType": primary,
+        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id, "verifyingContract": contract},
+        "message": message,
+    }
+
+
 def typed_data(r: Record, chain_id: int, contract: str) -> dict[str, object]:
     """The record as EIP-712 typed data, for wallets and other languages' signers."""
-    return {
-        "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                             {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
-            "ProductionRecord": [{"name": n, "type": t} for t, n in (p.split(" ") for p in RECORD_TYPE[len("ProductionRecord("):-1].split(","))],
-        },
-        "primaryType": "ProductionRecord",
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id, "verifyingContract": contract},
-        "message": {
-            "action": r.action, "contentHash": "0x" + r.content_hash.hex(), "inputs": ["0x" + i.hex() for i in r.inputs],
-            "tool": r.tool, "toolVersion": r.tool_version, "modelId": r.model_id, "author": checksum(r.author),
-            "createdAt": r.created_at, "promptHash": "0x" + r.prompt_hash.hex(),
-        },
-    }  # fmt: skip
+    return typed_envelope("ProductionRecord", RECORD_TYPE, chain_id, contract, {
+        "action": r.action, "contentHash": "0x" + r.content_hash.hex(), "inputs": ["0x" + i.hex() for i in r.inputs],
+        "tool": r.tool, "toolVersion": r.tool_version, "modelId": r.model_id, "author": checksum(r.author),
+        "createdAt": r.created_at, "promptHash": "0x" + r.prompt_hash.hex(),
+    })  # fmt: skip
 
 
 def as_request(r: Record, signature: bytes) -> dict[str, object]:

@@ -239,3 +239,16 @@ class RelayOut(BaseModel):
     tx_hash: str
     block_number: int
     works: list[RegisteredOut] = Field(default_factory=list, description="Works the transaction registered.")
+
+
+class AnchorProofOut(BaseModel):
+    """Where a hash (an evidence report, a production record) is anchored on chain: its batch, the
+    batch's Merkle root and transaction, and the proof, checked against the contract."""
+
+    batch_id: int
+    root: str
+    proof: list[str] = Field(description="StandardMerkleTree proof of the hash (a bytes32 leaf) in the batch")
+    tx_hash: str
+    block_number: int
+    contract: str = Field(description="The anchoring contract (EvidenceAnchor, ProductionRecords): contains(batch_id, hash, proof) checks it")
+    verified_on_chain: bool

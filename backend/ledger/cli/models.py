@@ -101,3 +101,17 @@ def summary(
     output.write_bytes(resp.content)
     digest = hashlib.sha256(resp.content).hexdigest()
     console.print(f"[green]training-data summary of model {model_id}[/green] written to {output} ({len(resp.content):,} bytes, sha256 {digest})")
+
+
+@app.command("accept-constraints")
+def accept_constraints(
+    constraints: Annotated[str, typer.Argument(help="The constraints reference works' terms name (e.g. a licence's CID).")],
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Records on chain that your platform accepts a licence text: works whose uses are constrained
+    by it count as allowed for the models you register afterwards."""
+    with _client(api_url, api_key) as client:
+        resp = client.post("/constraint-acceptances", json={"constraints": constraints})
+    a = _expect(resp, 201).json()
+    console.print(f"[green]accepted[/green] {a['constraints']} (tx {a['tx_hash']})")

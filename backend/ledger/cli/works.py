@@ -62,6 +62,19 @@ def _parse_owner(text: str) -> dict[str, object]:
     return {"account": parts[0], "share_bps": int(parts[1]), "payout": parts[2] if len(parts) == 3 else None}
 
 
+def _uses(training: bool, use: list[str] | None, constraints: str) -> dict[str, object]:
+    """The terms' uses: ``--use NAME=STATE`` (CAWG's words) if given, else the --training shorthand."""
+    if not use:
+        return {"training_allowed": training}
+    states: dict[str, str] = {}
+    for text in use:
+        name, _, state = text.partition("=")
+        if not state:
+            raise typer.BadParameter(f"--use must be NAME=STATE (e.g. ai_generative_training=notAllowed), got {text!r}")
+        states[name.strip()] = state.strip()
+    return {"uses": states, **({"constraints": constraints} if constraints else {})}
+
+
 def _files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
@@ -80,8 +93,13 @@ def register(
     royalty_bps: Annotated[int, typer.Option(min=0, max=10_000, help="Royalty share in basis points.")] = 0,
     expires_at: Annotated[int, typer.Option(min=0, help="License end (unix time); 0 = until revoked.")] = 0,
     owner: Annotated[list[str] | None, typer.Option(help="ACCOUNT:SHARE_BPS[:PAYOUT]; repeat. Default: you, 100 %.")] = None,
+    use: Annotated[list[str] | None, typer.Option(help="USE=STATE, repeat: data_mining, ai_inference, ai_generative_training, ai_training, "
+                                                       "reference, creator_finetune = allowed | notAllowed | constrained (others: notAllowed). "
+                                                       "Replaces --training.")] = None,  # fmt: skip
+    constraints: Annotated[str, typer.Option(help="What constrained uses are constrained by (a licence's CID or URL).")] = "",
 ) -> None:
-    """Uploads and registers works; already registered files are reported and skipped."""
+    """Uploads and registers works; already registered files are reported and skipped. A file
+    whose own metadata (IPTC, TDMRep, C2PA) reserves a use the terms allow is registered with a warning."""
     if not api_key:
         raise typer.BadParameter("give --api-key or set LEDGER_API_KEY", param_hint="--api-key")
     files = _files(path)
@@ -96,7 +114,7 @@ def register(
         for f in files:
             spec = {
                 "title": title if title and len(files) == 1 else f.name,
-                "terms": {"training_allowed": training, "royalty_bps": royalty_bps, "expires_at": expires_at},
+                "terms": {**_uses(training, use, constraints), "royalty_bps": royalty_bps, "expires_at": expires_at},
                 "owners": owners,
                 "attributes": {"sourcePath": os.path.relpath(f, path if path.is_dir() else f.parent)},
             }
@@ -110,6 +128,9 @@ def register(
                 body = resp.json()
                 registered += 1
                 progress.console.print(f"[green]work {body['work_id']}[/green] {f.name}  {body['file_cid']}  tx {body['tx_hash']}")
+                for w in body.get("warnings", []):
+                    if w.get("kind") == "consent_conflict":
+                        progress.console.print(f"  [yellow]consent:[/yellow] {w['message']}")
             elif resp.status_code == 409:
                 skipped += 1
                 progress.console.print(f"[yellow]already registered as work {resp.json().get('work_id')}[/yellow] {f.name}")
@@ -130,11 +151,64 @@ def show(work_id: int, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKe
     for label in ("content_hash", "metadata_cid", "manager", "tx_hash", "block_number"):
         console.print(f"  {label:14} {w[label]}")
     t = w["terms"]
-    console.print(f"  terms v{w['terms_version']}      training={'yes' if t['training_allowed'] else 'no'} royalty={t['royalty_bps']} bps expires={t['expires_at'] or 'until revoked'}")
+    console.print(f"  terms v{w['terms_version']}      royalty={t['royalty_bps']} bps expires={t['expires_at'] or 'until revoked'}" + (f" constraints={t['constraints']}" if t["constraints"] else ""))
+    console.print("  uses           " + "  ".join(f"{u}={state}" for u, state in t["uses"].items()))
     table = Table("owner", "payout", "share (bps)")
     for o in w["owners"]:
         table.add_row(o["account"], o["payout"], str(o["share_bps"]))
     console.print(table)
+
+
+@app.command()
+def consent(work_id: int, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
+    """A work's uses in CAWG's, IPTC's and TDMRep's words, the consent evidence recorded about it
+    (conflicts with the terms marked), and each co-owner's position."""
+    c = _get_ok(api_url, api_key, f"/works/{work_id}/consent")
+    console.print(f"[bold]work {c['work_id']}[/bold] terms v{c['terms_version']}")
+    table = Table("use", "terms", *(o["account"][:10] + "..." for o in c["owners"] if o["positions"]))
+    for use, state in c["terms"]["uses"].items():
+        table.add_row(use, state, *(o["positions"][use] for o in c["owners"] if o["positions"]))
+    console.print(table)
+    console.print(f"  as IPTC    {c['as_iptc']}\n  as TDMRep  {c['as_tdmrep']}\n  co-owners  {c['veto']}")
+    for o in c["owners"]:
+        if o["dissent"]:
+            console.print(f"  [yellow]{o['account']}[/yellow] ({o['share_bps']} bps) dissents on {', '.join(o['dissent'])}")
+    for e in c["evidence"]:
+        console.print(f"  evidence {e['document_hash'][:18]}... {e['source']['kind']} at {e['observed_at']}: "
+                      + "; ".join(f"{s['standard']} {s['uses']}" for s in e["signals"]))  # fmt: skip
+        for x in e["conflicts"]:
+            if x["signalIsStricter"]:
+                console.print(f"    [red]conflict[/red] {x['use']}: {x['standard']} says {x['signal']}, the terms {x['terms']}")
+
+
+@app.command("tdmrep")
+def record_tdmrep(
+    work_id: int,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The site's /.well-known/tdmrep.json, saved.")],
+    url: Annotated[str, typer.Option(help="The work's address on that site.")],
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Records what a site's tdmrep.json says about the work's address as consent evidence."""
+    with _client(api_url, api_key) as client:
+        resp = client.post(f"/works/{work_id}/consent/tdmrep", files={"file": ("tdmrep.json", file.read_bytes())}, data={"url": url})
+    e = _expect(resp, 201).json()
+    console.print(f"[green]recorded[/green] {e['document_hash']}: rule {e['source']['rule']}")
+
+
+@app.command()
+def position(
+    work_id: int,
+    use: Annotated[list[str], typer.Option(help="USE=STATE, repeat (others: notAllowed).")],
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Records your own position, as a co-owner, on each use (the manager's terms still govern)."""
+    states = _uses(False, use, "")["uses"]
+    with _client(api_url, api_key) as client:
+        resp = client.put(f"/works/{work_id}/position", json=states)
+    _expect(resp, 200)
+    console.print(f"[green]position recorded[/green] on work {work_id}: {states}")
 
 
 @app.command("provenance")

@@ -6,20 +6,20 @@ by component name, addresses checksummed, exactly as the projectors expect.
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import event_abi_to_log_topic, to_checksum_address
+from eth_utils import event_abi_to_log_topic
 from web3.contract import Contract
 from web3.types import LogReceipt
 
 from ledger.chain.errors import canonical_type
+from ledger_recorder.typed import checksum
 
 _DYNAMIC = ("string", "bytes")
 
 #: The same few addresses (contracts, holders, platforms) recur in almost every log.
-_checksum = lru_cache(maxsize=65_536)(to_checksum_address)
+_checksum = checksum  # EIP-55, cached: one implementation with the records' (keccak in C)
 
 
 @dataclass(frozen=True)

@@ -105,14 +105,5 @@ def list_devices(ledger: Ledger, owner: str | None, limit: int, offset: int) -> 
 
 def enrolment_typed_data(ledger: Ledger, owner: str, scope: int, expires_at: int) -> dict[str, object]:
     """DeviceEnrolment as EIP-712 typed data, for a device signing in any language."""
-    return {
-        "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                             {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
-            "DeviceEnrolment": [{"name": "owner", "type": "address"}, {"name": "scope", "type": "uint16"}, {"name": "expiresAt", "type": "uint40"}],
-        },
-        "primaryType": "DeviceEnrolment",
-        "domain": {"name": typed.DOMAIN_NAME, "version": typed.DOMAIN_VERSION, "chainId": ledger.deployment.chain_id,
-                   "verifyingContract": ledger.production_records.address},
-        "message": {"owner": to_checksum_address(owner), "scope": scope, "expiresAt": expires_at},
-    }  # fmt: skip
+    return typed.typed_envelope("DeviceEnrolment", typed.ENROLMENT_TYPE, ledger.deployment.chain_id, ledger.production_records.address,
+                                {"owner": typed.checksum(owner), "scope": scope, "expiresAt": expires_at})  # fmt: skip

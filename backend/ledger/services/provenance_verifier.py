@@ -28,7 +28,7 @@ from ledger.indexer.runner import Indexer
 from ledger.records import typed
 from ledger.services.model_audit import DEFAULT_ONE_CREATOR_SHARE_BPS, audit_in
 from ledger.services.provenance import CERTIFICATE_SCHEMA
-from ledger.services.statement_verifier import Check, _Checks
+from ledger.services.checks import Check, Checks
 
 
 def _leaf(record_hash: str) -> bytes:
@@ -74,7 +74,7 @@ def _graph(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def verify_certificate(w3: Web3, raw: bytes, store: ContentStore, workdir: Path) -> list[Check]:
-    c = _Checks()
+    c = Checks()
     doc: dict[str, Any] = {}
 
     def parse() -> tuple[bool, str]:

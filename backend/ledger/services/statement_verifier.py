@@ -13,8 +13,6 @@ import hashlib
 import json
 from collections import defaultdict
 from functools import cache
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from ledger.db import init_db, make_engine, session_scope
 from ledger.indexer.runner import Indexer
 from ledger.models import UsageLine, UsageReport
 from ledger.models.statements import STATEMENT_SCHEMAS
+from ledger.services.checks import Check, Checks
 from ledger.services.platform_shares import share_in_force
 from ledger.services import statement_escrow
 from ledger.services.royalties import RoyaltyRun, compute_in
@@ -44,32 +43,12 @@ from ledger.services.usage import Header, ReportReader, resolve_lines, records_f
 
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-
-class _Checks:
-    def __init__(self) -> None:
-        self.results: list[Check] = []
-
-    def check(self, name: str, test: Callable[[], tuple[bool, str]]) -> bool:
-        try:
-            ok, detail = test()
-        except Exception as exc:  # a malformed document or an RPC failure is a failed check, with its reason
-            ok, detail = False, f"{type(exc).__name__}: {exc}"
-        self.results.append(Check(name, ok, detail))
-        return ok
-
-
 def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, previous: bytes | None = None) -> list[Check]:
     """Every check, in order; the statement is verified when all are ok. ``statement_id`` is the
     id the document is claimed to have (default: its own hash, which is then checked on chain);
     ``previous``, the document of the statement published before it in its currency, against
     which the balances brought forward are checked."""
-    c = _Checks()
+    c = Checks()
     digest = "0x" + hashlib.sha256(raw).hexdigest()
     sid = (statement_id or digest).lower()
     c.check("document hash", lambda: (digest == sid, f"SHA-256 of the document is {digest}"))
@@ -441,7 +420,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
     for the lines they replace. The platform share of each report is the one the statement
     declares (agreements are off chain). The entries, the traced lines and the totals must come
     out identical, to the unit."""
-    c = _Checks()
+    c = Checks()
     doc: dict[str, Any] = json.loads(raw)
     parsed: dict[str, tuple[Header, list[dict[str, object]]]] = {}
     for path in usage_files:

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from ledger.consent.uses import Use, state_of
 from ledger.content.documents import load_document
 from ledger.db import chunked
-from ledger.models import ConstraintAcceptance, EvidenceReport, Model, ModelTrainingWork, Work, WorkTermsVersion
+from ledger.models import ConstraintAcceptance, EvidenceReport, ModelTrainingWork, Work, WorkTermsVersion
 from ledger.runtime import Ledger
 from ledger.services.model_audit import ModelAudit
 from ledger.services.models import audit, lineage

@@ -12,6 +12,7 @@ from PIL import Image
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from ledger.api.schemas import AnchorProofOut
 from ledger.api.deps import K, LedgerDep, ModelId, OutputHash, Platform, Reader, WorkId
 from ledger.api.uploads import read_file
 from ledger.evidence.fingerprints import fingerprint
@@ -47,16 +48,6 @@ class SimilarOut(BaseModel):
     similar: list[MatchOut]
 
 
-class AnchorOut(BaseModel):
-    batch_id: int
-    root: str
-    proof: list[str] = Field(description="StandardMerkleTree proof of the report hash (bytes32 leaf) in the batch")
-    tx_hash: str
-    block_number: int
-    contract: str = Field(description="The EvidenceAnchor contract: contains(batch_id, document_hash, proof) checks it")
-    verified_on_chain: bool
-
-
 class ReportOut(BaseModel):
     kind: str
     content_hash: str
@@ -65,7 +56,7 @@ class ReportOut(BaseModel):
     document_hash: str
     created_at: int
     document: dict[str, Any]
-    anchor: AnchorOut | None = Field(None, description="Where the report's hash is anchored on chain (null: not anchored yet)")
+    anchor: AnchorProofOut | None = Field(None, description="Where the report's hash is anchored on chain (null: not anchored yet)")
 
 
 class PolicyIn(BaseModel):
@@ -85,7 +76,7 @@ def _report_out(r: Any, ledger: Ledger | None = None) -> ReportOut:
     proof = evidence_anchoring.proof_of(ledger, r) if ledger is not None else None
     return ReportOut(kind=r.kind, content_hash=r.content_hash, account=r.account, outcome=r.outcome,
                      document_hash=r.document_hash, created_at=r.created_at, document=json.loads(r.document),
-                     anchor=AnchorOut(**proof.__dict__) if proof else None)  # fmt: skip
+                     anchor=AnchorProofOut(**proof.__dict__) if proof else None)  # fmt: skip
 
 
 def _of_hash(ledger: Ledger, content_hash: str, k: int) -> SimilarOut:

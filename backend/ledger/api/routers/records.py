@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import LedgerDep, Limit, Offset, Reader, WorkId, require
-from ledger.api.schemas import HEX32, SignatureRequiredOut
+from ledger.api.schemas import AnchorProofOut, HEX32, SignatureRequiredOut
 from ledger.api.uploads import read_file
 from ledger.exports.provenance_pdf import certificate_pdf
 from ledger.models import ApiKey, Role
@@ -95,16 +95,6 @@ class RecordsOut(BaseModel):
     known: int = Field(description="Records stored before (retries are harmless).")
 
 
-class ProofOut(BaseModel):
-    batch_id: int
-    root: str
-    proof: list[str]
-    tx_hash: str
-    block_number: int
-    contract: str
-    verified_on_chain: bool
-
-
 class RecordOut(BaseModel):
     record_hash: str
     device: str
@@ -119,7 +109,7 @@ class RecordOut(BaseModel):
     received_at: int
     prompt_hash: str | None
     signature: str
-    anchor: ProofOut | None = Field(description="The batch anchoring the record on chain, with its Merkle proof (null: not yet).")
+    anchor: AnchorProofOut | None = Field(description="The batch anchoring the record on chain, with its Merkle proof (null: not yet).")
 
 
 @router.get("/devices/enrolment-data")
@@ -175,7 +165,7 @@ def get_record(record_hash: Annotated[str, Path(pattern=HEX32)], _: Reader, ledg
         record_hash=r.record_hash, device=r.device, action=typed.ACTIONS[r.action], content_hash=r.content_hash, inputs=v.inputs,
         tool=r.tool, tool_version=r.tool_version, model_id=r.model_id, author=r.author, created_at=r.created_at,
         received_at=r.received_at, prompt_hash=r.prompt_hash, signature=r.signature,
-        anchor=ProofOut(**v.proof.__dict__) if v.proof else None,
+        anchor=AnchorProofOut(**v.proof.__dict__) if v.proof else None,
     )  # fmt: skip
 
 
