@@ -211,6 +211,18 @@ def test_an_iptc_reservation_in_the_file_is_evidence_and_fails_a_generative_audi
     classifier = platform.get(f"/models/{_model(platform, [reserved['work_id'], clear['work_id']], generative=False)}/audit").json()
     assert classifier["clean"] and classifier["use"] == "ai_training", classifier
 
+    # The manager says the terms prevail over the file's old metadata: later models pass.
+    stranger, _ = _client(world, Role.rights_holder, "not the manager")
+    assert stranger.post(f"/works/{reserved['work_id']}/consent/acknowledgements", json={"evidence": evidence["document_hash"]}).status_code == 403
+    wrong = holder.post(f"/works/{clear['work_id']}/consent/acknowledgements", json={"evidence": evidence["document_hash"]})
+    assert wrong.status_code == 422 and "not consent evidence about work" in wrong.json()["detail"]
+    acks = [holder.post(f"/works/{reserved['work_id']}/consent/acknowledgements", json={"evidence": evidence["document_hash"]}) for _ in range(2)]
+    assert [a.status_code for a in acks] == [201, 201] and acks[0].json() == acks[1].json() and acks[0].json()["terms_version"] == 1
+    [shown] = holder.get(f"/works/{reserved['work_id']}/consent").json()["evidence"]
+    assert shown["acknowledged"]["documentHash"] == acks[0].json()["document_hash"]
+    later = platform.get(f"/models/{_model(platform, [reserved['work_id'], clear['work_id']])}/audit").json()
+    assert later["clean"] and later["consent_conflicts"] == 0, later
+
 
 def test_a_cawg_assertion_in_a_c2pa_manifest_is_evidence_and_the_ledgers_copies_carry_the_terms(world: tuple[Ledger, Server], ca: CertificateAuthority) -> None:
     """Done-when: a work whose C2PA manifest carries cawg.training-mining shows it as evidence."""

@@ -21,8 +21,8 @@ from ledger.consent.uses import State, Use, as_document, state_of
 from ledger.models import ApiKey, EvidenceReport, OwnerPosition
 from ledger.runtime import Ledger
 from ledger.services import evidence_reports
-from ledger.services.consent_evidence import KIND, save
-from ledger.services.errors import InvalidInput
+from ledger.services.consent_evidence import ACKNOWLEDGEMENT, KIND, save
+from ledger.services.errors import Forbidden, InvalidInput
 from ledger.services.model_audit import signals_of
 from ledger.services.works import WorkView, get_work
 
@@ -56,12 +56,31 @@ def record_site(ledger: Ledger, key: ApiKey, work_id: int, well_known: bytes, ur
     return report, signal
 
 
+def acknowledge(ledger: Ledger, key: ApiKey, work_id: int, document_hash: str) -> EvidenceReport:
+    """The manager records that the terms prevail over a piece of the work's consent evidence
+    (e.g. a file's old metadata, from before the studio licensed the work): an evidence report of
+    its own, anchored like the rest; the audit stops counting that evidence for models registered
+    after it. Recording it again changes nothing."""
+    view = get_work(ledger, work_id)
+    if view.work.manager != key.holder_address:
+        raise Forbidden(f"only the work's manager {view.work.manager} may acknowledge its consent evidence")
+    report = evidence_reports.get_report(ledger, document_hash)
+    doc = json.loads(report.document)
+    if report.kind != KIND or report.content_hash != view.work.content_hash or doc["source"].get("kind") == ACKNOWLEDGEMENT:
+        raise InvalidInput(f"{document_hash} is not consent evidence about work {work_id}")
+    source = {"kind": ACKNOWLEDGEMENT, "evidence": report.document_hash, "termsVersion": view.work.terms_version,
+              "statement": "the work's terms prevail over this evidence"}  # fmt: skip
+    return save(ledger, view.work.content_hash, str(key.holder_address), source, [])
+
+
 @dataclass(frozen=True)
 class Evidence:
     report: EvidenceReport
     document: dict[str, Any]
     signals: list[Signal]
     conflicts: list[Conflict]
+    #: The manager's acknowledgement that the terms prevail over this evidence, if recorded.
+    acknowledged: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +102,14 @@ def consent_of(ledger: Ledger, work_id: int) -> Consent:
     view = get_work(ledger, work_id)
     word = view.work.uses
     evidence = []
-    for report in evidence_reports.reports_for(ledger, view.work.content_hash, KIND):
-        doc = json.loads(report.document)
+    reports = [(r, json.loads(r.document)) for r in evidence_reports.reports_for(ledger, view.work.content_hash, KIND)]
+    acks = {d["source"]["evidence"]: {"documentHash": r.document_hash, "by": r.account, "at": d["observedAt"], "termsVersion": d["source"]["termsVersion"]}
+            for r, d in reports if d["source"].get("kind") == ACKNOWLEDGEMENT}  # fmt: skip
+    for report, doc in reports:
+        if doc["source"].get("kind") == ACKNOWLEDGEMENT:
+            continue
         signals = signals_of(doc)
-        evidence.append(Evidence(report, doc, signals, conflicts(signals, word)))
+        evidence.append(Evidence(report, doc, signals, conflicts(signals, word), acks.get(report.document_hash)))
     with Session(ledger.engine) as s:
         positions = {p.account: p.positions for p in s.exec(select(OwnerPosition).where(OwnerPosition.work_id == work_id))}
     owners = []

@@ -16,6 +16,8 @@ from ledger.services import evidence_reports
 
 SCHEMA = "ai-rights-ledger/consent-evidence/v1"
 KIND = "consent"
+#: A manager's statement that the terms prevail over one piece of evidence (its source kind).
+ACKNOWLEDGEMENT = "acknowledgement"
 
 
 def file_signals(data: bytes, creds: Credentials | None) -> list[Signal]:

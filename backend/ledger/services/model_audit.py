@@ -17,7 +17,8 @@ Two further checks:
 - **Consent evidence.** A signal recorded before the model (the file's IPTC or TDMRep metadata,
   its C2PA ``cawg.training-mining`` assertion, a site's tdmrep.json) that reserves the use the
   terms allow is a ``consent_conflict``: the terms and the file disagree, and the audit does not
-  pick the permissive side. The verifier, which has only the chain, cannot see this evidence;
+  pick the permissive side, unless the work's manager acknowledged that the terms prevail over
+  that evidence before the model was registered. The verifier, which has only the chain, cannot see this evidence;
   the certificate says how many conflicts there were.
 
 Everything else is recomputed from chain events alone (terms, acceptances, managers, sets).
@@ -103,8 +104,12 @@ def _consent(session: Session, works: dict[int, Work], before: int) -> dict[int,
     out: dict[int, list[Signal]] = defaultdict(list)
     for chunk in chunked(list(by_hash)):
         stmt = select(EvidenceReport).where(EvidenceReport.kind == "consent", col(EvidenceReport.content_hash).in_(chunk))
-        for report in session.exec(stmt.where(EvidenceReport.created_at <= before)):
-            out[by_hash[report.content_hash]].extend(signals_of(json.loads(report.document)))
+        reports = [(r, json.loads(r.document)) for r in session.exec(stmt.where(EvidenceReport.created_at <= before))]
+        # Evidence the work's manager acknowledged (the terms prevail) before the model no longer counts.
+        settled = {d["source"]["evidence"] for _, d in reports if d["source"].get("kind") == "acknowledgement"}
+        for report, doc in reports:
+            if report.document_hash not in settled:
+                out[by_hash[report.content_hash]].extend(signals_of(doc))
     return out
 
 

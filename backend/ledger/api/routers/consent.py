@@ -1,6 +1,7 @@
 """Consent: a work's uses as the standards say them, the evidence recorded about them, co-owners'
 positions, and platforms' acceptances of constraints (docs/consent.md)."""
 
+import json
 from typing import Annotated, Any
 
 from eth_utils import is_address, to_checksum_address
@@ -33,6 +34,7 @@ class EvidenceOut(BaseModel):
     signals: list[dict[str, Any]]
     conflicts: list[dict[str, Any]] = Field(description="Uses the signals and the current terms judge differently; signalIsStricter: the evidence reserves what the terms allow")
     anchored_in_batch: int | None
+    acknowledged: dict[str, Any] | None = Field(None, description="The manager's acknowledgement that the terms prevail over this evidence (the audit then stops counting it)")
 
 
 class OwnerPositionOut(BaseModel):
@@ -68,7 +70,7 @@ def get_consent(work_id: WorkId, _: Reader, ledger: LedgerDep) -> ConsentOut:
         evidence=[
             EvidenceOut(document_hash=e.report.document_hash, observed_at=e.document["observedAt"], recorded_by=e.report.account,
                         source=e.document["source"], signals=e.document["signals"], conflicts=[x.as_json() for x in e.conflicts],
-                        anchored_in_batch=e.report.batch_id)  # fmt: skip
+                        anchored_in_batch=e.report.batch_id, acknowledged=e.acknowledged)  # fmt: skip
             for e in c.evidence
         ],
         owners=[OwnerPositionOut(**o.__dict__) for o in c.owners],
@@ -90,6 +92,27 @@ async def record_tdmrep(work_id: WorkId, request: Request, key: HolderOrPlatform
     e = next(e for e in c.evidence if e.report.document_hash == report.document_hash)
     return EvidenceOut(document_hash=report.document_hash, observed_at=e.document["observedAt"], recorded_by=report.account, source=e.document["source"],
                        signals=e.document["signals"], conflicts=[x.as_json() for x in e.conflicts], anchored_in_batch=report.batch_id)  # fmt: skip
+
+
+class AcknowledgementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    evidence: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="The consent evidence's document hash")
+
+
+class AcknowledgementOut(BaseModel):
+    document_hash: str
+    evidence: str
+    terms_version: int
+
+
+@router.post("/works/{work_id}/consent/acknowledgements", response_model=AcknowledgementOut, status_code=201)
+async def acknowledge(work_id: WorkId, body: AcknowledgementIn, key: Holder, ledger: LedgerDep) -> AcknowledgementOut:
+    """The manager states that the work's terms prevail over one piece of its consent evidence
+    (e.g. a file's metadata written before the work was licensed). Recorded as evidence of its own;
+    models registered afterwards are no longer failed for it. Again: the same answer."""
+    report = await run_in_threadpool(svc.acknowledge, ledger, key, work_id, body.evidence.lower())
+    source = json.loads(report.document)["source"]
+    return AcknowledgementOut(document_hash=report.document_hash, evidence=source["evidence"], terms_version=source["termsVersion"])
 
 
 @router.put("/works/{work_id}/position", response_model=WorkDetailOut, responses=_SIGN)
