@@ -1,11 +1,18 @@
 """Real parts for every test: an anvil node, SQLite and PostgreSQL databases, a uvicorn server.
 
-Each test that needs a ledger gets its own data directory, database and freshly deployed
-contracts on the shared anvil, so tests never see each other's works.
+Each test that needs a ledger gets its own data directory, database and a chain holding only the
+contracts, so tests never see each other's works. The contracts are deployed once per session
+and the chain is taken back to that point (anvil's ``evm_revert``) for every test, and databases
+are copied from one migrated at the start (a file copy for SQLite, ``CREATE DATABASE ...
+TEMPLATE`` for PostgreSQL): the same fresh state as deploying and migrating each time, without
+paying for it four hundred times. Tests that build their own ledger (``open_ledger`` on the
+``settings`` fixture) still deploy their own contracts.
 """
 
 import os
+import shutil
 import uuid
+from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +25,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.chain.node import AnvilNode
 from ledger.config import Settings
+from ledger.db import init_db, make_engine
 from ledger.models import Role
 from ledger.reliability.reorgs import fresh_index
 from ledger.runtime import Ledger, open_ledger
@@ -45,12 +53,33 @@ def postgres_server() -> str:
     return POSTGRES_ADMIN_URL
 
 
-def _postgres_database(admin_url: str) -> tuple[str, str]:
+def _postgres_database(admin_url: str, template: str | None = None) -> tuple[str, str]:
     name = f"ledger_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     return name, f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the newest revision, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "ledger.db"
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: str) -> Iterator[str]:
+    """A PostgreSQL database migrated to the newest revision, the template of each test's."""
+    name, url = _postgres_database(postgres_server)
+    engine = make_engine(url)
+    init_db(engine)
+    engine.dispose()  # a template may have no other connection while it is copied
+    yield name
+    _drop_postgres_database(postgres_server, name)
 
 
 def _drop_postgres_database(admin_url: str, name: str) -> None:
@@ -60,11 +89,15 @@ def _drop_postgres_database(admin_url: str, name: str) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database, already migrated (``@pytest.mark.empty_database``: not even that)."""
+    empty = request.node.get_closest_marker("empty_database") is not None
     if request.param == "sqlite":
+        if not empty:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "ledger.db")
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
         return
     admin = request.getfixturevalue("postgres_server")
-    name, url = _postgres_database(admin)
+    name, url = _postgres_database(admin, None if empty else request.getfixturevalue("postgres_template"))
     yield url
     _drop_postgres_database(admin, name)
 
@@ -85,8 +118,48 @@ def rebuilt_from_chain(ledger: Ledger, directory: Path, blocks: bool = False) ->
     return fresh_index(ledger, directory, blocks)
 
 
+@dataclass
+class Deployed:
+    """The session's contracts: the deployment record, the operator's keystore, and the anvil
+    snapshot taken right after deploying them."""
+
+    anvil: AnvilNode
+    root: Path
+    snapshot: str = ""
+
+    def _rpc(self, method: str, *params: object) -> object:
+        return httpx.post(self.anvil.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=30).json().get("result")
+
+    def deploy(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        settings = make_settings(self.root / "data", self.anvil.url, f"sqlite:///{self.root / 'ledger.db'}")
+        open_ledger(settings, deploy=True).engine.dispose()
+        self.snapshot = str(self._rpc("evm_snapshot"))
+
+    def into(self, settings: Settings) -> None:
+        """Takes the chain back to just after the deployment (deploying again if a test restarted
+        anvil and the snapshot is gone) and gives ``settings`` its record and operator key."""
+        if self._rpc("evm_revert", self.snapshot) is not True:
+            self.deploy()
+        else:
+            self.snapshot = str(self._rpc("evm_snapshot"))  # a revert uses its snapshot up
+        source = self.root / "data"
+        settings.keys_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("operator.json", ".password"):
+            shutil.copyfile(source / "keys" / name, settings.keys_dir / name)
+        shutil.copyfile(source / "deployment.json", settings.deployment_path)
+
+
+@pytest.fixture(scope="session")
+def deployed(anvil: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
+    d = Deployed(anvil, tmp_path_factory.mktemp("deployed") / "baseline")
+    d.deploy()
+    return d
+
+
 @pytest.fixture
-def ledger(settings: Settings) -> Iterator[Ledger]:
+def ledger(settings: Settings, deployed: Deployed) -> Iterator[Ledger]:
+    deployed.into(settings)
     led = open_ledger(settings, deploy=True)
     yield led
     led.engine.dispose()

@@ -1,5 +1,6 @@
 """The alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -7,6 +8,8 @@ from sqlmodel import SQLModel
 
 from ledger.consent.uses import from_flags, from_format1
 from ledger.db import alembic_config, init_db, make_engine
+
+pytestmark = pytest.mark.empty_database  # these tests run the migrations themselves
 
 
 def test_migrations_match_the_models(db_url: str) -> None:
