@@ -2,6 +2,8 @@
 
 import json
 import mimetypes
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,26 +28,43 @@ def similar(
     api_key: ApiKey = "",
     k: Annotated[int, typer.Option(min=1, max=100, help="Nearest files to ask for.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file instead of a table.")] = False,
+    jobs: Annotated[int, typer.Option(min=1, max=32, help="Files compared at once (the ledger fingerprints them in parallel).")] = 4,
 ) -> None:
-    """Which registered works and outputs each file looks like (method, distance, calibrated score)."""
+    """Which registered works and outputs each file looks like (method, distance, calibrated score).
+    Answers are printed in the files' order whatever order they arrive in."""
     files = _files(path)
     rows = []
-    with _client(api_url, api_key) as client, Progress(
+
+    def compare(client: httpx.Client, f: Path) -> httpx.Response:
+        media = mimetypes.guess_type(f.name)[0] or "application/octet-stream"
+        return client.post("/similar", params={"k": k}, files={"file": (f.name, f.read_bytes(), media)})
+
+    with _client(api_url, api_key) as client, ThreadPoolExecutor(max_workers=jobs) as pool, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console, disable=as_json
     ) as progress:
         task = progress.add_task("comparing", total=len(files))
-        for f in files:
-            media = mimetypes.guess_type(f.name)[0] or "application/octet-stream"
+        # At most 2 x jobs requests in flight, so a folder of 100,000 files is never read at once.
+        pending: deque[tuple[Path, Future[httpx.Response]]] = deque()
+
+        def settle() -> None:
+            done, future = pending.popleft()
             try:
-                resp = client.post("/similar", params={"k": k}, files={"file": (f.name, f.read_bytes(), media)})
+                resp = future.result()
             except httpx.HTTPError as exc:
                 console.print(f"[red]cannot reach the ledger at {api_url}: {exc}[/red]")
                 raise typer.Exit(2) from exc
-            row = _row(str(f.relative_to(path) if path.is_dir() else f.name), _expect(resp, 200).json())
+            row = _row(str(done.relative_to(path) if path.is_dir() else done.name), _expect(resp, 200).json())
             rows.append(row)
             if as_json:
                 print(json.dumps(row, sort_keys=True))
             progress.advance(task)
+
+        for f in files:
+            pending.append((f, pool.submit(compare, client, f)))
+            if len(pending) >= 2 * jobs:
+                settle()
+        while pending:
+            settle()
     if as_json:
         return
     table = Table("file", "matches", "method", "distance", "threshold", "score")

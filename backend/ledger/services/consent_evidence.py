@@ -38,7 +38,11 @@ def save(ledger: Ledger, content_hash: str, account: str, source: dict[str, Any]
         if doc.get("source") == source and doc.get("signals") == said:
             return known
     observed = evidence_reports.now()
-    document = {"schema": SCHEMA, "contentHash": content_hash, "observedAt": observed, "source": source, "signals": [s.as_json() for s in signals]}
+    # The chain's head when observed: a model registered in a later block was registered after
+    # the evidence, whatever the clocks of the ledger and the chain say.
+    head = int(ledger.w3.eth.block_number)
+    document = {"schema": SCHEMA, "contentHash": content_hash, "observedAt": observed, "observedAtBlock": head, "source": source,
+                "signals": [s.as_json() for s in signals]}  # fmt: skip
     return evidence_reports.save(ledger, KIND, content_hash, account, "recorded", document)
 
 

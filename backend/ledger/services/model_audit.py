@@ -98,13 +98,14 @@ def _accepted(session: Session, platform: str, point: tuple[int, int]) -> set[st
     return {r.constraints for r in rows if (r.block_number, r.log_index) < point}
 
 
-def _consent(session: Session, works: dict[int, Work], before: int) -> dict[int, list[Signal]]:
-    """Each work's consent signals recorded up to ``before`` (unix seconds), from its evidence."""
+def _consent(session: Session, works: dict[int, Work], model_block: int) -> dict[int, list[Signal]]:
+    """Each work's consent signals recorded before the model's block (the chain's head when the
+    evidence was observed is below it), from its evidence."""
     by_hash = {w.content_hash: w.work_id for w in works.values()}
     out: dict[int, list[Signal]] = defaultdict(list)
     for chunk in chunked(list(by_hash)):
         stmt = select(EvidenceReport).where(EvidenceReport.kind == "consent", col(EvidenceReport.content_hash).in_(chunk))
-        reports = [(r, json.loads(r.document)) for r in session.exec(stmt.where(EvidenceReport.created_at <= before))]
+        reports = [(r, d) for r in session.exec(stmt) if int((d := json.loads(r.document)).get("observedAtBlock", 2**63)) < model_block]
         # Evidence the work's manager acknowledged (the terms prevail) before the model no longer counts.
         settled = {d["source"]["evidence"] for _, d in reports if d["source"].get("kind") == "acknowledgement"}
         for report, doc in reports:
@@ -147,7 +148,7 @@ def audit_in(engine: Engine, model_id: int, one_creator_share_bps: int = DEFAULT
                 for t in s.exec(select(WorkTermsVersion).where(col(WorkTermsVersion.work_id).in_(chunk))):
                     history[t.work_id].append(t)
             accepted = _accepted(s, model.platform, point)
-            consent = _consent(s, works, model.registered_at)
+            consent = _consent(s, works, model.block_number)
             aimed_at = None
             if model.base_model_id is not None:  # a fine-tune: is its own set mostly one holder's?
                 aimed_at = _one_creator(model, works, len(ids), one_creator_share_bps)
