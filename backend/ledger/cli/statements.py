@@ -56,6 +56,55 @@ def close(
         console.print_json(json.dumps(st["typed_data"]))
 
 
+@app.command("draft")
+def draft(
+    period_start: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
+    period_end: Annotated[str, typer.Option("--to", help="YYYY-MM-DD")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code")],
+    token: Annotated[str | None, typer.Option(help="ERC-20 to pay claims in; default: off chain")] = None,
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Computes a period into a draft statement: nothing is published, funded or marked paid.
+    Then: ledger statements review ID, and publish ID (or discard ID)."""
+    body = {"period_start": period_start, "period_end": period_end, "currency": currency, "settlement_token": token}
+    d = _post(api_url, api_key, "/statements/drafts", body).json()
+    console.print(f"[green]draft[/green] {d['draft_id']}  {d['currency']} {d['period_start']}..{d['period_end']} #{d['sequence']}: "
+                  f"revenue {d['revenue']:,}, holders {d['holders_total']:,}, {d['entries']:,} entries")  # fmt: skip
+    console.print(f"  next: ledger statements review {d['draft_id']}")
+
+
+@app.command("review")
+def review(draft_id: str, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
+    """How a draft differs from the previous period: per holder, work and platform, largest movers first."""
+    r = _get_ok(api_url, api_key, f"/statements/drafts/{draft_id}/review")
+    since = "..".join(r["previous_period"]) if r["previous_period"] else "nothing before it"
+    console.print(f"draft {r['draft_id']} against {since}")
+    for name, t in r["totals"].items():
+        console.print(f"  {name:9} {t['previous']:>14,} -> {t['current']:>14,}  ({t['change']:+,})")
+    for dimension in ("holders", "works", "platforms"):
+        table = Table(dimension[:-1], "previous", "current", "change", title=f"{dimension}: largest movers first ({r['moved'][dimension]} moved)")
+        for m in r[dimension][:20]:
+            table.add_row(m["key"], f"{m['previous']:,}", f"{m['current']:,}", f"{m['change']:+,}")
+        console.print(table)
+
+
+@app.command("publish")
+def publish(draft_id: str, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
+    """Publishes a reviewed draft, only if the period still comes out exactly as reviewed."""
+    resp = _post(api_url, api_key, f"/statements/drafts/{draft_id}/publication", {})
+    st = resp.json()
+    console.print({201: "[green]published[/green]", 200: "already published:", 202: "[yellow]stored[/yellow], sign to publish:"}[resp.status_code])
+    _show(st)
+
+
+@app.command("discard")
+def discard(draft_id: str, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
+    """Discards a draft."""
+    d = _post(api_url, api_key, f"/statements/drafts/{draft_id}/discard", {}).json()
+    console.print(f"draft {d['draft_id']}: {d['status']}")
+
+
 @app.command("list")
 def list_(currency: Annotated[str | None, typer.Option()] = None, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
     """Every statement, oldest period first."""

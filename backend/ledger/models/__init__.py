@@ -7,7 +7,7 @@ from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
 from ledger.models.operations import Operation
 from ledger.models.records import Device, ManifestRecord, ProductionRecord, RecordBatch, RecordInput
-from ledger.models.statements import Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow
+from ledger.models.statements import Statement, StatementBalance, StatementClaim, StatementDraft, StatementEntry, StatementEscrow
 from ledger.models.usage import PlatformShare, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.models.works import OwnerPosition, Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
 
@@ -40,6 +40,7 @@ __all__ = [
     "Statement",
     "StatementBalance",
     "StatementClaim",
+    "StatementDraft",
     "StatementEntry",
     "StatementEscrow",
     "UsageAnchorRecord",

@@ -106,3 +106,22 @@ class StatementClaim(SQLModel, table=True):
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     tx_hash: str = Field(max_length=66)
     block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class StatementDraft(SQLModel, table=True):
+    """A period computed into a statement document and not published: what the accountant reviews
+    before publishing (``draft_id`` is the document's SHA-256, the id the statement would have).
+    Publishing recomputes the period and goes ahead only if it comes out the same."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: str = Field(unique=True, max_length=66)
+    currency: str = Field(max_length=3)
+    period_start: int = Field(sa_column=Column(BigInteger, nullable=False))
+    period_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sequence: int
+    token: str = Field(default="", max_length=42)
+    document_cid: str
+    #: draft | published | discarded
+    status: str = Field(default="draft", max_length=16, index=True)
+    created_by_key: int
+    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))

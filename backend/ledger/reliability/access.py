@@ -34,6 +34,7 @@ PATH_VALUES = {
     "dispute_id": "1",
     "record_hash": "0x" + "00" * 32,
     "content_hash": "0x" + "00" * 32,
+    "draft_id": "0x" + "00" * 32,
 }
 
 

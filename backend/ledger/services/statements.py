@@ -316,14 +316,38 @@ def _fund(ledger: Ledger, key: ApiKey, settlement: Settlement, total: int) -> No
     approver.send(Encoder(token)("approve", spender, needed))
 
 
-def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: str, token: str | None = None) -> CloseResult:
-    key = ensure_onchain_account(ledger, key)  # accountant keys issued before statements existed
+def _check_period(currency: str, start: int, end: int) -> None:
     _check_currency(currency)
     if end < start:
         raise InvalidInput("the period ends before it starts")
     if end >= time.time():
         raise InvalidInput(f"the period has not ended yet (it ends {iso_day(end)} 23:59:59 UTC); close it afterwards")
-    settlement = _settlement(ledger, token, currency)
+
+
+@dataclass
+class _Computed:
+    """A close computed and not yet written: the statement's document and everything its write
+    needs. ``document`` is None when the period is closed and nothing was reported since."""
+
+    earlier: list[Statement]
+    unpaid: set[int]
+    window: Window
+    owed: dict[str, int]
+    latest_id: str | None
+    up_to: int
+    taken_id: bytes
+    run: royalties.RoyaltyRun | None = None
+    held: Any = None
+    pay: _Payable | None = None
+    tree: StandardMerkleTree | None = None
+    document: bytes | None = None
+    statement_id: str = ""
+
+
+def _compute(ledger: Ledger, start: int, end: int, currency: str, settlement: "Settlement") -> _Computed:
+    """What closing the period now would publish, computed without writing anything (a draft is
+    exactly this; a close writes it)."""
+    _check_period(currency, start, end)
     ledger.indexer.sync()
     checkpoint = ledger.indexer.checkpoint()
     up_to = checkpoint.block_number if checkpoint else 0
@@ -345,12 +369,9 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
         window = Window(currency, start, end, earlier[-1].anchors_up_to if earlier else -1, up_to)
         unpaid = _unpaid(s, window)
         owed, latest_id = _owed(s, currency)
-    if earlier and not unpaid:  # closed, and nothing reported since: the same statement
-        latest = earlier[-1]
-        asked = "" if settlement.token == ZERO_ADDRESS else settlement.token
-        if asked != latest.token:
-            raise Conflict(f"this period was closed with settlement {latest.token or 'off chain'}, not {asked or 'off chain'}", statement_id=latest.statement_id)
-        return CloseResult(latest, False) if latest.publish_tx else _publish_pending(ledger, key, latest)
+    c = _Computed(earlier, unpaid, window, owed, latest_id, up_to, taken_id)
+    if earlier and not unpaid:
+        return c
     if earlier and not earlier[-1].publish_tx:
         raise Conflict(f"statement {earlier[-1].statement_id} of this period waits for its accountant's signature; publish it before an adjustment")
     if latest_id is not None and not get(ledger, latest_id).publish_tx:
@@ -364,19 +385,45 @@ def close_period(ledger: Ledger, key: ApiKey, start: int, end: int, currency: st
     with Session(ledger.engine) as s:
         held = statement_escrow.plan(s, currency, up_to, run, end, attribution)
     pay = _payable(held.payees, owed, latest_id)  # entries ordered by account, payout
-    _fund(ledger, key, settlement, pay.total)  # before anything is written: a poor account changes nothing
     tree = StandardMerkleTree.of(pay.leaves, STATEMENT_LEAF_TYPES)
     assert run.traces is not None
     head = _document(ledger, run, start, end, pay, tree.root, settlement)
     head.update(sequence=len(earlier), adjusts=[e.statement_id for e in earlier], anchorsUpTo=up_to, **held.document())
-    document = canonical_with_lines(head, lines_json(held.traces))
-    statement_id = "0x" + hashlib.sha256(document).hexdigest()
+    c.run, c.held, c.pay, c.tree = run, held, pay, tree
+    c.document = canonical_with_lines(head, lines_json(held.traces))
+    c.statement_id = "0x" + hashlib.sha256(c.document).hexdigest()
+    return c
+
+
+def close_period(
+    ledger: Ledger, key: ApiKey, start: int, end: int, currency: str, token: str | None = None, expect_id: str | None = None
+) -> CloseResult:
+    """Closes the period (``expect_id``: only if it comes out as that statement, e.g. a reviewed
+    draft; else 409 and nothing is written)."""
+    key = ensure_onchain_account(ledger, key)  # accountant keys issued before statements existed
+    _check_period(currency, start, end)
+    settlement = _settlement(ledger, token, currency)
+    c = _compute(ledger, start, end, currency, settlement)
+    earlier, unpaid, window, owed, latest_id, up_to, taken_id = c.earlier, c.unpaid, c.window, c.owed, c.latest_id, c.up_to, c.taken_id
+    if c.document is None:  # closed, and nothing reported since: the same statement
+        latest = earlier[-1]
+        if expect_id is not None and expect_id != latest.statement_id:
+            raise Conflict(f"the period now closes as statement {latest.statement_id}, not {expect_id}: draft it again", statement_id=latest.statement_id)
+        asked = "" if settlement.token == ZERO_ADDRESS else settlement.token
+        if asked != latest.token:
+            raise Conflict(f"this period was closed with settlement {latest.token or 'off chain'}, not {asked or 'off chain'}", statement_id=latest.statement_id)
+        return CloseResult(latest, False) if latest.publish_tx else _publish_pending(ledger, key, latest)
+    run, held, pay, tree, document, statement_id = c.run, c.held, c.pay, c.tree, c.document, c.statement_id
+    assert run is not None and pay is not None and tree is not None
+    if expect_id is not None and expect_id != statement_id:
+        raise Conflict(f"the period now closes as statement {statement_id}, not {expect_id} (usage, disputes or balances changed since): draft it again")
     if int.from_bytes(taken_id, "big") != 0 and "0x" + bytes(taken_id).hex() != statement_id:
         raise Conflict(
             f"{currency} {iso_day(start)}..{iso_day(end)} #{len(earlier)} is already published on chain as statement 0x{bytes(taken_id).hex()}, "
             "which this database did not close and cannot recompute; see the indexer's incidents",
             statement_id="0x" + bytes(taken_id).hex(),
         )
+    _fund(ledger, key, settlement, pay.total)  # before anything is written: a poor account changes nothing
     cid = ledger.store.put(document)
     # The indexer waits until the statement is committed: it would otherwise see the publication
     # first and restore the statement from its document itself.
