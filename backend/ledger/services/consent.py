@@ -21,9 +21,8 @@ from ledger.consent.uses import State, Use, as_document, state_of
 from ledger.models import ApiKey, EvidenceReport, OwnerPosition
 from ledger.runtime import Ledger
 from ledger.services import evidence_reports
-from ledger.services.consent_evidence import ACKNOWLEDGEMENT, KIND, save
+from ledger.services.consent_evidence import ACKNOWLEDGEMENT, KIND, save, signals_of, split_acknowledgements
 from ledger.services.errors import Forbidden, InvalidInput
-from ledger.services.model_audit import signals_of
 from ledger.services.works import WorkView, get_work
 
 VETO_RULE = (
@@ -102,14 +101,13 @@ def consent_of(ledger: Ledger, work_id: int) -> Consent:
     view = get_work(ledger, work_id)
     word = view.work.uses
     evidence = []
-    reports = [(r, json.loads(r.document)) for r in evidence_reports.reports_for(ledger, view.work.content_hash, KIND)]
-    acks = {d["source"]["evidence"]: {"documentHash": r.document_hash, "by": r.account, "at": d["observedAt"], "termsVersion": d["source"]["termsVersion"]}
-            for r, d in reports if d["source"].get("kind") == ACKNOWLEDGEMENT}  # fmt: skip
-    for report, doc in reports:
-        if doc["source"].get("kind") == ACKNOWLEDGEMENT:
-            continue
+    recorded = [(r, json.loads(r.document)) for r in evidence_reports.reports_for(ledger, view.work.content_hash, KIND)]
+    observed, acks = split_acknowledgements(recorded)
+    for report, doc in observed:
         signals = signals_of(doc)
-        evidence.append(Evidence(report, doc, signals, conflicts(signals, word), acks.get(report.document_hash)))
+        ack = acks.get(report.document_hash)
+        settled = None if ack is None else {"documentHash": ack[0].document_hash, "by": ack[0].account, "at": ack[1]["observedAt"], "termsVersion": ack[1]["source"]["termsVersion"]}
+        evidence.append(Evidence(report, doc, signals, conflicts(signals, word), settled))
     with Session(ledger.engine) as s:
         positions = {p.account: p.positions for p in s.exec(select(OwnerPosition).where(OwnerPosition.work_id == work_id))}
     owners = []

@@ -9,6 +9,7 @@ from typing import Any
 
 from ledger.consent import cawg, xmp
 from ledger.consent.signals import Signal, conflicts
+from ledger.consent.uses import BY_KEY, State
 from ledger.credentials.manifests import Credentials
 from ledger.models import EvidenceReport
 from ledger.runtime import Ledger
@@ -63,3 +64,21 @@ def warnings_for(signals: list[Signal], word: int) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+
+
+def signals_of(document: dict[str, Any]) -> list[Signal]:
+    """The signals a consent-evidence document recorded."""
+    out = []
+    for s in document.get("signals", []):
+        uses = {BY_KEY[k]: State(v) for k, v in s.get("uses", {}).items() if k in BY_KEY}
+        out.append(Signal(s["standard"], s.get("value", {}), uses, s.get("constraints", "")))
+    return out
+
+
+def split_acknowledgements(
+    recorded: list[tuple[EvidenceReport, dict[str, Any]]],
+) -> tuple[list[tuple[EvidenceReport, dict[str, Any]]], dict[str, tuple[EvidenceReport, dict[str, Any]]]]:
+    """(the evidence, the manager's acknowledgements by the hash of the evidence they settle)."""
+    evidence = [(r, d) for r, d in recorded if d["source"].get("kind") != ACKNOWLEDGEMENT]
+    acks = {d["source"]["evidence"]: (r, d) for r, d in recorded if d["source"].get("kind") == ACKNOWLEDGEMENT}
+    return evidence, acks

@@ -27,7 +27,6 @@ Everything else is recomputed from chain events alone (terms, acceptances, manag
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -36,6 +35,7 @@ from ledger.consent.signals import Signal, conflicts
 from ledger.consent.uses import State, Use, state_of
 from ledger.db import chunked
 from ledger.models import ConstraintAcceptance, EvidenceReport, Model, ModelTrainingWork, Work, WorkTermsVersion
+from ledger.services.consent_evidence import KIND, signals_of, split_acknowledgements
 from ledger.services.errors import NotFound, Unavailable
 
 #: A fine-tune whose own set is at least this share one holder's is aimed at that holder.
@@ -80,7 +80,8 @@ class ModelAudit:
     consent_conflicts: int = 0
 
 
-def _lineage(engine: Engine, model_id: int) -> list[Model]:
+def lineage_in(engine: Engine, model_id: int) -> list[Model]:
+    """The model, then its base, then the base's base... (one session for the walk)."""
     with Session(engine) as s:
         chain: list[Model] = []
         next_id: int | None = model_id
@@ -100,28 +101,16 @@ def _accepted(session: Session, platform: str, point: tuple[int, int]) -> set[st
 
 def _consent(session: Session, works: dict[int, Work], model_block: int) -> dict[int, list[Signal]]:
     """Each work's consent signals recorded before the model's block (the chain's head when the
-    evidence was observed is below it), from its evidence."""
+    evidence was observed is below it), less evidence its manager acknowledged before it."""
     by_hash = {w.content_hash: w.work_id for w in works.values()}
     out: dict[int, list[Signal]] = defaultdict(list)
     for chunk in chunked(list(by_hash)):
-        stmt = select(EvidenceReport).where(EvidenceReport.kind == "consent", col(EvidenceReport.content_hash).in_(chunk))
-        reports = [(r, d) for r in session.exec(stmt) if int((d := json.loads(r.document)).get("observedAtBlock", 2**63)) < model_block]
-        # Evidence the work's manager acknowledged (the terms prevail) before the model no longer counts.
-        settled = {d["source"]["evidence"] for _, d in reports if d["source"].get("kind") == "acknowledgement"}
-        for report, doc in reports:
-            if report.document_hash not in settled:
+        stmt = select(EvidenceReport).where(EvidenceReport.kind == KIND, col(EvidenceReport.content_hash).in_(chunk))
+        recorded = [(r, d) for r in session.exec(stmt) if int((d := json.loads(r.document)).get("observedAtBlock", 2**63)) < model_block]
+        evidence, acknowledged = split_acknowledgements(recorded)
+        for report, doc in evidence:
+            if report.document_hash not in acknowledged:
                 out[by_hash[report.content_hash]].extend(signals_of(doc))
-    return out
-
-
-def signals_of(document: dict[str, Any]) -> list[Signal]:
-    """The signals a consent-evidence document recorded."""
-    from ledger.consent.uses import BY_KEY
-
-    out = []
-    for s in document.get("signals", []):
-        uses = {BY_KEY[k]: State(v) for k, v in s.get("uses", {}).items() if k in BY_KEY}
-        out.append(Signal(s["standard"], s.get("value", {}), uses, s.get("constraints", "")))
     return out
 
 
@@ -131,7 +120,7 @@ def audit_in(engine: Engine, model_id: int, one_creator_share_bps: int = DEFAULT
     findings: list[AuditFinding] = []
     unavailable: list[int] = []
     flags: list[OneCreatorFlag] = []
-    lineage = _lineage(engine, model_id)
+    lineage = lineage_in(engine, model_id)
     top = lineage[0]
     use = Use.AI_GENERATIVE_TRAINING if top.generative else Use.AI_TRAINING
     with Session(engine) as s:
@@ -176,7 +165,8 @@ def _one_creator(model: Model, works: dict[int, Work], total: int, threshold_bps
     return OneCreatorFlag(model.model_id, holder, n, total, share) if share >= threshold_bps else None
 
 
-def _in_force(history: list[WorkTermsVersion], point: tuple[int, int]) -> WorkTermsVersion | None:
+def terms_in_force(history: list[WorkTermsVersion], point: tuple[int, int]) -> WorkTermsVersion | None:
+    """The work's terms version in force at ``point`` (block, log index): the last one logged before it."""
     return max((t for t in history if (t.effective_block, t.effective_log_index) < point), key=lambda t: t.version, default=None)
 
 
@@ -196,7 +186,7 @@ def _judge(model: Model, point: tuple[int, int], use: Use, work: Work | None, hi
         return AuditFinding(work_id, model.model_id, "unregistered", None)
     if (work.block_number, work.log_index) > point:
         return AuditFinding(work_id, model.model_id, "registered_after_model", None)
-    in_force = _in_force(history, point)
+    in_force = terms_in_force(history, point)
     if in_force is None:  # cannot happen for a registered work (version 1 comes with it); be explicit anyway
         raise Unavailable(f"terms history of work {work_id} is incomplete")
     if in_force.expires_at and in_force.expires_at <= model.registered_at:
@@ -214,7 +204,7 @@ def _judge(model: Model, point: tuple[int, int], use: Use, work: Work | None, hi
 
 
 def _judge_finetune(finding: AuditFinding, history: list[WorkTermsVersion], point: tuple[int, int], accepted: set[str]) -> AuditFinding:
-    in_force = _in_force(history, point)
+    in_force = terms_in_force(history, point)
     assert in_force is not None  # judged licensed above
     if _state(in_force, Use.CREATOR_FINETUNE, accepted) is None:
         return finding

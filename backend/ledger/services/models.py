@@ -5,7 +5,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from ledger.chain.merkle import TrainingSetTree, leaf_hash
@@ -15,7 +14,7 @@ from ledger.consent.uses import MAX_CONSTRAINTS_LENGTH
 from ledger.models import ApiKey, ConstraintAcceptance, Model, ModelTrainingWork, Work
 from ledger.runtime import Ledger
 from ledger.services.errors import InvalidInput, NotFound
-from ledger.services.model_audit import AuditFinding, ModelAudit, audit_in
+from ledger.services.model_audit import AuditFinding, ModelAudit, audit_in, lineage_in
 
 __all__ = ["AuditFinding", "ModelAudit", "audit", "audit_in", "get_model", "lineage", "prove", "register_model"]
 from ledger.services.signing import SignatureRequired, execute_for_event
@@ -148,21 +147,7 @@ def get_model(ledger: Ledger, model_id: int) -> Model:
 
 def lineage(ledger: Ledger, model_id: int) -> list[Model]:
     """The model, then its base, then the base's base..."""
-    return _lineage(ledger.engine, model_id)
-
-
-def _lineage(engine: Engine, model_id: int) -> list[Model]:
-    def get(m: int) -> Model:
-        with Session(engine) as s:
-            model = s.get(Model, m)
-        if model is None:
-            raise NotFound(f"no model with id {m}")
-        return model
-
-    chain = [get(model_id)]
-    while chain[-1].base_model_id is not None:
-        chain.append(get(chain[-1].base_model_id))
-    return chain
+    return lineage_in(ledger.engine, model_id)
 
 
 def _members(session: Session, model_id: int) -> list[int]:

@@ -29,9 +29,7 @@ MAX_REVIEW_ROWS = 1000  # per dimension; the counts say how many moved in all
 
 def draft(ledger: Ledger, key: ApiKey, start: int, end: int, currency: str, token: str | None = None) -> tuple[StatementDraft, bool]:
     """The period computed into a draft (True: new; False: the same draft exists already)."""
-    statements._check_period(currency, start, end)
-    settlement = statements._settlement(ledger, token, currency)
-    computed = statements._compute(ledger, start, end, currency, settlement)
+    computed, settlement = statements.compute_close(ledger, start, end, currency, token)
     if computed.document is None:
         latest = computed.earlier[-1].statement_id
         raise Conflict(f"the period is closed as statement {latest} and nothing was reported since: nothing to draft", statement_id=latest)

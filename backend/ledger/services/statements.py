@@ -325,7 +325,7 @@ def _check_period(currency: str, start: int, end: int) -> None:
 
 
 @dataclass
-class _Computed:
+class Computed:
     """A close computed and not yet written: the statement's document and everything its write
     needs. ``document`` is None when the period is closed and nothing was reported since."""
 
@@ -344,10 +344,9 @@ class _Computed:
     statement_id: str = ""
 
 
-def _compute(ledger: Ledger, start: int, end: int, currency: str, settlement: "Settlement") -> _Computed:
+def _compute(ledger: Ledger, start: int, end: int, currency: str, settlement: "Settlement") -> Computed:
     """What closing the period now would publish, computed without writing anything (a draft is
-    exactly this; a close writes it)."""
-    _check_period(currency, start, end)
+    exactly this; a close writes it). The period is checked by ``compute_close``."""
     ledger.indexer.sync()
     checkpoint = ledger.indexer.checkpoint()
     up_to = checkpoint.block_number if checkpoint else 0
@@ -369,7 +368,7 @@ def _compute(ledger: Ledger, start: int, end: int, currency: str, settlement: "S
         window = Window(currency, start, end, earlier[-1].anchors_up_to if earlier else -1, up_to)
         unpaid = _unpaid(s, window)
         owed, latest_id = _owed(s, currency)
-    c = _Computed(earlier, unpaid, window, owed, latest_id, up_to, taken_id)
+    c = Computed(earlier, unpaid, window, owed, latest_id, up_to, taken_id)
     if earlier and not unpaid:
         return c
     if earlier and not earlier[-1].publish_tx:
@@ -395,15 +394,21 @@ def _compute(ledger: Ledger, start: int, end: int, currency: str, settlement: "S
     return c
 
 
+def compute_close(ledger: Ledger, start: int, end: int, currency: str, token: str | None) -> tuple[Computed, "Settlement"]:
+    """The close of the period as it would be now, with its settlement, nothing written: what
+    ``close_period`` writes and a draft (``statement_drafts``) keeps for review."""
+    _check_period(currency, start, end)
+    settlement = _settlement(ledger, token, currency)
+    return _compute(ledger, start, end, currency, settlement), settlement
+
+
 def close_period(
     ledger: Ledger, key: ApiKey, start: int, end: int, currency: str, token: str | None = None, expect_id: str | None = None
 ) -> CloseResult:
     """Closes the period (``expect_id``: only if it comes out as that statement, e.g. a reviewed
     draft; else 409 and nothing is written)."""
     key = ensure_onchain_account(ledger, key)  # accountant keys issued before statements existed
-    _check_period(currency, start, end)
-    settlement = _settlement(ledger, token, currency)
-    c = _compute(ledger, start, end, currency, settlement)
+    c, settlement = compute_close(ledger, start, end, currency, token)
     earlier, unpaid, window, owed, latest_id, up_to, taken_id = c.earlier, c.unpaid, c.window, c.owed, c.latest_id, c.up_to, c.taken_id
     if c.document is None:  # closed, and nothing reported since: the same statement
         latest = earlier[-1]

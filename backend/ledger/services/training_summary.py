@@ -23,7 +23,7 @@ from ledger.content.documents import load_document
 from ledger.db import chunked
 from ledger.models import ConstraintAcceptance, EvidenceReport, ModelTrainingWork, Work, WorkTermsVersion
 from ledger.runtime import Ledger
-from ledger.services.model_audit import ModelAudit
+from ledger.services.model_audit import ModelAudit, terms_in_force
 from ledger.services.models import audit, lineage
 
 SCHEMA = "ai-rights-ledger/training-data-summary/v1"
@@ -80,7 +80,7 @@ def summary(ledger: Ledger, model_id: int) -> dict[str, Any]:
                     if work is None:
                         unregistered.append(work_id)
                         continue
-                    in_force = max((t for t in history[work_id] if (t.effective_block, t.effective_log_index) < point), key=lambda t: t.version, default=None)
+                    in_force = terms_in_force(history[work_id], point)
                     meta = load_document(ledger.store, work.metadata_cid).value or {}
                     file = meta.get("file") if isinstance(meta.get("file"), dict) else None
                     kind = modality(file.get("mediaType") if file else None)

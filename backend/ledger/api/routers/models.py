@@ -1,20 +1,18 @@
 """Models: platforms register them with their training sets; anyone with a key audits and proves."""
 
-import hashlib
-import json
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from ledger.api.downloads import RESPONSES, Format, document_download
 from ledger.api.deps import LedgerDep, ModelId, Platform, Reader, WorkId
 from ledger.api.schemas import SignatureRequiredOut
 from ledger.api.schemas_ai import AuditFindingOut, AuditOut, OneCreatorOut, ModelCreate, ModelOut, ProofOut
 from ledger.models import Model
 from ledger.exports.training_summary_pdf import summary_pdf
 from ledger.services import models as svc, training_summary as summary_svc
-from ledger.services.statements import canonical
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -68,21 +66,10 @@ async def proof(model_id: ModelId, work_id: WorkId, _: Reader, ledger: LedgerDep
     return ProofOut(**(await run_in_threadpool(svc.prove, ledger, model_id, work_id)).__dict__)
 
 
-@router.get("/{model_id}/summary", response_class=Response, responses={200: {"content": {"application/json": {}, "application/pdf": {}}}})
-async def training_summary(
-    model_id: ModelId, _: Reader, ledger: LedgerDep,
-    format: Annotated[Literal["json", "pdf"], Query(description="json (sorted keys, no whitespace) or pdf (readable, printing the JSON's SHA-256)")] = "json",
-) -> Response:
+@router.get("/{model_id}/summary", response_class=Response, responses=RESPONSES)
+async def training_summary(model_id: ModelId, _: Reader, ledger: LedgerDep, format: Format = "json") -> Response:
     """The public summary of the model's training content in the structure of the EU AI Act's
     Article 53(1)(d) template (AI Office, July 2025), from the chain: training sets, the terms in
     force at registration, consent evidence, the audit. Every figure names its work ids and
     transactions."""
-    def build() -> tuple[bytes, str]:
-        doc = canonical(summary_svc.summary(ledger, model_id))
-        if format == "json":
-            return doc, "application/json"
-        return summary_pdf(json.loads(doc), hashlib.sha256(doc).hexdigest()), "application/pdf"
-
-    body, media = await run_in_threadpool(build)
-    name = f"training-summary-model-{model_id}.{format}"
-    return Response(content=body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return await document_download(lambda: summary_svc.summary(ledger, model_id), summary_pdf, format, f"training-summary-model-{model_id}")

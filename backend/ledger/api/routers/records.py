@@ -1,8 +1,7 @@
 """Devices that record production, and the records they sign."""
 
 import hashlib
-import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import LedgerDep, Limit, Offset, Reader, WorkId, require
 from ledger.api.schemas import AnchorProofOut, HEX32, SignatureRequiredOut
+from ledger.api.downloads import RESPONSES, Format, document_download
 from ledger.api.uploads import read_file
 from ledger.exports.provenance_pdf import certificate_pdf
 from ledger.models import ApiKey, Role
@@ -22,7 +22,6 @@ from ledger.services import provenance as provenance_svc
 from ledger.services import records as svc
 from ledger.services.errors import InvalidInput
 from ledger.services.signing import SignatureRequired
-from ledger.services.statements import canonical
 
 router = APIRouter(tags=["production records"])
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
@@ -185,27 +184,12 @@ async def provenance_of_file(content_hash: Annotated[str, Path(pattern=HEX32)], 
     return (await run_in_threadpool(provenance_svc.provenance_of, ledger, content_hash)).as_json()
 
 
-@router.get(
-    "/works/{work_id}/provenance/certificate",
-    response_class=Response,
-    responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
-)
-async def provenance_certificate(
-    work_id: WorkId, _: Reader, ledger: LedgerDep,
-    format: Annotated[Literal["json", "pdf"], Query(description="json (sorted keys, no whitespace: what the verifier checks) or pdf (readable, printing the JSON's SHA-256)")] = "json",
-) -> Response:
+@router.get("/works/{work_id}/provenance/certificate", response_class=Response, responses=RESPONSES)
+async def provenance_certificate(work_id: WorkId, _: Reader, ledger: LedgerDep, format: Format = "json") -> Response:
     """The provenance as a certificate a studio can publish: every record whole with its Merkle
     proof, the contracts to check them against, the verdict. `ledger works verify-provenance FILE`
     checks the JSON from the chain (and the content store, for the models' audits) alone."""
-    def build() -> tuple[bytes, str]:
-        doc = canonical(provenance_svc.certificate(ledger, work_id))
-        if format == "json":
-            return doc, "application/json"
-        return certificate_pdf(json.loads(doc), hashlib.sha256(doc).hexdigest()), "application/pdf"
-
-    body, media = await run_in_threadpool(build)
-    name = f"provenance-work-{work_id}.{format}"
-    return Response(content=body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return await document_download(lambda: provenance_svc.certificate(ledger, work_id), certificate_pdf, format, f"provenance-work-{work_id}")
 
 
 @router.post("/records/manifests", status_code=201, responses={200: {"description": "The file's manifest was recorded before"}})
