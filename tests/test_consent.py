@@ -434,6 +434,11 @@ def test_the_cli_speaks_the_same_words(world: tuple[Ledger, Server], tmp_path: P
     recorded = runner.invoke(app, ["works", "tdmrep", str(work_id), str(well_known), "--url", "https://studio.example/cel.png", *as_holder])
     assert recorded.exit_code == 0 and "recorded" in recorded.output, recorded.output
 
+    positioned = runner.invoke(app, ["works", "position", str(work_id), "--use", "data_mining=allowed", *as_holder])
+    assert positioned.exit_code == 0 and "position recorded" in positioned.output, positioned.output
+    [me] = client_for(server, holder_token).get(f"/works/{work_id}/consent").json()["owners"]
+    assert me["positions"]["data_mining"] == "allowed" and me["dissent"] == ["ai_generative_training", "reference"]  # the terms allow them (reference under constraints), the owner does not
+
     as_platform = ["--api-url", server.url, "--api-key", platform_token]
     accepted = runner.invoke(app, ["models", "accept-constraints", "bafkrei-reference-licence", *as_platform])
     assert accepted.exit_code == 0 and "accepted" in accepted.output, accepted.output
