@@ -18,7 +18,9 @@ def _weights(draw: st.DrawFn, n: int) -> list[int]:
 
 
 @st.composite
-def ledgers(draw: st.DrawFn) -> tuple[Facts, Lines]:
+def ledgers(draw: st.DrawFn, pools: bool = False) -> tuple[Facts, Lines]:
+    """A small ledger and its lines; with ``pools``, some outputs are pools (a model's training
+    set: any number of works, weights of any total, 1 each for the default equal split)."""
     n_works = draw(st.integers(1, 12))
     n_payees = draw(st.integers(1, 6))
     own_ptr, own_payee, own_share = [0], [], []
@@ -37,16 +39,21 @@ def ledgers(draw: st.DrawFn) -> tuple[Facts, Lines]:
             src_royalty += draw(st.lists(st.integers(0, BPS), min_size=k, max_size=k))
         src_ptr.append(len(src_work))
     n_outputs = draw(st.integers(1, 6))
-    out_ptr, link_work, link_weight = [0], [], []
+    out_ptr, link_work, link_weight, pooled = [0], [], [], []
     for _ in range(n_outputs):
-        k = draw(st.integers(1, min(8, n_works)))
+        pool = pools and draw(st.booleans())
+        k = draw(st.integers(1, n_works if pool else min(8, n_works)))
         link_work += sorted(draw(st.lists(st.integers(0, n_works - 1), min_size=k, max_size=k, unique=True)))
-        link_weight += _weights(draw, k)
+        if pool:
+            link_weight += [1] * k if draw(st.booleans()) else draw(st.lists(st.integers(1, 50), min_size=k, max_size=k))
+        else:
+            link_weight += _weights(draw, k)
         out_ptr.append(len(link_work))
+        pooled.append(pool)
     n_lines = draw(st.integers(0, 25))
     a = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
     facts = Facts(a(out_ptr), a(link_work), a(link_weight), a(src_ptr), a(src_work), a(src_weight), a(src_royalty),
-                  a(own_ptr), a(own_payee), a(own_share), n_payees)  # fmt: skip
+                  a(own_ptr), a(own_payee), a(own_share), n_payees, np.array(pooled) if pools else None)  # fmt: skip
     lines = Lines(
         a(draw(st.lists(st.integers(0, n_outputs - 1), min_size=n_lines, max_size=n_lines))),
         a(draw(st.lists(st.integers(0, 10**12), min_size=n_lines, max_size=n_lines))),
@@ -232,3 +239,70 @@ def test_statement_lines_are_written_canonically(rows: list[tuple[int, int, int,
     doc = {"entries": [{"index": 0, "lines": 3}], "reports": [{"lines": 2}], "root": "0x00", "zeta": None}
     expected = canonical({**doc, "lines": [list(r) for r in rows]})
     assert canonical_with_lines(doc, lines_json(Traces(*cols))) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(ledgers(pools=True), st.data())
+def test_pools_conserve_and_match_the_reference(case: tuple[Facts, Lines], data: st.DataObject) -> None:
+    """Model-level revenue: a pooled output's lines are summed per group and the sum split over
+    the pool's works. Every unit is conserved, nothing is negative, the engine equals the
+    line-by-line reference (in tiny chunks too), and it is deterministic."""
+    facts, lines = case
+    n = len(lines.revenue)
+    groups = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
+    result = split(facts, lines, groups=groups)
+    assert (result.platform + result.pool == lines.revenue).all()
+    assert result.work_totals.sum() == result.pool.sum()
+    assert result.payee_totals.sum() + result.platform.sum() == lines.revenue.sum()
+    assert (result.work_totals >= 0).all() and (result.payee_totals >= 0).all()
+    reference = split_reference(facts, lines, groups=groups)
+    for field in ("platform", "pool", "work_totals", "owner_amounts", "payee_totals"):
+        assert getattr(result, field).tolist() == getattr(reference, field).tolist(), field
+    defaults = splits.CHUNK_LINES, splits.CHUNK_CELLS
+    splits.CHUNK_LINES, splits.CHUNK_CELLS = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 6))
+    try:
+        chunked = split(facts, lines, groups=groups)
+    finally:
+        splits.CHUNK_LINES, splits.CHUNK_CELLS = defaults
+    assert chunked.work_totals.tolist() == result.work_totals.tolist()
+    assert chunked.contributions is not None and result.contributions is not None
+    assert chunked.contributions.amount.tolist() == result.contributions.amount.tolist()
+    untraced = split(facts, lines, groups=groups, contributions=False)
+    assert untraced.contributions is None and untraced.work_totals.tolist() == result.work_totals.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 40), st.lists(st.tuples(st.integers(0, 10**12), st.integers(0, BPS), st.integers(0, 2)), max_size=30), st.booleans(), st.data())
+def test_a_pool_pays_each_group_its_sum_split_by_weight(n_works: int, rows: list[tuple[int, int, int]], equal: bool, data: st.DataObject) -> None:
+    """One model's pool, one owner per work: what each group (usage report) brings each work is
+    exactly that group's summed pool split by the works' weights (largest remainder, ties to the
+    lower work), within one unit of the exact share."""
+    weights = [1] * n_works if equal else data.draw(st.lists(st.integers(1, 50), min_size=n_works, max_size=n_works))
+    a = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+    facts = Facts(a([0, n_works]), a(range(n_works)), a(weights), a([0] * (n_works + 1)), a([]), a([]), a([]),
+                  a(range(n_works + 1)), a(range(n_works)), a([BPS] * n_works), n_works, np.array([True]))  # fmt: skip
+    lines = Lines(a([0] * len(rows)), a([r for r, _, _ in rows]), a([p for _, p, _ in rows]))
+    groups = a([g for _, _, g in rows])
+    result = split(facts, lines, groups=groups)
+    assert result.contributions is not None
+    got = {(w, g): x for w, g, x in zip(*(c.tolist() for c in (result.contributions.work, result.contributions.group, result.contributions.amount)))}
+    for g in range(3):
+        total = int(result.pool[groups == g].sum())
+        for w, share in enumerate(allocate(total, weights)):
+            assert got.get((w, g), 0) == share
+            assert abs(share * sum(weights) - total * weights[w]) < sum(weights)
+    assert result.payee_totals.tolist() == result.work_totals.tolist()
+
+
+def test_a_line_of_an_output_without_links_is_refused() -> None:
+    """An output registered without links pays through its model's pool; the engine never lets
+    such a line reach it directly, where its money would reach no one."""
+    a = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+    facts = Facts(a([0, 0, 1]), a([0]), a([10_000]), a([0, 0]), a([]), a([]), a([]), a([0, 1]), a([0]), a([10_000]), 1)
+    try:
+        split(facts, Lines(a([0]), a([5]), a([0])))
+    except ValueError as exc:
+        assert "no links" in str(exc)
+    else:
+        raise AssertionError("a line of an output without links was split")
+    assert split(facts, Lines(a([1]), a([5]), a([0]))).work_totals.tolist() == [5]  # the same ledger's linked output pays

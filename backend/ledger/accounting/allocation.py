@@ -40,8 +40,9 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
     return shares
 
 
-def allocate_rows(amounts: I64, weights: I64, total: int) -> I64:
-    """Row-wise ``allocate``: ``amounts[n]`` split by ``weights[n, k]`` whose rows sum to ``total``.
+def allocate_rows(amounts: I64, weights: I64, total: int | I64) -> I64:
+    """Row-wise ``allocate``: ``amounts[n]`` split by ``weights[n, k]`` whose rows sum to ``total``
+    (one total for every row, or an ``(n, 1)`` column of them).
 
     Zero-weight padding columns receive nothing: a leftover unit only goes to a column whose
     remainder is positive, and there are always more of those than leftover units.

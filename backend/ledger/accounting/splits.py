@@ -5,7 +5,12 @@ Policy, per usage line (revenue R in minor units, for one output):
 1. **Platform share**: R is split between the rights pool and the platform by the platform's
    share in basis points (largest remainder; a tie goes to the pool).
 2. **Attribution**: the pool is split across the output's links by their weights (basis points
-   summing to 10000; ties to the lower work id).
+   summing to 10000; ties to the lower work id). A **pooled** output (a model's training set:
+   model-level revenue such as subscriptions and training fees, and output lines whose output
+   has no links) is split once per group instead of once per line: the pools of its lines in a
+   group (a usage report) are added up and the sum is split over its works by their weights (1
+   each: equal per work; ties to the lower work id). Per line that would round each work's tiny
+   part of a line away, unit by unit; per group each work is within a unit of its exact share.
 3. **Upstream**: a work that is itself a registered output (a derivative) passes part of what it
    receives to the works that output links to: its amount is split by those link weights, and
    each source takes its royalty share (its terms in force when the output was registered: a
@@ -50,6 +55,8 @@ class Facts:
     own_payee: I64
     own_share: I64
     n_payees: int
+    #: Per output: True for a pool (split once per group, over weights of any total); None: none.
+    out_pooled: np.ndarray | None = None
 
     @property
     def n_works(self) -> int:
@@ -92,20 +99,24 @@ def _sum_into(index: I64, values: I64, size: int) -> I64:
 def _validate(facts: Facts, lines: Lines) -> None:
     if not (len(lines.output) == len(lines.revenue) == len(lines.platform_bps)):
         raise ValueError("lines: output, revenue and platform_bps must have the same length")
+    if len(lines.output) and (np.diff(facts.out_ptr)[lines.output] == 0).any():
+        raise ValueError("a line's output has no links: it would pay no one (lines of such outputs go to their model's pool)")
     if len(lines.revenue) and lines.revenue.min() < 0:
         raise ValueError("revenue must not be negative")
     if len(lines.platform_bps) and (lines.platform_bps.min() < 0 or lines.platform_bps.max() > BPS):
         raise ValueError(f"platform_bps must be between 0 and {BPS}")
 
 
-def _spread(amount: I64, start: I64, size: I64, to: I64, weight: I64) -> tuple[I64, I64, I64]:
-    """Splits each amount over its group ``to[start:start+size]`` by ``weight``; rows are grouped
-    by size so each group size is one vectorised allocation. Returns (parent row, target, amount)."""
+def _spread(amount: I64, start: I64, size: I64, to: I64, weight: I64, total: I64 | None = None) -> tuple[I64, I64, I64]:
+    """Splits each amount over its group ``to[start:start+size]`` by ``weight`` (summing to BPS,
+    or to ``total`` per row); rows are grouped by size so each group size is one vectorised
+    allocation. Returns (parent row, target, amount)."""
     parents, targets, amounts = [], [], []
     for k in np.unique(size):
         rows = np.flatnonzero(size == k)
         gather = start[rows][:, None] + np.arange(k, dtype=np.int64)
-        amounts.append(allocate_rows(amount[rows], weight[gather], BPS).ravel())
+        row_total = BPS if total is None else total[rows][:, None]
+        amounts.append(allocate_rows(amount[rows], weight[gather], row_total).ravel())
         targets.append(to[gather].ravel())
         parents.append(np.repeat(rows, k))
     if not targets:
@@ -114,11 +125,45 @@ def _spread(amount: I64, start: I64, size: I64, to: I64, weight: I64) -> tuple[I
     return np.concatenate(parents), np.concatenate(targets), np.concatenate(amounts)
 
 
-def _attribute(facts: Facts, lines: Lines, pool: I64) -> tuple[I64, I64, I64]:
-    """(work, amount, line) entries: each line's pool over its output's links."""
+def _attribute(facts: Facts, output: I64, pool: I64, totals: I64 | None = None) -> tuple[I64, I64, I64]:
+    """(work, amount, row) entries: each row's pool over its output's links (``totals``: the
+    outputs' weight totals, for pools)."""
     sizes = np.diff(facts.out_ptr)
-    line, works, amounts = _spread(pool, facts.out_ptr[lines.output], sizes[lines.output], facts.link_work, facts.link_weight)
-    return works, amounts, line
+    row, works, amounts = _spread(
+        pool, facts.out_ptr[output], sizes[output], facts.link_work, facts.link_weight, None if totals is None else totals[output]
+    )
+    return works, amounts, row
+
+
+def _weight_totals(facts: Facts) -> I64:
+    """Each output's weight total (0 for an output without links)."""
+    sums = np.concatenate(([0], np.cumsum(facts.link_weight))).astype(np.int64)
+    return sums[facts.out_ptr[1:]] - sums[facts.out_ptr[:-1]]
+
+
+def _pooled(facts: Facts, lines: Lines, pool: I64, groups: I64 | None, n_groups: int) -> tuple[I64, I64, I64, I64]:
+    """(regular line numbers, and the pooled lines summed per (output, group): output, group,
+    amount), in output then group order."""
+    if facts.out_pooled is None or not len(lines.output):
+        return np.arange(len(lines.output), dtype=np.int64), *(np.zeros(0, np.int64) for _ in range(3))  # type: ignore[return-value]
+    pooled = facts.out_pooled[lines.output].astype(bool)
+    at = np.flatnonzero(pooled)
+    group = groups[at] if groups is not None else np.zeros(len(at), np.int64)
+    keys, sums = _sum_by_key(lines.output[at] * n_groups + group, pool[at])
+    return np.flatnonzero(~pooled), keys // n_groups, keys % n_groups, sums
+
+
+def _pool_batches(size: I64, cells: int) -> list[slice]:
+    """Consecutive rows whose groups hold at most ``cells`` entries together (a larger row alone)."""
+    out, lo, used = [], 0, 0
+    for i, k in enumerate(size.tolist()):
+        if used and used + k > cells:
+            out.append(slice(lo, i))
+            lo, used = i, 0
+        used += k
+    if lo < len(size):
+        out.append(slice(lo, len(size)))
+    return out
 
 
 def _upstream(facts: Facts, work: I64, amount: I64, line: I64, max_depth: int) -> tuple[I64, I64, I64]:
@@ -163,37 +208,51 @@ def _sum_by_key(keys: I64, values: I64) -> tuple[I64, I64]:
 #: the temporaries (about 8 links x 8 bytes x a few arrays per line) to tens of MiB, which the
 #: allocator reuses between chunks instead of faulting in fresh pages for one huge pass.
 CHUNK_LINES = 1 << 16
+#: Entries per vectorised pass over pooled outputs (a model's pool reaches every work of its set).
+CHUNK_CELLS = 1 << 20
 #: Largest works x groups table kept dense while tracing contributions (8 bytes per cell: 256 MiB).
 DENSE_CONTRIBUTIONS = 1 << 25
 
 
-def split(facts: Facts, lines: Lines, max_depth: int = 3, groups: I64 | None = None) -> SplitResult:
+def split(facts: Facts, lines: Lines, max_depth: int = 3, groups: I64 | None = None, contributions: bool = True) -> SplitResult:
     """Splits every line. With ``groups`` (a non-negative group number per line, e.g. its usage
-    report), also says how much each group brought each work; the work totals are the same."""
+    report), pooled outputs are split once per group, and (unless ``contributions`` is False) the
+    result says how much each group brought each work; the work totals are the same."""
     _validate(facts, lines)
     if groups is not None and (len(groups) != len(lines.revenue) or (len(groups) and groups.min() < 0)):
         raise ValueError("groups: one non-negative group number per line")
     n_groups = int(groups.max()) + 1 if groups is not None and len(groups) else 1
+    tracing = groups is not None and contributions
     pool, platform = split_two(lines.revenue, BPS - lines.platform_bps, BPS)
     work_totals = np.zeros(facts.n_works, dtype=np.int64)
     keyed: list[tuple[I64, I64]] = []
     # (work, group) totals: a dense array when it is small enough (one add per entry), else
     # sorted keys per chunk. Both exact in int64.
-    dense = np.zeros(facts.n_works * n_groups, dtype=np.int64) if groups is not None and facts.n_works * n_groups <= DENSE_CONTRIBUTIONS else None
-    for lo in range(0, len(pool), CHUNK_LINES):
-        part = slice(lo, lo + CHUNK_LINES)
-        chunk = Lines(lines.output[part], lines.revenue[part], lines.platform_bps[part])
-        work, amount, line = _attribute(facts, chunk, pool[part])
-        work, amount, line = _upstream(facts, work, amount, line, max_depth)
-        np.add.at(work_totals, work, amount)
-        if groups is not None:
-            key = work * n_groups + groups[part][line]
+    dense = np.zeros(facts.n_works * n_groups, dtype=np.int64) if tracing and facts.n_works * n_groups <= DENSE_CONTRIBUTIONS else None
+
+    def settle(output: I64, amount: I64, group: I64, totals: I64 | None) -> None:
+        work, paid, row = _attribute(facts, output, amount, totals)
+        work, paid, row = _upstream(facts, work, paid, row, max_depth)
+        np.add.at(work_totals, work, paid)
+        if tracing:
+            key = work * n_groups + group[row]
             if dense is not None:
-                np.add.at(dense, key, amount)
+                np.add.at(dense, key, paid)
             else:
-                keyed.append(_sum_by_key(key, amount))
-    contributions = None
-    if groups is not None:
+                keyed.append(_sum_by_key(key, paid))
+
+    regular, pool_output, pool_group, pool_amount = _pooled(facts, lines, pool, groups, n_groups)
+    line_group = groups if groups is not None else np.zeros(len(pool), np.int64)
+    everything = len(regular) == len(pool)
+    for lo in range(0, len(regular), CHUNK_LINES):
+        at = slice(lo, lo + CHUNK_LINES) if everything else regular[lo : lo + CHUNK_LINES]
+        settle(lines.output[at], pool[at], line_group[at], None)
+    if len(pool_output):
+        totals = _weight_totals(facts)
+        for part in _pool_batches(np.diff(facts.out_ptr)[pool_output], CHUNK_CELLS):
+            settle(pool_output[part], pool_amount[part], pool_group[part], totals)
+    traced = None
+    if tracing:
         empty = np.zeros(0, np.int64)
         if dense is not None:
             keys = np.flatnonzero(dense)
@@ -201,16 +260,17 @@ def split(facts: Facts, lines: Lines, max_depth: int = 3, groups: I64 | None = N
         else:
             keys, sums = _sum_by_key(np.concatenate([k for k, _ in keyed] or [empty]), np.concatenate([v for _, v in keyed] or [empty]))
         nonzero = sums > 0
-        contributions = Contributions(keys[nonzero] // n_groups, keys[nonzero] % n_groups, sums[nonzero])
+        traced = Contributions(keys[nonzero] // n_groups, keys[nonzero] % n_groups, sums[nonzero])
     owner_amounts = allocate_groups(work_totals, facts.own_ptr, facts.own_share)
     payee_totals = _sum_into(facts.own_payee, owner_amounts, facts.n_payees)
-    return SplitResult(platform, pool, work_totals, owner_amounts, payee_totals, contributions)
+    return SplitResult(platform, pool, work_totals, owner_amounts, payee_totals, traced)
 
 
-def split_reference(facts: Facts, lines: Lines, max_depth: int = 3) -> SplitResult:
+def split_reference(facts: Facts, lines: Lines, max_depth: int = 3, groups: I64 | None = None) -> SplitResult:
     """The same policy, line by line in plain Python: the baseline the engine is checked and
     benchmarked against."""
     _validate(facts, lines)
+    pooled: dict[tuple[int, int], int] = {}  # (pooled output, group) -> the pools of its lines
     work_totals = [0] * facts.n_works
     platform_out, pool_out = [], []
 
@@ -228,10 +288,18 @@ def split_reference(facts: Facts, lines: Lines, max_depth: int = 3) -> SplitResu
             credit(int(facts.src_work[j]), up, depth + 1)
         work_totals[work] += kept
 
-    for o, revenue, p in zip(lines.output.tolist(), lines.revenue.tolist(), lines.platform_bps.tolist()):
+    group_of = groups.tolist() if groups is not None else [0] * len(lines.output)
+    for o, revenue, p, g in zip(lines.output.tolist(), lines.revenue.tolist(), lines.platform_bps.tolist(), group_of):
         pool, platform = allocate(revenue, [BPS - p, p])
         platform_out.append(platform)
         pool_out.append(pool)
+        if facts.out_pooled is not None and facts.out_pooled[o]:
+            pooled[(o, g)] = pooled.get((o, g), 0) + pool
+            continue
+        lo, hi = int(facts.out_ptr[o]), int(facts.out_ptr[o + 1])
+        for w, amount in zip(facts.link_work[lo:hi].tolist(), allocate(pool, facts.link_weight[lo:hi].tolist())):
+            credit(w, amount, 0)
+    for (o, _), pool in sorted(pooled.items()):
         lo, hi = int(facts.out_ptr[o]), int(facts.out_ptr[o + 1])
         for w, amount in zip(facts.link_work[lo:hi].tolist(), allocate(pool, facts.link_weight[lo:hi].tolist())):
             credit(w, amount, 0)
