@@ -140,9 +140,13 @@ contract OutputRegistry is RelayedAccessControl {
         return _ids[outputHash];
     }
 
+    /// @dev An output may be registered without links: the platform cannot attribute it (a
+    /// text-to-image generation with no reference), and the ledger pays its usage through its
+    /// model's training-set split instead. With links, they must be well formed and sum to 10000.
     function _checkLinks(uint256 index, Link[] calldata links) private view {
         uint256 m = links.length;
-        if (m == 0 || m > MAX_LINKS) revert BadLinkCount(index, m);
+        if (m == 0) return;
+        if (m > MAX_LINKS) revert BadLinkCount(index, m);
         uint256 total;
         uint64 previous;
         for (uint256 j; j < m; ++j) {

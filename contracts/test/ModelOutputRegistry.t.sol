@@ -242,6 +242,21 @@ contract ModelOutputRegistryTest is CheatCodes {
         outputs.correctLinks(keccak256("img"), 9, corrected);
     }
 
+    function testOutputWithoutLinksIsRegisteredForItsModelsPool() public {
+        OutputRegistry.OutputInput[] memory batch = new OutputRegistry.OutputInput[](1);
+        batch[0] = OutputRegistry.OutputInput({outputHash: keccak256("plain"), modelId: model, links: new OutputRegistry.Link[](0)});
+        vm.expectEmit();
+        emit OutputRegistry.OutputRegistered(1, keccak256("plain"), model, new OutputRegistry.Link[](0));
+        vm.prank(PLATFORM);
+        uint64 id = outputs.registerOutputs(batch);
+        require(id == 1 && outputs.outputIdOf(keccak256("plain")) == 1, "registered without links");
+        OutputRegistry.Link[] memory tooMany = new OutputRegistry.Link[](65);
+        batch[0] = OutputRegistry.OutputInput({outputHash: keccak256("many"), modelId: model, links: tooMany});
+        vm.prank(PLATFORM);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.BadLinkCount.selector, 0, 65));
+        outputs.registerOutputs(batch);
+    }
+
     function testCorrectionsAreCheckedLikeRegistrations() public {
         vm.prank(PLATFORM);
         outputs.registerOutputs(_output(keccak256("img"), model, 1, 7000, 2, 3000));

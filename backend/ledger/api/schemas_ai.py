@@ -97,7 +97,11 @@ class OutputIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     output_hash: str = Field(pattern=HEX32, description="SHA-256 of the generated content.")
     model_id: int = Field(ge=1, le=MAX_ID)
-    links: list[LinkIn] = Field(min_length=1, max_length=64)
+    links: list[LinkIn] = Field(
+        max_length=64,
+        description="Attribution links, weights summing to 10000 bps. Empty: the platform cannot attribute the output; its usage "
+        "is then paid through its model's training-set split (equal per licensed work).",
+    )
     fingerprints: dict[Annotated[str, Field(max_length=32)], Annotated[list[Annotated[str, Field(max_length=18)]], Field(min_length=1, max_length=64)]] | None = Field(
         None,
         max_length=8,

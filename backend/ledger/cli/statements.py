@@ -176,6 +176,10 @@ def verify(
     previous: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="The document of the statement before it in its currency (its balancesFrom): check the balances brought forward.")
     ] = None,
+    blocks: Annotated[
+        Path | None,
+        typer.Option(exists=True, file_okay=False, help="A content store with the training-set lists of the models whose pools the statement pays (e.g. a copy of the ledger's data/blocks); each list is checked against its root on chain."),
+    ] = None,
 ) -> None:
     """Checks a statement against the chain alone (no ledger needed): its hash, the published
     root and totals, every sum to the unit, and the anchors of the usage reports behind it; with
@@ -195,7 +199,7 @@ def verify(
     checks = verify_statement(w3, raw, statement_id, previous.read_bytes() if previous else None)
     if usage is not None and all(c.ok for c in checks):
         with tempfile.TemporaryDirectory() as work:
-            checks += recompute_statement(w3, raw, sorted(usage.glob("*.csv")), Path(work))
+            checks += recompute_statement(w3, raw, sorted(usage.glob("*.csv")), Path(work), blocks)
     table = Table("check", "", "detail")
     for check in checks:
         table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FAILED[/red]", check.detail)

@@ -52,8 +52,10 @@ class UsageLine(SQLModel, table=True):
     line_id: str = Field(max_length=200)
     line_number: int  # in the file, for messages and audits
     #: No foreign key: outputs are a projection the indexer may rebuild from the chain, while
-    #: usage lines are the platform's own records and must survive that rebuild.
-    output_id: int = Field(index=True, sa_type=ID64)
+    #: usage lines are the platform's own records and must survive that rebuild. A line is about
+    #: an output or, for model-level revenue (subscriptions, training fees), a model: one of the two.
+    output_id: int | None = Field(default=None, index=True, sa_type=ID64)
+    model_id: int | None = Field(default=None, index=True, sa_type=ID64)
     platform_output_ref: str = ""
     use_type: str = Field(max_length=32)
     commercial_model: str = Field(max_length=32)

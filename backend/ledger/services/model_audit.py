@@ -114,9 +114,20 @@ def _consent(session: Session, works: dict[int, Work], model_block: int) -> dict
     return out
 
 
-def audit_in(engine: Engine, model_id: int, one_creator_share_bps: int = DEFAULT_ONE_CREATOR_SHARE_BPS) -> ModelAudit:
-    """The audit on any database holding the projection (a provenance verifier builds one from
-    the chain; it has no consent evidence)."""
+@dataclass(frozen=True)
+class Judged:
+    """Every judgement of an audit, licensed works included (a model's revenue pool pays those)."""
+
+    lineage: list[Model]
+    use: Use
+    findings: list[AuditFinding]
+    unavailable: list[int]
+    one_creator: list[OneCreatorFlag]
+
+
+def judge_in(engine: Engine, model_id: int, one_creator_share_bps: int = DEFAULT_ONE_CREATOR_SHARE_BPS, consent: bool = True) -> Judged:
+    """Judges every work of the model's lineage (``consent``: weigh the recorded consent evidence
+    too; without it, from chain events alone)."""
     findings: list[AuditFinding] = []
     unavailable: list[int] = []
     flags: list[OneCreatorFlag] = []
@@ -137,22 +148,30 @@ def audit_in(engine: Engine, model_id: int, one_creator_share_bps: int = DEFAULT
                 for t in s.exec(select(WorkTermsVersion).where(col(WorkTermsVersion.work_id).in_(chunk))):
                     history[t.work_id].append(t)
             accepted = _accepted(s, model.platform, point)
-            consent = _consent(s, works, model.block_number)
+            evidence = _consent(s, works, model.block_number) if consent else {}
             aimed_at = None
             if model.base_model_id is not None:  # a fine-tune: is its own set mostly one holder's?
                 aimed_at = _one_creator(model, works, len(ids), one_creator_share_bps)
                 if aimed_at is not None:
                     flags.append(aimed_at)
             for work_id in ids:
-                finding = _judge(model, point, use, works.get(work_id), history[work_id], work_id, accepted, consent.get(work_id, []))
+                finding = _judge(model, point, use, works.get(work_id), history[work_id], work_id, accepted, evidence.get(work_id, []))
                 if finding.status in OK_STATUSES and aimed_at is not None and works[work_id].manager == aimed_at.holder:
                     finding = _judge_finetune(finding, history[work_id], point, accepted)
                 findings.append(finding)
+    return Judged(lineage, use, findings, unavailable, flags)
+
+
+def audit_in(engine: Engine, model_id: int, one_creator_share_bps: int = DEFAULT_ONE_CREATOR_SHARE_BPS) -> ModelAudit:
+    """The audit on any database holding the projection (a provenance verifier builds one from
+    the chain; it has no consent evidence)."""
+    judged = judge_in(engine, model_id, one_creator_share_bps)
+    findings = judged.findings
     counts = Counter(f.status for f in findings)
     problems = [f for f in findings if f.status not in OK_STATUSES]
     return ModelAudit(
-        model_id, not problems and not unavailable, len(findings), dict(counts), problems, unavailable, use.key, flags,
-        counts.get("consent_conflict", 0),
+        model_id, not problems and not judged.unavailable, len(findings), dict(counts), problems, judged.unavailable, judged.use.key,
+        judged.one_creator, counts.get("consent_conflict", 0),
     )  # fmt: skip
 
 

@@ -88,10 +88,17 @@ def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
-def normalise_links(links: tuple[tuple[int, int, int], ...] | list[tuple[int, int, int]], where: str = "") -> tuple[tuple[int, int, int], ...]:
-    """(work, weight bps, kind) links checked as the contract checks them, sorted by work."""
-    if not 1 <= len(links) <= MAX_LINKS:
-        raise InvalidInput(f"{where}an output needs 1 to {MAX_LINKS} attribution links, got {len(links)}")
+def normalise_links(
+    links: tuple[tuple[int, int, int], ...] | list[tuple[int, int, int]], where: str = "", allow_none: bool = False
+) -> tuple[tuple[int, int, int], ...]:
+    """(work, weight bps, kind) links checked as the contract checks them, sorted by work.
+    ``allow_none``: an output registered without links (its usage pays its model's pool)."""
+    if not allow_none and not links:
+        raise InvalidInput(f"{where}at least one link is needed")
+    if len(links) > MAX_LINKS:
+        raise InvalidInput(f"{where}an output has at most {MAX_LINKS} attribution links, got {len(links)}")
+    if not links:
+        return ()
     out = tuple(sorted(links))
     ids = [w for w, *_ in out]
     if len(set(ids)) != len(ids):
@@ -111,7 +118,7 @@ def normalise_links(links: tuple[tuple[int, int, int], ...] | list[tuple[int, in
 def _normalise(req: OutputRequest, where: str) -> OutputRequest:
     if len(req.output_hash) != 32 or req.output_hash == bytes(32):
         raise InvalidInput(f"{where}output_hash must be 32 non-zero bytes (0x + 64 hex digits)")
-    links = normalise_links(req.links, where)
+    links = normalise_links(req.links, where, allow_none=True)
     if req.file is not None and hashlib.sha256(req.file).digest() != req.output_hash:
         raise InvalidInput(f"{where}output_hash is not the SHA-256 of the uploaded file")
     return replace(req, links=links)

@@ -14,6 +14,8 @@ unit; the co-owner split rounds the reversal on its own (a unit per owner at mos
 """
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import Engine, and_, exists
@@ -25,8 +27,24 @@ from ledger.accounting.tracing import trace
 from ledger.db import chunked
 from ledger.models import Output, OutputLink, OutputLinkCorrection, UsageLine, UsageReport, Work, WorkOwnerVersion, WorkTermsVersion
 from ledger.runtime import Ledger
+from ledger.services.model_audit import DEFAULT_ONE_CREATOR_SHARE_BPS
+from ledger.services.model_pools import Pool, models_of, payable_or_refuse, pool_of
 from ledger.services.platform_shares import shares_for
 from ledger.services.errors import InvalidInput
+
+
+class Usage(NamedTuple):
+    """One usage line that counts: about an output, or (model-level revenue) a model."""
+
+    output_id: int | None
+    model_id: int | None
+    revenue: int
+    currency: str
+    report_pk: int
+
+
+def _usage(rows: list) -> list[Usage]:  # type: ignore[type-arg]
+    return [Usage(None if o is None else int(o), None if m is None else int(m), int(r), str(c), int(p)) for _, o, m, r, c, p in rows]
 
 
 @dataclass(frozen=True)
@@ -101,12 +119,14 @@ class RoyaltyRun:
     reports: list[ReportShare] = field(default_factory=list)  # traced runs only
     traces: Traces | None = None  # traced runs only: sum to holders_total
     held: Traces | None = None  # traced runs with ``hold``: the parts of ``traces`` from held outputs, by dispute
+    pool_shares: list["PoolShare"] = field(default_factory=list)  # traced runs: model pools, per report
+    pools: list[Pool] = field(default_factory=list)  # traced runs: who each of those pools paid, by model
 
 
 def effective_lines(
     session: Session, period_start: int, period_end: int, currency: str | None = None, reports: set[int] | None = None
-) -> list[tuple[int, int, str, int]]:
-    """(output_id, revenue, currency, report pk) of every line in anchored reports inside the period that no
+) -> list[Usage]:
+    """Every line in anchored reports inside the period that no
     later anchored line replaces (only ``currency``, and only the reports ``reports``, when given).
     A report whose anchor is not on chain yet (a self-signing platform has not relayed it) does not
     count, and neither do its corrections. In line order."""
@@ -120,7 +140,7 @@ def effective_lines(
         )
     )
     stmt = (
-        select(UsageLine.id, UsageLine.output_id, UsageLine.revenue, UsageReport.currency, UsageLine.report_pk)
+        select(UsageLine.id, UsageLine.output_id, UsageLine.model_id, UsageLine.revenue, UsageReport.currency, UsageLine.report_pk)
         .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
         .where(UsageReport.period_start >= period_start, UsageReport.period_end <= period_end, UsageReport.anchor_tx != "", ~replaced)
         .order_by(col(UsageLine.id))
@@ -131,11 +151,11 @@ def effective_lines(
         found = list(session.exec(stmt).all())
     else:  # a few reports of a period (an adjustment): fetch just theirs
         found = sorted(row for chunk in chunked(sorted(reports)) for row in session.exec(stmt.where(col(UsageLine.report_pk).in_(chunk))).all())
-    return [(int(o), int(r), str(c), int(p)) for _, o, r, c, p in found]
+    return _usage(found)
 
 
-def reversed_lines(session: Session, reports: set[int], paid: set[int] | None = None) -> list[tuple[int, int, str, int]]:
-    """(output_id, revenue, currency, report pk) of the lines a statement paid (in the reports
+def reversed_lines(session: Session, reports: set[int], paid: set[int] | None = None) -> list[Usage]:
+    """The lines a statement paid (in the reports
     ``paid``; default: every report a statement settled) that anchored lines of ``reports``
     replace: what an adjustment paying ``reports`` must take back. In line order."""
     targets: set[tuple[str, str]] = set()
@@ -152,7 +172,7 @@ def reversed_lines(session: Session, reports: set[int], paid: set[int] | None = 
         ids = sorted(line_id for p, line_id in targets if p == platform)
         for chunk in chunked(ids):
             stmt = (
-                select(UsageLine.id, UsageLine.output_id, UsageLine.revenue, UsageReport.currency, UsageLine.report_pk)
+                select(UsageLine.id, UsageLine.output_id, UsageLine.model_id, UsageLine.revenue, UsageReport.currency, UsageLine.report_pk)
                 .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
                 .where(UsageLine.platform == platform, col(UsageLine.line_id).in_(chunk))
             )
@@ -161,7 +181,7 @@ def reversed_lines(session: Session, reports: set[int], paid: set[int] | None = 
             else:
                 stmt = stmt.where(col(UsageLine.report_pk).in_(sorted(paid)))
             found.extend(session.exec(stmt).all())
-    return [(int(o), int(r), str(c), int(p)) for _, o, r, c, p in sorted(found)]
+    return _usage(sorted(found))
 
 
 def links_as_of(
@@ -238,13 +258,38 @@ def owners_as_of(session: Session, work_ids: list[int], as_of: int) -> dict[int,
     return out
 
 
+@dataclass(frozen=True)
+class Built:
+    """The engine's arrays and how to find things in them."""
+
+    facts: Facts
+    out_index: dict[int, int]  # output id -> dense output (an output without links: its model's pool)
+    pool_index: dict[int, int]  # model id -> its pool's dense output
+    work_ids: list[int]  # dense work -> work id
+    payees: list[tuple[str, str]]  # dense payee -> (account, payout)
+    pools: dict[int, Pool]  # the pools split, by model
+
+    def index_of(self, row: Usage) -> int:
+        return self.pool_index[row.model_id] if row.model_id is not None else self.out_index[row.output_id]  # type: ignore[index]
+
+
 def facts_for(
-    session: Session, output_ids: list[int], max_depth: int, as_of: int, links: dict[int, list[tuple[int, int]]] | None = None
-) -> tuple[Facts, dict[int, int], list[int], list[tuple[str, str]]]:
+    session: Session, output_ids: list[int], max_depth: int, as_of: int, links: dict[int, list[tuple[int, int]]] | None = None,
+    model_ids: set[int] | None = None, pool_for: Callable[[int], Pool] | None = None,
+) -> Built:  # fmt: skip
     """Builds the engine's arrays (links, owners and sources as of unix time ``as_of``; ``links``
-    overrides some outputs' links); returns (facts, output id -> dense index, dense work ids, payees)."""
+    overrides some outputs' links) with a pool for each of ``model_ids`` and for the model of each
+    output without links (``pool_for`` says who a model's pool pays)."""
     links = links_as_of(session, output_ids, as_of, links)
-    works: set[int] = {w for ls in links.values() for w, _ in ls}
+    linkless = [o for o in output_ids if not links.get(o)]
+    fallback = models_of(session, linkless)
+    wanted = set(model_ids or ()) | set(fallback.values())
+    if wanted and pool_for is None:
+        raise InvalidInput("usage paid through a model's pool needs the pools' rule")
+    pools = {m: pool_for(m) for m in sorted(wanted)} if pool_for is not None else {}
+    for pool in pools.values():
+        payable_or_refuse(pool)
+    works: set[int] = {w for ls in links.values() for w, _ in ls} | {w for p in pools.values() for w in p.works}
     sources = _sources(session, works, max_depth, as_of)
     works |= {s for entries in sources.values() for s, _, _ in entries}
     work_ids = sorted(works)
@@ -263,17 +308,25 @@ def facts_for(
             src_weight.append(weight)
             src_royalty.append(royalty)
         src_ptr.append(len(src_work))
-    out_index = {o: i for i, o in enumerate(output_ids)}
+    linked = [o for o in output_ids if links.get(o)]
+    out_index = {o: i for i, o in enumerate(linked)}
+    pool_index = {m: len(linked) + i for i, m in enumerate(pools)}
+    out_index.update({o: pool_index[m] for o, m in fallback.items()})
     out_ptr, link_work, link_weight = [0], [], []
-    for o in output_ids:
-        for w, weight in links.get(o, []):
+    for o in linked:
+        for w, weight in links[o]:
             link_work.append(dense[w])
             link_weight.append(weight)
         out_ptr.append(len(link_work))
+    for pool in pools.values():  # equal per paid work
+        link_work.extend(dense[w] for w in pool.works)
+        link_weight.extend([1] * len(pool.works))
+        out_ptr.append(len(link_work))
     a = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+    pooled = np.array([False] * len(linked) + [True] * len(pools), dtype=bool) if pools else None
     facts = Facts(a(out_ptr), a(link_work), a(link_weight), a(src_ptr), a(src_work), a(src_weight), a(src_royalty),
-                  a(own_ptr), a(own_payee), a(own_share), len(payees))  # fmt: skip
-    return facts, out_index, work_ids, list(payees)
+                  a(own_ptr), a(own_payee), a(own_share), len(payees), pooled)  # fmt: skip
+    return Built(facts, out_index, pool_index, work_ids, list(payees), pools)
 
 
 def _by_address(payees: list[tuple[str, str]], totals: list[int] | list[bool]) -> list[int]:
@@ -304,8 +357,21 @@ def compute(
     attribution dispute) also says which part of each line came from those outputs' usage."""
     return compute_in(
         ledger.engine, ledger.settings.platform_share_bps, period_start, period_end, max_depth,
-        currency=currency, reports=reports, traced=traced, hold=hold,
+        currency=currency, reports=reports, traced=traced, hold=hold, one_creator_share_bps=ledger.settings.one_creator_share_bps,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PoolShare:
+    """What one report's lines brought one model's pool: the lines naming the model and those of
+    its outputs without links. ``pool`` (after the platform's share) is split equally over the
+    pool's paid works. Negative in a reversal."""
+
+    report: int  # index into the run's reports
+    model_id: int
+    lines: int
+    revenue: int
+    pool: int
 
 
 @dataclass(frozen=True)
@@ -321,26 +387,25 @@ class _Part:
     group_dispute: np.ndarray  # per engine group: the dispute holding its outputs (0: none)
 
     @classmethod
-    def run(
-        cls, sign: int, facts: Facts, out_index: dict[int, int], rows: list[tuple[int, int, int]], share: dict[int, int],
-        max_depth: int, traced: bool, hold: dict[int, int],
-    ) -> "_Part":
+    def run(cls, sign: int, built: Built, rows: list[Usage], share: dict[int, int], max_depth: int, traced: bool, hold: dict[int, int]) -> "_Part":
         """The engine groups lines by (report, holding dispute): each report's lines from outputs
         under an attribution dispute make a group of their own, so tracing says what they brought
-        each payee. Only usage counted is held, never a reversal."""
-        pks = sorted({p for _, _, p in rows})
+        each payee (and a model's pool is split once per group). Only usage counted is held,
+        never a reversal."""
+        pks = sorted({u.report_pk for u in rows})
         group_of = {pk: g for g, pk in enumerate(pks)}
         lines = Lines(
-            np.array([out_index[o] for o, _, _ in rows], dtype=np.int64),
-            np.array([r for _, r, _ in rows], dtype=np.int64),
-            np.array([share[p] for _, _, p in rows], dtype=np.int64),
+            np.array([built.index_of(u) for u in rows], dtype=np.int64),
+            np.array([u.revenue for u in rows], dtype=np.int64),
+            np.array([share[u.report_pk] for u in rows], dtype=np.int64),
         )
-        groups = np.array([group_of[p] for _, _, p in rows], dtype=np.int64)
-        tags = [hold.get(o, 0) if sign > 0 else 0 for o, _, _ in rows]
+        groups = np.array([group_of[u.report_pk] for u in rows], dtype=np.int64)
+        tags = [hold.get(u.output_id, 0) if sign > 0 and u.output_id is not None else 0 for u in rows]
         keys = sorted({(g, d) for g, d in zip(groups.tolist(), tags)})
         key_of = {k: i for i, k in enumerate(keys)}
         engine_groups = np.array([key_of[k] for k in zip(groups.tolist(), tags)], dtype=np.int64)
-        result = split(facts, lines, max_depth, engine_groups if traced else None)
+        # Groups always: a model's pool is split per group, traced or not, so both give the same amounts.
+        result = split(built.facts, lines, max_depth, engine_groups, contributions=traced)
         if int(result.payee_totals.sum()) + int(result.platform.sum()) != int(lines.revenue.sum()):  # the engine guarantees it; never pay out otherwise
             raise RuntimeError("a split does not conserve revenue")
         group_report = np.array([g for g, _ in keys], dtype=np.int64)
@@ -350,11 +415,23 @@ class _Part:
     def group_sums(self, values: np.ndarray) -> list[int]:
         return [self.sign * v for v in _group_sums(self.groups, values, len(self.pks))]
 
+    def pool_shares(self, built: Built, offset: int) -> list[PoolShare]:
+        """Per (report, model): the lines that went to the model's pool, their revenue and pool."""
+        model_at = {i: m for m, i in built.pool_index.items()}
+        out: dict[tuple[int, int], list[int]] = {}
+        for g, o, revenue, pool in zip(self.groups.tolist(), self.lines.output.tolist(), self.lines.revenue.tolist(), self.result.pool.tolist()):
+            if o in model_at:
+                acc = out.setdefault((g + offset, model_at[o]), [0, 0, 0])
+                acc[0] += 1
+                acc[1] += self.sign * revenue
+                acc[2] += self.sign * pool
+        return [PoolShare(g, m, n, r, p) for (g, m), (n, r, p) in sorted(out.items())]
+
 
 def compute_in(
     engine: Engine, default_share_bps: int, period_start: int, period_end: int, max_depth: int = 3, *,
     currency: str | None = None, reports: set[int] | None = None, traced: bool = False, shares: dict[int, int] | None = None,
-    paid: set[int] | None = None, hold: dict[int, int] | None = None,
+    paid: set[int] | None = None, hold: dict[int, int] | None = None, one_creator_share_bps: int = DEFAULT_ONE_CREATOR_SHARE_BPS,
 ) -> list[RoyaltyRun]:
     """``compute`` on any database with the projection and the usage (the statement verifier
     rebuilds one from the chain); ``shares`` gives each report's platform share instead of the
@@ -365,23 +442,25 @@ def compute_in(
         rows = effective_lines(s, period_start, period_end, currency, reports)
         taken_back = [] if reports is None else reversed_lines(s, reports, paid)
         if currency is not None:
-            taken_back = [row for row in taken_back if row[2] == currency]
+            taken_back = [row for row in taken_back if row.currency == currency]
         if not rows and not taken_back:
             return []
-        output_ids = sorted({o for o, *_ in rows + taken_back})
-        facts, out_index, work_ids, payees = facts_for(s, output_ids, max_depth, period_end)
+        output_ids = sorted({u.output_id for u in rows + taken_back if u.output_id is not None})
+        model_ids = {u.model_id for u in rows + taken_back if u.model_id is not None}
+        built = facts_for(s, output_ids, max_depth, period_end, model_ids=model_ids, pool_for=lambda m: pool_of(engine, m, one_creator_share_bps))
+        facts, work_ids, payees = built.facts, built.work_ids, built.payees
         report_rows = {
             int(r.id): r  # type: ignore[arg-type]
-            for chunk in chunked(sorted({p for *_, p in rows + taken_back}))
+            for chunk in chunked(sorted({u.report_pk for u in rows + taken_back}))
             for r in s.exec(select(UsageReport).where(col(UsageReport.id).in_(chunk)))
         }
         share = shares if shares is not None else shares_for(s, [(pk, r.platform, r.period_start) for pk, r in report_rows.items()], default_share_bps)
     runs = []
-    for cur in sorted({c for _, _, c, _ in rows + taken_back}):
+    for cur in sorted({u.currency for u in rows + taken_back}):
         parts = [
-            _Part.run(sign, facts, out_index, mine, share, max_depth, traced, hold or {})
+            _Part.run(sign, built, mine, share, max_depth, traced, hold or {})
             for sign, source in ((1, rows), (-1, taken_back))
-            if (mine := [(o, r, p) for o, r, c, p in source if c == cur])
+            if (mine := [u for u in source if u.currency == cur])
         ]  # fmt: skip
         revenue = sum(p.sign * int(p.lines.revenue.sum()) for p in parts)
         platform_total = sum(p.sign * int(p.result.platform.sum()) for p in parts)
@@ -399,6 +478,7 @@ def compute_in(
             touched |= part.result.payee_totals != 0
         order = _by_address(payees, touched.tolist())
         report_shares: list[ReportShare] = []
+        pool_shares: list[PoolShare] = []
         traces = held = None
         if traced:
             pieces = []
@@ -411,6 +491,7 @@ def compute_in(
                     report_shares.append(
                         ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, counts[g], revenues[g], kept[g], share[pk], part.sign < 0)
                     )
+                pool_shares.extend(part.pool_shares(built, offset))
                 t = _traces(facts, part.result, work_ids, order, part.group_report, part.group_dispute)
                 pieces.append(Traces(t.payee, t.work_id, t.report + offset, t.amount * part.sign, t.dispute))
             joined = [np.concatenate([getattr(t, f) for t in pieces]) for f in ("payee", "work_id", "report", "amount", "dispute")]
@@ -419,12 +500,14 @@ def compute_in(
             traces, held = tagged.merged(), tagged.held()
             if int(traces.amount.sum()) != holders_total or (traces.payee < 0).any():
                 raise RuntimeError(f"traced lines of {cur} do not add up to the holders' total")
+        used = {ps.model_id for ps in pool_shares}
         runs.append(
             RoyaltyRun(
                 cur, sum(len(p.lines.revenue) for p in parts), revenue, platform_total, holders_total,
                 [PayeeTotal(*payees[p], int(totals[p])) for p in order],
                 {work_ids[i]: int(v) for i, v in enumerate(work_totals.tolist()) if v},
                 dict(sorted(by_platform.items())), report_shares, traces, held if traced and hold else None,
+                pool_shares, [built.pools[m] for m in sorted(used)],
             )  # fmt: skip
         )
     return runs

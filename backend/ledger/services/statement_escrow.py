@@ -105,11 +105,12 @@ def resplit(session: Session, correction: Correction, as_of: int) -> Callable[[i
     """What an amount held for an upheld attribution dispute pays: the engine's split of it as
     one usage line of the output with no platform share, by the corrected links and the owners
     at ``as_of`` (upstream royalties included, as for any usage). Conserves the amount."""
-    facts, _, _, payees = facts_for(session, [correction.output_id], MAX_DEPTH, as_of, {correction.output_id: correction.links})
+    built = facts_for(session, [correction.output_id], MAX_DEPTH, as_of, {correction.output_id: correction.links})
+    facts, payees = built.facts, built.payees
 
     def pay(amount: int) -> list[tuple[escrow.Payee, int]]:
         one = np.array([amount], dtype=np.int64)
-        result = split(facts, Lines(np.zeros(1, dtype=np.int64), one, np.zeros(1, dtype=np.int64)), MAX_DEPTH)
+        result = split(facts, Lines(np.array([built.out_index[correction.output_id]], dtype=np.int64), one, np.zeros(1, dtype=np.int64)), MAX_DEPTH)
         totals = result.payee_totals.tolist()
         if sum(totals) != amount:
             raise RuntimeError("escrow split again does not conserve the amount")

@@ -39,6 +39,9 @@ from ledger.services.checks import Check, Checks
 from ledger.services.platform_shares import share_in_force
 from ledger.services import statement_escrow
 from ledger.services.royalties import RoyaltyRun, compute_in
+from ledger.services.model_audit import DEFAULT_ONE_CREATOR_SHARE_BPS
+from ledger.services.model_pools import PoolCheck
+from ledger.services.statements import model_pools_document
 from ledger.services.usage import Header, ReportReader, resolve_lines, records_from_csv
 
 
@@ -411,7 +414,7 @@ def _distributor(w3: Web3, doc: dict[str, Any]) -> Contract:
     return w3.eth.contract(address=to_checksum_address(doc["distributor"]), abi=compile_contract("RoyaltyDistributor.sol").abi)
 
 
-def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: Path) -> list[Check]:
+def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: Path, blocks: Path | None = None) -> list[Check]:
     """Recomputes every amount of a statement from the chain and the usage report files, the way
     the ledger did, in a database built here from the chain's events alone.
 
@@ -419,9 +422,14 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
     chain, so a changed file is not taken for the reported one); other anchored files only count
     for the lines they replace. The platform share of each report is the one the statement
     declares (agreements are off chain). The entries, the traced lines and the totals must come
-    out identical, to the unit."""
+    out identical, to the unit.
+
+    Revenue paid through models' pools (model-level lines, outputs without links) needs the
+    models' training-set lists: ``blocks`` is a content store holding them (e.g. a copy of the
+    ledger's); each list is checked against the Merkle root on chain before it counts."""
     c = Checks()
     doc: dict[str, Any] = json.loads(raw)
+    one_creator = int(doc.get("modelPools", {}).get("oneCreatorShareBps", DEFAULT_ONE_CREATOR_SHARE_BPS))
     parsed: dict[str, tuple[Header, list[dict[str, object]]]] = {}
     for path in usage_files:
 
@@ -447,13 +455,14 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
     try:
         init_db(engine)
         contracts = {name: w3.eth.contract(address=to_checksum_address(a), abi=compile_contract(f"{name}.sol").abi) for name, a in doc["contracts"].items()}
-        c.check("facts rebuilt from the chain", lambda: _sync(w3, engine, contracts, workdir, int(doc["contractsFromBlock"])))
+        c.check("facts rebuilt from the chain", lambda: _sync(w3, engine, contracts, blocks or workdir / "blocks", int(doc["contractsFromBlock"])))
         in_statement = {r["batchHash"] for r in doc["reports"]}
         anchor = contracts["UsageAnchor"]
         pks: dict[str, int] = {}
 
         def load() -> tuple[bool, str]:
             context = 0
+            pools = PoolCheck(engine, one_creator)
             with session_scope(engine) as s:
                 for batch_hash in _replaced_first(parsed, [r["batchHash"] for r in doc["reports"]]):
                     header, rows = parsed[batch_hash]
@@ -470,7 +479,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
                     s.add(report)
                     s.flush()
                     for lo in range(0, len(rows), 5_000):
-                        s.execute(insert(UsageLine), resolve_lines(s, header, rows[lo : lo + 5_000], report.id))
+                        s.execute(insert(UsageLine), resolve_lines(s, header, rows[lo : lo + 5_000], report.id, pools))
                     pks[batch_hash] = int(report.id or 0)
             return True, f"{len(doc['reports'])} reports of the statement, {context} other anchored reports for their replacements"
 
@@ -483,7 +492,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
         runs = compute_in(
             engine, 0, int(doc["periodStart"]), as_of, currency=doc["currency"], traced=True, shares=shares,
             reports={pks[r["batchHash"]] for r in doc["reports"] if not r.get("reversal")},
-            paid={pks[r["batchHash"]] for r in doc["reports"] if r.get("reversal")}, hold=attribution.hold,
+            paid={pks[r["batchHash"]] for r in doc["reports"] if r.get("reversal")}, hold=attribution.hold, one_creator_share_bps=one_creator,
         )  # fmt: skip
 
         def same() -> tuple[bool, str]:
@@ -508,11 +517,36 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
             return ok, f"{len(entries):,} entries and {len(lines):,} lines recomputed; entries that differ: {wrong}; totals {'match' if totals else 'differ'}"
 
         c.check("amounts recomputed", same)
+        if runs and (runs[0].pool_shares or "modelPools" in doc):
+
+            def pools_same() -> tuple[bool, str]:
+                mine = model_pools_document(runs[0], one_creator) if runs[0].pool_shares else None
+                theirs = doc.get("modelPools")
+                if mine != theirs:
+                    return False, f"the statement's model pools differ from the chain's: {_first_difference(mine, theirs)}"
+                paid = sum(m["works"] for m in mine["models"])  # type: ignore[index]
+                excluded = sum(len(m["excluded"]) for m in mine["models"])  # type: ignore[index]
+                return True, f"{len(mine['shares'])} pool share(s) of {len(mine['models'])} model(s): {paid:,} works paid, {excluded:,} excluded, as the terms on chain say"  # type: ignore[index]
+
+            c.check("model pools recomputed", pools_same)
         if runs and (attribution.hold or any(r["outcome"] == "upheld" for r in doc.get("escrowReleases", []))):
             c.check("attribution escrow recomputed", lambda: _attribution_escrow(engine, doc, runs[0], attribution))
     finally:
         engine.dispose()
     return c.results
+
+
+def _first_difference(a: Any, b: Any, at: str = "") -> str:
+    """Where two JSON values first differ, for a message a person can act on."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                return _first_difference(a.get(k), b.get(k), f"{at}.{k}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return _first_difference(x, y, f"{at}[{i}]")
+    return f"{at or 'value'}: recomputed {json.dumps(a)[:200]}, statement says {json.dumps(b)[:200]}"
 
 
 def _attribution_escrow(engine: Engine, doc: dict[str, Any], run: RoyaltyRun, attribution: statement_escrow.Standing) -> tuple[bool, str]:
@@ -566,6 +600,6 @@ def _replaced_first(parsed: dict[str, tuple[Header, list[dict[str, object]]]], f
     return ordered
 
 
-def _sync(w3: Web3, engine: Engine, contracts: dict[str, Contract], workdir: Path, from_block: int) -> tuple[bool, str]:
-    result = Indexer(w3, engine, contracts, LocalBlockStore(workdir / "blocks"), from_block).sync()
+def _sync(w3: Web3, engine: Engine, contracts: dict[str, Contract], blocks: Path, from_block: int) -> tuple[bool, str]:
+    result = Indexer(w3, engine, contracts, LocalBlockStore(blocks), from_block).sync()
     return True, f"blocks {result.from_block:,}..{result.to_block:,}: {result.events:,} events"

@@ -174,6 +174,17 @@ def _document(
     }
 
 
+def model_pools_document(run: royalties.RoyaltyRun, one_creator_share_bps: int) -> dict[str, Any]:
+    """What went to models' pools (model-level lines, outputs without links), per report, and who
+    each pool paid and did not pay, with the rule; the verifier recomputes all of it."""
+    return {
+        "rule": "equal per paid work",
+        "oneCreatorShareBps": one_creator_share_bps,
+        "shares": [{"report": p.report, "model": p.model_id, "lines": p.lines, "revenue": p.revenue, "pool": p.pool} for p in run.pool_shares],
+        "models": [pool.as_document() for pool in run.pools],
+    }
+
+
 def _check_currency(currency: str) -> None:
     if not is_currency(currency):
         raise InvalidInput(f"currency must be an ISO 4217 code with a minor unit, like JPY or USD; got {currency!r}")
@@ -387,6 +398,8 @@ def _compute(ledger: Ledger, start: int, end: int, currency: str, settlement: "S
     tree = StandardMerkleTree.of(pay.leaves, STATEMENT_LEAF_TYPES)
     assert run.traces is not None
     head = _document(ledger, run, start, end, pay, tree.root, settlement)
+    if run.pool_shares:
+        head["modelPools"] = model_pools_document(run, ledger.settings.one_creator_share_bps)
     head.update(sequence=len(earlier), adjusts=[e.statement_id for e in earlier], anchorsUpTo=up_to, **held.document())
     c.run, c.held, c.pay, c.tree = run, held, pay, tree
     c.document = canonical_with_lines(head, lines_json(held.traces))

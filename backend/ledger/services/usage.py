@@ -4,7 +4,7 @@ validated line by line, stored all-or-nothing, and anchored on chain by hash.
 File format (CSV, UTF-8; see docs/usage-format.md):
 
     HEAD,<report_id>,<platform address>,<period_start YYYY-MM-DD>,<period_end YYYY-MM-DD>,<currency>[,<corrects_report_id>]
-    LINE,<line_id>,<output_hash>,<platform_output_id>,<use_type>,<commercial_model>,<territory>,<uses>,<revenue_minor>[,<replaces_line_id>]
+    LINE,<line_id>,<output_hash | model:<id>>,<platform_output_id>,<use_type>,<commercial_model>,<territory>,<uses>,<revenue_minor>[,<replaces_line_id>]
     ...
     FOOT,<line_count>,<total_revenue_minor>
 
@@ -37,13 +37,18 @@ from sqlmodel import Session, col, select
 from ledger.codes import is_currency, is_territory
 from ledger.dates import iso_day, unix_day
 from ledger.db import session_scope
-from ledger.models import ApiKey, Model, Output, Role, Statement, UsageAnchorRecord, UsageLine, UsageReport
+from ledger.models import ApiKey, Model, Output, OutputLink, Role, Statement, UsageAnchorRecord, UsageLine, UsageReport
+from ledger.models.types import MAX_ID
+from ledger.services.model_pools import PoolCheck, models_of, platform_models
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput
 from ledger.services.locks import KeyedLocks
 from ledger.services.signing import SignatureRequired, execute
 
 USE_TYPES = frozenset({"generation", "download", "stream", "print", "display", "other"})
+#: Revenue of a model rather than of one output (a line naming ``model:<id>``): paid over its training set.
+MODEL_USE_TYPES = frozenset({"subscription", "api_access", "training_fee", "model_licence", "other"})
+_MODEL = re.compile(r"^model:([1-9][0-9]{0,18})$")
 COMMERCIAL_MODELS = frozenset({"subscription", "ad_supported", "pay_per_use", "free", "other"})
 MAX_REVENUE = 10**14  # per line, minor units: keeps every split inside int64
 CHUNK = 5_000
@@ -125,10 +130,14 @@ def _line(fields: list[str], line: int) -> dict[str, object]:
     _, line_id, output_hash, ref, use_type, model, territory, uses, revenue, *rest = [f.strip() for f in fields]
     if not _ID.match(line_id):
         raise UsageFormatError(line, f"line_id {line_id!r} must be 1-200 letters, digits or ._:/-")
-    if not _HEX32.match(output_hash.lower()):
-        raise UsageFormatError(line, f"output_hash must be 0x + 64 hex digits, got {output_hash!r}")
-    if use_type not in USE_TYPES:
-        raise UsageFormatError(line, f"use_type {use_type!r} is not one of {sorted(USE_TYPES)}")
+    model_line = _MODEL.match(output_hash) is not None
+    if not model_line and not _HEX32.match(output_hash.lower()):
+        raise UsageFormatError(line, f"output_hash must be 0x + 64 hex digits (an output) or model:<id> (model-level revenue), got {output_hash!r}")
+    if model_line and int(output_hash[6:]) > MAX_ID:
+        raise UsageFormatError(line, f"model id {output_hash[6:]} exceeds {MAX_ID}")
+    allowed = MODEL_USE_TYPES if model_line else USE_TYPES
+    if use_type not in allowed:
+        raise UsageFormatError(line, f"use_type {use_type!r} is not one of {sorted(allowed)} (for a line naming {'a model' if model_line else 'an output'})")
     if model not in COMMERCIAL_MODELS:
         raise UsageFormatError(line, f"commercial_model {model!r} is not one of {sorted(COMMERCIAL_MODELS)}")
     if not is_territory(territory):
@@ -159,6 +168,10 @@ def records_from_json(report: dict[str, object], lines: list[dict[str, object]])
     yield 1, ["HEAD", *(str(report.get(k) or "") for k in ("report_id", "platform", "period_start", "period_end", "currency", "corrects_report_id"))]
     total = 0
     for i, line in enumerate(lines, start=2):
+        if line.get("model_id") is not None:
+            if line.get("output_hash"):
+                raise UsageFormatError(i, "a line names an output (output_hash) or a model (model_id), not both")
+            line = {**line, "output_hash": f"model:{line['model_id']}"}
         fields = ("line_id", "output_hash", "platform_output_id", "use_type", "commercial_model", "territory", "uses", "revenue", "replaces_line_id")
         yield i, ["LINE", *("" if line.get(k) is None else str(line.get(k)) for k in fields)]
         revenue = line.get("revenue")
@@ -260,10 +273,14 @@ class ReportReader:
         return row
 
 
-def resolve_lines(session: Session, header: Header, rows: list[dict[str, object]], report_pk: int | None) -> list[dict[str, object]]:
-    """Resolves a chunk's output hashes and line ids against the database: rows ready to insert."""
+def resolve_lines(
+    session: Session, header: Header, rows: list[dict[str, object]], report_pk: int | None, pools: PoolCheck
+) -> list[dict[str, object]]:
+    """Resolves a chunk's output hashes, models and line ids against the database: rows ready to
+    insert. Revenue that goes to a model's pool (a model-level line; a line of an output without
+    links) is refused when the pool could pay no one (``pools``)."""
     platform = header.platform
-    hashes = {str(r["output_hash"]) for r in rows}
+    hashes = {str(r["output_hash"]) for r in rows if not str(r["output_hash"]).startswith("model:")}
     outputs = dict(
         session.exec(
             select(Output.output_hash, Output.output_id)
@@ -271,6 +288,10 @@ def resolve_lines(session: Session, header: Header, rows: list[dict[str, object]
             .where(col(Output.output_hash).in_(hashes), Model.platform == platform)
         ).all()
     )
+    named_models = {int(str(r["output_hash"])[6:]) for r in rows if str(r["output_hash"]).startswith("model:")}
+    own_models = platform_models(session, platform, named_models)
+    linked = set(session.exec(select(OutputLink.output_id).where(col(OutputLink.output_id).in_(list(outputs.values())))).all()) if outputs else set()
+    pooled_model = models_of(session, [o for o in outputs.values() if o not in linked])
     ids = [str(r["line_id"]) for r in rows]
     used = set(session.exec(select(UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.line_id).in_(ids))).all())
     replaced = {str(r["replaces_line_id"]) for r in rows if r["replaces_line_id"]}
@@ -290,8 +311,20 @@ def resolve_lines(session: Session, header: Header, rows: list[dict[str, object]
     out = []
     for r in rows:
         n = int(r["line_number"])  # type: ignore[call-overload]
-        if r["output_hash"] not in outputs:
-            raise UsageFormatError(n, f"output {r['output_hash']} is not a registered output of this platform's models")
+        subject = str(r["output_hash"])
+        output_id: int | None = None
+        model_id: int | None = None
+        if subject.startswith("model:"):
+            model_id = int(subject[6:])
+            if model_id not in own_models:
+                raise UsageFormatError(n, f"model {model_id} is not a registered model of this platform")
+            pools.require(model_id, f"line {n}: ")
+        elif subject not in outputs:
+            raise UsageFormatError(n, f"output {subject} is not a registered output of this platform's models")
+        else:
+            output_id = outputs[subject]
+            if output_id in pooled_model:  # registered without links: paid through its model's pool
+                pools.require(pooled_model[output_id], f"line {n}: output {subject} has no attribution links, so its model's training set is paid; ")
         if r["line_id"] in used:
             raise UsageFormatError(n, f"line id {r['line_id']!r} was already used in an earlier report; line ids are never reused")
         target = r["replaces_line_id"]
@@ -299,7 +332,7 @@ def resolve_lines(session: Session, header: Header, rows: list[dict[str, object]
             _check_replacement(n, header, str(target), known.get(str(target)), replaced_by.get(str(target)))
             replaced_by[str(target)] = str(r["line_id"])
         row = {k: v for k, v in r.items() if k != "output_hash"}
-        row.update(output_id=outputs[str(r["output_hash"])], platform=platform, report_pk=report_pk)
+        row.update(output_id=output_id, model_id=model_id, platform=platform, report_pk=report_pk)
         out.append(row)
     return out
 
@@ -360,6 +393,7 @@ def _import(
             "period runs across that edge, so no statement could pay it: split it at the closed period's dates",
             statement_id=straddled.statement_id,
         )
+    pools = PoolCheck(ledger.engine, ledger.settings.one_creator_share_bps)
     with session_scope(ledger.engine) as s:
         report = None
         if existing is None:
@@ -377,11 +411,11 @@ def _import(
         for row in imp.rows(records):
             chunk.append(row)
             if len(chunk) >= CHUNK:
-                _flush(s, imp, chunk, report)
+                _flush(s, imp, chunk, report, pools)
                 chunk = []
                 if progress:
                     progress(imp.count)
-        _flush(s, imp, chunk, report)
+        _flush(s, imp, chunk, report, pools)
         if progress:
             progress(imp.count)
         batch_hash = imp.finish()
@@ -427,10 +461,10 @@ def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: R
     return "0x" + bytes(outcome["transactionHash"]).hex(), int(outcome["blockNumber"])
 
 
-def _flush(s: Session, imp: ReportReader, chunk: list[dict[str, object]], report: UsageReport | None) -> None:
+def _flush(s: Session, imp: ReportReader, chunk: list[dict[str, object]], report: UsageReport | None, pools: PoolCheck) -> None:
     if not chunk or report is None:  # compare mode (already imported): only the hash matters
         return
-    s.execute(insert(UsageLine), resolve_lines(s, imp.header, chunk, report.id))
+    s.execute(insert(UsageLine), resolve_lines(s, imp.header, chunk, report.id, pools))
 
 
 @dataclass(frozen=True)

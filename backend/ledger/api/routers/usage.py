@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from ledger.api.deps import LedgerDep, Limit, Offset, Platform, require
 from ledger.dates import iso_day
 from ledger.models import ApiKey, Role
+from ledger.models.types import MAX_ID
 from ledger.services import usage as svc
 from ledger.services.errors import InvalidInput
 
@@ -31,7 +32,11 @@ class ReportHeaderIn(BaseModel):
 class UsageLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     line_id: str = Field(max_length=200)
-    output_hash: str = Field(max_length=66)
+    output_hash: str = Field("", max_length=66, description="The output the revenue is for (0x + SHA-256); or give model_id")
+    model_id: int | None = Field(
+        None, ge=1, le=MAX_ID,
+        description="Model-level revenue (subscription, api_access, training_fee, model_licence): paid over the model's training set",
+    )
     platform_output_id: str = Field("", max_length=200)
     use_type: str = Field(max_length=32)
     commercial_model: str = Field(max_length=32)

@@ -1,0 +1,115 @@
+"""Model pools: who is paid from revenue that belongs to a model rather than to one output.
+
+Subscriptions, API plans, training and licensing fees are reported against a model (model-level
+usage lines), and so is the usage of an output registered without attribution links (the
+platform could not attribute it). The collective licences for AI training that exist today split
+such money over every licensed work of the set; so does the ledger:
+
+- the **set** is the model's training set and its bases' (a fine-tune inherits what its base was
+  trained on), each work once;
+- a work is **paid** when its terms allowed that training when the model of the lineage that
+  declared it was registered (the clean-model audit's judgement, from chain events alone, at the
+  ledger's one-creator threshold); a work declared by several models of the lineage is paid if
+  any of them was allowed to use it;
+- a work that is not paid is **reported** with the audit's reason (``training_forbidden``,
+  ``unregistered``, ...), never silently skipped: the statement lists it;
+- the pool is split **equally per paid work** (largest remainder, ties to the lower work id),
+  then each work's part goes upstream (derivatives) and to its co-owners like any other.
+
+Everything here is recomputable by the statement verifier from the chain and the training-set
+lists (content-addressed, checked against the on-chain Merkle roots).
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from ledger.db import chunked
+from ledger.models import Model, Output
+from ledger.services.model_audit import OK_STATUSES, judge_in
+from ledger.services.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A work of the set that the pool does not pay, and why (an audit status)."""
+
+    work_id: int
+    status: str
+    declared_by: int
+
+
+@dataclass(frozen=True)
+class Pool:
+    model_id: int
+    works: list[int]  # paid, ascending: the pool is split equally over them
+    excluded: list[Excluded]  # by work id
+    unavailable: list[int]  # models of the lineage whose training list could not be read (their works are unknown)
+
+    def as_document(self) -> dict[str, object]:
+        return {
+            "model": self.model_id,
+            "works": len(self.works),
+            "excluded": [{"workId": e.work_id, "status": e.status, "declaredBy": e.declared_by} for e in self.excluded],
+            "unavailableSets": self.unavailable,
+        }
+
+
+def pool_of(engine: Engine, model_id: int, one_creator_share_bps: int) -> Pool:
+    judged = judge_in(engine, model_id, one_creator_share_bps, consent=False)
+    paid = {f.work_id for f in judged.findings if f.status in OK_STATUSES}
+    first_refusal: dict[int, Excluded] = {}
+    for f in judged.findings:
+        if f.work_id not in paid and f.work_id not in first_refusal:
+            first_refusal[f.work_id] = Excluded(f.work_id, f.status, f.declared_by)
+    return Pool(model_id, sorted(paid), [first_refusal[w] for w in sorted(first_refusal)], judged.unavailable)
+
+
+def pools_of(engine: Engine, model_ids: set[int], one_creator_share_bps: int) -> dict[int, Pool]:
+    return {m: pool_of(engine, m, one_creator_share_bps) for m in sorted(model_ids)}
+
+
+def payable_or_refuse(pool: Pool, where: str = "") -> None:
+    """Refuses usage nobody could be paid from (checked at import, so a period always closes)."""
+    if pool.works:
+        return
+    if pool.unavailable:
+        raise InvalidInput(
+            f"{where}model {pool.model_id}'s training set list is not in the content store (models {pool.unavailable}): "
+            "its revenue cannot be split until the list is published (a verifier: pass the content store holding it, --blocks)"
+        )
+    raise InvalidInput(
+        f"{where}model {pool.model_id} has no work whose terms allowed its training: nobody can be paid from its revenue "
+        f"({len(pool.excluded)} works excluded)"
+    )
+
+
+class PoolCheck:
+    """Pools judged once per import (a 100k-work set is judged in seconds, not per chunk)."""
+
+    def __init__(self, engine: Engine, one_creator_share_bps: int) -> None:
+        self.engine, self.one_creator_share_bps = engine, one_creator_share_bps
+        self.pools: dict[int, Pool] = {}
+
+    def require(self, model_id: int, where: str = "") -> Pool:
+        if model_id not in self.pools:
+            self.pools[model_id] = pool_of(self.engine, model_id, self.one_creator_share_bps)
+        payable_or_refuse(self.pools[model_id], where)
+        return self.pools[model_id]
+
+
+def models_of(session: Session, output_ids: list[int]) -> dict[int, int]:
+    """output id -> its model."""
+    out: dict[int, int] = {}
+    for chunk in chunked(output_ids):
+        out.update({int(o): int(m) for o, m in session.exec(select(Output.output_id, Output.model_id).where(col(Output.output_id).in_(chunk)))})
+    return out
+
+
+def platform_models(session: Session, platform: str, model_ids: set[int]) -> set[int]:
+    """Those of ``model_ids`` registered by ``platform``."""
+    found: set[int] = set()
+    for chunk in chunked(sorted(model_ids)):
+        found.update(int(m) for m in session.exec(select(Model.model_id).where(col(Model.model_id).in_(chunk), Model.platform == platform)))
+    return found
