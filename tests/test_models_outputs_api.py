@@ -165,7 +165,7 @@ def test_output_read_back_with_owners_and_derivative(ledger: Ledger, holder: htt
         ({"links": [{"work_id": 424242, "weight_bps": 10_000}]}, 422, "not registered"),
         ({"links": [{"work_id": 1, "weight_bps": 5000}]}, 422, "sum to 5000"),
         ({"links": [{"work_id": 1, "weight_bps": 5000}, {"work_id": 1, "weight_bps": 5000}]}, 422, "more than once"),
-        ({"links": []}, 422, "links"),
+        ({"links": [{"work_id": 1, "weight_bps": 1}] * 65}, 422, "links"),  # none is fine (its model's pool is paid); 65 too many
         ({"model_id": 777}, 422, "unknown model"),
         ({"output_hash": "0x12"}, 422, "output_hash"),
         ("revoked", 422, "does not allow generative training"),
