@@ -58,6 +58,7 @@ contract RoyaltyDistributor is RelayedAccessControl {
     mapping(bytes32 statementId => Record) private _records;
     mapping(bytes32 statementId => BitMaps.BitMap) private _claimed;
     mapping(bytes32 slotKey => Slot) private _slots;
+    mapping(bytes32 advanceId => uint256 blockNumber) private _advances;
 
     /// @notice A period's statement was published (and, with a token, funded in full).
     event StatementPublished(
@@ -68,7 +69,23 @@ contract RoyaltyDistributor is RelayedAccessControl {
     /// paid to `payout` (in tokens when the statement has one).
     event Claimed(bytes32 indexed statementId, uint256 index, address indexed account, address payout, uint256 amount);
 
+    /// @notice An advance (a minimum guarantee) was paid to `account` outside this contract, by
+    /// `payer`: statements in `currency` published after this block recoup it from the account's
+    /// earnings before paying it anything (the ledger's statements list the advances they count).
+    event AdvanceRecorded(
+        bytes32 indexed advanceId,
+        address indexed account,
+        address indexed accountant,
+        string currency,
+        uint256 amount,
+        address payer,
+        string note
+    );
+
     error ZeroId();
+    error ZeroAdvance();
+    error BadCurrency(string currency);
+    error AdvanceAlreadyRecorded(bytes32 advanceId, uint256 blockNumber);
     error BadPeriod(uint64 periodStart, uint64 periodEnd);
     error AlreadyPublished(bytes32 statementId);
     error UnknownStatement(bytes32 statementId);
@@ -112,6 +129,33 @@ contract RoyaltyDistributor is RelayedAccessControl {
             uint256 received = IERC20(token).balanceOf(address(this)) - before;
             if (received != expected) revert UnderFunded(expected, received);
         }
+    }
+
+    /// @notice Records an advance paid to `account` (off chain, by `payer`), so that statements
+    /// recoup it. `advanceId` makes a retry harmless: the ledger derives it from the account, the
+    /// currency and the payer's reference (`note`), and a second record under one id is refused.
+    /// @param amount minor units of `currency` (ISO 4217)
+    function recordAdvance(
+        bytes32 advanceId,
+        address account,
+        string calldata currency,
+        uint256 amount,
+        address payer,
+        string calldata note
+    ) external {
+        address accountant = _senderWithRole(ACCOUNTANT_ROLE);
+        if (advanceId == bytes32(0) || account == address(0)) revert ZeroId();
+        if (amount == 0) revert ZeroAdvance();
+        if (bytes(currency).length != 3) revert BadCurrency(currency);
+        uint256 recorded = _advances[advanceId];
+        if (recorded != 0) revert AdvanceAlreadyRecorded(advanceId, recorded);
+        _advances[advanceId] = block.number;
+        emit AdvanceRecorded(advanceId, account, accountant, currency, amount, payer, note);
+    }
+
+    /// @notice The block an advance was recorded in (zero: never).
+    function advanceRecordedAt(bytes32 advanceId) external view returns (uint256) {
+        return _advances[advanceId];
     }
 
     /// @notice The statement that holds `sequence` of a currency's period, and its anchor block (zero: none).

@@ -80,7 +80,7 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     assert [(r["reportId"], r["reversal"], r["revenue"], r["lines"]) for r in doc["reports"]] == [("SEP-FIX", False, 6_000, 2), ("SEP-A", True, -11_000, 2)]
     entries = {e["account"]: (e["earned"], e["amount"]) for e in doc["entries"]}
     assert entries == {a_acc: (2_800 - 7_000, 0), b_acc: (1_400 - 700, 700)}
-    assert doc["balances"] == [{"account": a_acc, "broughtForward": 0, "carriedForward": 4_200}] and doc["balancesFrom"] == sep["statement_id"]
+    assert doc["balances"] == [{"account": a_acc, "broughtForward": 0, "advances": 0, "carriedForward": 4_200}] and doc["balancesFrom"] == sep["statement_id"]
     assert sorted(line[3] for line in doc["lines"]) == [-7_000, -700, 1_400, 2_800]  # each traced to its report, reversals negative
     exported = list(csv.reader(io.StringIO(accountant.get(f"/statements/{adj['statement_id']}/export", params={"format": "csv"}).text)))
     assert sorted((int(r[3]), r[7], r[10]) for r in exported[1:]) == [(-7_000, "SEP-A", "reversal"), (-700, "SEP-A", "reversal"), (1_400, "SEP-FIX", "usage"), (2_800, "SEP-FIX", "usage")]
@@ -105,7 +105,7 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     octo = accountant.post("/statements", json=OCTOBER).json()
     oct_doc = _doc(accountant, octo["statement_id"])
     assert [(e["account"], e["earned"], e["amount"]) for e in oct_doc["entries"]] == [(a_acc, 7_000, 2_800)]
-    assert oct_doc["balances"] == [{"account": a_acc, "broughtForward": 4_200, "carriedForward": 0}]
+    assert oct_doc["balances"] == [{"account": a_acc, "broughtForward": 4_200, "advances": 0, "carriedForward": 0}]
     assert oct_doc["balancesFrom"] == adj["statement_id"] and octo["payable_total"] == 2_800 and octo["holders_total"] == 7_000
     assert ledger.distributor.functions.statementOf(bytes.fromhex(octo["statement_id"][2:])).call()[4] == 2_800
 

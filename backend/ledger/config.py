@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     )
     similarity_k: int = Field(default=10, ge=1, le=100, description="Neighbours a similarity search returns by default.")
     platform_share_bps: int = Field(default=3000, ge=0, le=10_000, description="Platform's share of reported revenue, in basis points.")
+    reserve_bps: int = Field(
+        default=0, ge=0, le=10_000,
+        description="Reserve against refunds: the share of each positive statement entry withheld (basis points, rounded down); 0: none.",
+    )
+    reserve_release_after: int = Field(
+        default=2, ge=1, le=120, description="A reserve withheld by a statement is released by the statement this many statements later in its currency."
+    )
     max_outputs_per_tx: int = Field(default=1000, description="Outputs per registerOutputs transaction (fit the chain's gas limit).")
     finality_depth: int = Field(default=12, ge=0, description="Blocks below the head after which /health reports a block as final (reorgs deeper than this are not expected).")
     chain_state_file: Path | None = Field(

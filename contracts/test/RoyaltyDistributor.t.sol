@@ -108,6 +108,29 @@ contract RoyaltyDistributorTest is CheatCodes {
         require(token.balanceOf(address(distributor)) == 5000 + 100, "the other statement's funds are intact");
     }
 
+    function testAccountantsRecordEachAdvanceOnce() public {
+        bytes32 id = keccak256("advance-1");
+        bytes32 role = distributor.ACCOUNTANT_ROLE();
+        vm.prank(BOB);
+        vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, BOB, role));
+        distributor.recordAdvance(id, ALICE, "JPY", 1_000_000, BOB, "MG-2026-01");
+        vm.startPrank(ACCOUNTANT);
+        vm.expectRevert(RoyaltyDistributor.ZeroAdvance.selector);
+        distributor.recordAdvance(id, ALICE, "JPY", 0, BOB, "MG-2026-01");
+        vm.expectRevert(RoyaltyDistributor.ZeroId.selector);
+        distributor.recordAdvance(id, address(0), "JPY", 1, BOB, "MG-2026-01");
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.BadCurrency.selector, "YEN!"));
+        distributor.recordAdvance(id, ALICE, "YEN!", 1, BOB, "MG-2026-01");
+        vm.expectEmit();
+        emit RoyaltyDistributor.AdvanceRecorded(id, ALICE, ACCOUNTANT, "JPY", 1_000_000, BOB, "MG-2026-01");
+        distributor.recordAdvance(id, ALICE, "JPY", 1_000_000, BOB, "MG-2026-01");
+        require(distributor.advanceRecordedAt(id) == block.number, "recorded at its block");
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.AdvanceAlreadyRecorded.selector, id, block.number));
+        distributor.recordAdvance(id, ALICE, "JPY", 1_000_000, BOB, "MG-2026-01");
+        vm.stopPrank();
+        require(distributor.advanceRecordedAt(keccak256("other")) == 0, "unknown advance");
+    }
+
     function testOnlyAccountantsPublishOnceWithValidFields() public {
         RoyaltyDistributor.Statement memory s = _statement(keccak256("root"), 10);
         bytes32 role = distributor.ACCOUNTANT_ROLE();

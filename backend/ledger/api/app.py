@@ -19,7 +19,9 @@ from ledger.api.throttle import FailedAuthThrottle
 from ledger.api.limits import BodyLimits, RequestLimits
 from ledger.services.evidence_anchoring import anchor_pending
 from ledger.services.records import anchor_pending as anchor_records
-from ledger.api.routers import admin, consent, statement_drafts, disputes, evidence, models, operations, outputs, platforms, records, relay, royalties, statements, usage, works
+from ledger.api.routers import (
+    admin, advances, consent, disputes, evidence, models, operations, outputs, platforms, records, relay, royalties, statement_drafts, statements, usage, works,
+)
 from ledger.config import Settings, get_settings
 from ledger.jsonshape import JsonLimits
 from ledger.runtime import Ledger, open_ledger
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(royalties.router)
     app.include_router(statement_drafts.router)  # before statements: /statements/drafts is not a statement id
     app.include_router(statements.router)
+    app.include_router(advances.router)
     app.include_router(platforms.router)
     app.include_router(relay.router)
     app.include_router(admin.router)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ledger.cli import devices, disputes, evidence, models, recorder, statements, usage, works
+from ledger.cli import advances, devices, disputes, evidence, models, recorder, statements, usage, works
 from ledger.config import get_settings
 from ledger.models import Role
 
@@ -20,6 +20,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(usage.usage_app, name="usage")
 app.add_typer(usage.royalties_app, name="royalties")
 app.add_typer(statements.app, name="statements")
+app.add_typer(advances.app, name="advances")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(disputes.app, name="disputes")
 app.add_typer(devices.app, name="devices")

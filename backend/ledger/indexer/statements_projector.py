@@ -16,7 +16,7 @@ from ledger.content.store import ContentStore
 from ledger.jsonshape import JsonLimits
 from ledger.accounting.coverage import Anchor, Window, coverage
 from ledger.models import (
-    IndexerIncident, Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow, UsageAnchorRecord, UsageReport,
+    Advance, IndexerIncident, Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow, StatementReserve, UsageAnchorRecord, UsageReport,
 )  # fmt: skip
 from ledger.models.statements import STATEMENT_SCHEMAS
 
@@ -59,23 +59,32 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
         platform_total=int(doc["platformTotal"]), holders_total=int(doc["holdersTotal"]), payable_total=int(st["total"]), report_count=len(doc["reports"]),
         line_count=len(doc["lines"]), entry_count=int(st["entryCount"]), root=root, document_cid=cid, publish_tx=tx,
         token="" if int(args["token"], 16) == 0 else args["token"], unit_scale=int(args["unitScale"]),
-        closed_by_key=0, closed_at=datetime.fromtimestamp(timestamp, timezone.utc),
+        closed_by_key=0, closed_at=datetime.fromtimestamp(timestamp, timezone.utc), ordinal=_ordinal(session, doc, currency),
     )  # fmt: skip
     session.add(row)
     session.flush()
     entries = [
         {"statement_pk": row.id, "entry_index": int(e["index"]), "account": e["account"], "payout": e["payout"], "amount": int(e["amount"]),
-         "earned": int(e.get("earned", e["amount"]))}
+         "earned": int(e.get("earned", e["amount"])), "withheld": int(e.get("withheld", 0)), "released": int(e.get("released", 0)),
+         "recouped": int(e.get("recouped", 0))}
         for e in doc["entries"]
     ]  # fmt: skip
     if entries:
         session.execute(insert(StatementEntry), entries)
     balances = [
-        {"statement_pk": row.id, "account": b["account"], "brought_forward": int(b["broughtForward"]), "carried_forward": int(b["carriedForward"])}
+        {"statement_pk": row.id, "account": b["account"], "brought_forward": int(b["broughtForward"]), "carried_forward": int(b["carriedForward"]),
+         "advances": int(b.get("advances", 0))}
         for b in doc.get("balances", [])
-    ]
+    ]  # fmt: skip
     if balances:
         session.execute(insert(StatementBalance), balances)
+    reserves = [
+        {"statement_pk": row.id, "account": r["account"], "payout": r["payout"], "held_by": int(r["heldBy"]), "amount": int(r["amount"]),
+         "release_at": int(r["releaseAt"])}
+        for r in doc.get("reserves", [])
+    ]  # fmt: skip
+    if reserves:
+        session.execute(insert(StatementReserve), reserves)
     _restore_escrow(session, row, doc)
     for r in doc["reports"]:  # the reports it paid, where this database has them (reversals were paid before)
         if r.get("reversal"):
@@ -85,6 +94,14 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
             .where(col(UsageReport.platform) == r["platform"], col(UsageReport.report_id) == r["reportId"], col(UsageReport.statement_pk).is_(None))
             .values(statement_pk=row.id)
         )
+
+
+def _ordinal(session: Session, doc: dict[str, Any], currency: str) -> int:
+    """The statement's place among its currency's statements: as its document says (v6), else
+    after the ones known here."""
+    if "ordinal" in doc:
+        return int(doc["ordinal"])
+    return len(session.exec(select(Statement.id).where(Statement.currency == currency)).all())
 
 
 def _restore_escrow(session: Session, row: Statement, doc: dict[str, Any]) -> None:
@@ -140,9 +157,18 @@ def _incomplete(session: Session, doc: dict[str, Any], currency: str, start: int
 
 
 def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any], log_: dict[str, Any], timestamp: int) -> None:
-    if name not in ("StatementPublished", "Claimed"):
+    if name not in ("StatementPublished", "Claimed", "AdvanceRecorded"):
         return  # role grants and the like
     tx, block = HexBytes(log_["transactionHash"]).to_0x_hex(), int(log_["blockNumber"])
+    if name == "AdvanceRecorded":
+        session.add(
+            Advance(
+                advance_id=HexBytes(args["advanceId"]).to_0x_hex(), account=args["account"], currency=args["currency"], amount=int(args["amount"]),
+                payer=args["payer"], note=args["note"][:200], accountant=args["accountant"], tx_hash=tx, block_number=block,
+                log_index=int(log_["logIndex"]), recorded_at=timestamp,
+            )  # fmt: skip
+        )
+        return
     statement_id = HexBytes(args["statementId"]).to_0x_hex()
     if name == "StatementPublished":
         known = session.exec(select(Statement).where(col(Statement.statement_id) == statement_id)).first()

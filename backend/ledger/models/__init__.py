@@ -7,7 +7,9 @@ from ledger.models.auth import ApiKey, CustodialAccount, Role
 from ledger.models.indexer import Checkpoint, IndexerIncident
 from ledger.models.operations import Operation
 from ledger.models.records import Device, ManifestRecord, ProductionRecord, RecordBatch, RecordInput
-from ledger.models.statements import Statement, StatementBalance, StatementClaim, StatementDraft, StatementEntry, StatementEscrow
+from ledger.models.statements import (
+    Advance, Statement, StatementBalance, StatementClaim, StatementDraft, StatementEntry, StatementEscrow, StatementReserve,
+)
 from ledger.models.usage import PlatformShare, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.models.works import OwnerPosition, Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
 
@@ -37,12 +39,14 @@ __all__ = [
     "OutputLink",
     "OutputLinkCorrection",
     "Role",
+    "Advance",
     "Statement",
     "StatementBalance",
     "StatementClaim",
     "StatementDraft",
     "StatementEntry",
     "StatementEscrow",
+    "StatementReserve",
     "UsageAnchorRecord",
     "UsageLine",
     "UsageReport",

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 from ledger.models.types import ID64
 
 #: The statement document's format, named in the document itself.
-STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v5"
+STATEMENT_SCHEMA = "ai-rights-ledger/royalty-statement/v6"
 #: v2 adds what corrections of paid lines need: each entry's ``earned`` (of either sign) beside the
 #: ``amount`` it pays, reversal reports, ``payableTotal``, and balances carried forward. A v1
 #: document reads as a v2 one whose entries pay what they earned. v3 adds ``anchorsUpTo``: the
@@ -37,6 +37,8 @@ class Statement(SQLModel, table=True):
     period_start: int = Field(sa_column=Column(BigInteger, nullable=False))  # unix seconds, inclusive
     period_end: int = Field(sa_column=Column(BigInteger, nullable=False))
     sequence: int = 0  # 0: the period's statement; 1, 2, ...: adjustments paying usage reported after it
+    #: Its place among the currency's statements (0 for the first), which reserve releases count in (v6).
+    ordinal: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     #: It pays every report anchored for its period up to this block (after its predecessor's); 0: not declared (before v3).
     anchors_up_to: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     revenue: int = Field(sa_column=Column(BigInteger, nullable=False))  # minor units
@@ -67,6 +69,9 @@ class StatementEntry(SQLModel, table=True):
     payout: str = Field(max_length=42)
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     earned: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    withheld: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # reserve held back (v6)
+    released: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # earlier reserves paid out (v6)
+    recouped: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # what the account owed, taken (v6)
 
 
 class StatementBalance(SQLModel, table=True):
@@ -79,6 +84,39 @@ class StatementBalance(SQLModel, table=True):
     account: str = Field(index=True, max_length=42)
     brought_forward: int = Field(sa_column=Column(BigInteger, nullable=False))
     carried_forward: int = Field(sa_column=Column(BigInteger, nullable=False))
+    advances: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # counted here first (v6)
+
+
+class StatementReserve(SQLModel, table=True):
+    """A reserve tranche still held after a statement (``accounting.balances``): withheld from a
+    payee by the statement of ordinal ``held_by`` in the currency, released by the one of ordinal
+    ``release_at``. The latest statement of a currency lists every tranche outstanding."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    statement_pk: int = Field(foreign_key="statement.id", index=True)
+    account: str = Field(index=True, max_length=42)
+    payout: str = Field(max_length=42)
+    held_by: int
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    release_at: int
+
+
+class Advance(SQLModel, table=True):
+    """Projection of RoyaltyDistributor.AdvanceRecorded: an advance paid to ``account`` outside the
+    ledger, recouped by the first statements in ``currency`` that count it (those whose anchor
+    block window holds ``block_number``)."""
+
+    advance_id: str = Field(primary_key=True, max_length=66)
+    account: str = Field(index=True, max_length=42)
+    currency: str = Field(index=True, max_length=3)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payer: str = Field(max_length=42)
+    note: str = Field(max_length=200)
+    accountant: str = Field(max_length=42)
+    tx_hash: str = Field(max_length=66)
+    block_number: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    log_index: int
+    recorded_at: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class StatementEscrow(SQLModel, table=True):

@@ -25,7 +25,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from ledger.accounting import escrow
-from ledger.accounting.balances import settle
+from ledger.accounting.balances import Reserve, ReservePolicy, settle
 from ledger.accounting.coverage import Anchor, Window, coverage
 from ledger.chain.compiler import compile_contract
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
@@ -99,19 +99,43 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
         return wrong == 0, f"{len(doc['lines']):,} lines; entries whose earnings do not match their lines: {wrong}"
 
     def balances_settle() -> tuple[bool, str]:
-        """What each entry pays is its earnings less what its account owed, carried forward when
-        the earnings do not cover it (``accounting.balances``), recomputed from the document."""
-        declared = {b["account"]: (int(b["broughtForward"]), int(b["carriedForward"])) for b in doc.get("balances", [])}
+        """What each entry pays is its earnings less the reserve withheld, plus earlier reserves
+        released to it, less what its account owed (balances brought forward, new advances),
+        carried forward when not covered (``accounting.balances``), recomputed from the document."""
+        declared = {b["account"]: (int(b["broughtForward"]), int(b.get("advances", 0)), int(b["carriedForward"])) for b in doc.get("balances", [])}
         if len(declared) != len(doc.get("balances", [])):
             return False, "an account has two balances"
-        settled = settle([(e[1], x) for e, x in zip(entries, earned)], {a: b for a, (b, _) in declared.items()})
-        mine = {b.account: (b.brought_forward, b.carried_forward) for b in settled.balances}
+        advanced: dict[str, int] = {}
+        for a in doc.get("advances", []):
+            advanced[to_checksum_address(a["account"])] = advanced.get(to_checksum_address(a["account"]), 0) + int(a["amount"])
+        if advanced != {to_checksum_address(a): v[1] for a, v in declared.items() if v[1]}:
+            return False, "the balances' advances are not the advances the statement counts"
+        ordinal = int(doc.get("ordinal", 0))
+        policy_doc = doc.get("policy", {"reserveBps": 0, "reserveReleaseAfter": 1})
+        policy = ReservePolicy(int(policy_doc["reserveBps"]), int(policy_doc["reserveReleaseAfter"]))
+        after = [Reserve(r["account"], r["payout"], int(r["heldBy"]), int(r["amount"]), int(r["releaseAt"])) for r in doc.get("reserves", [])]
+        released = [Reserve(r["account"], r["payout"], int(r["heldBy"]), int(r["amount"]), ordinal) for r in doc.get("reserveReleases", [])]
+        before = released + [r for r in after if r.held_by != ordinal]
+        try:
+            settled = settle(
+                [(e[1], x) for e, x in zip(entries, earned)], {a: b for a, (b, _, _) in declared.items()}, payouts=[e[2] for e in entries],
+                advances=advanced, reserves=before, policy=policy, ordinal=ordinal,
+            )  # fmt: skip
+        except ValueError as exc:
+            return False, str(exc)
+        mine = {b.account: (b.brought_forward, b.advances, b.carried_forward) for b in settled.balances}
+        parts = [(int(e.get("withheld", 0)), int(e.get("released", 0)), int(e.get("recouped", 0))) for e in doc["entries"]]
         if settled.payable != [e[3] for e in entries] or mine != {a: v for a, v in declared.items() if any(v)}:
-            return False, "the entries' amounts or the balances carried forward do not follow from the earnings and the balances brought forward"
-        if any(b for b, _ in declared.values()) and not doc.get("balancesFrom"):
+            return False, "the entries' amounts or the balances carried forward do not follow from the earnings, the advances and the balances brought forward"
+        if parts != list(zip(settled.withheld, settled.released, settled.recouped)):
+            return False, "the entries' withheld, released or recouped amounts do not follow from the earnings and the reserve policy"
+        if [(r.account, r.payout, r.held_by, r.amount, r.release_at) for r in settled.reserves] != [(r.account, r.payout, r.held_by, r.amount, r.release_at) for r in after]:
+            return False, "the reserves held after the statement are not those before it, less its releases, plus what it withheld"
+        if any(b for b, _, _ in declared.values()) and not doc.get("balancesFrom"):
             return False, "balances are brought forward from no statement"
-        carried = sum(c for _, c in declared.values())
-        return True, f"{len(declared)} account(s) with a balance; {carried:,} carried forward"
+        carried = sum(c for _, _, c in declared.values())
+        return True, (f"{len(declared)} account(s) with a balance; {sum(advanced.values()):,} in new advances; {sum(settled.recouped):,} recouped; "
+                      f"{sum(settled.withheld):,} withheld, {sum(settled.released):,} released; {carried:,} carried forward")  # fmt: skip
 
     def revenue_adds_up() -> tuple[bool, str]:
         reported = sum(int(r["revenue"]) for r in doc["reports"])
@@ -227,16 +251,32 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
         before = ids[ids.index(sid) - 1] if ids.index(sid) else None
         if source != before:
             return False, f"balances are brought forward from {source}; the statement published before it in {doc['currency']} is {before}"
+        if "ordinal" in doc and int(doc["ordinal"]) != ids.index(sid):
+            return False, f"the statement says it is number {doc['ordinal']} in {doc['currency']}; the chain has it as number {ids.index(sid)}"
         brought = {b["account"]: int(b["broughtForward"]) for b in doc.get("balances", []) if int(b["broughtForward"])}
+        releases = sorted((r["account"], r["payout"], int(r["heldBy"]), int(r["amount"])) for r in doc.get("reserveReleases", []))
+        kept = sorted((r["account"], r["payout"], int(r["heldBy"]), int(r["amount"])) for r in doc.get("reserves", []) if int(r["heldBy"]) != int(doc.get("ordinal", -1)))
         if previous is None:
-            return not (brought and source is None), f"from {source or 'no statement (the first in its currency)'}; {len(brought)} balance(s) brought forward"
+            held_before = bool(releases or kept)
+            ok = not ((brought or held_before) and source is None)
+            return ok, f"from {source or 'no statement (the first in its currency)'}; {len(brought)} balance(s) and {len(releases) + len(kept)} reserve(s) brought forward"
         prev = json.loads(previous)
         if "0x" + hashlib.sha256(previous).hexdigest() != source:
             return False, f"the earlier document given is not {source}"
         carried = {b["account"]: int(b["carriedForward"]) for b in prev.get("balances", []) if int(b["carriedForward"])}
-        return carried == brought, f"{len(brought)} balance(s) brought forward from {source}: " + ("as it carried them" if carried == brought else f"it carried {carried}")
+        if carried != brought:
+            return False, f"{len(brought)} balance(s) brought forward from {source}: it carried {carried}"
+        ordinal = int(doc.get("ordinal", 0))
+        prev_reserves = [(r["account"], r["payout"], int(r["heldBy"]), int(r["amount"]), int(r["releaseAt"])) for r in prev.get("reserves", [])]
+        due = sorted(r[:4] for r in prev_reserves if r[4] <= ordinal)
+        still = sorted(r[:4] for r in prev_reserves if r[4] > ordinal)
+        if due != releases or still != kept:
+            return False, f"reserves: {source} held {len(prev_reserves)} tranche(s), {len(due)} due now; this statement releases {len(releases)} and keeps {len(kept)}"
+        return True, f"{len(brought)} balance(s) brought forward from {source} as it carried them; {len(releases)} reserve tranche(s) released when due, {len(kept)} kept"
 
     c.check("balances brought forward", balances_from)
+    if "advances" in doc:
+        c.check("advances on chain", lambda: _advances_on_chain(w3, doc, publications(), sid))
 
     c.check("platform shares on chain", lambda: _shares_on_chain(w3, doc, sid))
 
@@ -370,6 +410,31 @@ def _escrow_on_chain(w3: Web3, doc: dict[str, Any], entries: list[tuple[int, str
     return ok, (f"{len(declared)} hold(s) for {len(held_works) + len(redirected_works)} disputed work(s) and "
                 f"{len({h.dispute_id for h in declared} & attribution)} contested output(s): {held_sum:,}; "
                 f"{len(doc.get('escrowReleases', []))} release(s): {released:,}")  # fmt: skip
+
+
+def _advances_on_chain(w3: Web3, doc: dict[str, Any], publications: list[Any], sid: str) -> tuple[bool, str]:
+    """Every advance the statement counts was recorded on the distributor for its currency, with
+    that account and amount, after the anchor block of the statement published before it in the
+    currency and up to its own; and every advance recorded there and then is counted."""
+    logs = sorted(publications, key=lambda e: (e["blockNumber"], e["logIndex"]))
+    mine = [e for e in logs if e["args"]["statement"]["currency"] == doc["currency"]]
+    ids = [HexBytes(e["args"]["statementId"]).to_0x_hex() for e in mine]
+    if sid not in ids:
+        return False, "the statement is not published, so which advances it must count is unknown"
+    at = ids.index(sid)
+    after = int(mine[at - 1]["args"]["statement"]["anchorsUpTo"]) if at else -1
+    up_to = int(doc["anchorsUpTo"])
+    found = _distributor(w3, doc).events.AdvanceRecorded().get_logs(from_block=max(after + 1, int(doc["contractsFromBlock"])), to_block=up_to)
+    recorded = sorted(
+        (HexBytes(e["args"]["advanceId"]).to_0x_hex(), e["args"]["account"], int(e["args"]["amount"]))
+        for e in found if e["args"]["currency"] == doc["currency"]
+    )  # fmt: skip
+    counted = sorted((a["advanceId"], to_checksum_address(a["account"]), int(a["amount"])) for a in doc["advances"])
+    if recorded != counted:
+        missing = [r[0] for r in recorded if r not in counted]
+        foreign = [c[0] for c in counted if c not in recorded]
+        return False, f"advances recorded in blocks {after + 1}..{up_to} but not counted: {missing[:3]}; counted but not recorded there: {foreign[:3]}"
+    return True, f"the {len(counted)} advance(s) recorded for {doc['currency']} in blocks {after + 1}..{up_to} are counted, and only they"
 
 
 def _shares_on_chain(w3: Web3, doc: dict[str, Any], sid: str) -> tuple[bool, str]:

@@ -37,9 +37,10 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 from eth_utils import is_address, to_checksum_address
 from sqlalchemy import insert, update
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
@@ -56,10 +57,10 @@ from ledger.codes import currency_exponent, is_currency
 from ledger.dates import iso_day
 from ledger.db import chunked, session_scope
 from ledger.exports import FORMATS, StatementView, render
-from ledger.accounting.balances import Balance, settle
+from ledger.accounting.balances import Balance, Reserve, ReservePolicy, Settled, reserve_order, settle
 from ledger.accounting.coverage import Anchor, Window, coverage
 from ledger.models import (
-    ApiKey, Role, Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow, UsageAnchorRecord, UsageReport, Work,
+    Advance, ApiKey, Role, Statement, StatementBalance, StatementReserve, StatementClaim, StatementEntry, StatementEscrow, UsageAnchorRecord, UsageReport, Work,
 )  # fmt: skip
 from ledger.models.statements import STATEMENT_SCHEMA
 from ledger.runtime import Ledger
@@ -123,13 +124,18 @@ def canonical_with_lines(doc: dict[str, Any], lines: str) -> bytes:
 @dataclass(frozen=True)
 class _Payable:
     """What the statement pays: its Merkle leaves (index, account, payout, amount), each payee's
-    earnings in the same order, and every balance brought and carried (from ``balances_from``,
-    the statement before it in the currency)."""
+    earnings in the same order, and how each amount follows from them (``settled``: what was
+    withheld, released and recouped; every balance and reserve brought and carried, from
+    ``balances_from``, the statement before it in the currency), with the advances it counts."""
 
     leaves: list[tuple[int, str, str, int]]
     earned: list[int]
     balances: list[Balance]
     balances_from: str | None
+    settled: Settled | None = None
+    advances: list[Advance] = field(default_factory=list)
+    ordinal: int = 0
+    policy: ReservePolicy = field(default_factory=ReservePolicy)
 
     @property
     def total(self) -> int:
@@ -139,6 +145,8 @@ class _Payable:
 def _document(
     ledger: Ledger, run: royalties.RoyaltyRun, start: int, end: int, pay: _Payable, root: bytes, settlement: "Settlement"
 ) -> dict[str, Any]:
+    assert pay.settled is not None
+    settled = pay.settled
     return {
         "schema": STATEMENT_SCHEMA,
         "chainId": ledger.deployment.chain_id,
@@ -163,12 +171,22 @@ def _document(
             for r in run.reports
         ],  # fmt: skip
         "entries": [
-            {"index": i, "account": a, "payout": p, "earned": earned, "amount": amount}
-            for (i, a, p, amount), earned in zip(pay.leaves, pay.earned)
+            {"index": i, "account": a, "payout": p, "earned": earned, "withheld": held, "released": back, "recouped": took, "amount": amount}
+            for (i, a, p, amount), earned, held, back, took in zip(pay.leaves, pay.earned, settled.withheld, settled.released, settled.recouped)
         ],
         "payableTotal": pay.total,
-        "balances": [{"account": b.account, "broughtForward": b.brought_forward, "carriedForward": b.carried_forward} for b in pay.balances],
+        "ordinal": pay.ordinal,
+        "policy": {"reserveBps": pay.policy.share_bps, "reserveReleaseAfter": pay.policy.release_after},
+        "advances": [
+            {"advanceId": a.advance_id, "account": a.account, "amount": a.amount, "payer": a.payer, "note": a.note, "txHash": a.tx_hash, "block": a.block_number}
+            for a in pay.advances
+        ],
+        "balances": [
+            {"account": b.account, "broughtForward": b.brought_forward, "advances": b.advances, "carriedForward": b.carried_forward} for b in pay.balances
+        ],
         "balancesFrom": pay.balances_from,
+        "reserveReleases": [{"account": r.account, "payout": r.payout, "heldBy": r.held_by, "amount": r.amount} for r in settled.releases],
+        "reserves": [{"account": r.account, "payout": r.payout, "heldBy": r.held_by, "amount": r.amount, "releaseAt": r.release_at} for r in settled.reserves],
         "root": "0x" + root.hex(),
         "settlement": settlement.as_document(),
     }
@@ -254,20 +272,72 @@ def _unpaid(s: Session, window: Window) -> set[int]:
     return {int(reports[h]) for h in reports if h not in cover.foreign}  # type: ignore[arg-type]
 
 
-def _owed(s: Session, currency: str) -> tuple[dict[str, int], str | None]:
-    """The balances carried forward by the latest statement in ``currency`` (each statement lists
-    every balance outstanding), and that statement's id: where a new statement's balances come from."""
+@dataclass(frozen=True)
+class Carried:
+    """What the latest statement of a currency carried forward (each statement lists every balance
+    and every reserve tranche outstanding), where a new statement's money starts from."""
+
+    owed: dict[str, int]
+    reserves: list[Reserve]
+    latest_id: str | None
+    ordinal: int  # the next statement's place among the currency's statements
+    after_block: int  # the latest statement's anchor block: advances recorded after it are new
+
+
+def _carried(s: Session, currency: str) -> Carried:
     latest = s.exec(select(Statement).where(Statement.currency == currency).order_by(col(Statement.id).desc())).first()
     if latest is None:
-        return {}, None
+        return Carried({}, [], None, 0, -1)
     rows = s.exec(select(StatementBalance.account, StatementBalance.carried_forward).where(StatementBalance.statement_pk == latest.id)).all()
-    return {account: int(carried) for account, carried in rows if carried}, latest.statement_id
+    reserves = [
+        Reserve(r.account, r.payout, r.held_by, r.amount, r.release_at)
+        for r in s.exec(select(StatementReserve).where(StatementReserve.statement_pk == latest.id))
+    ]
+    return Carried(
+        {account: int(carried) for account, carried in rows if carried}, sorted(reserves, key=reserve_order), latest.statement_id,
+        latest.ordinal + 1, latest.anchors_up_to,
+    )  # fmt: skip
 
 
-def _payable(payees: list[royalties.PayeeTotal], owed: dict[str, int], balances_from: str | None) -> _Payable:
-    settled = settle([(p.account, p.amount) for p in payees], owed)
+def _owed(s: Session, currency: str) -> tuple[dict[str, int], str | None]:
+    carried = _carried(s, currency)
+    return carried.owed, carried.latest_id
+
+
+def _new_advances(s: Session, currency: str, after_block: int, up_to: int) -> list[Advance]:
+    """Advances recorded for the currency after the previous statement's anchor block and up to
+    this one's: the ones this statement counts first (each is counted by exactly one statement)."""
+    stmt = select(Advance).where(Advance.currency == currency, Advance.block_number > after_block, Advance.block_number <= up_to)
+    return list(s.exec(stmt.order_by(col(Advance.block_number), col(Advance.log_index))).all())
+
+
+def _with_release_entries(held: statement_escrow.EscrowPlan, reserves: list[Reserve], ordinal: int) -> tuple[list[royalties.PayeeTotal], royalties.Traces]:
+    """The payees, with an entry (earning nothing) for each payee a reserve is released to that
+    has none, in entry order (account, then payout, numerically); the lines renumbered to match."""
+    have = {(p.account, p.payout) for p in held.payees}
+    extra = {(r.account, r.payout) for r in reserves if r.release_at <= ordinal} - have
+    if not extra:
+        return held.payees, held.traces
+    payees = sorted(held.payees + [royalties.PayeeTotal(a, p, 0) for a, p in extra], key=lambda x: (int(x.account, 16), int(x.payout, 16)))
+    position = {(p.account, p.payout): i for i, p in enumerate(payees)}
+    remap = np.array([position[(p.account, p.payout)] for p in held.payees], dtype=np.int64)
+    t = held.traces
+    return payees, royalties.Traces(remap[t.payee] if len(t) else t.payee, t.work_id, t.report, t.amount)
+
+
+def _payable(
+    payees: list[royalties.PayeeTotal], carried: Carried, advances: list[Advance] | None = None, policy: ReservePolicy | None = None
+) -> _Payable:
+    new: dict[str, int] = {}
+    for a in advances or []:
+        new[a.account] = new.get(a.account, 0) + a.amount
+    policy = policy or ReservePolicy()
+    settled = settle(
+        [(p.account, p.amount) for p in payees], carried.owed, payouts=[p.payout for p in payees], advances=new,
+        reserves=carried.reserves, policy=policy, ordinal=carried.ordinal,
+    )  # fmt: skip
     leaves = [(i, p.account, p.payout, amount) for i, (p, amount) in enumerate(zip(payees, settled.payable))]
-    return _Payable(leaves, [p.amount for p in payees], settled.balances, balances_from)
+    return _Payable(leaves, [p.amount for p in payees], settled.balances, carried.latest_id, settled, list(advances or []), carried.ordinal, policy)
 
 
 @dataclass(frozen=True)
@@ -347,6 +417,8 @@ class Computed:
     latest_id: str | None
     up_to: int
     taken_id: bytes
+    carried: Carried | None = None
+    line_count: int = 0
     run: royalties.RoyaltyRun | None = None
     held: Any = None
     pay: _Payable | None = None
@@ -378,8 +450,10 @@ def _compute(ledger: Ledger, start: int, end: int, currency: str, settlement: "S
             up_to = int(taken_up_to)
         window = Window(currency, start, end, earlier[-1].anchors_up_to if earlier else -1, up_to)
         unpaid = _unpaid(s, window)
-        owed, latest_id = _owed(s, currency)
-    c = Computed(earlier, unpaid, window, owed, latest_id, up_to, taken_id)
+        carried = _carried(s, currency)
+        advances = _new_advances(s, currency, carried.after_block, up_to)
+    owed, latest_id = carried.owed, carried.latest_id
+    c = Computed(earlier, unpaid, window, owed, latest_id, up_to, taken_id, carried=carried)
     if earlier and not unpaid:
         return c
     if earlier and not earlier[-1].publish_tx:
@@ -394,7 +468,9 @@ def _compute(ledger: Ledger, start: int, end: int, currency: str, settlement: "S
     [run] = runs
     with Session(ledger.engine) as s:
         held = statement_escrow.plan(s, currency, up_to, run, end, attribution)
-    pay = _payable(held.payees, owed, latest_id)  # entries ordered by account, payout
+    payees, traces = _with_release_entries(held, carried.reserves, carried.ordinal)
+    policy = ReservePolicy(ledger.settings.reserve_bps, ledger.settings.reserve_release_after)
+    pay = _payable(payees, carried, advances, policy)  # entries ordered by account, payout
     tree = StandardMerkleTree.of(pay.leaves, STATEMENT_LEAF_TYPES)
     assert run.traces is not None
     head = _document(ledger, run, start, end, pay, tree.root, settlement)
@@ -402,7 +478,8 @@ def _compute(ledger: Ledger, start: int, end: int, currency: str, settlement: "S
         head["modelPools"] = model_pools_document(run, ledger.settings.one_creator_share_bps)
     head.update(sequence=len(earlier), adjusts=[e.statement_id for e in earlier], anchorsUpTo=up_to, **held.document())
     c.run, c.held, c.pay, c.tree = run, held, pay, tree
-    c.document = canonical_with_lines(head, lines_json(held.traces))
+    c.document = canonical_with_lines(head, lines_json(traces))
+    c.line_count = len(traces)
     c.statement_id = "0x" + hashlib.sha256(c.document).hexdigest()
     return c
 
@@ -451,29 +528,18 @@ def close_period(
             s.exec(select(Statement.id).where(Statement.currency == currency, Statement.period_start == start, Statement.period_end == end)).all()
         ):
             raise Conflict("usage or a statement for this period arrived while it was being closed; close it again")
-        if _owed(s, currency) != (owed, latest_id):
+        if _carried(s, currency) != c.carried:
             raise Conflict(f"another {currency} statement was closed meanwhile (balances carried forward changed); close it again")
         row = Statement(
             statement_id=statement_id, currency=currency, period_start=start, period_end=end, sequence=len(earlier), anchors_up_to=up_to,
             revenue=run.revenue, platform_total=run.platform_total, holders_total=run.holders_total, payable_total=pay.total,
-            report_count=len(run.reports), line_count=len(held.traces), entry_count=len(pay.leaves), root="0x" + tree.root.hex(), document_cid=cid,
+            report_count=len(run.reports), line_count=c.line_count, entry_count=len(pay.leaves), root="0x" + tree.root.hex(), document_cid=cid,
             publish_tx="", token="" if settlement.token == ZERO_ADDRESS else settlement.token, unit_scale=settlement.unit_scale,
-            closed_by_key=int(key.id or 0),
+            closed_by_key=int(key.id or 0), ordinal=pay.ordinal,
         )  # fmt: skip
         s.add(row)
         s.flush()
-        s.execute(
-            insert(StatementEntry),
-            [
-                {"statement_pk": row.id, "entry_index": i, "account": a, "payout": p, "amount": amount, "earned": earned}
-                for (i, a, p, amount), earned in zip(pay.leaves, pay.earned)
-            ],
-        )
-        if pay.balances:
-            s.execute(
-                insert(StatementBalance),
-                [{"statement_pk": row.id, "account": b.account, "brought_forward": b.brought_forward, "carried_forward": b.carried_forward} for b in pay.balances],
-            )
+        _write_money(s, int(row.id or 0), pay)
         if held.held:
             s.execute(
                 insert(StatementEscrow),
@@ -495,6 +561,32 @@ def close_period(
         ledger.indexer.sync(to_block=outcome[1])
     with Session(ledger.engine) as s:
         return CloseResult(s.get_one(Statement, pk), True, typed)
+
+
+def _write_money(s: Session, statement_pk: int, pay: _Payable) -> None:
+    """The entries with how each amount came about, the balances, and the reserves still held."""
+    settled = pay.settled
+    assert settled is not None
+    s.execute(
+        insert(StatementEntry),
+        [
+            {"statement_pk": statement_pk, "entry_index": i, "account": a, "payout": p, "amount": amount, "earned": earned,
+             "withheld": held, "released": back, "recouped": took}
+            for (i, a, p, amount), earned, held, back, took in zip(pay.leaves, pay.earned, settled.withheld, settled.released, settled.recouped)
+        ],  # fmt: skip
+    )
+    if pay.balances:
+        s.execute(
+            insert(StatementBalance),
+            [{"statement_pk": statement_pk, "account": b.account, "brought_forward": b.brought_forward, "carried_forward": b.carried_forward,
+              "advances": b.advances} for b in pay.balances],  # fmt: skip
+        )
+    if settled.reserves:
+        s.execute(
+            insert(StatementReserve),
+            [{"statement_pk": statement_pk, "account": r.account, "payout": r.payout, "held_by": r.held_by, "amount": r.amount,
+              "release_at": r.release_at} for r in settled.reserves],  # fmt: skip
+        )
 
 
 def _publish(ledger: Ledger, key: ApiKey, row: Statement, total: int) -> tuple[str, int] | SignatureRequired:
