@@ -2,11 +2,14 @@
 reserve withheld from each statement is released two statements later, and every statement
 verifies from the chain and the statement before it."""
 
+import io
 import json
 from pathlib import Path
 
 import httpx
 from eth_account import Account
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from ledger.models import Role
 from ledger.runtime import Ledger
@@ -17,6 +20,10 @@ from tests.conftest import Server, client_for
 from tests.factories import _csv, _fresh, _platform_with_outputs, _upload, _work
 
 MONTHS = [("AUG", "2026-08-01", "2026-08-31"), ("SEP", "2026-09-01", "2026-09-30"), ("OCT", "2026-10-01", "2026-10-31")]
+
+
+def _pdf_text(content: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
 def _failed(checks: list) -> list[str]:  # type: ignore[type-arg]
@@ -84,6 +91,18 @@ def test_an_advance_is_recouped_and_a_reserve_released_across_periods(ledger: Le
     usage = _fresh(tmp_path, "usage")
     (usage / "aug.csv").write_bytes(_csv("AUG", address, "2026-08-01", "2026-08-31", "JPY", [(output, 20_000)]))
     assert _failed(recompute_statement(ledger.w3, docs[0], [usage / "aug.csv"], _fresh(tmp_path, "re"))) == []
+
+    # The holder's PDF and the workbook show how October's amount follows: earned, released, paid.
+    oct_id = aug_id(docs[2])
+    pdf = accountant.get(f"/statements/{oct_id}/export", params={"format": "pdf", "account": studio})
+    assert pdf.status_code == 200, pdf.text
+    text = _pdf_text(pdf.content)
+    assert "Balances, advances and reserves" in text and "1400" in text.replace(",", "") and "1407" in text.replace(",", "")
+    book = load_workbook(io.BytesIO(accountant.get(f"/statements/{oct_id}/export", params={"format": "xlsx"}).content), read_only=True)
+    rows = list(book["Accounts"].iter_rows(values_only=True))
+    assert rows[0][:8] == ("account", "opening_balance_owed_minor", "advances_minor", "earned_minor", "withheld_reserve_minor", "released_reserve_minor",
+                           "recouped_minor", "paid_minor")  # fmt: skip
+    assert [r for r in rows[1:] if r[0] == studio] == [(studio, 0, 0, 7, 0, 1_400, 0, 1_407, 0, 70)]
 
     # Forgeries: a reserve not released when due, a smaller withholding, an advance left out.
     unreleased = {**oct_, "reserveReleases": [], "reserves": [*aug["reserves"], *oct_["reserves"]]}

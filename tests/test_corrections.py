@@ -119,7 +119,7 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     assert _all_ok(checks) and any(c.name == "balances brought forward" and "as it carried them" in c.detail for c in checks)
     unowed = {**oct_doc, "balances": []}  # pays 2,800 of 7,000 with no balance to explain it
     assert "balances settle" in {c.name for c in verify_statement(ledger.w3, canonical(unowed)) if not c.ok}
-    forgiven = {**oct_doc, "entries": [{**oct_doc["entries"][0], "amount": 7_000}], "balances": [], "payableTotal": 7_000}  # consistent, but not what was owed
+    forgiven = {**oct_doc, "entries": [{**oct_doc["entries"][0], "amount": 7_000, "recouped": 0}], "balances": [], "payableTotal": 7_000}  # consistent, but not what was owed
     failed = {c.name for c in verify_statement(ledger.w3, canonical(forgiven), octo["statement_id"], previous=adj_raw) if not c.ok}
     assert failed == {"document hash", "entries rebuild the root", "published on chain", "balances brought forward"}
     assert "balances brought forward" in {c.name for c in verify_statement(ledger.w3, canonical({**oct_doc, "balancesFrom": sep["statement_id"]}), octo["statement_id"]) if not c.ok}

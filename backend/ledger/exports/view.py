@@ -23,6 +23,28 @@ class Line:
 
 
 @dataclass(frozen=True)
+class AccountMoney:
+    """One account's money in a statement, in minor units."""
+
+    account: str
+    opening: int = 0  # owed, brought forward
+    advances: int = 0
+    earned: int = 0
+    withheld: int = 0
+    released: int = 0
+    recouped: int = 0
+    paid: int = 0
+    closing: int = 0  # owed, carried forward
+    reserve_held: int = 0  # after this statement
+
+    def row(self) -> list[int]:
+        return [self.opening, self.advances, self.earned, self.withheld, self.released, self.recouped, self.paid, self.closing, self.reserve_held]
+
+
+ACCOUNT_COLUMNS = ["opening balance owed", "advances", "earned", "withheld (reserve)", "released (reserve)", "recouped", "paid", "closing balance owed", "reserve held"]
+
+
+@dataclass(frozen=True)
 class StatementView:
     doc: dict[str, Any]
     statement_id: str
@@ -82,6 +104,32 @@ class StatementView:
 
     def earned(self, entry: dict[str, Any]) -> int:
         return int(entry.get("earned", entry["amount"]))
+
+    def accounts(self) -> list["AccountMoney"]:
+        """Per account, how its money moved in this statement (v6: advances, reserves): what it
+        owed coming in, new advances, earned, withheld, released, recouped, paid, what it owes
+        going out, and the reserve still held for it."""
+        balances = {b["account"]: b for b in self.doc.get("balances", [])}
+        held: dict[str, int] = {}
+        for r in self.doc.get("reserves", []):
+            held[r["account"]] = held.get(r["account"], 0) + int(r["amount"])
+        out: dict[str, AccountMoney] = {}
+        for e in self.entries:
+            a = out.get(e["account"]) or AccountMoney(e["account"])
+            out[e["account"]] = AccountMoney(
+                a.account, 0, 0, a.earned + self.earned(e), a.withheld + int(e.get("withheld", 0)), a.released + int(e.get("released", 0)),
+                a.recouped + int(e.get("recouped", 0)), a.paid + int(e["amount"]),
+            )  # fmt: skip
+        for account in balances:
+            if self.account is None or account == self.account:
+                out.setdefault(account, AccountMoney(account))
+        return [
+            AccountMoney(
+                a.account, int(balances.get(a.account, {}).get("broughtForward", 0)), int(balances.get(a.account, {}).get("advances", 0)),
+                a.earned, a.withheld, a.released, a.recouped, a.paid, int(balances.get(a.account, {}).get("carriedForward", 0)), held.get(a.account, 0),
+            )  # fmt: skip
+            for a in sorted(out.values(), key=lambda m: int(m.account, 16))
+        ]
 
     def summary(self) -> list[tuple[str, str]]:
         from ledger.dates import iso_day

@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable
 
 from ledger.exports.pdf import Document
-from ledger.exports.view import StatementView
+from ledger.exports.view import ACCOUNT_COLUMNS, StatementView
 from ledger.services.errors import InvalidInput
 
 LINE_HEADER = [
@@ -48,9 +48,12 @@ def to_xlsx(view: StatementView) -> bytes:
 
     sheet("Summary", ["field", "value"], [list(r) for r in view.summary()])
     sheet(
-        "Entries", ["index", "account", "payout", "amount_minor", "amount", "currency", "earned_minor"],
-        [[e["index"], e["account"], e["payout"], e["amount"], view.major(int(e["amount"])), view.currency, view.earned(e)] for e in view.entries],
+        "Entries", ["index", "account", "payout", "amount_minor", "amount", "currency", "earned_minor", "withheld_minor", "released_minor", "recouped_minor"],
+        [[e["index"], e["account"], e["payout"], e["amount"], view.major(int(e["amount"])), view.currency, view.earned(e), int(e.get("withheld", 0)),
+          int(e.get("released", 0)), int(e.get("recouped", 0))] for e in view.entries],
     )  # fmt: skip
+    sheet("Accounts", ["account", *(c.replace(" ", "_").replace("(", "").replace(")", "") + "_minor" for c in ACCOUNT_COLUMNS)],
+          [[a.account, *a.row()] for a in view.accounts()])  # fmt: skip
     sheet("Lines", LINE_HEADER, _line_rows(view))
     sheet(
         "Reports", ["platform", "report_id", "lines", "revenue_minor", "platform_amount_minor", "batch_hash", "anchor_tx", "reversal"],
@@ -78,6 +81,13 @@ def to_pdf(view: StatementView) -> bytes:
         (12, 74, 74, 32, 32), [(str(e["index"]), e["account"], e["payout"], view.major(view.earned(e)), view.major(int(e["amount"]))) for e in view.entries],
         {0, 3, 4},
     )  # fmt: skip
+    moved = [a for a in view.accounts() if any((a.opening, a.advances, a.withheld, a.released, a.recouped, a.closing, a.reserve_held))]
+    if moved:
+        doc.table(
+            "Balances, advances and reserves: how each amount follows from what was earned", ("account", *ACCOUNT_COLUMNS[:2], "earned", "withheld",
+            "released", "recouped", "paid", "closing owed"), (62, 18, 16, 18, 16, 16, 16, 18, 18),
+            [(a.account, *(view.major(x) for x in a.row()[:8])) for a in moved], set(range(1, 9)),
+        )  # fmt: skip
     if view.account:
         doc.table(
             "Lines: where each amount comes from", ("work", "platform", "usage report", f"amount ({view.currency})", "report anchored in transaction"),
