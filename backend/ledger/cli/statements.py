@@ -215,3 +215,60 @@ def verify(
     for note in not_checked:
         console.print(f"[yellow]not checked:[/yellow] {note}")
     console.print("[green]verified[/green]" + (" (with what was not checked above)" if not_checked else ""))
+
+
+@app.command("explain")
+def explain(
+    statement_id: Annotated[str, typer.Argument(help="The statement id (0x...)")],
+    account: Annotated[str, typer.Option(help="The holder whose amounts to explain")],
+    work: Annotated[int | None, typer.Option(help="Only the amount from this work")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON")] = False,
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Why this amount: each amount of the holder, from its works back to the outputs or model
+    pools, the usage lines and the anchored usage reports behind it."""
+    from decimal import Decimal
+
+    from rich.tree import Tree
+
+    params: dict[str, str | int] = {"account": account, **({"work": work} if work else {})}
+    e = _get_ok(api_url, api_key, f"/statements/{statement_id}/explanation", params)
+    if as_json:
+        console.print_json(json.dumps(e))
+        return
+    exponent = int(e["minorUnitExponent"])
+
+    def money(minor: int) -> str:
+        return f"{Decimal(minor).scaleb(-exponent):,.{exponent}f} {e['currency']}"
+
+    root = Tree(f"[bold]{e['account']}[/bold] in statement {e['statementId'][:18]}…")
+    for entry in e["entries"]:
+        root.add(
+            f"entry {entry['index']} to {entry['payout']}: earned {money(entry['earned'])}, withheld {money(entry['withheld'])}, "
+            f"released {money(entry['released'])}, recouped {money(entry['recouped'])}, [bold]paid {money(entry['amount'])}[/bold]"
+        )
+    for w in e["works"]:
+        branch = root.add(f"work #{w['workId']} {w['title']}: [bold]{money(w['amount'])}[/bold] (its share {w['ownerShareBps'] / 100:g} %)")
+        for part in w["reports"]:
+            r = part["report"]
+            note = "" if part["asPublished"] else f" [yellow](the usage now gives {money(part['recomputedTotal'])})[/yellow]"
+            report = branch.add(
+                f"report {r['reportId']} of {r['platform']}{' (reversed)' if r.get('reversal') else ''}: {money(part['amount'])} of the work's "
+                f"{money(part['workTotal'])}{note}; anchored in {r['anchorTx']}"
+            )
+            for src in part["sources"]:
+                if src["kind"] == "pool":
+                    how = f"model {src['modelId']}'s pool, split equally over {src['poolWorks']:,} works"
+                else:
+                    how = f"output {src['outputHash'][:18]}… (model {src['modelId']})" + (
+                        f", linked at {src['linkWeightBps'] / 100:g} %" if src["linkWeightBps"] is not None else f", through derivative works {src['through']}"
+                    )
+                node = report.add(f"{money(src['amount'])} from {how}: {src['lines']:,} usage lines, revenue {money(src['revenue'])}")
+                for line in src["topLines"]:
+                    node.add(f"line {line['line_id']} (file line {line['line_number']}): {line['use_type']}, {line['territory']}, {line['uses']:,} uses, {money(line['revenue'])}")
+            if part["moreSources"]:
+                report.add(f"... and {part['moreSources']} smaller sources")
+    if e["moreWorks"]:
+        root.add(f"... and {e['moreWorks']} more works (--work ID explains one)")
+    console.print(root)

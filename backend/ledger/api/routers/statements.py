@@ -12,6 +12,7 @@ from ledger.api.deps import Day, LedgerDep, current_key, require
 from ledger.codes import currency_exponent
 from ledger.dates import iso_day, unix_day
 from ledger.models import ApiKey, Role, Statement
+from ledger.models.types import MAX_ID
 from ledger.runtime import Ledger
 from ledger.services import statements as svc
 
@@ -145,6 +146,23 @@ def statement(statement_id: str, _: AnyKey, ledger: LedgerDep) -> StatementOut:
 def statement_document(statement_id: str, _: AnyKey, ledger: LedgerDep) -> Response:
     """The statement document, byte for byte as hashed: its SHA-256 is the statement id."""
     return Response(svc.document(ledger, statement_id), media_type="application/json")
+
+
+@router.get("/{statement_id}/explanation", response_model=dict[str, Any])
+def explanation(
+    statement_id: str,
+    key: AnyKey,
+    ledger: LedgerDep,
+    account: Annotated[str, Query(max_length=64, description="The holder whose amounts to explain (a holder's key: its own)")],
+    work: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only the amount from this work (default: the 20 largest)")] = None,
+) -> Any:
+    """Why this amount: each of the holder's amounts from a work walked back, per usage report,
+    to the outputs (with the work's link weight, or the derivative it flows through) or model
+    pools that brought it, their usage lines (the largest listed, all counted) and the report's
+    anchor transaction; every figure exact to the unit and recomputed by the split engine."""
+    from ledger.services import explanations
+
+    return explanations.as_document(explanations.explain(ledger, key, statement_id, account, work))
 
 
 @router.get(
