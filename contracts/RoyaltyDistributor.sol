@@ -4,15 +4,20 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 import {RelayedAccessControl} from "./RelayedAccessControl.sol";
 
 /// @title RoyaltyDistributor
 /// @notice Accountants publish each closed period's royalty statement as a Merkle root over its
-/// entries `(index, account, payout, amount)`; anyone can then prove an entry and claim it, the
-/// way Uniswap's merkle-distributor does. The full statement (every holder's amount and the usage
-/// reports behind it) is stored content-addressed; its CID and the root are in the event, so
-/// anyone can check a statement against the chain.
+/// entries `(account, payout, cumulative, salt)`; anyone can then prove an entry and claim it, as
+/// Uniswap's merkle-distributor does, but **cumulatively**: `cumulative` is everything the payee
+/// has been owed by the statements of its book (a currency and a settlement token) up to this
+/// one, and a claim pays it less what the payee has claimed in that book before. So the latest
+/// statement's entry claims every earlier one at once, in one proof and one storage write (the
+/// cumulative Merkle distributor design of Optimism's and Morpho's reward distributors). Each
+/// leaf carries a secret salt the payee receives with its entry, so a proof tells nothing about
+/// the other leaves (no amount can be guessed from a sibling hash). The full statement is stored
+/// content-addressed; its CID and the root are in the event, so whoever holds it can check it
+/// against the chain.
 /// @dev A statement is settled either off chain (no token: a claim records that the holder
 /// acknowledged the amount, and the accountant pays in fiat) or in an ERC-20 token, funded in full
 /// when the statement is published: `amount * unitScale` tokens per entry, where `unitScale`
@@ -23,7 +28,6 @@ import {RelayedAccessControl} from "./RelayedAccessControl.sol";
 /// chain alone that every report anchored for the period is paid exactly once.
 contract RoyaltyDistributor is RelayedAccessControl {
     using SafeERC20 for IERC20;
-    using BitMaps for BitMaps.BitMap;
 
     bytes32 public constant ACCOUNTANT_ROLE = keccak256("ACCOUNTANT_ROLE");
 
@@ -46,7 +50,17 @@ contract RoyaltyDistributor is RelayedAccessControl {
         address token; // zero: settled off chain
         uint64 publishedAt;
         uint256 unitScale;
-        uint256 remaining; // minor units not claimed yet
+        bytes32 book; // keccak256(abi.encode(currency, token)): the statements whose claims add up
+    }
+
+    /// @notice One claim of `claimMany`.
+    struct Claim {
+        bytes32 statementId;
+        address account;
+        address payout;
+        uint256 cumulative;
+        bytes32 salt;
+        bytes32[] proof;
     }
 
     /// @dev One per (currency, period, sequence): which statement took it, and its anchor block.
@@ -56,8 +70,13 @@ contract RoyaltyDistributor is RelayedAccessControl {
     }
 
     mapping(bytes32 statementId => Record) private _records;
-    mapping(bytes32 statementId => BitMaps.BitMap) private _claimed;
     mapping(bytes32 slotKey => Slot) private _slots;
+    /// @dev Per book: minor units published (and, with a token, funded) and not claimed yet.
+    mapping(bytes32 book => uint256) private _unclaimed;
+    /// @dev Per book: the token units per minor unit every statement of the book uses.
+    mapping(bytes32 book => uint256) private _bookScale;
+    /// @dev Per (book, account, payout): the cumulative amount claimed so far.
+    mapping(bytes32 payeeKey => uint256) private _claimed;
     mapping(bytes32 advanceId => uint256 blockNumber) private _advances;
 
     /// @notice A period's statement was published (and, with a token, funded in full).
@@ -65,9 +84,11 @@ contract RoyaltyDistributor is RelayedAccessControl {
         bytes32 indexed statementId, address indexed accountant, Statement statement, address token, uint256 unitScale
     );
 
-    /// @notice Entry `index` of a statement was claimed: `amount` minor units owed to `account`,
-    /// paid to `payout` (in tokens when the statement has one).
-    event Claimed(bytes32 indexed statementId, uint256 index, address indexed account, address payout, uint256 amount);
+    /// @notice `account`'s entry in a statement was claimed: `amount` minor units (its cumulative
+    /// amount in the statement's book less what it had claimed before), paid to `payout` (in
+    /// tokens when the statement has one). Every earlier entry of the payee in the book with a
+    /// cumulative amount up to `cumulative` is claimed by it too.
+    event Claimed(bytes32 indexed statementId, address indexed account, address payout, uint256 amount, uint256 cumulative);
 
     /// @notice An advance (a minimum guarantee) was paid to `account` outside this contract, by
     /// `payer`: statements in `currency` published after this block recoup it from the account's
@@ -89,9 +110,12 @@ contract RoyaltyDistributor is RelayedAccessControl {
     error BadPeriod(uint64 periodStart, uint64 periodEnd);
     error AlreadyPublished(bytes32 statementId);
     error UnknownStatement(bytes32 statementId);
-    error AlreadyClaimed(bytes32 statementId, uint256 index);
+    /// @notice The payee has claimed this cumulative amount (or more) already.
+    error NothingToClaim(uint256 cumulative, uint256 claimed);
     error InvalidProof();
     error BadScale();
+    /// @notice A statement of a book settled in a token must use the book's token units per minor unit.
+    error ScaleDiffers(uint256 unitScale, uint256 bookScale);
     /// @notice Another statement already has this currency, period and sequence.
     error SequenceTaken(bytes32 statementId);
     /// @notice An adjustment (sequence > 0) without the statement before it.
@@ -114,12 +138,19 @@ contract RoyaltyDistributor is RelayedAccessControl {
         if (_records[statementId].publishedAt != 0) revert AlreadyPublished(statementId);
         if (token != address(0) && unitScale == 0) revert BadScale();
         _takeSlot(statementId, statement);
+        bytes32 book = bookOf(statement.currency, token);
+        if (token != address(0)) {
+            uint256 scale = _bookScale[book];
+            if (scale == 0) _bookScale[book] = unitScale;
+            else if (scale != unitScale) revert ScaleDiffers(unitScale, scale);
+        }
+        _unclaimed[book] += statement.total;
         _records[statementId] = Record({
             root: statement.root,
             token: token,
             publishedAt: uint64(block.timestamp),
             unitScale: token == address(0) ? 0 : unitScale,
-            remaining: statement.total
+            book: book
         });
         emit StatementPublished(statementId, accountant, statement, token, token == address(0) ? 0 : unitScale);
         if (token != address(0)) {
@@ -167,27 +198,70 @@ contract RoyaltyDistributor is RelayedAccessControl {
         return _slots[_slotKey(currency, periodStart, periodEnd, sequence)];
     }
 
-    /// @notice Claims entry `index` of a statement with its Merkle proof. Anyone may submit it (a
-    /// relayer, the holder, the ledger); the tokens go to the entry's `payout`, never to the caller.
+    /// @notice Claims a payee's entry in a statement with its Merkle proof: pays its cumulative
+    /// amount in the statement's book less what the payee claimed there before, so the latest
+    /// entry claims every earlier one. Anyone may submit it (a relayer, the holder, the ledger);
+    /// the tokens go to the entry's `payout`, never to the caller.
+    /// @return amount minor units paid
     function claim(
         bytes32 statementId,
-        uint256 index,
         address account,
         address payout,
-        uint256 amount,
+        uint256 cumulative,
+        bytes32 salt,
         bytes32[] calldata proof
-    ) external {
+    ) external returns (uint256 amount) {
+        return _claim(statementId, account, payout, cumulative, salt, proof);
+    }
+
+    /// @notice Several claims in one transaction (a holder's entries in several books: currencies
+    /// or tokens); all or nothing.
+    function claimMany(Claim[] calldata claims) external returns (uint256[] memory amounts) {
+        amounts = new uint256[](claims.length);
+        for (uint256 i; i < claims.length; ++i) {
+            Claim calldata c = claims[i];
+            amounts[i] = _claim(c.statementId, c.account, c.payout, c.cumulative, c.salt, c.proof);
+        }
+    }
+
+    function _claim(
+        bytes32 statementId,
+        address account,
+        address payout,
+        uint256 cumulative,
+        bytes32 salt,
+        bytes32[] calldata proof
+    ) private returns (uint256 amount) {
         Record storage record = _records[statementId];
         if (record.publishedAt == 0) revert UnknownStatement(statementId);
-        if (_claimed[statementId].get(index)) revert AlreadyClaimed(statementId, index);
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, account, payout, amount))));
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, payout, cumulative, salt))));
         if (!MerkleProof.verifyCalldata(proof, record.root, leaf)) revert InvalidProof();
-        _claimed[statementId].set(index);
-        // Checked: a statement never pays out more than it declared (and, with a token, was funded
-        // with), whatever its root holds, so one statement cannot drain another's tokens.
-        record.remaining -= amount;
-        emit Claimed(statementId, index, account, payout, amount);
+        bytes32 book = record.book;
+        bytes32 key = keccak256(abi.encode(book, account, payout));
+        uint256 claimed = _claimed[key];
+        if (cumulative <= claimed) revert NothingToClaim(cumulative, claimed);
+        amount = cumulative - claimed;
+        _claimed[key] = cumulative;
+        // Checked: a book never pays out more than its statements declared (and, with a token,
+        // were funded with), whatever a root holds, so no book can drain another's tokens.
+        _unclaimed[book] -= amount;
+        emit Claimed(statementId, account, payout, amount, cumulative);
         if (record.token != address(0)) IERC20(record.token).safeTransfer(payout, amount * record.unitScale);
+    }
+
+    /// @notice The book of a currency and settlement token (zero: off chain).
+    function bookOf(string memory currency, address token) public pure returns (bytes32) {
+        return keccak256(abi.encode(currency, token));
+    }
+
+    /// @notice What a payee has claimed so far in a book (cumulative, minor units).
+    function claimedOf(bytes32 book, address account, address payout) external view returns (uint256) {
+        return _claimed[keccak256(abi.encode(book, account, payout))];
+    }
+
+    /// @notice Minor units a book's statements published and nobody has claimed yet.
+    function unclaimedOf(bytes32 book) external view returns (uint256) {
+        return _unclaimed[book];
     }
 
     /// @dev Sequence n of a period is taken once, after n - 1, with an anchor block in the past
@@ -210,12 +284,7 @@ contract RoyaltyDistributor is RelayedAccessControl {
         return keccak256(abi.encode(currency, periodStart, periodEnd, sequence));
     }
 
-    /// @notice Whether entry `index` of a statement was claimed.
-    function isClaimed(bytes32 statementId, uint256 index) external view returns (bool) {
-        return _claimed[statementId].get(index);
-    }
-
-    /// @notice A published statement's root, token, scale, time and unclaimed amount.
+    /// @notice A published statement's root, token, scale, time and book.
     function statementOf(bytes32 statementId) external view returns (Record memory) {
         return _records[statementId];
     }

@@ -92,6 +92,21 @@ def test_an_advance_is_recouped_and_a_reserve_released_across_periods(ledger: Le
     (usage / "aug.csv").write_bytes(_csv("AUG", address, "2026-08-01", "2026-08-31", "JPY", [(output, 20_000)]))
     assert _failed(recompute_statement(ledger.w3, docs[0], [usage / "aug.csv"], _fresh(tmp_path, "re"))) == []
 
+    # One transaction claims all three statements: the latest entry carries the cumulative amount.
+    assert holder.post("/claims", json={"account": studio}).status_code == 403  # not the key's account
+    claimed = accountant.post("/claims", json={"account": studio})
+    assert claimed.status_code == 200, claimed.text
+    [book] = claimed.json()
+    assert (book["statement_id"], book["statements"], book["amount"], book["cumulative"]) == (aug_id(docs[2]), 3, paid, paid)
+    receipt = ledger.w3.eth.get_transaction_receipt(book["tx_hash"])
+    assert len(ledger.distributor.events.Claimed().process_receipt(receipt)) == 1  # one leaf, one proof, one storage write
+    for raw in docs:
+        [e] = accountant.get(f"/statements/{aug_id(raw)}/entries/{studio}").json()
+        assert e["claimed_tx"] == book["tx_hash"]
+    assert [accountant.get(f"/statements/{aug_id(raw)}").json()["claimed_amount"] for raw in docs] == [2_600, 130, 1_407]
+    assert accountant.post("/claims", json={"account": studio}).status_code == 409
+    assert accountant.post(f"/statements/{aug_id(docs[0])}/claims", json={"account": studio}).status_code == 409
+
     # The holder's PDF and the workbook show how October's amount follows: earned, released, paid.
     oct_id = aug_id(docs[2])
     pdf = accountant.get(f"/statements/{oct_id}/export", params={"format": "pdf", "account": studio})

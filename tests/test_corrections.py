@@ -84,7 +84,7 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     assert sorted(line[3] for line in doc["lines"]) == [-7_000, -700, 1_400, 2_800]  # each traced to its report, reversals negative
     exported = list(csv.reader(io.StringIO(accountant.get(f"/statements/{adj['statement_id']}/export", params={"format": "csv"}).text)))
     assert sorted((int(r[3]), r[7], r[10]) for r in exported[1:]) == [(-7_000, "SEP-A", "reversal"), (-700, "SEP-A", "reversal"), (1_400, "SEP-FIX", "usage"), (2_800, "SEP-FIX", "usage")]
-    pdf = holder.get(f"/statements/{adj['statement_id']}/export", params={"format": "pdf", "account": a_acc})
+    pdf = accountant.get(f"/statements/{adj['statement_id']}/export", params={"format": "pdf", "account": a_acc})
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).replace("\n", " ")
     assert "holder earned -4200 JPY" in text and "balance carried forward (owed) 4200 JPY" in text and "holder total 0 JPY" in text, text
     assert "SEP-A (reversed)" in text
@@ -96,7 +96,7 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     assert (owed["currency"], owed["amount"], owed["statement_id"]) == ("JPY", 4_200, adj["statement_id"])
     listed = CliRunner().invoke(app, ["statements", "balances", "--api-url", server.url, "--api-key", create_api_key(ledger, Role.admin, "ops").token])
     assert listed.exit_code == 0 and "4,200" in listed.output and a_acc[:10] in listed.output, listed.output
-    [proof] = holder.get(f"/statements/{adj['statement_id']}/entries/{a_acc}").json()
+    [proof] = accountant.get(f"/statements/{adj['statement_id']}/entries/{a_acc}").json()
     assert (proof["earned"], proof["amount"], proof["index"]) == (-4_200, 0, a_entry["index"])
     assert accountant.post(f"/statements/{adj['statement_id']}/claims", json={"account": b_acc}).status_code == 200
 
@@ -107,7 +107,9 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     assert [(e["account"], e["earned"], e["amount"]) for e in oct_doc["entries"]] == [(a_acc, 7_000, 2_800)]
     assert oct_doc["balances"] == [{"account": a_acc, "broughtForward": 4_200, "advances": 0, "carriedForward": 0}]
     assert oct_doc["balancesFrom"] == adj["statement_id"] and octo["payable_total"] == 2_800 and octo["holders_total"] == 7_000
-    assert ledger.distributor.functions.statementOf(bytes.fromhex(octo["statement_id"][2:])).call()[4] == 2_800
+    book = ledger.distributor.functions.statementOf(bytes.fromhex(octo["statement_id"][2:])).call()[4]
+    assert [e["cumulative"] for e in oct_doc["entries"]] == [7_000 + 0 + 2_800]  # September paid a 7,000, the adjustment nothing
+    assert book == ledger.distributor.functions.bookOf("JPY", "0x" + "00" * 20).call()
 
     # Anyone verifies each document against the chain, and recomputes the reversal from the files.
     for d in (doc, oct_doc):
@@ -121,7 +123,8 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     assert "balances settle" in {c.name for c in verify_statement(ledger.w3, canonical(unowed)) if not c.ok}
     forgiven = {**oct_doc, "entries": [{**oct_doc["entries"][0], "amount": 7_000, "recouped": 0}], "balances": [], "payableTotal": 7_000}  # consistent, but not what was owed
     failed = {c.name for c in verify_statement(ledger.w3, canonical(forgiven), octo["statement_id"], previous=adj_raw) if not c.ok}
-    assert failed == {"document hash", "entries rebuild the root", "published on chain", "balances brought forward"}
+    # The leaves commit to cumulative amounts: this one's no longer follows from the statement before it.
+    assert failed == {"document hash", "cumulative amounts", "published on chain", "balances brought forward"}
     assert "balances brought forward" in {c.name for c in verify_statement(ledger.w3, canonical({**oct_doc, "balancesFrom": sep["statement_id"]}), octo["statement_id"]) if not c.ok}
     files = {name: tmp_path / f"{name}.json" for name in ("sep", "adj", "oct")}
     for name, d in (("sep", _doc(accountant, sep["statement_id"])), ("adj", doc), ("oct", oct_doc)):

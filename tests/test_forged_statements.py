@@ -117,8 +117,13 @@ def _forge(doc: dict[str, Any], lines: list[Line], reports: list[dict[str, Any]]
     earned = [0] * len(payees)
     for e, _, _, amount in packed:
         earned[e] += amount
-    entries = [{"index": i, "account": acc, "payout": pay, "earned": x, "amount": x} for i, ((acc, pay), x) in enumerate(zip(payees, earned))]
-    tree = StandardMerkleTree.of([(e["index"], e["account"], e["payout"], e["amount"]) for e in entries], STATEMENT_LEAF_TYPES)
+    salts = {(e["account"], e["payout"]): e["salt"] for e in doc["entries"]}
+    entries = [
+        {"index": i, "account": acc, "payout": pay, "earned": x, "withheld": 0, "released": 0, "recouped": 0, "amount": x, "cumulative": x,
+         "salt": salts.get((acc, pay), "0x" + f"{i + 1:064x}")}
+        for i, ((acc, pay), x) in enumerate(zip(payees, earned))
+    ]  # fmt: skip
+    tree = StandardMerkleTree.of([(e["account"], e["payout"], e["cumulative"], bytes.fromhex(e["salt"][2:])) for e in entries], STATEMENT_LEAF_TYPES)
     platform_totals: dict[str, int] = {}
     for r in reports:
         platform_totals[r["platform"]] = platform_totals.get(r["platform"], 0) + int(r["platformAmount"])

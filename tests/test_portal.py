@@ -69,19 +69,21 @@ def test_a_holder_verifies_and_claims_in_the_browser(ledger: Ledger, server: Ser
 
     row.get_by_role("button", name="Claim").click()
     page.wait_for_function("document.querySelector('td.status').textContent.startsWith('claimed in 0x')")
-    assert ledger.distributor.functions.isClaimed(bytes.fromhex(st["statement_id"][2:]), 0).call()
+    book = ledger.distributor.functions.statementOf(bytes.fromhex(st["statement_id"][2:])).call()[4]
+    assert ledger.distributor.functions.claimedOf(book, me, me).call() == 86_420
     assert holder.get(f"/statements/{st['statement_id']}").json()["claimed_amount"] == 86_420
 
     with page.expect_download() as download:
         row.get_by_role("button", name="PDF").click()
     assert open(download.value.path(), "rb").read(5) == b"%PDF-"
 
-    # A document that does not hash to the statement id is caught in the browser.
+    # The holder checks its own leaf against the published root in the browser (keccak-256 in the
+    # page; the other amounts are private): an entry that is not the one published is caught.
     def doctored(route: Route) -> None:
-        body = route.fetch().body().replace(b'"amount":86420', b'"amount":86421')
+        body = route.fetch().body().replace(b'"cumulative":86420', b'"cumulative":86421')
         route.fulfill(status=200, body=body, headers={"content-type": "application/json"})
 
-    page.route("**/document", doctored)
+    page.route(f"**/entries/{me}", doctored)
     page.reload()
     row.wait_for()
     row.get_by_role("button", name="Verify").click()

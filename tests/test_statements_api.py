@@ -66,7 +66,10 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     doc = json.loads(raw)
     entries = [(e["index"], e["account"], e["payout"], e["amount"]) for e in doc["entries"]]
     assert {(acc, pay): amount for _, acc, pay, amount in entries} == {(p["account"], p["payout"]): p["amount"] for p in runs["JPY"]["payees"]}
-    tree = StandardMerkleTree.of(entries, STATEMENT_LEAF_TYPES)
+    leaves = [(e["account"], e["payout"], e["cumulative"], bytes.fromhex(e["salt"][2:])) for e in doc["entries"]]
+    assert [e["cumulative"] for e in doc["entries"]] == [e["amount"] for e in doc["entries"]]  # the book's first statement
+    assert len({e["salt"] for e in doc["entries"]}) == len(entries)  # a secret salt per leaf
+    tree = StandardMerkleTree.of(leaves, STATEMENT_LEAF_TYPES)
     assert "0x" + tree.root.hex() == doc["root"] == st["root"]
     for index, _, _, amount in entries:  # every entry is the sum of its traced lines [entry, work, report, amount]
         assert amount == sum(line[3] for line in doc["lines"] if line[0] == index)
@@ -81,8 +84,10 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
         assert receipt["status"] == 1 and anchored["args"]["batchHash"].hex() == report["batchHash"][2:]
         assert anchored["args"]["platform"] == address == report["platform"]
     sid = bytes.fromhex(st["statement_id"][2:])
-    root, token, published_at, _, remaining = ledger.distributor.functions.statementOf(sid).call()
-    assert "0x" + root.hex() == st["root"] and int(token, 16) == 0 and published_at > 0 and remaining == st["holders_total"]
+    root, token, published_at, _, book = ledger.distributor.functions.statementOf(sid).call()
+    assert book == ledger.distributor.functions.bookOf("JPY", "0x" + "00" * 20).call()
+    assert "0x" + root.hex() == st["root"] and int(token, 16) == 0 and published_at > 0
+    assert ledger.distributor.functions.unclaimedOf(book).call() == st["holders_total"]
     [event] = ledger.distributor.events.StatementPublished().get_logs(argument_filters={"statementId": sid}, from_block=0)
     assert event["args"]["statement"]["documentCid"] == st["document_cid"] and event["transactionHash"].to_0x_hex() == st["publish_tx"]
 
@@ -101,7 +106,15 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert exported[0][:4] == ["account", "payout", "work_id", "amount_minor"] and len(exported) == st["line_count"] + 1
     assert sum(int(r[3]) for r in exported[1:]) == st["holders_total"] and all(r[4] == r[3] for r in exported[1:])  # JPY: no decimals
     assert {r[9] for r in exported[1:]} == {r["anchorTx"] for r in doc["reports"]}
-    _check_spreadsheet_and_pdf(holder, st, doc, a_acc)
+    # Amounts are private: a holder's key reads no one else's entries, no document, no whole export.
+    assert holder.get(f"/statements/{st['statement_id']}/document").status_code == 403
+    assert holder.get(f"/statements/{st['statement_id']}/export", params={"format": "csv", "account": a_acc}).status_code == 403
+    assert platform.get(f"/statements/{st['statement_id']}/export", params={"format": "xlsx"}).status_code in (403, 404)
+    assert holder.get("/statements/balances", params={"account": a_acc}).status_code == 403
+    auditor = client_for(server, create_api_key(ledger, Role.auditor, "audit").token)
+    assert auditor.get(f"/statements/{st['statement_id']}/document").content == raw
+    assert auditor.post("/statements", json=OCTOBER).status_code == 403  # reads, never writes
+    _check_spreadsheet_and_pdf(auditor, st, doc, a_acc)
 
     # A statement never changes; usage reported for its period afterwards is paid by an adjustment.
     again = accountant.post("/statements", json=OCTOBER)
@@ -153,28 +166,33 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     assert other_platform.get("/usage/reports").json() == []
 
     # Holders prove and claim their entries.
-    [mine] = holder.get(f"/statements/{st['statement_id']}/entries/{a_acc.lower()}").json()
+    assert holder.get(f"/statements/{st['statement_id']}/entries/{a_acc.lower()}").status_code == 403  # a_acc's, not the key's
+    [mine] = accountant.get(f"/statements/{st['statement_id']}/entries/{a_acc.lower()}").json()
     assert mine["payout"] == a_pay and mine["claimed_tx"] is None
-    leaf = tree.leaf((mine["index"], a_acc, a_pay, mine["amount"]))
+    assert mine["cumulative"] == mine["amount"] and len(mine["salt"]) == 66
+    leaf = tree.leaf((a_acc, a_pay, mine["cumulative"], bytes.fromhex(mine["salt"][2:])))
     assert process_proof(leaf, [bytes.fromhex(p[2:]) for p in mine["proof"]]) == tree.root
-    assert holder.get(f"/statements/{st['statement_id']}/entries/{Account.create().address}").status_code == 404
+    assert accountant.get(f"/statements/{st['statement_id']}/entries/{Account.create().address}").status_code == 404
     assert holder.post(f"/statements/{st['statement_id']}/claims", json={"account": a_acc}).status_code == 403  # not the key's account
+    unclaimed = ledger.distributor.functions.unclaimedOf(book).call()  # this statement's and its adjustment's
     claimed = accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": a_acc})
     assert claimed.status_code == 200, claimed.text
     [done] = claimed.json()
-    assert done["claimed_tx"] and ledger.distributor.functions.isClaimed(sid, mine["index"]).call()
-    assert ledger.distributor.functions.statementOf(sid).call()[4] == st["holders_total"] - mine["amount"]
+    assert done["claimed_tx"] and ledger.distributor.functions.claimedOf(book, a_acc, a_pay).call() == mine["cumulative"]
+    assert ledger.distributor.functions.unclaimedOf(book).call() == unclaimed - mine["amount"]
     assert accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": a_acc}).status_code == 409
     own = holder.post(f"/statements/{st['statement_id']}/claims", json={"account": manager})  # the holder's own entry
     assert own.status_code == 200 and own.json()[0]["claimed_tx"]
     progress = accountant.get(f"/statements/{st['statement_id']}").json()
     assert progress["claimed_entries"] == 2 and progress["claimed_amount"] == mine["amount"] + own.json()[0]["amount"]
-    owed = holder.get("/statements", params={"account": a_acc}).json()  # a holder's view across statements
+    assert holder.get("/statements", params={"account": a_acc}).status_code == 403  # another account's amounts
+    owed = accountant.get("/statements", params={"account": a_acc}).json()  # a holder's view across statements
     assert [(s["statement_id"], s["holder_amount"]) for s in owed] == [
         (st["statement_id"], mine["amount"]), (adj["statement_id"], sum(e["amount"] for e in adj_doc["entries"] if e["account"] == a_acc))
     ]
-    assert holder.get("/statements", params={"account": Account.create().address}).json() == []
+    assert accountant.get("/statements", params={"account": Account.create().address}).json() == []
     assert holder.get("/statements", params={"account": "0x12"}).status_code == 422
+    assert [s["statement_id"] for s in holder.get("/statements", params={"account": manager}).json()] == [st["statement_id"]]  # its own
 
     # A database rebuilt from the chain (with the content store) has the statement back, from the
     # document behind the event's CID, and its claims.

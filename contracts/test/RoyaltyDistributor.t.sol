@@ -25,8 +25,8 @@ contract RoyaltyDistributorTest is CheatCodes {
         vm.roll(100);
     }
 
-    function _leaf(uint256 index, address account, address payout, uint256 amount) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(index, account, payout, amount))));
+    function _leaf(address account, address payout, uint256 cumulative, bytes32 salt) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(account, payout, cumulative, salt))));
     }
 
     function _pair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
@@ -56,56 +56,104 @@ contract RoyaltyDistributorTest is CheatCodes {
     }
 
     function testFuzzTokenStatementPaysEachEntryOnceToItsPayout(uint64 a, uint64 b, address relayer) public {
-        vm.assume(relayer != address(0));
-        bytes32 l0 = _leaf(0, ALICE, ALICE_PAYOUT, a);
-        bytes32 l1 = _leaf(1, BOB, BOB, b);
+        vm.assume(relayer != address(0) && a > 0 && b > 0);
+        bytes32 l0 = _leaf(ALICE, ALICE_PAYOUT, a, "sa");
+        bytes32 l1 = _leaf(BOB, BOB, b, "sb");
         uint256 total = uint256(a) + b;
         vm.prank(ACCOUNTANT);
         distributor.publish(keccak256("s1"), _statement(_pair(l0, l1), total), address(token), 1e4);
         require(token.balanceOf(address(distributor)) == total * 1e4, "funded in full");
 
         vm.prank(relayer); // anyone may submit; the tokens go to the payout address
-        distributor.claim(keccak256("s1"), 0, ALICE, ALICE_PAYOUT, a, _proof(l1));
+        require(distributor.claim(keccak256("s1"), ALICE, ALICE_PAYOUT, a, "sa", _proof(l1)) == a, "pays its amount");
         require(token.balanceOf(ALICE_PAYOUT) == uint256(a) * 1e4 && token.balanceOf(ALICE) == 0, "paid to payout");
-        require(distributor.isClaimed(keccak256("s1"), 0) && !distributor.isClaimed(keccak256("s1"), 1), "bitmap");
+        bytes32 book = distributor.bookOf("USD", address(token));
+        require(distributor.claimedOf(book, ALICE, ALICE_PAYOUT) == a && distributor.claimedOf(book, BOB, BOB) == 0, "claimed so far");
 
-        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.AlreadyClaimed.selector, keccak256("s1"), 0));
-        distributor.claim(keccak256("s1"), 0, ALICE, ALICE_PAYOUT, a, _proof(l1));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.NothingToClaim.selector, uint256(a), uint256(a)));
+        distributor.claim(keccak256("s1"), ALICE, ALICE_PAYOUT, a, "sa", _proof(l1));
         vm.expectRevert(RoyaltyDistributor.InvalidProof.selector);
-        distributor.claim(keccak256("s1"), 1, BOB, BOB, uint256(b) + 1, _proof(l0));
+        distributor.claim(keccak256("s1"), BOB, BOB, uint256(b) + 1, "sb", _proof(l0));
         vm.expectRevert(RoyaltyDistributor.InvalidProof.selector);
-        distributor.claim(keccak256("s1"), 1, BOB, relayer == BOB ? ALICE : relayer, b, _proof(l0)); // payout is committed
+        distributor.claim(keccak256("s1"), BOB, relayer == BOB ? ALICE : relayer, b, "sb", _proof(l0)); // payout is committed
+        vm.expectRevert(RoyaltyDistributor.InvalidProof.selector);
+        distributor.claim(keccak256("s1"), BOB, BOB, b, "guess", _proof(l0)); // and so is the salt
 
-        distributor.claim(keccak256("s1"), 1, BOB, BOB, b, _proof(l0));
-        require(token.balanceOf(address(distributor)) == 0, "statement paid out exactly");
-        require(distributor.statementOf(keccak256("s1")).remaining == 0, "nothing left");
+        distributor.claim(keccak256("s1"), BOB, BOB, b, "sb", _proof(l0));
+        require(token.balanceOf(address(distributor)) == 0 && distributor.unclaimedOf(book) == 0, "the book paid out exactly");
+    }
+
+    function testTheLatestEntryClaimsEveryEarlierStatementAtOnce() public {
+        // Three statements of one book: Alice is owed 100, then 50 (cumulative 150), then 25
+        // (175). One claim with the third statement's entry pays all 175; the earlier entries
+        // have nothing left to pay.
+        bytes32[3] memory ids = [keccak256("m1"), keccak256("m2"), keccak256("m3")];
+        uint256[3] memory cumulative = [uint256(100), 150, 175];
+        bytes32[3] memory leaves;
+        bytes32 other = _leaf(BOB, BOB, 1, "b");
+        vm.startPrank(ACCOUNTANT);
+        for (uint256 i; i < 3; ++i) {
+            leaves[i] = _leaf(ALICE, ALICE_PAYOUT, cumulative[i], bytes32(i + 1));
+            distributor.publish(ids[i], _statement(_pair(leaves[i], other), i == 0 ? 101 : cumulative[i] - cumulative[i - 1]), address(token), 1);
+        }
+        vm.stopPrank();
+        require(distributor.claim(ids[2], ALICE, ALICE_PAYOUT, 175, bytes32(uint256(3)), _proof(other)) == 175, "everything at once");
+        require(token.balanceOf(ALICE_PAYOUT) == 175, "paid");
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.NothingToClaim.selector, uint256(100), uint256(175)));
+        distributor.claim(ids[0], ALICE, ALICE_PAYOUT, 100, bytes32(uint256(1)), _proof(other));
+        require(distributor.unclaimedOf(distributor.bookOf("USD", address(token))) == 1, "Bob's unit is left");
+    }
+
+    function testClaimManyPaysSeveralBooksAllOrNothing() public {
+        bytes32 usd = _leaf(ALICE, ALICE, 70, "u");
+        bytes32 jpy = _leaf(ALICE, ALICE, 9000, "j");
+        bytes32 filler = _leaf(BOB, BOB, 1, "f");
+        RoyaltyDistributor.Statement memory yen = _statement(_pair(jpy, filler), 9001);
+        yen.currency = "JPY";
+        vm.startPrank(ACCOUNTANT);
+        distributor.publish(keccak256("usd"), _statement(_pair(usd, filler), 71), address(0), 0);
+        distributor.publish(keccak256("jpy"), yen, address(0), 0);
+        vm.stopPrank();
+        RoyaltyDistributor.Claim[] memory claims = new RoyaltyDistributor.Claim[](2);
+        claims[0] = RoyaltyDistributor.Claim(keccak256("usd"), ALICE, ALICE, 70, "u", _proof(filler));
+        claims[1] = RoyaltyDistributor.Claim(keccak256("jpy"), ALICE, ALICE, 9000, "bad", _proof(filler));
+        vm.expectRevert(RoyaltyDistributor.InvalidProof.selector);
+        distributor.claimMany(claims);
+        require(distributor.claimedOf(distributor.bookOf("USD", address(0)), ALICE, ALICE) == 0, "nothing claimed");
+        claims[1].salt = "j";
+        uint256[] memory paid = distributor.claimMany(claims);
+        require(paid[0] == 70 && paid[1] == 9000, "both books");
     }
 
     function testOffChainStatementRecordsClaimsWithoutTokens() public {
-        bytes32 l0 = _leaf(0, ALICE, ALICE, 700);
-        bytes32 l1 = _leaf(1, BOB, BOB, 300);
+        bytes32 l0 = _leaf(ALICE, ALICE, 700, "a");
+        bytes32 l1 = _leaf(BOB, BOB, 300, "b");
         vm.prank(ACCOUNTANT);
         distributor.publish(keccak256("s2"), _statement(_pair(l0, l1), 1000), address(0), 123);
         RoyaltyDistributor.Record memory rec = distributor.statementOf(keccak256("s2"));
-        require(rec.token == address(0) && rec.unitScale == 0 && rec.remaining == 1000, "off chain");
-        distributor.claim(keccak256("s2"), 1, BOB, BOB, 300, _proof(l0));
-        require(distributor.statementOf(keccak256("s2")).remaining == 700, "claimed");
+        require(rec.token == address(0) && rec.unitScale == 0 && rec.book == distributor.bookOf("USD", address(0)), "off chain");
+        distributor.claim(keccak256("s2"), BOB, BOB, 300, "b", _proof(l0));
+        require(distributor.unclaimedOf(rec.book) == 700, "claimed");
         require(token.balanceOf(BOB) == 0, "no token moved");
     }
 
-    function testAStatementCannotPayMoreThanItDeclared() public {
+    function testABookCannotPayMoreThanItsStatementsDeclared() public {
         // A root whose entries exceed the declared total (a faulty statement) cannot drain the
-        // tokens other statements funded.
-        bytes32 l0 = _leaf(0, ALICE, ALICE, 900);
-        bytes32 l1 = _leaf(1, BOB, BOB, 900);
+        // tokens another book's statements funded.
+        bytes32 l0 = _leaf(ALICE, ALICE, 900, "a");
+        bytes32 l1 = _leaf(BOB, BOB, 900, "b");
+        RoyaltyDistributor.Statement memory yen = _statement(keccak256("x"), 5000);
+        yen.currency = "JPY";
         vm.startPrank(ACCOUNTANT);
-        distributor.publish(keccak256("other"), _statement(keccak256("x"), 5000), address(token), 1);
+        distributor.publish(keccak256("other"), yen, address(token), 1);
         distributor.publish(keccak256("faulty"), _statement(_pair(l0, l1), 1000), address(token), 1);
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.ScaleDiffers.selector, 2, 1));
+        distributor.publish(keccak256("rescaled"), _statement(keccak256("y"), 1), address(token), 2);
         vm.stopPrank();
-        distributor.claim(keccak256("faulty"), 0, ALICE, ALICE, 900, _proof(l1));
-        vm.expectRevert(); // arithmetic underflow of the statement's remaining amount
-        distributor.claim(keccak256("faulty"), 1, BOB, BOB, 900, _proof(l0));
-        require(token.balanceOf(address(distributor)) == 5000 + 100, "the other statement's funds are intact");
+        distributor.claim(keccak256("faulty"), ALICE, ALICE, 900, "a", _proof(l1));
+        vm.expectRevert(); // arithmetic underflow of the book's unclaimed amount
+        distributor.claim(keccak256("faulty"), BOB, BOB, 900, "b", _proof(l0));
+        require(token.balanceOf(address(distributor)) == 5000 + 100, "the other book's funds are intact");
     }
 
     function testAccountantsRecordEachAdvanceOnce() public {
@@ -150,7 +198,7 @@ contract RoyaltyDistributorTest is CheatCodes {
         distributor.publish(keccak256("s3"), s, address(0), 0);
         vm.stopPrank();
         vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.UnknownStatement.selector, keccak256("nope")));
-        distributor.claim(keccak256("nope"), 0, ALICE, ALICE, 1, new bytes32[](0));
+        distributor.claim(keccak256("nope"), ALICE, ALICE, 1, "", new bytes32[](0));
     }
 
     function testAPeriodsSequenceIsTakenOnceInOrderWithAnchorBlocksThatOnlyGrow() public {

@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.include_router(royalties.router)
     app.include_router(statement_drafts.router)  # before statements: /statements/drafts is not a statement id
     app.include_router(statements.router)
+    app.include_router(statements.claims_router)
     app.include_router(advances.router)
     app.include_router(platforms.router)
     app.include_router(relay.router)

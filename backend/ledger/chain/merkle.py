@@ -5,8 +5,8 @@ first. Roots and proofs therefore agree with the @openzeppelin/merkle-tree npm p
 and verify on chain with ``MerkleProof``.
 
 Two trees use it: a model's training set (``["uint256"]`` leaves, work ids) and a royalty
-statement (``["uint256", "address", "address", "uint256"]`` leaves: index, account, payout,
-amount, as ``RoyaltyDistributor.claim`` rebuilds them).
+statement (``["address", "address", "uint256", "bytes32"]`` leaves: account, payout, cumulative
+amount, salt, as ``RoyaltyDistributor.claim`` rebuilds them).
 """
 
 from collections.abc import Hashable, Sequence
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak
 
-#: A royalty statement's leaf: (index, account, payout, amount), as RoyaltyDistributor.claim hashes it.
-STATEMENT_LEAF_TYPES = ("uint256", "address", "address", "uint256")
+#: A royalty statement's leaf: (account, payout, cumulative amount, salt), as RoyaltyDistributor.claim hashes it.
+STATEMENT_LEAF_TYPES = ("address", "address", "uint256", "bytes32")
 
 
 def _word(abi_type: str, value: object) -> bytes | None:
@@ -26,6 +26,8 @@ def _word(abi_type: str, value: object) -> bytes | None:
         return value.to_bytes(32, "big")
     if abi_type == "address" and isinstance(value, str) and len(value) == 42 and value[:2] in ("0x", "0X"):
         return bytes(12) + bytes.fromhex(value[2:])
+    if abi_type == "bytes32" and isinstance(value, bytes) and len(value) == 32:
+        return value
     return None
 
 

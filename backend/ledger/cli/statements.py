@@ -157,9 +157,24 @@ def export(
     console.print(f"wrote {out} ({len(resp.content):,} bytes)" + (", SHA-256 = statement id" if fmt == "json" else ""))
 
 
+@app.command("claim-all")
+def claim_all(
+    account: str,
+    currency: Annotated[str | None, typer.Option(help="Only this currency's statements")] = None,
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Claims everything a holder is owed, across statements, in one transaction."""
+    claims = _post(api_url, api_key, "/claims", {"account": account, "currency": currency}).json()
+    table = Table("book", "payout", "statements", "paid", "claim tx")
+    for c in claims:
+        table.add_row(f"{c['currency']} {c['token'] or 'off chain'}", c["payout"], str(c["statements"]), f"{c['amount']:,}", c["tx_hash"])
+    console.print(table)
+
+
 @app.command("claim")
 def claim(statement_id: str, account: str, api_url: ApiUrl = "http://127.0.0.1:8000", api_key: ApiKey = "") -> None:
-    """Claims a holder's open entries of a statement on chain."""
+    """Claims a holder's open entries of a statement on chain (and its earlier unclaimed ones in the same book)."""
     entries = _post(api_url, api_key, f"/statements/{statement_id}/claims", {"account": account}).json()
     table = Table("index", "payout", "amount", "claim tx")
     for e in entries:
@@ -272,3 +287,41 @@ def explain(
     if e["moreWorks"]:
         root.add(f"... and {e['moreWorks']} more works (--work ID explains one)")
     console.print(root)
+
+
+@app.command("verify-entry")
+def verify_entry(
+    statement_id: Annotated[str, typer.Argument(help="The statement id (0x...)")],
+    account: Annotated[str, typer.Option(help="Your account: the entries to check")],
+    rpc_url: Annotated[str | None, typer.Option(envvar="LEDGER_RPC_URL", help="An RPC endpoint of the statement's chain.")] = None,
+    api_url: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKey = "",
+) -> None:
+    """Checks a holder's own entries against the root published on chain, without the whole
+    statement (whose other amounts are private): each leaf (account, payout, cumulative amount,
+    salt) with its proof must give the root the distributor holds. Exits 1 if one does not."""
+    from eth_utils import to_checksum_address
+    from web3 import Web3
+    from web3.providers.rpc import HTTPProvider
+
+    from ledger.chain.compiler import compile_contract
+    from ledger.chain.merkle import STATEMENT_LEAF_TYPES, process_proof, standard_leaf
+    from ledger.config import get_settings
+
+    entries = _get_ok(api_url, api_key, f"/statements/{statement_id}/entries/{account}")
+    st = _get_ok(api_url, api_key, f"/statements/{statement_id}")
+    w3 = Web3(HTTPProvider(rpc_url or get_settings().rpc_url, request_kwargs={"timeout": 60}))
+    distributor = w3.eth.contract(address=to_checksum_address(st["distributor"]), abi=compile_contract("RoyaltyDistributor.sol").abi)
+    root = bytes(distributor.functions.statementOf(bytes.fromhex(statement_id[2:])).call()[0])
+    table = Table("payout", "amount", "cumulative", "proof")
+    ok = True
+    for e in entries:
+        leaf = standard_leaf(STATEMENT_LEAF_TYPES, (to_checksum_address(e["account"]), to_checksum_address(e["payout"]), int(e["cumulative"]), bytes.fromhex(e["salt"][2:])))
+        good = process_proof(leaf, [bytes.fromhex(p[2:]) for p in e["proof"]]) == root
+        ok &= good
+        table.add_row(e["payout"], f"{e['amount']:,}", f"{e['cumulative']:,}", "[green]gives the root on chain[/green]" if good else "[red]does not give the root[/red]")
+    console.print(table)
+    if not ok or root == bytes(32):
+        console.print("[red]your entries do not verify against the chain[/red]")
+        raise typer.Exit(1)
+    console.print(f"verified: your entries are leaves of the root {('0x' + root.hex())[:18]}… published on chain")

@@ -15,6 +15,10 @@ from ledger.content.cid import DAG_PB, build_dag, cid_string, dag_pb_links, is_c
 
 class ContentStore(Protocol):
     def put(self, content: bytes) -> str: ...
+
+    def put_private(self, content: bytes) -> str:
+        """Stores ``content`` here only: never mirrored to a public node (statement documents)."""
+        ...
     def get(self, cid: str) -> bytes: ...
     def has(self, cid: str) -> bool: ...
     def iter_chunks(self, cid: str) -> Iterator[bytes]: ...
@@ -51,6 +55,9 @@ class LocalBlockStore:
             tmp.replace(path)
         return cid_string(blocks[-1].cid)
 
+    def put_private(self, content: bytes) -> str:
+        return self.put(content)
+
     def has(self, cid: str) -> bool:
         return is_cid(cid) and self._path(cid).exists()
 
@@ -85,6 +92,9 @@ class IpfsMirroredStore:
         if added != cid:
             raise CidMismatch(f"IPFS node returned {added}, ledger computed {cid}")
         return cid
+
+    def put_private(self, content: bytes) -> str:
+        return self.local.put(content)
 
     def has(self, cid: str) -> bool:
         return self.local.has(cid)

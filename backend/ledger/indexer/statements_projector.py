@@ -66,7 +66,7 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
     entries = [
         {"statement_pk": row.id, "entry_index": int(e["index"]), "account": e["account"], "payout": e["payout"], "amount": int(e["amount"]),
          "earned": int(e.get("earned", e["amount"])), "withheld": int(e.get("withheld", 0)), "released": int(e.get("released", 0)),
-         "recouped": int(e.get("recouped", 0))}
+         "recouped": int(e.get("recouped", 0)), "cumulative": int(e.get("cumulative", 0)), "salt": str(e.get("salt", ""))}
         for e in doc["entries"]
     ]  # fmt: skip
     if entries:
@@ -179,7 +179,7 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
     elif name == "Claimed":
         session.add(
             StatementClaim(
-                statement_id=statement_id, entry_index=int(args["index"]), account=args["account"],
-                payout=args["payout"], amount=int(args["amount"]), tx_hash=tx, block_number=block,
+                statement_id=statement_id, account=args["account"], payout=args["payout"], amount=int(args["amount"]),
+                cumulative=int(args["cumulative"]), tx_hash=tx, log_index=int(log_["logIndex"]), block_number=block,
             )  # fmt: skip
         )

@@ -11,7 +11,12 @@ class Role(str, Enum):
     platform = "platform"
     accountant = "accountant"
     arbiter = "arbiter"  # decides disputes, carries out upheld ones
+    auditor = "auditor"  # reads every statement in full (amounts are private otherwise); writes nothing
     admin = "admin"
+
+
+#: The roles that read every holder's amounts: whole statement documents, every entry, every balance.
+BOOKS_ROLES = frozenset({Role.accountant, Role.admin, Role.auditor})
 
 
 class ApiKey(SQLModel, table=True):

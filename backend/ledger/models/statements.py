@@ -72,6 +72,10 @@ class StatementEntry(SQLModel, table=True):
     withheld: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # reserve held back (v6)
     released: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # earlier reserves paid out (v6)
     recouped: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # what the account owed, taken (v6)
+    #: What the payee has been owed by every statement of this one's book (currency and settlement
+    #: token) up to this one: its Merkle leaf, which a claim pays less what was claimed before (v6).
+    cumulative: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    salt: str = Field(default="", max_length=66, sa_column_kwargs={"server_default": ""})  # hides the leaf from its neighbours' proofs
 
 
 class StatementBalance(SQLModel, table=True):
@@ -134,15 +138,20 @@ class StatementEscrow(SQLModel, table=True):
 
 
 class StatementClaim(SQLModel, table=True):
-    """Projection of RoyaltyDistributor.Claimed."""
+    """Projection of RoyaltyDistributor.Claimed: a payee claimed its entry in a statement, which
+    paid ``amount`` (its ``cumulative`` amount in the statement's book less what it had claimed
+    there before). Every entry of the payee in that book up to ``cumulative`` is claimed by it."""
 
     __tablename__ = "statementclaim"
-    statement_id: str = Field(primary_key=True, max_length=66)
-    entry_index: int = Field(primary_key=True)
-    account: str = Field(max_length=42)
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index"),)
+    id: int | None = Field(default=None, primary_key=True)
+    statement_id: str = Field(index=True, max_length=66)
+    account: str = Field(index=True, max_length=42)
     payout: str = Field(max_length=42)
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    cumulative: int = Field(sa_column=Column(BigInteger, nullable=False))
     tx_hash: str = Field(max_length=66)
+    log_index: int
     block_number: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 

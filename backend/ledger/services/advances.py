@@ -20,6 +20,7 @@ from eth_utils import is_address, keccak, to_checksum_address
 from sqlmodel import Session, col, select
 
 from ledger.codes import is_currency
+from ledger.models.auth import BOOKS_ROLES
 from ledger.models import Advance, ApiKey, Role
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput
@@ -95,7 +96,7 @@ def _existing(ledger: Ledger, aid: str) -> Advance | None:
 
 def listed(ledger: Ledger, key: ApiKey, currency: str | None = None, account: str | None = None, limit: int = 100, offset: int = 0) -> list[Advance]:
     """Advances, newest first. A rights holder sees its own account's; accountants and admins every one."""
-    if key.role not in (Role.accountant, Role.admin):
+    if key.role not in BOOKS_ROLES:
         if key.holder_address is None:
             raise Forbidden("this key has no on-chain account")
         if account is not None and (not is_address(account) or to_checksum_address(account) != key.holder_address):

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from ledger.accounting.splits import Lines, split
 from ledger.db import chunked
+from ledger.models.auth import BOOKS_ROLES
 from ledger.models import ApiKey, Output, Role, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.runtime import Ledger
 from ledger.services import royalties, statements
@@ -102,7 +103,7 @@ def explain(
     if not is_address(account):
         raise InvalidInput(f"not an Ethereum address: {account!r}")
     account = to_checksum_address(account)
-    if key.role not in (Role.accountant, Role.admin) and key.holder_address != account:
+    if key.role not in BOOKS_ROLES and key.holder_address != account:
         raise Forbidden(f"this key is {key.holder_address or 'not a holder'}'s; it explains its own amounts only")
     row = statements.get(ledger, statement_id)
     doc = json.loads(statements.document(ledger, statement_id))

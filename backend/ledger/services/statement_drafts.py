@@ -33,7 +33,7 @@ def draft(ledger: Ledger, key: ApiKey, start: int, end: int, currency: str, toke
     if computed.document is None:
         latest = computed.earlier[-1].statement_id
         raise Conflict(f"the period is closed as statement {latest} and nothing was reported since: nothing to draft", statement_id=latest)
-    cid = ledger.store.put(computed.document)
+    cid = ledger.store.put_private(computed.document)
     row = StatementDraft(
         draft_id=computed.statement_id, currency=currency, period_start=start, period_end=end, sequence=len(computed.earlier),
         token="" if settlement.token == statements.ZERO_ADDRESS else settlement.token, document_cid=cid, status="draft",

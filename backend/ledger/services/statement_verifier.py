@@ -64,10 +64,36 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
     if not c.check("document format", parse):
         return c.results
     entries = [(int(e["index"]), to_checksum_address(e["account"]), to_checksum_address(e["payout"]), int(e["amount"])) for e in doc["entries"]]
-    tree = StandardMerkleTree.of(entries, STATEMENT_LEAF_TYPES)
+    cumulative = all("salt" in e for e in doc["entries"])  # v6: cumulative leaves (account, payout, cumulative, salt)
+    if cumulative:
+        leaves = [(a, p, int(e["cumulative"]), bytes.fromhex(str(e["salt"])[2:])) for (_, a, p, _), e in zip(entries, doc["entries"])]
+        tree = StandardMerkleTree.of(leaves, STATEMENT_LEAF_TYPES)
+    else:  # before v6: (index, account, payout, amount) leaves, claimed one by one
+        tree = StandardMerkleTree.of(entries, ("uint256", "address", "address", "uint256"))
     root = "0x" + tree.root.hex()
     c.check("entries rebuild the root", lambda: (root == doc["root"], f"root of {len(entries)} entries is {root}"))
     c.check("entry indexes", lambda: ([e[0] for e in entries] == list(range(len(entries))), "0, 1, 2, ... in order"))
+    if cumulative:
+
+        def cumulatives() -> tuple[bool, str]:
+            """Each leaf's cumulative amount is what the book's statements owed the payee before,
+            plus what this entry pays; given the statement before it in the same book, exactly its
+            cumulative amount for a payee in both."""
+            wrong = [e["index"] for e in doc["entries"] if int(e["cumulative"]) < int(e["amount"]) or len(str(e["salt"])) != 66]
+            if wrong:
+                return False, f"entries {wrong[:5]} declare a cumulative amount below what they pay, or a salt that is not 32 bytes"
+            if previous is None:
+                return True, "every cumulative amount covers its entry (give --previous to check them against the statement before)"
+            prev = json.loads(previous)
+            same_book = prev.get("currency") == doc["currency"] and (prev.get("settlement") or {}).get("token") == (doc.get("settlement") or {}).get("token")
+            if not same_book or not all("cumulative" in e for e in prev["entries"]):
+                return True, "the previous statement is of another settlement: cumulative amounts checked against their entries only"
+            before = {(e["account"], e["payout"]): int(e["cumulative"]) for e in prev["entries"]}
+            moved = [e["index"] for e in doc["entries"] if (e["account"], e["payout"]) in before and int(e["cumulative"]) - int(e["amount"]) != before[(e["account"], e["payout"])]]
+            both = sum(1 for e in doc["entries"] if (e["account"], e["payout"]) in before)
+            return not moved, f"{both} payee(s) also in the previous statement: " + ("each carries its cumulative amount on" if not moved else f"entries {moved[:5]} do not")
+
+        c.check("cumulative amounts", cumulatives)
     c.check("currency", lambda: (currency_exponent(doc["currency"]) == doc["minorUnitExponent"], f"{doc['currency']}, minor unit {minor_unit_text(int(doc['minorUnitExponent']))}"))
 
     earned = [int(e.get("earned", e["amount"])) for e in doc["entries"]]  # v1: entries paid what they earned

@@ -33,15 +33,19 @@ the period's edge, so nothing reported for a period is silently left out.
 """
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from eth_utils import is_address, to_checksum_address
+from eth_abi import encode
+from eth_utils import is_address, keccak, to_checksum_address
 from sqlalchemy import insert, update
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 from sqlmodel import Session, col, func, select
@@ -62,6 +66,7 @@ from ledger.accounting.coverage import Anchor, Window, coverage
 from ledger.models import (
     Advance, ApiKey, Role, Statement, StatementBalance, StatementReserve, StatementClaim, StatementEntry, StatementEscrow, UsageAnchorRecord, UsageReport, Work,
 )  # fmt: skip
+from ledger.models.auth import BOOKS_ROLES
 from ledger.models.statements import STATEMENT_SCHEMA
 from ledger.runtime import Ledger
 from ledger.services import royalties, statement_escrow
@@ -88,8 +93,10 @@ class EntryProof:
     payout: str
     amount: int
     proof: list[str]
-    claimed_tx: str | None
+    claimed_tx: str | None  # the claim that paid it (with this entry, or a later one of the payee's in the book)
     earned: int  # in this statement; amount is that less what the account owed
+    cumulative: int = 0  # what the book's statements owed the payee up to this one: the leaf's amount
+    salt: str = ""  # the leaf's salt
 
 
 def canonical(doc: dict[str, Any]) -> bytes:
@@ -136,6 +143,13 @@ class _Payable:
     advances: list[Advance] = field(default_factory=list)
     ordinal: int = 0
     policy: ReservePolicy = field(default_factory=ReservePolicy)
+    cumulative: list[int] = field(default_factory=list)  # per entry: owed by the book's statements so far
+    salts: list[bytes] = field(default_factory=list)  # per entry
+
+    @property
+    def tree_leaves(self) -> list[tuple[str, str, int, bytes]]:
+        """The Merkle leaves: (account, payout, cumulative, salt), as the distributor's claim hashes them."""
+        return [(a, p, c, salt) for (_, a, p, _), c, salt in zip(self.leaves, self.cumulative, self.salts)]
 
     @property
     def total(self) -> int:
@@ -171,8 +185,11 @@ def _document(
             for r in run.reports
         ],  # fmt: skip
         "entries": [
-            {"index": i, "account": a, "payout": p, "earned": earned, "withheld": held, "released": back, "recouped": took, "amount": amount}
-            for (i, a, p, amount), earned, held, back, took in zip(pay.leaves, pay.earned, settled.withheld, settled.released, settled.recouped)
+            {"index": i, "account": a, "payout": p, "earned": earned, "withheld": held, "released": back, "recouped": took, "amount": amount,
+             "cumulative": cumulative, "salt": "0x" + salt.hex()}
+            for (i, a, p, amount), earned, held, back, took, cumulative, salt in zip(
+                pay.leaves, pay.earned, settled.withheld, settled.released, settled.recouped, pay.cumulative, pay.salts
+            )
         ],
         "payableTotal": pay.total,
         "ordinal": pay.ordinal,
@@ -340,6 +357,56 @@ def _payable(
     return _Payable(leaves, [p.amount for p in payees], settled.balances, carried.latest_id, settled, list(advances or []), carried.ordinal, policy)
 
 
+def _with_cumulative(pay: _Payable, before: dict[tuple[str, str], int], salts: list[bytes]) -> _Payable:
+    """Each entry's cumulative amount in the book (what the payee's entries there paid before,
+    plus this one) and its salt."""
+    cumulative = [before.get((a, p), 0) + amount for _, a, p, amount in pay.leaves]
+    return replace(pay, cumulative=cumulative, salts=salts)
+
+
+def _cumulative_before(s: Session, currency: str, token: str, payees: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """What the statements of a book (currency and settlement token; "" off chain) owed each payee
+    so far: the largest cumulative amount of its entries there (cumulative amounts only grow)."""
+    out: dict[tuple[str, str], int] = {}
+    accounts = sorted({a for a, _ in payees})
+    for chunk in chunked(accounts):
+        rows = s.exec(
+            select(StatementEntry.account, StatementEntry.payout, func.max(StatementEntry.cumulative))
+            .join(Statement, col(Statement.id) == col(StatementEntry.statement_pk))
+            .where(Statement.currency == currency, Statement.token == token, col(StatementEntry.account).in_(chunk))
+            .group_by(col(StatementEntry.account), col(StatementEntry.payout))
+        ).all()
+        out.update({(a, p): int(c) for a, p, c in rows})
+    return out
+
+
+def _salts(ledger: Ledger, currency: str, start: int, end: int, sequence: int, payees: list[tuple[str, str]]) -> list[bytes]:
+    """A secret salt per entry, the same whenever the statement is computed again (a draft and
+    its publication agree): HMAC-SHA256 of the statement's slot and the payee under the ledger's
+    salt key. A payee learns its own salt with its proof; without the others', a proof's sibling
+    hashes say nothing about their amounts."""
+    secret = _salt_key(ledger)
+    slot = f"{currency}|{start}|{end}|{sequence}|"
+    return [hmac.new(secret, f"{slot}{a}|{p}".encode(), hashlib.sha256).digest() for a, p in payees]
+
+
+def _salt_key(ledger: Ledger) -> bytes:
+    """32 random bytes kept with the ledger's keys (made on first use, readable by its owner only)."""
+    path = ledger.settings.data_dir / "keys" / "statement-salts.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(8)}.tmp")
+        tmp.write_bytes(secrets.token_bytes(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # the first writer wins; a concurrent one reads the winner's
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes()
+
+
 @dataclass(frozen=True)
 class Settlement:
     """How claims pay: off chain (no token), or in an ERC-20 at ``unit_scale`` token units per minor unit."""
@@ -471,7 +538,11 @@ def _compute(ledger: Ledger, start: int, end: int, currency: str, settlement: "S
     payees, traces = _with_release_entries(held, carried.reserves, carried.ordinal)
     policy = ReservePolicy(ledger.settings.reserve_bps, ledger.settings.reserve_release_after)
     pay = _payable(payees, carried, advances, policy)  # entries ordered by account, payout
-    tree = StandardMerkleTree.of(pay.leaves, STATEMENT_LEAF_TYPES)
+    keys = [(p.account, p.payout) for p in payees]
+    with Session(ledger.engine) as s:
+        before = _cumulative_before(s, currency, "" if settlement.token == ZERO_ADDRESS else settlement.token, keys)
+    pay = _with_cumulative(pay, before, _salts(ledger, currency, start, end, len(earlier), keys))
+    tree = StandardMerkleTree.of(pay.tree_leaves, STATEMENT_LEAF_TYPES)
     assert run.traces is not None
     head = _document(ledger, run, start, end, pay, tree.root, settlement)
     if run.pool_shares:
@@ -519,7 +590,7 @@ def close_period(
             statement_id="0x" + bytes(taken_id).hex(),
         )
     _fund(ledger, key, settlement, pay.total)  # before anything is written: a poor account changes nothing
-    cid = ledger.store.put(document)
+    cid = ledger.store.put_private(document)  # amounts are private: never mirrored to a public IPFS node
     # The indexer waits until the statement is committed: it would otherwise see the publication
     # first and restore the statement from its document itself.
     with ledger.indexer.paused(), session_scope(ledger.engine) as s:
@@ -571,8 +642,10 @@ def _write_money(s: Session, statement_pk: int, pay: _Payable) -> None:
         insert(StatementEntry),
         [
             {"statement_pk": statement_pk, "entry_index": i, "account": a, "payout": p, "amount": amount, "earned": earned,
-             "withheld": held, "released": back, "recouped": took}
-            for (i, a, p, amount), earned, held, back, took in zip(pay.leaves, pay.earned, settled.withheld, settled.released, settled.recouped)
+             "withheld": held, "released": back, "recouped": took, "cumulative": cumulative, "salt": "0x" + salt.hex()}
+            for (i, a, p, amount), earned, held, back, took, cumulative, salt in zip(
+                pay.leaves, pay.earned, settled.withheld, settled.released, settled.recouped, pay.cumulative, pay.salts
+            )
         ],  # fmt: skip
     )
     if pay.balances:
@@ -648,6 +721,22 @@ def document(ledger: Ledger, statement_id: str) -> bytes:
     return raw
 
 
+def readable_account(key: ApiKey, account: str | None) -> str | None:
+    """Amounts are private: every holder's (whole statement documents, every entry and balance)
+    are for accountants, admins and auditors, who may name any account or none (all); any other
+    key reads its own account's, named or by default. Returns the account to read (None: every
+    one; "": none, a key without an account). 403 for another account."""
+    if key.role in BOOKS_ROLES:
+        return account
+    if account is None:
+        return key.holder_address or ""
+    if not is_address(account):
+        raise InvalidInput(f"not an Ethereum address: {account!r}")
+    if key.holder_address is None or to_checksum_address(account) != key.holder_address:
+        raise Forbidden(f"amounts are private: this key reads {key.holder_address or 'no account'}'s, not {account}'s")
+    return account
+
+
 def export(ledger: Ledger, statement_id: str, fmt: str, account: str | None = None) -> tuple[bytes, str, str]:
     """The statement (or one holder's extract) as CSV, XLSX or PDF: (content, media type, file name)."""
     row = get(ledger, statement_id)
@@ -694,11 +783,11 @@ def _tree(ledger: Ledger, row: Statement) -> StandardMerkleTree:
             return _TREES[row.statement_id]
     with Session(ledger.engine) as s:
         rows = s.exec(
-            select(StatementEntry.entry_index, StatementEntry.account, StatementEntry.payout, StatementEntry.amount)
+            select(StatementEntry.account, StatementEntry.payout, StatementEntry.cumulative, StatementEntry.salt)
             .where(StatementEntry.statement_pk == row.id)
             .order_by(col(StatementEntry.entry_index))
         ).all()
-    tree = StandardMerkleTree.of([(int(i), a, p, int(amount)) for i, a, p, amount in rows], STATEMENT_LEAF_TYPES)
+    tree = StandardMerkleTree.of([(a, p, int(c), bytes.fromhex(salt[2:])) for a, p, c, salt in rows], STATEMENT_LEAF_TYPES)
     if "0x" + tree.root.hex() != row.root:
         raise RuntimeError(f"the entries of {row.statement_id} do not rebuild its root")
     with _TREES_LOCK:
@@ -708,6 +797,27 @@ def _tree(ledger: Ledger, row: Statement) -> StandardMerkleTree:
     return tree
 
 
+def _claims_covering(s: Session, row: Statement, entries: list[StatementEntry]) -> dict[str, str]:
+    """payout -> the transaction of the first claim in the statement's book that covered the
+    entry of that payout (a claim with a cumulative amount at least the entry's)."""
+    payouts = sorted({e.payout for e in entries})
+    if not payouts:
+        return {}
+    claims = s.exec(
+        select(StatementClaim)
+        .join(Statement, col(Statement.statement_id) == col(StatementClaim.statement_id))
+        .where(Statement.currency == row.currency, Statement.token == row.token, StatementClaim.account == entries[0].account,
+               col(StatementClaim.payout).in_(payouts))
+        .order_by(col(StatementClaim.block_number), col(StatementClaim.log_index))
+    ).all()  # fmt: skip
+    out: dict[str, str] = {}
+    for e in entries:
+        first = next((c for c in claims if c.payout == e.payout and c.cumulative >= e.cumulative), None)
+        if first is not None and e.amount:
+            out[e.payout] = first.tx_hash
+    return out
+
+
 def entries_of(ledger: Ledger, statement_id: str, account: str) -> list[EntryProof]:
     """A holder's entries (one per payout address) with the proofs that claim them."""
     if not is_address(account):
@@ -715,62 +825,149 @@ def entries_of(ledger: Ledger, statement_id: str, account: str) -> list[EntryPro
     account = to_checksum_address(account)
     row = get(ledger, statement_id)
     with Session(ledger.engine) as s:
-        mine = s.exec(
-            select(StatementEntry).where(StatementEntry.statement_pk == row.id, StatementEntry.account == account).order_by(col(StatementEntry.entry_index))
-        ).all()
-        claims = {
-            c.entry_index: c.tx_hash
-            for c in s.exec(select(StatementClaim).where(StatementClaim.statement_id == row.statement_id, col(StatementClaim.entry_index).in_([e.entry_index for e in mine])))
-        }
+        mine = list(
+            s.exec(select(StatementEntry).where(StatementEntry.statement_pk == row.id, StatementEntry.account == account).order_by(col(StatementEntry.entry_index))).all()
+        )
+        claims = _claims_covering(s, row, mine)
     if not mine:
         raise NotFound(f"{account} has no entry in statement {row.statement_id}")
     tree = _tree(ledger, row)
     return [
         EntryProof(row.statement_id, e.entry_index, e.account, e.payout, e.amount,
-                   ["0x" + p.hex() for p in tree.proof_of((e.entry_index, e.account, e.payout, e.amount))], claims.get(e.entry_index), e.earned)
+                   ["0x" + p.hex() for p in tree.proof_of((e.account, e.payout, e.cumulative, bytes.fromhex(e.salt[2:])))], claims.get(e.payout), e.earned,
+                   e.cumulative, e.salt)
         for e in mine
     ]  # fmt: skip
 
 
+def _book(row: Statement) -> bytes:
+    return bytes(keccak(encode(["string", "address"], [row.currency, row.token or ZERO_ADDRESS])))
+
+
+def _open(ledger: Ledger, row: Statement, entries: list[EntryProof]) -> list[EntryProof]:
+    """The entries whose cumulative amount is more than the payee has claimed in the book on chain."""
+    book = _book(row)
+    return [e for e in entries if e.amount and e.cumulative > ledger.distributor.functions.claimedOf(book, e.account, e.payout).call()]
+
+
+def _send_claims(ledger: Ledger, claims: list[tuple[Statement, EntryProof]]) -> int:
+    """One transaction (``claimMany``) for every claim; returns its block. A claim someone else's
+    transaction made meanwhile makes it revert: the open ones are sent again, once."""
+    for attempt in range(2):
+        args = [
+            (bytes.fromhex(r.statement_id[2:]), e.account, e.payout, e.cumulative, bytes.fromhex(e.salt[2:]), [bytes.fromhex(p[2:]) for p in e.proof])
+            for r, e in claims
+        ]  # fmt: skip
+        try:
+            return int(ledger.sender.send(ledger.call("RoyaltyDistributor", "claimMany", args))["blockNumber"])
+        except ContractRevert as exc:
+            if exc.name != "NothingToClaim" or attempt:
+                raise
+            claims = [(r, e) for r, e in claims if _open(ledger, r, [e])]
+            if not claims:
+                return 0
+    return 0
+
+
 def claim(ledger: Ledger, key: ApiKey, statement_id: str, account: str) -> list[EntryProof]:
-    """Submits the claims of a holder's unclaimed entries (the operator pays the gas; the contract
-    pays the entry's payout address, whoever submits). Rights holders claim their own entries;
-    accountants and admins may claim for anyone."""
+    """Submits the claims of a holder's open entries in a statement, in one transaction (the
+    operator pays the gas; the contract pays each entry's payout address, whoever submits; an
+    entry's claim also pays the payee's earlier unclaimed entries in the book). Rights holders
+    claim their own entries; accountants and admins may claim for anyone."""
     row = get(ledger, statement_id)
     if not row.publish_tx:
         raise Conflict(f"statement {row.statement_id} is not published on chain yet")
     entries = entries_of(ledger, statement_id, account)
     if key.role == Role.rights_holder and key.holder_address != entries[0].account:
         raise Forbidden(f"this key acts for {key.holder_address}; the entries are {entries[0].account}'s")
-    sid = bytes.fromhex(row.statement_id[2:])
     if not any(e.amount for e in entries):
         raise Conflict(f"{entries[0].account}'s entries in statement {row.statement_id} pay nothing: reversed earnings or a balance owed took them")
-    open_entries = [e for e in entries if e.amount and e.claimed_tx is None and not ledger.distributor.functions.isClaimed(sid, e.index).call()]
+    open_entries = _open(ledger, row, entries)
     if not open_entries:
         raise Conflict(f"{entries[0].account}'s entries in statement {row.statement_id} are claimed already")
-    last = 0
-    for e in open_entries:
-        call = ledger.call("RoyaltyDistributor", "claim", sid, e.index, e.account, e.payout, e.amount, [bytes.fromhex(p[2:]) for p in e.proof])
-        try:
-            last = int(ledger.sender.send(call)["blockNumber"])
-        except ContractRevert as exc:
-            if exc.name == "AlreadyClaimed":  # someone else's claim of it was mined meanwhile
-                continue
-            raise
-    ledger.indexer.sync(to_block=last)
+    last = _send_claims(ledger, [(row, e) for e in open_entries])
+    ledger.indexer.sync(to_block=last or None)
     return entries_of(ledger, statement_id, account)
 
 
+@dataclass(frozen=True)
+class BookClaim:
+    """What one claim of ``claim_all`` paid: a payee's latest entry in a book."""
+
+    statement_id: str
+    currency: str
+    token: str
+    payout: str
+    cumulative: int
+    amount: int  # what it paid now (the cumulative amount less what was claimed before)
+    statements: int  # how many of the payee's statements in the book it settled
+    tx_hash: str
+
+
+def claim_all(ledger: Ledger, key: ApiKey, account: str, currency: str | None = None) -> list[BookClaim]:
+    """Claims everything a holder is owed, in every book (currency and settlement; or only
+    ``currency``), in one transaction: per payout address and book, its latest published entry
+    claims every earlier one. 409 when nothing is open."""
+    if not is_address(account):
+        raise InvalidInput(f"not an Ethereum address: {account!r}")
+    account = to_checksum_address(account)
+    if key.role == Role.rights_holder and key.holder_address != account:
+        raise Forbidden(f"this key acts for {key.holder_address}; it cannot claim {account}'s entries")
+    with Session(ledger.engine) as s:
+        stmt = (
+            select(StatementEntry, Statement)
+            .join(Statement, col(Statement.id) == col(StatementEntry.statement_pk))
+            .where(StatementEntry.account == account, Statement.publish_tx != "")
+            .order_by(col(Statement.id))
+        )
+        if currency is not None:
+            stmt = stmt.where(Statement.currency == currency)
+        rows = list(s.exec(stmt).all())
+    latest: dict[tuple[str, str, str], tuple[StatementEntry, Statement]] = {}
+    counts: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for e, st in rows:
+        k = (st.currency, st.token, e.payout)
+        if e.cumulative >= (latest[k][0].cumulative if k in latest else -1):
+            latest[k] = (e, st)
+        if e.amount:
+            counts[k].append(e.cumulative)
+    todo: list[tuple[Statement, EntryProof, int, int]] = []
+    for k, (e, st) in sorted(latest.items()):
+        claimed = int(ledger.distributor.functions.claimedOf(_book(st), account, e.payout).call())
+        if e.cumulative > claimed:
+            [proof] = [p for p in entries_of(ledger, st.statement_id, account) if p.payout == e.payout]
+            todo.append((st, proof, e.cumulative - claimed, sum(1 for c in counts[k] if c > claimed)))
+    if not todo:
+        raise Conflict(f"{account} has nothing left to claim" + (f" in {currency}" if currency else ""))
+    block = _send_claims(ledger, [(st, p) for st, p, _, _ in todo])
+    ledger.indexer.sync(to_block=block or None)
+    tx = ""
+    with Session(ledger.engine) as s:
+        found = s.exec(select(StatementClaim).where(StatementClaim.account == account, StatementClaim.block_number == block)).first()
+        tx = found.tx_hash if found else ""
+    return [BookClaim(st.statement_id, st.currency, st.token, p.payout, p.cumulative, paid, n, tx) for st, p, paid, n in todo]
+
+
 def claim_progress(ledger: Ledger, statement_ids: list[str]) -> dict[str, tuple[int, int]]:
-    """statement id -> (entries claimed, minor units claimed), from the projection of claims."""
+    """statement id -> (entries claimed, minor units claimed): the entries that pay something and
+    that a claim in their book covers (with this statement's entry or a later one)."""
     out: dict[str, tuple[int, int]] = {}
     with Session(ledger.engine) as s:
+        claimed = (
+            select(Statement.currency, Statement.token, StatementClaim.account, StatementClaim.payout, func.max(StatementClaim.cumulative).label("top"))
+            .join(Statement, col(Statement.statement_id) == col(StatementClaim.statement_id))
+            .group_by(col(Statement.currency), col(Statement.token), col(StatementClaim.account), col(StatementClaim.payout))
+            .subquery()
+        )
         for chunk in chunked(statement_ids):
             rows = s.exec(
-                select(StatementClaim.statement_id, func.count(), func.sum(StatementClaim.amount))
-                .where(col(StatementClaim.statement_id).in_(chunk))
-                .group_by(col(StatementClaim.statement_id))
-            ).all()
+                select(Statement.statement_id, func.count(), func.sum(StatementEntry.amount))
+                .join(StatementEntry, col(StatementEntry.statement_pk) == col(Statement.id))
+                .join(claimed, (claimed.c.currency == Statement.currency) & (claimed.c.token == Statement.token)
+                      & (claimed.c.account == StatementEntry.account) & (claimed.c.payout == StatementEntry.payout))
+                .where(col(Statement.statement_id).in_(chunk), StatementEntry.amount > 0, StatementEntry.cumulative <= claimed.c.top)
+                .group_by(col(Statement.statement_id))
+            ).all()  # fmt: skip
             out.update({sid: (int(n), int(total)) for sid, n, total in rows})
     return out
 

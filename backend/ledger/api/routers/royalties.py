@@ -34,7 +34,7 @@ class RunOut(BaseModel):
 
 @router.get("", response_model=list[RunOut])
 async def royalties(
-    _: Annotated[ApiKey, Depends(require(Role.accountant, Role.admin))],
+    _: Annotated[ApiKey, Depends(require(Role.accountant, Role.admin, Role.auditor))],
     ledger: Annotated[Ledger, Depends(get_ledger)],
     period_start: DayQuery,
     period_end: DayQuery,

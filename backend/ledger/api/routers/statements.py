@@ -15,9 +15,11 @@ from ledger.models import ApiKey, Role, Statement
 from ledger.models.types import MAX_ID
 from ledger.runtime import Ledger
 from ledger.services import statements as svc
+from ledger.services.errors import Forbidden
 
 router = APIRouter(prefix="/statements", tags=["statements"])
 AnyKey = Annotated[ApiKey, Depends(current_key)]
+Books = Annotated[ApiKey, Depends(require(Role.accountant, Role.admin, Role.auditor))]
 
 
 class CloseIn(BaseModel):
@@ -63,13 +65,32 @@ class EntryOut(BaseModel):
     payout: str
     earned: int = Field(description="What the payee earned in this statement (either sign)")
     amount: int = Field(description="What the entry pays: earnings less any balance the account owes")
-    proof: list[str] = Field(description="For RoyaltyDistributor.claim(statementId, index, account, payout, amount, proof)")
-    claimed_tx: str | None
+    proof: list[str] = Field(description="For RoyaltyDistributor.claim(statementId, account, payout, cumulative, salt, proof)")
+    claimed_tx: str | None = Field(description="The claim that paid it: with this entry, or with a later entry of the payee in the same book")
+    cumulative: int = Field(description="The leaf's amount: what the statements of this book (currency and settlement) owed the payee up to this one")
+    salt: str = Field(description="The leaf's salt (keep it to yourself: with it, anyone holding your proof learns nothing more, but it is yours)")
 
 
 class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account: str = Field(max_length=64, description="The holder whose entries to claim")
+
+
+class ClaimAllIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account: str = Field(max_length=64, description="The holder whose open entries to claim, in every statement")
+    currency: str | None = Field(None, max_length=3, description="Only this currency's statements")
+
+
+class BookClaimOut(BaseModel):
+    statement_id: str = Field(description="The payee's latest entry in the book, whose claim settles every earlier one")
+    currency: str
+    token: str = Field(description='"" settled off chain')
+    payout: str
+    cumulative: int
+    amount: int = Field(description="Minor units this claim paid")
+    statements: int = Field(description="The payee's statements in the book it settled")
+    tx_hash: str
 
 
 class OwedOut(BaseModel):
@@ -112,28 +133,33 @@ async def close_period(body: CloseIn, key: Annotated[ApiKey, Depends(require(Rol
 
 @router.get("", response_model=list[StatementOut])
 def list_statements(
-    _: AnyKey,
+    key: AnyKey,
     ledger: LedgerDep,
     currency: Annotated[str | None, Query()] = None,
-    account: Annotated[str | None, Query(description="Only statements with entries for this holder, with what it is owed in each")] = None,
+    account: Annotated[str | None, Query(description="Only statements with entries for this holder, with what it is owed in each (a holder: its own)")] = None,
 ) -> list[StatementOut]:
-    """Every statement, oldest period first (a period's adjustments after it)."""
+    """Every statement with its totals (public, as on chain), oldest period first (a period's
+    adjustments after it)."""
     rows = svc.list_statements(ledger, currency)
     if account is None:
         return _outs(ledger, rows)
+    account = svc.readable_account(key, account)
     owed = svc.holder_amounts(ledger, account)
     return _outs(ledger, [r for r in rows if r.id in owed], owed)
 
 
 @router.get("/balances", response_model=list[OwedOut])
 def balances(
-    _: AnyKey,
+    key: AnyKey,
     ledger: LedgerDep,
     currency: Annotated[str | None, Query()] = None,
-    account: Annotated[str | None, Query(description="Only this holder's balance")] = None,
+    account: Annotated[str | None, Query(description="Only this holder's balance (a holder: its own)")] = None,
 ) -> list[OwedOut]:
-    """Balances holders owe now (corrections took back more than they earned since), per currency:
-    the next statements deduct them before paying."""
+    """Balances holders owe now (corrections and advances not recouped yet), per currency: the
+    next statements deduct them before paying. Every holder's: accountants, admins, auditors."""
+    account = svc.readable_account(key, account)
+    if account == "":
+        return []  # a key without an account owes nothing
     return [OwedOut(minor_unit_exponent=currency_exponent(o.currency), **o.__dict__) for o in svc.balances_owed(ledger, currency, account)]
 
 
@@ -143,8 +169,10 @@ def statement(statement_id: str, _: AnyKey, ledger: LedgerDep) -> StatementOut:
 
 
 @router.get("/{statement_id}/document", response_class=Response, responses={200: {"content": {"application/json": {}}}})
-def statement_document(statement_id: str, _: AnyKey, ledger: LedgerDep) -> Response:
-    """The statement document, byte for byte as hashed: its SHA-256 is the statement id."""
+def statement_document(statement_id: str, _: Books, ledger: LedgerDep) -> Response:
+    """The statement document, byte for byte as hashed: its SHA-256 is the statement id. Every
+    holder's amounts are in it, so it is for accountants, admins and auditors; a holder reads its
+    own entries, proofs and extract."""
     return Response(svc.document(ledger, statement_id), media_type="application/json")
 
 
@@ -171,20 +199,27 @@ def explanation(
 )  # fmt: skip
 def export(
     statement_id: str,
-    _: AnyKey,
+    key: AnyKey,
     ledger: LedgerDep,
     format: Annotated[str, Query(description="csv (every traced line), xlsx (summary, entries, lines, reports), pdf (readable)")] = "csv",
     account: Annotated[str | None, Query(description="Only this holder's entries and lines")] = None,
 ) -> Response:
     """The statement, or one holder's extract, in a file format: every line carries the usage
     report it comes from and the transaction that anchored that report."""
+    svc.get(ledger, statement_id)  # 404 before 403: whether a statement exists is public
+    account = svc.readable_account(key, account)
+    if account == "":
+        raise Forbidden("amounts are private: a key without an account has no extract; the whole statement is for accountants, admins and auditors")
     content, media_type, filename = svc.export(ledger, statement_id, format, account)
     return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.get("/{statement_id}/entries/{account}", response_model=list[EntryOut])
-def entries(statement_id: str, account: str, _: AnyKey, ledger: LedgerDep) -> list[EntryOut]:
-    """A holder's entries with their Merkle proofs, and whether each was claimed."""
+def entries(statement_id: str, account: str, key: AnyKey, ledger: LedgerDep) -> list[EntryOut]:
+    """A holder's entries with their Merkle proofs and salts, and whether each was claimed (a
+    holder: its own)."""
+    svc.get(ledger, statement_id)  # 404 before 403: whether a statement exists is public
+    svc.readable_account(key, account)
     return [EntryOut(**e.__dict__) for e in svc.entries_of(ledger, statement_id, account)]
 
 
@@ -195,3 +230,16 @@ async def claim(
     """Claims a holder's open entries on chain (the ledger pays the gas; the contract pays each
     entry's payout address). 409 when everything is claimed already."""
     return [EntryOut(**e.__dict__) for e in await run_in_threadpool(svc.claim, ledger, key, statement_id, body.account)]
+
+
+claims_router = APIRouter(prefix="/claims", tags=["statements"])
+
+
+@claims_router.post("", response_model=list[BookClaimOut])
+async def claim_everything(
+    body: ClaimAllIn, key: Annotated[ApiKey, Depends(require(Role.rights_holder, Role.accountant, Role.admin))], ledger: LedgerDep
+) -> list[BookClaimOut]:
+    """Claims everything a holder is owed across statements, in one transaction: per book
+    (currency and settlement) and payout address, its latest entry (whose leaf carries the
+    cumulative amount) pays every earlier one. 409 when nothing is left to claim."""
+    return [BookClaimOut(**c.__dict__) for c in await run_in_threadpool(svc.claim_all, ledger, key, body.account, body.currency)]

@@ -1,0 +1,104 @@
+"""Gas of claims: one holder's entries in 1, 3 and 12 statements of one book, claimed at once.
+
+Starts its own anvil, deploys the contracts, and publishes statements of 1,000 entries each
+(off chain, and in an ERC-20): the holder's leaf carries its cumulative amount, so its latest
+entry claims every earlier one. Prints the gas of that one claim against claiming the same
+statements one by one (each claim then pays only its own statement's part), and the extra gas per
+statement beyond the first (the target is under 15k). Reference points: Uniswap's
+merkle-distributor claim averages about 78.6k gas.
+
+    .venv/bin/python scripts/bench_claims.py
+"""
+
+import secrets
+import socket
+import tempfile
+from pathlib import Path
+
+from eth_account import Account
+from rich.console import Console
+from rich.table import Table
+
+from ledger.chain.calls import Encoder
+from ledger.chain.compiler import compile_contract
+from ledger.chain.deployment import fund_on_dev_chain
+from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
+from ledger.chain.node import AnvilNode
+from ledger.chain.sender import TxSender
+from ledger.config import Settings
+from ledger.models import Role
+from ledger.runtime import Ledger, open_ledger
+from ledger.db import session_scope
+from ledger.services.keys import authenticate, create_api_key, custodial_signer
+
+ENTRIES = 1000
+ZERO = "0x" + "00" * 20
+
+
+def _publish(ledger: Ledger, accountant: TxSender, n: int, currency: str, token: str, holder: str, amounts: list[int]) -> list[tuple[bytes, list[bytes], int, bytes]]:
+    """Publishes one statement per amount (the holder's entry, with 999 others); returns per
+    statement (id, the holder's proof, its cumulative amount, its salt)."""
+    others = [(Account.create().address, 1 + i) for i in range(ENTRIES - 1)]
+    out, cumulative = [], 0
+    for k, amount in enumerate(amounts):
+        cumulative += amount
+        salt = secrets.token_bytes(32)
+        leaves = [(holder, holder, cumulative, salt)] + [(a, a, x * (k + 1), secrets.token_bytes(32)) for a, x in others]
+        tree = StandardMerkleTree.of(leaves, STATEMENT_LEAF_TYPES)
+        total = amount + sum(x for _, x in others)
+        sid = secrets.token_bytes(32)
+        period = 86_400 * (n * 100 + k)
+        statement = (period, period + 1, currency, 0, ledger.w3.eth.block_number, ENTRIES, total, tree.root, "bafy")
+        accountant.send(ledger.encoders["RoyaltyDistributor"]("publish", sid, statement, token, 1 if token != ZERO else 0))
+        out.append((sid, tree.proof_of(leaves[0]), cumulative, salt))
+    return out
+
+
+def _gas(ledger: Ledger, sender: TxSender, holder: str, entry: tuple[bytes, list[bytes], int, bytes]) -> int:
+    sid, proof, cumulative, salt = entry
+    receipt = sender.send(ledger.encoders["RoyaltyDistributor"]("claim", sid, holder, holder, cumulative, salt, proof))
+    return int(receipt["gasUsed"])
+
+
+def main() -> None:
+    console = Console()
+    with tempfile.TemporaryDirectory() as tmp:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        node = AnvilNode(Path(tmp) / "chain", port)
+        node.start()
+        try:
+            settings = Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, database_url=f"sqlite:///{tmp}/ledger.db")
+            ledger = open_ledger(settings, deploy=True)
+            issued = create_api_key(ledger, Role.accountant, "bench")
+            with session_scope(ledger.engine) as s:
+                key = authenticate(s, issued.token)
+                assert key is not None
+                s.expunge(key)
+            fund_on_dev_chain(ledger.w3, key.holder_address)
+            accountant = TxSender(ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder, fees=ledger.sender.fees)
+            compiled = compile_contract("test/SettlementTokenForTests.sol")
+            token = ledger.sender.deploy(compiled.abi, compiled.bytecode, key.holder_address)["contractAddress"]
+            accountant.send(Encoder(ledger.w3.eth.contract(address=token, abi=compiled.abi))("approve", ledger.distributor.address, 2**255))
+            table = Table("settlement", "statements", "one claim of all", "one claim each (sum)", "extra gas per statement beyond the first")
+            for label, tok in (("off chain", ZERO), ("ERC-20", token)):
+                single = None
+                for n in (1, 3, 12):
+                    currency = f"X{n}{'T' if tok != ZERO else 'O'}"
+                    holder = Account.create().address
+                    entries = _publish(ledger, accountant, n, currency, tok, holder, [1000 + i for i in range(n)])
+                    at_once = _gas(ledger, ledger.sender, holder, entries[-1])
+                    holder2 = Account.create().address
+                    each = sum(_gas(ledger, ledger.sender, holder2, e) for e in _publish(ledger, accountant, n, currency + "E", tok, holder2, [1000 + i for i in range(n)]))
+                    single = single or at_once
+                    extra = "" if n == 1 else f"{(at_once - single) / (n - 1):,.0f}"
+                    table.add_row(label, str(n), f"{at_once:,}", f"{each:,}", extra)
+            console.print(table)
+            console.print(f"statements of {ENTRIES:,} entries (proofs of {len(entries[-1][1])} hashes); reference: Uniswap merkle-distributor claim ~78.6k gas")
+        finally:
+            node.stop()
+
+
+if __name__ == "__main__":
+    main()
