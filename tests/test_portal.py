@@ -60,7 +60,8 @@ def test_a_holder_verifies_and_claims_in_the_browser(ledger: Ledger, server: Ser
     row = page.locator(f"tr[data-statement='{st['statement_id']}']")
     row.wait_for()
     assert me in page.inner_text("#who")
-    assert row.locator("td.amount").inner_text() == "864.20"  # cents, shown exactly
+    assert row.locator("td.amount").inner_text() == "$864.20"  # cents, shown exactly, in its currency
+    assert row.locator("td.amount button").get_attribute("title") == "86,420 minor units of USD"
     assert row.locator("td.status").inner_text() == "not claimed"
 
     row.get_by_role("button", name="Verify").click()
@@ -102,6 +103,11 @@ def test_amounts_are_formatted_without_floating_point(server: Server, page: Page
     cases = {("5", 2): "0.05", ("0", 2): "0.00", ("1234", 0): "1234", ("12345678901234567", 2): "123456789012345.67", ("1", 3): "0.001", ("-5", 2): "-0.05", ("-6300", 2): "-63.00", ("-7", 0): "-7"}
     for (minor, exponent), expected in cases.items():
         assert page.evaluate("([m, e]) => major(m, e)", [minor, exponent]) == expected
+    # In the currency's own format, from the exact decimal string (never a float): 2^53 + 1 yen stays exact.
+    money = {("3088100", 0, "JPY"): "¥3,088,100", ("86420", 2, "USD"): "$864.20", ("9007199254740993", 0, "JPY"): "¥9,007,199,254,740,993",
+             ("-6300", 2, "EUR"): "-€63.00", ("5", 3, "KWD"): "KWD 0.005"}  # fmt: skip
+    for (minor, exponent, currency), expected in money.items():
+        assert page.evaluate("([m, e, c]) => money(m, e, c)", [minor, exponent, currency]).replace("\xa0", " ") == expected
 
 
 def test_a_holder_left_owing_sees_the_balance_and_no_claim(ledger: Ledger, server: Server, holder: httpx.Client, holder_key: str, page: Page) -> None:
@@ -121,11 +127,11 @@ def test_a_holder_left_owing_sees_the_balance_and_no_claim(ledger: Ledger, serve
     _sign_in(page, server, holder_key)
     row = page.locator(f"tr[data-statement='{adj['statement_id']}']")
     row.wait_for()
-    assert row.locator("td.amount").inner_text() == "0.00 (earned -63.00)"
+    assert row.locator("td.amount").inner_text() == "$0.00 (earned -$63.00)"
     assert row.locator("td.status").inner_text() == "nothing to pay: reversed or owed"
     assert row.get_by_role("button", name="Claim").count() == 0
     page.locator("#owed").wait_for()
-    assert page.inner_text("#owed").startswith("You owe 63.00 USD")
+    assert page.inner_text("#owed").startswith("You owe $63.00")
     [owed] = holder.get("/statements/balances", params={"currency": "USD"}).json()
     assert (owed["amount"], owed["statement_id"]) == (6_300, adj["statement_id"])
     assert holder.get("/statements/balances", params={"currency": "usd"}).status_code == 422
@@ -211,3 +217,83 @@ def test_a_studio_sees_how_a_work_was_made_drawn_with_its_verdict(ledger: Ledger
     assert "Safe AI use: no" in verdict and "model 424242" in verdict and "1 file(s) without a record" in verdict
     failing = page.locator(f'#graph g.file[data-hash="0x{background.hex()}"] circle')
     assert failing.get_attribute("fill") == "#b3261e"
+
+
+SHOTS = Path(os.environ.get("LEDGER_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts")) / "portal"
+
+
+def _shot(page: Page, name: str) -> None:
+    """Screenshots are kept as test artifacts (artifacts/portal/, git-ignored): what a person saw."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_portal_is_where_holders_and_accountants_work(ledger: Ledger, server: Server, page: Page) -> None:
+    """A studio sees its amounts in yen, clicks one to see why, its earnings by month and by work,
+    its works with their terms and the outputs crediting them, and revokes AI training in one
+    click; an accountant reviews a draft, publishes it, and follows claims and balances."""
+    studio_key = create_api_key(ledger, Role.rights_holder, "studio")
+    studio = client_for(server, studio_key.token)
+    png = specimens.png(specimens.image(0xB1))
+    resp = studio.post("/works", files={"file": ("cel.png", png, "image/png")},
+                       data={"work": json.dumps({"title": "第3話 原画", "terms": {"training_allowed": True, "royalty_bps": 0}})})  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    cel = resp.json()["work_id"]
+    bg = _work(studio, 0xB2, 0, [])
+    platform, address, (h1, h2) = _platform_with_outputs(ledger, server, [[(cel, 7000), (bg, 3000)], [(bg, 10_000)]], 0xB100)
+    for name, start, end, lines in (("AUG", "2026-08-01", "2026-08-31", [(h1, 2_000_000), (h2, 411_573)]), ("SEP", "2026-09-01", "2026-09-30", [(h1, 3_100_003)])):
+        assert _upload(platform, _csv(name, address, start, end, "JPY", lines)).status_code == 201
+    accountant_key = create_api_key(ledger, Role.accountant, "books")
+    accountant = client_for(server, accountant_key.token)
+    aug = accountant.post("/statements", json={"period_start": "2026-08-01", "period_end": "2026-08-31", "currency": "JPY"}).json()
+    draft = accountant.post("/statements/drafts", json={"period_start": "2026-09-01", "period_end": "2026-09-30", "currency": "JPY"})
+    assert draft.status_code == 201, draft.text
+    draft_id = draft.json()["draft_id"]
+
+    # The accountant's desk: the draft, its review against August, publication; claims and balances.
+    _sign_in(page, server, accountant_key.token)
+    row = page.locator(f"#drafts tr[data-draft='{draft_id}']")
+    row.wait_for()
+    assert row.locator("td.amount").first.inner_text() == "¥3,100,003"
+    row.get_by_role("button", name="Review").click()
+    page.locator("#review li").first.wait_for()
+    assert "revenue: ¥2,411,573 → ¥3,100,003 (+¥688,430)" in page.inner_text("#review")
+    _shot(page, "accountant-review")
+    row.get_by_role("button", name="Publish").click()
+    page.wait_for_function("document.querySelector('#drafts .status').textContent.startsWith('published as')")
+    published = accountant.get("/statements", params={"currency": "JPY"}).json()
+    assert [s["statement_id"] for s in published] == [aug["statement_id"], draft_id]
+    page.reload()
+    page.locator(f"#all-statements tr[data-statement='{draft_id}']").wait_for()
+    assert "(0 of" in page.locator(f"#all-statements tr[data-statement='{aug['statement_id']}'] td.claimed").inner_text()
+    _shot(page, "accountant-books")
+
+    # The studio: amounts in yen (exact units on hover), one click to why, charts, works and terms.
+    me = studio_key.holder_address
+    assert me is not None
+    assert studio.post("/claims", json={"account": me}).status_code == 200  # both months in one transaction
+    page.goto(f"{server.url}/portal")
+    page.evaluate("sessionStorage.clear()")
+    _sign_in(page, server, studio_key.token)
+    row = page.locator(f"#statements tr[data-statement='{aug['statement_id']}']")
+    row.wait_for()
+    [entry] = studio.get(f"/statements/{aug['statement_id']}/entries/{me}").json()
+    shown = row.locator("td.amount button")
+    assert shown.inner_text() == f"¥{entry['amount']:,}" and shown.get_attribute("title") == f"{entry['amount']:,} minor units of JPY"
+    shown.click()
+    page.locator("#explanation li.source").first.wait_for()
+    text = page.inner_text("#explanation")
+    assert f"work {cel} \"第3話 原画\"" in text and "linked at 70 %" in text and "usage report AUG" in text and "line AUG-0" in text
+    _shot(page, "holder-explanation")
+    page.locator("#charts svg").nth(1).wait_for()
+    charts = page.inner_text("#charts")
+    assert "JPY by month" in charts and "2026-08" in charts and "2026-09" in charts and "第3話 原画" in charts
+    work_row = page.locator(f"#works-table tr[data-work='{cel}']")
+    work_row.wait_for()
+    assert "ai generative training allowed" in work_row.locator("td.terms").inner_text() and h1[:14] in work_row.locator("td.outputs").inner_text()
+    assert work_row.locator("img.thumb").evaluate("img => img.complete && img.naturalWidth > 0")
+    _shot(page, "holder-workplace")
+    work_row.get_by_role("button", name="Revoke AI training").click()
+    page.wait_for_function(f"(document.querySelector(\"#works-table tr[data-work='{cel}'] td.terms\") || {{textContent: ''}}).textContent.startsWith('AI training: not allowed')")
+    assert studio.get(f"/works/{cel}").json()["terms"]["uses"]["ai_generative_training"] == "notAllowed"
+    assert "claimed in" in row.locator("td.status").inner_text()

@@ -165,7 +165,7 @@ class WorkDetailOut(WorkOut):
 
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: str = Field(pattern="^(rights_holder|platform|accountant|admin)$")
+    role: str = Field(pattern="^(rights_holder|platform|accountant|auditor|admin)$", description="auditor: reads every statement in full, writes nothing")
     label: str = Field("", max_length=200)
     address: str | None = Field(None, max_length=64, description="Rights holders, platforms and accountants who sign for themselves: their address.")
 

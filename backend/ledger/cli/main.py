@@ -84,7 +84,7 @@ def index() -> None:
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[Role, typer.Option(help="rights_holder, platform, accountant or admin")],
+    role: Annotated[Role, typer.Option(help="rights_holder, platform, accountant, arbiter, auditor (reads every statement, writes nothing) or admin")],
     label: Annotated[str, typer.Option(help="Who the key is for.")] = "",
     address: Annotated[str | None, typer.Option(help="The participant's own address (self-signing, not custodial).")] = None,
 ) -> None:

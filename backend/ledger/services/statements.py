@@ -1008,3 +1008,44 @@ def balances_owed(ledger: Ledger, currency: str | None = None, account: str | No
                 if account is None or acc == to_checksum_address(account):
                     out.append(Owed(cur, acc, amount, str(latest)))
     return out
+
+
+@dataclass(frozen=True)
+class Earnings:
+    """What an account earned, per currency: by month (of the statements' periods) and by work,
+    from the traced lines of its published statements."""
+
+    currency: str
+    minor_unit_exponent: int
+    by_month: list[tuple[str, int]]  # (YYYY-MM, minor units), oldest first
+    by_work: list[tuple[int, str, int]]  # (work id, title, minor units), largest first
+
+
+def earnings(ledger: Ledger, account: str) -> list[Earnings]:
+    """An account's earnings by month and by work (lines, so before balances and reserves)."""
+    account = to_checksum_address(account)
+    with Session(ledger.engine) as s:
+        rows = s.exec(
+            select(Statement, StatementEntry.entry_index)
+            .join(StatementEntry, col(StatementEntry.statement_pk) == col(Statement.id))
+            .where(StatementEntry.account == account)
+            .order_by(col(Statement.id))
+        ).all()
+    mine: dict[str, tuple[Statement, set[int]]] = {}
+    for st, index in rows:
+        mine.setdefault(st.statement_id, (st, set()))[1].add(int(index))
+    months: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    works: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for st, indexes in mine.values():
+        doc = json.loads(document(ledger, st.statement_id))
+        month = iso_day(st.period_start)[:7]
+        for entry, work, _, amount in doc["lines"]:
+            if entry in indexes:
+                months[st.currency][month] += amount
+                works[st.currency][int(work)] += amount
+    titles = work_titles(ledger, {w for by in works.values() for w in by})
+    return [
+        Earnings(cur, currency_exponent(cur), sorted(months[cur].items()),
+                 sorted(((w, titles.get(w, ""), a) for w, a in works[cur].items()), key=lambda x: (-x[2], x[0])))
+        for cur in sorted(months)
+    ]  # fmt: skip

@@ -11,19 +11,21 @@ from pydantic import BaseModel, Field
 
 from ledger.api.deps import LedgerDep, require
 from ledger.api.routers.statements import CloseIn, _outs
+from ledger.codes import currency_exponent
 from ledger.dates import iso_day, unix_day
 from ledger.models import ApiKey, Role, StatementDraft
 from ledger.services import statement_drafts as svc
 
 router = APIRouter(prefix="/statements/drafts", tags=["statements"])
 Accountant = Annotated[ApiKey, Depends(require(Role.accountant))]
-Books = Annotated[ApiKey, Depends(require(Role.accountant, Role.admin))]
+Books = Annotated[ApiKey, Depends(require(Role.accountant, Role.admin, Role.auditor))]
 DraftId = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="A draft's id (0x + 64 hex digits)")]
 
 
 class DraftOut(BaseModel):
     draft_id: str = Field(description="SHA-256 of the draft document: the id the statement will have if published as it is")
     currency: str
+    minor_unit_exponent: int
     period_start: str
     period_end: str
     sequence: int
@@ -58,7 +60,7 @@ class ReviewOut(BaseModel):
 def _out(ledger: Any, row: StatementDraft) -> DraftOut:
     doc = svc.document(ledger, row)
     return DraftOut(
-        draft_id=row.draft_id, currency=row.currency, period_start=iso_day(row.period_start), period_end=iso_day(row.period_end),
+        draft_id=row.draft_id, currency=row.currency, minor_unit_exponent=currency_exponent(row.currency), period_start=iso_day(row.period_start), period_end=iso_day(row.period_end),
         sequence=row.sequence, token=row.token, document_cid=row.document_cid, status=row.status, created_at=row.created_at,
         revenue=doc["revenue"], holders_total=doc["holdersTotal"], payable_total=doc["payableTotal"], entries=len(doc["entries"]),
     )  # fmt: skip

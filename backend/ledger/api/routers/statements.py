@@ -15,7 +15,7 @@ from ledger.models import ApiKey, Role, Statement
 from ledger.models.types import MAX_ID
 from ledger.runtime import Ledger
 from ledger.services import statements as svc
-from ledger.services.errors import Forbidden
+from ledger.services.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/statements", tags=["statements"])
 AnyKey = Annotated[ApiKey, Depends(current_key)]
@@ -161,6 +161,25 @@ def balances(
     if account == "":
         return []  # a key without an account owes nothing
     return [OwedOut(minor_unit_exponent=currency_exponent(o.currency), **o.__dict__) for o in svc.balances_owed(ledger, currency, account)]
+
+
+class EarningsOut(BaseModel):
+    currency: str
+    minor_unit_exponent: int
+    by_month: list[tuple[str, int]] = Field(description="(YYYY-MM of the statements' periods, minor units earned), oldest first")
+    by_work: list[tuple[int, str, int]] = Field(description="(work id, title, minor units earned), largest first")
+
+
+@router.get("/earnings", response_model=list[EarningsOut])
+def account_earnings(
+    key: AnyKey, ledger: LedgerDep, account: Annotated[str | None, Query(max_length=64, description="Whose earnings (a holder: its own, the default)")] = None
+) -> list[EarningsOut]:
+    """An account's earnings per currency, by month and by work, from its statements' traced lines
+    (before balances, advances and reserves)."""
+    account = svc.readable_account(key, account)
+    if not account:
+        raise InvalidInput("name the account whose earnings to show (this key has none of its own)")
+    return [EarningsOut(**e.__dict__) for e in svc.earnings(ledger, account)]
 
 
 @router.get("/{statement_id}", response_model=StatementOut)
