@@ -113,6 +113,7 @@ def test_an_advance_is_recouped_and_a_reserve_released_across_periods(ledger: Le
     assert pdf.status_code == 200, pdf.text
     text = _pdf_text(pdf.content)
     assert "Balances, advances and reserves" in text and "1400" in text.replace(",", "") and "1407" in text.replace(",", "")
+    assert "Earnings by work" in text and "Earnings by month" in text and "2026-08" in text and "2026-10" in text  # the charts
     book = load_workbook(io.BytesIO(accountant.get(f"/statements/{oct_id}/export", params={"format": "xlsx"}).content), read_only=True)
     rows = list(book["Accounts"].iter_rows(values_only=True))
     assert rows[0][:8] == ("account", "opening_balance_owed_minor", "advances_minor", "earned_minor", "withheld_reserve_minor", "released_reserve_minor",

@@ -56,6 +56,28 @@ class Document:
                     t.row(tuple(self.text(c) for c in r))
         self.pdf.ln(3)
 
+    def bar_chart(self, heading: str, rows: list[tuple[str, int, str]]) -> None:
+        """Horizontal bars, one per (label, value, value as text): the text is the exact amount;
+        the bar's length is only its picture (values at or below zero draw no bar)."""
+        self.heading(heading, size=10)
+        self.pdf.set_font(self.family, size=7)
+        largest = max((v for _, v, _ in rows), default=0)
+        label_w, bar_w, row_h = 70.0, 150.0, 5.0
+        for label, value, text in rows:
+            if self.pdf.will_page_break(row_h):
+                self.pdf.add_page()
+            x, y = self.pdf.l_margin, self.pdf.get_y()
+            self.pdf.set_xy(x, y)
+            self.pdf.cell(label_w, row_h, self.text(label[:48]))
+            length = bar_w * value / largest if largest > 0 and value > 0 else 0.0
+            if length:
+                self.pdf.set_fill_color(47, 111, 223)
+                self.pdf.rect(x + label_w, y + 1, max(length, 0.4), row_h - 2, style="F")
+            self.pdf.set_xy(x + label_w + length + 2, y)
+            self.pdf.cell(40, row_h, self.text(text))
+            self.pdf.set_xy(x, y + row_h)
+        self.pdf.ln(3)
+
     def note(self, content: str) -> None:
         self.pdf.set_font(self.family, "I", 7)
         self.pdf.multi_cell(0, 4, self.text(content))

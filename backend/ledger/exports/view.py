@@ -52,6 +52,7 @@ class StatementView:
     publish_tx: str
     account: str | None = None  # checksummed; None: the whole statement
     titles: dict[int, str] = field(default_factory=dict)  # work id -> title, from its registered metadata
+    months: list[tuple[str, int]] = field(default_factory=list)  # the holder's earnings by month, for its extract's chart
 
     def work_label(self, work_id: int) -> str:
         title = self.titles.get(work_id)
@@ -85,6 +86,15 @@ class StatementView:
                 Line(e["account"], e["payout"], int(work_id), int(amount), r["platform"], r["reportId"], r["batchHash"], r["anchorTx"], bool(r.get("reversal")))
             )
         return out
+
+    def by_work(self) -> list[tuple[int, int]]:
+        """(work, amount) of the view's lines, largest first."""
+        wanted = None if self.account is None else {e["index"] for e in self.entries}
+        sums: dict[int, int] = {}
+        for entry, work_id, _, amount in self.doc["lines"]:
+            if wanted is None or entry in wanted:
+                sums[int(work_id)] = sums.get(int(work_id), 0) + int(amount)
+        return sorted(sums.items(), key=lambda wa: (-wa[1], wa[0]))
 
     @property
     def work_ids(self) -> set[int]:

@@ -88,6 +88,15 @@ def to_pdf(view: StatementView) -> bytes:
             "released", "recouped", "paid", "closing owed"), (62, 18, 16, 18, 16, 16, 16, 18, 18),
             [(a.account, *(view.major(x) for x in a.row()[:8])) for a in moved], set(range(1, 9)),
         )  # fmt: skip
+    by_work = view.by_work()
+    if by_work:
+        doc.bar_chart(
+            "Earnings by work in this statement" + (" (the holder's)" if view.account else " (largest 20)"),
+            [(view.work_label(w), amount, f"{view.major(amount)} {view.currency}") for w, amount in by_work[:20]],
+        )  # fmt: skip
+    if view.months:
+        doc.bar_chart("Earnings by month (the holder's statements in this currency, up to this one)",
+                      [(month, amount, f"{view.major(amount)} {view.currency}") for month, amount in view.months])  # fmt: skip
     if view.account:
         doc.table(
             "Lines: where each amount comes from", ("work", "platform", "usage report", f"amount ({view.currency})", "report anchored in transaction"),

@@ -748,6 +748,9 @@ def export(ledger: Ledger, statement_id: str, fmt: str, account: str | None = No
     doc = json.loads(document(ledger, statement_id))
     view = StatementView(doc, row.statement_id, row.document_cid, row.publish_tx, holder)
     view = replace(view, titles=work_titles(ledger, view.work_ids))
+    if holder is not None and fmt == "pdf":  # the holder's months in this currency, up to this statement's period
+        months = next((e.by_month for e in earnings(ledger, holder, up_to=row) if e.currency == row.currency), [])
+        view = replace(view, months=months)
     if holder is not None and not view.entries:
         raise NotFound(f"{holder} has no entry in statement {row.statement_id}")
     content = render(fmt, view)
@@ -1021,16 +1024,20 @@ class Earnings:
     by_work: list[tuple[int, str, int]]  # (work id, title, minor units), largest first
 
 
-def earnings(ledger: Ledger, account: str) -> list[Earnings]:
-    """An account's earnings by month and by work (lines, so before balances and reserves)."""
+def earnings(ledger: Ledger, account: str, up_to: Statement | None = None) -> list[Earnings]:
+    """An account's earnings by month and by work (lines, so before balances and reserves); with
+    ``up_to``, only that statement's currency and the statements up to it."""
     account = to_checksum_address(account)
     with Session(ledger.engine) as s:
-        rows = s.exec(
+        stmt = (
             select(Statement, StatementEntry.entry_index)
             .join(StatementEntry, col(StatementEntry.statement_pk) == col(Statement.id))
             .where(StatementEntry.account == account)
             .order_by(col(Statement.id))
-        ).all()
+        )
+        if up_to is not None:
+            stmt = stmt.where(Statement.currency == up_to.currency, col(Statement.id) <= up_to.id)
+        rows = s.exec(stmt).all()
     mine: dict[str, tuple[Statement, set[int]]] = {}
     for st, index in rows:
         mine.setdefault(st.statement_id, (st, set()))[1].add(int(index))
