@@ -87,10 +87,10 @@ def test_model_revenue_pays_the_licensed_training_set(ledger: Ledger, server: Se
     share = report["platformShareBps"]
     pools = [allocate(r, [10_000 - share, share])[0] for r in (1000003, 499999, 20001)]
     pooled = doc["modelPools"]
-    assert pooled["rule"] == "equal per paid work"
+    assert pooled["rule"] == "equal per paid work, or by the weights declared with the training list"
     assert pooled["shares"] == [{"report": 0, "model": model, "lines": 3, "revenue": 1520003, "pool": sum(pools)}]
     [about] = pooled["models"]
-    assert about["works"] == 995 and about["unavailableSets"] == []
+    assert about["works"] == 995 and about["unavailableSets"] == [] and about["weights"] == "equal"
     assert about["excluded"] == [{"workId": ids[i], "status": "training_forbidden", "declaredBy": model} for i in sorted(FORBIDDEN)]
     paid = [w for i, w in enumerate(ids) if i not in FORBIDDEN]
     expected = dict(zip(paid, allocate(sum(pools), [1] * len(paid))))
@@ -147,3 +147,44 @@ def test_model_lines_nobody_could_be_paid_from_are_refused(ledger: Ledger, serve
         assert resp.status_code == 422, resp.text
         assert f"model {model} has no work whose terms allowed its training" in resp.json()["detail"]
     assert platform.get("/usage/reports").json() == []  # nothing half-written
+
+
+def test_a_platform_may_declare_each_works_weight_in_its_pool(ledger: Ledger, server: Server, holder: httpx.Client, tmp_path: Path) -> None:
+    """Weights declared with the training list (committed by its CID on chain) split the pool
+    instead of equal shares, to the unit; the explanation and the verifier say so."""
+    works = [{"title": f"w{i}", "content_hash": "0x" + f"{0xF9000 + i:064x}", "terms": {"training_allowed": i != 2, "royalty_bps": 0}} for i in range(4)]
+    ids = [w["work_id"] for w in holder.post("/works/batch", json={"works": works}).json()]
+    key = create_api_key(ledger, Role.platform, "gen")
+    platform = client_for(server, key.token)
+    bad = platform.post("/models", json={"name": "w", "weights_hash": "0x" + "77" * 32, "work_ids": ids, "pool_weights": [1, 2]})
+    assert bad.status_code == 422 and "one weight" in bad.json()["detail"]
+    declared = dict(zip(ids, [5, 3, 7, 2]))  # the third work refuses training: its 7 pays no one
+    resp = platform.post("/models", json={"name": "w", "weights_hash": "0x" + "77" * 32, "work_ids": ids[::-1], "pool_weights": [declared[w] for w in ids[::-1]]})
+    assert resp.status_code == 201, resp.text
+    model = resp.json()["model_id"]
+    csv = f"HEAD,W,{key.holder_address},2026-10-01,2026-10-31,JPY\nLINE,w1,model:{model},,training_fee,other,JP,1,100000\nFOOT,1,100000\n"
+    assert _upload(platform, csv.encode()).status_code == 201
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+    closed = accountant.post("/statements", json=OCTOBER)
+    assert closed.status_code == 201, closed.text
+    raw = accountant.get(f"/statements/{closed.json()['statement_id']}/document").content
+    doc = json.loads(raw)
+    share = doc["reports"][0]["platformShareBps"]
+    pool = allocate(100_000, [10_000 - share, share])[0]
+    paid = [w for w in ids if w != ids[2]]
+    expected = dict(zip(paid, allocate(pool, [declared[w] for w in paid])))
+    by_work: dict[int, int] = {}
+    for _, work, _, amount in doc["lines"]:
+        by_work[work] = by_work.get(work, 0) + amount
+    assert by_work == expected and doc["modelPools"]["models"][0]["weights"] == "declared"
+    e = accountant.get(f"/statements/{closed.json()['statement_id']}/explanation", params={"account": holder.get(f"/works/{ids[0]}").json()["manager"], "work": ids[0]}).json()
+    [src] = e["works"][0]["reports"][0]["sources"]
+    assert (src["poolDeclared"], src["poolWeight"], src["poolWeightTotal"], src["amount"]) == (True, 5, 10, expected[ids[0]])
+    usage = tmp_path / "u"
+    usage.mkdir()
+    (usage / "w.csv").write_text(csv)
+    from ledger.services.statement_verifier import recompute_statement
+
+    work = tmp_path / "re"
+    work.mkdir()
+    assert [c.name for c in recompute_statement(ledger.w3, raw, [usage / "w.csv"], work, ledger.settings.blocks_dir) if not c.ok] == []

@@ -8,6 +8,9 @@ from ledger.api.schemas import HEX32, Attributes, OwnerOut
 from ledger.models.types import MAX_ID
 
 
+MAX_POOL_WEIGHT = 10**9
+
+
 class ModelCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
@@ -15,6 +18,11 @@ class ModelCreate(BaseModel):
     weights_hash: str = Field(pattern=HEX32, description="SHA-256 (or other 32-byte digest) of the weights file.")
     work_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(None, max_length=1_000_000, description="The training set as work ids ...")
     content_hashes: list[Annotated[str, Field(max_length=66)]] | None = Field(None, max_length=1_000_000, description="... or as the works' content hashes.")
+    pool_weights: list[Annotated[int, Field(ge=1, le=MAX_POOL_WEIGHT)]] | None = Field(
+        None, max_length=1_000_000,
+        description="Optional: each work's weight in the model's revenue pool, in the order of work_ids (or content_hashes). The ledger "
+        "then splits model-level revenue by these weights instead of equally; they are committed with the training list's CID.",
+    )
     base_model_id: int | None = Field(None, ge=1, le=MAX_ID, description="The model this one was fine-tuned from.")
     description: str = Field("", max_length=10_000)
     attributes: Attributes = Field(default_factory=dict, description="Free-form metadata (at most 64 KiB as JSON).")

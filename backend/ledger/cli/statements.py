@@ -274,7 +274,10 @@ def explain(
             )
             for src in part["sources"]:
                 if src["kind"] == "pool":
-                    how = f"model {src['modelId']}'s pool, split equally over {src['poolWorks']:,} works"
+                    how = f"model {src['modelId']}'s pool, " + (
+                        f"split by declared weights over {src['poolWorks']:,} works (this one's {src['poolWeight']:,} of {src['poolWeightTotal']:,})"
+                        if src["poolDeclared"] else f"split equally over {src['poolWorks']:,} works"
+                    )
                 else:
                     how = f"output {src['outputHash'][:18]}… (model {src['modelId']})" + (
                         f", linked at {src['linkWeightBps'] / 100:g} %" if src["linkWeightBps"] is not None else f", through derivative works {src['through']}"

@@ -27,11 +27,22 @@ def _hex(b: Any) -> str:
 
 def load_training_set(store: ContentStore, cid: str) -> list[int] | None:
     """The work ids a training-set document lists, or None if the store does not have it."""
+    listing = load_training_listing(store, cid)
+    return None if listing is None else listing[0]
+
+
+def load_training_listing(store: ContentStore, cid: str) -> tuple[list[int], list[int] | None] | None:
+    """(work ids, their declared pool weights or None) of a training-set document, or None if the
+    store does not have it. Weights that are not one positive integer per work count as none."""
     doc = load_document(store, cid).value
     if doc is None or doc.get("schema") != TRAINING_SET_SCHEMA:
         return None
     ids = doc.get("workIds")
-    return ids if isinstance(ids, list) and all(isinstance(i, int) for i in ids) else None
+    if not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+        return None
+    weights = doc.get("poolWeights")
+    good = isinstance(weights, list) and len(weights) == len(ids) and all(isinstance(w, int) and 1 <= w <= 10**9 for w in weights)
+    return ids, weights if good else None
 
 
 def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
@@ -40,7 +51,8 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
         m = args["model"]
         model_id = int(args["modelId"])
         root = _hex(m["trainingRoot"])
-        ids = load_training_set(store, m["trainingSetCid"])
+        listing = load_training_listing(store, m["trainingSetCid"])
+        ids, weights = listing if listing is not None else (None, None)
         status = "unavailable"
         if ids is not None:
             try:
@@ -70,7 +82,7 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
         )
         if status == "verified" and ids is not None:
             session.flush()
-            session.add_all([ModelTrainingWork(model_id=model_id, work_id=w) for w in ids])
+            session.add_all([ModelTrainingWork(model_id=model_id, work_id=w, pool_weight=x) for w, x in zip(ids, weights or [0] * len(ids))])
     elif name == "ConstraintsAccepted":
         key = (args["platform"], args["constraints"])
         if session.get(ConstraintAcceptance, key) is None:  # the first acceptance stands

@@ -48,6 +48,8 @@ class ModelTrainingWork(SQLModel, table=True):
 
     model_id: int = Field(primary_key=True, foreign_key="model.model_id", sa_type=ID64)
     work_id: int = Field(primary_key=True, index=True, sa_type=ID64, sa_column_kwargs={"autoincrement": False})
+    #: The work's weight in the model's revenue pool, as the training list declares it (0: none declared, equal shares).
+    pool_weight: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Output(SQLModel, table=True):

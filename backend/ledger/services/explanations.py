@@ -59,7 +59,10 @@ class Source:
     model_id: int | None = None
     link_weight_bps: int | None = None  # the work's weight among the output's links (None: reached through a derivative)
     through: list[int] = field(default_factory=list)  # derivative works between the output's links and the work
-    pool_works: int | None = None  # the pool's paid works (equal shares)
+    pool_works: int | None = None  # the pool's paid works
+    pool_declared: bool = False  # split by the weights declared with the training list (else equally)
+    pool_weight: int | None = None  # the work's weight in the pool (None: reached through a derivative)
+    pool_weight_total: int | None = None
     lines: int = 0
     revenue: int = 0
     top_lines: list[UsageLineView] = field(default_factory=list)
@@ -219,8 +222,13 @@ class _ReportRun:
             if kind == "pool":
                 assert self.built is not None
                 pool = self.built.pools[subject]
-                return Source("pool", amount, model_id=subject, pool_works=len(pool.works), lines=len(idx), revenue=revenue,
-                              top_lines=[views[self.line_pks[i]] for i in top], through=[] if work_id in pool.works else _through(s, work_id, pool.works, self.as_of))  # fmt: skip
+                inside = work_id in pool.works
+                return Source(
+                    "pool", amount, model_id=subject, pool_works=len(pool.works), pool_declared=pool.declared,
+                    pool_weight=pool.weights[pool.works.index(work_id)] if inside else None, pool_weight_total=sum(pool.weights),
+                    lines=len(idx), revenue=revenue, top_lines=[views[self.line_pks[i]] for i in top],
+                    through=[] if inside else _through(s, work_id, pool.works, self.as_of),
+                )  # fmt: skip
             output = s.get(Output, subject)
             links = royalties.links_as_of(s, [subject], self.as_of).get(subject, [])
             weight = next((x for w, x in links if w == work_id), None)
@@ -283,7 +291,8 @@ def as_document(e: Explanation) -> dict[str, Any]:
     def source(x: Source) -> dict[str, Any]:
         return {
             "kind": x.kind, "amount": x.amount, "outputHash": x.output_hash, "modelId": x.model_id, "linkWeightBps": x.link_weight_bps,
-            "through": x.through, "poolWorks": x.pool_works, "lines": x.lines, "revenue": x.revenue,
+            "through": x.through, "poolWorks": x.pool_works, "poolDeclared": x.pool_declared, "poolWeight": x.pool_weight,
+            "poolWeightTotal": x.pool_weight_total, "lines": x.lines, "revenue": x.revenue,
             "topLines": [vars(line) for line in x.top_lines],
         }  # fmt: skip
 

@@ -13,20 +13,23 @@ such money over every licensed work of the set; so does the ledger:
   any of them was allowed to use it;
 - a work that is not paid is **reported** with the audit's reason (``training_forbidden``,
   ``unregistered``, ...), never silently skipped: the statement lists it;
-- the pool is split **equally per paid work** (largest remainder, ties to the lower work id),
-  then each work's part goes upstream (derivatives) and to its co-owners like any other.
+- the pool is split **equally per paid work** (largest remainder, ties to the lower work id), or
+  **by the weights the platform declared** with the training list (``pool_weights``, committed
+  with the list's CID in the registration event) when every model of the lineage that declared a
+  paid work declared them (a work takes the weight of the first model, from the top, that paid
+  it); then each work's part goes upstream (derivatives) and to its co-owners like any other.
 
 Everything here is recomputable by the statement verifier from the chain and the training-set
 lists (content-addressed, checked against the on-chain Merkle roots).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from ledger.db import chunked
-from ledger.models import Model, Output
+from ledger.models import Model, ModelTrainingWork, Output
 from ledger.services.model_audit import OK_STATUSES, judge_in
 from ledger.services.errors import InvalidInput
 
@@ -43,14 +46,17 @@ class Excluded:
 @dataclass(frozen=True)
 class Pool:
     model_id: int
-    works: list[int]  # paid, ascending: the pool is split equally over them
+    works: list[int]  # paid, ascending
     excluded: list[Excluded]  # by work id
     unavailable: list[int]  # models of the lineage whose training list could not be read (their works are unknown)
+    weights: list[int] = field(default_factory=list)  # per paid work: declared, or all 1 (equal)
+    declared: bool = False  # the weights are the platform's declaration, not equal shares
 
     def as_document(self) -> dict[str, object]:
         return {
             "model": self.model_id,
             "works": len(self.works),
+            "weights": "declared" if self.declared else "equal",
             "excluded": [{"workId": e.work_id, "status": e.status, "declaredBy": e.declared_by} for e in self.excluded],
             "unavailableSets": self.unavailable,
         }
@@ -58,12 +64,37 @@ class Pool:
 
 def pool_of(engine: Engine, model_id: int, one_creator_share_bps: int) -> Pool:
     judged = judge_in(engine, model_id, one_creator_share_bps, consent=False)
-    paid = {f.work_id for f in judged.findings if f.status in OK_STATUSES}
+    paid_by: dict[int, int] = {}  # work -> the first model (from the top of the lineage) that paid it
+    for f in judged.findings:
+        if f.status in OK_STATUSES:
+            paid_by.setdefault(f.work_id, f.declared_by)
     first_refusal: dict[int, Excluded] = {}
     for f in judged.findings:
-        if f.work_id not in paid and f.work_id not in first_refusal:
+        if f.work_id not in paid_by and f.work_id not in first_refusal:
             first_refusal[f.work_id] = Excluded(f.work_id, f.status, f.declared_by)
-    return Pool(model_id, sorted(paid), [first_refusal[w] for w in sorted(first_refusal)], judged.unavailable)
+    works = sorted(paid_by)
+    declared = _declared_weights(engine, paid_by)
+    weights = [declared[w] for w in works] if declared is not None else [1] * len(works)
+    return Pool(model_id, works, [first_refusal[w] for w in sorted(first_refusal)], judged.unavailable, weights, declared is not None)
+
+
+def _declared_weights(engine: Engine, paid_by: dict[int, int]) -> dict[int, int] | None:
+    """Each paid work's weight as its paying model's training list declared it; None unless every
+    one of them was declared."""
+    out: dict[int, int] = {}
+    with Session(engine) as s:
+        for model in sorted(set(paid_by.values())):
+            mine = [w for w, m in paid_by.items() if m == model]
+            for chunk in chunked(mine):
+                rows = s.exec(
+                    select(ModelTrainingWork.work_id, ModelTrainingWork.pool_weight).where(
+                        ModelTrainingWork.model_id == model, col(ModelTrainingWork.work_id).in_(chunk)
+                    )
+                ).all()
+                out.update({int(w): int(x) for w, x in rows})
+    if not out or any(out.get(w, 0) <= 0 for w in paid_by):
+        return None
+    return out
 
 
 def pools_of(engine: Engine, model_ids: set[int], one_creator_share_bps: int) -> dict[int, Pool]:

@@ -30,6 +30,8 @@ class ModelRequest:
     weights_hash: bytes
     work_ids: list[int] | None = None
     content_hashes: list[str] | None = None
+    #: Each work's weight in the model's revenue pool (the order of work_ids / content_hashes); None: equal.
+    pool_weights: list[int] | None = None
     base_model_id: int | None = None
     description: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -37,7 +39,7 @@ class ModelRequest:
     generative: bool = True
 
 
-def _resolve(ledger: Ledger, req: ModelRequest) -> list[int]:
+def _resolve(ledger: Ledger, req: ModelRequest) -> tuple[list[int], list[int] | None]:
     if (req.work_ids is None) == (req.content_hashes is None):
         raise InvalidInput("give the training set as work_ids or as content_hashes (exactly one)")
     if req.work_ids is not None:
@@ -66,7 +68,13 @@ def _resolve(ledger: Ledger, req: ModelRequest) -> list[int]:
         raise InvalidInput(f"at most {MAX_TRAINING_SET} works per training set")
     if len(set(ids)) != len(ids):
         raise InvalidInput("the training set lists a work more than once")
-    return sorted(ids)
+    if req.pool_weights is None:
+        return sorted(ids), None
+    if len(req.pool_weights) != len(ids) or any(not 1 <= w <= 10**9 for w in req.pool_weights):
+        raise InvalidInput(f"pool_weights gives one weight (1 to 10^9) per work of the training set, in its order: {len(ids)} expected")
+    weight_of = dict(zip(ids, req.pool_weights))
+    ordered = sorted(ids)
+    return ordered, [weight_of[w] for w in ordered]
 
 
 def _canonical(doc: dict[str, Any]) -> bytes:
@@ -82,18 +90,17 @@ def register_model(ledger: Ledger, key: ApiKey, req: ModelRequest) -> Model | Si
         with Session(ledger.engine) as s:
             if s.get(Model, req.base_model_id) is None:
                 raise InvalidInput(f"unknown base model {req.base_model_id}")
-    ids = _resolve(ledger, req)
+    ids, weights = _resolve(ledger, req)
     tree = TrainingSetTree.build(ids)
-    set_cid = ledger.store.put(
-        _canonical(
-            {
-                "schema": TRAINING_SET_SCHEMA,
-                "workIds": ids,
-                "merkleRoot": "0x" + tree.root.hex(),
-                "tree": "OpenZeppelin StandardMerkleTree, leaf encoding [uint256]",
-            }
-        )
-    )
+    listing: dict[str, Any] = {
+        "schema": TRAINING_SET_SCHEMA,
+        "workIds": ids,
+        "merkleRoot": "0x" + tree.root.hex(),
+        "tree": "OpenZeppelin StandardMerkleTree, leaf encoding [uint256]",
+    }
+    if weights is not None:  # committed with the list: its CID is in the registration event
+        listing["poolWeights"] = weights
+    set_cid = ledger.store.put(_canonical(listing))
     metadata_cid = ledger.store.put(
         _canonical(
             {

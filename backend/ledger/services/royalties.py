@@ -318,9 +318,9 @@ def facts_for(
             link_work.append(dense[w])
             link_weight.append(weight)
         out_ptr.append(len(link_work))
-    for pool in pools.values():  # equal per paid work
+    for pool in pools.values():  # equal per paid work, or by the weights its platform declared
         link_work.extend(dense[w] for w in pool.works)
-        link_weight.extend([1] * len(pool.works))
+        link_weight.extend(pool.weights)
         out_ptr.append(len(link_work))
     a = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
     pooled = np.array([False] * len(linked) + [True] * len(pools), dtype=bool) if pools else None

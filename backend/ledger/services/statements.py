@@ -213,7 +213,7 @@ def model_pools_document(run: royalties.RoyaltyRun, one_creator_share_bps: int) 
     """What went to models' pools (model-level lines, outputs without links), per report, and who
     each pool paid and did not pay, with the rule; the verifier recomputes all of it."""
     return {
-        "rule": "equal per paid work",
+        "rule": "equal per paid work, or by the weights declared with the training list",
         "oneCreatorShareBps": one_creator_share_bps,
         "shares": [{"report": p.report, "model": p.model_id, "lines": p.lines, "revenue": p.revenue, "pool": p.pool} for p in run.pool_shares],
         "models": [pool.as_document() for pool in run.pools],

@@ -32,6 +32,7 @@ async def register_model(body: ModelCreate, key: Platform, ledger: LedgerDep) ->
         weights_hash=bytes.fromhex(body.weights_hash[2:]),
         work_ids=body.work_ids,
         content_hashes=body.content_hashes,
+        pool_weights=body.pool_weights,
         base_model_id=body.base_model_id,
         description=body.description,
         attributes=body.attributes,
