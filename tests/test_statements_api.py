@@ -19,7 +19,7 @@ from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree, proces
 from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
-from ledger.services import statements
+from ledger.services import claims, statements
 from ledger.services.statement_verifier import recompute_statement, verify_statement
 from ledger.services.statements import canonical
 from tests.conftest import Server, client_for, rebuilt_from_chain, sign_typed
@@ -203,7 +203,7 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     ]
     assert {r.closed_by_key for r in restored} == {0} and [r.sequence for r in restored] == [0, 1]
     for acc in (a_acc, b_acc, manager):
-        assert statements.entries_of(rebuilt, st["statement_id"], acc) == statements.entries_of(ledger, st["statement_id"], acc)
+        assert claims.entries_of(rebuilt, st["statement_id"], acc) == claims.entries_of(ledger, st["statement_id"], acc)
     without_documents = rebuilt_from_chain(ledger, tmp_path / "bare")
     assert statements.list_statements(without_documents) == []  # not guessed
 

@@ -240,7 +240,7 @@ class _ReportRun:
 def _through(s: Session, work_id: int, linked: list[int], as_of: int) -> list[int]:
     """The derivative works between an output's linked works and ``work_id`` (its royalties flow
     upstream from the first to the last), found by walking the sources up to MAX_DEPTH levels."""
-    sources = royalties._sources(s, set(linked), MAX_DEPTH, as_of)
+    sources = royalties.derivative_sources(s, set(linked), MAX_DEPTH, as_of)
     frontier = [[w] for w in linked]
     for _ in range(MAX_DEPTH):
         nxt = []

@@ -206,7 +206,7 @@ def links_as_of(
     return {o: sorted(ls) for o, ls in links.items()}
 
 
-def _sources(session: Session, works: set[int], max_depth: int, as_of: int) -> dict[int, list[tuple[int, int, int]]]:
+def derivative_sources(session: Session, works: set[int], max_depth: int, as_of: int) -> dict[int, list[tuple[int, int, int]]]:
     """derivative work -> [(source work, link weight, source royalty bps under the terms in force
     when the derivative's output was registered)], following sources up to ``max_depth`` levels
     (the derivative's output's links as of ``as_of``). A handful of queries per level, whatever
@@ -290,7 +290,7 @@ def facts_for(
     for pool in pools.values():
         payable_or_refuse(pool)
     works: set[int] = {w for ls in links.values() for w, _ in ls} | {w for p in pools.values() for w in p.works}
-    sources = _sources(session, works, max_depth, as_of)
+    sources = derivative_sources(session, works, max_depth, as_of)
     works |= {s for entries in sources.values() for s, _, _ in entries}
     work_ids = sorted(works)
     dense = {w: i for i, w in enumerate(work_ids)}

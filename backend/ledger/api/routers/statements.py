@@ -14,6 +14,7 @@ from ledger.dates import iso_day, unix_day
 from ledger.models import ApiKey, Role, Statement
 from ledger.models.types import MAX_ID
 from ledger.runtime import Ledger
+from ledger.services import claims
 from ledger.services import statements as svc
 from ledger.services.errors import Forbidden, InvalidInput
 
@@ -105,7 +106,7 @@ def _outs(
     ledger: Ledger, rows: list[Statement], holder: dict[int, tuple[int, int]] | None = None, typed: dict[str, Any] | None = None
 ) -> list[StatementOut]:
     """Statements with their claim progress (and, with ``holder``, that holder's amount in each)."""
-    progress = svc.claim_progress(ledger, [r.statement_id for r in rows])
+    progress = claims.claim_progress(ledger, [r.statement_id for r in rows])
     out = []
     for row in rows:
         claimed, amount = progress.get(row.statement_id, (0, 0))
@@ -239,7 +240,7 @@ def entries(statement_id: str, account: str, key: AnyKey, ledger: LedgerDep) -> 
     holder: its own)."""
     svc.get(ledger, statement_id)  # 404 before 403: whether a statement exists is public
     svc.readable_account(key, account)
-    return [EntryOut(**e.__dict__) for e in svc.entries_of(ledger, statement_id, account)]
+    return [EntryOut(**e.__dict__) for e in claims.entries_of(ledger, statement_id, account)]
 
 
 @router.post("/{statement_id}/claims", response_model=list[EntryOut])
@@ -248,7 +249,7 @@ async def claim(
 ) -> list[EntryOut]:
     """Claims a holder's open entries on chain (the ledger pays the gas; the contract pays each
     entry's payout address). 409 when everything is claimed already."""
-    return [EntryOut(**e.__dict__) for e in await run_in_threadpool(svc.claim, ledger, key, statement_id, body.account)]
+    return [EntryOut(**e.__dict__) for e in await run_in_threadpool(claims.claim, ledger, key, statement_id, body.account)]
 
 
 claims_router = APIRouter(prefix="/claims", tags=["statements"])
@@ -261,4 +262,4 @@ async def claim_everything(
     """Claims everything a holder is owed across statements, in one transaction: per book
     (currency and settlement) and payout address, its latest entry (whose leaf carries the
     cumulative amount) pays every earlier one. 409 when nothing is left to claim."""
-    return [BookClaimOut(**c.__dict__) for c in await run_in_threadpool(svc.claim_all, ledger, key, body.account, body.currency)]
+    return [BookClaimOut(**c.__dict__) for c in await run_in_threadpool(claims.claim_all, ledger, key, body.account, body.currency)]
