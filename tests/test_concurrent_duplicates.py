@@ -56,3 +56,20 @@ def test_identical_usage_imports_at_once(ledger: Ledger, server: Server, holder:
     with Session(ledger.engine) as s:
         assert s.exec(select(func.count()).select_from(UsageReport)).one() == 1
         assert s.exec(select(func.count()).select_from(UsageLine)).one() == 1
+
+
+def test_identical_advances_at_once(ledger: Ledger, server: Server) -> None:
+    """Twelve identical POST /advances at once: one records it (201), the others are told it is
+    recorded (200, the same advance); one event on chain, one row."""
+    from eth_account import Account
+
+    from ledger.models import Advance
+
+    token = create_api_key(ledger, Role.accountant, "books").token
+    body = {"account": Account.create().address, "currency": "JPY", "amount": 123_456, "note": "MG-at-once"}
+    answers = _at_once(12, lambda c: c.post("/advances", json=body), server, token)
+    assert Counter(r.status_code for r in answers) == {201: 1, 200: 11}, [(r.status_code, r.text) for r in answers]
+    assert len({r.json()["advance_id"] for r in answers}) == 1
+    assert len(ledger.distributor.events.AdvanceRecorded().get_logs(from_block=0)) == 1
+    with Session(ledger.engine) as s:
+        assert s.exec(select(func.count()).select_from(Advance)).one() == 1

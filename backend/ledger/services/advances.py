@@ -19,6 +19,7 @@ from eth_abi import encode
 from eth_utils import is_address, keccak, to_checksum_address
 from sqlmodel import Session, col, select
 
+from ledger.chain.errors import ContractRevert
 from ledger.codes import is_currency
 from ledger.models.auth import BOOKS_ROLES
 from ledger.models import Advance, ApiKey, Role
@@ -68,11 +69,17 @@ def record(ledger: Ledger, key: ApiKey, account: str, currency: str, amount: int
         existing = _existing(ledger, aid)
         if existing is None:
             call = ledger.call("RoyaltyDistributor", "recordAdvance", bytes.fromhex(aid[2:]), account, currency, amount, payer_address, note)
-            outcome = execute(ledger, key, call)
+            try:
+                outcome = execute(ledger, key, call)
+            except ContractRevert as exc:  # another process recorded it meanwhile: answer as a retry would
+                if exc.name != "AdvanceAlreadyRecorded":
+                    raise
+                outcome, created = None, False
+            else:
+                created = True
             if isinstance(outcome, SignatureRequired):
                 return Recorded(None, False, aid, outcome.typed_data)
-            ledger.indexer.sync(to_block=int(outcome["blockNumber"]))
-            created = True
+            ledger.indexer.sync(to_block=None if outcome is None else int(outcome["blockNumber"]))
             existing = _existing(ledger, aid)
             if existing is None:
                 raise Conflict(f"advance {aid} is on chain but not indexed yet; retry shortly")
