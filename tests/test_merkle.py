@@ -23,9 +23,9 @@ console.log(JSON.stringify({ root: tree.root, proofs }));
 _JS_STATEMENT = """
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 const entries = JSON.parse(process.argv[1]);
-const tree = StandardMerkleTree.of(entries, ["uint256", "address", "address", "uint256"]);
+const tree = StandardMerkleTree.of(entries, ["address", "address", "uint256", "bytes32"]);
 const proofs = {};
-for (const [i, v] of tree.entries()) proofs[v[0]] = tree.getProof(i);
+for (const [i, v] of tree.entries()) proofs[v[3]] = tree.getProof(i);  // each salt is distinct
 console.log(JSON.stringify({ root: tree.root, proofs }));
 """
 
@@ -63,17 +63,31 @@ _ADDRESS = st.integers(min_value=1, max_value=2**160 - 1).map(lambda n: "0x" + f
 
 
 @settings(max_examples=10, deadline=None)
-@given(st.lists(st.tuples(_ADDRESS, _ADDRESS, st.integers(min_value=0, max_value=10**14)), min_size=1, max_size=30))
-def test_statement_trees_match_openzeppelin(rows: list[tuple[str, str, int]]) -> None:
-    """Statement entries (index, account, payout, amount): the tree RoyaltyDistributor.claim checks."""
+@given(st.lists(st.tuples(_ADDRESS, _ADDRESS, st.integers(min_value=0, max_value=10**14), st.binary(min_size=32, max_size=32)), min_size=1, max_size=30, unique_by=lambda r: r[3]))
+def test_statement_trees_match_openzeppelin(rows: list[tuple[str, str, int, bytes]]) -> None:
+    """Statement leaves (account, payout, cumulative amount, salt): the tree RoyaltyDistributor.claim checks."""
     from eth_utils import to_checksum_address
 
-    entries = [(i, to_checksum_address(a), to_checksum_address(p), amount) for i, (a, p, amount) in enumerate(rows)]
-    ours = StandardMerkleTree.of(entries, ["uint256", "address", "address", "uint256"])
-    theirs = _openzeppelin([[str(i), a, p, str(amount)] for i, a, p, amount in entries], _JS_STATEMENT)
+    from ledger.chain.merkle import STATEMENT_LEAF_TYPES
+
+    entries = [(to_checksum_address(a), to_checksum_address(p), amount, salt) for a, p, amount, salt in rows]
+    ours = StandardMerkleTree.of(entries, STATEMENT_LEAF_TYPES)
+    theirs = _openzeppelin([[a, p, str(amount), "0x" + salt.hex()] for a, p, amount, salt in entries], _JS_STATEMENT)
     assert "0x" + ours.root.hex() == theirs["root"]
     proofs = theirs["proofs"]
     assert isinstance(proofs, dict)
     for entry in entries:
-        assert ["0x" + p.hex() for p in ours.proof_of(entry)] == proofs[str(entry[0])]
+        assert ["0x" + p.hex() for p in ours.proof_of(entry)] == proofs["0x" + entry[3].hex()]
         assert process_proof(ours.leaf(entry), ours.proof_of(entry)) == ours.root
+
+
+def test_a_bad_leaf_value_gets_eth_abis_error() -> None:
+    """The hand-packed fast path refuses what it cannot encode and lets eth_abi say why."""
+    import pytest
+    from eth_abi.exceptions import EncodingError
+
+    from ledger.chain.merkle import STATEMENT_LEAF_TYPES
+
+    for bad in (("0x12", "0x" + "00" * 20, 1, bytes(32)), ("0x" + "00" * 20, "0x" + "00" * 20, -1, bytes(32)), ("0x" + "00" * 20, "0x" + "00" * 20, 2**256, bytes(32))):
+        with pytest.raises(EncodingError):
+            StandardMerkleTree.of([bad], STATEMENT_LEAF_TYPES)
