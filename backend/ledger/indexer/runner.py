@@ -82,6 +82,11 @@ class SyncResult:
     rebuilt: bool = False
 
 
+#: Blocks whose timestamps one JSON-RPC batch asks for, and how many the indexer keeps.
+TIMESTAMP_BATCH = 500
+TIMESTAMPS_KEPT = 200_000
+
+
 class Indexer:
     def __init__(
         self, w3: Web3, engine: Engine, contracts: dict[str, Contract], store: ContentStore, start_block: int, chunk: int = 5000
@@ -100,6 +105,22 @@ class Indexer:
         if block not in self._timestamps:
             self._timestamps[block] = int(self.w3.eth.get_block(block)["timestamp"])
         return self._timestamps[block]
+
+    def _fetch_timestamps(self, blocks: set[int]) -> None:
+        """The timestamps of a chunk's blocks in JSON-RPC batches (one round trip per
+        ``TIMESTAMP_BATCH`` blocks instead of one per block: a rebuild spent a third of its time
+        there). The cache is bounded: a long-running indexer forgets old blocks."""
+        wanted = sorted(b for b in blocks if b not in self._timestamps)
+        if len(self._timestamps) + len(wanted) > TIMESTAMPS_KEPT:
+            self._timestamps.clear()
+        for lo in range(0, len(wanted), TIMESTAMP_BATCH):
+            part = wanted[lo : lo + TIMESTAMP_BATCH]
+            with self.w3.batch_requests() as batch:
+                for b in part:
+                    batch.add(self.w3.eth.get_block(b))
+                found = batch.execute()
+            for b, block in zip(part, found):
+                self._timestamps[b] = int(block["timestamp"])
 
     def checkpoint(self) -> Checkpoint | None:
         with Session(self.engine) as s:
@@ -150,6 +171,7 @@ class Indexer:
             hi = min(lo + self.chunk - 1, target)
             logs = self.w3.eth.get_logs({"address": self.addresses, "fromBlock": lo, "toBlock": hi})
             block_hash = HexBytes(self.w3.eth.get_block(hi)["hash"]).to_0x_hex()
+            self._fetch_timestamps({int(raw["blockNumber"]) for raw in logs})
             with session_scope(self.engine) as s:
                 for raw in logs:
                     event = self.decoder.decode(raw)

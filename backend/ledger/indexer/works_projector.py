@@ -100,9 +100,16 @@ def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any]
             )
         )
         session.add(_terms_version(work_id, 1, terms, log, timestamp))
-        for o in args["owners"]:
+        owners = sorted(args["owners"], key=lambda o: int(o["account"], 16))
+        for o in owners:
             session.add(WorkOwner(work_id=work_id, account=o["account"], payout=o["payout"], share_bps=o["shareBps"]))
-        _snapshot_owners(session, work_id, log, timestamp)
+            # A new work's first owner list is the event's: version 1, written without a flush or a query.
+            session.add(
+                WorkOwnerVersion(
+                    work_id=work_id, version=1, account=o["account"], payout=o["payout"], share_bps=o["shareBps"], effective_at=timestamp,
+                    effective_block=block, effective_log_index=int(log["logIndex"]),
+                )
+            )  # fmt: skip
     elif name == "TermsUpdated":
         work = session.get_one(Work, int(args["workId"]))
         terms = args["terms"]
