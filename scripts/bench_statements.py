@@ -8,6 +8,7 @@ to end).
 """
 
 import argparse
+import hashlib
 import resource
 import sys
 import time
@@ -48,7 +49,8 @@ def main() -> None:
     assert result.payee_totals.tolist() == plain.payee_totals.tolist()
     start = time.perf_counter()
     order = _by_address(payees, result.payee_totals.tolist())
-    traces = _traces(facts, result, list(range(facts.n_works)), order)
+    every_report = np.arange(args.reports, dtype=np.int64)  # one engine group per report, no dispute holding any
+    traces = _traces(facts, result, list(range(facts.n_works)), order, every_report, np.zeros(args.reports, dtype=np.int64))
     t_traces = time.perf_counter() - start
     assert int(traces.amount.sum()) == int(result.payee_totals.sum())
     entries = [(i, *payees[p], int(result.payee_totals[p])) for i, p in enumerate(order)]
@@ -58,9 +60,10 @@ def main() -> None:
     t_settle = time.perf_counter() - start
     assert sum(settled.payable) - sum(b.carried_forward for b in settled.balances) == sum(e[3] for e in entries) - sum(owed.values())
     start = time.perf_counter()
-    tree = StandardMerkleTree.of(entries, STATEMENT_LEAF_TYPES)
+    leaves = [(a, p, v, hashlib.sha256(f"{a}{p}".encode()).digest()) for _, a, p, v in entries]  # (account, payout, cumulative, salt)
+    tree = StandardMerkleTree.of(leaves, STATEMENT_LEAF_TYPES)
     t_tree = time.perf_counter() - start
-    assert process_proof(tree.leaf(entries[0]), tree.proof_of(entries[0])) == tree.root
+    assert process_proof(tree.leaf(leaves[0]), tree.proof_of(leaves[0])) == tree.root
     start = time.perf_counter()
     head = {"entries": [{"index": i, "account": a, "payout": p, "amount": v} for i, a, p, v in entries], "root": "0x" + tree.root.hex()}
     document = canonical_with_lines(head, lines_json(traces))

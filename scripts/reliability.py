@@ -202,9 +202,9 @@ def crash_trials(api: ApiProcess, ledger: Ledger, keys: dict[Role, str], platfor
             unanswered += not _kill_during(api, lambda: _post(api, keys[Role.rights_holder], path, {"account": holder}), (200, 409), rng)
             sid = bytes.fromhex(last_statement[2:])
             events = ledger.distributor.events.Claimed().get_logs(argument_filters={"statementId": sid}, from_block=0)
-            indexes = [int(e["args"]["index"]) for e in events]
-            lost += not indexes
-            duplicated += len(indexes) != len(set(indexes))
+            claims = [(e["args"]["account"], e["args"]["payout"], int(e["args"]["cumulative"])) for e in events]  # cumulative: one per payee and amount
+            lost += not claims
+            duplicated += len(claims) != len(set(claims))
     return {"trials": trials, **kinds, "lost": lost, "duplicated": duplicated, "unanswered": unanswered}
 
 
