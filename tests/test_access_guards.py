@@ -51,3 +51,40 @@ def test_the_sqlite_database_is_private(tmp_path: Path) -> None:
     db.chmod(0o644)  # a database made by an earlier version is tightened on the next start
     make_engine(f"sqlite:///{db}").dispose()
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_decrypted_custodial_keys_are_kept_for_a_bounded_time() -> None:
+    """The signer cache decrypts a keystore once per time-to-live (the clock is the test's), and
+    keeps at most its size; a different keystore for the same address is decrypted afresh."""
+    from eth_account import Account
+
+    from ledger.chain.keys import encrypt_key
+    from ledger.services import keys
+
+    now = [1000.0]
+    cache = keys.SignerCache(ttl_s=60, size=2, clock=lambda: now[0])
+    a, b, c = (Account.create() for _ in range(3))
+    stores = {acct.address: encrypt_key(acct, "pw") for acct in (a, b, c)}
+    calls: list[str] = []
+    real = keys.decrypt_key
+
+    def counting(keystore_json: str, password: str):  # type: ignore[no-untyped-def]
+        calls.append(keystore_json)
+        return real(keystore_json, password)
+
+    keys.decrypt_key = counting  # type: ignore[assignment]
+    try:
+        assert cache.get(a.address, stores[a.address], "pw").address == a.address
+        assert cache.get(a.address, stores[a.address], "pw").address == a.address and len(calls) == 1  # kept
+        now[0] += 61
+        cache.get(a.address, stores[a.address], "pw")
+        assert len(calls) == 2  # expired: decrypted again
+        cache.get(b.address, stores[b.address], "pw")
+        cache.get(c.address, stores[c.address], "pw")  # a is the oldest of three: dropped
+        cache.get(a.address, stores[a.address], "pw")
+        assert len(calls) == 5
+        other = encrypt_key(Account.create(), "pw")
+        cache.get(a.address, other, "pw")
+        assert len(calls) == 6  # another keystore under the same address is not taken for the kept one
+    finally:
+        keys.decrypt_key = real  # type: ignore[assignment]

@@ -10,8 +10,16 @@ class ChainUnavailable(RuntimeError):
     """The RPC endpoint does not answer."""
 
 
+#: Answers that never change for a connection: asked once, then served from the provider's cache.
+#: (A registration asked eth_chainId 12 times.) Blocks are not cached: the chain may reorganise.
+CONSTANT_REQUESTS = {"eth_chainId", "net_version", "web3_clientVersion"}
+
+
 def connect(settings: Settings, timeout_s: float = 30.0) -> Web3:
-    w3 = Web3(HTTPProvider(settings.rpc_url, request_kwargs={"timeout": timeout_s}))
+    provider = HTTPProvider(
+        settings.rpc_url, request_kwargs={"timeout": timeout_s}, cache_allowed_requests=True, cacheable_requests=CONSTANT_REQUESTS,  # type: ignore[arg-type]
+    )
+    w3 = Web3(provider)
     if not w3.is_connected():
         raise ChainUnavailable(f"no EVM node answers at {settings.rpc_url}; is the chain running? (`ledger up`)")
     return w3

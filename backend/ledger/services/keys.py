@@ -14,6 +14,10 @@ and platforms, who enrol the devices that record production).
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -133,6 +137,36 @@ def revoke_api_key(ledger: Ledger, prefix: str) -> None:
         key.revoked_at = datetime.now(timezone.utc)
 
 
+class SignerCache:
+    """Decrypted custodial keys, kept for a bounded time: the keystore's PBKDF2 costs about 21 ms
+    a decryption, paid by every write otherwise. At most ``size`` keys, each for ``ttl_s``
+    seconds of ``clock`` (injectable, so tests control time)."""
+
+    def __init__(self, ttl_s: float = 300.0, size: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s, self.size, self.clock = ttl_s, size, clock
+        self._kept: OrderedDict[tuple[str, str], tuple[LocalAccount, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, address: str, keystore_json: str, password: str) -> LocalAccount:
+        key = (address, hashlib.sha256(keystore_json.encode()).hexdigest())
+        now = self.clock()
+        with self._lock:
+            hit = self._kept.get(key)
+            if hit is not None and hit[1] > now:
+                self._kept.move_to_end(key)
+                return hit[0]
+        account = decrypt_key(keystore_json, password)
+        with self._lock:
+            self._kept[key] = (account, now + self.ttl_s)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return account
+
+
+SIGNERS = SignerCache()
+
+
 def custodial_signer(ledger: Ledger, key: ApiKey) -> LocalAccount:
     if not key.custodial or key.holder_address is None:
         raise Forbidden("this key's holder signs for themselves; the ledger holds no key for it")
@@ -140,4 +174,4 @@ def custodial_signer(ledger: Ledger, key: ApiKey) -> LocalAccount:
         row = s.get(CustodialAccount, key.holder_address)
     if row is None:
         raise Forbidden(f"no custodial key for {key.holder_address}")
-    return decrypt_key(row.keystore_json, keystore_password(ledger.settings))
+    return SIGNERS.get(key.holder_address, row.keystore_json, keystore_password(ledger.settings))
