@@ -7,42 +7,71 @@ Issue 14 found 28 calls a registration, 12 of them eth_chainId.
     .venv/bin/python scripts/bench_rpc.py
 """
 
-import collections, socket, tempfile, hashlib, sys
+import collections
+import hashlib
+import json
+import socket
+import tempfile
 from pathlib import Path
+from typing import Any
+
+import requests
+
 from ledger.chain.node import AnvilNode
-from ledger.config import Settings
-from ledger.runtime import open_ledger
-from ledger.models import Role
-from ledger.services.keys import create_api_key, authenticate
-from ledger.db import session_scope
-from ledger.services.works import WorkRequest, register_works
 from ledger.chain.registry import Terms
+from ledger.config import Settings
 from ledger.consent.uses import from_flags
-with tempfile.TemporaryDirectory() as tmp:
-    s=socket.socket(); s.bind(("127.0.0.1",0)); port=s.getsockname()[1]; s.close()
-    node=AnvilNode(Path(tmp)/"c", port); node.start()
-    try:
-        ledger=open_ledger(Settings(data_dir=Path(tmp)/"d", rpc_url=node.url, database_url=f"sqlite:///{tmp}/l.db"), deploy=True)
-        token=create_api_key(ledger, Role.rights_holder, "x").token
-        with session_scope(ledger.engine) as ss:
-            key=authenticate(ss, token); ss.expunge(key)
-        register_works(ledger, key, [WorkRequest("w0", Terms(from_flags(True, False), 0), content_hash=hashlib.sha256(b"w0").digest())])
-        counts=collections.Counter()
-        import requests
-        orig_post=requests.Session.post
-        def post(self, url, *a, **k):
-            import json as _j
-            body=k.get("data") or (a[0] if a else b"")
+from ledger.db import session_scope
+from ledger.models import Role
+from ledger.runtime import open_ledger
+from ledger.services.keys import authenticate, create_api_key
+from ledger.services.works import WorkRequest, register_works
+
+ROUNDS = 5
+
+
+def main() -> None:
+    counts: collections.Counter[str] = collections.Counter()
+    post = requests.Session.post
+
+    def counting(self: requests.Session, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        body = kwargs.get("data") or (args[0] if args else b"")
+        try:
+            sent = json.loads(body)
+            for request in sent if isinstance(sent, list) else [sent]:
+                counts[request["method"]] += 1
+        except (ValueError, TypeError, KeyError):
+            pass
+        return post(self, url, *args, **kwargs)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        node = AnvilNode(Path(tmp) / "chain", port)
+        node.start()
+        try:
+            ledger = open_ledger(Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, database_url=f"sqlite:///{tmp}/ledger.db"), deploy=True)
+            token = create_api_key(ledger, Role.rights_holder, "bench").token
+            with session_scope(ledger.engine) as s:
+                key = authenticate(s, token)
+                assert key is not None
+                s.expunge(key)
+            terms = Terms(from_flags(True, False), 0)
+            register = lambda i: register_works(ledger, key, [WorkRequest(f"w{i}", terms, content_hash=hashlib.sha256(f"w{i}".encode()).digest())])  # noqa: E731
+            register(0)
+            requests.Session.post = counting  # type: ignore[method-assign]
             try:
-                d=_j.loads(body)
-                for r in (d if isinstance(d, list) else [d]): counts[r["method"]]+=1
-            except Exception: pass
-            return orig_post(self, url, *a, **k)
-        requests.Session.post=post
-        for i in range(1,6):
-            register_works(ledger, key, [WorkRequest(f"w{i}", Terms(from_flags(True, False), 0), content_hash=hashlib.sha256(f"w{i}".encode()).digest())])
-        print(f"RPC calls per registration: {sum(counts.values()) / 5:g}")
-        for method, n in counts.most_common():
-            print(f"  {method}: {n / 5:g}")
-    finally:
-        node.stop()
+                for i in range(1, ROUNDS + 1):
+                    register(i)
+            finally:
+                requests.Session.post = post  # type: ignore[method-assign]
+        finally:
+            node.stop()
+    print(f"RPC calls per registration: {sum(counts.values()) / ROUNDS:g}")
+    for method, n in counts.most_common():
+        print(f"  {method}: {n / ROUNDS:g}")
+
+
+if __name__ == "__main__":
+    main()
