@@ -138,3 +138,12 @@ def aug_id(raw: bytes) -> str:
     import hashlib
 
     return "0x" + hashlib.sha256(raw).hexdigest()
+
+
+def test_an_account_that_is_not_an_address_is_a_422_for_every_reader(ledger: Ledger, server: Server) -> None:
+    """Regression (fuzzing): an accountant asking for the earnings of '00…00' got a 500."""
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "acct").token)
+    for path in ("/statements/earnings", "/statements/balances", "/statements", "/advances"):
+        for bad in ("0" * 64, "â", "0x12"):
+            resp = accountant.get(path, params={"account": bad})
+            assert resp.status_code == 422 and "address" in resp.json()["detail"], (path, bad, resp.text)

@@ -709,12 +709,12 @@ def readable_account(key: ApiKey, account: str | None) -> str | None:
     are for accountants, admins and auditors, who may name any account or none (all); any other
     key reads its own account's, named or by default. Returns the account to read (None: every
     one; "": none, a key without an account). 403 for another account."""
+    if account is not None and not is_address(account):
+        raise InvalidInput(f"not an Ethereum address: {account!r}")
     if key.role in BOOKS_ROLES:
-        return account
+        return None if account is None else to_checksum_address(account)
     if account is None:
         return key.holder_address or ""
-    if not is_address(account):
-        raise InvalidInput(f"not an Ethereum address: {account!r}")
     if key.holder_address is None or to_checksum_address(account) != key.holder_address:
         raise Forbidden(f"amounts are private: this key reads {key.holder_address or 'no account'}'s, not {account}'s")
     return account
