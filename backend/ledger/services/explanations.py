@@ -22,17 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from eth_utils import is_address, to_checksum_address
+from eth_utils import to_checksum_address
 from sqlmodel import Session, col, select
 
 from ledger.accounting.splits import Lines, split
 from ledger.db import chunked
-from ledger.models.auth import BOOKS_ROLES
-from ledger.models import ApiKey, Output, Role, UsageAnchorRecord, UsageLine, UsageReport
+from ledger.models import ApiKey, Output, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.runtime import Ledger
 from ledger.services import royalties, statements
-from ledger.services.errors import Forbidden, InvalidInput, NotFound
-from ledger.services.model_pools import pool_of
+from ledger.services.errors import NotFound
+from ledger.services.model_pools import PoolCheck
 
 MAX_DEPTH = 3
 TOP_LINES = 10
@@ -103,11 +102,8 @@ class Explanation:
 def explain(
     ledger: Ledger, key: ApiKey, statement_id: str, account: str, work_id: int | None = None, max_works: int = 20
 ) -> Explanation:  # fmt: skip
-    if not is_address(account):
-        raise InvalidInput(f"not an Ethereum address: {account!r}")
+    statements.readable_account(key, account)  # 422 for no address, 403 for another holder's amounts
     account = to_checksum_address(account)
-    if key.role not in BOOKS_ROLES and key.holder_address != account:
-        raise Forbidden(f"this key is {key.holder_address or 'not a holder'}'s; it explains its own amounts only")
     row = statements.get(ledger, statement_id)
     doc = json.loads(statements.document(ledger, statement_id))
     entries = [e for e in doc["entries"] if e["account"] == account]
@@ -129,11 +125,13 @@ def explain(
     titles = statements.work_titles(ledger, set(chosen))
     shares = _owner_shares(ledger, chosen, account, int(doc["periodEnd"]))
     runs: dict[int, _ReportRun] = {}
+    one_creator = int(doc.get("modelPools", {}).get("oneCreatorShareBps", ledger.settings.one_creator_share_bps))
+    pools = PoolCheck(ledger.engine, one_creator)  # each model judged once, whatever the reports
     works = []
     for w in chosen:
         parts = []
         for r in sorted({r for (ww, r) in holder_lines if ww == w}):
-            run = runs.get(r) or runs.setdefault(r, _ReportRun.of(ledger, doc, r))
+            run = runs.get(r) or runs.setdefault(r, _ReportRun.of(ledger, doc, r, pools))
             sources = run.sources_of(w)
             parts.append(ReportPart(doc["reports"][r], holder_lines[(w, r)], totals[(w, r)], run.total_of(w), sources[:TOP_SOURCES], max(0, len(sources) - TOP_SOURCES)))
         works.append(WorkPart(w, titles.get(w, ""), by_work[w], shares.get(w, 0), parts))
@@ -165,7 +163,7 @@ class _ReportRun:
     sign: int = 1  # -1: a reversal report, whose lines the statement took back
 
     @classmethod
-    def of(cls, ledger: Ledger, doc: dict[str, Any], r: int) -> "_ReportRun":
+    def of(cls, ledger: Ledger, doc: dict[str, Any], r: int, pools: PoolCheck) -> "_ReportRun":
         report = doc["reports"][r]
         as_of = int(doc["periodEnd"])
         with Session(ledger.engine) as s:
@@ -178,8 +176,7 @@ class _ReportRun:
                 return cls(ledger, None, None, [], [], [], np.zeros(0, np.int64), as_of, sign)
             outputs = sorted({u.output_id for u in rows if u.output_id is not None})
             models = {u.model_id for u in rows if u.model_id is not None}
-            one_creator = int(doc.get("modelPools", {}).get("oneCreatorShareBps", ledger.settings.one_creator_share_bps))
-            built = royalties.facts_for(s, outputs, MAX_DEPTH, as_of, model_ids=models, pool_for=lambda m: pool_of(ledger.engine, m, one_creator))
+            built = royalties.facts_for(s, outputs, MAX_DEPTH, as_of, model_ids=models, pool_for=pools.pool)
         pool_model = {i: m for m, i in built.pool_index.items()}
         dense = [built.index_of(u) for u in rows]
         # One group per output, but a pool's lines share their pool's group (as the statement summed them).

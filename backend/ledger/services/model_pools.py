@@ -97,10 +97,6 @@ def _declared_weights(engine: Engine, paid_by: dict[int, int]) -> dict[int, int]
     return out
 
 
-def pools_of(engine: Engine, model_ids: set[int], one_creator_share_bps: int) -> dict[int, Pool]:
-    return {m: pool_of(engine, m, one_creator_share_bps) for m in sorted(model_ids)}
-
-
 def payable_or_refuse(pool: Pool, where: str = "") -> None:
     """Refuses usage nobody could be paid from (checked at import, so a period always closes)."""
     if pool.works:
@@ -117,17 +113,22 @@ def payable_or_refuse(pool: Pool, where: str = "") -> None:
 
 
 class PoolCheck:
-    """Pools judged once per import (a 100k-work set is judged in seconds, not per chunk)."""
+    """Pools judged once per import, royalty run or explanation (a 100k-work set is judged in
+    seconds: not per chunk, nor per report)."""
 
     def __init__(self, engine: Engine, one_creator_share_bps: int) -> None:
         self.engine, self.one_creator_share_bps = engine, one_creator_share_bps
         self.pools: dict[int, Pool] = {}
 
-    def require(self, model_id: int, where: str = "") -> Pool:
+    def pool(self, model_id: int) -> Pool:
         if model_id not in self.pools:
             self.pools[model_id] = pool_of(self.engine, model_id, self.one_creator_share_bps)
-        payable_or_refuse(self.pools[model_id], where)
         return self.pools[model_id]
+
+    def require(self, model_id: int, where: str = "") -> Pool:
+        pool = self.pool(model_id)
+        payable_or_refuse(pool, where)
+        return pool
 
 
 def models_of(session: Session, output_ids: list[int]) -> dict[int, int]:

@@ -28,7 +28,7 @@ from ledger.db import chunked
 from ledger.models import Output, OutputLink, OutputLinkCorrection, UsageLine, UsageReport, Work, WorkOwnerVersion, WorkTermsVersion
 from ledger.runtime import Ledger
 from ledger.services.model_audit import DEFAULT_ONE_CREATOR_SHARE_BPS
-from ledger.services.model_pools import Pool, models_of, payable_or_refuse, pool_of
+from ledger.services.model_pools import Pool, PoolCheck, models_of, payable_or_refuse
 from ledger.services.platform_shares import shares_for
 from ledger.services.errors import InvalidInput
 
@@ -447,7 +447,7 @@ def compute_in(
             return []
         output_ids = sorted({u.output_id for u in rows + taken_back if u.output_id is not None})
         model_ids = {u.model_id for u in rows + taken_back if u.model_id is not None}
-        built = facts_for(s, output_ids, max_depth, period_end, model_ids=model_ids, pool_for=lambda m: pool_of(engine, m, one_creator_share_bps))
+        built = facts_for(s, output_ids, max_depth, period_end, model_ids=model_ids, pool_for=PoolCheck(engine, one_creator_share_bps).pool)
         facts, work_ids, payees = built.facts, built.work_ids, built.payees
         report_rows = {
             int(r.id): r  # type: ignore[arg-type]
