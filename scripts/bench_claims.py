@@ -11,9 +11,6 @@ merkle-distributor claim averages about 78.6k gas.
 """
 
 import secrets
-import socket
-import tempfile
-from pathlib import Path
 
 from eth_account import Account
 from rich.console import Console
@@ -23,13 +20,11 @@ from ledger.chain.calls import Encoder
 from ledger.chain.compiler import compile_contract
 from ledger.chain.deployment import fund_on_dev_chain
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
-from ledger.chain.node import AnvilNode
 from ledger.chain.sender import TxSender
-from ledger.config import Settings
 from ledger.models import Role
-from ledger.runtime import Ledger, open_ledger
-from ledger.db import session_scope
-from ledger.services.keys import authenticate, create_api_key, custodial_signer
+from ledger.reliability.scratch import key_for, scratch_ledger
+from ledger.runtime import Ledger
+from ledger.services.keys import custodial_signer
 
 ENTRIES = 1000
 ZERO = "0x" + "00" * 20
@@ -62,42 +57,28 @@ def _gas(ledger: Ledger, sender: TxSender, holder: str, entry: tuple[bytes, list
 
 def main() -> None:
     console = Console()
-    with tempfile.TemporaryDirectory() as tmp:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        node = AnvilNode(Path(tmp) / "chain", port)
-        node.start()
-        try:
-            settings = Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, database_url=f"sqlite:///{tmp}/ledger.db")
-            ledger = open_ledger(settings, deploy=True)
-            issued = create_api_key(ledger, Role.accountant, "bench")
-            with session_scope(ledger.engine) as s:
-                key = authenticate(s, issued.token)
-                assert key is not None
-                s.expunge(key)
-            fund_on_dev_chain(ledger.w3, key.holder_address)
-            accountant = TxSender(ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder, fees=ledger.sender.fees)
-            compiled = compile_contract("test/SettlementTokenForTests.sol")
-            token = ledger.sender.deploy(compiled.abi, compiled.bytecode, key.holder_address)["contractAddress"]
-            accountant.send(Encoder(ledger.w3.eth.contract(address=token, abi=compiled.abi))("approve", ledger.distributor.address, 2**255))
-            table = Table("settlement", "statements", "one claim of all", "one claim each (sum)", "extra gas per statement beyond the first")
-            for label, tok in (("off chain", ZERO), ("ERC-20", token)):
-                single = None
-                for n in (1, 3, 12):
-                    currency = f"X{n}{'T' if tok != ZERO else 'O'}"
-                    holder = Account.create().address
-                    entries = _publish(ledger, accountant, n, currency, tok, holder, [1000 + i for i in range(n)])
-                    at_once = _gas(ledger, ledger.sender, holder, entries[-1])
-                    holder2 = Account.create().address
-                    each = sum(_gas(ledger, ledger.sender, holder2, e) for e in _publish(ledger, accountant, n, currency + "E", tok, holder2, [1000 + i for i in range(n)]))
-                    single = single or at_once
-                    extra = "" if n == 1 else f"{(at_once - single) / (n - 1):,.0f}"
-                    table.add_row(label, str(n), f"{at_once:,}", f"{each:,}", extra)
-            console.print(table)
-            console.print(f"statements of {ENTRIES:,} entries (proofs of {len(entries[-1][1])} hashes); reference: Uniswap merkle-distributor claim ~78.6k gas")
-        finally:
-            node.stop()
+    with scratch_ledger() as (ledger, _):
+        key = key_for(ledger, Role.accountant)
+        fund_on_dev_chain(ledger.w3, key.holder_address)
+        accountant = TxSender(ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder, fees=ledger.sender.fees)
+        compiled = compile_contract("test/SettlementTokenForTests.sol")
+        token = ledger.sender.deploy(compiled.abi, compiled.bytecode, key.holder_address)["contractAddress"]
+        accountant.send(Encoder(ledger.w3.eth.contract(address=token, abi=compiled.abi))("approve", ledger.distributor.address, 2**255))
+        table = Table("settlement", "statements", "one claim of all", "one claim each (sum)", "extra gas per statement beyond the first")
+        for label, tok in (("off chain", ZERO), ("ERC-20", token)):
+            single = None
+            for n in (1, 3, 12):
+                currency = f"X{n}{'T' if tok != ZERO else 'O'}"
+                holder = Account.create().address
+                entries = _publish(ledger, accountant, n, currency, tok, holder, [1000 + i for i in range(n)])
+                at_once = _gas(ledger, ledger.sender, holder, entries[-1])
+                holder2 = Account.create().address
+                each = sum(_gas(ledger, ledger.sender, holder2, e) for e in _publish(ledger, accountant, n, currency + "E", tok, holder2, [1000 + i for i in range(n)]))
+                single = single or at_once
+                extra = "" if n == 1 else f"{(at_once - single) / (n - 1):,.0f}"
+                table.add_row(label, str(n), f"{at_once:,}", f"{each:,}", extra)
+        console.print(table)
+        console.print(f"statements of {ENTRIES:,} entries (proofs of {len(entries[-1][1])} hashes); reference: Uniswap merkle-distributor claim ~78.6k gas")
 
 
 if __name__ == "__main__":

@@ -11,22 +11,16 @@ first owner version without a flush and a query per event; its target is 20,000.
 
 import argparse
 import hashlib
-import socket
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from ledger.chain.node import AnvilNode
 from ledger.chain.registry import Terms
-from ledger.config import Settings
 from ledger.consent.uses import from_flags
 from ledger.content.store import LocalBlockStore
-from ledger.db import init_db, make_engine, session_scope
+from ledger.db import init_db, make_engine
 from ledger.indexer.runner import Indexer
 from ledger.models import Role
-from ledger.runtime import open_ledger
-from ledger.services.keys import authenticate, create_api_key
+from ledger.reliability.scratch import key_for, scratch_ledger
 from ledger.services.works import WorkRequest, register_works
 
 
@@ -34,39 +28,26 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--works", type=int, default=6000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        node = AnvilNode(Path(tmp) / "chain", port)
-        node.start()
-        try:
-            ledger = open_ledger(Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, database_url=f"sqlite:///{tmp}/ledger.db"), deploy=True)
-            token = create_api_key(ledger, Role.rights_holder, "bench").token
-            with session_scope(ledger.engine) as s:
-                key = authenticate(s, token)
-                assert key is not None
-                s.expunge(key)
-            terms = Terms(from_flags(True, False), 500)
+    with scratch_ledger() as (ledger, tmp):
+        key = key_for(ledger, Role.rights_holder)
+        terms = Terms(from_flags(True, False), 500)
+        start = time.perf_counter()
+        for lo in range(0, args.works, 200):
+            batch = [WorkRequest(f"w{i}", terms, content_hash=hashlib.sha256(f"bench-{i}".encode()).digest()) for i in range(lo, min(lo + 200, args.works))]
+            register_works(ledger, key, batch)
+        print(f"registered {args.works:,} works in {time.perf_counter() - start:.1f} s (setup)")
+        runs, events = [], 0
+        for n in range(3):
+            engine = make_engine(f"sqlite:///{tmp}/rebuild{n}.db")
+            init_db(engine)
+            indexer = Indexer(ledger.w3, engine, ledger.indexed_contracts, LocalBlockStore(tmp / "data" / "blocks"), ledger.deployment.start_block)
             start = time.perf_counter()
-            for lo in range(0, args.works, 200):
-                batch = [WorkRequest(f"w{i}", terms, content_hash=hashlib.sha256(f"bench-{i}".encode()).digest()) for i in range(lo, min(lo + 200, args.works))]
-                register_works(ledger, key, batch)
-            print(f"registered {args.works:,} works in {time.perf_counter() - start:.1f} s (setup)")
-            runs, events = [], 0
-            for n in range(3):
-                engine = make_engine(f"sqlite:///{tmp}/rebuild{n}.db")
-                init_db(engine)
-                indexer = Indexer(ledger.w3, engine, ledger.indexed_contracts, LocalBlockStore(Path(tmp) / "data" / "blocks"), ledger.deployment.start_block)
-                start = time.perf_counter()
-                result = indexer.sync()
-                runs.append(time.perf_counter() - start)
-                events = result.events
-                engine.dispose()
-            seconds = statistics.median(runs)
-            print(f"rebuild:    {events:,} events in {seconds:.2f} s = {events / seconds:,.0f} events/s (median of 3; issue 14's starting figure: about 900)")
-        finally:
-            node.stop()
+            result = indexer.sync()
+            runs.append(time.perf_counter() - start)
+            events = result.events
+            engine.dispose()
+        seconds = statistics.median(runs)
+        print(f"rebuild:    {events:,} events in {seconds:.2f} s = {events / seconds:,.0f} events/s (median of 3; issue 14's starting figure: about 900)")
 
 
 if __name__ == "__main__":

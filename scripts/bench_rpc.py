@@ -10,21 +10,14 @@ Issue 14 found 28 calls a registration, 12 of them eth_chainId.
 import collections
 import hashlib
 import json
-import socket
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import requests
 
-from ledger.chain.node import AnvilNode
 from ledger.chain.registry import Terms
-from ledger.config import Settings
 from ledger.consent.uses import from_flags
-from ledger.db import session_scope
 from ledger.models import Role
-from ledger.runtime import open_ledger
-from ledger.services.keys import authenticate, create_api_key
+from ledger.reliability.scratch import key_for, scratch_ledger
 from ledger.services.works import WorkRequest, register_works
 
 ROUNDS = 5
@@ -44,30 +37,17 @@ def main() -> None:
             pass
         return post(self, url, *args, **kwargs)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        node = AnvilNode(Path(tmp) / "chain", port)
-        node.start()
+    with scratch_ledger() as (ledger, _):
+        key = key_for(ledger, Role.rights_holder)
+        terms = Terms(from_flags(True, False), 0)
+        register = lambda i: register_works(ledger, key, [WorkRequest(f"w{i}", terms, content_hash=hashlib.sha256(f"w{i}".encode()).digest())])  # noqa: E731
+        register(0)
+        requests.Session.post = counting  # type: ignore[method-assign]
         try:
-            ledger = open_ledger(Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, database_url=f"sqlite:///{tmp}/ledger.db"), deploy=True)
-            token = create_api_key(ledger, Role.rights_holder, "bench").token
-            with session_scope(ledger.engine) as s:
-                key = authenticate(s, token)
-                assert key is not None
-                s.expunge(key)
-            terms = Terms(from_flags(True, False), 0)
-            register = lambda i: register_works(ledger, key, [WorkRequest(f"w{i}", terms, content_hash=hashlib.sha256(f"w{i}".encode()).digest())])  # noqa: E731
-            register(0)
-            requests.Session.post = counting  # type: ignore[method-assign]
-            try:
-                for i in range(1, ROUNDS + 1):
-                    register(i)
-            finally:
-                requests.Session.post = post  # type: ignore[method-assign]
+            for i in range(1, ROUNDS + 1):
+                register(i)
         finally:
-            node.stop()
+            requests.Session.post = post  # type: ignore[method-assign]
     print(f"RPC calls per registration: {sum(counts.values()) / ROUNDS:g}")
     for method, n in counts.most_common():
         print(f"  {method}: {n / ROUNDS:g}")

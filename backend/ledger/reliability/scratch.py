@@ -1,0 +1,41 @@
+"""A throw-away ledger for benchmarks: its own anvil on a free port and a data directory in a
+temporary folder, both gone afterwards; and in-process API keys, as services take them."""
+
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ledger.chain.node import AnvilNode
+from ledger.config import Settings
+from ledger.db import session_scope
+from ledger.models import ApiKey, Role
+from ledger.runtime import Ledger, open_ledger
+from ledger.services.keys import authenticate, create_api_key
+
+
+@contextmanager
+def scratch_ledger() -> Iterator[tuple[Ledger, Path]]:
+    """(a ledger with freshly deployed contracts, its temporary folder)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        node = AnvilNode(Path(tmp) / "chain", port)
+        node.start()
+        try:
+            settings = Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, database_url=f"sqlite:///{tmp}/ledger.db")
+            yield open_ledger(settings, deploy=True), Path(tmp)
+        finally:
+            node.stop()
+
+
+def key_for(ledger: Ledger, role: Role, label: str = "bench") -> ApiKey:
+    """A new key of ``role``, loaded as an authenticated request would have it."""
+    token = create_api_key(ledger, role, label).token
+    with session_scope(ledger.engine) as s:
+        key = authenticate(s, token)
+        assert key is not None
+        s.expunge(key)
+    return key
