@@ -1,113 +1,148 @@
-"""End-to-end usage benchmark: a platform reports an N-line CSV through the CLI, re-imports it
-(nothing changes), and an accountant computes the period's royalties and closes the period.
+"""Usage ingestion end to end: a platform uploads an N-line CSV with the `ledger usage import` CLI
+(its own process, as a platform runs it) to an API server, which validates, stores and anchors it;
+then the same file again (nothing changes). For each size and database the import is timed on a
+fresh ledger, so lines/s across sizes shows whether ingestion stays linear (issue 14: >= 50,000
+lines/s from 100k to 10M lines, on SQLite and on PostgreSQL).
 
-Starts its own anvil and API server in a temporary directory; prints import lines/s, royalty
-run time, and the conservation check.
+With ``--close`` (sizes up to 1M by default) an accountant then computes the period's royalties
+and closes the period, and the conservation of the total is checked.
 
-    .venv/bin/python scripts/bench_usage.py [--lines 1000000]
+    .venv/bin/python scripts/bench_usage.py [--lines 100000,1000000,10000000] \
+        [--postgres postgresql+psycopg://postgres@127.0.0.1/postgres] [--close-up-to 1000000]
 """
 
 import argparse
 import hashlib
-import socket
-import tempfile
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import uvicorn
-from typer.testing import CliRunner
+from rich.console import Console
+from rich.table import Table
 
 from ledger.api.app import create_app
-from ledger.chain.node import AnvilNode
-from ledger.cli.main import app
-from ledger.config import Settings
 from ledger.models import Role
-from ledger.runtime import open_ledger
+from ledger.reliability.scratch import fresh_postgres_database, scratch_ledger
+from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
 
+OUTPUTS = 1000
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+
+def _serve(ledger: Ledger) -> tuple[uvicorn.Server, str]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(ledger=ledger), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _outputs(url: str, holder: str, platform: str) -> list[str]:
+    """20 works, a model over them and 1,000 outputs of 8 links each; their hashes."""
+    h, p = {"Authorization": f"Bearer {holder}"}, {"Authorization": f"Bearer {platform}"}
+    works = httpx.post(f"{url}/works/batch", headers=h, timeout=120, json={"works": [
+        {"title": f"w{i}", "content_hash": "0x" + f"{i + 1:064x}", "terms": {"training_allowed": True, "royalty_bps": 500}} for i in range(20)
+    ]}).json()  # fmt: skip
+    ids = [w["work_id"] for w in works]
+    model = httpx.post(f"{url}/models", headers=p, timeout=120, json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": ids}).json()
+    hashes = ["0x" + hashlib.sha256(f"out{i}".encode()).hexdigest() for i in range(OUTPUTS)]
+    outs = [{"output_hash": x, "model_id": model["model_id"], "links": sorted(
+        ({"work_id": ids[(i + k) % 20], "weight_bps": 1250} for k in range(8)), key=lambda link: link["work_id"])} for i, x in enumerate(hashes)]  # fmt: skip
+    httpx.post(f"{url}/outputs/batch", headers=p, timeout=600, json={"outputs": outs}).raise_for_status()
+    return hashes
+
+
+def _body(path: Path, lines: int) -> int:
+    """The report's LINE records and FOOT (the HEAD names the platform, which differs per ledger)."""
+    hashes = ["0x" + hashlib.sha256(f"out{i}".encode()).hexdigest() for i in range(OUTPUTS)]
+    total = 0
+    with path.open("w") as fh:
+        for lo in range(0, lines, 100_000):
+            chunk = []
+            for i in range(lo, min(lines, lo + 100_000)):
+                revenue = (i * 7919) % 100_000
+                total += revenue
+                chunk.append(f"LINE,B{i},{hashes[i % OUTPUTS]},gen-{i},generation,subscription,JP,1,{revenue}\n")
+            fh.write("".join(chunk))
+        fh.write(f"FOOT,{lines},{total}\n")
+    return total
+
+
+def _cli(url: str, key: str, report: Path) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("ledger")), "usage", "import", str(report), "--api-url", url, "--api-key", key],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    took = time.perf_counter() - start
+    assert done.returncode == 0, done.stdout + done.stderr
+    return took, done.stdout
+
+
+def _run(database: str, database_url: str | None, body: Path, lines: int, total: int, close: bool, console: Console) -> list[str]:
+    with scratch_ledger(database_url) as (ledger, tmp):
+        server, url = _serve(ledger)
+        try:
+            holder = create_api_key(ledger, Role.rights_holder, "studio").token
+            platform = create_api_key(ledger, Role.platform, "gen")
+            _outputs(url, holder, platform.token)
+            report = tmp / "usage.csv"
+            with report.open("w") as fh:
+                fh.write(f"HEAD,BENCH-1,{platform.holder_address},2026-10-01,2026-10-31,JPY\n")
+            with report.open("ab") as out, body.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 24)
+            took, _ = _cli(url, platform.token, report)
+            again, said = _cli(url, platform.token, report)
+            assert "nothing changed" in said, said
+            row = [database, f"{lines:,}", f"{report.stat().st_size / 2**20:,.0f}", f"{took:,.1f}", f"{lines / took:,.0f}", f"{again:,.1f}"]
+            if not close:
+                return [*row, "", ""]
+            acct = {"Authorization": f"Bearer {create_api_key(ledger, Role.accountant, 'acct').token}"}
+            period = {"period_start": "2026-10-01", "period_end": "2026-10-31"}
+            start = time.perf_counter()
+            runs = httpx.get(f"{url}/royalties", headers=acct, timeout=3600, params=period).json()
+            computed = time.perf_counter() - start
+            assert runs[0]["holders_total"] + runs[0]["platform_total"] == total, "not conserved"
+            start = time.perf_counter()
+            closed = httpx.post(f"{url}/statements", headers=acct, timeout=3600, json={**period, "currency": "JPY"})
+            assert closed.status_code == 201 and closed.json()["holders_total"] == runs[0]["holders_total"], closed.text
+            console.print(f"  {database} {lines:,}: conserved, holders {runs[0]['holders_total']:,} + platform {runs[0]['platform_total']:,} = {total:,}")
+            return [*row, f"{computed:,.1f}", f"{time.perf_counter() - start:,.1f}"]
+        finally:
+            server.should_exit = True
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--outputs", type=int, default=1000)
+    parser.add_argument("--lines", default="100000,1000000", help="comma-separated report sizes")
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL: also run there (database ledger_bench_usage)")
+    parser.add_argument("--close-up-to", type=int, default=1_000_000, help="royalty run and period close for reports up to this size")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        node = AnvilNode(Path(tmp) / "chain", _port())
-        node.start()
-        server = None
-        try:
-            ledger = open_ledger(Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, index_interval_s=5), deploy=True)
-            port = _port()
-            server = uvicorn.Server(uvicorn.Config(create_app(ledger=ledger), host="127.0.0.1", port=port, log_level="warning"))
-            threading.Thread(target=server.run, daemon=True).start()
-            while not server.started:
-                time.sleep(0.05)
-            url = f"http://127.0.0.1:{port}"
-            holder = create_api_key(ledger, Role.rights_holder, "studio").token
-            platform = create_api_key(ledger, Role.platform, "gen")
-            accountant = create_api_key(ledger, Role.accountant, "acct").token
-            h = {"Authorization": f"Bearer {holder}"}
-            p = {"Authorization": f"Bearer {platform.token}"}
-            works = httpx.post(f"{url}/works/batch", headers=h, timeout=120, json={"works": [
-                {"title": f"w{i}", "content_hash": "0x" + f"{i + 1:064x}", "terms": {"training_allowed": True, "royalty_bps": 500}} for i in range(20)
-            ]}).json()  # fmt: skip
-            ids = [w["work_id"] for w in works]
-            model = httpx.post(f"{url}/models", headers=p, timeout=120, json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": ids}).json()
-            hashes = ["0x" + hashlib.sha256(f"out{i}".encode()).hexdigest() for i in range(args.outputs)]
-            outs = [{"output_hash": x, "model_id": model["model_id"], "links": [
-                {"work_id": ids[(i + k) % 20], "weight_bps": 1250} for k in range(8)]} for i, x in enumerate(hashes)]  # fmt: skip
-            for o in outs:
-                o["links"].sort(key=lambda link: link["work_id"])
-            httpx.post(f"{url}/outputs/batch", headers=p, timeout=600, json={"outputs": outs}).raise_for_status()
+    console = Console()
+    table = Table("database", "lines", "MiB", "import s", "lines/s", "re-import s", "royalty run s", "close s", title="usage ingestion through the CLI")
+    import tempfile
 
-            report = Path(tmp) / "usage.csv"
-            total = 0
-            with report.open("w") as fh:
-                fh.write(f"HEAD,BENCH-1,{platform.holder_address},2026-10-01,2026-10-31,JPY\n")
-                for i in range(args.lines):
-                    revenue = (i * 7919) % 100_000
-                    total += revenue
-                    fh.write(f"LINE,B{i},{hashes[i % args.outputs]},gen-{i},generation,subscription,JP,1,{revenue}\n")
-                fh.write(f"FOOT,{args.lines},{total}\n")
-            print(f"report: {args.lines:,} lines, {report.stat().st_size / 2**20:,.0f} MiB, revenue {total:,}")
-            runner = CliRunner()
-            start = time.perf_counter()
-            result = runner.invoke(app, ["usage", "import", str(report), "--api-url", url, "--api-key", platform.token])
-            took = time.perf_counter() - start
-            assert result.exit_code == 0, result.output
-            print(f"import:   {took:,.1f} s = {args.lines / took:,.0f} lines/s (validated, stored, anchored)")
-            start = time.perf_counter()
-            again = runner.invoke(app, ["usage", "import", str(report), "--api-url", url, "--api-key", platform.token])
-            assert again.exit_code == 0 and "nothing changed" in again.output, again.output
-            print(f"re-import: {time.perf_counter() - start:,.1f} s, nothing changed")
-            start = time.perf_counter()
-            runs = httpx.get(f"{url}/royalties", headers={"Authorization": f"Bearer {accountant}"}, timeout=3600,
-                             params={"period_start": "2026-10-01", "period_end": "2026-10-31"}).json()  # fmt: skip
-            print(f"royalties: {time.perf_counter() - start:,.1f} s (load + split)")
-            run = runs[0]
-            assert run["holders_total"] + run["platform_total"] == total
-            print(f"conserved: holders {run['holders_total']:,} + platform {run['platform_total']:,} = revenue {total:,}")
-            start = time.perf_counter()
-            closed = httpx.post(f"{url}/statements", headers={"Authorization": f"Bearer {accountant}"}, timeout=3600,
-                                json={"period_start": "2026-10-01", "period_end": "2026-10-31", "currency": "JPY"})  # fmt: skip
-            assert closed.status_code == 201, closed.text
-            st = closed.json()
-            assert st["holders_total"] == run["holders_total"] and st["publish_tx"]
-            size = len(ledger.store.get(st["document_cid"]))
-            print(f"statement: {time.perf_counter() - start:,.1f} s to close the period (load, traced split, document "
-                  f"{size / 2**10:,.0f} KiB, {st['line_count']:,} lines, {st['entry_count']:,} entries, published on chain)")  # fmt: skip
-        finally:
-            if server is not None:
-                server.should_exit = True
-            node.stop()
+    with tempfile.TemporaryDirectory() as tmp:
+        for lines in (int(n) for n in args.lines.split(",")):
+            body = Path(tmp) / "body.csv"
+            total = _body(body, lines)
+            for database, url in (("sqlite", None), ("postgresql", args.postgres)):
+                if database == "postgresql" and url is None:
+                    continue
+                target = fresh_postgres_database(url, "ledger_bench_usage") if url else None
+                table.add_row(*_run(database, target, body, lines, total, lines <= args.close_up_to, console))
+                console.print(f"  {database} {lines:,} done")
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ projection of their on-chain anchors."""
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from ledger.models.types import ID64
@@ -45,7 +45,11 @@ class UsageReport(SQLModel, table=True):
 
 
 class UsageLine(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("platform", "line_id"),)
+    #: Every index is paid on each of millions of inserted lines: only those a query uses.
+    __table_args__ = (
+        UniqueConstraint("platform", "line_id"),
+        Index("ix_usageline_replaces_line_id", "replaces_line_id", sqlite_where=text("replaces_line_id IS NOT NULL"), postgresql_where=text("replaces_line_id IS NOT NULL")),
+    )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True, sa_type=ID64)
     report_pk: int = Field(foreign_key="usagereport.id", index=True)
     platform: str = Field(max_length=42)
@@ -54,15 +58,15 @@ class UsageLine(SQLModel, table=True):
     #: No foreign key: outputs are a projection the indexer may rebuild from the chain, while
     #: usage lines are the platform's own records and must survive that rebuild. A line is about
     #: an output or, for model-level revenue (subscriptions, training fees), a model: one of the two.
-    output_id: int | None = Field(default=None, index=True, sa_type=ID64)
-    model_id: int | None = Field(default=None, index=True, sa_type=ID64)
+    output_id: int | None = Field(default=None, sa_type=ID64)
+    model_id: int | None = Field(default=None, sa_type=ID64)
     platform_output_ref: str = ""
     use_type: str = Field(max_length=32)
     commercial_model: str = Field(max_length=32)
     territory: str = Field(max_length=2)
     uses: int = Field(sa_column=Column(BigInteger, nullable=False))
     revenue: int = Field(sa_column=Column(BigInteger, nullable=False))  # minor units of the report's currency
-    replaces_line_id: str | None = Field(default=None, max_length=200, index=True)
+    replaces_line_id: str | None = Field(default=None, max_length=200)
 
 
 class PlatformShare(SQLModel, table=True):

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy
+
 from ledger.chain.node import AnvilNode
 from ledger.config import Settings
 from ledger.db import session_scope
@@ -16,8 +18,9 @@ from ledger.services.keys import authenticate, create_api_key
 
 
 @contextmanager
-def scratch_ledger() -> Iterator[tuple[Ledger, Path]]:
-    """(a ledger with freshly deployed contracts, its temporary folder)."""
+def scratch_ledger(database_url: str | None = None) -> Iterator[tuple[Ledger, Path]]:
+    """(a ledger with freshly deployed contracts, its temporary folder); on SQLite in that folder
+    unless ``database_url`` names another database (e.g. ``fresh_postgres_database``)."""
     with tempfile.TemporaryDirectory() as tmp:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -25,10 +28,26 @@ def scratch_ledger() -> Iterator[tuple[Ledger, Path]]:
         node = AnvilNode(Path(tmp) / "chain", port)
         node.start()
         try:
-            settings = Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, database_url=f"sqlite:///{tmp}/ledger.db")
-            yield open_ledger(settings, deploy=True), Path(tmp)
+            settings = Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, database_url=database_url or f"sqlite:///{tmp}/ledger.db")
+            ledger = open_ledger(settings, deploy=True)
+            try:
+                yield ledger, Path(tmp)
+            finally:
+                ledger.engine.dispose()
         finally:
             node.stop()
+
+
+def fresh_postgres_database(url: str, name: str) -> str:
+    """The URL of a new, empty database ``name`` on the server ``url`` names, dropped first if a
+    previous run left it (nothing else on the server is touched)."""
+    base = sqlalchemy.make_url(url)
+    admin = sqlalchemy.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def key_for(ledger: Ledger, role: Role, label: str = "bench") -> ApiKey:

@@ -18,7 +18,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 from sqlmodel import Session
 from web3 import Web3
 from web3.contract import Contract
@@ -33,7 +33,7 @@ from ledger.codes import currency_exponent, minor_unit_text
 from ledger.content.store import LocalBlockStore
 from ledger.db import init_db, make_engine, session_scope
 from ledger.indexer.runner import Indexer
-from ledger.models import UsageLine, UsageReport
+from ledger.models import UsageReport
 from ledger.models.statements import STATEMENT_SCHEMAS
 from ledger.services.checks import Check, Checks
 from ledger.services.platform_shares import share_in_force
@@ -42,7 +42,8 @@ from ledger.services.royalties import RoyaltyRun, compute_in
 from ledger.services.model_audit import DEFAULT_ONE_CREATOR_SHARE_BPS
 from ledger.services.model_pools import PoolCheck
 from ledger.services.statements import model_pools_document
-from ledger.services.usage import Header, ReportReader, resolve_lines, records_from_csv
+from ledger.services.usage import resolve_lines, store_lines
+from ledger.services.usage_format import Header, ReportLine, ReportReader, records_from_csv
 
 
 
@@ -521,7 +522,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
     c = Checks()
     doc: dict[str, Any] = json.loads(raw)
     one_creator = int(doc.get("modelPools", {}).get("oneCreatorShareBps", DEFAULT_ONE_CREATOR_SHARE_BPS))
-    parsed: dict[str, tuple[Header, list[dict[str, object]]]] = {}
+    parsed: dict[str, tuple[Header, list[ReportLine]]] = {}
     for path in usage_files:
 
         def read(path: Path = path) -> tuple[bool, str]:
@@ -565,12 +566,12 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
                     report = UsageReport(
                         platform=header.platform, report_id=header.report_id, period_start=header.period_start,
                         period_end=header.period_end, currency=header.currency, corrects_report_id=header.corrects_report_id,
-                        line_count=len(rows), total_revenue=sum(int(r["revenue"]) for r in rows), batch_hash=batch_hash, anchor_tx="anchored",  # type: ignore[call-overload]
+                        line_count=len(rows), total_revenue=sum(r.revenue for r in rows), batch_hash=batch_hash, anchor_tx="anchored",
                     )  # fmt: skip
                     s.add(report)
                     s.flush()
                     for lo in range(0, len(rows), 5_000):
-                        s.execute(insert(UsageLine), resolve_lines(s, header, rows[lo : lo + 5_000], report.id, pools))
+                        store_lines(s, resolve_lines(s, header, rows[lo : lo + 5_000], report.id, pools))
                     pks[batch_hash] = int(report.id or 0)
             return True, f"{len(doc['reports'])} reports of the statement, {context} other anchored reports for their replacements"
 
@@ -673,13 +674,13 @@ def _attribution_escrow(engine: Engine, doc: dict[str, Any], run: RoyaltyRun, at
     return True, f"{len(declared)} attribution hold(s) recomputed; {checked} release(s) by corrected links split again"
 
 
-def _replaced_first(parsed: dict[str, tuple[Header, list[dict[str, object]]]], first: list[str]) -> list[str]:
+def _replaced_first(parsed: dict[str, tuple[Header, list[ReportLine]]], first: list[str]) -> list[str]:
     """Batch hashes in an order that loads every replaced line before the line replacing it (as the
     ledger received them): the statement's reports in its order, then the other files, each put
     off while a line it replaces is in a file not loaded yet."""
-    where = {(header.platform, str(r["line_id"])): h for h, (header, rows) in parsed.items() for r in rows}
+    where = {(header.platform, r.line_id): h for h, (header, rows) in parsed.items() for r in rows}
     needs = {
-        h: {where[(header.platform, str(r["replaces_line_id"]))] for r in rows if r["replaces_line_id"] and (header.platform, str(r["replaces_line_id"])) in where} - {h}
+        h: {where[(header.platform, r.replaces_line_id)] for r in rows if r.replaces_line_id and (header.platform, r.replaces_line_id) in where} - {h}
         for h, (header, rows) in parsed.items()
     }  # fmt: skip
     pending = first + sorted(h for h in parsed if h not in set(first))

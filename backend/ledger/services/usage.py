@@ -21,54 +21,32 @@ by the period's next adjustment statement; replacing a line already paid reverse
 holder left owing carries the balance into later statements (``accounting.balances``).
 """
 
-import csv
-import hashlib
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ledger.codes import is_currency, is_territory
-from ledger.dates import iso_day, unix_day
-from ledger.db import session_scope
+from ledger.dates import iso_day
+from ledger.db import bulk_insert, chunked, larger_cache, session_scope
 from ledger.models import ApiKey, Model, Output, OutputLink, Role, Statement, UsageAnchorRecord, UsageLine, UsageReport
-from ledger.models.types import MAX_ID
-from ledger.services.model_pools import PoolCheck, models_of, platform_models
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput
 from ledger.services.locks import KeyedLocks
+from ledger.services.model_pools import PoolCheck, platform_models
 from ledger.services.signing import SignatureRequired, execute
+from ledger.services.usage_format import Header, Records, ReportLine, ReportReader, UsageFormatError, records_from_csv, records_from_json
 
-USE_TYPES = frozenset({"generation", "download", "stream", "print", "display", "other"})
-#: Revenue of a model rather than of one output (a line naming ``model:<id>``): paid over its training set.
-MODEL_USE_TYPES = frozenset({"subscription", "api_access", "training_fee", "model_licence", "other"})
-_MODEL = re.compile(r"^model:([1-9][0-9]{0,18})$")
-COMMERCIAL_MODELS = frozenset({"subscription", "ad_supported", "pay_per_use", "free", "other"})
-MAX_REVENUE = 10**14  # per line, minor units: keeps every split inside int64
+__all__ = ["ImportResult", "ReportStatus", "import_report", "list_reports", "records_from_csv", "records_from_json", "resolve_lines", "store_lines"]
+
 CHUNK = 5_000
-_HEX32 = re.compile(r"^0x[0-9a-f]{64}$")
-_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,200}$")
-
-
-class UsageFormatError(InvalidInput):
-    def __init__(self, line_number: int, message: str) -> None:
-        super().__init__(f"line {line_number}: {message}", line=line_number)
-
-
-@dataclass(frozen=True)
-class Header:
-    report_id: str
-    platform: str
-    period_start: int
-    period_end: int
-    currency: str
-    corrects_report_id: str | None
+#: The columns of ``UsageLine`` an import writes, in the order ``resolve_lines`` gives them.
+LINE_COLUMNS = (
+    "report_pk", "platform", "line_id", "line_number", "output_id", "model_id", "platform_output_ref",
+    "use_type", "commercial_model", "territory", "uses", "revenue", "replaces_line_id",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,219 +60,83 @@ class ImportResult:
     typed_data: dict[str, Any] | None = None  # what that platform must sign (then POST /relay)
 
 
-def _day(value: str, line: int, end: bool) -> int:
-    try:
-        d = date.fromisoformat(value)
-    except ValueError:
-        raise UsageFormatError(line, f"{value!r} is not a date (YYYY-MM-DD)") from None
-    try:
-        return unix_day(d, end)
-    except ValueError as exc:
-        raise UsageFormatError(line, str(exc)) from None
 
+class Subjects:
+    """What a report's lines name, resolved once per import rather than once per chunk: an output
+    hash -> (output id, the model whose pool it pays if it has no links, else None); a model id ->
+    whether it is the platform's. Bounded: past ``LIMIT`` entries it starts afresh."""
 
-def _int(value: str, line: int, field: str, maximum: int) -> int:
-    if not re.fullmatch(r"-?\d+", value.strip()):
-        raise UsageFormatError(line, f"{field} must be a whole number, got {value!r}")
-    n = int(value)
-    if n < 0:
-        raise UsageFormatError(line, f"{field} must not be negative, got {n}")
-    if n > maximum:
-        raise UsageFormatError(line, f"{field} {n} exceeds {maximum}")
-    return n
+    LIMIT = 200_000
 
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+        self.outputs: dict[str, tuple[int, int | None]] = {}
+        self.models: dict[int, bool] = {}
 
-def _header(fields: list[str], line: int, platform_of_key: str | None) -> Header:
-    """The HEAD record; with ``platform_of_key``, the report must be that platform's."""
-    if len(fields) not in (6, 7) or fields[0] != "HEAD":
-        raise UsageFormatError(line, "the first record must be HEAD,report_id,platform,period_start,period_end,currency[,corrects_report_id]")
-    _, report_id, platform, start, end, currency, *rest = [f.strip() for f in fields]
-    if not _ID.match(report_id):
-        raise UsageFormatError(line, f"report_id {report_id!r} must be 1-200 letters, digits or ._:/-")
-    if not is_address(platform):
-        raise UsageFormatError(line, f"platform {platform!r} is not an account address")
-    if platform_of_key is not None and to_checksum_address(platform) != platform_of_key:
-        raise Forbidden(f"line {line}: the report declares platform {platform!r}; this key reports for {platform_of_key}")
-    if not is_currency(currency):
-        raise UsageFormatError(line, f"currency must be an ISO 4217 code with a minor unit, like JPY or USD; got {currency!r}")
-    period_start, period_end = _day(start, line, False), _day(end, line, True)
-    if period_end < period_start:
-        raise UsageFormatError(line, "period_end is before period_start")
-    corrects = rest[0] if rest and rest[0] else None
-    return Header(report_id, to_checksum_address(platform), period_start, period_end, currency, corrects)
-
-
-def _line(fields: list[str], line: int) -> dict[str, object]:
-    if len(fields) not in (9, 10):
-        raise UsageFormatError(line, f"a LINE has 9 or 10 fields, this one has {len(fields)}")
-    _, line_id, output_hash, ref, use_type, model, territory, uses, revenue, *rest = [f.strip() for f in fields]
-    if not _ID.match(line_id):
-        raise UsageFormatError(line, f"line_id {line_id!r} must be 1-200 letters, digits or ._:/-")
-    model_line = _MODEL.match(output_hash) is not None
-    if not model_line and not _HEX32.match(output_hash.lower()):
-        raise UsageFormatError(line, f"output_hash must be 0x + 64 hex digits (an output) or model:<id> (model-level revenue), got {output_hash!r}")
-    if model_line and int(output_hash[6:]) > MAX_ID:
-        raise UsageFormatError(line, f"model id {output_hash[6:]} exceeds {MAX_ID}")
-    allowed = MODEL_USE_TYPES if model_line else USE_TYPES
-    if use_type not in allowed:
-        raise UsageFormatError(line, f"use_type {use_type!r} is not one of {sorted(allowed)} (for a line naming {'a model' if model_line else 'an output'})")
-    if model not in COMMERCIAL_MODELS:
-        raise UsageFormatError(line, f"commercial_model {model!r} is not one of {sorted(COMMERCIAL_MODELS)}")
-    if not is_territory(territory):
-        raise UsageFormatError(line, f"territory must be an ISO 3166-1 alpha-2 code (ZZ: worldwide), got {territory!r}")
-    replaces = rest[0] if rest and rest[0] else None
-    if replaces is not None and not _ID.match(replaces):
-        raise UsageFormatError(line, f"replaces_line_id {replaces!r} is not a valid line id")
-    return {
-        "line_number": line,
-        "line_id": line_id,
-        "output_hash": output_hash.lower(),
-        "platform_output_ref": ref[:200],
-        "use_type": use_type,
-        "commercial_model": model,
-        "territory": territory,
-        "uses": _int(uses, line, "uses", 2**62),
-        "revenue": _int(revenue, line, "revenue", MAX_REVENUE),
-        "replaces_line_id": replaces,
-    }
-
-
-def _canonical(kind: str, values: Iterable[object]) -> bytes:
-    return (kind + "|" + "|".join("" if v is None else str(v) for v in values) + "\n").encode()
-
-
-def records_from_json(report: dict[str, object], lines: list[dict[str, object]]) -> Iterator[tuple[int, list[str]]]:
-    """The JSON form of a report as the same records (line numbers: 1 = HEAD, 2.. = lines)."""
-    yield 1, ["HEAD", *(str(report.get(k) or "") for k in ("report_id", "platform", "period_start", "period_end", "currency", "corrects_report_id"))]
-    total = 0
-    for i, line in enumerate(lines, start=2):
-        if line.get("model_id") is not None:
-            if line.get("output_hash"):
-                raise UsageFormatError(i, "a line names an output (output_hash) or a model (model_id), not both")
-            line = {**line, "output_hash": f"model:{line['model_id']}"}
-        fields = ("line_id", "output_hash", "platform_output_id", "use_type", "commercial_model", "territory", "uses", "revenue", "replaces_line_id")
-        yield i, ["LINE", *("" if line.get(k) is None else str(line.get(k)) for k in fields)]
-        revenue = line.get("revenue")
-        total += revenue if isinstance(revenue, int) else 0
-    yield len(lines) + 2, ["FOOT", str(len(lines)), str(total)]
-
-
-MAX_FIELD_CHARS = 1000  # the longest valid field is 200 characters; csv's own limit (131,072) is a crash, not an answer
-MAX_FIELDS = 12
-
-
-def records_from_csv(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) for every non-empty line; the file is never loaded whole, and no
-    field or record may grow past a small bound (an unclosed quote would otherwise swallow the rest)."""
-    reader = csv.reader(_bounded_lines(lines))
-    number = 0
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise UsageFormatError(reader.line_num, f"not a valid CSV record ({exc})") from None
-        number += 1
-        if len(fields) > MAX_FIELDS:
-            raise UsageFormatError(number, f"a record has at most {MAX_FIELDS} fields, this one has {len(fields)}")
-        long = next((i for i, f in enumerate(fields, start=1) if len(f) > MAX_FIELD_CHARS), None)
-        if long is not None:
-            raise UsageFormatError(number, f"field {long} is longer than {MAX_FIELD_CHARS} characters")
-        if fields and any(f.strip() for f in fields):
-            yield number, fields
-
-
-def _bounded_lines(lines: Iterable[str]) -> Iterator[str]:
-    """Physical lines, each refused past a bound before csv joins them into a record; from a text
-    stream, a line is read at most that far, so a file without newlines is never held whole."""
-    bound = MAX_FIELD_CHARS * MAX_FIELDS
-    readline = getattr(lines, "readline", None)
-    numbered = enumerate(iter(lambda: readline(bound + 1), "") if readline else lines, start=1)
-    for number, line in numbered:
-        if len(line) > bound:
-            raise UsageFormatError(number, f"the line is longer than {bound} characters")
-        yield line
-
-
-class ReportReader:
-    """Reads a report's records after HEAD: validates and hashes each line as it streams past
-    (``rows``), then checks the footer and gives the batch hash (``finish``). No database: the
-    import resolves outputs and line ids chunk by chunk on top of it, and the statement verifier
-    uses it to find a report file by the hash anchored on chain."""
-
-    def __init__(self, header: Header) -> None:
-        self.header = header
-        self.hasher = hashlib.sha256(_canonical("HEAD", header.__dict__.values()))
-        self.count = 0
-        self.total = 0
-        self.seen: set[str] = set()
-        self.footer: tuple[int, list[str]] | None = None
-
-    @classmethod
-    def start(cls, records: Iterator[tuple[int, list[str]]], platform_of_key: str | None = None) -> "ReportReader":
-        first = next(records, None)
-        if first is None:
-            raise InvalidInput("the report is empty")
-        return cls(_header(first[1], first[0], platform_of_key))
-
-    def rows(self, records: Iterable[tuple[int, list[str]]]) -> Iterator[dict[str, object]]:
-        for number, fields in records:
-            if self.footer is not None:
-                raise UsageFormatError(number, "nothing may follow the FOOT record")
-            kind = fields[0].strip()
-            if kind == "LINE":
-                yield self.add(fields, number)
-            elif kind == "FOOT":
-                self.footer = (number, fields)
-            else:
-                raise UsageFormatError(number, f"unknown record type {kind!r} (HEAD, LINE or FOOT)")
-
-    def finish(self) -> str:
-        """Checks the footer against the lines read; returns the batch hash."""
-        if self.footer is None:
-            raise InvalidInput("the report has no FOOT record (line_count, total_revenue): it may be truncated")
-        number, fields = self.footer
-        if len(fields) != 3:
-            raise UsageFormatError(number, "FOOT is FOOT,line_count,total_revenue")
-        if _int(fields[1], number, "line_count", 2**62) != self.count or _int(fields[2], number, "total_revenue", 2**62) != self.total:
-            raise UsageFormatError(number, f"FOOT says {fields[1].strip()} lines / {fields[2].strip()} revenue; the report has {self.count} / {self.total}")
-        self.hasher.update(_canonical("FOOT", [self.count, self.total]))
-        return "0x" + self.hasher.hexdigest()
-
-    def add(self, fields: list[str], number: int) -> dict[str, object]:
-        row = _line(fields, number)
-        if row["line_id"] in self.seen:
-            raise UsageFormatError(number, f"line id {row['line_id']!r} appears twice in this report")
-        self.seen.add(str(row["line_id"]))
-        self.count += 1
-        self.total += int(row["revenue"])  # type: ignore[call-overload]
-        self.hasher.update(_canonical("LINE", [v for k, v in row.items() if k != "line_number"]))
-        return row
+    def load(self, session: Session, rows: list[ReportLine]) -> None:
+        if len(self.outputs) + len(self.models) > self.LIMIT:
+            self.outputs.clear()
+            self.models.clear()
+        hashes = {r.subject for r in rows if r.subject[0] == "0"} - self.outputs.keys()
+        linked = select(OutputLink.output_id).where(col(OutputLink.output_id) == col(Output.output_id)).exists()
+        for chunk in chunked(sorted(hashes), 5_000):
+            found = session.exec(
+                select(Output.output_hash, Output.output_id, Output.model_id, linked)
+                .join(Model, col(Model.model_id) == col(Output.model_id))
+                .where(col(Output.output_hash).in_(chunk), Model.platform == self.platform)
+            ).all()  # fmt: skip
+            self.outputs.update({h: (int(o), None if has_links else int(m)) for h, o, m, has_links in found})
+        named = {int(r.subject[6:]) for r in rows if r.subject[0] == "m"} - self.models.keys()
+        if named:
+            own = platform_models(session, self.platform, named)
+            self.models.update({m: m in own for m in named})
 
 
 def resolve_lines(
-    session: Session, header: Header, rows: list[dict[str, object]], report_pk: int | None, pools: PoolCheck
-) -> list[dict[str, object]]:
-    """Resolves a chunk's output hashes, models and line ids against the database: rows ready to
-    insert. Revenue that goes to a model's pool (a model-level line; a line of an output without
-    links) is refused when the pool could pay no one (``pools``)."""
+    session: Session, header: Header, rows: list[ReportLine], report_pk: int | None, pools: PoolCheck, subjects: Subjects | None = None
+) -> list[tuple[object, ...]]:
+    """Resolves a chunk's output hashes, models and replaced lines against the database: rows ready
+    to insert (``LINE_COLUMNS``). Revenue that goes to a model's pool (a model-level line; a line of
+    an output without links) is refused when the pool could pay no one (``pools``). A line id used
+    before is found by the insert (``store_lines``), not here."""
     platform = header.platform
-    hashes = {str(r["output_hash"]) for r in rows if not str(r["output_hash"]).startswith("model:")}
-    outputs = dict(
-        session.exec(
-            select(Output.output_hash, Output.output_id)
-            .join(Model, col(Model.model_id) == col(Output.model_id))
-            .where(col(Output.output_hash).in_(hashes), Model.platform == platform)
-        ).all()
-    )
-    named_models = {int(str(r["output_hash"])[6:]) for r in rows if str(r["output_hash"]).startswith("model:")}
-    own_models = platform_models(session, platform, named_models)
-    linked = set(session.exec(select(OutputLink.output_id).where(col(OutputLink.output_id).in_(list(outputs.values())))).all()) if outputs else set()
-    pooled_model = models_of(session, [o for o in outputs.values() if o not in linked])
-    ids = [str(r["line_id"]) for r in rows]
-    used = set(session.exec(select(UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.line_id).in_(ids))).all())
-    replaced = {str(r["replaces_line_id"]) for r in rows if r["replaces_line_id"]}
+    subjects = subjects or Subjects(platform)
+    subjects.load(session, rows)
+    outputs, models = subjects.outputs, subjects.models
+    replaced = {r.replaces_line_id for r in rows if r.replaces_line_id}
+    known, replaced_by = _replaced(session, platform, replaced) if replaced else ({}, {})
+    out: list[tuple[object, ...]] = []
+    append = out.append
+    for r in rows:
+        subject = r.subject
+        output = outputs.get(subject)
+        output_id: int | None = None
+        model_id: int | None = None
+        if output is not None:
+            output_id = output[0]
+            if output[1] is not None:  # registered without links: paid through its model's pool
+                pools.require(output[1], f"line {r.line_number}: output {subject} has no attribution links, so its model's training set is paid; ")
+        elif subject[0] != "m":
+            raise UsageFormatError(r.line_number, f"output {subject} is not a registered output of this platform's models")
+        else:
+            model_id = int(subject[6:])
+            if not models.get(model_id):
+                raise UsageFormatError(r.line_number, f"model {model_id} is not a registered model of this platform")
+            pools.require(model_id, f"line {r.line_number}: ")
+        target = r.replaces_line_id
+        if target:
+            _check_replacement(r.line_number, header, target, known.get(target), replaced_by.get(target))
+            replaced_by[target] = r.line_id
+        append((
+            report_pk, platform, r.line_id, r.line_number, output_id, model_id, r.platform_output_ref,
+            r.use_type, r.commercial_model, r.territory, r.uses, r.revenue, target,
+        ))  # fmt: skip
+    return out
+
+
+def _replaced(session: Session, platform: str, replaced: set[str]) -> tuple[dict[str, tuple[str, int, int]], dict[str, str]]:
+    """For the line ids a chunk replaces: (their report's currency and period, by id), (the line
+    that already replaced each, by id)."""
     known = {
         line_id: (currency, start, end)
         for line_id, currency, start, end in session.exec(
@@ -308,33 +150,50 @@ def resolve_lines(
             select(UsageLine.replaces_line_id, UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.replaces_line_id).in_(replaced))
         ).all()
     )
-    out = []
-    for r in rows:
-        n = int(r["line_number"])  # type: ignore[call-overload]
-        subject = str(r["output_hash"])
-        output_id: int | None = None
-        model_id: int | None = None
-        if subject.startswith("model:"):
-            model_id = int(subject[6:])
-            if model_id not in own_models:
-                raise UsageFormatError(n, f"model {model_id} is not a registered model of this platform")
-            pools.require(model_id, f"line {n}: ")
-        elif subject not in outputs:
-            raise UsageFormatError(n, f"output {subject} is not a registered output of this platform's models")
+    return known, replaced_by  # type: ignore[return-value]
+
+
+def store_lines(session: Session, rows: list[tuple[object, ...]]) -> None:
+    """Writes resolved lines in one bulk statement (PostgreSQL: COPY). A line id used twice, in
+    this report or since an earlier one, is refused by the unique index, and then explained: the
+    import keeps no set of every id it has read, so a report of millions of lines stays in bounded
+    memory."""
+    if not rows:
+        return
+    postgres = session.get_bind().dialect.name == "postgresql"
+    try:
+        if postgres:  # a failed COPY aborts the transaction: a savepoint keeps it open for the explanation
+            with session.begin_nested():
+                bulk_insert(session, "usageline", LINE_COLUMNS, rows)
         else:
-            output_id = outputs[subject]
-            if output_id in pooled_model:  # registered without links: paid through its model's pool
-                pools.require(pooled_model[output_id], f"line {n}: output {subject} has no attribution links, so its model's training set is paid; ")
-        if r["line_id"] in used:
-            raise UsageFormatError(n, f"line id {r['line_id']!r} was already used in an earlier report; line ids are never reused")
-        target = r["replaces_line_id"]
-        if target:
-            _check_replacement(n, header, str(target), known.get(str(target)), replaced_by.get(str(target)))
-            replaced_by[str(target)] = str(r["line_id"])
-        row = {k: v for k, v in r.items() if k != "output_hash"}
-        row.update(output_id=output_id, model_id=model_id, platform=platform, report_pk=report_pk)
-        out.append(row)
-    return out
+            bulk_insert(session, "usageline", LINE_COLUMNS, rows)
+    except IntegrityError:
+        raise _reused_line_id(session, rows) from None
+
+
+def _reused_line_id(session: Session, rows: list[tuple[object, ...]]) -> Exception:
+    """Why the unique index refused a chunk: the first line whose id appears earlier in the chunk,
+    earlier in this report, or in an earlier report."""
+    first: dict[str, int] = {}
+    for row in rows:
+        line_id, number = str(row[2]), int(row[3])  # type: ignore[call-overload]
+        if line_id in first:
+            return UsageFormatError(number, f"line id {line_id!r} appears twice in this report (first at line {first[line_id]})")
+        first[line_id] = number
+    report_pk, platform = rows[0][0], str(rows[0][1])
+    earlier = {
+        line_id: (pk, number)
+        for line_id, pk, number in session.exec(
+            select(UsageLine.line_id, UsageLine.report_pk, UsageLine.line_number).where(UsageLine.platform == platform, col(UsageLine.line_id).in_(list(first)))
+        ).all()
+    }
+    for row in rows:
+        hit = earlier.get(str(row[2]))
+        if hit is not None and hit != (report_pk, row[3]):  # SQLite kept the chunk's lines before the refused one
+            if hit[0] == report_pk:
+                return UsageFormatError(int(row[3]), f"line id {row[2]!r} appears twice in this report (first at line {hit[1]})")  # type: ignore[call-overload]
+            return UsageFormatError(int(row[3]), f"line id {row[2]!r} was already used in an earlier report; line ids are never reused")  # type: ignore[call-overload]
+    return Conflict("another import stored one of this report's line ids at the same moment; retry to see which")
 
 
 def _check_replacement(n: int, header: Header, target: str, report: tuple[str, int, int] | None, replaced_by: str | None) -> None:
@@ -356,7 +215,7 @@ def _check_replacement(n: int, header: Header, target: str, report: tuple[str, i
 
 
 def import_report(
-    ledger: Ledger, key: ApiKey, records: Iterator[tuple[int, list[str]]], progress: Callable[[int], None] | None = None
+    ledger: Ledger, key: ApiKey, records: Records, progress: Callable[[int], None] | None = None
 ) -> ImportResult:
     if key.holder_address is None:
         raise Forbidden("this key has no on-chain account")
@@ -376,7 +235,7 @@ _REPORTS = KeyedLocks()
 
 
 def _import(
-    ledger: Ledger, key: ApiKey, imp: ReportReader, records: Iterator[tuple[int, list[str]]], progress: Callable[[int], None] | None
+    ledger: Ledger, key: ApiKey, imp: ReportReader, records: Records, progress: Callable[[int], None] | None
 ) -> ImportResult:
     header = imp.header
     with Session(ledger.engine) as s:
@@ -394,7 +253,8 @@ def _import(
             statement_id=straddled.statement_id,
         )
     pools = PoolCheck(ledger.engine, ledger.settings.one_creator_share_bps)
-    with session_scope(ledger.engine) as s:
+    subjects = Subjects(header.platform)
+    with session_scope(ledger.engine) as s, larger_cache(s):
         report = None
         if existing is None:
             report = UsageReport(
@@ -407,15 +267,15 @@ def _import(
                 s.flush()
             except IntegrityError as exc:  # nothing of the report's lines is read yet: the retry starts clean
                 raise _Raced from exc
-        chunk: list[dict[str, object]] = []
+        chunk: list[ReportLine] = []
         for row in imp.rows(records):
             chunk.append(row)
             if len(chunk) >= CHUNK:
-                _flush(s, imp, chunk, report, pools)
+                _flush(s, imp, chunk, report, pools, subjects)
                 chunk = []
                 if progress:
                     progress(imp.count)
-        _flush(s, imp, chunk, report, pools)
+        _flush(s, imp, chunk, report, pools, subjects)
         if progress:
             progress(imp.count)
         batch_hash = imp.finish()
@@ -461,10 +321,10 @@ def _anchor(ledger: Ledger, key: ApiKey, header: Header, batch_hash: str, imp: R
     return "0x" + bytes(outcome["transactionHash"]).hex(), int(outcome["blockNumber"])
 
 
-def _flush(s: Session, imp: ReportReader, chunk: list[dict[str, object]], report: UsageReport | None, pools: PoolCheck) -> None:
+def _flush(s: Session, imp: ReportReader, chunk: list[ReportLine], report: UsageReport | None, pools: PoolCheck, subjects: Subjects) -> None:
     if not chunk or report is None:  # compare mode (already imported): only the hash matters
         return
-    s.execute(insert(UsageLine), resolve_lines(s, imp.header, chunk, report.id, pools))
+    store_lines(s, resolve_lines(s, imp.header, chunk, report.id, pools, subjects))
 
 
 @dataclass(frozen=True)
