@@ -34,17 +34,18 @@ from ledger.services.keys import create_api_key
 OUTPUTS = 1000
 
 
-def _serve(ledger: Ledger) -> tuple[uvicorn.Server, str]:
+def _serve(ledger: Ledger) -> tuple[uvicorn.Server, threading.Thread, str]:
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(create_app(ledger=ledger), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     while not server.started:
         time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}"
+    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def _outputs(url: str, holder: str, platform: str) -> list[str]:
@@ -91,7 +92,7 @@ def _cli(url: str, key: str, report: Path) -> tuple[float, str]:
 
 def _run(database: str, database_url: str | None, body: Path, lines: int, total: int, close: bool, console: Console) -> list[str]:
     with scratch_ledger(database_url) as (ledger, tmp):
-        server, url = _serve(ledger)
+        server, thread, url = _serve(ledger)
         try:
             holder = create_api_key(ledger, Role.rights_holder, "studio").token
             platform = create_api_key(ledger, Role.platform, "gen")
@@ -120,6 +121,7 @@ def _run(database: str, database_url: str | None, body: Path, lines: int, total:
             return [*row, f"{computed:,.1f}", f"{time.perf_counter() - start:,.1f}"]
         finally:
             server.should_exit = True
+            thread.join()
 
 
 def main() -> None:

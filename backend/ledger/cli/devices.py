@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from rich.table import Table
 
 from ledger.cli.disputes import _post
@@ -46,6 +44,8 @@ def enrol(
 ) -> None:
     """Makes a device key on this machine, stores it encrypted, enrols it under your account, and
     writes the recorder's configuration beside it (recorder.json: what signing needs offline)."""
+    from eth_account import Account  # here, not at the top: every other command starts a second sooner
+    from eth_account.messages import encode_typed_data
     if keystore.exists():
         raise typer.BadParameter(f"{keystore} exists: this machine has a device key already (revoke it and remove the file to start again)")
     wanted = [a.strip() for a in actions.split(",") if a.strip()]

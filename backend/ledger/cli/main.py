@@ -10,7 +10,7 @@ from rich.console import Console
 
 from ledger.cli import advances, devices, disputes, evidence, models, recorder, statements, usage, works
 from ledger.config import get_settings
-from ledger.models import Role
+from ledger.roles import Role
 
 app = typer.Typer(help="AI rights and royalty ledger.", no_args_is_help=True, pretty_exceptions_enable=False)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)

@@ -1,22 +1,12 @@
 """API keys with roles, and custodial holder keys (encrypted V3 keystores)."""
 
 from datetime import datetime, timezone
-from enum import Enum
 
 from sqlmodel import Field, SQLModel
 
-
-class Role(str, Enum):
-    rights_holder = "rights_holder"
-    platform = "platform"
-    accountant = "accountant"
-    arbiter = "arbiter"  # decides disputes, carries out upheld ones
-    auditor = "auditor"  # reads every statement in full (amounts are private otherwise); writes nothing
-    admin = "admin"
+from ledger.roles import BOOKS_ROLES, Role  # noqa: F401  (re-exported: the tables name them)
 
 
-#: The roles that read every holder's amounts: whole statement documents, every entry, every balance.
-BOOKS_ROLES = frozenset({Role.accountant, Role.admin, Role.auditor})
 
 
 class ApiKey(SQLModel, table=True):
