@@ -13,6 +13,7 @@ and closes the period, and the conservation of the total is checked.
 
 import argparse
 import hashlib
+import resource
 import shutil
 import subprocess
 import sys
@@ -91,7 +92,7 @@ def _cli(url: str, key: str, report: Path) -> tuple[float, str]:
 
 
 def _run(database: str, database_url: str | None, body: Path, lines: int, total: int, close: bool, console: Console) -> list[str]:
-    with scratch_ledger(database_url) as (ledger, tmp):
+    with scratch_ledger(database_url, max_upload_bytes=4 * 2**30) as (ledger, tmp):  # a 10M-line report is 1.3 GB
         server, thread, url = _serve(ledger)
         try:
             holder = create_api_key(ledger, Role.rights_holder, "studio").token
@@ -105,7 +106,8 @@ def _run(database: str, database_url: str | None, body: Path, lines: int, total:
             took, _ = _cli(url, platform.token, report)
             again, said = _cli(url, platform.token, report)
             assert "nothing changed" in said, said
-            row = [database, f"{lines:,}", f"{report.stat().st_size / 2**20:,.0f}", f"{took:,.1f}", f"{lines / took:,.0f}", f"{again:,.1f}"]
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the API server runs in this process
+            row = [database, f"{lines:,}", f"{report.stat().st_size / 2**20:,.0f}", f"{took:,.1f}", f"{lines / took:,.0f}", f"{again:,.1f}", f"{peak:,.0f}"]
             if not close:
                 return [*row, "", ""]
             acct = {"Authorization": f"Bearer {create_api_key(ledger, Role.accountant, 'acct').token}"}
@@ -130,8 +132,11 @@ def main() -> None:
     parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL: also run there (database ledger_bench_usage)")
     parser.add_argument("--close-up-to", type=int, default=1_000_000, help="royalty run and period close for reports up to this size")
     args = parser.parse_args()
-    console = Console()
-    table = Table("database", "lines", "MiB", "import s", "lines/s", "re-import s", "royalty run s", "close s", title="usage ingestion through the CLI")
+    console = Console(width=160)
+    table = Table(
+        "database", "lines", "MiB", "import s", "lines/s", "re-import s", "server peak RSS MiB", "royalty run s", "close s",
+        title="usage ingestion through the CLI",
+    )  # fmt: skip
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -147,7 +147,10 @@ class Deployed:
         settings.keys_dir.mkdir(parents=True, exist_ok=True)
         for name in ("operator.json", ".password"):
             shutil.copyfile(source / "keys" / name, settings.keys_dir / name)
-        shutil.copyfile(source / "deployment.json", settings.deployment_path)
+        chain_id = int(str(self._rpc("eth_chainId")), 16)
+        record = settings.deployment_record(chain_id)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / "deployments" / f"{chain_id}.json", record)
 
 
 @pytest.fixture(scope="session")

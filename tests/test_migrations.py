@@ -19,7 +19,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
         assert diff == [], diff
-        assert MigrationContext.configure(conn).get_current_revision() == "0019"
+        assert MigrationContext.configure(conn).get_current_revision() == "0020"
     assert {"work", "workowner", "worktermsversion", "apikey"} <= set(inspect(engine).get_table_names())
     engine.dispose()
 

@@ -217,7 +217,7 @@ def test_each_platform_pays_its_own_contracted_share(ledger: Ledger, server: Ser
 def test_a_ledger_from_before_platform_terms_gets_them_on_start(ledger: Ledger) -> None:
     """An existing data directory whose deployment predates PlatformTerms: the next start deploys
     it with the configured default, and the indexer projects that default."""
-    path = ledger.settings.deployment_path
+    path = ledger.deployment_path
     record = json.loads(path.read_text())
     old_address = record["contracts"].pop("PlatformTerms")["address"]
     path.write_text(json.dumps(record))

@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Where chain state, blocks, keys and the DB live.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/ledger.db.")
     rpc_url: str = "http://127.0.0.1:8545"
+    chain_id: int | None = Field(default=None, ge=1, description="The chain the node at rpc_url must be; another is refused (default: whichever it is).")
     chain_port: int = 8545
     #: Operator (relayer/admin) key: a hex private key, or a V3 keystore file plus its password.
     operator_key: SecretStr | None = None
@@ -24,10 +25,14 @@ class Settings(BaseSettings):
     keystore_password: SecretStr | None = Field(
         default=None, description="Encrypts keystores the ledger creates (operator on a dev chain, custodial holders)."
     )
-    deployment_file: Path | None = Field(default=None, description="Deployment record; default <data_dir>/deployment.json.")
+    deployment_file: Path | None = Field(default=None, description="Deployment record; default <data_dir>/deployments/<chain id>.json.")
     ipfs_api_url: str | None = Field(default=None, description="Kubo RPC multiaddr, e.g. /ip4/127.0.0.1/tcp/5001/http.")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = Field(default=1, ge=1, le=64, description="API processes `ledger up` starts (more than one needs PostgreSQL).")
+    api_background: bool = Field(
+        default=True, description="This API process polls the indexer and anchors evidence; `ledger up` turns it off in its workers and does it once itself.",
+    )
     log_chunk_blocks: int = Field(default=5000, description="Block span of one eth_getLogs call while indexing.")
     index_interval_s: float = Field(default=1.0, description="Pause between indexer polls in the API process.")
     max_upload_bytes: int = Field(default=256 * 1024 * 1024, description="Largest file upload (a work's file, a usage report).")
@@ -77,9 +82,15 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'ledger.db'}"
 
+    def deployment_record(self, chain_id: int) -> Path:
+        """Where the contracts' addresses on chain ``chain_id`` are recorded: one file per chain, so
+        pointing ``rpc_url`` at another chain deploys there without touching the first's record."""
+        return self.deployment_file or self.data_dir / "deployments" / f"{chain_id}.json"
+
     @property
-    def deployment_path(self) -> Path:
-        return self.deployment_file or self.data_dir / "deployment.json"
+    def legacy_deployment_record(self) -> Path:
+        """The single record data directories had before records were per chain."""
+        return self.data_dir / "deployment.json"
 
     @property
     def keys_dir(self) -> Path:

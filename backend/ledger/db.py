@@ -1,5 +1,7 @@
 """Database engine and sessions. SQLite by default (a file in the data directory), PostgreSQL by URL."""
 
+import fcntl
+import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -85,6 +87,40 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class ProcessLock:
+    """A lock every process using the database shares (API workers, the indexer process, CLI
+    commands): a PostgreSQL advisory lock, held on a connection of its own for as long as the
+    work lasts; for SQLite, which only one machine can open, a file lock beside the database."""
+
+    def __init__(self, engine: Engine, name: str) -> None:
+        self.engine = engine
+        self.name = name
+        #: Advisory locks take a 64-bit key: the name's first 8 bytes of SHA-256, signed.
+        self.key = int.from_bytes(hashlib.sha256(f"ledger:{name}".encode()).digest()[:8], "big", signed=True)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (self.key,))
+                try:
+                    yield
+                finally:
+                    conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (self.key,))
+                    conn.commit()
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        with Path(f"{database}.{self.name}.lock").open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 #: SQLite's default page cache (2 MiB), and the one a bulk job takes while it runs.

@@ -7,6 +7,7 @@ same services against the same parts.
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
@@ -17,6 +18,7 @@ from web3.contract import Contract
 from ledger.chain.calls import Call, Encoder
 from ledger.chain.client import connect
 from ledger.chain.compiler import compile_contract
+from ledger.chain.binding import ChainMismatch, bind_database
 from ledger.chain.deployment import CONTRACTS, Deployment, ensure_deployed, verify
 from ledger.chain.durability import ChainStateSaver
 from ledger.chain.errors import ErrorDecoder
@@ -61,6 +63,11 @@ class Ledger:
     store: ContentStore
     encoders: dict[str, Encoder]
     chain_health: ChainHealth = field(default_factory=ChainHealth)
+
+    @property
+    def deployment_path(self) -> Path:
+        """This chain's deployment record."""
+        return self.settings.deployment_record(self.deployment.chain_id)
 
     def call(self, contract: str, function: str, *args: Any) -> Call:
         """Calldata for ``contract.function(*args)`` (contract by deployment name, e.g. "WorkRegistry")."""
@@ -124,6 +131,22 @@ class Ledger:
         )
 
 
+def deployment_record(settings: Settings, w3: Web3) -> Path:
+    """The deployment record of the chain the node is on, after checking it is the configured one
+    (``LEDGER_CHAIN_ID``). A data directory from before records were per chain has its single
+    record moved into place when it is this chain's."""
+    chain_id = int(w3.eth.chain_id)
+    if settings.chain_id is not None and chain_id != settings.chain_id:
+        raise ChainMismatch(f"the node at {settings.rpc_url} is chain {chain_id}; LEDGER_CHAIN_ID says {settings.chain_id}")
+    record = settings.deployment_record(chain_id)
+    legacy = settings.legacy_deployment_record
+    if settings.deployment_file is None and not record.exists() and legacy.exists() and Deployment.load(legacy).chain_id == chain_id:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        legacy.replace(record)
+        log.info("deployment record moved to %s (records are kept per chain)", record)
+    return record
+
+
 def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | None = None) -> Ledger:
     """Connects everything; with ``deploy`` the contracts are deployed if no record exists yet.
     ``node``: the embedded anvil this process started, whose state is then written to disk
@@ -145,11 +168,15 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
     recovered = outbox.recover(w3)  # before anything new is signed: settle what a crash left pending
     if recovered != Recovery():
         log.warning("outbox after restart: %s", recovered)
+    record = deployment_record(settings, w3)
     if deploy:
-        deployment = ensure_deployed(w3, sender, settings.deployment_path, settings.platform_share_bps)
+        deployment = ensure_deployed(w3, sender, record, settings.platform_share_bps)
     else:
-        deployment = Deployment.load(settings.deployment_path)
-        verify(w3, deployment, settings.deployment_path)
+        if not record.exists():
+            raise FileNotFoundError(f"no deployment record for chain {w3.eth.chain_id} at {record}: run `ledger deploy` (or `ledger up`) first")
+        deployment = Deployment.load(record)
+        verify(w3, deployment, record)
+    bind_database(engine, deployment)
     contracts = {name: w3.eth.contract(address=deployment.contracts[name].address, abi=abis[name]) for name in CONTRACTS}
     _, first_default = contracts["PlatformTerms"].functions.shareFrom("0x" + "00" * 20, 0).call()
     if first_default != settings.platform_share_bps:

@@ -55,22 +55,35 @@ def _poll(ledger: Ledger, stop: threading.Event) -> None:
         stop.wait(ledger.settings.index_interval_s)
 
 
+class Background:
+    """What one process does for the whole ledger, besides answering requests: marks operations a
+    previous stop interrupted, then keeps the projection at the chain head and anchors evidence
+    (``_poll``). One API process does it, or, with several workers, the process that started them."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        interrupted = interrupt_running(ledger)
+        if interrupted:
+            log.warning("%s background operation(s) did not finish before the last stop: marked interrupted (their requests may be sent again)", interrupted)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=_poll, args=(ledger, self._stop), name="indexer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ledger = ledger or open_ledger(settings or get_settings(), deploy=False)
         app.state.ledger.indexer.sync()
-        interrupted = interrupt_running(app.state.ledger)
-        if interrupted:
-            log.warning("%s background operation(s) did not finish before the last stop: marked interrupted (their requests may be sent again)", interrupted)
-        stop = threading.Event()
-        poller = threading.Thread(target=_poll, args=(app.state.ledger, stop), name="indexer", daemon=True)
-        poller.start()
+        background = Background(app.state.ledger) if app.state.ledger.settings.api_background else None
         try:
             yield
         finally:
-            stop.set()
-            poller.join(timeout=10)
+            if background is not None:
+                background.stop()
             if "similarity" in vars(app.state.ledger):  # only if a search built it
                 app.state.ledger.similarity.save()
 

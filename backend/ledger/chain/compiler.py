@@ -31,6 +31,9 @@ class CompiledContract:
     abi: list[dict[str, Any]]
     bytecode: str  # 0x-prefixed creation code
     deployed_bytecode: str
+    #: Where the runtime code holds each immutable (filled in by the constructor, so they differ
+    #: per deployment): per immutable, the (start, length) byte ranges of its copies.
+    immutable_references: tuple[tuple[tuple[int, int], ...], ...] = ()
 
 
 class CompilerError(RuntimeError):
@@ -105,6 +108,9 @@ def compile_contract(source: str, name: str | None = None) -> CompiledContract:
         abi=contract["abi"],
         bytecode="0x" + contract["evm"]["bytecode"]["object"],
         deployed_bytecode="0x" + contract["evm"]["deployedBytecode"]["object"],
+        immutable_references=tuple(
+            tuple((int(r["start"]), int(r["length"])) for r in refs) for refs in contract["evm"]["deployedBytecode"].get("immutableReferences", {}).values()
+        ),
     )
 
 

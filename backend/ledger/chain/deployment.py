@@ -90,6 +90,58 @@ def verify(w3: Web3, deployment: Deployment, path: Path) -> None:
             )
 
 
+@dataclass(frozen=True)
+class CodeCheck:
+    name: str
+    address: str
+    ok: bool
+    detail: str
+
+
+#: Getters of the addresses a contract was wired to at construction (immutables), and the contract
+#: each must name.
+WIRING = {"trustedForwarder": "LedgerForwarder", "works": "WorkRegistry", "models": "ModelRegistry", "outputs": "OutputRegistry"}
+
+
+def verify_code(w3: Web3, deployment: Deployment) -> list[CodeCheck]:
+    """Checks each recorded contract's runtime bytecode on chain against this checkout's build,
+    byte for byte outside the immutables (values the constructor wrote; for those, every copy must
+    agree), and that the contract is wired to the recorded forwarder and registries. What a
+    block explorer's "verified source" says, without sending the source anywhere."""
+    out = []
+    for name, rec in deployment.contracts.items():
+        compiled = compile_contract(f"{name}.sol")
+        onchain, built = bytes(w3.eth.get_code(rec.address)), bytes.fromhex(compiled.deployed_bytecode[2:])
+        same, detail = _same_code(onchain, built, compiled.immutable_references)
+        out.append(CodeCheck(name, rec.address, same, detail))
+        if not same:  # its getters are not ours to call
+            continue
+        contract = w3.eth.contract(address=rec.address, abi=compiled.abi)
+        for getter, target in WIRING.items():
+            if target == name or not any(f.get("name") == getter and f.get("type") == "function" for f in compiled.abi):
+                continue
+            wired, expected = getattr(contract.functions, getter)().call(), deployment.contracts[target].address
+            out.append(CodeCheck(f"{name}.{getter}", rec.address, wired == expected, f"{wired}" + ("" if wired == expected else f", the record says {target} is {expected}")))
+    return out
+
+
+def _same_code(onchain: bytes, built: bytes, immutables: tuple[tuple[tuple[int, int], ...], ...]) -> tuple[bool, str]:
+    if not onchain:
+        return False, "no code at this address"
+    if len(onchain) != len(built):
+        return False, f"{len(onchain):,} bytes on chain, {len(built):,} in this build"
+    chain_masked, built_masked = bytearray(onchain), bytearray(built)
+    for copies in immutables:
+        if len({onchain[start : start + length] for start, length in copies}) != 1:
+            return False, f"the copies of an immutable at bytes {copies[0][0]:,}.. hold different values (not what a constructor writes)"
+        for start, length in copies:
+            chain_masked[start : start + length] = built_masked[start : start + length] = bytes(length)
+    if chain_masked != built_masked:
+        first = next(i for i, (a, b) in enumerate(zip(chain_masked, built_masked)) if a != b)
+        return False, f"differs from this build at byte {first:,} of {len(built):,}"
+    return True, f"{len(built):,} bytes identical to this build" + (f" outside {len(immutables)} immutables" if immutables else "")
+
+
 #: Deployment order; each entry's constructor arguments are built from what is already deployed.
 CONTRACTS = (
     "LedgerForwarder", "WorkRegistry", "ModelRegistry", "OutputRegistry", "UsageAnchor", "RoyaltyDistributor", "PlatformTerms",

@@ -42,9 +42,11 @@ def rpc_answers(url: str) -> bool:
 
 class AnvilNode:
     def __init__(
-        self, state_dir: Path, port: int, log_file: Path | None = None, gas_limit: int = 1_000_000_000, state_interval_s: int = 1
+        self, state_dir: Path, port: int, log_file: Path | None = None, gas_limit: int = 1_000_000_000, state_interval_s: int = 1,
+        chain_id: int | None = None,
     ) -> None:
         self.state_dir = state_dir
+        self.chain_id = chain_id  # None: anvil's 31337
         self.state_interval_s = state_interval_s
         self.gas_limit = gas_limit
         self.port = port
@@ -75,6 +77,8 @@ class AnvilNode:
             # never removes it: 13-18 GB per run of the test suite.
             "--prune-history", "256",
         ]  # fmt: skip
+        if self.chain_id is not None:
+            cmd += ["--chain-id", str(self.chain_id)]
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout_s

@@ -3,10 +3,17 @@
 import logging
 import signal
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from web3 import Web3
+
+    from ledger.chain.deployment import Deployment
 
 from ledger.cli import advances, devices, disputes, evidence, models, recorder, statements, usage, works
 from ledger.config import get_settings
@@ -15,6 +22,8 @@ from ledger.roles import Role
 app = typer.Typer(help="AI rights and royalty ledger.", no_args_is_help=True, pretty_exceptions_enable=False)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+deployment_app = typer.Typer(help="The contracts on the configured chain (LEDGER_RPC_URL): where they are, and whether they are this build.", no_args_is_help=True)
+app.add_typer(deployment_app, name="deployment")
 app.add_typer(works.app, name="works")
 app.add_typer(models.app, name="models")
 app.add_typer(usage.usage_app, name="usage")
@@ -37,11 +46,17 @@ def _is_local(url: str) -> bool:
 @app.command()
 def up(
     no_chain: Annotated[bool, typer.Option("--no-chain", help="Use the chain at LEDGER_RPC_URL instead of starting anvil.")] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="API processes (default LEDGER_API_WORKERS, 1); more than one needs PostgreSQL (LEDGER_DATABASE_URL).")
+    ] = None,
 ) -> None:
-    """Starts the whole ledger: local anvil (state in the data directory), contracts deployed once, API."""
+    """Starts the whole ledger: local anvil (state in the data directory), contracts deployed once, API.
+    With several workers, this process indexes the chain and anchors evidence for all of them."""
+    import os
+
     import uvicorn
 
-    from ledger.api.app import create_app
+    from ledger.api.app import Background, create_app
     from ledger.chain.node import AnvilNode, rpc_answers
     from ledger.runtime import open_ledger
 
@@ -57,8 +72,22 @@ def up(
     try:
         ledger = open_ledger(settings, deploy=True, node=node)
         console.print(f"WorkRegistry at {ledger.registry.address} on chain {ledger.deployment.chain_id}")
-        console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, holders' portal: /portal)")
-        uvicorn.run(create_app(ledger=ledger), host=settings.api_host, port=settings.api_port, log_level="info")
+        count = workers or settings.api_workers
+        console.print(f"API on http://{settings.api_host}:{settings.api_port}  (docs: /docs, holders' portal: /portal)" + (f", {count} workers" if count > 1 else ""))
+        if count == 1:
+            uvicorn.run(create_app(ledger=ledger), host=settings.api_host, port=settings.api_port, log_level="info")
+            return
+        if ledger.engine.dialect.name != "postgresql":
+            console.print("[red]several API workers need PostgreSQL[/red] (LEDGER_DATABASE_URL=postgresql+psycopg://...): SQLite has one writer")
+            raise typer.Exit(2)
+        background = Background(ledger)  # one indexer for every worker (they share its advisory lock)
+        os.environ["LEDGER_API_BACKGROUND"] = "false"
+        if node is not None:  # the workers write the embedded chain's state before answering, as one process would
+            os.environ["LEDGER_CHAIN_STATE_FILE"] = str(node.state_file)
+        try:
+            uvicorn.run("ledger.api.app:create_app", factory=True, workers=count, host=settings.api_host, port=settings.api_port, log_level="info")
+        finally:
+            background.stop()
     finally:
         if node is not None:
             node.stop()
@@ -80,6 +109,46 @@ def index() -> None:
 
     result = open_ledger(get_settings(), deploy=False).indexer.sync()
     console.print(f"blocks {result.from_block}..{result.to_block}: {result.events} events" + (" (rebuilt)" if result.rebuilt else ""))
+
+
+def _deployment() -> "tuple[Web3, Deployment, Path]":
+    from ledger.chain.client import connect
+    from ledger.chain.deployment import Deployment
+    from ledger.runtime import deployment_record
+
+    settings = get_settings()
+    w3 = connect(settings)
+    record = deployment_record(settings, w3)
+    if not record.exists():
+        console.print(f"[red]no deployment record for chain {w3.eth.chain_id} at {record}[/red]: `ledger deploy` deploys there")
+        raise typer.Exit(1)
+    return w3, Deployment.load(record), record
+
+
+@deployment_app.command("show")
+def deployment_show() -> None:
+    """Chain id, deployer and each contract's address and block, from this chain's record."""
+    _, deployment, record = _deployment()
+    console.print(f"chain {deployment.chain_id}, deployer {deployment.deployer} ({record})", soft_wrap=True)
+    for name, rec in deployment.contracts.items():  # lines, not a table: addresses are never cut short
+        console.print(f"  {name:<20} {rec.address}  block {rec.block:,}  tx {rec.tx_hash}", soft_wrap=True)
+
+
+@deployment_app.command("verify")
+def deployment_verify() -> None:
+    """Checks the runtime bytecode at every recorded address against this checkout's build (byte
+    for byte outside constructor-set immutables) and the contracts' wiring to each other. Exit
+    code 1 if anything differs."""
+    from ledger.chain.deployment import verify_code
+
+    w3, deployment, _ = _deployment()
+    checks = verify_code(w3, deployment)
+    console.print(f"chain {deployment.chain_id}: the code on chain against this build", soft_wrap=True)
+    for c in checks:
+        mark = "[green]ok    [/green]" if c.ok else "[red]FAILED[/red]"
+        console.print(f"  {mark} {c.name:<32} {c.address}  {c.detail}", soft_wrap=True)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
 
 
 @keys_app.command("create")

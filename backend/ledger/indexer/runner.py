@@ -20,7 +20,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from ledger.content.store import ContentStore
-from ledger.db import session_scope
+from ledger.db import ProcessLock, session_scope
 from ledger.indexer import ai_projector, disputes_projector, records_projector, statements_projector, terms_projector, works_projector
 from ledger.models.disputes import Dispute
 from ledger.indexer.decoding import EventDecoder
@@ -100,6 +100,7 @@ class Indexer:
         self.chunk = chunk
         self._timestamps: dict[int, int] = {}
         self._lock = threading.Lock()  # the API's poller and request handlers both call sync()
+        self._across = ProcessLock(engine, "indexer")  # and so do other API workers, `ledger index`...
 
     def _timestamp(self, block: int) -> int:
         if block not in self._timestamps:
@@ -146,12 +147,13 @@ class Indexer:
     def paused(self) -> Iterator[None]:
         """No sync runs inside: for a service that writes rows a projector would otherwise race to
         insert from the same transaction's event (statements)."""
-        with self._lock:
+        with self._lock, self._across.held():
             yield
 
     def sync(self, to_block: int | None = None) -> SyncResult:
-        """Projects every event up to ``to_block`` (default: the chain head)."""
-        with self._lock:
+        """Projects every event up to ``to_block`` (default: the chain head). One sync at a time
+        among every process on the database: the others wait, then find the blocks projected."""
+        with self._lock, self._across.held():
             return self._sync(to_block)
 
     def _sync(self, to_block: int | None) -> SyncResult:

@@ -4,7 +4,7 @@ from ledger.models.ai import ConstraintAcceptance, Model, ModelTrainingWork, Out
 from ledger.models.disputes import Dispute
 from ledger.models.evidence import EvidenceBatch, EvidenceReport, FileEvidence, Fingerprint, ReliancePolicy
 from ledger.models.auth import ApiKey, CustodialAccount, Role
-from ledger.models.indexer import Checkpoint, IndexerIncident
+from ledger.models.indexer import ChainBinding, Checkpoint, IndexerIncident
 from ledger.models.operations import Operation
 from ledger.models.records import Device, ManifestRecord, ProductionRecord, RecordBatch, RecordInput
 from ledger.models.statements import (
@@ -17,6 +17,7 @@ __all__ = [
     "ApiKey",
     "ConstraintAcceptance",
     "OwnerPosition",
+    "ChainBinding",
     "Checkpoint",
     "CustodialAccount",
     "Device",

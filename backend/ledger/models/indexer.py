@@ -22,3 +22,13 @@ class IndexerIncident(SQLModel, table=True):
     detail: str
     works_before: int
     works_after: int
+
+
+class ChainBinding(SQLModel, table=True):
+    """The chain and WorkRegistry whose events this database projects (one row). Facts of two
+    chains must never mix: a ledger pointed at another chain with the same database is refused."""
+
+    id: int = Field(default=1, primary_key=True)
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    work_registry: str = Field(max_length=42)
+    bound_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))

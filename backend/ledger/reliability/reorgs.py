@@ -31,10 +31,12 @@ def fresh_index(ledger: Ledger, directory: Path, blocks: bool = True) -> Ledger:
     """A second ledger on the same chain and deployment, with a new database indexed from the
     chain's logs alone (and, with ``blocks``, a copy of the content store, as IPFS would give)."""
     directory.mkdir()
-    shutil.copy(ledger.settings.deployment_path, directory / "deployment.json")
     if blocks:
         shutil.copytree(ledger.settings.blocks_dir, directory / "blocks")
     settings = Settings(data_dir=directory, rpc_url=ledger.settings.rpc_url, database_url=f"sqlite:///{directory / 'fresh.db'}")
+    record = settings.deployment_record(ledger.deployment.chain_id)
+    record.parent.mkdir(parents=True)
+    shutil.copy(ledger.deployment_path, record)
     settings.operator_key = SecretStr(ledger.operator.key.to_0x_hex())
     fresh = open_ledger(settings, deploy=False)
     fresh.indexer.sync()

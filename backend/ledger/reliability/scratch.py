@@ -18,9 +18,10 @@ from ledger.services.keys import authenticate, create_api_key
 
 
 @contextmanager
-def scratch_ledger(database_url: str | None = None) -> Iterator[tuple[Ledger, Path]]:
+def scratch_ledger(database_url: str | None = None, **settings: object) -> Iterator[tuple[Ledger, Path]]:
     """(a ledger with freshly deployed contracts, its temporary folder); on SQLite in that folder
-    unless ``database_url`` names another database (e.g. ``fresh_postgres_database``)."""
+    unless ``database_url`` names another database (e.g. ``fresh_postgres_database``); other
+    ``settings`` as keyword arguments."""
     with tempfile.TemporaryDirectory() as tmp:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -28,8 +29,8 @@ def scratch_ledger(database_url: str | None = None) -> Iterator[tuple[Ledger, Pa
         node = AnvilNode(Path(tmp) / "chain", port)
         node.start()
         try:
-            settings = Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, database_url=database_url or f"sqlite:///{tmp}/ledger.db")
-            ledger = open_ledger(settings, deploy=True)
+            config = Settings(data_dir=Path(tmp) / "data", rpc_url=node.url, database_url=database_url or f"sqlite:///{tmp}/ledger.db", **settings)  # type: ignore[arg-type]
+            ledger = open_ledger(config, deploy=True)
             try:
                 yield ledger, Path(tmp)
             finally:

@@ -1,0 +1,125 @@
+"""Reads and writes per second with 1 and with N API workers (issue 14: "reads scale with workers").
+
+For each worker count it starts the ledger as an operator would, `ledger up --workers N` on
+PostgreSQL (its own anvil, a fresh database), in a process of its own; registers some works; then
+32 concurrent clients (asyncio, this process) read works for a fixed time, and 32 write one work
+each per request. Prints requests/s and the ratio to one worker, measured the same way.
+
+    .venv/bin/python scripts/bench_workers.py [--workers 1,4] [--seconds 10] \
+        [--postgres postgresql+psycopg://postgres@127.0.0.1/postgres]
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from ledger.reliability.api_process import free_port
+from ledger.reliability.scratch import fresh_postgres_database
+
+CLIENTS = 32
+TERMS = {"training_allowed": True, "royalty_bps": 500}
+
+
+def _ledger_cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([str(Path(sys.executable).with_name("ledger")), *args], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+async def _hammer(url: str, seconds: float, request: "callable") -> tuple[int, int]:  # type: ignore[valid-type]
+    """(answers 2xx, other answers) from CLIENTS clients sending back to back for ``seconds``."""
+    ok = failed = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client(n: int) -> None:
+        nonlocal ok, failed
+        async with httpx.AsyncClient(base_url=url, timeout=120) as c:
+            i = 0
+            while time.perf_counter() < deadline:
+                resp = await request(c, n, i)
+                i += 1
+                if resp.is_success:
+                    ok += 1
+                else:
+                    failed += 1
+
+    await asyncio.gather(*(client(n) for n in range(CLIENTS)))
+    return ok, failed
+
+
+def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float, float, int]:
+    api_port, chain_port = free_port(), free_port()
+    env = {
+        **os.environ, "LEDGER_DATA_DIR": str(tmp / f"data-{workers}"), "LEDGER_DATABASE_URL": fresh_postgres_database(postgres, "ledger_bench_workers"),
+        "LEDGER_API_PORT": str(api_port), "LEDGER_CHAIN_PORT": str(chain_port), "LEDGER_RPC_URL": f"http://127.0.0.1:{chain_port}",
+        "LEDGER_AUTH_FAILURES_PER_MINUTE": "1000",
+    }  # fmt: skip
+    log = (tmp / f"up-{workers}.log").open("wb")
+    up = subprocess.Popen([str(Path(sys.executable).with_name("ledger")), "up", "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{api_port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert up.poll() is None and time.monotonic() < deadline, (tmp / f"up-{workers}.log").read_text()[-3000:]
+            time.sleep(0.5)
+        token = _ledger_cli(env, "keys", "create", "--role", "rights_holder", "--label", "bench").strip().splitlines()[-1]
+        auth = {"Authorization": f"Bearer {token}"}
+        seeded = httpx.post(f"{url}/works/batch", headers=auth, timeout=300, json={"works": [
+            {"title": f"seed {i}", "content_hash": "0x" + f"{i + 1:064x}", "terms": TERMS} for i in range(100)]})  # fmt: skip
+        assert seeded.status_code == 201, seeded.text
+        ids = [w["work_id"] for w in seeded.json()]
+
+        async def read(c: httpx.AsyncClient, n: int, i: int) -> httpx.Response:
+            return await c.get(f"/works/{random.choice(ids)}", headers=auth)
+
+        async def write(c: httpx.AsyncClient, n: int, i: int) -> httpx.Response:
+            h = "0x" + f"{(workers << 40) + (n << 20) + i + 1_000_000:064x}"
+            return await c.post("/works", headers=auth, json={"title": f"w{n}-{i}", "content_hash": h, "terms": TERMS})
+
+        reads, read_errors = asyncio.run(_hammer(url, seconds, read))
+        writes, write_errors = asyncio.run(_hammer(url, seconds, write))
+        return reads / seconds, writes / seconds, read_errors + write_errors
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            up.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workers", default="1,4")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1/postgres")
+    args = parser.parse_args()
+    console = Console(width=160)
+    table = Table("API workers", "reads/s", "× one worker", "writes (works)/s", "× one worker", "non-2xx", title=f"{CLIENTS} concurrent clients, PostgreSQL")
+    base: tuple[float, float] | None = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers in (int(n) for n in args.workers.split(",")):
+            reads, writes, errors = _run(workers, args.postgres, args.seconds, Path(tmp))
+            base = base or (reads, writes)
+            table.add_row(str(workers), f"{reads:,.0f}", f"{reads / base[0]:.2f}", f"{writes:,.1f}", f"{writes / base[1]:.2f}", str(errors))
+            console.print(f"  {workers} worker(s): {reads:,.0f} reads/s, {writes:,.1f} writes/s")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
