@@ -37,8 +37,9 @@ def _ledger_cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-async def _hammer(url: str, seconds: float, request: "callable") -> tuple[int, int]:  # type: ignore[valid-type]
-    """(answers 2xx, other answers) from CLIENTS clients sending back to back for ``seconds``."""
+async def _hammer(url: str, seconds: float, request: "callable", seen: set[str] | None = None) -> tuple[int, int]:  # type: ignore[valid-type]
+    """(answers 2xx, other answers) from CLIENTS clients sending back to back for ``seconds``;
+    ``seen`` collects the transactions writes were answered with."""
     ok = failed = 0
     deadline = time.perf_counter() + seconds
 
@@ -51,6 +52,8 @@ async def _hammer(url: str, seconds: float, request: "callable") -> tuple[int, i
                 i += 1
                 if resp.is_success:
                     ok += 1
+                    if seen is not None:
+                        seen.add(resp.json()["tx_hash"])
                 else:
                     failed += 1
 
@@ -58,7 +61,7 @@ async def _hammer(url: str, seconds: float, request: "callable") -> tuple[int, i
     return ok, failed
 
 
-def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float, float, int]:
+def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float, float, int, float]:
     api_port, chain_port = free_port(), free_port()
     env = {
         **os.environ, "LEDGER_DATA_DIR": str(tmp / f"data-{workers}"), "LEDGER_DATABASE_URL": fresh_postgres_database(postgres, "ledger_bench_workers"),
@@ -93,8 +96,9 @@ def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float,
             return await c.post("/works", headers=auth, json={"title": f"w{n}-{i}", "content_hash": h, "terms": TERMS})
 
         reads, read_errors = asyncio.run(_hammer(url, seconds, read))
-        writes, write_errors = asyncio.run(_hammer(url, seconds, write))
-        return reads / seconds, writes / seconds, read_errors + write_errors
+        txs: set[str] = set()
+        writes, write_errors = asyncio.run(_hammer(url, seconds, write, txs))
+        return reads / seconds, writes / seconds, read_errors + write_errors, writes / max(1, len(txs))
     finally:
         up.send_signal(signal.SIGINT)
         try:
@@ -110,13 +114,15 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1/postgres")
     args = parser.parse_args()
     console = Console(width=160)
-    table = Table("API workers", "reads/s", "× one worker", "writes (works)/s", "× one worker", "non-2xx", title=f"{CLIENTS} concurrent clients, PostgreSQL")
+    table = Table(
+        "API workers", "reads/s", "× one worker", "writes (works)/s", "× one worker", "works per transaction", "non-2xx", title=f"{CLIENTS} concurrent clients, PostgreSQL",
+    )  # fmt: skip
     base: tuple[float, float] | None = None
     with tempfile.TemporaryDirectory() as tmp:
         for workers in (int(n) for n in args.workers.split(",")):
-            reads, writes, errors = _run(workers, args.postgres, args.seconds, Path(tmp))
+            reads, writes, errors, per_tx = _run(workers, args.postgres, args.seconds, Path(tmp))
             base = base or (reads, writes)
-            table.add_row(str(workers), f"{reads:,.0f}", f"{reads / base[0]:.2f}", f"{writes:,.1f}", f"{writes / base[1]:.2f}", str(errors))
+            table.add_row(str(workers), f"{reads:,.0f}", f"{reads / base[0]:.2f}", f"{writes:,.1f}", f"{writes / base[1]:.2f}", f"{per_tx:.1f}", str(errors))
             console.print(f"  {workers} worker(s): {reads:,.0f} reads/s, {writes:,.1f} writes/s")
     console.print(table)
 

@@ -5,6 +5,7 @@ import stat
 from pathlib import Path
 
 import httpx
+import pytest
 
 from ledger.api.throttle import FailedAuthThrottle
 from ledger.db import make_engine
@@ -55,7 +56,7 @@ def test_the_sqlite_database_is_private(tmp_path: Path) -> None:
 
 def test_decrypted_custodial_keys_are_kept_for_a_bounded_time() -> None:
     """The signer cache decrypts a keystore once per time-to-live (the clock is the test's), and
-    keeps at most its size; a different keystore for the same address is decrypted afresh."""
+    keeps at most its size, by address: a key is kept only if it is that address's own."""
     from eth_account import Account
 
     from ledger.chain.keys import encrypt_key
@@ -84,7 +85,9 @@ def test_decrypted_custodial_keys_are_kept_for_a_bounded_time() -> None:
         cache.get(a.address, stores[a.address], "pw")
         assert len(calls) == 5
         other = encrypt_key(Account.create(), "pw")
-        cache.get(a.address, other, "pw")
-        assert len(calls) == 6  # another keystore under the same address is not taken for the kept one
+        assert cache.get(a.address, other, "pw").address == a.address and len(calls) == 5  # the kept key is a's own
+        now[0] += 61
+        with pytest.raises(ValueError, match="holds the key of"):
+            cache.get(a.address, other, "pw")  # a keystore of another key under a's address is refused, never used
     finally:
         keys.decrypt_key = real  # type: ignore[assignment]

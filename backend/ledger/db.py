@@ -48,7 +48,9 @@ def make_engine(url: str) -> Engine:
             conn.execute("PRAGMA foreign_keys=ON")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # Enough connections for the API's worker threads (40) at once: a request waiting for a
+    # connection held up writes under load more than the database did.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30)
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")

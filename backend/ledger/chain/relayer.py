@@ -4,18 +4,25 @@ A participant's key signs an EIP-712 ForwardRequest for one contract call; the o
 submits ``forwarder.execute(request)`` and pays the gas; the target contract sees the participant
 as ``_msgSender()``. Custodial keys sign here; self-custodied participants sign the same typed data
 (``typed_data``) in their own wallet and the ledger only submits it.
+
+Custodial calls made at the same time share a transaction (``chain.coalescing``): while one is
+being mined the next ones gather, and go together as ``executeBatch`` in its non-atomic form, so
+a request that fails does not take the others with it. Each caller gets the receipt cut down to
+its own call's logs, or its own call's error.
 """
 
-import threading
+from dataclasses import dataclass
 from typing import Any
 
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
+from hexbytes import HexBytes
+from web3.datastructures import AttributeDict
 from web3.types import TxReceipt
 
 from ledger.chain.calls import Call, Encoder
+from ledger.chain.coalescing import Coalescer
 from ledger.chain.sender import TxSender
 
 FORWARDER_NAME = "LedgerForwarder"
@@ -28,8 +35,34 @@ FORWARD_REQUEST_FIELDS = [
     {"name": "deadline", "type": "uint48"},
     {"name": "data", "type": "bytes"},
 ]
+FORWARD_REQUEST_TYPE = "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)"
+_DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 #: Extra gas over the estimate: the forwarder's own work and ERC-2771's sender suffix.
 GAS_MARGIN = 50_000
+#: Forward requests one relayed transaction carries at most, and the gas they may ask together
+#: (public chains' blocks hold 30-45M).
+MAX_BATCH = 64
+MAX_BATCH_GAS = 12_000_000
+#: executeBatch's own gas: the transaction and calldata, and per request the signature check,
+#: the nonce and the event (measured about 25k; kept with room).
+BATCH_OVERHEAD_GAS = 100_000
+FORWARD_OVERHEAD_GAS = 60_000
+
+
+class ForwardNotExecuted(RuntimeError):
+    """A batched forward request the forwarder skipped: its nonce was used meanwhile (another
+    process relayed for the same participant) or it expired. Nothing happened; a retry is safe."""
+
+
+class _Skipped(ForwardNotExecuted):
+    """Not executed at all (no ExecutedForwardRequest event): sent again once."""
+
+
+@dataclass(frozen=True)
+class _Forward:
+    signer: LocalAccount
+    call: Call
+    gas: int
 
 
 class Relayer:
@@ -39,7 +72,25 @@ class Relayer:
         self.forwarder = forwarder
         self._forward = Encoder(forwarder)
         self.ttl_s = ttl_s
-        self._lock = threading.Lock()  # one outstanding request per forwarder nonce read
+        self.batches: Coalescer[_Forward, TxReceipt] = Coalescer(self._relay_batch, MAX_BATCH)
+        self._executed = forwarder.events.ExecutedForwardRequest()
+        self._executed_topic = HexBytes(self.w3.keccak(text="ExecutedForwardRequest(address,uint256,bool)"))
+        self._domain_separator = keccak(
+            keccak(text=_DOMAIN_TYPE) + keccak(text=FORWARDER_NAME) + keccak(text="1")
+            + int(self.w3.eth.chain_id).to_bytes(32, "big") + bytes(12) + bytes.fromhex(forwarder.address[2:])
+        )  # fmt: skip
+        self._forward_typehash = keccak(text=FORWARD_REQUEST_TYPE)
+
+    def digest(self, typed: dict[str, Any]) -> bytes:
+        """The EIP-712 digest of a forward request, encoded directly: eth-account's general
+        encoder takes milliseconds a request, a batch of many requests is signed in one go.
+        ``tests/test_write_coalescing.py`` checks it against eth-account's."""
+        m = typed["message"]
+        struct = keccak(
+            self._forward_typehash + bytes(12) + bytes.fromhex(m["from"][2:]) + bytes(12) + bytes.fromhex(m["to"][2:])
+            + b"".join(int(m[k]).to_bytes(32, "big") for k in ("value", "gas", "nonce", "deadline")) + keccak(bytes(m["data"]))
+        )  # fmt: skip
+        return keccak(b"\x19\x01" + self._domain_separator + struct)
 
     def typed_data(self, sender: str, to: str, data: bytes, gas: int, nonce: int, deadline: int) -> dict[str, Any]:
         return {
@@ -70,24 +121,87 @@ class Relayer:
             },
         }
 
+    def _gas(self, sender: str, call: Call) -> int:
+        estimate = self.sender.estimate_gas({"from": to_checksum_address(sender), "to": call.to, "data": call.data})
+        return int(estimate * 6 // 5) + GAS_MARGIN
+
     def prepare(self, sender: str, call: Call) -> dict[str, Any]:
         """The typed data ``sender`` must sign for ``call`` (gas estimated as if sent directly)."""
-        estimate = self.sender.estimate_gas({"from": to_checksum_address(sender), "to": call.to, "data": call.data})
-        gas = int(estimate * 6 // 5) + GAS_MARGIN
+        gas = self._gas(sender, call)
         nonce = int(self.forwarder.functions.nonces(to_checksum_address(sender)).call())
         deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + self.ttl_s
         return self.typed_data(sender, call.to, call.data, gas, nonce, deadline)
 
     def submit(self, typed: dict[str, Any], signature: bytes) -> TxReceipt:
+        return self.sender.send(self._forward("execute", self._request(typed, signature)))
+
+    @staticmethod
+    def _request(typed: dict[str, Any], signature: bytes) -> tuple[Any, ...]:
         m = typed["message"]
-        request = (m["from"], m["to"], m["value"], m["gas"], m["deadline"], m["data"], signature)
-        return self.sender.send(self._forward("execute", request))
+        return (m["from"], m["to"], m["value"], m["gas"], m["deadline"], m["data"], signature)
 
     def relay(self, signer: LocalAccount, call: Call) -> TxReceipt:
-        """Simulates ``call`` as ``signer`` (so refusals carry the contract's own error), then signs
-        and relays it."""
-        self.sender.simulate(call, sender=signer.address)
-        with self._lock:
-            typed = self.prepare(signer.address, call)
-            signature = bytes(signer.sign_message(encode_typed_data(full_message=typed)).signature)
-            return self.submit(typed, signature)
+        """Estimates ``call`` as ``signer`` (a simulation: refusals raise with the contract's own
+        error), then signs and relays it, in one transaction with whatever other calls wait."""
+        return self.batches.submit(_Forward(signer, call, self._gas(signer.address, call)))
+
+    def _relay_batch(self, items: list[_Forward], retry: bool = True) -> list[TxReceipt | BaseException]:
+        """Signs the items' forward requests (a participant's several requests get consecutive
+        nonces) and sends them: alone with ``execute``, together with ``executeBatch``. A request
+        the forwarder skipped because another process used its nonce first goes once more."""
+        if len(items) > 1 and sum(it.gas for it in items) > MAX_BATCH_GAS:  # split: each half is a batch of its own
+            half = len(items) // 2
+            return self._relay_batch(items[:half]) + self._relay_batch(items[half:])
+        results = self._relay_signed(items)
+        skipped = [i for i, r in enumerate(results) if isinstance(r, _Skipped)]
+        if retry and skipped:
+            for i, r in zip(skipped, self._relay_batch([items[i] for i in skipped], retry=False)):
+                results[i] = r
+        return results
+
+    def _relay_signed(self, items: list[_Forward]) -> list[TxReceipt | BaseException]:
+        deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + self.ttl_s
+        nonces: dict[str, int] = {}
+        signed = []
+        for it in items:
+            address = it.signer.address
+            if address not in nonces:
+                nonces[address] = int(self.forwarder.functions.nonces(address).call())
+            typed = self.typed_data(address, it.call.to, it.call.data, it.gas, nonces[address], deadline)
+            nonces[address] += 1
+            signed.append((typed, bytes(it.signer.unsafe_sign_hash(self.digest(typed)).signature)))
+        if len(items) == 1:
+            return [self.submit(*signed[0])]
+        operator = self.sender.account.address
+        # No estimate (a binary search over the whole batch, the slowest step of a batch): each
+        # request forwards at most its own gas, plus the forwarder's checks and nonce per request.
+        gas = sum(it.gas for it in items) + BATCH_OVERHEAD_GAS + FORWARD_OVERHEAD_GAS * len(items)
+        receipt = self.sender.send(self._forward("executeBatch", [self._request(t, sig) for t, sig in signed], operator), gas=gas, simulate=False)
+        return self._per_request(receipt, items, [(t["message"]["from"], int(t["message"]["nonce"])) for t, _ in signed])
+
+    def _per_request(self, receipt: TxReceipt, items: list[_Forward], keys: list[tuple[str, int]]) -> list[TxReceipt | BaseException]:
+        """Each request's part of the batch's receipt: the logs its call emitted (those before its
+        ExecutedForwardRequest event and after the previous one), or why it has none."""
+        parts: dict[tuple[str, int], tuple[list[Any], bool]] = {}
+        logs: list[Any] = []
+        for log in receipt["logs"]:
+            logs.append(log)
+            if log["address"] == self.forwarder.address and log["topics"] and HexBytes(log["topics"][0]) == self._executed_topic:
+                args = self._executed.process_log(log)["args"]
+                parts[(args["signer"], int(args["nonce"]))] = (logs, bool(args["success"]))
+                logs = []
+        out: list[TxReceipt | BaseException] = []
+        for it, key in zip(items, keys):
+            if key not in parts:
+                out.append(_Skipped(f"the forward request of {key[0]} with nonce {key[1]} was not executed (nonce used meanwhile, or expired); retry"))
+                continue
+            own, success = parts[key]
+            if success:
+                out.append(AttributeDict({**receipt, "logs": own}))  # type: ignore[arg-type]
+                continue
+            try:  # the call failed when mined though it passed when simulated: say why, as it fails now
+                self.sender.simulate(it.call, sender=it.signer.address)
+                out.append(ForwardNotExecuted(f"the call of {key[0]} failed when mined (tx {HexBytes(receipt['transactionHash']).to_0x_hex()}); retry"))
+            except BaseException as exc:  # noqa: BLE001 -- the contract's own refusal, for this caller only
+                out.append(exc)
+        return out

@@ -173,9 +173,13 @@ class TxSender:
         if self.after_mined is not None:
             self.after_mined(block)
 
-    def send(self, call: Call, gas: int | None = None) -> TxReceipt:
-        """Simulates, signs and sends ``call``, waits for its receipt and returns it."""
-        self.simulate(call)
+    def send(self, call: Call, gas: int | None = None, simulate: bool = True) -> TxReceipt:
+        """Simulates, signs and sends ``call``, waits for its receipt and returns it. The gas
+        estimate is the simulation (a revert raises with the decoded error) unless ``gas`` is
+        given; ``simulate=False`` skips it then (a call that cannot revert for its caller's sake,
+        like a non-atomic batch of forward requests)."""
+        if gas is not None and simulate:
+            self.simulate(call)
 
         def build(base: dict[str, Any]) -> dict[str, Any]:
             tx = {**base, "to": call.to, "data": call.data, "value": 0, **self._fees()}

@@ -101,6 +101,7 @@ class Indexer:
         self._timestamps: dict[int, int] = {}
         self._lock = threading.Lock()  # the API's poller and request handlers both call sync()
         self._across = ProcessLock(engine, "indexer")  # and so do other API workers, `ledger index`...
+        self._synced_to = -1  # the block this process last saw projected (a rebuild here resets it)
 
     def _timestamp(self, block: int) -> int:
         if block not in self._timestamps:
@@ -142,6 +143,7 @@ class Indexer:
                 s.exec(delete(table))  # type: ignore[call-overload]
             s.add(IndexerIncident(kind=kind, detail=detail, works_before=before, works_after=-1))
         self._timestamps.clear()
+        self._synced_to = -1
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -152,9 +154,30 @@ class Indexer:
 
     def sync(self, to_block: int | None = None) -> SyncResult:
         """Projects every event up to ``to_block`` (default: the chain head). One sync at a time
-        among every process on the database: the others wait, then find the blocks projected."""
-        with self._lock, self._across.held():
-            return self._sync(to_block)
+        among every process on the database: the others wait, then find the blocks projected.
+        A writer that only needs its own block projected returns at once if it already is."""
+        done = self._done_up_to(to_block)
+        if done is not None:
+            return done
+        with self._lock:
+            done = self._done_up_to(to_block)  # the writers of one batch all wait here for its block: one syncs
+            if done is not None:
+                return done
+            with self._across.held():
+                return self._sync(to_block)
+
+    def _done_up_to(self, to_block: int | None) -> SyncResult | None:
+        """A no-op result if ``to_block`` is projected already: known in memory from this process's
+        last sync (no query: every writer of a batch asks), else from the checkpoint."""
+        if to_block is None:
+            return None
+        if to_block <= self._synced_to:
+            return SyncResult(self._synced_to + 1, self._synced_to, 0)
+        cp = self.checkpoint()
+        if cp is not None and cp.block_number >= to_block:
+            self._synced_to = max(self._synced_to, cp.block_number)
+            return SyncResult(cp.block_number + 1, cp.block_number, 0)
+        return None
 
     def _sync(self, to_block: int | None) -> SyncResult:
         head = self.w3.eth.block_number
@@ -191,4 +214,5 @@ class Indexer:
                 incident = s.exec(select(IndexerIncident).order_by(IndexerIncident.id.desc())).first()  # type: ignore[union-attr]
                 if incident is not None:
                     incident.works_after = s.exec(select(func.count()).select_from(Work)).one()
+        self._synced_to = target
         return SyncResult(start, target, events, rebuilt)

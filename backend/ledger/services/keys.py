@@ -144,21 +144,31 @@ class SignerCache:
 
     def __init__(self, ttl_s: float = 300.0, size: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s, self.size, self.clock = ttl_s, size, clock
-        self._kept: OrderedDict[tuple[str, str], tuple[LocalAccount, float]] = OrderedDict()
+        self._kept: OrderedDict[str, tuple[LocalAccount, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, address: str, keystore_json: str, password: str) -> LocalAccount:
-        key = (address, hashlib.sha256(keystore_json.encode()).hexdigest())
+    def cached(self, address: str) -> LocalAccount | None:
+        """The key of ``address`` if it is kept, without reading its keystore (an address is its
+        key's: whichever keystore holds it decrypts to the same key)."""
         now = self.clock()
         with self._lock:
-            hit = self._kept.get(key)
+            hit = self._kept.get(address)
             if hit is not None and hit[1] > now:
-                self._kept.move_to_end(key)
+                self._kept.move_to_end(address)
                 return hit[0]
+        return None
+
+    def get(self, address: str, keystore_json: str, password: str) -> LocalAccount:
+        hit = self.cached(address)
+        if hit is not None:
+            return hit
         account = decrypt_key(keystore_json, password)
+        if account.address != address:
+            raise ValueError(f"the keystore kept for {address} holds the key of {account.address}")
+        now = self.clock()
         with self._lock:
-            self._kept[key] = (account, now + self.ttl_s)
-            self._kept.move_to_end(key)
+            self._kept[address] = (account, now + self.ttl_s)
+            self._kept.move_to_end(address)
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
         return account
@@ -170,6 +180,9 @@ SIGNERS = SignerCache()
 def custodial_signer(ledger: Ledger, key: ApiKey) -> LocalAccount:
     if not key.custodial or key.holder_address is None:
         raise Forbidden("this key's holder signs for themselves; the ledger holds no key for it")
+    cached = SIGNERS.cached(key.holder_address)
+    if cached is not None:
+        return cached
     with Session(ledger.engine) as s:
         row = s.get(CustodialAccount, key.holder_address)
     if row is None:

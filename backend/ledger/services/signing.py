@@ -16,6 +16,7 @@ from web3.logs import DISCARD
 
 from ledger.chain.calls import Call
 from ledger.chain.errors import ContractRevert
+from ledger.chain.relayer import ForwardNotExecuted
 from ledger.content.cid import is_cid
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
@@ -97,6 +98,8 @@ def execute(ledger: Ledger, key: ApiKey, call: Call) -> TxReceipt | SignatureReq
         return SignatureRequired(jsonable(ledger.relayer.prepare(holder, call)))
     except ContractRevert as exc:
         raise refusal(exc) from exc
+    except ForwardNotExecuted as exc:
+        raise Conflict(str(exc)) from exc
 
 
 def execute_for_event(ledger: Ledger, key: ApiKey, call: Call, event: Any) -> dict[str, Any] | SignatureRequired:

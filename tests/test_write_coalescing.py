@@ -1,0 +1,121 @@
+"""Custodial writes made at the same time share one relayed transaction (executeBatch), and every
+caller still gets the answer it would get alone: its own works, or its own refusal. The batch is
+made deterministic by holding the relayer's turn while the requests queue up, not by timing."""
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from ledger.chain.coalescing import Coalescer
+from ledger.models import Role
+from ledger.runtime import Ledger
+from ledger.services.keys import create_api_key
+from tests.conftest import Server, client_for
+
+TERMS = {"training_allowed": True, "royalty_bps": 500}
+
+
+def _together(ledger: Ledger, calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    """Runs ``calls`` while the relayer is busy, lets them go once all have queued: one batch."""
+    batches = ledger.relayer.batches
+    batches._turn.acquire()
+    held = True
+    try:
+        with ThreadPoolExecutor(len(calls)) as pool:
+            futures = [pool.submit(c) for c in calls]
+            deadline = time.monotonic() + 120
+            while len(batches._queue) < len(calls):  # waits for a state, not for a time
+                assert time.monotonic() < deadline and not any(f.done() for f in futures), [f.result().text for f in futures if f.done()]
+                time.sleep(0.01)
+            batches._turn.release()
+            held = False
+            return [f.result() for f in futures]
+    finally:
+        if held:
+            batches._turn.release()
+
+
+def test_concurrent_registrations_of_several_holders_share_one_transaction(ledger: Ledger, server: Server) -> None:
+    holders = [client_for(server, create_api_key(ledger, Role.rights_holder, f"studio {i}").token) for i in range(4)]
+    calls = [
+        (lambda c=c, i=i: c.post("/works", json={"title": f"w{i}", "content_hash": "0x" + f"{0xC0FFEE + i:064x}", "terms": TERMS}))
+        for i, c in enumerate(holders * 2)  # each holder twice: consecutive forwarder nonces in one batch
+    ]
+    before = ledger.relayer.batches.batches
+    answers = _together(ledger, calls)
+    assert [a.status_code for a in answers] == [201] * 8, [a.text for a in answers]
+    bodies = [a.json() for a in answers]
+    assert len({b["tx_hash"] for b in bodies}) == 1 and ledger.relayer.batches.batches == before + 1
+    assert [b["content_hash"] for b in bodies] == ["0x" + f"{0xC0FFEE + i:064x}" for i in range(8)]  # each its own work
+    assert len({b["work_id"] for b in bodies}) == 8
+    for i, b in enumerate(bodies):
+        work = holders[i % 4].get(f"/works/{b['work_id']}").json()
+        me = holders[i % 4].get("/keys/me").json()["holder_address"]
+        assert work["manager"] == me  # registered in its own holder's name, through the batch
+    for c in holders:
+        c.close()
+
+
+def test_a_refused_request_in_a_batch_gets_its_own_answer_and_the_others_land(ledger: Ledger, server: Server) -> None:
+    a, b, c = (client_for(server, create_api_key(ledger, Role.rights_holder, f"s{i}").token) for i in range(3))
+    same = "0x" + "5a" * 32
+    answers = _together(ledger, [
+        lambda: a.post("/works", json={"title": "first", "content_hash": same, "terms": TERMS}),
+        lambda: b.post("/works", json={"title": "second", "content_hash": same, "terms": TERMS}),
+        lambda: c.post("/works", json={"title": "other", "content_hash": "0x" + "5b" * 32, "terms": TERMS}),
+    ])  # fmt: skip
+    codes = sorted(x.status_code for x in answers[:2])
+    assert codes == [201, 409], [x.text for x in answers]  # as if one after the other: the second finds it registered
+    winner = next(x for x in answers[:2] if x.status_code == 201).json()
+    loser = next(x for x in answers[:2] if x.status_code == 409).json()
+    assert loser["work_id"] == winner["work_id"] and "already registered" in loser["detail"]
+    assert answers[2].status_code == 201 and answers[2].json()["tx_hash"] == winner["tx_hash"]
+
+
+def test_the_coalescer_gives_each_caller_its_result_and_a_batch_failure_to_all_of_its_callers() -> None:
+    seen: list[list[int]] = []
+
+    def run(items: list[int]) -> list[int | BaseException]:
+        seen.append(items)
+        if 13 in items:
+            raise RuntimeError("boom")
+        return [ValueError(f"odd {i}") if i % 2 else i * 10 for i in items]
+
+    co: Coalescer[int, int] = Coalescer(run, max_items=3)
+    co._turn.acquire()
+    results: dict[int, object] = {}
+
+    def call(i: int) -> None:
+        try:
+            results[i] = co.submit(i)
+        except Exception as exc:  # noqa: BLE001
+            results[i] = exc
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in (2, 3, 4, 6, 13)]
+    for t in threads:
+        t.start()
+        while not any(s.item == int(t._args[0]) for s in co._queue):  # type: ignore[attr-defined]  # queued in this order
+            time.sleep(0.001)
+    co._turn.release()
+    for t in threads:
+        t.join(timeout=30)
+    assert seen == [[2, 3, 4], [6, 13]] and co.batches == 2 and co.items == 5
+    assert results[2] == 20 and results[4] == 40 and isinstance(results[3], ValueError)
+    assert all(isinstance(results[i], RuntimeError) for i in (6, 13))
+    with pytest.raises(ValueError, match="odd 5"):
+        co.submit(5)  # alone: goes at once
+
+
+def test_the_forward_request_digest_is_eth_accounts(ledger: Ledger) -> None:
+    from eth_account import Account
+    from eth_account.messages import _hash_eip191_message, encode_typed_data
+
+    signer = Account.create()
+    for data, nonce in ((b"", 0), (bytes(range(200)), 7), (b"\x01" * 33, 2**200)):
+        typed = ledger.relayer.typed_data(signer.address, ledger.registry.address, data, 123_456, nonce, 2**48 - 1)
+        assert ledger.relayer.digest(typed) == _hash_eip191_message(encode_typed_data(full_message=typed))
+        assert signer.unsafe_sign_hash(ledger.relayer.digest(typed)).signature == signer.sign_message(encode_typed_data(full_message=typed)).signature
