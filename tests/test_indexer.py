@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -123,3 +125,50 @@ def test_no_sync_runs_while_the_indexer_is_paused(ledger: Ledger) -> None:
         worker.start()
         assert not done.wait(0.5)  # blocked
     assert done.wait(30)  # runs once the pause ends
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 2**64 - 1), st.binary(min_size=32, max_size=32), st.text(max_size=80), st.integers(0, 2**16 - 1), st.integers(0, 2**16 - 1),
+    st.integers(0, 2**40 - 1), st.text(max_size=120), st.lists(st.tuples(st.binary(min_size=20, max_size=20), st.binary(min_size=20, max_size=20), st.integers(0, 2**16 - 1)), max_size=12),
+    st.binary(min_size=32, max_size=32),
+)  # fmt: skip
+def test_the_quick_work_registered_decoder_reads_what_eth_abi_reads(
+    work_id: int, content: bytes, cid: str, uses: int, royalty: int, expires: int, constraints: str, owners: list[tuple[bytes, bytes, int]], owners_hash: bytes
+) -> None:
+    from eth_abi import decode, encode
+    from eth_utils import to_checksum_address
+
+    from ledger.indexer.decoding import decode_work_registered
+
+    manager = bytes(range(20))
+    types = ["string", "(uint16,uint16,uint40,string)", "(address,address,uint16)[]", "bytes32"]
+    values = [cid, (uses, royalty, expires, constraints), [("0x" + a.hex(), "0x" + p.hex(), s) for a, p, s in owners], owners_hash]
+    data = encode(types, values)
+    topics = [b"\0" * 32, work_id.to_bytes(32, "big"), content, bytes(12) + manager]
+    got = decode_work_registered(topics, data)
+    ref_cid, ref_terms, ref_owners, ref_hash = decode(types, data)
+    assert got == {
+        "workId": work_id, "contentHash": content, "manager": to_checksum_address(manager), "metadataCid": ref_cid,
+        "terms": {"uses": ref_terms[0], "royaltyBps": ref_terms[1], "expiresAt": ref_terms[2], "constraints": ref_terms[3]},
+        "owners": [{"account": to_checksum_address(a), "payout": to_checksum_address(p), "shareBps": s} for a, p, s in ref_owners],
+        "ownersHash": ref_hash,
+    }  # fmt: skip
+
+
+def test_registrations_take_the_quick_decoder(ledger: Ledger, holder: httpx.Client) -> None:
+    from ledger.indexer import decoding
+
+    calls: list[int] = []
+    real = decoding.decode_work_registered
+
+    def counting(topics: list[bytes], data: bytes) -> dict[str, object]:
+        calls.append(1)
+        return real(topics, data)
+
+    decoding.decode_work_registered = counting  # type: ignore[assignment]
+    try:
+        resp = holder.post("/works", json={"title": "quick", "content_hash": "0x" + "7e" * 32, "terms": {"training_allowed": True, "royalty_bps": 100}})
+        assert resp.status_code == 201 and calls, resp.text
+    finally:
+        decoding.decode_work_registered = real  # type: ignore[assignment]
