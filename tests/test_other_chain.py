@@ -15,6 +15,7 @@ from ledger.chain.binding import ChainMismatch
 from ledger.chain.compiler import compile_contract
 from ledger.chain.node import AnvilNode
 from ledger.cli.main import app
+from ledger.config import get_settings
 from ledger.models import Role, Work
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.keys import create_api_key
@@ -86,7 +87,16 @@ def test_a_record_from_before_per_chain_records_is_moved_into_place(ledger: Ledg
     old.engine.dispose()
 
 
-def test_deployment_verify_compares_the_code_on_chain_with_this_build(ledger: Ledger) -> None:
+@pytest.fixture
+def fresh_settings() -> Iterator[None]:
+    """The CLI reads its settings once per process (``get_settings`` is cached): from this test's
+    environment, and not kept for later tests."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_deployment_verify_compares_the_code_on_chain_with_this_build(ledger: Ledger, fresh_settings: None) -> None:
     env = _env(ledger, ledger.settings.rpc_url, ledger.settings.db_url)
     runner = CliRunner()
     shown = runner.invoke(app, ["deployment", "show"], env=env, terminal_width=250)

@@ -23,7 +23,7 @@ class ProjectionMismatch(RuntimeError):
 
 
 def _hex(b: Any) -> str:
-    return HexBytes(b).to_0x_hex()
+    return "0x" + (b.hex() if isinstance(b, bytes) else HexBytes(b).hex())
 
 
 def _owners(session: Session, work_id: int) -> list[WorkOwner]:
