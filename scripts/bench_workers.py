@@ -99,6 +99,9 @@ def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float,
         txs: set[str] = set()
         writes, write_errors = asyncio.run(_hammer(url, seconds, write, txs))
         return reads / seconds, writes / seconds, read_errors + write_errors, writes / max(1, len(txs))
+    except httpx.HTTPError:
+        print((tmp / f"up-{workers}.log").read_text()[-4000:])  # what the ledger said before it failed us
+        raise
     finally:
         up.send_signal(signal.SIGINT)
         try:

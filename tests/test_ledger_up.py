@@ -73,3 +73,45 @@ def test_ledger_up_runs_and_restarts(tmp_path: Path) -> None:
         assert works[0]["metadata_cid"].startswith("bafkrei")
     finally:
         _stop(proc)
+
+
+def test_ledger_up_with_several_workers_on_postgresql(tmp_path: Path, postgres_server: str) -> None:
+    """`ledger up --workers 3`: three API processes and one background indexer on PostgreSQL.
+    Concurrent writes land in different workers (each answered with its own work, every one in
+    the chain's saved state), reads see them all, and SQLite is refused for several workers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ledger.reliability.scratch import fresh_postgres_database
+
+    chain_port, api_port = free_port(), free_port()
+    env = {
+        **os.environ, "LEDGER_DATA_DIR": str(tmp_path / "data"), "LEDGER_CHAIN_PORT": str(chain_port),
+        "LEDGER_RPC_URL": f"http://127.0.0.1:{chain_port}", "LEDGER_API_PORT": str(api_port),
+        "LEDGER_DATABASE_URL": fresh_postgres_database(postgres_server, f"ledger_up_workers_{os.getpid()}"),
+    }  # fmt: skip
+    refused = _ledger("up", "--workers", "2", env={**env, "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'one.db'}", "LEDGER_DATA_DIR": str(tmp_path / "sq")})
+    assert refused.returncode == 2 and "several API workers need PostgreSQL" in refused.stdout, refused.stdout + refused.stderr
+    api = f"http://127.0.0.1:{api_port}"
+    log = (tmp_path / "up.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "ledger.cli.main", "up", "--workers", "3"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(api, proc)
+        token = _ledger("keys", "create", "--role", "rights_holder", "--label", "studio", env=env).stdout.strip().splitlines()[-1]
+        auth = {"Authorization": f"Bearer {token}"}
+
+        def register(i: int) -> httpx.Response:
+            body = {"title": f"w{i}", "content_hash": "0x" + f"{i + 1:064x}", "terms": {"training_allowed": True, "royalty_bps": 100}}
+            with httpx.Client(timeout=120) as c:  # a connection each: the workers share the port
+                return c.post(f"{api}/works", headers=auth, json=body)
+
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(register, range(24)))
+        assert [a.status_code for a in answers] == [201] * 24, [a.text for a in answers if a.status_code != 201]
+        ids = {a.json()["work_id"] for a in answers}
+        assert len(ids) == 24
+        listed = httpx.get(f"{api}/works", headers=auth, params={"limit": 100}).json()
+        assert {w["work_id"] for w in listed} == ids
+        assert "ERROR" not in (tmp_path / "up.log").read_text() and "Traceback" not in (tmp_path / "up.log").read_text()
+    finally:
+        _stop(proc)
+    assert proc.returncode == 0

@@ -10,6 +10,7 @@ On any other chain the same promise is kept by confirmations (``LEDGER_CONFIRMAT
 answer waits until that many blocks include the transaction's.
 """
 
+import fcntl
 import gzip
 import os
 import threading
@@ -32,16 +33,20 @@ class ChainStateSaver:
         with self._lock:
             if self._saved_block >= block and self._still_there():
                 return
-            latest = self.w3.eth.get_block("latest")
-            head = int(latest["number"])
-            dumped = self.w3.provider.make_request("anvil_dumpState", [])  # type: ignore[arg-type]
-            state = gzip.decompress(bytes.fromhex(str(dumped["result"]).removeprefix("0x")))
-            tmp = self.state_file.with_name(self.state_file.name + ".ledger.tmp")
-            with tmp.open("wb") as fh:
-                fh.write(state)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(self.state_file)
+            # Several API workers save the one node's state: one dump-and-replace at a time, so a
+            # later dump is never replaced by an earlier one written after it.
+            with self.state_file.with_name(self.state_file.name + ".lock").open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                latest = self.w3.eth.get_block("latest")
+                head = int(latest["number"])
+                dumped = self.w3.provider.make_request("anvil_dumpState", [])  # type: ignore[arg-type]
+                state = gzip.decompress(bytes.fromhex(str(dumped["result"]).removeprefix("0x")))
+                tmp = self.state_file.with_name(f"{self.state_file.name}.{os.getpid()}.ledger.tmp")
+                with tmp.open("wb") as fh:
+                    fh.write(state)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                tmp.replace(self.state_file)
             self._saved_block, self._saved_hash = head, bytes(latest["hash"])
             self.saves += 1
 

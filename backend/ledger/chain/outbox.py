@@ -94,6 +94,18 @@ class Outbox:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    @contextmanager
+    def relay_lock(self) -> Iterator[None]:
+        """Held by a relayer from reading participants' forwarder nonces until its transaction is
+        mined, by every process relaying with these keys: two API workers relaying for the same
+        participant at once would otherwise sign the same forwarder nonce, and one would fail."""
+        with self._lock_path.with_name(self._lock_path.name + ".relay").open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def record(self, sender: str, nonce: int, purpose: str, raw: bytes, tx_hash: bytes) -> None:
         """Records a signed transaction as pending. The same bytes signed again (a chain that lost
         a mined transaction, so the same nonce came back) are the same row, pending again."""

@@ -11,6 +11,7 @@ a request that fails does not take the others with it. Each caller gets the rece
 its own call's logs, or its own call's error.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,7 +153,9 @@ class Relayer:
         if len(items) > 1 and sum(it.gas for it in items) > MAX_BATCH_GAS:  # split: each half is a batch of its own
             half = len(items) // 2
             return self._relay_batch(items[:half]) + self._relay_batch(items[half:])
-        results = self._relay_signed(items)
+        outbox = self.sender.outbox
+        with outbox.relay_lock() if outbox is not None else nullcontext():
+            results = self._relay_signed(items)
         skipped = [i for i, r in enumerate(results) if isinstance(r, _Skipped)]
         if retry and skipped:
             for i, r in zip(skipped, self._relay_batch([items[i] for i in skipped], retry=False)):
