@@ -29,6 +29,7 @@ from ledger.config import Settings
 from ledger.db import session_scope
 from ledger.models import ApiKey, Role
 from ledger.records import typed
+from ledger.reliability.scratch import fresh_postgres_database
 from ledger.runtime import Ledger, open_ledger
 from ledger.services import devices, records
 from ledger.services.keys import authenticate, create_api_key
@@ -81,19 +82,6 @@ def _baseline(ledger: Ledger, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
-def _fresh_database(url: str) -> str:
-    """A new, empty database on the server ``url`` names (nothing else there is touched)."""
-    import sqlalchemy
-
-    base = sqlalchemy.make_url(url)
-    admin = sqlalchemy.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql("DROP DATABASE IF EXISTS ledger_bench_records")
-        conn.exec_driver_sql("CREATE DATABASE ledger_bench_records")
-    admin.dispose()
-    return base.set(database="ledger_bench_records").render_as_string(hide_password=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=50_000)
@@ -112,7 +100,7 @@ def main() -> None:
             for name, url in (("sqlite", None), ("postgresql", args.postgres)):
                 if name == "postgresql" and url is None:
                     continue
-                extra = {"database_url": _fresh_database(url)} if url else {}
+                extra = {"database_url": fresh_postgres_database(url, "ledger_bench_records")} if url else {}
                 settings = Settings(data_dir=Path(tmp) / f"data-{name}", rpc_url=node.url, **extra)
                 ledger = open_ledger(settings, deploy=True)
                 stored, anchored = _run(ledger, args.records)
