@@ -119,3 +119,15 @@ def test_the_forward_request_digest_is_eth_accounts(ledger: Ledger) -> None:
         typed = ledger.relayer.typed_data(signer.address, ledger.registry.address, data, 123_456, nonce, 2**48 - 1)
         assert ledger.relayer.digest(typed) == _hash_eip191_message(encode_typed_data(full_message=typed))
         assert signer.unsafe_sign_hash(ledger.relayer.digest(typed)).signature == signer.sign_message(encode_typed_data(full_message=typed)).signature
+
+
+def test_a_request_refused_alone_after_its_estimate_passed_gets_the_contracts_reason(ledger: Ledger, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of one (``execute``, atomic): the second of two registrations of one file passed its
+    estimate before the first was mined; it is then refused with the registry's own error (409
+    with the work), not the forwarder's generic FailedCall."""
+    monkeypatch.setattr(ledger.relayer.batches, "max_items", 1)
+    a, b = (client_for(server, create_api_key(ledger, Role.rights_holder, f"alone{i}").token) for i in range(2))
+    same = "0x" + "6c" * 32
+    answers = _together(ledger, [lambda: c.post("/works", json={"title": "t", "content_hash": same, "terms": TERMS}) for c in (a, b)])
+    assert sorted(x.status_code for x in answers) == [201, 409], [x.text for x in answers]
+    assert "already registered" in next(x for x in answers if x.status_code == 409).json()["detail"]

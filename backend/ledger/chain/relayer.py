@@ -24,6 +24,7 @@ from web3.types import TxReceipt
 
 from ledger.chain.calls import Call, Encoder
 from ledger.chain.coalescing import Coalescer
+from ledger.chain.errors import ContractRevert
 from ledger.chain.sender import TxSender
 
 FORWARDER_NAME = "LedgerForwarder"
@@ -174,7 +175,12 @@ class Relayer:
             nonces[address] += 1
             signed.append((typed, bytes(it.signer.unsafe_sign_hash(self.digest(typed)).signature)))
         if len(items) == 1:
-            return [self.submit(*signed[0])]
+            try:
+                return [self.submit(*signed[0])]
+            except ContractRevert as exc:
+                if exc.name != "FailedCall":
+                    raise
+                return [self._why_failed(items[0], "failed when sent")]
         operator = self.sender.account.address
         # No estimate (a binary search over the whole batch, the slowest step of a batch): each
         # request forwards at most its own gas, plus the forwarder's checks and nonce per request.
@@ -202,9 +208,14 @@ class Relayer:
             if success:
                 out.append(AttributeDict({**receipt, "logs": own}))  # type: ignore[arg-type]
                 continue
-            try:  # the call failed when mined though it passed when simulated: say why, as it fails now
-                self.sender.simulate(it.call, sender=it.signer.address)
-                out.append(ForwardNotExecuted(f"the call of {key[0]} failed when mined (tx {HexBytes(receipt['transactionHash']).to_0x_hex()}); retry"))
-            except BaseException as exc:  # noqa: BLE001 -- the contract's own refusal, for this caller only
-                out.append(exc)
+            out.append(self._why_failed(it, f"failed when mined (tx {HexBytes(receipt['transactionHash']).to_0x_hex()})"))
         return out
+
+    def _why_failed(self, item: _Forward, when: str) -> BaseException:
+        """A forwarded call that passed its estimate but failed later (the state changed between:
+        a concurrent duplicate landed first): the contract's own refusal, as the call fails now."""
+        try:
+            self.sender.simulate(item.call, sender=item.signer.address)
+        except ContractRevert as exc:
+            return exc
+        return ForwardNotExecuted(f"the call of {item.signer.address} {when}; retry")
