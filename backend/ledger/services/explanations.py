@@ -267,13 +267,13 @@ def _lines_of(s: Session, doc: dict[str, Any], pk: int, reversal: bool) -> tuple
     replacing: dict[str, str] = {}  # replaced line id -> the report batch hash of the line replacing it
     ids = [r[7] for r in rows]
     for chunk in chunked(ids):
-        for line_id, batch, block in s.exec(
-            select(UsageLine.replaces_line_id, UsageReport.batch_hash, UsageAnchorRecord.block_number)
+        for line_platform, line_id, batch, block in s.exec(  # by the replaced ids alone: SQLite then takes their index
+            select(UsageLine.platform, UsageLine.replaces_line_id, UsageReport.batch_hash, UsageAnchorRecord.block_number)
             .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
             .join(UsageAnchorRecord, col(UsageAnchorRecord.batch_hash) == col(UsageReport.batch_hash))
-            .where(UsageLine.platform == platform, col(UsageLine.replaces_line_id).in_(chunk))
+            .where(col(UsageLine.replaces_line_id).in_(chunk))
         ):
-            if int(block) <= up_to:
+            if line_platform == platform and int(block) <= up_to:
                 replacing[str(line_id)] = str(batch)
     if reversal:
         kept = [r for r in rows if replacing.get(r[7]) in statement_reports]

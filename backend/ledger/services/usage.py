@@ -145,11 +145,13 @@ def _replaced(session: Session, platform: str, replaced: set[str]) -> tuple[dict
             .where(UsageLine.platform == platform, col(UsageLine.line_id).in_(replaced))
         ).all()
     }
-    replaced_by = dict(
-        session.exec(
-            select(UsageLine.replaces_line_id, UsageLine.line_id).where(UsageLine.platform == platform, col(UsageLine.replaces_line_id).in_(replaced))
+    replaced_by = {  # by the replaced ids alone, the platform checked here: SQLite then takes their index, not the platform's lines
+        str(target): line_id
+        for line_platform, target, line_id in session.exec(
+            select(UsageLine.platform, UsageLine.replaces_line_id, UsageLine.line_id).where(col(UsageLine.replaces_line_id).in_(replaced))
         ).all()
-    )
+        if line_platform == platform
+    }
     return known, replaced_by  # type: ignore[return-value]
 
 
