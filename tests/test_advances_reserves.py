@@ -49,6 +49,9 @@ def test_an_advance_is_recouped_and_a_reserve_released_across_periods(ledger: Le
     assert accountant.post("/advances", json={**advance, "currency": "XAU"}).status_code == 422
     assert [a["amount"] for a in accountant.get("/advances", params={"account": studio}).json()] == [10_000]
     assert holder.get("/advances").json() == []  # the holder's key sees its own account's only (the studio's is another)
+    assert holder.get("/advances", params={"account": studio}).status_code == 403  # amounts are private, as everywhere
+    assert holder.get("/advances", params={"account": "0x1234"}).status_code == 422  # not an address: said first, to anyone
+    assert accountant.get("/advances", params={"account": "0x1234"}).status_code == 422
 
     revenue = {"AUG": 20_000, "SEP": 1_000, "OCT": 10}
     docs: list[bytes] = []

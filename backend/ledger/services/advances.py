@@ -21,13 +21,13 @@ from sqlmodel import Session, col, select
 
 from ledger.chain.errors import ContractRevert
 from ledger.codes import is_currency
-from ledger.models.auth import BOOKS_ROLES
 from ledger.models import Advance, ApiKey, Role
 from ledger.runtime import Ledger
-from ledger.services.errors import Conflict, Forbidden, InvalidInput
+from ledger.services.errors import Conflict, InvalidInput
 from ledger.services.keys import ensure_onchain_account
 from ledger.services.locks import KeyedLocks
 from ledger.services.signing import SignatureRequired, execute
+from ledger.services.statements import readable_account
 
 MAX_AMOUNT = 10**15  # minor units: far above any guarantee, and every sum stays inside int64
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -102,17 +102,11 @@ def _existing(ledger: Ledger, aid: str) -> Advance | None:
 
 
 def listed(ledger: Ledger, key: ApiKey, currency: str | None = None, account: str | None = None, limit: int = 100, offset: int = 0) -> list[Advance]:
-    """Advances, newest first. A rights holder sees its own account's; accountants and admins every one."""
-    if key.role not in BOOKS_ROLES:
-        if key.holder_address is None:
-            raise Forbidden("this key has no on-chain account")
-        if account is not None and (not is_address(account) or to_checksum_address(account) != key.holder_address):
-            raise Forbidden(f"this key is {key.holder_address}'s; it cannot list another account's advances")
-        account = key.holder_address
-    elif account is not None:
-        if not is_address(account):
-            raise InvalidInput(f"not an Ethereum address: {account!r}")
-        account = to_checksum_address(account)
+    """Advances, newest first: who may read which is the rule of every amount
+    (``statements.readable_account``): the books roles every account's, any other key its own."""
+    account = readable_account(key, account)
+    if account == "":  # a key without an account has no advances
+        return []
     stmt = select(Advance)
     if currency is not None:
         stmt = stmt.where(Advance.currency == currency)
