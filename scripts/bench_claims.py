@@ -16,15 +16,10 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
-from ledger.chain.calls import Encoder
-from ledger.chain.compiler import compile_contract
-from ledger.chain.deployment import fund_on_dev_chain
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.chain.sender import TxSender
-from ledger.models import Role
-from ledger.reliability.scratch import key_for, scratch_ledger
+from ledger.reliability.scratch import accountant_with_token, scratch_ledger
 from ledger.runtime import Ledger
-from ledger.services.keys import custodial_signer
 
 ENTRIES = 1000
 ZERO = "0x" + "00" * 20
@@ -58,12 +53,7 @@ def _gas(ledger: Ledger, sender: TxSender, holder: str, entry: tuple[bytes, list
 def main() -> None:
     console = Console()
     with scratch_ledger() as (ledger, _):
-        key = key_for(ledger, Role.accountant)
-        fund_on_dev_chain(ledger.w3, key.holder_address)
-        accountant = TxSender(ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder, fees=ledger.sender.fees)
-        compiled = compile_contract("test/SettlementTokenForTests.sol")
-        token = ledger.sender.deploy(compiled.abi, compiled.bytecode, key.holder_address)["contractAddress"]
-        accountant.send(Encoder(ledger.w3.eth.contract(address=token, abi=compiled.abi))("approve", ledger.distributor.address, 2**255))
+        accountant, token = accountant_with_token(ledger)
         table = Table("settlement", "statements", "one claim of all", "one claim each (sum)", "extra gas per statement beyond the first")
         for label, tok in (("off chain", ZERO), ("ERC-20", token)):
             single = None

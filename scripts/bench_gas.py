@@ -23,14 +23,10 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
-from ledger.chain.calls import Encoder
-from ledger.chain.compiler import compile_contract
-from ledger.chain.deployment import fund_on_dev_chain
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.chain.registry import Owner, Terms, WorkInput
-from ledger.chain.sender import TxSender
 from ledger.models import Role
-from ledger.reliability.scratch import key_for, scratch_ledger
+from ledger.reliability.scratch import accountant_with_token, key_for, scratch_ledger
 from ledger.runtime import Ledger
 from ledger.services.keys import custodial_signer
 from ledger.services.models import ModelRequest, register_model
@@ -76,12 +72,7 @@ def _per_link(ledger: Ledger, work_ids: list[int]) -> float:
 
 def _claims(ledger: Ledger) -> dict[str, tuple[int, int]]:
     """(first claim, next claim) of a fresh payee, per settlement."""
-    key = key_for(ledger, Role.accountant)
-    fund_on_dev_chain(ledger.w3, key.holder_address)
-    accountant = TxSender(ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder, fees=ledger.sender.fees)
-    compiled = compile_contract("test/SettlementTokenForTests.sol")
-    token = ledger.sender.deploy(compiled.abi, compiled.bytecode, key.holder_address)["contractAddress"]
-    accountant.send(Encoder(ledger.w3.eth.contract(address=token, abi=compiled.abi))("approve", ledger.distributor.address, 2**255))
+    accountant, token = accountant_with_token(ledger)
     others = [(Account.create().address, 1 + i) for i in range(ENTRIES - 1)]
     out = {}
     for label, tok in (("off chain", ZERO), ("ERC-20", token)):

@@ -14,33 +14,18 @@ anew each run.
 
 import argparse
 import os
-import socket
-import tempfile
 import time
-from pathlib import Path
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from rich.console import Console
 from rich.table import Table
 
-from ledger.chain.node import AnvilNode
-from ledger.config import Settings
-from ledger.db import session_scope
-from ledger.models import ApiKey, Role
+from ledger.models import Role
 from ledger.records import typed
-from ledger.reliability.scratch import fresh_postgres_database
-from ledger.runtime import Ledger, open_ledger
+from ledger.reliability.scratch import fresh_postgres_database, key_for, scratch_ledger
+from ledger.runtime import Ledger
 from ledger.services import devices, records
-from ledger.services.keys import authenticate, create_api_key
-
-
-def _key(ledger: Ledger, token: str) -> ApiKey:
-    with session_scope(ledger.engine) as s:
-        key = authenticate(s, token)
-        assert key is not None
-        s.expunge(key)
-        return key
 
 
 def _signed(ledger: Ledger, device: Account, n: int) -> list[records.SignedRecord]:
@@ -54,7 +39,7 @@ def _signed(ledger: Ledger, device: Account, n: int) -> list[records.SignedRecor
 
 
 def _run(ledger: Ledger, n: int) -> tuple[float, float]:
-    owner = _key(ledger, create_api_key(ledger, Role.rights_holder, "bench").token)
+    owner = key_for(ledger, Role.rights_holder)
     device = Account.create()
     expires = int(time.time()) + 86_400
     scope = devices.scope_of(["create", "edit"])
@@ -89,27 +74,15 @@ def main() -> None:
     args = parser.parse_args()
     console = Console()
     table = Table("database", "records", "verified + stored /s", "anchored /s", title="production records")
-    with tempfile.TemporaryDirectory() as tmp:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        node = AnvilNode(Path(tmp) / "chain", port)
-        node.start()
-        try:
-            baseline = None
-            for name, url in (("sqlite", None), ("postgresql", args.postgres)):
-                if name == "postgresql" and url is None:
-                    continue
-                extra = {"database_url": fresh_postgres_database(url, "ledger_bench_records")} if url else {}
-                settings = Settings(data_dir=Path(tmp) / f"data-{name}", rpc_url=node.url, **extra)
-                ledger = open_ledger(settings, deploy=True)
-                stored, anchored = _run(ledger, args.records)
-                table.add_row(name, f"{args.records:,}", f"{stored:,.0f}", f"{anchored:,.0f}")
-                if baseline is None:
-                    baseline = (_baseline(ledger, 2_000), stored)
-                ledger.engine.dispose()
-        finally:
-            node.stop()
+    baseline = None
+    for name, url in (("sqlite", None), ("postgresql", args.postgres)):
+        if name == "postgresql" and url is None:
+            continue
+        with scratch_ledger(fresh_postgres_database(url, "ledger_bench_records") if url else None) as (ledger, _):
+            stored, anchored = _run(ledger, args.records)
+            table.add_row(name, f"{args.records:,}", f"{stored:,.0f}", f"{anchored:,.0f}")
+            if baseline is None:
+                baseline = (_baseline(ledger, 2_000), stored)
     console.print(table)
     if baseline:
         console.print(f"eth-account encode + recover alone (baseline, same process): {baseline[0]:,.0f} /s; the ledger's path is {baseline[1] / baseline[0]:.1f}x faster")

@@ -9,12 +9,16 @@ from pathlib import Path
 
 import sqlalchemy
 
+from ledger.chain.calls import Encoder
+from ledger.chain.compiler import compile_contract
+from ledger.chain.deployment import fund_on_dev_chain
 from ledger.chain.node import AnvilNode
+from ledger.chain.sender import TxSender
 from ledger.config import Settings
 from ledger.db import session_scope
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger, open_ledger
-from ledger.services.keys import authenticate, create_api_key
+from ledger.services.keys import authenticate, create_api_key, custodial_signer
 
 
 @contextmanager
@@ -59,3 +63,16 @@ def key_for(ledger: Ledger, role: Role, label: str = "bench") -> ApiKey:
         assert key is not None
         s.expunge(key)
     return key
+
+
+def accountant_with_token(ledger: Ledger) -> tuple[TxSender, str]:
+    """An accountant that signs its own transactions (funded on the dev chain), and a test ERC-20
+    it holds and lets the RoyaltyDistributor spend: what publishing token-settled statements needs."""
+    key = key_for(ledger, Role.accountant)
+    assert key.holder_address is not None
+    fund_on_dev_chain(ledger.w3, key.holder_address)
+    accountant = TxSender(ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder, fees=ledger.sender.fees)
+    compiled = compile_contract("test/SettlementTokenForTests.sol")
+    token = str(ledger.sender.deploy(compiled.abi, compiled.bytecode, key.holder_address)["contractAddress"])
+    accountant.send(Encoder(ledger.w3.eth.contract(address=token, abi=compiled.abi))("approve", ledger.distributor.address, 2**255))
+    return accountant, token
