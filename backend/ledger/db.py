@@ -1,23 +1,22 @@
 """Database engine and sessions. SQLite by default (a file in the data directory), PostgreSQL by URL."""
 
-import fcntl
 import hashlib
 import os
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+import psycopg
 from alembic import command
 from alembic.config import Config
-import sqlite3
-
-import psycopg
 from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, create_engine
 
 import ledger.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from ledger.file_lock import file_lock
 
 T = TypeVar("T")
 
@@ -117,12 +116,8 @@ class ProcessLock:
         if not database or database == ":memory:":
             yield
             return
-        with Path(f"{database}.{self.name}.lock").open("a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with file_lock(Path(f"{database}.{self.name}.lock")):
+            yield
 
 
 #: SQLite's default page cache (2 MiB), and the one a bulk job takes while it runs.

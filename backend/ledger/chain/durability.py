@@ -10,13 +10,14 @@ On any other chain the same promise is kept by confirmations (``LEDGER_CONFIRMAT
 answer waits until that many blocks include the transaction's.
 """
 
-import fcntl
 import gzip
 import os
 import threading
 from pathlib import Path
 
 from web3 import Web3
+
+from ledger.file_lock import file_lock
 
 
 class ChainStateSaver:
@@ -35,8 +36,7 @@ class ChainStateSaver:
                 return
             # Several API workers save the one node's state: one dump-and-replace at a time, so a
             # later dump is never replaced by an earlier one written after it.
-            with self.state_file.with_name(self.state_file.name + ".lock").open("a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+            with file_lock(self.state_file.with_name(self.state_file.name + ".lock")):
                 latest = self.w3.eth.get_block("latest")
                 head = int(latest["number"])
                 dumped = self.w3.provider.make_request("anvil_dumpState", [])  # type: ignore[arg-type]

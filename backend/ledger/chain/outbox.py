@@ -15,7 +15,6 @@ transaction on that database (a usage report's lines are committed only once its
 mined); on SQLite a second writer on the same file would wait for them forever.
 """
 
-import fcntl
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +31,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
+
+from ledger.file_lock import file_lock
 
 log = logging.getLogger(__name__)
 
@@ -87,24 +88,16 @@ class Outbox:
         """Held from reading the next nonce until the signed transaction is broadcast, by every
         process that signs with this outbox's keys (the API, `ledger keys create`, scripts): the
         next one reads a nonce that counts this transaction."""
-        with self._lock_path.open("a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with file_lock(self._lock_path):
+            yield
 
     @contextmanager
     def relay_lock(self) -> Iterator[None]:
         """Held by a relayer from reading participants' forwarder nonces until its transaction is
         mined, by every process relaying with these keys: two API workers relaying for the same
         participant at once would otherwise sign the same forwarder nonce, and one would fail."""
-        with self._lock_path.with_name(self._lock_path.name + ".relay").open("a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with file_lock(self._lock_path.with_name(self._lock_path.name + ".relay")):
+            yield
 
     def record(self, sender: str, nonce: int, purpose: str, raw: bytes, tx_hash: bytes) -> None:
         """Records a signed transaction as pending. The same bytes signed again (a chain that lost

@@ -1,12 +1,8 @@
 """Usage reports: streaming import of a DDEX-DSR-like flat file (or the same records as JSON),
 validated line by line, stored all-or-nothing, and anchored on chain by hash.
 
-File format (CSV, UTF-8; see docs/usage-format.md):
-
-    HEAD,<report_id>,<platform address>,<period_start YYYY-MM-DD>,<period_end YYYY-MM-DD>,<currency>[,<corrects_report_id>]
-    LINE,<line_id>,<output_hash | model:<id>>,<platform_output_id>,<use_type>,<commercial_model>,<territory>,<uses>,<revenue_minor>[,<replaces_line_id>]
-    ...
-    FOOT,<line_count>,<total_revenue_minor>
+The format is read and hashed by ``usage_format`` (docs/usage-format.md); this module resolves
+what the lines name against the database, stores them and anchors the report.
 
 A self-signing platform's report is stored at once and counts from the moment its anchor is on
 chain: the import answers with the anchor request to sign, and ``POST /relay`` submits it.
