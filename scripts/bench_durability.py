@@ -18,11 +18,10 @@ from ledger.chain.durability import ChainStateSaver
 from ledger.chain.node import AnvilNode
 from ledger.chain.registry import Terms
 from ledger.config import Settings
-from ledger.db import session_scope
 from ledger.models import Role
 from ledger.reliability.api_process import free_port
+from ledger.reliability.scratch import key_for
 from ledger.runtime import open_ledger
-from ledger.services.keys import authenticate, create_api_key
 from ledger.services.works import WorkRequest, register_works
 
 
@@ -33,11 +32,7 @@ def main(n: int) -> None:
         node.start()
         try:
             ledger = open_ledger(Settings(data_dir=root / "data", rpc_url=node.url, database_url=f"sqlite:///{root / 'l.db'}"), deploy=True)
-            token = create_api_key(ledger, Role.rights_holder, "bench").token
-            with session_scope(ledger.engine) as s:
-                key = authenticate(s, token)
-                assert key is not None
-                s.expunge(key)
+            key = key_for(ledger, Role.rights_holder)
             saver = ChainStateSaver(ledger.w3, node.state_file)
             times: dict[str, list[float]] = {"without": [], "with the state written": []}
             for i in range(2 * n):
