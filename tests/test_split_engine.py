@@ -2,6 +2,7 @@
 the line-by-line reference, and invariance under splitting a report into batches."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -306,3 +307,38 @@ def test_a_line_of_an_output_without_links_is_refused() -> None:
     else:
         raise AssertionError("a line of an output without links was split")
     assert split(facts, Lines(a([1]), a([5]), a([0]))).work_totals.tolist() == [5]  # the same ledger's linked output pays
+
+
+@settings(max_examples=150, deadline=None)
+@given(ledgers(pools=True), st.data())
+def test_a_period_fed_in_pieces_splits_as_one(case: tuple[Facts, Lines], data: st.DataObject) -> None:
+    """The splitter a period of millions of lines goes through: any cut into pieces, in any
+    order, gives the whole split to the unit, contributions by group included."""
+    facts, lines = case
+    n = len(lines.revenue)
+    groups = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
+    whole = split(facts, lines, groups=groups)
+    order = np.array(data.draw(st.permutations(range(n))), dtype=np.int64)
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=4)))
+    splitter = splits.Splitter(facts, n_groups=4, tracing=True)
+    platform, pool = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    for lo, hi in zip([0, *cuts], [*cuts, n]):
+        at = order[lo:hi]
+        platform[at], pool[at] = splitter.add(Lines(lines.output[at], lines.revenue[at], lines.platform_bps[at]), groups[at])
+    pieces = splitter.finish()
+    assert platform.tolist() == whole.platform.tolist() and pool.tolist() == whole.pool.tolist()
+    for field in ("work_totals", "owner_amounts", "payee_totals"):
+        assert getattr(pieces, field).tolist() == getattr(whole, field).tolist(), field
+    assert pieces.contributions is not None and whole.contributions is not None
+    for field in ("work", "group", "amount"):
+        assert getattr(pieces.contributions, field).tolist() == getattr(whole.contributions, field).tolist(), field
+
+
+def test_a_piece_with_a_group_beyond_the_splitters_is_refused() -> None:
+    facts = Facts(*(np.array(x, dtype=np.int64) for x in ([0, 1], [0], [BPS], [0, 0], [], [], [], [0, 1], [0], [BPS])), n_payees=1)
+    splitter = splits.Splitter(facts, n_groups=2, tracing=True)
+    one = Lines(np.array([0], np.int64), np.array([100], np.int64), np.array([0], np.int64))
+    with pytest.raises(ValueError, match="group number"):
+        splitter.add(one, np.array([2], np.int64))
+    splitter.add(one, np.array([1], np.int64))
+    assert splitter.finish().payee_totals.tolist() == [100]

@@ -25,7 +25,7 @@ rounding than per line. Every split is largest-remainder, so the sum of all payo
 platform's share equals the reported revenue to the unit, deterministically.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -218,52 +218,87 @@ def split(facts: Facts, lines: Lines, max_depth: int = 3, groups: I64 | None = N
     """Splits every line. With ``groups`` (a non-negative group number per line, e.g. its usage
     report), pooled outputs are split once per group, and (unless ``contributions`` is False) the
     result says how much each group brought each work; the work totals are the same."""
-    _validate(facts, lines)
     if groups is not None and (len(groups) != len(lines.revenue) or (len(groups) and groups.min() < 0)):
         raise ValueError("groups: one non-negative group number per line")
     n_groups = int(groups.max()) + 1 if groups is not None and len(groups) else 1
-    tracing = groups is not None and contributions
-    pool, platform = split_two(lines.revenue, BPS - lines.platform_bps, BPS)
-    work_totals = np.zeros(facts.n_works, dtype=np.int64)
-    keyed: list[tuple[I64, I64]] = []
-    # (work, group) totals: a dense array when it is small enough (one add per entry), else
-    # sorted keys per chunk. Both exact in int64.
-    dense = np.zeros(facts.n_works * n_groups, dtype=np.int64) if tracing and facts.n_works * n_groups <= DENSE_CONTRIBUTIONS else None
+    splitter = Splitter(facts, max_depth, n_groups, tracing=groups is not None and contributions)
+    platform, pool = splitter.add(lines, groups)
+    return replace(splitter.finish(), platform=platform, pool=pool)
 
-    def settle(output: I64, amount: I64, group: I64, totals: I64 | None) -> None:
-        work, paid, row = _attribute(facts, output, amount, totals)
-        work, paid, row = _upstream(facts, work, paid, row, max_depth)
-        np.add.at(work_totals, work, paid)
-        if tracing:
-            key = work * n_groups + group[row]
-            if dense is not None:
-                np.add.at(dense, key, paid)
+
+class Splitter:
+    """The engine fed a period in pieces, so millions of usage lines are split in the memory of one
+    piece: steps 1 to 3 run on each piece as it comes (they are per line), the pools of pooled
+    outputs are added up per (output, group) across pieces and split in ``finish``, and step 4
+    runs there once on the period's work totals. Any cut into pieces gives what ``split`` gives
+    for all the lines at once, to the unit.
+
+    ``n_groups`` bounds the group numbers pieces may use; ``tracing`` keeps what each group
+    brought each work (``SplitResult.contributions``)."""
+
+    def __init__(self, facts: Facts, max_depth: int = 3, n_groups: int = 1, tracing: bool = False) -> None:
+        if n_groups < 1:
+            raise ValueError("n_groups: at least one group")
+        self.facts, self.max_depth, self.n_groups, self.tracing = facts, max_depth, n_groups, tracing
+        self.work_totals = np.zeros(facts.n_works, dtype=np.int64)
+        self._keyed: list[tuple[I64, I64]] = []
+        self._pooled: list[tuple[I64, I64]] = []  # (output * n_groups + group, pool) sums, per piece
+        # (work, group) totals: a dense array when it is small enough (one add per entry), else
+        # sorted keys per chunk. Both exact in int64.
+        small = facts.n_works * n_groups <= DENSE_CONTRIBUTIONS
+        self._dense = np.zeros(facts.n_works * n_groups, dtype=np.int64) if tracing and small else None
+
+    def add(self, lines: Lines, groups: I64 | None = None) -> tuple[I64, I64]:
+        """Splits a piece of lines (``groups``: each line's group, default 0); returns each line's
+        platform share and pool, the only per-line results, for the caller to keep or sum."""
+        _validate(self.facts, lines)
+        if groups is not None and (len(groups) != len(lines.revenue) or (len(groups) and (groups.min() < 0 or groups.max() >= self.n_groups))):
+            raise ValueError(f"groups: one group number in [0, {self.n_groups}) per line")
+        pool, platform = split_two(lines.revenue, BPS - lines.platform_bps, BPS)
+        regular, pool_output, pool_group, pool_amount = _pooled(self.facts, lines, pool, groups, self.n_groups)
+        if len(pool_output):
+            self._pooled.append((pool_output * self.n_groups + pool_group, pool_amount))
+        line_group = groups if groups is not None else np.zeros(len(pool), np.int64)
+        everything = len(regular) == len(pool)
+        for lo in range(0, len(regular), CHUNK_LINES):
+            at = slice(lo, lo + CHUNK_LINES) if everything else regular[lo : lo + CHUNK_LINES]
+            self._settle(lines.output[at], pool[at], line_group[at], None)
+        return platform, pool
+
+    def finish(self) -> SplitResult:
+        """Splits the pools and the work totals among co-owners. Per-line results are left empty:
+        ``add`` returned them."""
+        facts, empty = self.facts, np.zeros(0, np.int64)
+        if self._pooled:
+            keys, sums = _sum_by_key(np.concatenate([k for k, _ in self._pooled]), np.concatenate([v for _, v in self._pooled]))
+            self._pooled = []
+            pool_output, pool_group = keys // self.n_groups, keys % self.n_groups
+            totals = _weight_totals(facts)
+            for part in _pool_batches(np.diff(facts.out_ptr)[pool_output], CHUNK_CELLS):
+                self._settle(pool_output[part], sums[part], pool_group[part], totals)
+        traced = None
+        if self.tracing:
+            if self._dense is not None:
+                keys = np.flatnonzero(self._dense)
+                sums = self._dense[keys]
             else:
-                keyed.append(_sum_by_key(key, paid))
+                keys, sums = _sum_by_key(np.concatenate([k for k, _ in self._keyed] or [empty]), np.concatenate([v for _, v in self._keyed] or [empty]))
+            nonzero = sums > 0
+            traced = Contributions(keys[nonzero] // self.n_groups, keys[nonzero] % self.n_groups, sums[nonzero])
+        owner_amounts = allocate_groups(self.work_totals, facts.own_ptr, facts.own_share)
+        payee_totals = _sum_into(facts.own_payee, owner_amounts, facts.n_payees)
+        return SplitResult(empty, empty, self.work_totals, owner_amounts, payee_totals, traced)
 
-    regular, pool_output, pool_group, pool_amount = _pooled(facts, lines, pool, groups, n_groups)
-    line_group = groups if groups is not None else np.zeros(len(pool), np.int64)
-    everything = len(regular) == len(pool)
-    for lo in range(0, len(regular), CHUNK_LINES):
-        at = slice(lo, lo + CHUNK_LINES) if everything else regular[lo : lo + CHUNK_LINES]
-        settle(lines.output[at], pool[at], line_group[at], None)
-    if len(pool_output):
-        totals = _weight_totals(facts)
-        for part in _pool_batches(np.diff(facts.out_ptr)[pool_output], CHUNK_CELLS):
-            settle(pool_output[part], pool_amount[part], pool_group[part], totals)
-    traced = None
-    if tracing:
-        empty = np.zeros(0, np.int64)
-        if dense is not None:
-            keys = np.flatnonzero(dense)
-            sums = dense[keys]
-        else:
-            keys, sums = _sum_by_key(np.concatenate([k for k, _ in keyed] or [empty]), np.concatenate([v for _, v in keyed] or [empty]))
-        nonzero = sums > 0
-        traced = Contributions(keys[nonzero] // n_groups, keys[nonzero] % n_groups, sums[nonzero])
-    owner_amounts = allocate_groups(work_totals, facts.own_ptr, facts.own_share)
-    payee_totals = _sum_into(facts.own_payee, owner_amounts, facts.n_payees)
-    return SplitResult(platform, pool, work_totals, owner_amounts, payee_totals, traced)
+    def _settle(self, output: I64, amount: I64, group: I64, totals: I64 | None) -> None:
+        work, paid, row = _attribute(self.facts, output, amount, totals)
+        work, paid, row = _upstream(self.facts, work, paid, row, self.max_depth)
+        np.add.at(self.work_totals, work, paid)
+        if self.tracing:
+            key = work * self.n_groups + group[row]
+            if self._dense is not None:
+                np.add.at(self._dense, key, paid)
+            else:
+                self._keyed.append(_sum_by_key(key, paid))
 
 
 def split_reference(facts: Facts, lines: Lines, max_depth: int = 3, groups: I64 | None = None) -> SplitResult:
