@@ -13,16 +13,18 @@ that paid it. Steps 1 to 3 of the policy run per line, so what reaches each work
 unit; the co-owner split rounds the reversal on its own (a unit per owner at most).
 """
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from collections.abc import Callable
-from typing import NamedTuple
+from functools import cached_property
+from itertools import chain
+from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Engine, and_, exists
+from sqlalchemy import Engine, and_, exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from ledger.accounting.splits import Facts, Lines, SplitResult, split
+from ledger.accounting.splits import Facts, Lines, SplitResult, Splitter
 from ledger.accounting.tracing import trace
 from ledger.db import chunked
 from ledger.models import Output, OutputLink, OutputLinkCorrection, UsageLine, UsageReport, Work, WorkOwnerVersion, WorkTermsVersion
@@ -123,13 +125,47 @@ class RoyaltyRun:
     pools: list[Pool] = field(default_factory=list)  # traced runs: who each of those pools paid, by model
 
 
-def effective_lines(
-    session: Session, period_start: int, period_end: int, currency: str | None = None, reports: set[int] | None = None
-) -> list[Usage]:
-    """Every line in anchored reports inside the period that no
-    later anchored line replaces (only ``currency``, and only the reports ``reports``, when given).
-    A report whose anchor is not on chain yet (a self-signing platform has not relayed it) does not
-    count, and neither do its corrections. In line order."""
+#: A line's output or model id where it names the other (the columns are int64, without None).
+NO_ID = -1
+#: Lines read per round trip, and the most a run holds as arrays at once.
+PIECE_LINES = 200_000
+
+
+class LinePiece(NamedTuple):
+    """Usage lines as parallel int64 arrays: a period of millions of lines is read and split in
+    pieces of these, never as a Python object per line."""
+
+    output_id: np.ndarray  # NO_ID for a model-level line
+    model_id: np.ndarray  # NO_ID for an output's line
+    revenue: np.ndarray
+    report_pk: np.ndarray
+
+    @classmethod
+    def of(cls, rows: list[Usage]) -> "LinePiece":
+        cols = ([NO_ID if u.output_id is None else u.output_id for u in rows], [NO_ID if u.model_id is None else u.model_id for u in rows],
+                [u.revenue for u in rows], [u.report_pk for u in rows])  # fmt: skip
+        return cls(*(np.array(c, dtype=np.int64) for c in cols))
+
+    def where(self, keep: np.ndarray) -> "LinePiece":
+        return LinePiece(*(a[keep] for a in self))
+
+
+def counted_reports(session: Session, period_start: int, period_end: int, currency: str | None = None, reports: set[int] | None = None) -> list[int]:
+    """The reports whose lines a run counts (primary keys, ascending): anchored, inside the
+    period (only ``currency``, and only ``reports``, when given). A report whose anchor is not on
+    chain yet (a self-signing platform has not relayed it) does not count."""
+    stmt = select(UsageReport.id).where(UsageReport.period_start >= period_start, UsageReport.period_end <= period_end, UsageReport.anchor_tx != "")
+    if currency is not None:
+        stmt = stmt.where(UsageReport.currency == currency)
+    if reports is None:
+        return sorted(int(pk) for pk in session.exec(stmt))  # type: ignore[arg-type]
+    return sorted(int(pk) for chunk in chunked(sorted(reports)) for pk in session.exec(stmt.where(col(UsageReport.id).in_(chunk))))  # type: ignore[arg-type]
+
+
+def _effective(pks: Sequence[int], *columns: Any) -> Any:
+    """Lines of the reports ``pks`` that no anchored line replaces. A report's lines never change,
+    and a replacement only ever takes lines out, so two reads of the same reports agree on every
+    line the second one sees."""
     later, later_report = aliased(UsageLine), aliased(UsageReport)
     replaced = exists().where(
         and_(
@@ -139,19 +175,41 @@ def effective_lines(
             later_report.anchor_tx != "",
         )
     )
-    stmt = (
-        select(UsageLine.id, UsageLine.output_id, UsageLine.model_id, UsageLine.revenue, UsageReport.currency, UsageLine.report_pk)
-        .join(UsageReport, col(UsageReport.id) == col(UsageLine.report_pk))
-        .where(UsageReport.period_start >= period_start, UsageReport.period_end <= period_end, UsageReport.anchor_tx != "", ~replaced)
-        .order_by(col(UsageLine.id))
-    )
-    if currency is not None:
-        stmt = stmt.where(UsageReport.currency == currency)
-    if reports is None:
-        found = list(session.exec(stmt).all())
-    else:  # a few reports of a period (an adjustment): fetch just theirs
-        found = sorted(row for chunk in chunked(sorted(reports)) for row in session.exec(stmt.where(col(UsageLine.report_pk).in_(chunk))).all())
-    return _usage(found)
+    return select(*columns).where(col(UsageLine.report_pk).in_(pks), ~replaced)
+
+
+def effective_subjects(session: Session, pks: list[int]) -> tuple[set[int], set[int]]:
+    """The outputs and the models the effective lines of reports ``pks`` name (the facts a run needs)."""
+    outputs: set[int] = set()
+    models: set[int] = set()
+    for chunk in chunked(pks):
+        for o, m in session.exec(_effective(chunk, UsageLine.output_id, UsageLine.model_id).distinct()):
+            if o is not None:
+                outputs.add(int(o))
+            if m is not None:
+                models.add(int(m))
+    return outputs, models
+
+
+def effective_pieces(session: Session, pks: list[int], size: int = PIECE_LINES) -> Iterator[LinePiece]:
+    """The effective lines of reports ``pks``, ``size`` at a time (streamed from the database)."""
+    columns = (func.coalesce(UsageLine.output_id, NO_ID), func.coalesce(UsageLine.model_id, NO_ID), UsageLine.revenue, UsageLine.report_pk)
+    for chunk in chunked(pks):
+        result = session.connection().execute(_effective(chunk, *columns).execution_options(yield_per=size))
+        for rows in result.partitions(size):
+            flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=4 * len(rows)).reshape(-1, 4)
+            yield LinePiece(*(np.ascontiguousarray(flat[:, i]) for i in range(4)))
+
+
+def effective_lines(session: Session, period_start: int, period_end: int, currency: str | None = None, reports: set[int] | None = None) -> list[Usage]:
+    """Every line a run counts, as objects (tests and small periods; runs read ``effective_pieces``)."""
+    pks = counted_reports(session, period_start, period_end, currency, reports)
+    cur = {int(r.id): r.currency for chunk in chunked(pks) for r in session.exec(select(UsageReport).where(col(UsageReport.id).in_(chunk)))}  # type: ignore[arg-type]
+    return [
+        Usage(None if o == NO_ID else o, None if m == NO_ID else m, r, cur[pk], pk)
+        for piece in effective_pieces(session, pks)
+        for o, m, r, pk in zip(*(a.tolist() for a in piece))
+    ]
 
 
 def reversed_lines(session: Session, reports: set[int], paid: set[int] | None = None) -> list[Usage]:
@@ -272,6 +330,29 @@ class Built:
     def index_of(self, row: Usage) -> int:
         return self.pool_index[row.model_id] if row.model_id is not None else self.out_index[row.output_id]  # type: ignore[index]
 
+    @cached_property
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        outs, models = sorted(self.out_index), sorted(self.pool_index)
+        a = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+        return a(outs), a([self.out_index[o] for o in outs]), a(models), a([self.pool_index[m] for m in models])
+
+    def dense_of(self, piece: LinePiece) -> np.ndarray:
+        """``index_of`` for a piece of lines at once."""
+        out_keys, out_values, model_keys, model_values = self._lookup
+        dense = np.empty(len(piece.revenue), dtype=np.int64)
+        by_model = piece.model_id != NO_ID
+        dense[~by_model] = _find(out_keys, out_values, piece.output_id[~by_model], "output")
+        dense[by_model] = _find(model_keys, model_values, piece.model_id[by_model], "model")
+        return dense
+
+
+def _find(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray, what: str) -> np.ndarray:
+    """``values`` at the positions of ``wanted`` in the sorted ``keys``, every one of which must be there."""
+    at = np.searchsorted(keys, wanted)
+    if len(wanted) and (at.max() >= len(keys) or (keys[at] != wanted).any()):
+        raise RuntimeError(f"a usage line names an {what} the run's facts do not have")
+    return values[at]
+
 
 def facts_for(
     session: Session, output_ids: list[int], max_depth: int, as_of: int, links: dict[int, list[tuple[int, int]]] | None = None,
@@ -374,58 +455,68 @@ class PoolShare:
     pool: int
 
 
-@dataclass(frozen=True)
 class _Part:
-    """The split of one sign's lines: the usage counted (+1) or the paid lines reversed (-1)."""
+    """One currency's lines of one sign, split as they are read: the usage counted (+1) or the
+    paid lines reversed (-1). The engine groups lines by (report, holding dispute): each report's
+    lines from outputs under an attribution dispute make a group of their own, so tracing says
+    what they brought each payee (and a model's pool is split once per group). Only usage counted
+    is held, never a reversal. Per report it keeps the lines, revenue and platform share, and per
+    (report, model) what went to the model's pool: nothing per line."""
 
-    sign: int
-    pks: list[int]  # report pks, in group order
-    groups: np.ndarray  # per line: its report's group
-    lines: Lines
-    result: SplitResult
-    group_report: np.ndarray  # per engine group: its report's group
-    group_dispute: np.ndarray  # per engine group: the dispute holding its outputs (0: none)
-
-    @classmethod
-    def run(cls, sign: int, built: Built, rows: list[Usage], share: dict[int, int], max_depth: int, traced: bool, hold: dict[int, int]) -> "_Part":
-        """The engine groups lines by (report, holding dispute): each report's lines from outputs
-        under an attribution dispute make a group of their own, so tracing says what they brought
-        each payee (and a model's pool is split once per group). Only usage counted is held,
-        never a reversal."""
-        pks = sorted({u.report_pk for u in rows})
-        group_of = {pk: g for g, pk in enumerate(pks)}
-        lines = Lines(
-            np.array([built.index_of(u) for u in rows], dtype=np.int64),
-            np.array([u.revenue for u in rows], dtype=np.int64),
-            np.array([share[u.report_pk] for u in rows], dtype=np.int64),
-        )
-        groups = np.array([group_of[u.report_pk] for u in rows], dtype=np.int64)
-        tags = [hold.get(u.output_id, 0) if sign > 0 and u.output_id is not None else 0 for u in rows]
-        keys = sorted({(g, d) for g, d in zip(groups.tolist(), tags)})
-        key_of = {k: i for i, k in enumerate(keys)}
-        engine_groups = np.array([key_of[k] for k in zip(groups.tolist(), tags)], dtype=np.int64)
+    def __init__(self, sign: int, built: Built, pks: list[int], share: dict[int, int], max_depth: int, traced: bool, hold: dict[int, int]) -> None:
+        self.sign, self.built, self.pks = sign, built, pks
+        self._pks = np.array(pks, dtype=np.int64)
+        self.position = {pk: g for g, pk in enumerate(pks)}
+        self._shares = np.array([share[pk] for pk in pks], dtype=np.int64)
+        held = sorted(hold.items()) if sign > 0 else []
+        self.disputes = [0, *sorted({d for _, d in held})]
+        self._held_outputs = np.array([o for o, _ in held], dtype=np.int64)
+        self._held_tags = np.array([self.disputes.index(d) for _, d in held], dtype=np.int64)
+        self.width = len(self.disputes)
         # Groups always: a model's pool is split per group, traced or not, so both give the same amounts.
-        result = split(built.facts, lines, max_depth, engine_groups, contributions=traced)
-        if int(result.payee_totals.sum()) + int(result.platform.sum()) != int(lines.revenue.sum()):  # the engine guarantees it; never pay out otherwise
-            raise RuntimeError("a split does not conserve revenue")
-        group_report = np.array([g for g, _ in keys], dtype=np.int64)
-        group_dispute = np.array([d for _, d in keys], dtype=np.int64)
-        return cls(sign, pks, groups, lines, result, group_report, group_dispute)
+        self.splitter = Splitter(built.facts, max_depth, max(1, len(pks) * self.width), tracing=traced)
+        self.counts, self.revenue, self.platform = (np.zeros(len(pks), dtype=np.int64) for _ in range(3))
+        self._n_linked = len(built.facts.out_ptr) - 1 - len(built.pool_index)
+        self.pool_cells = np.zeros((len(pks), len(built.pool_index), 3), dtype=np.int64)  # lines, revenue, pool
 
-    def group_sums(self, values: np.ndarray) -> list[int]:
-        return [self.sign * v for v in _group_sums(self.groups, values, len(self.pks))]
+    def add(self, piece: LinePiece) -> None:
+        g = np.searchsorted(self._pks, piece.report_pk)
+        dense = self.built.dense_of(piece)
+        tag = np.zeros(len(g), dtype=np.int64)
+        if len(self._held_outputs):
+            at = np.minimum(np.searchsorted(self._held_outputs, piece.output_id), len(self._held_outputs) - 1)
+            found = (self._held_outputs[at] == piece.output_id) & (piece.output_id != NO_ID)
+            tag[found] = self._held_tags[at[found]]
+        platform, pool = self.splitter.add(Lines(dense, piece.revenue, self._shares[g]), g * self.width + tag)
+        self.counts += np.bincount(g, minlength=len(self.pks))
+        np.add.at(self.revenue, g, piece.revenue)
+        np.add.at(self.platform, g, platform)
+        pooled = dense >= self._n_linked
+        if pooled.any():
+            cell = (g[pooled], dense[pooled] - self._n_linked)
+            np.add.at(self.pool_cells[:, :, 0], cell, 1)
+            np.add.at(self.pool_cells[:, :, 1], cell, piece.revenue[pooled])
+            np.add.at(self.pool_cells[:, :, 2], cell, pool[pooled])
 
-    def pool_shares(self, built: Built, offset: int) -> list[PoolShare]:
+    def finish(self, offset: int) -> tuple[SplitResult, list[int], np.ndarray, np.ndarray]:
+        """The split, the reports with lines (their pks: the run's reports ``offset``, ``offset``+1,
+        ...), and for each engine group its run report and holding dispute."""
+        listed = np.flatnonzero(self.counts)
+        index = np.full(len(self.pks), -1, dtype=np.int64)
+        index[listed] = offset + np.arange(len(listed), dtype=np.int64)
+        n_groups = self.splitter.n_groups
+        group_report = index[np.arange(n_groups, dtype=np.int64) // self.width]
+        group_dispute = np.array(self.disputes, dtype=np.int64)[np.arange(n_groups, dtype=np.int64) % self.width]
+        return self.splitter.finish(), [self.pks[g] for g in listed.tolist()], group_report, group_dispute
+
+    def pool_shares(self, index_of_report: dict[int, int]) -> list["PoolShare"]:
         """Per (report, model): the lines that went to the model's pool, their revenue and pool."""
-        model_at = {i: m for m, i in built.pool_index.items()}
-        out: dict[tuple[int, int], list[int]] = {}
-        for g, o, revenue, pool in zip(self.groups.tolist(), self.lines.output.tolist(), self.lines.revenue.tolist(), self.result.pool.tolist()):
-            if o in model_at:
-                acc = out.setdefault((g + offset, model_at[o]), [0, 0, 0])
-                acc[0] += 1
-                acc[1] += self.sign * revenue
-                acc[2] += self.sign * pool
-        return [PoolShare(g, m, n, r, p) for (g, m), (n, r, p) in sorted(out.items())]
+        models = sorted(self.built.pool_index, key=self.built.pool_index.__getitem__)
+        return [
+            PoolShare(index_of_report[self.pks[g]], models[m], int(n), self.sign * int(r), self.sign * int(v))
+            for g, m in zip(*np.nonzero(self.pool_cells[:, :, 0]))
+            for n, r, v in [self.pool_cells[g, m].tolist()]
+        ]
 
 
 def compute_in(
@@ -435,65 +526,93 @@ def compute_in(
 ) -> list[RoyaltyRun]:
     """``compute`` on any database with the projection and the usage (the statement verifier
     rebuilds one from the chain); ``shares`` gives each report's platform share instead of the
-    recorded agreements, ``paid`` the reports a statement paid (default: as recorded)."""
+    recorded agreements, ``paid`` the reports a statement paid (default: as recorded).
+
+    The lines are read twice, never held: once for the outputs and models they name (the facts),
+    then in pieces that go through the engine as they come, so a period of millions of lines
+    runs in the memory of its facts and one piece."""
     if period_end < period_start:
         raise InvalidInput("the period ends before it starts")
     with Session(engine) as s:
-        rows = effective_lines(s, period_start, period_end, currency, reports)
+        counted = counted_reports(s, period_start, period_end, currency, reports)
         taken_back = [] if reports is None else reversed_lines(s, reports, paid)
         if currency is not None:
             taken_back = [row for row in taken_back if row.currency == currency]
-        if not rows and not taken_back:
+        output_ids, model_ids = effective_subjects(s, counted)
+        if not output_ids and not model_ids and not taken_back:
             return []
-        output_ids = sorted({u.output_id for u in rows + taken_back if u.output_id is not None})
-        model_ids = {u.model_id for u in rows + taken_back if u.model_id is not None}
-        built = facts_for(s, output_ids, max_depth, period_end, model_ids=model_ids, pool_for=PoolCheck(engine, one_creator_share_bps).pool)
-        facts, work_ids, payees = built.facts, built.work_ids, built.payees
+        output_ids |= {u.output_id for u in taken_back if u.output_id is not None}
+        model_ids |= {u.model_id for u in taken_back if u.model_id is not None}
+        built = facts_for(s, sorted(output_ids), max_depth, period_end, model_ids=model_ids, pool_for=PoolCheck(engine, one_creator_share_bps).pool)
         report_rows = {
             int(r.id): r  # type: ignore[arg-type]
-            for chunk in chunked(sorted({u.report_pk for u in rows + taken_back}))
+            for chunk in chunked(sorted(set(counted) | {u.report_pk for u in taken_back}))
             for r in s.exec(select(UsageReport).where(col(UsageReport.id).in_(chunk)))
         }
         share = shares if shares is not None else shares_for(s, [(pk, r.platform, r.period_start) for pk, r in report_rows.items()], default_share_bps)
+        currencies = sorted({report_rows[pk].currency for pk in counted} | {u.currency for u in taken_back})
+        of_currency = lambda pks, cur: [pk for pk in pks if report_rows[pk].currency == cur]  # noqa: E731
+        parts: dict[tuple[str, int], _Part] = {}
+        for cur in currencies:
+            parts[(cur, 1)] = _Part(1, built, of_currency(counted, cur), share, max_depth, traced, hold or {})
+            back = sorted({u.report_pk for u in taken_back if u.currency == cur})
+            if back:
+                parts[(cur, -1)] = _Part(-1, built, back, share, max_depth, traced, {})
+                parts[(cur, -1)].add(LinePiece.of([u for u in taken_back if u.currency == cur]))
+        code = np.array([currencies.index(report_rows[pk].currency) for pk in counted], dtype=np.int64)
+        counted_pks = np.array(counted, dtype=np.int64)
+        for piece in effective_pieces(s, counted):
+            if len(currencies) == 1:
+                parts[(currencies[0], 1)].add(piece)
+                continue
+            of_line = code[np.searchsorted(counted_pks, piece.report_pk)]
+            for c in np.unique(of_line).tolist():
+                parts[(currencies[c], 1)].add(piece.where(of_line == c))
+    facts, work_ids, payees = built.facts, built.work_ids, built.payees
     runs = []
-    for cur in sorted({u.currency for u in rows + taken_back}):
-        parts = [
-            _Part.run(sign, built, mine, share, max_depth, traced, hold or {})
-            for sign, source in ((1, rows), (-1, taken_back))
-            if (mine := [u for u in source if u.currency == cur])
-        ]  # fmt: skip
-        revenue = sum(p.sign * int(p.lines.revenue.sum()) for p in parts)
-        platform_total = sum(p.sign * int(p.result.platform.sum()) for p in parts)
-        totals = sum((p.sign * p.result.payee_totals for p in parts), np.zeros(facts.n_payees, dtype=np.int64))
+    for cur in currencies:
+        mine = [parts[key] for key in ((cur, 1), (cur, -1)) if key in parts and parts[key].counts.any()]
+        if not mine:
+            continue
+        finished, listed, offset = [], [], 0
+        for part in mine:
+            result, pks, group_report, group_dispute = part.finish(offset)
+            finished.append((part, result, group_report, group_dispute))
+            listed.append(pks)
+            offset += len(pks)
+        revenue = sum(p.sign * int(p.revenue.sum()) for p in mine)
+        platform_total = sum(p.sign * int(p.platform.sum()) for p in mine)
+        totals = sum((p.sign * r.payee_totals for p, r, _, _ in finished), np.zeros(facts.n_payees, dtype=np.int64))
         holders_total = int(totals.sum())
-        if holders_total + platform_total != revenue:
+        if holders_total + platform_total != revenue:  # the engine guarantees it; never pay out otherwise
             raise RuntimeError(f"split of {cur} does not conserve revenue")
         by_platform: dict[str, int] = {}
-        for part in parts:
-            for pk, amount in zip(part.pks, part.group_sums(part.result.platform)):
-                by_platform[report_rows[pk].platform] = by_platform.get(report_rows[pk].platform, 0) + amount
-        work_totals = sum((p.sign * p.result.work_totals for p in parts), np.zeros(facts.n_works, dtype=np.int64))
+        for part, pks in zip(mine, listed):
+            for pk in pks:
+                name = report_rows[pk].platform
+                by_platform[name] = by_platform.get(name, 0) + part.sign * int(part.platform[part.position[pk]])
+        work_totals = sum((p.sign * r.work_totals for p, r, _, _ in finished), np.zeros(facts.n_works, dtype=np.int64))
         touched = np.zeros(facts.n_payees, dtype=bool)
-        for part in parts:
-            touched |= part.result.payee_totals != 0
+        for _, result, _, _ in finished:
+            touched |= result.payee_totals != 0
         order = _by_address(payees, touched.tolist())
         report_shares: list[ReportShare] = []
         pool_shares: list[PoolShare] = []
         traces = held = None
         if traced:
             pieces = []
-            for part in parts:
-                counts = np.bincount(part.groups, minlength=len(part.pks)).tolist()
-                revenues, kept = part.group_sums(part.lines.revenue), part.group_sums(part.result.platform)
-                offset = len(report_shares)
-                for g, pk in enumerate(part.pks):
-                    r = report_rows[pk]
+            for (part, result, group_report, group_dispute), pks in zip(finished, listed):
+                index_of_report = {}
+                for pk in pks:
+                    g, r = part.position[pk], report_rows[pk]
+                    index_of_report[pk] = len(report_shares)
                     report_shares.append(
-                        ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, counts[g], revenues[g], kept[g], share[pk], part.sign < 0)
-                    )
-                pool_shares.extend(part.pool_shares(built, offset))
-                t = _traces(facts, part.result, work_ids, order, part.group_report, part.group_dispute)
-                pieces.append(Traces(t.payee, t.work_id, t.report + offset, t.amount * part.sign, t.dispute))
+                        ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, int(part.counts[g]), part.sign * int(part.revenue[g]),
+                                    part.sign * int(part.platform[g]), share[pk], part.sign < 0)
+                    )  # fmt: skip
+                pool_shares.extend(part.pool_shares(index_of_report))
+                t = _traces(facts, result, work_ids, order, group_report, group_dispute)
+                pieces.append(Traces(t.payee, t.work_id, t.report, t.amount * part.sign, t.dispute))
             joined = [np.concatenate([getattr(t, f) for t in pieces]) for f in ("payee", "work_id", "report", "amount", "dispute")]
             sort = np.lexsort((joined[4], joined[2], joined[1], joined[0]))
             tagged = Traces(*(a[sort] for a in joined))
@@ -503,7 +622,7 @@ def compute_in(
         used = {ps.model_id for ps in pool_shares}
         runs.append(
             RoyaltyRun(
-                cur, sum(len(p.lines.revenue) for p in parts), revenue, platform_total, holders_total,
+                cur, sum(int(p.counts.sum()) for p in mine), revenue, platform_total, holders_total,
                 [PayeeTotal(*payees[p], int(totals[p])) for p in order],
                 {work_ids[i]: int(v) for i, v in enumerate(work_totals.tolist()) if v},
                 dict(sorted(by_platform.items())), report_shares, traces, held if traced and hold else None,
@@ -511,8 +630,3 @@ def compute_in(
             )  # fmt: skip
         )
     return runs
-
-def _group_sums(groups: np.ndarray, values: np.ndarray, n: int) -> list[int]:
-    out = np.zeros(n, dtype=np.int64)
-    np.add.at(out, groups, values)
-    return [int(v) for v in out.tolist()]

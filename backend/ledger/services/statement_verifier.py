@@ -12,10 +12,13 @@ recomputes every amount.
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from sqlalchemy import Engine
@@ -39,6 +42,7 @@ from ledger.services.checks import Check, Checks
 from ledger.services.platform_shares import share_in_force
 from ledger.services import statement_escrow
 from ledger.services.royalties import RoyaltyRun, compute_in
+from ledger.services.errors import InvalidInput
 from ledger.services.model_audit import DEFAULT_ONE_CREATOR_SHARE_BPS
 from ledger.services.model_pools import PoolCheck
 from ledger.services.statements import model_pools_document
@@ -522,17 +526,13 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
     c = Checks()
     doc: dict[str, Any] = json.loads(raw)
     one_creator = int(doc.get("modelPools", {}).get("oneCreatorShareBps", DEFAULT_ONE_CREATOR_SHARE_BPS))
-    parsed: dict[str, tuple[Header, list[ReportLine]]] = {}
+    parsed: dict[str, _UsageFile] = {}
     for path in usage_files:
 
         def read(path: Path = path) -> tuple[bool, str]:
-            with path.open(encoding="utf-8", newline="") as fh:
-                records = records_from_csv(fh)
-                reader = ReportReader.start(records)
-                rows = list(reader.rows(records))
-                batch_hash = reader.finish()
-            parsed[batch_hash] = (reader.header, rows)
-            return True, f"{reader.header.platform}/{reader.header.report_id}: {len(rows):,} lines, hash {batch_hash}"
+            found = _UsageFile.scan(path)
+            parsed[found.batch_hash] = found
+            return True, f"{found.header.platform}/{found.header.report_id}: {found.lines:,} lines, hash {found.batch_hash}"
 
         c.check(f"usage file {path.name}", read)
     for report in doc["reports"]:
@@ -557,7 +557,8 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
             pools = PoolCheck(engine, one_creator)
             with session_scope(engine) as s:
                 for batch_hash in _replaced_first(parsed, [r["batchHash"] for r in doc["reports"]]):
-                    header, rows = parsed[batch_hash]
+                    found = parsed[batch_hash]
+                    header = found.header
                     if batch_hash not in in_statement:
                         anchored_by = anchor.functions.anchorOf(bytes.fromhex(batch_hash[2:])).call()[0]
                         if anchored_by != header.platform:
@@ -566,12 +567,12 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
                     report = UsageReport(
                         platform=header.platform, report_id=header.report_id, period_start=header.period_start,
                         period_end=header.period_end, currency=header.currency, corrects_report_id=header.corrects_report_id,
-                        line_count=len(rows), total_revenue=sum(r.revenue for r in rows), batch_hash=batch_hash, anchor_tx="anchored",
+                        line_count=found.lines, total_revenue=found.revenue, batch_hash=batch_hash, anchor_tx="anchored",
                     )  # fmt: skip
                     s.add(report)
                     s.flush()
-                    for lo in range(0, len(rows), 5_000):
-                        store_lines(s, resolve_lines(s, header, rows[lo : lo + 5_000], report.id, pools))
+                    for rows in found.pieces():
+                        store_lines(s, resolve_lines(s, header, rows, report.id, pools))
                     pks[batch_hash] = int(report.id or 0)
             return True, f"{len(doc['reports'])} reports of the statement, {context} other anchored reports for their replacements"
 
@@ -592,21 +593,27 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
                 return False, "the usage gives no amounts"
             run, traces = runs[0], runs[0].traces
             entries = [(p.account, p.payout, p.amount) for p in run.payees]
-            keys = [(p.account, p.payout) for p in run.payees]
-            lines = [[keys[e], w, r, a] for e, w, r, a in zip(*(a.tolist() for a in (traces.payee, traces.work_id, traces.report, traces.amount)))]
+            run_index = {(p.account, p.payout): i for i, p in enumerate(run.payees)}
             doc_keys = [(e["account"], e["payout"]) for e in doc["entries"]]
             before_escrow = {k: int(e.get("earned", e["amount"])) for k, e in zip(doc_keys, doc["entries"])}
             for h in doc.get("escrow", []):  # the engine computes earnings before escrow: add back what was held,
                 before_escrow[(h["account"], h["payout"])] += int(h["amount"])
             for r in doc.get("escrowReleases", []):  # take out what was released
                 before_escrow[(r["account"], r["payout"])] -= int(r["amount"])
-            with_lines = {doc_keys[line[0]] for line in doc["lines"]}
+            # Lines as arrays, entries as the run's payee numbers: millions of lines without a Python list each.
+            theirs = np.array(doc["lines"], dtype=np.int64).reshape(-1, 4)
+            if len(theirs) and (theirs[:, 0].min() < 0 or theirs[:, 0].max() >= len(doc_keys)):
+                return False, "a line names an entry the statement does not have"
+            with_lines = {doc_keys[e] for e in np.unique(theirs[:, 0]).tolist()}
             mine = [(a, p, amount) for (a, p), amount in before_escrow.items() if (a, p) in with_lines or amount]
-            doc_lines = [[doc_keys[e], w, r, a] for e, w, r, a in doc["lines"]]
+            as_run = np.array([run_index.get(k, -1) for k in doc_keys], dtype=np.int64)
+            recomputed = np.stack([traces.payee, traces.work_id, traces.report, traces.amount], axis=1)
+            theirs[:, 0] = as_run[theirs[:, 0]]
+            same_lines = theirs.shape == recomputed.shape and bool((theirs == recomputed).all())
             totals = (run.revenue, run.platform_total, run.holders_total) == (doc["revenue"], doc["platformTotal"], doc["holdersTotal"])
-            ok = entries == mine and lines == doc_lines and totals
+            ok = entries == mine and same_lines and totals
             wrong = sum(1 for a, b in zip(entries, mine) if a != b) + abs(len(entries) - len(mine))
-            return ok, f"{len(entries):,} entries and {len(lines):,} lines recomputed; entries that differ: {wrong}; totals {'match' if totals else 'differ'}"
+            return ok, f"{len(entries):,} entries and {len(recomputed):,} lines recomputed{'' if same_lines else ' (lines differ)'}; entries that differ: {wrong}; totals {'match' if totals else 'differ'}"
 
         c.check("amounts recomputed", same)
         if runs and (runs[0].pool_shares or "modelPools" in doc):
@@ -674,15 +681,70 @@ def _attribution_escrow(engine: Engine, doc: dict[str, Any], run: RoyaltyRun, at
     return True, f"{len(declared)} attribution hold(s) recomputed; {checked} release(s) by corrected links split again"
 
 
-def _replaced_first(parsed: dict[str, tuple[Header, list[ReportLine]]], first: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class _UsageFile:
+    """A usage report file as the verifier knows it before loading it: its header, hash, size, and
+    the line ids its corrections replace. Its lines are read again, a piece at a time, to load
+    them, so a file of millions of lines is never held."""
+
+    path: Path
+    header: Header
+    batch_hash: str
+    lines: int
+    revenue: int
+    replaces: frozenset[str]
+
+    @classmethod
+    def scan(cls, path: Path) -> "_UsageFile":
+        lines = revenue = 0
+        replaces: set[str] = set()
+        with path.open(encoding="utf-8", newline="") as fh:
+            records = records_from_csv(fh)
+            reader = ReportReader.start(records)
+            for row in reader.rows(records):
+                lines += 1
+                revenue += row.revenue
+                if row.replaces_line_id:
+                    replaces.add(row.replaces_line_id)
+            batch_hash = reader.finish()
+        return cls(path, reader.header, batch_hash, lines, revenue, frozenset(replaces))
+
+    def pieces(self, size: int = 5_000) -> Iterator[list[ReportLine]]:
+        """The lines again, ``size`` at a time; refused if the file changed since it was scanned."""
+        with self.path.open(encoding="utf-8", newline="") as fh:
+            records = records_from_csv(fh)
+            reader = ReportReader.start(records)
+            piece: list[ReportLine] = []
+            for row in reader.rows(records):
+                piece.append(row)
+                if len(piece) == size:
+                    yield piece
+                    piece = []
+            if reader.finish() != self.batch_hash:
+                raise InvalidInput(f"{self.path.name} changed while the statement was being verified")
+            if piece:
+                yield piece
+
+    def holding(self, wanted: set[str]) -> set[str]:
+        """Which of the line ids ``wanted`` this file's lines have."""
+        with self.path.open(encoding="utf-8", newline="") as fh:
+            records = records_from_csv(fh)
+            return {row.line_id for row in ReportReader.start(records).rows(records) if row.line_id in wanted}
+
+
+def _replaced_first(parsed: dict[str, _UsageFile], first: list[str]) -> list[str]:
     """Batch hashes in an order that loads every replaced line before the line replacing it (as the
     ledger received them): the statement's reports in its order, then the other files, each put
-    off while a line it replaces is in a file not loaded yet."""
-    where = {(header.platform, r.line_id): h for h, (header, rows) in parsed.items() for r in rows}
-    needs = {
-        h: {where[(header.platform, r.replaces_line_id)] for r in rows if r.replaces_line_id and (header.platform, r.replaces_line_id) in where} - {h}
-        for h, (header, rows) in parsed.items()
-    }  # fmt: skip
+    off while a line it replaces is in a file not loaded yet. Only corrections make files read
+    again here, for the replaced ids alone."""
+    replaced: dict[str, set[str]] = {}
+    for f in parsed.values():
+        replaced.setdefault(f.header.platform, set()).update(f.replaces)
+    where: dict[tuple[str, str], str] = {}
+    for h, f in parsed.items():
+        if replaced.get(f.header.platform):
+            where.update({(f.header.platform, line_id): h for line_id in f.holding(replaced[f.header.platform])})
+    needs = {h: {where[(f.header.platform, r)] for r in f.replaces if (f.header.platform, r) in where} - {h} for h, f in parsed.items()}
     pending = first + sorted(h for h in parsed if h not in set(first))
     ordered: list[str] = []
     while pending:
