@@ -4,8 +4,12 @@ then the same file again (nothing changes). For each size and database the impor
 fresh ledger, so lines/s across sizes shows whether ingestion stays linear (issue 14: >= 50,000
 lines/s from 100k to 10M lines, on SQLite and on PostgreSQL).
 
-With ``--close`` (sizes up to 1M by default) an accountant then computes the period's royalties
-and closes the period, and the conservation of the total is checked.
+With ``--close-up-to`` (sizes up to 1M by default) an accountant then computes the period's
+royalties and closes the period (the conservation of the total is checked), exports the statement
+(JSON and CSV through the CLI) and verifies it against the chain and the usage file, recomputing
+every amount (``ledger statements verify --usage``, its own process). Each step's peak memory is
+printed: the server's (this process, its peak reset before the royalty run) and the CLI's
+(issue 14: a 10M-line period closes, exports and verifies in under 1 GiB).
 
     .venv/bin/python scripts/bench_usage.py [--lines 100000,1000000,10000000] \
         [--postgres postgresql+psycopg://postgres@127.0.0.1/postgres] [--close-up-to 1000000]
@@ -81,14 +85,41 @@ def _body(path: Path, lines: int) -> int:
 
 
 def _cli(url: str, key: str, report: Path) -> tuple[float, str]:
+    took, said, _ = _ledger("usage", "import", str(report), "--api-url", url, "--api-key", key)
+    return took, said
+
+
+#: Runs a command and prints its peak RSS last. A child's ru_maxrss counts the address space it
+#: was forked with (kept across exec), so the CLI is started from this small process, not from
+#: the bench, whose hundreds of MiB would be counted as the CLI's.
+_MEASURED = (
+    "import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+    "print(f'peak-rss-kib={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}'); sys.exit(code)"
+)
+
+
+def _ledger(*args: str) -> tuple[float, str, float]:
+    """Runs the ``ledger`` CLI in its own process: (seconds, what it printed, its peak RSS in MiB)."""
     start = time.perf_counter()
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("ledger")), "usage", "import", str(report), "--api-url", url, "--api-key", key],
-        capture_output=True, text=True, check=False,
+        [sys.executable, "-c", _MEASURED, str(Path(sys.executable).with_name("ledger")), *args], capture_output=True, text=True, check=False
     )  # fmt: skip
     took = time.perf_counter() - start
     assert done.returncode == 0, done.stdout + done.stderr
-    return took, done.stdout
+    said, _, peak = done.stdout.rpartition("peak-rss-kib=")
+    return took, said, int(peak) / 1024
+
+
+def _reset_peak() -> None:
+    """From now on this process's peak RSS (VmHWM) counts only what comes next (Linux)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _run(database: str, database_url: str | None, body: Path, lines: int, total: int, close: bool, console: Console) -> list[str]:
@@ -98,7 +129,8 @@ def _run(database: str, database_url: str | None, body: Path, lines: int, total:
             holder = create_api_key(ledger, Role.rights_holder, "studio").token
             platform = create_api_key(ledger, Role.platform, "gen")
             _outputs(url, holder, platform.token)
-            report = tmp / "usage.csv"
+            (tmp / "reports").mkdir()
+            report = tmp / "reports" / "usage.csv"
             with report.open("w") as fh:
                 fh.write(f"HEAD,BENCH-1,{platform.holder_address},2026-10-01,2026-10-31,JPY\n")
             with report.open("ab") as out, body.open("rb") as src:
@@ -109,9 +141,11 @@ def _run(database: str, database_url: str | None, body: Path, lines: int, total:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the API server runs in this process
             row = [database, f"{lines:,}", f"{report.stat().st_size / 2**20:,.0f}", f"{took:,.1f}", f"{lines / took:,.0f}", f"{again:,.1f}", f"{peak:,.0f}"]
             if not close:
-                return [*row, "", ""]
-            acct = {"Authorization": f"Bearer {create_api_key(ledger, Role.accountant, 'acct').token}"}
+                return [*row, *[""] * 6]
+            accountant = create_api_key(ledger, Role.accountant, "acct").token
+            acct = {"Authorization": f"Bearer {accountant}"}
             period = {"period_start": "2026-10-01", "period_end": "2026-10-31"}
+            _reset_peak()
             start = time.perf_counter()
             runs = httpx.get(f"{url}/royalties", headers=acct, timeout=3600, params=period).json()
             computed = time.perf_counter() - start
@@ -119,8 +153,18 @@ def _run(database: str, database_url: str | None, body: Path, lines: int, total:
             start = time.perf_counter()
             closed = httpx.post(f"{url}/statements", headers=acct, timeout=3600, json={**period, "currency": "JPY"})
             assert closed.status_code == 201 and closed.json()["holders_total"] == runs[0]["holders_total"], closed.text
+            took_close, server_peak = time.perf_counter() - start, _peak()
+            statement = closed.json()["statement_id"]
             console.print(f"  {database} {lines:,}: conserved, holders {runs[0]['holders_total']:,} + platform {runs[0]['platform_total']:,} = {total:,}")
-            return [*row, f"{computed:,.1f}", f"{time.perf_counter() - start:,.1f}"]
+            exported = [_ledger("statements", "export", statement, "-o", str(tmp / f"statement.{fmt}"), "--format", fmt, "--api-url", url, "--api-key", accountant)
+                        for fmt in ("json", "csv")]  # fmt: skip
+            verified, said, verify_peak = _ledger(
+                "statements", "verify", str(tmp / "statement.json"), "--rpc-url", ledger.settings.rpc_url, "--usage", str(tmp / "reports")
+            )  # fmt: skip
+            assert "verified" in said, said
+            export = " / ".join(f"{t:,.1f}" for t, _, _ in exported)
+            export_peak = max(peak for _, _, peak in exported)
+            return [*row, f"{computed:,.1f}", f"{took_close:,.1f}", f"{server_peak:,.0f}", export, f"{export_peak:,.0f}", f"{verified:,.1f}", f"{verify_peak:,.0f}"]
         finally:
             server.should_exit = True
             thread.join()
@@ -135,6 +179,7 @@ def main() -> None:
     console = Console(width=160)
     table = Table(
         "database", "lines", "MiB", "import s", "lines/s", "re-import s", "server peak RSS MiB", "royalty run s", "close s",
+        "run + close peak MiB", "export s (json / csv)", "export peak MiB", "verify s", "verify peak MiB",
         title="usage ingestion through the CLI",
     )  # fmt: skip
     import tempfile

@@ -21,6 +21,14 @@ OCTOBER = {"period_start": "2026-10-01", "period_end": "2026-10-31", "currency":
 FORBIDDEN = {7, 250, 499, 730, 998}  # positions in the set whose terms refuse training
 
 
+def _days(period: dict[str, str]) -> tuple[int, int]:
+    from datetime import date
+
+    from ledger.dates import unix_day
+
+    return unix_day(date.fromisoformat(period["period_start"]), False), unix_day(date.fromisoformat(period["period_end"]), True)
+
+
 def _register_set(holder: httpx.Client, me: str, co_owner: str) -> list[int]:
     """1,000 works in batches of 200; the first is co-owned 70/30; five refuse training."""
     ids: list[int] = []
@@ -130,6 +138,34 @@ def test_model_revenue_pays_the_licensed_training_set(ledger: Ledger, server: Se
     work.mkdir()
     failed = [c for c in recompute_statement(ledger.w3, canonical(forged), [usage / "oct.csv"], work, ledger.settings.blocks_dir) if not c.ok]
     assert [c.name for c in failed] == ["model pools recomputed"] and ".models[0].excluded" in failed[0].detail
+
+    # A run reads its lines in pieces straight into the engine: pieces of one line, of two (a
+    # piece mixing currencies, pools and output lines) and of all at once give the same run.
+    usd = "\n".join([
+        f"HEAD,OCT-USD,{address},2026-10-01,2026-10-31,USD",
+        f"LINE,u1,model:{model},plan-basic,subscription,subscription,US,10,70001",
+        f"LINE,u2,{linked},gen-9,generation,pay_per_use,US,1,333",
+        f"LINE,u3,{unlinked},gen-8,generation,pay_per_use,US,1,4444",
+        "FOOT,3,74778",
+    ]) + "\n"  # fmt: skip
+    assert _upload(platform, usd.encode()).status_code == 201
+    from ledger.services import royalties
+
+    def run_in_pieces(size: int) -> list[royalties.RoyaltyRun]:
+        default = royalties.PIECE_LINES
+        royalties.PIECE_LINES = size
+        try:
+            return royalties.compute(ledger, *_days(OCTOBER), traced=True)
+        finally:
+            royalties.PIECE_LINES = default
+
+    whole = run_in_pieces(10**6)
+    assert [r.currency for r in whole] == ["JPY", "USD"] and whole[1].revenue == 74778
+    for size in (1, 2):
+        for a, b in zip(run_in_pieces(size), whole, strict=True):
+            assert (a.payees, a.work_totals, a.reports, a.pool_shares, a.revenue, a.platform_total) == (b.payees, b.work_totals, b.reports, b.pool_shares, b.revenue, b.platform_total)
+            assert a.traces is not None and b.traces is not None
+            assert all(getattr(a.traces, f).tolist() == getattr(b.traces, f).tolist() for f in ("payee", "work_id", "report", "amount"))
 
 
 def test_model_lines_nobody_could_be_paid_from_are_refused(ledger: Ledger, server: Server, holder: httpx.Client) -> None:

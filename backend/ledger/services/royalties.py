@@ -191,8 +191,9 @@ def effective_subjects(session: Session, pks: list[int]) -> tuple[set[int], set[
     return outputs, models
 
 
-def effective_pieces(session: Session, pks: list[int], size: int = PIECE_LINES) -> Iterator[LinePiece]:
-    """The effective lines of reports ``pks``, ``size`` at a time (streamed from the database)."""
+def effective_pieces(session: Session, pks: list[int], size: int | None = None) -> Iterator[LinePiece]:
+    """The effective lines of reports ``pks``, ``size`` (default ``PIECE_LINES``) at a time, streamed from the database."""
+    size = size or PIECE_LINES
     columns = (func.coalesce(UsageLine.output_id, NO_ID), func.coalesce(UsageLine.model_id, NO_ID), UsageLine.revenue, UsageLine.report_pk)
     for chunk in chunked(pks):
         result = session.connection().execute(_effective(chunk, *columns).execution_options(yield_per=size))
