@@ -9,7 +9,7 @@ import httpx
 import typer
 from rich.table import Table
 
-from ledger.cli.works import ApiKey, ApiUrl, _client, _expect, _get, _get_ok, console
+from ledger.cli.works import ApiKey, ApiUrl, _client, _expect, _get_ok, console
 
 app = typer.Typer(help="Royalty statements (closed periods).", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -141,20 +141,38 @@ def export(
     api_url: ApiUrl = "http://127.0.0.1:8000",
     api_key: ApiKey = "",
 ) -> None:
-    """Writes a statement to a file; the JSON document is checked against the statement id first."""
+    """Writes a statement to a file; the JSON document is checked against the statement id first.
+    The file is streamed to disk (a statement may run to millions of lines) and only renamed into
+    place once complete and, for JSON, once it hashes to the id."""
     if fmt == "json":
         if account:
             console.print("[red]the JSON document is the whole statement (its hash is the id); use csv, xlsx or pdf for one holder[/red]")
             raise typer.Exit(1)
-        resp = _get(api_url, api_key, f"/statements/{statement_id}/document")
+        path, params = f"/statements/{statement_id}/document", None
     else:
-        resp = _get(api_url, api_key, f"/statements/{statement_id}/export", {"format": fmt, **({"account": account} if account else {})})
-    _expect(resp, 200)
-    if fmt == "json" and "0x" + hashlib.sha256(resp.content).hexdigest() != statement_id.lower():
+        path, params = f"/statements/{statement_id}/export", {"format": fmt, **({"account": account} if account else {})}
+    partial = out.with_name(out.name + ".partial")
+    digest, size = hashlib.sha256(), 0
+    try:
+        with _client(api_url, api_key) as client, client.stream("GET", path, params=params, timeout=3600) as resp:
+            if resp.status_code != 200:
+                resp.read()
+                _expect(resp, 200)
+            with partial.open("wb") as fh:
+                for chunk in resp.iter_bytes(1 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    fh.write(chunk)
+    except httpx.HTTPError as exc:
+        partial.unlink(missing_ok=True)
+        console.print(f"[red]cannot read the statement from {api_url}: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    if fmt == "json" and "0x" + digest.hexdigest() != statement_id.lower():
+        partial.unlink(missing_ok=True)
         console.print("[red]the document does not hash to the statement id: not written[/red]")
         raise typer.Exit(1)
-    out.write_bytes(resp.content)
-    console.print(f"wrote {out} ({len(resp.content):,} bytes)" + (", SHA-256 = statement id" if fmt == "json" else ""))
+    partial.replace(out)
+    console.print(f"wrote {out} ({size:,} bytes)" + (", SHA-256 = statement id" if fmt == "json" else ""))
 
 
 @app.command("claim-all")

@@ -7,6 +7,7 @@ object. Each failure is a status a reader can show, never an exception that beco
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -34,7 +35,10 @@ class Document:
     raw: bytes | None = None
 
 
-def load_document(store: ContentStore, cid: str, max_bytes: int = MAX_DOCUMENT_BYTES, limits: JsonLimits = JsonLimits()) -> Document:
+def load_document(
+    store: ContentStore, cid: str, max_bytes: int = MAX_DOCUMENT_BYTES, limits: JsonLimits = JsonLimits(), parse: Callable[[bytes], Any] = json.loads
+) -> Document:
+    """``parse``: how the text becomes a value once bounded (a statement's lines are read into an array)."""
     if not is_cid(cid):
         return Document(DocumentStatus.invalid_cid)
     try:
@@ -47,7 +51,7 @@ def load_document(store: ContentStore, cid: str, max_bytes: int = MAX_DOCUMENT_B
         return Document(DocumentStatus.too_large)
     try:
         check_json_text(raw, limits)
-        value = json.loads(raw)
+        value = parse(raw)
     except (JsonShapeError, ValueError, RecursionError):
         return Document(DocumentStatus.not_json, raw=raw)
     if not isinstance(value, dict):

@@ -2,6 +2,7 @@
 lines, with amounts as exact decimal strings in the currency's major unit next to the integer
 minor units (never through a float)."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -73,19 +74,24 @@ class StatementView:
 
     @property
     def lines(self) -> list[Line]:
+        return list(self.iter_lines())
+
+    def iter_lines(self) -> Iterator[Line]:
         """Document lines are ``[entry, workId, report, amount]``; here with the entry's holder and
-        the report's facts spelled out."""
+        the report's facts spelled out, one at a time (a statement may have millions)."""
         entries, reports = self.doc["entries"], self.doc["reports"]
         wanted = None if self.account is None else {e["index"] for e in self.entries}
-        out = []
         for entry, work_id, report, amount in self.doc["lines"]:
             if wanted is not None and entry not in wanted:
                 continue
             e, r = entries[entry], reports[report]
-            out.append(
-                Line(e["account"], e["payout"], int(work_id), int(amount), r["platform"], r["reportId"], r["batchHash"], r["anchorTx"], bool(r.get("reversal")))
-            )
-        return out
+            yield Line(e["account"], e["payout"], int(work_id), int(amount), r["platform"], r["reportId"], r["batchHash"], r["anchorTx"], bool(r.get("reversal")))
+
+    def line_count(self) -> int:
+        if self.account is None:
+            return len(self.doc["lines"])
+        wanted = {e["index"] for e in self.entries}
+        return sum(1 for entry, _, _, _ in self.doc["lines"] if entry in wanted)
 
     def by_work(self) -> list[tuple[int, int]]:
         """(work, amount) of the view's lines, largest first."""

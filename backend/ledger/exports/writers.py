@@ -4,7 +4,8 @@ verify it."""
 
 import csv
 import io
-from collections.abc import Callable
+from itertools import chain
+from collections.abc import Callable, Iterable, Iterator
 
 from ledger.exports.pdf import Document
 from ledger.exports.view import ACCOUNT_COLUMNS, StatementView
@@ -15,32 +16,43 @@ LINE_HEADER = [
 ]  # fmt: skip
 #: A PDF is for reading: beyond this many table rows, export XLSX or CSV.
 PDF_MAX_ROWS = 10_000
+#: A worksheet holds 1,048,576 rows (the header is one): a larger statement is exported as CSV.
+XLSX_MAX_LINES = 1_048_575
+#: CSV rows written per chunk of the streamed response.
+CSV_CHUNK_ROWS = 10_000
 
 
-def _line_rows(view: StatementView) -> list[list[object]]:
-    return [
-        [x.account, x.payout, x.work_id, x.amount, view.major(x.amount), view.currency, x.platform, x.report_id, x.batch_hash, x.anchor_tx,
-         "reversal" if x.reversal else "usage", view.titles.get(x.work_id, "")]
-        for x in view.lines
-    ]
+def _line_rows(view: StatementView) -> Iterator[list[object]]:
+    for x in view.iter_lines():
+        yield [x.account, x.payout, x.work_id, x.amount, view.major(x.amount), view.currency, x.platform, x.report_id, x.batch_hash, x.anchor_tx,
+               "reversal" if x.reversal else "usage", view.titles.get(x.work_id, "")]  # fmt: skip
 
 
-def to_csv(view: StatementView) -> bytes:
+def to_csv(view: StatementView) -> Iterator[bytes]:
+    """Every traced line, streamed: a statement of millions of lines is written a chunk at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(LINE_HEADER)
-    writer.writerows(_line_rows(view))
-    return buffer.getvalue().encode()
+    for n, row in enumerate(_line_rows(view), 1):
+        writer.writerow(row)
+        if n % CSV_CHUNK_ROWS == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
 
 
-def to_xlsx(view: StatementView) -> bytes:
+def to_xlsx(view: StatementView) -> Iterator[bytes]:
     """Write-only workbook (flat memory for large statements). Minor units are integer cells
     (exact in Excel below 2^53, and amounts stay below 10^14); ``amount`` is the exact decimal text."""
     from openpyxl import Workbook
 
+    lines = view.line_count()
+    if lines > XLSX_MAX_LINES:
+        raise InvalidInput(f"{lines:,} lines do not fit a worksheet (at most {XLSX_MAX_LINES:,}); export csv, or one holder's xlsx")
     wb = Workbook(write_only=True)
 
-    def sheet(title: str, header: list[str], rows: list[list[object]]) -> None:
+    def sheet(title: str, header: list[str], rows: Iterable[list[object]]) -> None:
         ws = wb.create_sheet(title)
         ws.append(header)
         for row in rows:
@@ -66,11 +78,11 @@ def to_xlsx(view: StatementView) -> bytes:
     )  # fmt: skip
     out = io.BytesIO()
     wb.save(out)
-    return out.getvalue()
+    return iter([out.getvalue()])
 
 
-def to_pdf(view: StatementView) -> bytes:
-    rows = len(view.lines) if view.account else len(view.entries)
+def to_pdf(view: StatementView) -> Iterator[bytes]:
+    rows = view.line_count() if view.account else len(view.entries)
     if rows > PDF_MAX_ROWS:
         raise InvalidInput(f"{rows:,} rows are too many for a PDF (at most {PDF_MAX_ROWS:,}); export xlsx or csv, or one holder's PDF")
     doc = Document(f"Royalty statement {view.statement_id}")
@@ -114,18 +126,22 @@ def to_pdf(view: StatementView) -> bytes:
         "Verify this statement without trusting its issuer: fetch the document by its CID (or GET /statements/<id>/document), check "
         "that its SHA-256 is the statement id, and run `ledger statements verify <document>` against any RPC endpoint of the chain."
     )
-    return doc.output()
+    return iter([doc.output()])
 
 
-#: format -> (writer, media type, file extension)
-FORMATS: dict[str, tuple[Callable[[StatementView], bytes], str, str]] = {
+#: format -> (writer, media type, file extension). A writer checks what it can before its first
+#: chunk (an error then is a 4xx); CSV is streamed, the others are built whole.
+FORMATS: dict[str, tuple[Callable[[StatementView], Iterator[bytes]], str, str]] = {
     "csv": (to_csv, "text/csv", "csv"),
     "xlsx": (to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
     "pdf": (to_pdf, "application/pdf", "pdf"),
 }
 
 
-def render(fmt: str, view: StatementView) -> bytes:
+def render(fmt: str, view: StatementView) -> Iterator[bytes]:
+    """The file in chunks; refusals (too many rows for the format) are raised here, before any chunk."""
     if fmt not in FORMATS:
         raise InvalidInput(f"format {fmt!r} is not one of {sorted(FORMATS)} (the JSON document is GET /statements/<id>/document)")
-    return FORMATS[fmt][0](view)
+    chunks = FORMATS[fmt][0](view)
+    first = next(chunks, b"")
+    return chain([first], chunks)

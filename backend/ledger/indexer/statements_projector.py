@@ -19,6 +19,7 @@ from ledger.models import (
     Advance, IndexerIncident, Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow, StatementReserve, UsageAnchorRecord, UsageReport,
 )  # fmt: skip
 from ledger.models.statements import STATEMENT_SCHEMAS
+from ledger.content.statement_document import parse_statement
 
 log = logging.getLogger(__name__)
 #: A statement of 3.5 million traced lines is about 100 MiB; its hash is checked before it is parsed.
@@ -32,7 +33,7 @@ def _restore(session: Session, store: ContentStore, statement_id: str, args: dic
     logged), never guessed."""
     st = args["statement"]
     cid, root = st["documentCid"], HexBytes(st["root"]).to_0x_hex()
-    loaded = load_document(store, cid, max_bytes=MAX_STATEMENT_BYTES, limits=JsonLimits(max_depth=16))
+    loaded = load_document(store, cid, max_bytes=MAX_STATEMENT_BYTES, limits=JsonLimits(max_depth=16), parse=parse_statement)
     raw = loaded.raw
     doc = loaded.value if raw is not None and "0x" + hashlib.sha256(raw).hexdigest() == statement_id else None
     if raw is None:  # normal where the documents are elsewhere (a verifier's own database): said quietly

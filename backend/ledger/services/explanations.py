@@ -16,7 +16,6 @@ since (a correction of a line anchored after the statement), and the statement s
 published.
 """
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from ledger.runtime import Ledger
 from ledger.services import royalties, statements
 from ledger.services.errors import NotFound
 from ledger.services.model_pools import PoolCheck
+from ledger.content.statement_document import parse_statement
 
 MAX_DEPTH = 3
 TOP_LINES = 10
@@ -105,7 +105,7 @@ def explain(
     statements.readable_account(key, account)  # 422 for no address, 403 for another holder's amounts
     account = to_checksum_address(account)
     row = statements.get(ledger, statement_id)
-    doc = json.loads(statements.document(ledger, statement_id))
+    doc = parse_statement(statements.document(ledger, statement_id))
     entries = [e for e in doc["entries"] if e["account"] == account]
     if not entries:
         raise NotFound(f"{account} has no entry in statement {row.statement_id}")

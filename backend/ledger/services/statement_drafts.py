@@ -10,7 +10,6 @@ every statement of the previous period in the currency (its adjustments included
 (earned), per work and per platform (revenue), largest movers first.
 """
 
-import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from ledger.models import ApiKey, Statement, StatementDraft
 from ledger.runtime import Ledger
 from ledger.services import statements
 from ledger.services.errors import Conflict, InvalidInput, NotFound
+from ledger.content.statement_document import parse_statement
 
 MAX_REVIEW_ROWS = 1000  # per dimension; the counts say how many moved in all
 
@@ -64,8 +64,12 @@ def get_draft(ledger: Ledger, draft_id: str) -> StatementDraft:
     return row
 
 
+def document_bytes(ledger: Ledger, row: StatementDraft) -> bytes:
+    return ledger.store.get(row.document_cid)
+
+
 def document(ledger: Ledger, row: StatementDraft) -> dict[str, Any]:
-    return dict(json.loads(ledger.store.get(row.document_cid)))
+    return parse_statement(document_bytes(ledger, row))
 
 
 def list_drafts(ledger: Ledger, status: str | None = None) -> list[StatementDraft]:
@@ -139,7 +143,7 @@ def review(ledger: Ledger, draft_id: str) -> Review:
     prev_p: dict[str, int] = defaultdict(int)
     prev_totals = {"revenue": 0, "platform": 0, "holders": 0}
     for st in earlier:
-        pdoc = json.loads(statements.document(ledger, st.statement_id))
+        pdoc = parse_statement(statements.document(ledger, st.statement_id))
         for acc, parts in zip((prev_h, prev_w, prev_p), _amounts(pdoc)):
             for k, v in parts.items():
                 acc[k] += v

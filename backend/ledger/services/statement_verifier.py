@@ -48,6 +48,7 @@ from ledger.services.model_pools import PoolCheck
 from ledger.services.statements import model_pools_document
 from ledger.services.usage import resolve_lines, store_lines
 from ledger.services.usage_format import Header, ReportLine, ReportReader, records_from_csv
+from ledger.content.statement_document import lines_array, parse_statement
 
 
 
@@ -63,7 +64,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
     doc: dict[str, Any] = {}
 
     def parse() -> tuple[bool, str]:
-        doc.update(json.loads(raw))
+        doc.update(parse_statement(raw))
         return doc.get("schema") in STATEMENT_SCHEMAS, f"schema {doc.get('schema')!r}"
 
     if not c.check("document format", parse):
@@ -89,7 +90,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
                 return False, f"entries {wrong[:5]} declare a cumulative amount below what they pay, or a salt that is not 32 bytes"
             if previous is None:
                 return True, "every cumulative amount covers its entry (give --previous to check them against the statement before)"
-            prev = json.loads(previous)
+            prev = parse_statement(previous)
             same_book = prev.get("currency") == doc["currency"] and (prev.get("settlement") or {}).get("token") == (doc.get("settlement") or {}).get("token")
             if not same_book or not all("cumulative" in e for e in prev["entries"]):
                 return True, "the previous statement is of another settlement: cumulative amounts checked against their entries only"
@@ -291,7 +292,7 @@ def verify_statement(w3: Web3, raw: bytes, statement_id: str | None = None, prev
             held_before = bool(releases or kept)
             ok = not ((brought or held_before) and source is None)
             return ok, f"from {source or 'no statement (the first in its currency)'}; {len(brought)} balance(s) and {len(releases) + len(kept)} reserve(s) brought forward"
-        prev = json.loads(previous)
+        prev = parse_statement(previous)
         if "0x" + hashlib.sha256(previous).hexdigest() != source:
             return False, f"the earlier document given is not {source}"
         carried = {b["account"]: int(b["carriedForward"]) for b in prev.get("balances", []) if int(b["carriedForward"])}
@@ -524,7 +525,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
     models' training-set lists: ``blocks`` is a content store holding them (e.g. a copy of the
     ledger's); each list is checked against the Merkle root on chain before it counts."""
     c = Checks()
-    doc: dict[str, Any] = json.loads(raw)
+    doc: dict[str, Any] = parse_statement(raw)
     one_creator = int(doc.get("modelPools", {}).get("oneCreatorShareBps", DEFAULT_ONE_CREATOR_SHARE_BPS))
     parsed: dict[str, _UsageFile] = {}
     for path in usage_files:
@@ -601,7 +602,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
             for r in doc.get("escrowReleases", []):  # take out what was released
                 before_escrow[(r["account"], r["payout"])] -= int(r["amount"])
             # Lines as arrays, entries as the run's payee numbers: millions of lines without a Python list each.
-            theirs = np.array(doc["lines"], dtype=np.int64).reshape(-1, 4)
+            theirs = lines_array(doc["lines"]).copy()
             if len(theirs) and (theirs[:, 0].min() < 0 or theirs[:, 0].max() >= len(doc_keys)):
                 return False, "a line names an entry the statement does not have"
             with_lines = {doc_keys[e] for e in np.unique(theirs[:, 0]).tolist()}

@@ -39,6 +39,7 @@ import os
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -70,6 +71,7 @@ from ledger.services import royalties, statement_escrow
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.keys import custodial_signer, ensure_onchain_account
 from ledger.services.signing import SignatureRequired, execute
+from ledger.content.statement_document import parse_statement
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -720,15 +722,15 @@ def readable_account(key: ApiKey, account: str | None) -> str | None:
     return account
 
 
-def export(ledger: Ledger, statement_id: str, fmt: str, account: str | None = None) -> tuple[bytes, str, str]:
-    """The statement (or one holder's extract) as CSV, XLSX or PDF: (content, media type, file name)."""
+def export(ledger: Ledger, statement_id: str, fmt: str, account: str | None = None) -> tuple[Iterator[bytes], str, str]:
+    """The statement (or one holder's extract) as CSV, XLSX or PDF: (content in chunks, media type, file name)."""
     row = get(ledger, statement_id)
     holder = None
     if account is not None:
         if not is_address(account):
             raise InvalidInput(f"not an Ethereum address: {account!r}")
         holder = to_checksum_address(account)
-    doc = json.loads(document(ledger, statement_id))
+    doc = parse_statement(document(ledger, statement_id))
     view = StatementView(doc, row.statement_id, row.document_cid, row.publish_tx, holder)
     view = replace(view, titles=work_titles(ledger, view.work_ids))
     if holder is not None and fmt == "pdf":  # the holder's months in this currency, up to this statement's period
@@ -824,7 +826,7 @@ def earnings(ledger: Ledger, account: str, up_to: Statement | None = None) -> li
     months: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     works: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for st, indexes in mine.values():
-        doc = json.loads(document(ledger, st.statement_id))
+        doc = parse_statement(document(ledger, st.statement_id))
         month = iso_day(st.period_start)[:7]
         for entry, work, _, amount in doc["lines"]:
             if entry in indexes:

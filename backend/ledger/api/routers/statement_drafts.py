@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from ledger.api.deps import LedgerDep, require
@@ -88,10 +88,11 @@ def get_draft(draft_id: DraftId, _: Books, ledger: LedgerDep) -> DraftOut:
     return _out(ledger, svc.get_draft(ledger, draft_id))
 
 
-@router.get("/{draft_id}/document")
-def draft_document(draft_id: DraftId, _: Books, ledger: LedgerDep) -> dict[str, Any]:
-    """The draft's full statement document (the same shape a published statement has)."""
-    return svc.document(ledger, svc.get_draft(ledger, draft_id))
+@router.get("/{draft_id}/document", response_class=Response, responses={200: {"content": {"application/json": {}}}})
+def draft_document(draft_id: DraftId, _: Books, ledger: LedgerDep) -> Response:
+    """The draft's full statement document (the same shape a published statement has), as the
+    canonical bytes the draft id hashes."""
+    return Response(svc.document_bytes(ledger, svc.get_draft(ledger, draft_id)), media_type="application/json")
 
 
 @router.get("/{draft_id}/review", response_model=ReviewOut)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import Day, LedgerDep, current_key, require
@@ -230,8 +230,8 @@ def export(
     account = svc.readable_account(key, account)
     if account == "":
         raise Forbidden("amounts are private: a key without an account has no extract; the whole statement is for accountants, admins and auditors")
-    content, media_type, filename = svc.export(ledger, statement_id, format, account)
-    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    chunks, media_type, filename = svc.export(ledger, statement_id, format, account)
+    return StreamingResponse(chunks, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.get("/{statement_id}/entries/{account}", response_model=list[EntryOut])

@@ -1,0 +1,106 @@
+"""Reading a statement document whose lines run to millions.
+
+A statement's ``lines`` (``[[entry, workId, report, amount], ...]``) are most of its bytes: a
+period over 100,000 works of three owners each, in 12 reports, has about 3.5M of them, a 96 MiB
+document. Parsed by ``json`` they become 3.5M Python lists (about 600 MiB); here they are read
+straight from the canonical text into one int64 array (112 MiB), and the rest of the document
+is parsed as usual. ``StatementLines`` still iterates like the list of lists, one chunk at a
+time, so code written for ``json.loads`` works unchanged.
+
+Only the shape the ledger writes takes the fast path (one ``"lines":[`` in the text, each line
+four integers as canonical JSON writes them, none above 18 digits); anything else is parsed by
+``json`` whole, exactly as before, so a document that is not canonical is judged as it always was.
+"""
+
+import json
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+import numpy as np
+
+_KEY = b'"lines":['
+_NUMBER_PARTS = b"0123456789-"
+_BRACKETS = bytes.maketrans(b"[]", b"  ")
+#: A minus not opening a number, a minus before 0 or a non-digit, a leading zero, 19 digits, or
+#: a number missing (numpy would read it as something).
+_NOT_CANONICAL = re.compile(rb"[^\[,]-|-[^1-9]|[\[,]-?0\d|\d{19}|\[,|,,|,\]")
+_ITER_CHUNK = 65_536
+
+
+class StatementLines(Sequence[list[int]]):
+    """A statement's lines as an (n, 4) int64 array that reads like ``json``'s list of lists."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array.reshape(-1, 4)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @overload
+    def __getitem__(self, i: int) -> list[int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> "StatementLines": ...
+    def __getitem__(self, i: int | slice) -> "list[int] | StatementLines":
+        if isinstance(i, slice):
+            return StatementLines(self.array[i])
+        return [int(v) for v in self.array[i]]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for lo in range(0, len(self.array), _ITER_CHUNK):
+            yield from self.array[lo : lo + _ITER_CHUNK].tolist()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StatementLines):
+            return self.array.shape == other.array.shape and bool((self.array == other.array).all())
+        if isinstance(other, list):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def lines_array(lines: Sequence[Any]) -> np.ndarray:
+    """(n, 4) int64 array of a document's lines, however they were parsed."""
+    if isinstance(lines, StatementLines):
+        return lines.array
+    return np.array(lines, dtype=np.int64).reshape(-1, 4)
+
+
+def parse_statement(raw: bytes) -> dict[str, Any]:
+    """``json.loads(raw)``, with the top-level ``lines`` as ``StatementLines`` when the document
+    has the canonical shape; raises what ``json.loads`` raises on what is not JSON."""
+    at = raw.find(_KEY)
+    if at < 0 or raw.find(_KEY, at + 1) >= 0:
+        return json.loads(raw)
+    start = at + len(_KEY) - 1
+    end = start + 2 if raw.startswith(b"[]", start) else raw.find(b"]]", start) + 2
+    if end < start + 2:
+        return json.loads(raw)
+    array = _lines(raw[start:end])
+    if array is None:
+        return json.loads(raw)
+    doc = json.loads(raw[:start] + b"[]" + raw[end:])
+    if not isinstance(doc, dict) or doc.get("lines") != []:  # the key was not the top level's
+        return json.loads(raw)
+    doc["lines"] = StatementLines(array)
+    return doc
+
+
+def _lines(body: bytes) -> np.ndarray | None:
+    """The lines as an (n, 4) array, or None if ``body`` is not ``[[a,b,c,d],...]`` of canonical integers."""
+    skeleton = body.translate(None, _NUMBER_PARTS)
+    n = skeleton.count(b"[") - 1
+    expected = b"[]" if n == 0 else b"[" + b"[,,,]," * (n - 1) + b"[,,,]]"
+    if skeleton != expected or _NOT_CANONICAL.search(body):
+        return None
+    if n == 0:
+        return np.zeros((0, 4), dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warns, and stops, where a number cannot be read
+        try:
+            values = np.fromstring(body.translate(_BRACKETS), dtype=np.int64, sep=",")
+        except (ValueError, DeprecationWarning):
+            return None
+    return values.reshape(n, 4) if len(values) == 4 * n else None
