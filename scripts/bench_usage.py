@@ -174,6 +174,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", default="100000,1000000", help="comma-separated report sizes")
     parser.add_argument("--postgres", default=None, help="a PostgreSQL server URL: also run there (database ledger_bench_usage)")
+    parser.add_argument("--no-sqlite", action="store_true", help="only the PostgreSQL runs")
     parser.add_argument("--close-up-to", type=int, default=1_000_000, help="royalty run and period close for reports up to this size")
     args = parser.parse_args()
     console = Console(width=160)
@@ -189,7 +190,7 @@ def main() -> None:
             body = Path(tmp) / "body.csv"
             total = _body(body, lines)
             for database, url in (("sqlite", None), ("postgresql", args.postgres)):
-                if database == "postgresql" and url is None:
+                if (database == "postgresql" and url is None) or (database == "sqlite" and args.no_sqlite):
                     continue
                 target = fresh_postgres_database(url, "ledger_bench_usage") if url else None
                 table.add_row(*_run(database, target, body, lines, total, lines <= args.close_up_to, console))

@@ -240,6 +240,14 @@ def test_statement_lines_are_written_canonically(rows: list[tuple[int, int, int,
     doc = {"entries": [{"index": 0, "lines": 3}], "reports": [{"lines": 2}], "root": "0x00", "zeta": None}
     expected = canonical({**doc, "lines": [list(r) for r in rows]})
     assert canonical_with_lines(doc, lines_json(Traces(*cols))) == expected
+    from ledger.services import statements
+
+    default = statements._LINES_CHUNK
+    statements._LINES_CHUNK = 2  # many pieces, each joined to the next by one comma
+    try:
+        assert canonical_with_lines(doc, lines_json(Traces(*cols))) == expected
+    finally:
+        statements._LINES_CHUNK = default
 
 
 @settings(max_examples=150, deadline=None)

@@ -4,9 +4,11 @@ canonical shape, and ``json``'s own answer for anything else."""
 import json
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.content import statement_document
 from ledger.content.statement_document import StatementLines, lines_array, parse_statement
 from ledger.services.statements import canonical, canonical_with_lines
 
@@ -30,6 +32,12 @@ def test_canonical_lines_read_into_an_array_equal_json(lines: list[tuple[int, in
     assert lines_array(fast["lines"]).tolist() == lines_array(slow["lines"]).tolist() == [list(x) for x in lines]
     if lines:
         assert fast["lines"][len(lines) - 1] == list(lines[-1]) and fast["lines"][1:] == slow["lines"][1:]
+    default = statement_document._PARSE_CHUNK
+    statement_document._PARSE_CHUNK = 7  # a chunk of about one line: every cut between lines is taken
+    try:
+        assert parse_statement(raw)["lines"] == slow["lines"]
+    finally:
+        statement_document._PARSE_CHUNK = default
 
 
 ODD_LINES = [
@@ -39,8 +47,9 @@ ODD_LINES = [
 ]  # fmt: skip
 
 
-def test_anything_but_canonical_lines_is_parsed_by_json_whole() -> None:
-    for body in ODD_LINES:
+def test_anything_but_canonical_lines_is_parsed_by_json_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    for body, chunk in ((b, c) for b in ODD_LINES for c in (7, 1 << 20)):
+        monkeypatch.setattr(statement_document, "_PARSE_CHUNK", chunk)
         raw = b'{"entries":[],"lines":' + body + b',"root":"0x00"}'
         try:
             expected = json.loads(raw)

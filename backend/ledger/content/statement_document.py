@@ -78,7 +78,7 @@ def parse_statement(raw: bytes) -> dict[str, Any]:
     end = start + 2 if raw.startswith(b"[]", start) else raw.find(b"]]", start) + 2
     if end < start + 2:
         return json.loads(raw)
-    array = _lines(raw[start:end])
+    array = _lines(raw, start, end)
     if array is None:
         return json.loads(raw)
     doc = json.loads(raw[:start] + b"[]" + raw[end:])
@@ -88,19 +88,37 @@ def parse_statement(raw: bytes) -> dict[str, Any]:
     return doc
 
 
-def _lines(body: bytes) -> np.ndarray | None:
-    """The lines as an (n, 4) array, or None if ``body`` is not ``[[a,b,c,d],...]`` of canonical integers."""
-    skeleton = body.translate(None, _NUMBER_PARTS)
-    n = skeleton.count(b"[") - 1
-    expected = b"[]" if n == 0 else b"[" + b"[,,,]," * (n - 1) + b"[,,,]]"
-    if skeleton != expected or _NOT_CANONICAL.search(body):
+#: Bytes of the lines' text turned into numbers at a time: a chunk's copies stay small beside the array.
+_PARSE_CHUNK = 8 << 20
+
+
+def _lines(raw: bytes, start: int, end: int) -> np.ndarray | None:
+    """The lines ``raw[start:end]`` as an (n, 4) array, or None if they are not ``[[a,b,c,d],...]``
+    of canonical integers. Read a few MiB at a time, cut between two lines, so a document of
+    millions of lines costs its array and one chunk."""
+    if end - start == 2:
+        return np.zeros((0, 4), dtype=np.int64) if raw[start:end] == b"[]" else None
+    if raw[start : start + 2] != b"[[" or raw[end - 2 : end] != b"]]":
         return None
-    if n == 0:
-        return np.zeros((0, 4), dtype=np.int64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # numpy warns, and stops, where a number cannot be read
-        try:
-            values = np.fromstring(body.translate(_BRACKETS), dtype=np.int64, sep=",")
-        except (ValueError, DeprecationWarning):
+    n = raw.count(b"[", start + 1, end)
+    out = np.empty((n, 4), dtype=np.int64)
+    lo, row = start + 1, 0  # each chunk: "[a,b,c,d],...,[a,b,c,d]", without the outer brackets
+    while lo < end - 1:
+        hi = raw.find(b"],[", min(lo + _PARSE_CHUNK, end - 1), end - 1)
+        hi = end - 1 if hi < 0 else hi + 1
+        chunk = raw[lo:hi]
+        k = chunk.count(b"[")
+        if row + k > n or chunk.translate(None, _NUMBER_PARTS) != b"[,,,]," * (k - 1) + b"[,,,]" or _NOT_CANONICAL.search(chunk):
             return None
-    return values.reshape(n, 4) if len(values) == 4 * n else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warns, and stops, where a number cannot be read
+            try:
+                values = np.fromstring(chunk.translate(_BRACKETS), dtype=np.int64, sep=",")
+            except (ValueError, DeprecationWarning):
+                return None
+        if len(values) != 4 * k:
+            return None
+        out[row : row + k] = values.reshape(k, 4)
+        row += k
+        lo = hi + 1  # past the comma between two lines
+    return out if row == n else None

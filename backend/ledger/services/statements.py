@@ -93,24 +93,29 @@ _LINES_SLOT = "@lines@"
 _LINES_CHUNK = 100_000
 
 
-def lines_json(traces: royalties.Traces) -> str:
-    """``[[entry, workId, report, amount], ...]`` exactly as ``canonical`` writes it, from the arrays
-    in chunks: millions of lines never become millions of Python lists."""
+def lines_json(traces: royalties.Traces) -> list[bytes]:
+    """``[[entry, workId, report, amount], ...]`` exactly as ``canonical`` writes it, in pieces
+    (joined, they are the JSON), from the arrays in chunks: millions of lines never become
+    millions of Python lists, nor one string beside the document."""
     cols = (traces.payee, traces.work_id, traces.report, traces.amount)
-    parts = []
+    parts = [b"["]
     for lo in range(0, len(traces), _LINES_CHUNK):
         rows = zip(*(c[lo : lo + _LINES_CHUNK].tolist() for c in cols))
-        parts.append(",".join(f"[{a},{b},{c},{d}]" for a, b, c, d in rows))
-    return "[" + ",".join(parts) + "]"
+        parts.append((b"," if lo else b"") + ",".join(f"[{a},{b},{c},{d}]" for a, b, c, d in rows).encode())
+    parts.append(b"]")
+    return parts
 
 
-def canonical_with_lines(doc: dict[str, Any], lines: str) -> bytes:
-    """``canonical({**doc, "lines": <the lines>})`` with the lines already written as JSON."""
-    text = canonical({**doc, "lines": _LINES_SLOT}).decode()
-    slot = f'"lines":"{_LINES_SLOT}"'
-    if text.count(slot) != 1:
+def canonical_with_lines(doc: dict[str, Any], lines: list[bytes] | str) -> bytes:
+    """``canonical({**doc, "lines": <the lines>})`` with the lines already written as JSON (one
+    string, or the pieces ``lines_json`` gives), joined once into the document."""
+    head = canonical({**doc, "lines": _LINES_SLOT})
+    slot = f'"lines":"{_LINES_SLOT}"'.encode()
+    if head.count(slot) != 1:
         raise RuntimeError("the statement document has no single place for its lines")
-    return text.replace(slot, f'"lines":{lines}').encode()
+    at = head.index(slot)
+    pieces = [lines.encode()] if isinstance(lines, str) else lines
+    return b"".join([head[:at], b'"lines":', *pieces, head[at + len(slot) :]])
 
 
 @dataclass(frozen=True)
