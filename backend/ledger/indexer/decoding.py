@@ -6,7 +6,7 @@ by component name, addresses checksummed, exactly as the projectors expect.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from eth_abi import decode
 from eth_utils import event_abi_to_log_topic, keccak
@@ -22,8 +22,7 @@ _DYNAMIC = ("string", "bytes")
 _checksum = checksum  # EIP-55, cached: one implementation with the records' (keccak in C)
 
 
-@dataclass(frozen=True)
-class DecodedEvent:
+class DecodedEvent(NamedTuple):
     contract: str
     name: str
     args: dict[str, Any]
@@ -144,7 +143,10 @@ class EventDecoder:
         if spec is None:
             return None
         if topic0 == self._work_registered and spec.contract == "WorkRegistry":
-            return DecodedEvent(spec.contract, spec.name, decode_work_registered([bytes(t) for t in log["topics"]], bytes(log["data"])))
+            topics, data = log["topics"], log["data"]  # bytes from the runner; HexBytes from web3's receipts
+            if type(data) is not bytes:
+                topics, data = [bytes(t) for t in topics], bytes(data)
+            return DecodedEvent(spec.contract, spec.name, decode_work_registered(topics, data))
         args: dict[str, Any] = {}
         for topic, item in zip(log["topics"][1:], spec.indexed):
             t = canonical_type(item)
