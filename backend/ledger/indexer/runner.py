@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import requests
+import httpx
 from hexbytes import HexBytes
 from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, select
@@ -106,7 +106,7 @@ class Indexer:
         self._lock = threading.Lock()  # the API's poller and request handlers both call sync()
         self._across = ProcessLock(engine, "indexer")  # and so do other API workers, `ledger index`...
         self._synced_to = -1  # the block this process last saw projected (a rebuild here resets it)
-        self._http: requests.Session | None = None
+        self._http: httpx.Client | None = None
 
     def _timestamp(self, block: int) -> int:
         if block not in self._timestamps:
@@ -166,10 +166,10 @@ class Indexer:
         if not isinstance(provider, HTTPProvider):
             return dict(provider.make_request(method, params))  # type: ignore[arg-type]
         if self._http is None:
-            self._http = requests.Session()
+            timeout = dict(provider.get_request_kwargs()).get("timeout", 30)
+            self._http = httpx.Client(headers=dict(provider.get_request_headers()), timeout=max(timeout) if isinstance(timeout, tuple) else timeout)
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-        kwargs = {"headers": dict(provider.get_request_headers()), **dict(provider.get_request_kwargs())}  # the provider's timeout and headers
-        resp = self._http.post(str(provider.endpoint_uri), data=body, **kwargs)
+        resp = self._http.post(str(provider.endpoint_uri), content=body)
         resp.raise_for_status()
         answer: dict[str, Any] = json.loads(resp.content)
         return answer
