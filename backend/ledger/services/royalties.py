@@ -202,17 +202,6 @@ def effective_pieces(session: Session, pks: list[int], size: int | None = None) 
             yield LinePiece(*(np.ascontiguousarray(flat[:, i]) for i in range(4)))
 
 
-def effective_lines(session: Session, period_start: int, period_end: int, currency: str | None = None, reports: set[int] | None = None) -> list[Usage]:
-    """Every line a run counts, as objects (tests and small periods; runs read ``effective_pieces``)."""
-    pks = counted_reports(session, period_start, period_end, currency, reports)
-    cur = {int(r.id): r.currency for chunk in chunked(pks) for r in session.exec(select(UsageReport).where(col(UsageReport.id).in_(chunk)))}  # type: ignore[arg-type]
-    return [
-        Usage(None if o == NO_ID else o, None if m == NO_ID else m, r, cur[pk], pk)
-        for piece in effective_pieces(session, pks)
-        for o, m, r, pk in zip(*(a.tolist() for a in piece))
-    ]
-
-
 def reversed_lines(session: Session, reports: set[int], paid: set[int] | None = None) -> list[Usage]:
     """The lines a statement paid (in the reports
     ``paid``; default: every report a statement settled) that anchored lines of ``reports``
