@@ -4,7 +4,8 @@ Starts its own anvil, registers works through the ledger (batches of 200, so mos
 WorkRegistered, the busiest projector), then rebuilds the projection into a fresh SQLite
 database from the chain's events and prints events per second (median of three rebuilds).
 Issue 14 measured about 900 events/s before batching block timestamps and writing a new work's
-first owner version without a flush and a query per event; its target is 20,000.
+first owner version without a flush and a query per event; its target is 20,000. To compare with
+older code, run this script from a worktree of it (PYTHONPATH=<worktree>/backend), alternating.
 
     .venv/bin/python scripts/bench_indexer.py [--works 6000]
 """
