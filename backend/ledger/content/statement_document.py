@@ -13,7 +13,6 @@ four integers as canonical JSON writes them, none above 18 digits); anything els
 """
 
 import json
-import re
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
@@ -23,9 +22,12 @@ import numpy as np
 _KEY = b'"lines":['
 _NUMBER_PARTS = b"0123456789-"
 _BRACKETS = bytes.maketrans(b"[]", b"  ")
-#: A minus not opening a number, a minus before 0 or a non-digit, a leading zero, 19 digits, or
-#: a number missing (numpy would read it as something).
-_NOT_CANONICAL = re.compile(rb"[^\[,]-|-[^1-9]|[\[,]-?0\d|\d{19}|\[,|,,|,\]")
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[np.frombuffer(b"0123456789", dtype=np.uint8)] = True
+_NONZERO = np.zeros(256, dtype=bool)
+_NONZERO[np.frombuffer(b"123456789", dtype=np.uint8)] = True
+_OPENS = np.zeros(256, dtype=bool)  # what may come before a number
+_OPENS[np.frombuffer(b"[,", dtype=np.uint8)] = True
 _ITER_CHUNK = 65_536
 
 
@@ -108,7 +110,7 @@ def _lines(raw: bytes, start: int, end: int) -> np.ndarray | None:
         hi = end - 1 if hi < 0 else hi + 1
         chunk = raw[lo:hi]
         k = chunk.count(b"[")
-        if row + k > n or chunk.translate(None, _NUMBER_PARTS) != b"[,,,]," * (k - 1) + b"[,,,]" or _NOT_CANONICAL.search(chunk):
+        if row + k > n or chunk.translate(None, _NUMBER_PARTS) != b"[,,,]," * (k - 1) + b"[,,,]" or not _canonical_numbers(chunk):
             return None
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # numpy warns, and stops, where a number cannot be read
@@ -122,3 +124,23 @@ def _lines(raw: bytes, start: int, end: int) -> np.ndarray | None:
         row += k
         lo = hi + 1  # past the comma between two lines
     return out if row == n else None
+
+
+def _canonical_numbers(chunk: bytes) -> bool:
+    """Every number of a chunk whose brackets and commas are in place is written as canonical JSON
+    writes an integer: present, a minus only in front and only before 1-9, no leading zero, at
+    most 18 digits (so it fits int64). Vectorised: a regular expression took 3 s on 96 MiB."""
+    if b"[," in chunk or b",," in chunk or b",]" in chunk:
+        return False
+    b = np.frombuffer(chunk, dtype=np.uint8)
+    minus = np.flatnonzero(b == ord("-"))
+    if len(minus) and not (_OPENS[b[minus - 1]].all() and _NONZERO[b[minus + 1]].all()):
+        return False
+    digit = _DIGIT[b]
+    zero = np.flatnonzero(b == ord("0"))
+    zero = zero[zero + 1 < len(b)]
+    if (~digit[zero - 1] & digit[zero + 1]).any():  # a 0 opening a number and followed by a digit
+        return False
+    edges = np.flatnonzero(np.diff(digit.astype(np.int8)))  # where runs of digits start and end: a chunk
+    runs = edges[1::2] - edges[0::2]  # opens with "[" and closes with "]", so runs alternate start, end
+    return not len(runs) or int(runs.max()) <= 18
