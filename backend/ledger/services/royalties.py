@@ -331,8 +331,8 @@ class Built:
         out_keys, out_values, model_keys, model_values = self._lookup
         dense = np.empty(len(piece.revenue), dtype=np.int64)
         by_model = piece.model_id != NO_ID
-        dense[~by_model] = _find(out_keys, out_values, piece.output_id[~by_model], "output")
-        dense[by_model] = _find(model_keys, model_values, piece.model_id[by_model], "model")
+        dense[~by_model] = _find(out_keys, out_values, piece.output_id[~by_model], "an output")
+        dense[by_model] = _find(model_keys, model_values, piece.model_id[by_model], "a model")
         return dense
 
 
@@ -340,7 +340,7 @@ def _find(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray, what: str) -
     """``values`` at the positions of ``wanted`` in the sorted ``keys``, every one of which must be there."""
     at = np.searchsorted(keys, wanted)
     if len(wanted) and (at.max() >= len(keys) or (keys[at] != wanted).any()):
-        raise RuntimeError(f"a usage line names an {what} the run's facts do not have")
+        raise RuntimeError(f"a usage line names {what} the run's facts do not have")
     return values[at]
 
 
@@ -470,7 +470,7 @@ class _Part:
         self.pool_cells = np.zeros((len(pks), len(built.pool_index), 3), dtype=np.int64)  # lines, revenue, pool
 
     def add(self, piece: LinePiece) -> None:
-        g = np.searchsorted(self._pks, piece.report_pk)
+        g = _find(self._pks, np.arange(len(self._pks), dtype=np.int64), piece.report_pk, "a report")
         dense = self.built.dense_of(piece)
         tag = np.zeros(len(g), dtype=np.int64)
         if len(self._held_outputs):
