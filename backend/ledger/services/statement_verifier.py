@@ -34,7 +34,7 @@ from ledger.chain.compiler import compile_contract
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.codes import currency_exponent, minor_unit_text
 from ledger.content.store import LocalBlockStore
-from ledger.db import init_db, make_engine, session_scope
+from ledger.db import init_db, larger_cache, make_engine, session_scope
 from ledger.indexer.runner import Indexer
 from ledger.models import UsageReport
 from ledger.models.statements import STATEMENT_SCHEMAS
@@ -556,7 +556,7 @@ def recompute_statement(w3: Web3, raw: bytes, usage_files: list[Path], workdir: 
         def load() -> tuple[bool, str]:
             context = 0
             pools = PoolCheck(engine, one_creator)
-            with session_scope(engine) as s:
+            with session_scope(engine) as s, larger_cache(s):  # millions of lines: as the import does
                 for batch_hash in _replaced_first(parsed, [r["batchHash"] for r in doc["reports"]]):
                     found = parsed[batch_hash]
                     header = found.header
