@@ -12,6 +12,7 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from ledger.content.documents import load_document
+from ledger.content.statement_document import parse_statement
 from ledger.content.store import ContentStore
 from ledger.jsonshape import JsonLimits
 from ledger.accounting.coverage import Anchor, Window, coverage
@@ -19,7 +20,6 @@ from ledger.models import (
     Advance, IndexerIncident, Statement, StatementBalance, StatementClaim, StatementEntry, StatementEscrow, StatementReserve, UsageAnchorRecord, UsageReport,
 )  # fmt: skip
 from ledger.models.statements import STATEMENT_SCHEMAS
-from ledger.content.statement_document import parse_statement
 
 log = logging.getLogger(__name__)
 #: A statement of 3.5 million traced lines is about 100 MiB; its hash is checked before it is parsed.

@@ -33,6 +33,7 @@ from ledger.accounting.coverage import Anchor, Window, coverage
 from ledger.chain.compiler import compile_contract
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.codes import currency_exponent, minor_unit_text
+from ledger.content.statement_document import lines_array, parse_statement
 from ledger.content.store import LocalBlockStore
 from ledger.db import init_db, larger_cache, make_engine, session_scope
 from ledger.indexer.runner import Indexer
@@ -48,7 +49,6 @@ from ledger.services.model_pools import PoolCheck
 from ledger.services.statements import model_pools_document
 from ledger.services.usage import resolve_lines, store_lines
 from ledger.services.usage_format import Header, ReportLine, ReportReader, records_from_csv
-from ledger.content.statement_document import lines_array, parse_statement
 
 
 

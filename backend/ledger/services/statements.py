@@ -55,6 +55,7 @@ from ledger.chain.erc20 import erc20
 from ledger.chain.sender import TxSender
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.content.documents import load_document
+from ledger.content.statement_document import parse_statement
 from ledger.codes import currency_exponent, is_currency
 from ledger.dates import iso_day
 from ledger.db import chunked, session_scope
@@ -71,7 +72,6 @@ from ledger.services import royalties, statement_escrow
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.keys import custodial_signer, ensure_onchain_account
 from ledger.services.signing import SignatureRequired, execute
-from ledger.content.statement_document import parse_statement
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
