@@ -172,3 +172,27 @@ def test_registrations_take_the_quick_decoder(ledger: Ledger, holder: httpx.Clie
         assert resp.status_code == 201 and calls, resp.text
     finally:
         decoding.decode_work_registered = real  # type: ignore[assignment]
+
+
+def test_a_node_that_stops_answering_mid_sync_raises_what_the_api_answers_503_to(tmp_path: Path) -> None:
+    """The indexer reads logs with its own HTTP client; a node gone between two calls must raise
+    what web3's provider raises, which the API turns into a 503, not a 500."""
+    import socket
+
+    import pytest
+    from web3 import HTTPProvider, Web3
+
+    from ledger.chain.health import UNREACHABLE
+    from ledger.content.store import LocalBlockStore
+    from ledger.db import init_db, make_engine
+    from ledger.indexer.runner import Indexer
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    init_db(engine)
+    indexer = Indexer(Web3(HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 2})), engine, {}, LocalBlockStore(tmp_path), 0)
+    with pytest.raises(UNREACHABLE):
+        indexer._logs(0, 1)
+    engine.dispose()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import requests
 from hexbytes import HexBytes
 from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, select
@@ -179,6 +180,9 @@ class Indexer:
         return out
 
     def _rpc(self, method: str, params: list[Any]) -> dict[str, Any]:
+        """One JSON-RPC call posted straight with httpx (it reads a 10 MiB answer faster than
+        requests). A node that fails raises what web3's provider would, so the API answers 503 as
+        for any other call to a node that is down (``chain.health.UNREACHABLE``)."""
         provider = self.w3.provider
         if not isinstance(provider, HTTPProvider):
             return dict(provider.make_request(method, params))  # type: ignore[arg-type]
@@ -187,8 +191,15 @@ class Indexer:
             tls = str(provider.endpoint_uri).startswith("https:")  # else no certificates to load (20 ms a client)
             self._http = httpx.Client(headers=dict(provider.get_request_headers()), timeout=max(timeout) if isinstance(timeout, tuple) else timeout, verify=tls)
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-        resp = self._http.post(str(provider.endpoint_uri), content=body)
-        resp.raise_for_status()
+        try:
+            resp = self._http.post(str(provider.endpoint_uri), content=body)
+            resp.raise_for_status()
+        except httpx.TimeoutException as exc:
+            raise requests.exceptions.Timeout(f"{method}: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise requests.exceptions.ConnectionError(f"{method}: {exc}") from exc
+        except httpx.HTTPStatusError as exc:
+            raise requests.exceptions.HTTPError(f"{method}: {exc}") from exc
         answer: dict[str, Any] = json.loads(resp.content)
         return answer
 
