@@ -331,17 +331,25 @@ class Built:
         out_keys, out_values, model_keys, model_values = self._lookup
         dense = np.empty(len(piece.revenue), dtype=np.int64)
         by_model = piece.model_id != NO_ID
-        dense[~by_model] = _find(out_keys, out_values, piece.output_id[~by_model], "an output")
-        dense[by_model] = _find(model_keys, model_values, piece.model_id[by_model], "a model")
+        dense[~by_model] = out_values[_find(out_keys, piece.output_id[~by_model], "an output")]
+        dense[by_model] = model_values[_find(model_keys, piece.model_id[by_model], "a model")]
         return dense
 
 
-def _find(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray, what: str) -> np.ndarray:
-    """``values`` at the positions of ``wanted`` in the sorted ``keys``, every one of which must be there."""
-    at = np.searchsorted(keys, wanted)
-    if len(wanted) and (at.max() >= len(keys) or (keys[at] != wanted).any()):
+def _found(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``wanted`` in the sorted ``keys`` (clipped into range), and which are there."""
+    if not len(keys):
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return at, keys[at] == wanted
+
+
+def _find(keys: np.ndarray, wanted: np.ndarray, what: str) -> np.ndarray:
+    """Positions of ``wanted`` in the sorted ``keys``, every one of which must be there."""
+    at, there = _found(keys, wanted)
+    if not there.all():
         raise RuntimeError(f"a usage line names {what} the run's facts do not have")
-    return values[at]
+    return at
 
 
 def facts_for(
@@ -456,7 +464,6 @@ class _Part:
     def __init__(self, sign: int, built: Built, pks: list[int], share: dict[int, int], max_depth: int, traced: bool, hold: dict[int, int]) -> None:
         self.sign, self.built, self.pks = sign, built, pks
         self._pks = np.array(pks, dtype=np.int64)
-        self.position = {pk: g for g, pk in enumerate(pks)}
         self._shares = np.array([share[pk] for pk in pks], dtype=np.int64)
         held = sorted(hold.items()) if sign > 0 else []
         self.disputes = [0, *sorted({d for _, d in held})]
@@ -470,13 +477,13 @@ class _Part:
         self.pool_cells = np.zeros((len(pks), len(built.pool_index), 3), dtype=np.int64)  # lines, revenue, pool
 
     def add(self, piece: LinePiece) -> None:
-        g = _find(self._pks, np.arange(len(self._pks), dtype=np.int64), piece.report_pk, "a report")
+        g = _find(self._pks, piece.report_pk, "a report")
         dense = self.built.dense_of(piece)
         tag = np.zeros(len(g), dtype=np.int64)
         if len(self._held_outputs):
-            at = np.minimum(np.searchsorted(self._held_outputs, piece.output_id), len(self._held_outputs) - 1)
-            found = (self._held_outputs[at] == piece.output_id) & (piece.output_id != NO_ID)
-            tag[found] = self._held_tags[at[found]]
+            at, held = _found(self._held_outputs, piece.output_id)
+            held &= piece.output_id != NO_ID
+            tag[held] = self._held_tags[at[held]]
         platform, pool = self.splitter.add(Lines(dense, piece.revenue, self._shares[g]), g * self.width + tag)
         self.counts += np.bincount(g, minlength=len(self.pks))
         np.add.at(self.revenue, g, piece.revenue)
@@ -488,22 +495,28 @@ class _Part:
             np.add.at(self.pool_cells[:, :, 1], cell, piece.revenue[pooled])
             np.add.at(self.pool_cells[:, :, 2], cell, pool[pooled])
 
-    def finish(self, offset: int) -> tuple[SplitResult, list[int], np.ndarray, np.ndarray]:
-        """The split, the reports with lines (their pks: the run's reports ``offset``, ``offset``+1,
-        ...), and for each engine group its run report and holding dispute."""
-        listed = np.flatnonzero(self.counts)
-        index = np.full(len(self.pks), -1, dtype=np.int64)
-        index[listed] = offset + np.arange(len(listed), dtype=np.int64)
-        n_groups = self.splitter.n_groups
-        group_report = index[np.arange(n_groups, dtype=np.int64) // self.width]
-        group_dispute = np.array(self.disputes, dtype=np.int64)[np.arange(n_groups, dtype=np.int64) % self.width]
-        return self.splitter.finish(), [self.pks[g] for g in listed.tolist()], group_report, group_dispute
+    @property
+    def listed(self) -> list[int]:
+        """Positions (in ``pks``) of the reports that had lines: the ones the run lists."""
+        return np.flatnonzero(self.counts).tolist()
 
-    def pool_shares(self, index_of_report: dict[int, int]) -> list["PoolShare"]:
+    def finish(self, offset: int) -> tuple[SplitResult, np.ndarray, np.ndarray]:
+        """The split and, for each engine group, its report in the run (the listed reports are the
+        run's ``offset``, ``offset`` + 1, ...) and the dispute holding it."""
+        result = self.splitter.finish()
+        if int(result.payee_totals.sum()) + int(self.platform.sum()) != int(self.revenue.sum()):  # the engine guarantees it; never pay out otherwise
+            raise RuntimeError("a split does not conserve revenue")
+        index = np.full(len(self.pks), -1, dtype=np.int64)
+        index[self.listed] = offset + np.arange(len(self.listed), dtype=np.int64)
+        groups = np.arange(self.splitter.n_groups, dtype=np.int64)
+        return result, index[groups // self.width], np.array(self.disputes, dtype=np.int64)[groups % self.width]
+
+    def pool_shares(self, offset: int) -> list["PoolShare"]:
         """Per (report, model): the lines that went to the model's pool, their revenue and pool."""
         models = sorted(self.built.pool_index, key=self.built.pool_index.__getitem__)
+        report = {g: offset + i for i, g in enumerate(self.listed)}
         return [
-            PoolShare(index_of_report[self.pks[g]], models[m], int(n), self.sign * int(r), self.sign * int(v))
+            PoolShare(report[g], models[m], int(n), self.sign * int(r), self.sign * int(v))
             for g, m in zip(*np.nonzero(self.pool_cells[:, :, 0]))
             for n, r, v in [self.pool_cells[g, m].tolist()]
         ]
@@ -555,7 +568,7 @@ def compute_in(
             if len(currencies) == 1:
                 parts[(currencies[0], 1)].add(piece)
                 continue
-            of_line = code[np.searchsorted(counted_pks, piece.report_pk)]
+            of_line = code[_find(counted_pks, piece.report_pk, "a report")]
             for c in np.unique(of_line).tolist():
                 parts[(currencies[c], 1)].add(piece.where(of_line == c))
     facts, work_ids, payees = built.facts, built.work_ids, built.payees
@@ -564,26 +577,24 @@ def compute_in(
         mine = [parts[key] for key in ((cur, 1), (cur, -1)) if key in parts and parts[key].counts.any()]
         if not mine:
             continue
-        finished, listed, offset = [], [], 0
+        finished, offset = [], 0
         for part in mine:
-            result, pks, group_report, group_dispute = part.finish(offset)
-            finished.append((part, result, group_report, group_dispute))
-            listed.append(pks)
-            offset += len(pks)
+            finished.append((part, offset, *part.finish(offset)))
+            offset += len(part.listed)
         revenue = sum(p.sign * int(p.revenue.sum()) for p in mine)
         platform_total = sum(p.sign * int(p.platform.sum()) for p in mine)
-        totals = sum((p.sign * r.payee_totals for p, r, _, _ in finished), np.zeros(facts.n_payees, dtype=np.int64))
+        totals = sum((p.sign * r.payee_totals for p, _, r, _, _ in finished), np.zeros(facts.n_payees, dtype=np.int64))
         holders_total = int(totals.sum())
         if holders_total + platform_total != revenue:  # the engine guarantees it; never pay out otherwise
             raise RuntimeError(f"split of {cur} does not conserve revenue")
         by_platform: dict[str, int] = {}
-        for part, pks in zip(mine, listed):
-            for pk in pks:
-                name = report_rows[pk].platform
-                by_platform[name] = by_platform.get(name, 0) + part.sign * int(part.platform[part.position[pk]])
-        work_totals = sum((p.sign * r.work_totals for p, r, _, _ in finished), np.zeros(facts.n_works, dtype=np.int64))
+        for part in mine:
+            for g in part.listed:
+                name = report_rows[part.pks[g]].platform
+                by_platform[name] = by_platform.get(name, 0) + part.sign * int(part.platform[g])
+        work_totals = sum((p.sign * r.work_totals for p, _, r, _, _ in finished), np.zeros(facts.n_works, dtype=np.int64))
         touched = np.zeros(facts.n_payees, dtype=bool)
-        for _, result, _, _ in finished:
+        for _, _, result, _, _ in finished:
             touched |= result.payee_totals != 0
         order = _by_address(payees, touched.tolist())
         report_shares: list[ReportShare] = []
@@ -591,16 +602,15 @@ def compute_in(
         traces = held = None
         if traced:
             pieces = []
-            for (part, result, group_report, group_dispute), pks in zip(finished, listed):
-                index_of_report = {}
-                for pk in pks:
-                    g, r = part.position[pk], report_rows[pk]
-                    index_of_report[pk] = len(report_shares)
+            for part, first, result, group_report, group_dispute in finished:
+                for g in part.listed:
+                    pk = part.pks[g]
+                    r = report_rows[pk]
                     report_shares.append(
                         ReportShare(pk, r.platform, r.report_id, r.batch_hash, r.anchor_tx, int(part.counts[g]), part.sign * int(part.revenue[g]),
                                     part.sign * int(part.platform[g]), share[pk], part.sign < 0)
                     )  # fmt: skip
-                pool_shares.extend(part.pool_shares(index_of_report))
+                pool_shares.extend(part.pool_shares(first))
                 t = _traces(facts, result, work_ids, order, group_report, group_dispute)
                 pieces.append(Traces(t.payee, t.work_id, t.report, t.amount * part.sign, t.dispute))
             joined = [np.concatenate([getattr(t, f) for t in pieces]) for f in ("payee", "work_id", "report", "amount", "dispute")]
