@@ -76,37 +76,36 @@ class StatementView:
     def lines(self) -> list[Line]:
         return list(self.iter_lines())
 
+    def _rows(self) -> Iterator[list[int]]:
+        """The document's lines ``[entry, workId, report, amount]`` of the view's entries, one at a
+        time (a statement may have millions)."""
+        if self.account is None:
+            yield from self.doc["lines"]
+            return
+        wanted = {e["index"] for e in self.entries}
+        yield from (row for row in self.doc["lines"] if row[0] in wanted)
+
     def iter_lines(self) -> Iterator[Line]:
-        """Document lines are ``[entry, workId, report, amount]``; here with the entry's holder and
-        the report's facts spelled out, one at a time (a statement may have millions)."""
+        """The view's lines with the entry's holder and the report's facts spelled out."""
         entries, reports = self.doc["entries"], self.doc["reports"]
-        wanted = None if self.account is None else {e["index"] for e in self.entries}
-        for entry, work_id, report, amount in self.doc["lines"]:
-            if wanted is not None and entry not in wanted:
-                continue
+        for entry, work_id, report, amount in self._rows():
             e, r = entries[entry], reports[report]
             yield Line(e["account"], e["payout"], int(work_id), int(amount), r["platform"], r["reportId"], r["batchHash"], r["anchorTx"], bool(r.get("reversal")))
 
     def line_count(self) -> int:
-        if self.account is None:
-            return len(self.doc["lines"])
-        wanted = {e["index"] for e in self.entries}
-        return sum(1 for entry, _, _, _ in self.doc["lines"] if entry in wanted)
+        return len(self.doc["lines"]) if self.account is None else sum(1 for _ in self._rows())
 
     def by_work(self) -> list[tuple[int, int]]:
         """(work, amount) of the view's lines, largest first."""
-        wanted = None if self.account is None else {e["index"] for e in self.entries}
         sums: dict[int, int] = {}
-        for entry, work_id, _, amount in self.doc["lines"]:
-            if wanted is None or entry in wanted:
-                sums[int(work_id)] = sums.get(int(work_id), 0) + int(amount)
+        for _, work_id, _, amount in self._rows():
+            sums[int(work_id)] = sums.get(int(work_id), 0) + int(amount)
         return sorted(sums.items(), key=lambda wa: (-wa[1], wa[0]))
 
     @property
     def work_ids(self) -> set[int]:
         """The works the view's lines come from."""
-        wanted = None if self.account is None else {e["index"] for e in self.entries}
-        return {int(work_id) for entry, work_id, _, _ in self.doc["lines"] if wanted is None or entry in wanted}
+        return {int(work_id) for _, work_id, _, _ in self._rows()}
 
     @property
     def total(self) -> int:

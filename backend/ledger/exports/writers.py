@@ -4,8 +4,8 @@ verify it."""
 
 import csv
 import io
-from itertools import chain
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 
 from ledger.exports.pdf import Document
 from ledger.exports.view import ACCOUNT_COLUMNS, StatementView
