@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -699,10 +700,8 @@ class _UsageFile:
     def scan(cls, path: Path) -> "_UsageFile":
         lines = revenue = 0
         replaces: set[str] = set()
-        with path.open(encoding="utf-8", newline="") as fh:
-            records = records_from_csv(fh)
-            reader = ReportReader.start(records)
-            for row in reader.rows(records):
+        with _read(path) as (reader, rows):
+            for row in rows:
                 lines += 1
                 revenue += row.revenue
                 if row.replaces_line_id:
@@ -712,11 +711,9 @@ class _UsageFile:
 
     def pieces(self, size: int = 5_000) -> Iterator[list[ReportLine]]:
         """The lines again, ``size`` at a time; refused if the file changed since it was scanned."""
-        with self.path.open(encoding="utf-8", newline="") as fh:
-            records = records_from_csv(fh)
-            reader = ReportReader.start(records)
+        with _read(self.path) as (reader, rows):
             piece: list[ReportLine] = []
-            for row in reader.rows(records):
+            for row in rows:
                 piece.append(row)
                 if len(piece) == size:
                     yield piece
@@ -728,9 +725,17 @@ class _UsageFile:
 
     def holding(self, wanted: set[str]) -> set[str]:
         """Which of the line ids ``wanted`` this file's lines have."""
-        with self.path.open(encoding="utf-8", newline="") as fh:
-            records = records_from_csv(fh)
-            return {row.line_id for row in ReportReader.start(records).rows(records) if row.line_id in wanted}
+        with _read(self.path) as (_, rows):
+            return {row.line_id for row in rows if row.line_id in wanted}
+
+
+@contextmanager
+def _read(path: Path) -> Iterator[tuple[ReportReader, Iterator[ReportLine]]]:
+    """A usage file's reader (its header read) and its lines, one at a time, while the file is open."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        records = records_from_csv(fh)
+        reader = ReportReader.start(records)
+        yield reader, reader.rows(records)
 
 
 def _replaced_first(parsed: dict[str, _UsageFile], first: list[str]) -> list[str]:
