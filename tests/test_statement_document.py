@@ -18,7 +18,7 @@ LINES = st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 2**40), st.inte
 
 def _doc(lines: list[tuple[int, int, int, int]]) -> bytes:
     head = {"schema": "x", "entries": [{"index": 0, "lines": 3}], "reports": [{"lines": len(lines)}], "root": "0x00"}
-    return canonical_with_lines(head, "[" + ",".join(f"[{a},{b},{c},{d}]" for a, b, c, d in lines) + "]")
+    return canonical_with_lines(head, [("[" + ",".join(f"[{a},{b},{c},{d}]" for a, b, c, d in lines) + "]").encode()])
 
 
 @settings(max_examples=200, deadline=None)

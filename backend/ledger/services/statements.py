@@ -106,16 +106,15 @@ def lines_json(traces: royalties.Traces) -> list[bytes]:
     return parts
 
 
-def canonical_with_lines(doc: dict[str, Any], lines: list[bytes] | str) -> bytes:
-    """``canonical({**doc, "lines": <the lines>})`` with the lines already written as JSON (one
-    string, or the pieces ``lines_json`` gives), joined once into the document."""
+def canonical_with_lines(doc: dict[str, Any], lines: list[bytes]) -> bytes:
+    """``canonical({**doc, "lines": <the lines>})`` with the lines already written as JSON (the
+    pieces ``lines_json`` gives), joined once into the document."""
     head = canonical({**doc, "lines": _LINES_SLOT})
     slot = f'"lines":"{_LINES_SLOT}"'.encode()
     if head.count(slot) != 1:
         raise RuntimeError("the statement document has no single place for its lines")
     at = head.index(slot)
-    pieces = [lines.encode()] if isinstance(lines, str) else lines
-    return b"".join([head[:at], b'"lines":', *pieces, head[at + len(slot) :]])
+    return b"".join([head[:at], b'"lines":', *lines, head[at + len(slot) :]])
 
 
 @dataclass(frozen=True)
