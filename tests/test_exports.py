@@ -54,3 +54,24 @@ def test_without_a_cjk_font_the_pdf_still_prints(ledger: Ledger, server: Server,
     assert pdf.status_code == 200, pdf.text
     text = _pdf_text(pdf.content)
     assert "(key animation)" in text and f"(#{work})" in text and "進撃" not in text
+
+
+def test_a_statement_too_long_for_a_worksheet_is_refused_and_its_csv_streams(
+    ledger: Ledger, server: Server, holder: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XLSX stops at a worksheet's rows, with a 422 that names CSV; CSV goes out a chunk at a time
+    and comes out the same whatever the chunk."""
+    from ledger.exports import writers
+
+    statement_id, work, _ = _statement_with_a_japanese_title(ledger, server, holder)
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "books").token)
+    whole = accountant.get(f"/statements/{statement_id}/export", params={"format": "csv"})
+    assert whole.status_code == 200
+    monkeypatch.setattr(writers, "CSV_CHUNK_ROWS", 1)  # a chunk per line
+    assert accountant.get(f"/statements/{statement_id}/export", params={"format": "csv"}).content == whole.content
+    rows = list(csv.reader(io.StringIO(whole.text)))
+    assert rows[0] == writers.LINE_HEADER and [int(r[2]) for r in rows[1:]] == [work]
+    assert accountant.get(f"/statements/{statement_id}/export", params={"format": "xlsx"}).status_code == 200
+    monkeypatch.setattr(writers, "XLSX_MAX_LINES", 0)
+    refused = accountant.get(f"/statements/{statement_id}/export", params={"format": "xlsx"})
+    assert refused.status_code == 422 and "export csv" in refused.json()["detail"]
