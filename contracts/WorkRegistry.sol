@@ -7,7 +7,8 @@ import {RelayedAccessControl} from "./RelayedAccessControl.sol";
 /// @notice The on-chain record of licensed works: content hash, metadata CID, license terms, and
 /// co-owners with their shares and payout addresses. It is the source of truth the ledger's
 /// backend projects into SQL from events alone.
-/// @dev Storage is kept to three words per work whatever the number of co-owners (an anime title
+/// @dev Storage is kept to three words per work (and a nibble of a shared word: its licence for
+/// outputs' links) whatever the number of co-owners (an anime title
 /// may have hundreds): the owner list lives in events and only its hash is stored, the way 0xSplits
 /// stores splits. Calls that change owners take the current list as input and check it against
 /// the stored hash. Owner lists are sorted by account, strictly ascending, which makes them
@@ -98,7 +99,17 @@ contract WorkRegistry is RelayedAccessControl {
     /// @notice Number of works registered; work ids are 1..workCount.
     uint64 public workCount;
 
+    /// @notice Bits of a work's nibble in `licenseBits`: its generative-training state (2 bits,
+    /// NOT_ALLOWED, ALLOWED or CONSTRAINED), whether reference use is ALLOWED, and whether the
+    /// licence has an expiry (then the nibble says what holds until it: read `licenseOf`).
+    uint256 public constant NIBBLE_TRAINING = 3;
+    uint256 public constant NIBBLE_REFERENCE = 4;
+    uint256 public constant NIBBLE_EXPIRES = 8;
+
     mapping(uint256 workId => WorkRecord) private _works;
+    /// @dev The nibbles of works 64 * index .. 64 * index + 63: what an output's links need, 64
+    /// works to a word, so a batch of links reads a word per 64 works instead of one per work.
+    mapping(uint256 index => uint256) private _licenseBits;
     mapping(uint256 workId => bytes32) private _ownersHash;
     mapping(bytes32 contentHash => uint64 workId) private _workIdByContent;
 
@@ -198,6 +209,9 @@ contract WorkRegistry is RelayedAccessControl {
         if (n == 0) revert EmptyBatch();
         uint64 id = workCount;
         firstId = id + 1;
+        // The batch's nibbles are gathered a word at a time and each word written once.
+        uint256 index = uint256(firstId) >> 6;
+        uint256 bits = _licenseBits[index];
         for (uint256 i; i < n; ++i) {
             WorkInput calldata w = works[i];
             if (w.contentHash == bytes32(0)) revert ZeroContentHash(i);
@@ -218,8 +232,15 @@ contract WorkRegistry is RelayedAccessControl {
                 termsVersion: 1
             });
             _ownersHash[id] = ownersHash;
+            if (uint256(id) >> 6 != index) {
+                _licenseBits[index] = bits;
+                index = uint256(id) >> 6;
+                bits = 0; // a word past the last work is still empty
+            }
+            bits = _withNibble(bits, id, w.terms);
             emit WorkRegistered(id, w.contentHash, manager, w.metadataCid, w.terms, w.owners, ownersHash);
         }
+        _licenseBits[index] = bits;
         workCount = id;
     }
 
@@ -238,6 +259,8 @@ contract WorkRegistry is RelayedAccessControl {
         rec.royaltyBps = terms.royaltyBps;
         rec.expiresAt = terms.expiresAt;
         rec.termsVersion = version;
+        uint256 index = uint256(workId) >> 6;
+        _licenseBits[index] = _withNibble(_licenseBits[index], workId, terms);
         emit TermsUpdated(workId, version, terms);
     }
 
@@ -409,6 +432,13 @@ contract WorkRegistry is RelayedAccessControl {
         return useOf(workId, use) == ALLOWED;
     }
 
+    /// @notice The licence nibbles of works 64 * index .. 64 * index + 63, work `id` at bits
+    /// 4 * (id % 64) (NIBBLE_* masks). A zero nibble is a work that allows neither (or no work):
+    /// `licenseOf` tells which. The output registry checks a batch's links with one call per word.
+    function licenseBits(uint256 index) external view returns (uint256) {
+        return _licenseBits[index];
+    }
+
     /// @notice Whether a generative model may be trained on the work right now without constraints.
     function isTrainable(uint64 workId) public view returns (bool) {
         return licenseOf(workId) == License.Trainable;
@@ -442,6 +472,16 @@ contract WorkRegistry is RelayedAccessControl {
             if (state > CONSTRAINED) revert UnknownUses(uses);
             if (state == CONSTRAINED) constrained = true;
         }
+    }
+
+    /// @dev `bits` (the work's licence word) with the work's nibble rewritten from its terms: at
+    /// registration and on every terms update, so the nibble and the record never disagree.
+    function _withNibble(uint256 bits, uint64 workId, Terms calldata t) private pure returns (uint256) {
+        uint256 nibble = _state(t.uses, USE_AI_GENERATIVE_TRAINING);
+        if (_state(t.uses, USE_REFERENCE) == ALLOWED) nibble |= NIBBLE_REFERENCE;
+        if (t.expiresAt != 0) nibble |= NIBBLE_EXPIRES;
+        uint256 shift = (uint256(workId) & 63) << 2;
+        return (bits & ~(uint256(15) << shift)) | (nibble << shift);
     }
 
     function _state(uint16 uses, uint8 use) private pure returns (uint8) {

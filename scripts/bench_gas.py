@@ -23,6 +23,7 @@ from eth_account import Account
 from rich.console import Console
 from rich.table import Table
 
+from ledger.chain.links import pack_links
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.chain.registry import Owner, Terms, WorkInput
 from ledger.models import Role
@@ -57,13 +58,13 @@ def _per_link(ledger: Ledger, work_ids: list[int]) -> float:
     model = register_model(ledger, platform, ModelRequest("bench", "1", b"\x01" * 32, work_ids=work_ids))
     signer = custodial_signer(ledger, platform)
 
-    def outputs(seed: str, links: int) -> list[tuple[bytes, int, list[list[int]]]]:
+    def outputs(seed: str, links: int) -> list[tuple[bytes, int, list[int]]]:
         out = []
         for i in range(1000):
             works = sorted(work_ids[i * 8 : i * 8 + links])
             weights = [10_000 // links] * links
             weights[0] += 10_000 - sum(weights)
-            out.append((hashlib.sha256(f"{seed}-{i}".encode()).digest(), model.model_id, [[w, x, 0] for w, x in zip(works, weights)]))
+            out.append((hashlib.sha256(f"{seed}-{i}".encode()).digest(), model.model_id, pack_links((w, x, 0) for w, x in zip(works, weights))))
         return out
 
     gas = {links: int(ledger.relayer.relay(signer, ledger.call("OutputRegistry", "registerOutputs", outputs(f"o{links}", links)))["gasUsed"]) for links in (1, 8)}

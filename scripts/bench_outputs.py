@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger.chain.deployment import fund_on_dev_chain
+from ledger.chain.links import pack_links
 from ledger.chain.registry import Owner, Terms, WorkInput
 from ledger.chain.sender import TxSender
 from ledger.models import Role
@@ -25,13 +26,13 @@ BATCHES = (1, 100, 1000)
 WORKS = 1000
 
 
-def _outputs(seed: str, n: int, links: int, model_id: int) -> list[tuple[bytes, int, list[list[int]]]]:  # links: (work, weight, kind 0 = training)
+def _outputs(seed: str, n: int, links: int, model_id: int) -> list[tuple[bytes, int, list[int]]]:  # links packed: (work, weight, kind 0 = training)
     out = []
     for i in range(n):
         works = sorted({1 + (i * 7 + k * 97) % WORKS for k in range(links)})
         weights = [10_000 // len(works)] * len(works)
         weights[0] += 10_000 - sum(weights)
-        out.append((hashlib.sha256(f"{seed}-{i}".encode()).digest(), model_id, [[w, x, 0] for w, x in zip(works, weights)]))
+        out.append((hashlib.sha256(f"{seed}-{i}".encode()).digest(), model_id, pack_links((w, x, 0) for w, x in zip(works, weights))))
     return out
 
 

@@ -5,8 +5,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import Session, select
+from web3.exceptions import ContractLogicError
 
+from ledger.chain.links import pack_link, unpack_link
 from ledger.chain.merkle import leaf_hash, process_proof
 from ledger.chain.registry import Owner, Terms, WorkInput
 from ledger.models import ApiKey, Output, OutputLink, Role
@@ -224,3 +228,23 @@ def test_a_training_link_outside_the_models_training_set_is_refused(holder: http
     assert platform.post("/outputs", json=body).status_code == 200  # the same retry: the same record
     links[2]["kind"] = "training"
     assert platform.post("/outputs", json=body).status_code == 409  # the same output with another kind of link
+
+
+_LINK_FIELDS = st.tuples(st.integers(1, 2**64 - 1), st.integers(0, 2**16 - 1), st.integers(0, 1))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=_LINK_FIELDS, junk=st.integers(1, 2**168 - 1))
+def test_links_pack_as_the_contract_packs_them(ledger: Ledger, fields: tuple[int, int, int], junk: int) -> None:
+    """The backend's link word is OutputRegistry's, both ways; a word the contract refuses is refused."""
+    registry = ledger.outputs.functions
+    word = pack_link(*fields)
+    assert registry.linkOf(*fields).call() == word
+    assert tuple(registry.unpackLink(word).call()) == unpack_link(word) == fields
+    bad = word | junk << 88
+    with pytest.raises(ValueError, match="not an OutputRegistry link"):
+        unpack_link(bad)
+    with pytest.raises(ContractLogicError):
+        registry.unpackLink(bad).call()
+    with pytest.raises(ValueError, match="does not fit"):
+        pack_link(fields[0], fields[1], 2)

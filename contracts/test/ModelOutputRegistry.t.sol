@@ -84,11 +84,17 @@ contract ModelOutputRegistryTest is CheatCodes {
         pure
         returns (OutputRegistry.OutputInput[] memory batch)
     {
-        OutputRegistry.Link[] memory links = new OutputRegistry.Link[](2);
-        links[0] = OutputRegistry.Link({workId: w1, weightBps: a, kind: OutputRegistry.LinkKind.Training});
-        links[1] = OutputRegistry.Link({workId: w2, weightBps: b, kind: OutputRegistry.LinkKind.Training});
+        uint256[] memory links = new uint256[](2);
+        links[0] = _link(w1, a, OutputRegistry.LinkKind.Training);
+        links[1] = _link(w2, b, OutputRegistry.LinkKind.Training);
         batch = new OutputRegistry.OutputInput[](1);
         batch[0] = OutputRegistry.OutputInput({outputHash: h, modelId: m, links: links});
+    }
+
+    /// @dev A link's word, written from the layout the contract documents (not with its own helper,
+    /// which testLinkWordsRoundTrip checks against this).
+    function _link(uint64 workId, uint16 weightBps, OutputRegistry.LinkKind kind) internal pure returns (uint256) {
+        return uint256(workId) << 24 | uint256(weightBps) << 8 | uint256(kind);
     }
 
     // ---- models -----------------------------------------------------------------------------
@@ -143,7 +149,7 @@ contract ModelOutputRegistryTest is CheatCodes {
 
     function testReferenceLinksNeedTheReferenceUse() public {
         OutputRegistry.OutputInput[] memory batch = _output(keccak256("ref"), model, 1, 5000, 2, 5000);
-        batch[0].links[1].kind = OutputRegistry.LinkKind.Reference;
+        batch[0].links[1] |= uint256(OutputRegistry.LinkKind.Reference);
         vm.prank(PLATFORM);
         vm.expectRevert(abi.encodeWithSelector(OutputRegistry.ReferenceNotAllowed.selector, 0, uint64(2)));
         outputs.registerOutputs(batch);
@@ -154,7 +160,7 @@ contract ModelOutputRegistryTest is CheatCodes {
         vm.prank(PLATFORM);
         outputs.registerOutputs(batch);
         batch[0].outputHash = keccak256("ref2");
-        batch[0].links[1].kind = OutputRegistry.LinkKind.Training;
+        batch[0].links[1] &= ~uint256(0xff); // LinkKind.Training
         vm.prank(PLATFORM);
         vm.expectRevert(
             abi.encodeWithSelector(OutputRegistry.WorkNotLicensed.selector, 0, uint64(2), WorkRegistry.License.TrainingForbidden)
@@ -208,6 +214,56 @@ contract ModelOutputRegistryTest is CheatCodes {
         outputs.registerOutputs(_output(keccak256("z"), model, 1, 5000, 2, 5000));
     }
 
+    /// @dev Links read licences a word of 64 works at a time; a batch whose links cross words, and
+    /// works whose licence expires (checked against the clock by the registry), are decided as the
+    /// registry decides one work at a time.
+    function testLinksAcrossLicenceWordsAndExpiries() public {
+        vm.warp(1000);
+        WorkRegistry.WorkInput[] memory batch = new WorkRegistry.WorkInput[](130);
+        WorkRegistry.Owner[] memory owners = new WorkRegistry.Owner[](1);
+        owners[0] = WorkRegistry.Owner({account: HOLDER, payout: HOLDER, shareBps: 10_000});
+        for (uint256 i; i < batch.length; ++i) {
+            batch[i] = WorkRegistry.WorkInput({
+                contentHash: bytes32(i + 100),
+                metadataCid: "bafkrei-metadata",
+                // every third work expires at 2000; every fifth forbids training
+                terms: WorkRegistry.Terms({uses: i % 5 == 0 ? uint16(0x01) : TRAINING, royaltyBps: 500, expiresAt: i % 3 == 0 ? uint40(2000) : 0, constraints: ""}),
+                owners: owners
+            });
+        }
+        vm.prank(HOLDER);
+        uint64 first = works.registerWorks(batch); // ids 5..134: words 0, 1 and 2
+        OutputRegistry.OutputInput[] memory many = new OutputRegistry.OutputInput[](3);
+        uint64[3] memory pick = [first + 1, first + 61, first + 127]; // i = 1, 61, 127: trainable
+        for (uint256 k; k < 3; ++k) {
+            uint256[] memory one = new uint256[](2);
+            one[0] = _link(pick[k], 5000, OutputRegistry.LinkKind.Training);
+            one[1] = _link(pick[k] + 2, 5000, OutputRegistry.LinkKind.Training); // i % 3 == 0: expires
+            many[k] = OutputRegistry.OutputInput({outputHash: keccak256(abi.encode("across", k)), modelId: model, links: one});
+        }
+        vm.prank(PLATFORM);
+        outputs.registerOutputs(many);
+
+        // i = 5 (id first + 5) forbids training, read from its nibble; i = 60 also expires
+        for (uint256 k; k < 2; ++k) {
+            uint64 forbidden = first + (k == 0 ? 5 : 60);
+            (OutputRegistry.OutputInput[] memory bad) = _output(keccak256(abi.encode("forbidden", k)), model, first + 1, 5000, forbidden, 5000);
+            vm.prank(PLATFORM);
+            vm.expectRevert(abi.encodeWithSelector(OutputRegistry.WorkNotLicensed.selector, 0, forbidden, WorkRegistry.License.TrainingForbidden));
+            outputs.registerOutputs(bad);
+        }
+
+        vm.warp(2000); // the expiring works are expired now; the others still link
+        uint64 expired = first + 3;
+        (OutputRegistry.OutputInput[] memory late) = _output(keccak256("late"), model, first + 1, 5000, expired, 5000);
+        vm.prank(PLATFORM);
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.WorkNotLicensed.selector, 0, expired, WorkRegistry.License.Expired));
+        outputs.registerOutputs(late);
+        (OutputRegistry.OutputInput[] memory fine) = _output(keccak256("fine"), model, first + 1, 5000, first + 4, 5000);
+        vm.prank(PLATFORM);
+        outputs.registerOutputs(fine);
+    }
+
     function testLinksMustBeSortedAndModelOwnedByCaller() public {
         vm.prank(PLATFORM);
         vm.expectRevert(abi.encodeWithSelector(OutputRegistry.LinksNotSorted.selector, 0, 1));
@@ -223,7 +279,7 @@ contract ModelOutputRegistryTest is CheatCodes {
 
     // ---- corrections ------------------------------------------------------------------------
 
-    event LinksCorrected(uint64 indexed outputId, bytes32 indexed outputHash, uint64 indexed disputeId, OutputRegistry.Link[] links);
+    event LinksCorrected(uint64 indexed outputId, bytes32 indexed outputHash, uint64 indexed disputeId, uint256[] links);
 
     function testArbiterCorrectsLinksOfAnOutput() public {
         vm.prank(PLATFORM);
@@ -231,7 +287,7 @@ contract ModelOutputRegistryTest is CheatCodes {
         // Work 3 is not licensed for training: the arbiter found the output relies on it anyway.
         vm.prank(HOLDER);
         works.updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
-        OutputRegistry.Link[] memory corrected = _output(keccak256("img"), model, 1, 4000, 3, 6000)[0].links;
+        uint256[] memory corrected = _output(keccak256("img"), model, 1, 4000, 3, 6000)[0].links;
         bytes32 role = outputs.ARBITER_ROLE();
         vm.prank(PLATFORM);
         vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, PLATFORM, role));
@@ -244,13 +300,13 @@ contract ModelOutputRegistryTest is CheatCodes {
 
     function testOutputWithoutLinksIsRegisteredForItsModelsPool() public {
         OutputRegistry.OutputInput[] memory batch = new OutputRegistry.OutputInput[](1);
-        batch[0] = OutputRegistry.OutputInput({outputHash: keccak256("plain"), modelId: model, links: new OutputRegistry.Link[](0)});
+        batch[0] = OutputRegistry.OutputInput({outputHash: keccak256("plain"), modelId: model, links: new uint256[](0)});
         vm.expectEmit();
-        emit OutputRegistry.OutputRegistered(1, keccak256("plain"), model, new OutputRegistry.Link[](0));
+        emit OutputRegistry.OutputRegistered(1, keccak256("plain"), model, new uint256[](0));
         vm.prank(PLATFORM);
         uint64 id = outputs.registerOutputs(batch);
         require(id == 1 && outputs.outputIdOf(keccak256("plain")) == 1, "registered without links");
-        OutputRegistry.Link[] memory tooMany = new OutputRegistry.Link[](65);
+        uint256[] memory tooMany = new uint256[](65);
         batch[0] = OutputRegistry.OutputInput({outputHash: keccak256("many"), modelId: model, links: tooMany});
         vm.prank(PLATFORM);
         vm.expectRevert(abi.encodeWithSelector(OutputRegistry.BadLinkCount.selector, 0, 65));
@@ -270,6 +326,30 @@ contract ModelOutputRegistryTest is CheatCodes {
         vm.expectRevert(abi.encodeWithSelector(OutputRegistry.LinksNotSorted.selector, 0, 1));
         outputs.correctLinks(keccak256("img"), 1, _output(keccak256("img"), model, 2, 5000, 1, 5000)[0].links);
         vm.expectRevert(abi.encodeWithSelector(OutputRegistry.BadLinkCount.selector, 0, 0));
-        outputs.correctLinks(keccak256("img"), 1, new OutputRegistry.Link[](0));
+        outputs.correctLinks(keccak256("img"), 1, new uint256[](0));
+        uint256[] memory odd = _output(keccak256("img"), model, 1, 5000, 2, 5000)[0].links;
+        odd[1] |= uint256(1) << 88;
+        vm.expectRevert(abi.encodeWithSelector(OutputRegistry.BadLink.selector, 0, odd[1]));
+        outputs.correctLinks(keccak256("img"), 1, odd);
+    }
+
+    /// @dev Any word with bits above the fields or an unknown kind is refused, in a registration as
+    /// in a correction; any well-formed one round-trips through the contract's helpers.
+    function testFuzzLinkWords(uint256 word, bool wellFormed) public {
+        if (wellFormed) word = (word & ((uint256(1) << 88) - 1)) & ~uint256(0xfe); // fields only, kind 0 or 1
+        bool bad = word >> 88 != 0 || uint8(word) > 1;
+        if (bad) {
+            vm.expectRevert(abi.encodeWithSelector(OutputRegistry.BadLink.selector, 0, word));
+            outputs.unpackLink(word);
+            OutputRegistry.OutputInput[] memory batch = _output(keccak256("w"), model, 1, 5000, 2, 5000);
+            batch[0].links[1] = word;
+            vm.prank(PLATFORM);
+            vm.expectRevert(abi.encodeWithSelector(OutputRegistry.BadLink.selector, 0, word));
+            outputs.registerOutputs(batch);
+            return;
+        }
+        (uint64 workId, uint16 weightBps, OutputRegistry.LinkKind kind) = outputs.unpackLink(word);
+        require(_link(workId, weightBps, kind) == word, "round trip");
+        require(outputs.linkOf(workId, weightBps, kind) == word, "the contract's helper packs the same");
     }
 }

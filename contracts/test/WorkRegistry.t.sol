@@ -247,6 +247,39 @@ contract WorkRegistryTest is CheatCodes {
         if (generative == 2) require(reg.licenseOf(id) == WorkRegistry.License.Constrained, "constrained");
     }
 
+    /// @dev The licence nibble a batch of links reads must say what licenseOf and allows say, for
+    /// any terms, at any position in its word, and after the terms change.
+    function testFuzzLicenseNibbleAgreesWithTheRecord(uint16 uses, uint8 position, bool expires) public {
+        uses &= 0x0fff;
+        for (uint8 u; u < 6; ++u) {
+            if ((uses >> (2 * u)) & 3 == 3) uses &= ~uint16(1 << (2 * u)); // a known state in each slot
+        }
+        vm.warp(1000);
+        WorkRegistry.WorkInput[] memory batch = new WorkRegistry.WorkInput[](uint256(position) % 70 + 1);
+        for (uint256 i; i < batch.length; ++i) batch[i] = _input(bytes32(i + 1), _owners2(6000, 4000));
+        vm.prank(ALICE);
+        uint64 first = reg.registerWorks(batch);
+        uint64 id = first + uint64(batch.length) - 1;
+        bool constrained;
+        for (uint8 u; u < 6; ++u) {
+            if ((uses >> (2 * u)) & 3 == 2) constrained = true;
+        }
+        vm.prank(ALICE);
+        reg.updateTerms(id, WorkRegistry.Terms({uses: uses, royaltyBps: 500, expiresAt: expires ? 2000 : 0, constraints: constrained ? "bafkrei-licence" : ""}));
+        uint256 nibble = (reg.licenseBits(id >> 6) >> ((id & 63) * 4)) & 15;
+        require((nibble & reg.NIBBLE_EXPIRES() != 0) == expires, "expiry flag");
+        require(nibble & reg.NIBBLE_TRAINING() == (uses >> 4) & 3, "training state");
+        require((nibble & reg.NIBBLE_REFERENCE() != 0) == reg.allows(id, reg.USE_REFERENCE()), "reference");
+        WorkRegistry.License license = reg.licenseOf(id);
+        require((nibble & 3 == 1) == (license == WorkRegistry.License.Trainable), "trainable");
+        require((nibble & 3 == 2) == (license == WorkRegistry.License.Constrained), "constrained");
+        if (id > first) {
+            uint256 before = (reg.licenseBits((id - 1) >> 6) >> (((id - 1) & 63) * 4)) & 15;
+            require(before == 1, "the neighbour's nibble is untouched"); // TRAINING terms, no expiry
+        }
+        require((reg.licenseBits((id + 1) >> 6) >> (((id + 1) & 63) * 4)) & 15 == 0, "no work, no nibble");
+    }
+
     function testConstraintsGoWithConstrainedUses() public {
         uint64 id = _registerAsAlice(bytes32(uint256(1)));
         uint16 constrainedTraining = 2 << 4;

@@ -12,6 +12,7 @@ from hexbytes import HexBytes
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from ledger.chain.links import unpack_link
 from ledger.chain.merkle import TrainingSetTree
 from ledger.content.documents import load_document
 from ledger.content.store import ContentStore
@@ -104,8 +105,8 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
         session.flush()
         session.add_all(
             [
-                OutputLink(output_id=output_id, work_id=int(link["workId"]), weight_bps=int(link["weightBps"]), kind=int(link["kind"]))
-                for link in args["links"]
+                OutputLink(output_id=output_id, work_id=work_id, weight_bps=weight, kind=kind)
+                for work_id, weight, kind in map(unpack_link, args["links"])
             ]
         )
     elif name == "LinksCorrected":
@@ -114,11 +115,11 @@ def apply(session: Session, store: ContentStore, name: str, args: dict[str, Any]
         session.add_all(
             [
                 OutputLinkCorrection(
-                    output_id=output_id, version=version, work_id=int(link["workId"]), weight_bps=int(link["weightBps"]),
-                    kind=int(link["kind"]), dispute_id=int(args["disputeId"]), tx_hash=tx, block_number=block, log_index=index,
+                    output_id=output_id, version=version, work_id=work_id, weight_bps=weight,
+                    kind=kind, dispute_id=int(args["disputeId"]), tx_hash=tx, block_number=block, log_index=index,
                     effective_at=timestamp,
                 )
-                for link in args["links"]
+                for work_id, weight, kind in map(unpack_link, args["links"])
             ]
         )  # fmt: skip
         disputes_projector.carried_out(session, args, log, timestamp)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from ledger.chain.registry import TOTAL_BPS, Owner, sort_owners
 from ledger.models import ApiKey, Dispute, EvidenceReport, FileEvidence, Output, Work, WorkOwner
 from ledger.chain.calls import Call
+from ledger.chain.links import pack_links
 from ledger.runtime import Ledger
 from ledger.services import fingerprints, outputs, similarity
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -168,7 +169,7 @@ def resolve(
         dispute = _sent(ledger, key, call, dispute_id, "an arbiter's key must be custodial")
     if dispute.state == "upheld" and dispute.kind == "attribution" and dispute.correction_tx is None:
         assert dispute.output_hash is not None and corrected is not None
-        call = ledger.call("OutputRegistry", "correctLinks", bytes.fromhex(dispute.output_hash[2:]), dispute_id, [list(link) for link in corrected])
+        call = ledger.call("OutputRegistry", "correctLinks", bytes.fromhex(dispute.output_hash[2:]), dispute_id, pack_links(corrected))
         dispute = _sent(ledger, key, call, dispute_id, "an arbiter's key must be custodial")
     return dispute
 

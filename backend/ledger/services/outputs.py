@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from sqlmodel import Session, col, select
 from web3.types import TxReceipt
 
+from ledger.chain.links import pack_links
 from ledger.consent.uses import State, Use, state_of
 from ledger.db import chunked
 from ledger.models import ApiKey, ConstraintAcceptance, Model, ModelTrainingWork, Output, OutputLink, OutputLinkCorrection, Work, WorkOwner
@@ -211,7 +212,7 @@ def register_outputs(ledger: Ledger, key: ApiKey, requests: list[OutputRequest])
         receipts: list[TxReceipt] = []
         for batch in batches:
             call = ledger.call(
-                "OutputRegistry", "registerOutputs", [(r.output_hash, r.model_id, [list(l) for l in r.links]) for r in batch]
+                "OutputRegistry", "registerOutputs", [(r.output_hash, r.model_id, pack_links(r.links)) for r in batch]
             )
             outcome = execute(ledger, key, call)
             if isinstance(outcome, SignatureRequired):
