@@ -26,6 +26,7 @@ contract OutputRegistry is RelayedAccessControl {
     uint256 private constant NIBBLE_TRAINING = 3; // WorkRegistry.NIBBLE_*
     uint256 private constant NIBBLE_REFERENCE = 4;
     uint256 private constant NIBBLE_EXPIRES = 8;
+    uint256 private constant CACHE_WORDS = 32; // licence words a batch keeps (LicenseCache)
 
     /// @notice How an output relies on a work. Training: the work is in the model's training set
     /// (provable with the set's Merkle proof; the ledger refuses a training link outside it).
@@ -93,7 +94,7 @@ contract OutputRegistry is RelayedAccessControl {
         uint64 id = outputCount;
         firstId = id + 1;
         uint64 checkedModel;
-        LicenseCache memory cache = LicenseCache(type(uint256).max, 0);
+        LicenseCache memory cache;
         for (uint256 i; i < n; ++i) {
             OutputInput calldata o = outputs[i];
             if (o.outputHash == bytes32(0)) revert ZeroOutputHash(i);
@@ -156,11 +157,12 @@ contract OutputRegistry is RelayedAccessControl {
         return _ids[outputHash];
     }
 
-    /// @dev The licence word (WorkRegistry.licenseBits) a batch read last, kept across its outputs:
-    /// links name works in ascending order, so a batch reads each word once instead of each work.
+    /// @dev Licence words (WorkRegistry.licenseBits) a batch has read, kept across its outputs in a
+    /// direct-mapped table of CACHE_WORDS entries (word index + 1, so 0 is empty): a batch reads
+    /// each word once, whether its links name works in order or hop among a few thousand.
     struct LicenseCache {
-        uint256 index;
-        uint256 bits;
+        uint256[CACHE_WORDS] tags;
+        uint256[CACHE_WORDS] bits;
     }
 
     /// @dev An output may be registered without links: the platform cannot attribute it (a
@@ -191,11 +193,16 @@ contract OutputRegistry is RelayedAccessControl {
     /// @dev The work's licence nibble, from the cached word when the work is in it.
     function _nibble(uint64 workId, LicenseCache memory cache) private view returns (uint256) {
         uint256 word = uint256(workId) >> 6;
-        if (word != cache.index) {
-            cache.index = word;
-            cache.bits = works.licenseBits(word);
+        uint256 slot = word % CACHE_WORDS;
+        uint256 bits;
+        if (cache.tags[slot] == word + 1) {
+            bits = cache.bits[slot];
+        } else {
+            bits = works.licenseBits(word);
+            cache.tags[slot] = word + 1;
+            cache.bits[slot] = bits;
         }
-        return (cache.bits >> ((uint256(workId) & 63) << 2)) & 15;
+        return (bits >> ((uint256(workId) & 63) << 2)) & 15;
     }
 
     /// @dev A work whose licence expires is checked against the clock by the registry itself; any
