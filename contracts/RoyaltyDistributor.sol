@@ -44,11 +44,10 @@ contract RoyaltyDistributor is RelayedAccessControl {
         string documentCid; // the full statement, content-addressed
     }
 
-    /// @dev Three words per statement, and two for its slot.
+    /// @notice A published statement, as `statementOf` shows it.
     struct Record {
         bytes32 root;
         address token; // zero: settled off chain
-        uint64 publishedAt;
         uint256 unitScale;
         bytes32 book; // keccak256(abi.encode(currency, token)): the statements whose claims add up
     }
@@ -56,6 +55,7 @@ contract RoyaltyDistributor is RelayedAccessControl {
     /// @notice One claim of `claimMany`.
     struct Claim {
         bytes32 statementId;
+        bytes32 root;
         address account;
         address payout;
         uint256 cumulative;
@@ -69,13 +69,33 @@ contract RoyaltyDistributor is RelayedAccessControl {
         uint64 anchorsUpTo;
     }
 
-    mapping(bytes32 statementId => Record) private _records;
+    /// @dev What a claim reads of its statement, in one word keyed by the statement's id and root
+    /// together (the claim names both, so the root is not read from storage): the book's token,
+    /// its token units per minor unit, and the book's number (1, 2, ... in order of first use).
+    struct ClaimRecord {
+        address token;
+        uint64 unitScale;
+        uint32 book;
+    }
+
+    mapping(bytes32 statementId => bytes32 root) private _roots;
+    mapping(bytes32 statementAndRoot => ClaimRecord) private _claimRecords;
     mapping(bytes32 slotKey => Slot) private _slots;
-    /// @dev Per book: minor units published (and, with a token, funded) and not claimed yet.
-    mapping(bytes32 book => uint256) private _unclaimed;
-    /// @dev Per book: the token units per minor unit every statement of the book uses.
-    mapping(bytes32 book => uint256) private _bookScale;
-    /// @dev Per (book, account, payout): the cumulative amount claimed so far.
+    /// @notice Number of books (currency and token pairs) statements have used.
+    uint32 public bookCount;
+    /// @dev Each book's number, and per number its key (keccak256(abi.encode(currency, token))),
+    /// token and token units per minor unit.
+    mapping(bytes32 book => uint32 number) private _bookNumbers;
+    mapping(uint256 number => bytes32 book) private _bookKeys;
+    mapping(uint256 number => address token) private _bookTokens;
+    mapping(uint256 number => uint256 unitScale) private _bookScales;
+    /// @dev The one book each settlement token pays. A token stands for one currency, so the
+    /// distributor's balance of it is that book's funds alone, and a claim needs no count of its
+    /// own to keep a book from paying out another's tokens.
+    mapping(address token => uint32 number) private _tokenBooks;
+    /// @dev Per off-chain book: minor units published and not yet claimed (acknowledged).
+    mapping(uint256 number => uint256) private _unclaimed;
+    /// @dev Per (book number, account, payout): the cumulative amount claimed so far.
     mapping(bytes32 payeeKey => uint256) private _claimed;
     mapping(bytes32 advanceId => uint256 blockNumber) private _advances;
 
@@ -109,7 +129,13 @@ contract RoyaltyDistributor is RelayedAccessControl {
     error AdvanceAlreadyRecorded(bytes32 advanceId, uint256 blockNumber);
     error BadPeriod(uint64 periodStart, uint64 periodEnd);
     error AlreadyPublished(bytes32 statementId);
-    error UnknownStatement(bytes32 statementId);
+    /// @notice No statement was published under this id with this root.
+    error UnknownStatement(bytes32 statementId, bytes32 root);
+    /// @notice The token already pays another book (another currency): a token stands for one currency.
+    error TokenServesAnotherBook(address token, bytes32 book);
+    /// @notice A claim would take more than its book has unclaimed: the statement's entries exceed
+    /// what its book's statements declared (a faulty root), and no book pays out another's funds.
+    error InsufficientUnclaimed(uint256 amount, uint256 unclaimed);
     /// @notice The payee has claimed this cumulative amount (or more) already.
     error NothingToClaim(uint256 cumulative, uint256 claimed);
     error InvalidProof();
@@ -133,26 +159,18 @@ contract RoyaltyDistributor is RelayedAccessControl {
     /// @param unitScale token units per minor unit (ignored without a token).
     function publish(bytes32 statementId, Statement calldata statement, address token, uint256 unitScale) external {
         address accountant = _senderWithRole(ACCOUNTANT_ROLE);
-        if (statementId == bytes32(0) || statement.root == bytes32(0)) revert ZeroId();
+        bytes32 root = statement.root;
+        if (statementId == bytes32(0) || root == bytes32(0)) revert ZeroId();
         if (statement.periodEnd < statement.periodStart) revert BadPeriod(statement.periodStart, statement.periodEnd);
-        if (_records[statementId].publishedAt != 0) revert AlreadyPublished(statementId);
-        if (token != address(0) && unitScale == 0) revert BadScale();
+        if (_roots[statementId] != bytes32(0)) revert AlreadyPublished(statementId);
+        if (token == address(0)) unitScale = 0;
+        else if (unitScale == 0 || unitScale > type(uint64).max) revert BadScale();
         _takeSlot(statementId, statement);
-        bytes32 book = bookOf(statement.currency, token);
-        if (token != address(0)) {
-            uint256 scale = _bookScale[book];
-            if (scale == 0) _bookScale[book] = unitScale;
-            else if (scale != unitScale) revert ScaleDiffers(unitScale, scale);
-        }
-        _unclaimed[book] += statement.total;
-        _records[statementId] = Record({
-            root: statement.root,
-            token: token,
-            publishedAt: uint64(block.timestamp),
-            unitScale: token == address(0) ? 0 : unitScale,
-            book: book
-        });
-        emit StatementPublished(statementId, accountant, statement, token, token == address(0) ? 0 : unitScale);
+        uint32 number = _book(statement.currency, token, unitScale);
+        if (token == address(0)) _unclaimed[number] += statement.total;
+        _roots[statementId] = root;
+        _claimRecords[_claimKey(statementId, root)] = ClaimRecord({token: token, unitScale: uint64(unitScale), book: number});
+        emit StatementPublished(statementId, accountant, statement, token, unitScale);
         if (token != address(0)) {
             uint256 expected = statement.total * unitScale;
             uint256 before = IERC20(token).balanceOf(address(this));
@@ -202,16 +220,19 @@ contract RoyaltyDistributor is RelayedAccessControl {
     /// amount in the statement's book less what the payee claimed there before, so the latest
     /// entry claims every earlier one. Anyone may submit it (a relayer, the holder, the ledger);
     /// the tokens go to the entry's `payout`, never to the caller.
+    /// @param root the statement's Merkle root (`statementOf` gives it): named with the statement,
+    /// so a claim reads one word of the statement instead of three.
     /// @return amount minor units paid
     function claim(
         bytes32 statementId,
+        bytes32 root,
         address account,
         address payout,
         uint256 cumulative,
         bytes32 salt,
         bytes32[] calldata proof
     ) external returns (uint256 amount) {
-        return _claim(statementId, account, payout, cumulative, salt, proof);
+        return _claim(statementId, root, account, payout, cumulative, salt, proof);
     }
 
     /// @notice Several claims in one transaction (a holder's entries in several books: currencies
@@ -220,33 +241,75 @@ contract RoyaltyDistributor is RelayedAccessControl {
         amounts = new uint256[](claims.length);
         for (uint256 i; i < claims.length; ++i) {
             Claim calldata c = claims[i];
-            amounts[i] = _claim(c.statementId, c.account, c.payout, c.cumulative, c.salt, c.proof);
+            amounts[i] = _claim(c.statementId, c.root, c.account, c.payout, c.cumulative, c.salt, c.proof);
         }
     }
 
     function _claim(
         bytes32 statementId,
+        bytes32 root,
         address account,
         address payout,
         uint256 cumulative,
         bytes32 salt,
         bytes32[] calldata proof
     ) private returns (uint256 amount) {
-        Record storage record = _records[statementId];
-        if (record.publishedAt == 0) revert UnknownStatement(statementId);
+        ClaimRecord memory record = _claimRecords[_claimKey(statementId, root)];
+        if (record.book == 0) revert UnknownStatement(statementId, root);
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, payout, cumulative, salt))));
-        if (!MerkleProof.verifyCalldata(proof, record.root, leaf)) revert InvalidProof();
-        bytes32 book = record.book;
-        bytes32 key = keccak256(abi.encode(book, account, payout));
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof();
+        amount = _advanceClaimed(_payeeKey(record.book, account, payout), cumulative);
+        if (record.token == address(0)) _acknowledge(record.book, amount);
+        emit Claimed(statementId, account, payout, amount, cumulative);
+        // With a token, the distributor's balance of it is this book's funds alone (_tokenBooks):
+        // whatever a root holds, the transfer cannot take what another book funded.
+        if (record.token != address(0)) IERC20(record.token).safeTransfer(payout, amount * record.unitScale);
+    }
+
+    /// @dev Moves the payee's claimed total up to `cumulative`; returns the difference.
+    function _advanceClaimed(bytes32 key, uint256 cumulative) private returns (uint256 amount) {
         uint256 claimed = _claimed[key];
         if (cumulative <= claimed) revert NothingToClaim(cumulative, claimed);
         amount = cumulative - claimed;
         _claimed[key] = cumulative;
-        // Checked: a book never pays out more than its statements declared (and, with a token,
-        // were funded with), whatever a root holds, so no book can drain another's tokens.
-        _unclaimed[book] -= amount;
-        emit Claimed(statementId, account, payout, amount, cumulative);
-        if (record.token != address(0)) IERC20(record.token).safeTransfer(payout, amount * record.unitScale);
+    }
+
+    /// @dev An off-chain book's claims acknowledge no more than its statements declared, whatever
+    /// a root holds.
+    function _acknowledge(uint32 number, uint256 amount) private {
+        uint256 unclaimed = _unclaimed[number];
+        if (amount > unclaimed) revert InsufficientUnclaimed(amount, unclaimed);
+        _unclaimed[number] = unclaimed - amount;
+    }
+
+    /// @dev The number of the book of `currency` and `token`, numbered on first use; checks that
+    /// the book keeps one scale and that a token pays one book.
+    function _book(string calldata currency, address token, uint256 unitScale) private returns (uint32 number) {
+        bytes32 book = bookOf(currency, token);
+        number = _bookNumbers[book];
+        if (number != 0) {
+            uint256 scale = _bookScales[number];
+            if (scale != unitScale) revert ScaleDiffers(unitScale, scale);
+            return number;
+        }
+        if (token != address(0)) {
+            uint32 taken = _tokenBooks[token];
+            if (taken != 0) revert TokenServesAnotherBook(token, _bookKeys[taken]);
+        }
+        number = ++bookCount;
+        _bookNumbers[book] = number;
+        _bookKeys[number] = book;
+        _bookTokens[number] = token;
+        _bookScales[number] = unitScale;
+        if (token != address(0)) _tokenBooks[token] = number;
+    }
+
+    function _claimKey(bytes32 statementId, bytes32 root) private pure returns (bytes32) {
+        return keccak256(abi.encode(statementId, root));
+    }
+
+    function _payeeKey(uint32 book, address account, address payout) private pure returns (bytes32) {
+        return keccak256(abi.encode(book, account, payout));
     }
 
     /// @notice The book of a currency and settlement token (zero: off chain).
@@ -256,12 +319,17 @@ contract RoyaltyDistributor is RelayedAccessControl {
 
     /// @notice What a payee has claimed so far in a book (cumulative, minor units).
     function claimedOf(bytes32 book, address account, address payout) external view returns (uint256) {
-        return _claimed[keccak256(abi.encode(book, account, payout))];
+        uint32 number = _bookNumbers[book];
+        return number == 0 ? 0 : _claimed[_payeeKey(number, account, payout)];
     }
 
-    /// @notice Minor units a book's statements published and nobody has claimed yet.
+    /// @notice Minor units a book's statements published and nobody has claimed yet. With a token:
+    /// the distributor's balance of it in minor units (tokens sent to it outside `publish` count).
     function unclaimedOf(bytes32 book) external view returns (uint256) {
-        return _unclaimed[book];
+        uint32 number = _bookNumbers[book];
+        address token = _bookTokens[number];
+        if (token == address(0)) return _unclaimed[number];
+        return IERC20(token).balanceOf(address(this)) / _bookScales[number];
     }
 
     /// @dev Sequence n of a period is taken once, after n - 1, with an anchor block in the past
@@ -284,8 +352,11 @@ contract RoyaltyDistributor is RelayedAccessControl {
         return keccak256(abi.encode(currency, periodStart, periodEnd, sequence));
     }
 
-    /// @notice A published statement's root, token, scale, time and book.
-    function statementOf(bytes32 statementId) external view returns (Record memory) {
-        return _records[statementId];
+    /// @notice A published statement's root, token, scale and book (all zero: not published).
+    function statementOf(bytes32 statementId) external view returns (Record memory record) {
+        bytes32 root = _roots[statementId];
+        if (root == bytes32(0)) return record;
+        ClaimRecord memory r = _claimRecords[_claimKey(statementId, root)];
+        return Record({root: root, token: r.token, unitScale: r.unitScale, book: _bookKeys[r.book]});
     }
 }

@@ -86,7 +86,7 @@ def _claims(ledger: Ledger) -> dict[str, tuple[int, int]]:
             sid, period = secrets.token_bytes(32), 86_400 * (10 + k)
             statement = (period, period + 1, "JPY" if tok == ZERO else "USD", 0, ledger.w3.eth.block_number, ENTRIES, 1000 + k + sum(x * (k + 1) for _, x in others), tree.root, "bafy")
             accountant.send(ledger.encoders["RoyaltyDistributor"]("publish", sid, statement, tok, 1 if tok != ZERO else 0))
-            receipt = ledger.sender.send(ledger.encoders["RoyaltyDistributor"]("claim", sid, holder, holder, cumulative, salt, tree.proof_of(leaves[0])))
+            receipt = ledger.sender.send(ledger.encoders["RoyaltyDistributor"]("claim", sid, tree.root, holder, holder, cumulative, salt, tree.proof_of(leaves[0])))
             gas.append(int(receipt["gasUsed"]))
         out[label] = (gas[0], gas[1])
     return out

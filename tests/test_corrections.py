@@ -107,7 +107,7 @@ def test_a_paid_line_corrected_down_is_reversed_and_the_shortfall_carried_forwar
     assert [(e["account"], e["earned"], e["amount"]) for e in oct_doc["entries"]] == [(a_acc, 7_000, 2_800)]
     assert oct_doc["balances"] == [{"account": a_acc, "broughtForward": 4_200, "advances": 0, "carriedForward": 0}]
     assert oct_doc["balancesFrom"] == adj["statement_id"] and octo["payable_total"] == 2_800 and octo["holders_total"] == 7_000
-    book = ledger.distributor.functions.statementOf(bytes.fromhex(octo["statement_id"][2:])).call()[4]
+    book = ledger.distributor.functions.statementOf(bytes.fromhex(octo["statement_id"][2:])).call()[3]
     assert [e["cumulative"] for e in oct_doc["entries"]] == [7_000 + 0 + 2_800]  # September paid a 7,000, the adjustment nothing
     assert book == ledger.distributor.functions.bookOf("JPY", "0x" + "00" * 20).call()
 

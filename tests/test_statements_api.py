@@ -84,9 +84,9 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
         assert receipt["status"] == 1 and anchored["args"]["batchHash"].hex() == report["batchHash"][2:]
         assert anchored["args"]["platform"] == address == report["platform"]
     sid = bytes.fromhex(st["statement_id"][2:])
-    root, token, published_at, _, book = ledger.distributor.functions.statementOf(sid).call()
+    root, token, scale, book = ledger.distributor.functions.statementOf(sid).call()
     assert book == ledger.distributor.functions.bookOf("JPY", "0x" + "00" * 20).call()
-    assert "0x" + root.hex() == st["root"] and int(token, 16) == 0 and published_at > 0
+    assert "0x" + root.hex() == st["root"] and int(token, 16) == 0 and scale == 0
     assert ledger.distributor.functions.unclaimedOf(book).call() == st["holders_total"]
     [event] = ledger.distributor.events.StatementPublished().get_logs(argument_filters={"statementId": sid}, from_block=0)
     assert event["args"]["statement"]["documentCid"] == st["document_cid"] and event["transactionHash"].to_0x_hex() == st["publish_tx"]
@@ -393,6 +393,9 @@ def test_a_statement_settled_in_a_token_pays_each_payout_address(ledger: Ledger,
     accountant.post(f"/statements/{st['statement_id']}/claims", json={"account": b_acc})
     assert token.functions.balanceOf(b_acc).call() == 17_500 * 10**4
     assert token.functions.balanceOf(ledger.distributor.address).call() == 0  # paid out exactly
+    # The distributor holds a token for one book, so the token cannot settle another currency.
+    yen = accountant.post("/statements", json={**period, "currency": "JPY", "settlement_token": token.address})
+    assert yen.status_code == 422 and "stands for one currency" in yen.json()["detail"], yen.text
 
 
 def test_an_accountant_key_from_before_statements_gets_an_account_on_first_close(ledger: Ledger, server: Server, holder: httpx.Client) -> None:

@@ -60,26 +60,27 @@ contract RoyaltyDistributorTest is CheatCodes {
         bytes32 l0 = _leaf(ALICE, ALICE_PAYOUT, a, "sa");
         bytes32 l1 = _leaf(BOB, BOB, b, "sb");
         uint256 total = uint256(a) + b;
+        bytes32 root = _pair(l0, l1);
         vm.prank(ACCOUNTANT);
-        distributor.publish(keccak256("s1"), _statement(_pair(l0, l1), total), address(token), 1e4);
+        distributor.publish(keccak256("s1"), _statement(root, total), address(token), 1e4);
         require(token.balanceOf(address(distributor)) == total * 1e4, "funded in full");
 
         vm.prank(relayer); // anyone may submit; the tokens go to the payout address
-        require(distributor.claim(keccak256("s1"), ALICE, ALICE_PAYOUT, a, "sa", _proof(l1)) == a, "pays its amount");
+        require(distributor.claim(keccak256("s1"), root, ALICE, ALICE_PAYOUT, a, "sa", _proof(l1)) == a, "pays its amount");
         require(token.balanceOf(ALICE_PAYOUT) == uint256(a) * 1e4 && token.balanceOf(ALICE) == 0, "paid to payout");
         bytes32 book = distributor.bookOf("USD", address(token));
         require(distributor.claimedOf(book, ALICE, ALICE_PAYOUT) == a && distributor.claimedOf(book, BOB, BOB) == 0, "claimed so far");
 
         vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.NothingToClaim.selector, uint256(a), uint256(a)));
-        distributor.claim(keccak256("s1"), ALICE, ALICE_PAYOUT, a, "sa", _proof(l1));
+        distributor.claim(keccak256("s1"), root, ALICE, ALICE_PAYOUT, a, "sa", _proof(l1));
         vm.expectRevert(RoyaltyDistributor.InvalidProof.selector);
-        distributor.claim(keccak256("s1"), BOB, BOB, uint256(b) + 1, "sb", _proof(l0));
+        distributor.claim(keccak256("s1"), root, BOB, BOB, uint256(b) + 1, "sb", _proof(l0));
         vm.expectRevert(RoyaltyDistributor.InvalidProof.selector);
-        distributor.claim(keccak256("s1"), BOB, relayer == BOB ? ALICE : relayer, b, "sb", _proof(l0)); // payout is committed
+        distributor.claim(keccak256("s1"), root, BOB, relayer == BOB ? ALICE : relayer, b, "sb", _proof(l0)); // payout is committed
         vm.expectRevert(RoyaltyDistributor.InvalidProof.selector);
-        distributor.claim(keccak256("s1"), BOB, BOB, b, "guess", _proof(l0)); // and so is the salt
+        distributor.claim(keccak256("s1"), root, BOB, BOB, b, "guess", _proof(l0)); // and so is the salt
 
-        distributor.claim(keccak256("s1"), BOB, BOB, b, "sb", _proof(l0));
+        distributor.claim(keccak256("s1"), root, BOB, BOB, b, "sb", _proof(l0));
         require(token.balanceOf(address(distributor)) == 0 && distributor.unclaimedOf(book) == 0, "the book paid out exactly");
     }
 
@@ -97,10 +98,10 @@ contract RoyaltyDistributorTest is CheatCodes {
             distributor.publish(ids[i], _statement(_pair(leaves[i], other), i == 0 ? 101 : cumulative[i] - cumulative[i - 1]), address(token), 1);
         }
         vm.stopPrank();
-        require(distributor.claim(ids[2], ALICE, ALICE_PAYOUT, 175, bytes32(uint256(3)), _proof(other)) == 175, "everything at once");
+        require(distributor.claim(ids[2], _pair(leaves[2], other), ALICE, ALICE_PAYOUT, 175, bytes32(uint256(3)), _proof(other)) == 175, "everything at once");
         require(token.balanceOf(ALICE_PAYOUT) == 175, "paid");
         vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.NothingToClaim.selector, uint256(100), uint256(175)));
-        distributor.claim(ids[0], ALICE, ALICE_PAYOUT, 100, bytes32(uint256(1)), _proof(other));
+        distributor.claim(ids[0], _pair(leaves[0], other), ALICE, ALICE_PAYOUT, 100, bytes32(uint256(1)), _proof(other));
         require(distributor.unclaimedOf(distributor.bookOf("USD", address(token))) == 1, "Bob's unit is left");
     }
 
@@ -115,8 +116,8 @@ contract RoyaltyDistributorTest is CheatCodes {
         distributor.publish(keccak256("jpy"), yen, address(0), 0);
         vm.stopPrank();
         RoyaltyDistributor.Claim[] memory claims = new RoyaltyDistributor.Claim[](2);
-        claims[0] = RoyaltyDistributor.Claim(keccak256("usd"), ALICE, ALICE, 70, "u", _proof(filler));
-        claims[1] = RoyaltyDistributor.Claim(keccak256("jpy"), ALICE, ALICE, 9000, "bad", _proof(filler));
+        claims[0] = RoyaltyDistributor.Claim(keccak256("usd"), _pair(usd, filler), ALICE, ALICE, 70, "u", _proof(filler));
+        claims[1] = RoyaltyDistributor.Claim(keccak256("jpy"), _pair(jpy, filler), ALICE, ALICE, 9000, "bad", _proof(filler));
         vm.expectRevert(RoyaltyDistributor.InvalidProof.selector);
         distributor.claimMany(claims);
         require(distributor.claimedOf(distributor.bookOf("USD", address(0)), ALICE, ALICE) == 0, "nothing claimed");
@@ -132,28 +133,48 @@ contract RoyaltyDistributorTest is CheatCodes {
         distributor.publish(keccak256("s2"), _statement(_pair(l0, l1), 1000), address(0), 123);
         RoyaltyDistributor.Record memory rec = distributor.statementOf(keccak256("s2"));
         require(rec.token == address(0) && rec.unitScale == 0 && rec.book == distributor.bookOf("USD", address(0)), "off chain");
-        distributor.claim(keccak256("s2"), BOB, BOB, 300, "b", _proof(l0));
+        require(rec.root == _pair(l0, l1), "its root");
+        distributor.claim(keccak256("s2"), rec.root, BOB, BOB, 300, "b", _proof(l0));
         require(distributor.unclaimedOf(rec.book) == 700, "claimed");
         require(token.balanceOf(BOB) == 0, "no token moved");
     }
 
     function testABookCannotPayMoreThanItsStatementsDeclared() public {
         // A root whose entries exceed the declared total (a faulty statement) cannot drain the
-        // tokens another book's statements funded.
+        // tokens another book's statements funded: each token pays one book, so the distributor's
+        // balance of it is that book's alone.
+        SettlementTokenForTests yenToken = new SettlementTokenForTests(ACCOUNTANT);
         bytes32 l0 = _leaf(ALICE, ALICE, 900, "a");
         bytes32 l1 = _leaf(BOB, BOB, 900, "b");
         RoyaltyDistributor.Statement memory yen = _statement(keccak256("x"), 5000);
         yen.currency = "JPY";
         vm.startPrank(ACCOUNTANT);
-        distributor.publish(keccak256("other"), yen, address(token), 1);
+        yenToken.approve(address(distributor), type(uint256).max);
+        distributor.publish(keccak256("other"), yen, address(yenToken), 1);
         distributor.publish(keccak256("faulty"), _statement(_pair(l0, l1), 1000), address(token), 1);
         vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.ScaleDiffers.selector, 2, 1));
         distributor.publish(keccak256("rescaled"), _statement(keccak256("y"), 1), address(token), 2);
+        RoyaltyDistributor.Statement memory yenInDollars = _statement(keccak256("z"), 1);
+        yenInDollars.currency = "JPY";
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.TokenServesAnotherBook.selector, address(token), distributor.bookOf("USD", address(token))));
+        distributor.publish(keccak256("yen in dollars"), yenInDollars, address(token), 1);
         vm.stopPrank();
-        distributor.claim(keccak256("faulty"), ALICE, ALICE, 900, "a", _proof(l1));
-        vm.expectRevert(); // arithmetic underflow of the book's unclaimed amount
-        distributor.claim(keccak256("faulty"), BOB, BOB, 900, "b", _proof(l0));
-        require(token.balanceOf(address(distributor)) == 5000 + 100, "the other book's funds are intact");
+        distributor.claim(keccak256("faulty"), _pair(l0, l1), ALICE, ALICE, 900, "a", _proof(l1));
+        require(distributor.unclaimedOf(distributor.bookOf("USD", address(token))) == 100, "what the book has left");
+        vm.expectRevert(); // the token's own refusal: the distributor holds 100 of it, not 900
+        distributor.claim(keccak256("faulty"), _pair(l0, l1), BOB, BOB, 900, "b", _proof(l0));
+        require(yenToken.balanceOf(address(distributor)) == 5000 && token.balanceOf(address(distributor)) == 100, "the other book's funds are intact");
+        require(distributor.claimedOf(distributor.bookOf("USD", address(token)), BOB, BOB) == 0, "nothing recorded for the refused claim");
+    }
+
+    function testAnOffChainBookAcknowledgesNoMoreThanItsStatementsDeclared() public {
+        bytes32 l0 = _leaf(ALICE, ALICE, 900, "a");
+        bytes32 l1 = _leaf(BOB, BOB, 900, "b");
+        vm.prank(ACCOUNTANT);
+        distributor.publish(keccak256("faulty"), _statement(_pair(l0, l1), 1000), address(0), 0);
+        distributor.claim(keccak256("faulty"), _pair(l0, l1), ALICE, ALICE, 900, "a", _proof(l1));
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.InsufficientUnclaimed.selector, 900, 100));
+        distributor.claim(keccak256("faulty"), _pair(l0, l1), BOB, BOB, 900, "b", _proof(l0));
     }
 
     function testAccountantsRecordEachAdvanceOnce() public {
@@ -196,9 +217,17 @@ contract RoyaltyDistributorTest is CheatCodes {
         distributor.publish(keccak256("s3"), s, address(0), 0);
         vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.AlreadyPublished.selector, keccak256("s3")));
         distributor.publish(keccak256("s3"), s, address(0), 0);
+        s.periodStart += 10;
+        s.periodEnd += 10;
+        vm.expectRevert(RoyaltyDistributor.BadScale.selector); // token units per minor unit fit 64 bits
+        distributor.publish(keccak256("s4"), s, address(token), uint256(type(uint64).max) + 1);
         vm.stopPrank();
-        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.UnknownStatement.selector, keccak256("nope")));
-        distributor.claim(keccak256("nope"), ALICE, ALICE, 1, "", new bytes32[](0));
+        require(distributor.statementOf(keccak256("s4")).root == bytes32(0), "nothing published");
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.UnknownStatement.selector, keccak256("nope"), s.root));
+        distributor.claim(keccak256("nope"), s.root, ALICE, ALICE, 1, "", new bytes32[](0));
+        // A claim names the statement with its own root: another statement's root is refused.
+        vm.expectRevert(abi.encodeWithSelector(RoyaltyDistributor.UnknownStatement.selector, keccak256("s3"), keccak256("r")));
+        distributor.claim(keccak256("s3"), keccak256("r"), ALICE, ALICE, 1, "", new bytes32[](0));
     }
 
     function testAPeriodsSequenceIsTakenOnceInOrderWithAnchorBlocksThatOnlyGrow() public {

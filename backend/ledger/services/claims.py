@@ -125,7 +125,8 @@ def _send_claims(ledger: Ledger, claims: list[tuple[Statement, EntryProof]]) -> 
     transaction made meanwhile makes it revert: the open ones are sent again, once."""
     for attempt in range(2):
         args = [
-            (bytes.fromhex(r.statement_id[2:]), e.account, e.payout, e.cumulative, bytes.fromhex(e.salt[2:]), [bytes.fromhex(p[2:]) for p in e.proof])
+            (bytes.fromhex(r.statement_id[2:]), bytes.fromhex(r.root[2:]), e.account, e.payout, e.cumulative, bytes.fromhex(e.salt[2:]),
+             [bytes.fromhex(p[2:]) for p in e.proof])
             for r, e in claims
         ]  # fmt: skip
         try:

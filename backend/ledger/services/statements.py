@@ -426,6 +426,10 @@ def _settlement(ledger: Ledger, token: str | None, currency: str) -> Settlement:
     shift = decimals - currency_exponent(currency)
     if not 0 <= shift <= 18:
         raise InvalidInput(f"a token with {decimals} decimals cannot pay {currency} minor units exactly")
+    with Session(ledger.engine) as s:  # the distributor holds each token for one book: one currency
+        other = s.exec(select(Statement.currency).where(Statement.token == contract.address, Statement.currency != currency).limit(1)).first()
+    if other is not None:
+        raise InvalidInput(f"token {contract.address} already settles {other} statements; a settlement token stands for one currency")
     return Settlement(contract.address, decimals, 10**shift)
 
 
@@ -656,7 +660,7 @@ def _publish(ledger: Ledger, key: ApiKey, row: Statement, total: int) -> tuple[s
     died after the transaction was mined but before the statement was committed: the id is the
     document's hash, so the retry recomputes the same id)."""
     sid = bytes.fromhex(row.statement_id[2:])
-    if ledger.distributor.functions.statementOf(sid).call()[2] != 0:  # publishedAt
+    if ledger.distributor.functions.statementOf(sid).call()[0] != bytes(32):  # a root: published
         logs = ledger.distributor.events.StatementPublished().get_logs(
             argument_filters={"statementId": sid}, from_block=ledger.deployment.contracts["RoyaltyDistributor"].block
         )
