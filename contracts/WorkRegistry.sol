@@ -237,7 +237,7 @@ contract WorkRegistry is RelayedAccessControl {
                 index = uint256(id) >> 6;
                 bits = 0; // a word past the last work is still empty
             }
-            bits = _withNibble(bits, id, w.terms);
+            bits = _withNibble(bits, id, w.terms.uses, w.terms.expiresAt);
             emit WorkRegistered(id, w.contentHash, manager, w.metadataCid, w.terms, w.owners, ownersHash);
         }
         _licenseBits[index] = bits;
@@ -260,7 +260,7 @@ contract WorkRegistry is RelayedAccessControl {
         rec.expiresAt = terms.expiresAt;
         rec.termsVersion = version;
         uint256 index = uint256(workId) >> 6;
-        _licenseBits[index] = _withNibble(_licenseBits[index], workId, terms);
+        _licenseBits[index] = _withNibble(_licenseBits[index], workId, terms.uses, terms.expiresAt);
         emit TermsUpdated(workId, version, terms);
     }
 
@@ -476,12 +476,14 @@ contract WorkRegistry is RelayedAccessControl {
 
     /// @dev `bits` (the work's licence word) with the work's nibble rewritten from its terms: at
     /// registration and on every terms update, so the nibble and the record never disagree.
-    function _withNibble(uint256 bits, uint64 workId, Terms calldata t) private pure returns (uint256) {
-        uint256 nibble = _state(t.uses, USE_AI_GENERATIVE_TRAINING);
-        if (_state(t.uses, USE_REFERENCE) == ALLOWED) nibble |= NIBBLE_REFERENCE;
-        if (t.expiresAt != 0) nibble |= NIBBLE_EXPIRES;
-        uint256 shift = (uint256(workId) & 63) << 2;
-        return (bits & ~(uint256(15) << shift)) | (nibble << shift);
+    function _withNibble(uint256 bits, uint64 workId, uint16 uses, uint40 expiresAt) private pure returns (uint256) {
+        uint256 nibble = (uses >> (2 * USE_AI_GENERATIVE_TRAINING)) & 3;
+        if ((uses >> (2 * USE_REFERENCE)) & 3 == ALLOWED) nibble |= NIBBLE_REFERENCE;
+        if (expiresAt != 0) nibble |= NIBBLE_EXPIRES;
+        unchecked {
+            uint256 shift = (uint256(workId) & 63) << 2;
+            return (bits & ~(uint256(15) << shift)) | (nibble << shift);
+        }
     }
 
     function _state(uint16 uses, uint8 use) private pure returns (uint8) {
