@@ -12,13 +12,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 from hexbytes import HexBytes
 from sqlmodel import Session, col, select
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.content.documents import file_cid_of
+from ledger.indexer.decoding import WORK_REGISTERED
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
 from ledger.models import ApiKey, FileEvidence, Work, WorkOwner, WorkTermsVersion
 from ledger.services import consent_evidence, contested, credentials, fingerprints
@@ -28,6 +29,7 @@ from ledger.services.errors import Conflict, InvalidInput, NotFound
 from ledger.services.signing import SignatureRequired, execute
 
 METADATA_SCHEMA = "ai-rights-ledger/work-metadata/v1"
+_WORK_REGISTERED = HexBytes(keccak(text=WORK_REGISTERED))
 MAX_BATCH = 200
 
 
@@ -194,11 +196,32 @@ def register_works(
     if isinstance(outcome, SignatureRequired):
         prepared = [PreparedWork(hashes[i], inputs[i].metadata_cid, file_cids[i]) for i in range(len(inputs))]
         return PendingRegistration(outcome.typed_data, prepared)
+    known = {hashes[i]: (inputs[i].metadata_cid, file_cids[i]) for i in range(len(inputs))}
     return [
         replace(r, warnings=checks[r.content_hash].warnings + consent_warnings[r.content_hash], evidence_report=checks[r.content_hash].report_hash)
         if r.content_hash in checks else r
-        for r in registered_in(ledger, outcome)
+        for r in _registered_now(ledger, outcome, known)
     ]  # fmt: skip
+
+
+def _registered_now(ledger: Ledger, receipt: TxReceipt, known: dict[str, tuple[str, str | None]]) -> list[RegisteredWork]:
+    """The works this request's transaction registered, answered from its receipt's WorkRegistered
+    topics (work id, content hash) and what the request stored (CIDs), once the projection has the
+    block: no database read and no event decoding per caller, which under a burst of concurrent
+    registrations each waited on the others."""
+    block = int(receipt["blockNumber"])
+    ledger.indexer.sync(to_block=block)
+    tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
+    registry = ledger.registry.contract.address
+    out = []
+    for log in receipt["logs"]:
+        topics = log["topics"]
+        if log["address"] != registry or not topics or HexBytes(topics[0]) != _WORK_REGISTERED:
+            continue
+        content_hash = HexBytes(topics[2]).to_0x_hex()
+        metadata_cid, file_cid = known[content_hash]
+        out.append(RegisteredWork(int.from_bytes(HexBytes(topics[1]), "big"), content_hash, metadata_cid, file_cid, tx_hash, block))
+    return out
 
 
 def registered_in(ledger: Ledger, receipt: TxReceipt) -> list[RegisteredWork]:
