@@ -21,7 +21,9 @@ import {RelayedAccessControl} from "./RelayedAccessControl.sol";
 /// @dev A statement is settled either off chain (no token: a claim records that the holder
 /// acknowledged the amount, and the accountant pays in fiat) or in an ERC-20 token, funded in full
 /// when the statement is published: `amount * unitScale` tokens per entry, where `unitScale`
-/// converts the currency's minor unit to token units (1e16 for an 18-decimal USD token and cents).
+/// converts the currency's minor unit to token units (1e16 for an 18-decimal USD token and cents,
+/// at most 2^64 - 1). A token pays one book (one currency), so the distributor's balance of it is
+/// that book's funds alone and no root can pay out what another book funded.
 /// A period is paid by one statement per `(currency, period, sequence)`: sequence 0 first, then
 /// adjustments 1, 2, ..., each after the one before it, each declaring the block up to which it
 /// counted usage anchors (never fewer than its predecessor), so a verifier can check from the
