@@ -136,3 +136,22 @@ def test_deployment_verify_compares_the_code_on_chain_with_this_build(ledger: Le
         assert lines["OutputRegistry.models"].strip().startswith("ok")
     finally:
         ledger.w3.provider.make_request("anvil_setCode", [registry, original.to_0x_hex()])  # type: ignore[arg-type]
+
+
+def test_a_start_names_contracts_of_another_build(ledger: Ledger, caplog: pytest.LogCaptureFixture) -> None:
+    """Contracts have no upgrade path: a checkout whose contracts changed since they were deployed
+    says so at start, naming them, instead of failing later on a call whose interface changed."""
+    from ledger.chain.deployment import verify
+
+    verify(ledger.w3, ledger.deployment, ledger.deployment_path)
+    assert "another build" not in caplog.text
+    usage_anchor, model_registry = ledger.deployment.contracts["UsageAnchor"].address, ledger.deployment.contracts["ModelRegistry"].address
+    original = ledger.w3.eth.get_code(usage_anchor)
+    ledger.w3.provider.make_request("anvil_setCode", [usage_anchor, ledger.w3.eth.get_code(model_registry).to_0x_hex()])  # type: ignore[arg-type]
+    try:
+        with caplog.at_level("WARNING", logger="ledger.chain.deployment"):
+            verify(ledger.w3, ledger.deployment, ledger.deployment_path)
+    finally:
+        ledger.w3.provider.make_request("anvil_setCode", [usage_anchor, original.to_0x_hex()])  # type: ignore[arg-type]
+    [warning] = [r.getMessage() for r in caplog.records if "another build" in r.getMessage()]
+    assert warning.startswith("UsageAnchor on chain") and "ModelRegistry" not in warning.split(" on chain")[0]

@@ -6,6 +6,7 @@ dumping its state can come back without our contracts. That is reported, never p
 """
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from web3 import Web3
 
 from ledger.chain.compiler import compile_contract
 from ledger.chain.sender import TxSender
+
+log = logging.getLogger(__name__)
 
 
 class ChainStateLost(RuntimeError):
@@ -82,12 +85,23 @@ def fund_on_dev_chain(w3: Web3, address: str, wei: int = 10**24) -> None:
 def verify(w3: Web3, deployment: Deployment, path: Path) -> None:
     if w3.eth.chain_id != deployment.chain_id:
         raise ChainStateLost(f"{path} is for chain {deployment.chain_id}, the node is chain {w3.eth.chain_id}")
+    stale = []
     for name, rec in deployment.contracts.items():
-        if len(w3.eth.get_code(rec.address)) == 0:
+        code = bytes(w3.eth.get_code(rec.address))
+        if len(code) == 0:
             raise ChainStateLost(
                 f"the chain has no {name} at {rec.address} (recorded in {path}): its state was lost or "
                 "this is another chain. Restore the chain state, or move the data directory aside to start over."
             )
+        compiled = compile_contract(f"{name}.sol")
+        if not _same_code(code, bytes.fromhex(compiled.deployed_bytecode[2:]), compiled.immutable_references)[0]:
+            stale.append(name)
+    if stale:  # contracts have no upgrade path: a newer checkout may call functions they lack
+        log.warning(
+            "%s on chain %s are another build than this checkout's (`ledger deployment verify` says where): calls whose "
+            "interface changed since will fail. Run the checkout that deployed them, or start over with a new data "
+            "directory and database.", ", ".join(stale), deployment.chain_id,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
