@@ -235,9 +235,8 @@ class Indexer:
         """Projects every event up to ``to_block`` (default: the chain head). One sync at a time
         among every process on the database: the others wait, then find the blocks projected.
         A writer that only needs its own block projected returns at once if it already is."""
-        done = self._done_up_to(to_block)
-        if done is not None:
-            return done
+        if to_block is not None and to_block <= self._synced_to:  # no query: every writer of a batch asks
+            return SyncResult(self._synced_to + 1, self._synced_to, 0)
         with self._lock:
             done = self._done_up_to(to_block)  # the writers of one batch all wait here for its block: one syncs
             if done is not None:
@@ -247,7 +246,8 @@ class Indexer:
 
     def _done_up_to(self, to_block: int | None) -> SyncResult | None:
         """A no-op result if ``to_block`` is projected already: known in memory from this process's
-        last sync (no query: every writer of a batch asks), else from the checkpoint."""
+        last sync, else from the checkpoint (another process may have synced it). Asked under the
+        lock, so a batch's writers query the checkpoint once between them, not once each."""
         if to_block is None:
             return None
         if to_block <= self._synced_to:
