@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import Session
+from web3 import Web3
 
 from ledger.chain.durability import ChainStateSaver
 from ledger.chain.node import AnvilNode
@@ -58,19 +59,63 @@ def test_a_transaction_the_chain_lost_is_sent_again_and_a_retry_is_a_409(slow_du
         first = c.post("/works", json=spec)
         assert first.status_code == 201
     work_id = first.json()["work_id"]
+    mined = ledger.w3.eth.get_transaction_receipt(first.json()["tx_hash"])
+    block = ledger.w3.eth.get_block(mined["blockNumber"])
     ledger.engine.dispose()
     slow_dumping_node.kill()
     shutil.copy(before, slow_dumping_node.state_file)  # the node comes back from before the registration
     slow_dumping_node.start()
+    # ... an hour later by its clock: sent again now, the forward request would be past its deadline
+    # (a lost work, as before the replay), and in any case in a block with another hash.
+    node_w3 = Web3(Web3.HTTPProvider(slow_dumping_node.url))
+    node_w3.provider.make_request("evm_setTime", [int(block["timestamp"]) + 3600])  # type: ignore[arg-type]
 
     restarted = open_ledger(settings, deploy=False)  # recovery sends the lost transaction again
     assert restarted.registry.contract.functions.workCount().call() == 1
+    # ... into the very same block: its own timestamp, so the same hash (nothing projected moves).
+    again = restarted.w3.eth.get_transaction_receipt(first.json()["tx_hash"])
+    assert again["blockNumber"] == mined["blockNumber"] and again["blockHash"] == mined["blockHash"]
+    assert restarted.w3.eth.get_block(block["number"])["timestamp"] == block["timestamp"]
     with Server(restarted) as server, client_for(server, token) as c:
         retry = c.post("/works", json=spec)
         assert retry.status_code == 409 and retry.json()["work_id"] == work_id, retry.text
         assert c.get(f"/works/{work_id}").json()["content_hash"] == spec["content_hash"]
     with Session(restarted.engine) as s:
         assert s.get(Work, work_id) is not None
+    restarted.engine.dispose()
+
+
+def test_a_replay_funds_an_account_again_before_the_transaction_that_spends_it(slow_dumping_node: AnvilNode, tmp_path: Path) -> None:
+    """Gas money the ledger gave an account on the development node (anvil_setBalance, no
+    transaction) is journaled: a replay gives it again first, so the account's own transaction
+    lands in the same block again instead of being refused for want of funds."""
+    from eth_account import Account
+
+    from ledger.chain.calls import Encoder
+    from ledger.chain.compiler import compile_contract
+    from ledger.chain.deployment import fund_on_dev_chain
+    from ledger.chain.sender import TxSender
+
+    settings = make_settings(tmp_path / "data", slow_dumping_node.url, f"sqlite:///{tmp_path / 'l.db'}")
+    ledger = open_ledger(settings, deploy=True)
+    compiled = compile_contract("test/SettlementTokenForTests.sol")
+    token = ledger.w3.eth.contract(address=ledger.sender.deploy(compiled.abi, compiled.bytecode, ledger.operator.address)["contractAddress"], abi=compiled.abi)
+    ChainStateSaver(ledger.w3, slow_dumping_node.state_file).save(ledger.w3.eth.block_number)
+    before = tmp_path / "before.json"
+    shutil.copy(slow_dumping_node.state_file, before)
+    spender = Account.create()
+    fund_on_dev_chain(ledger.w3, spender.address, outbox=ledger.sender.outbox)
+    own = TxSender(ledger.w3, spender, ledger.sender.decoder, outbox=ledger.sender.outbox, fees=ledger.sender.fees)
+    approved = own.send(Encoder(token)("approve", ledger.distributor.address, 12345))
+    ledger.engine.dispose()
+    slow_dumping_node.kill()
+    shutil.copy(before, slow_dumping_node.state_file)  # from before the funding and the approval
+    slow_dumping_node.start()
+
+    restarted = open_ledger(settings, deploy=False)
+    again = restarted.w3.eth.get_transaction_receipt(approved["transactionHash"])
+    assert again["blockNumber"] == approved["blockNumber"] and again["blockHash"] == approved["blockHash"]
+    assert token.functions.allowance(spender.address, ledger.distributor.address).call() == 12345
     restarted.engine.dispose()
 
 

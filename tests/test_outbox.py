@@ -245,3 +245,25 @@ def test_two_processes_signing_as_the_operator_never_share_a_nonce(ledger: Ledge
     assert errors == []
     assert all(ledger.registry.has_holder_role(a) for accounts in holders for a in accounts)
     other.engine.dispose()
+
+
+def test_an_outbox_from_before_block_timestamps_gains_the_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Outboxes written before replays kept block timestamps open as before, with the column
+    added (their rows replay as before: sent again at new times)."""
+    import sqlite3
+
+    from ledger.chain.outbox import Outbox
+
+    path = tmp_path / "outbox.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE outboxtx (tx_hash VARCHAR(66) PRIMARY KEY, sender VARCHAR(42) NOT NULL, nonce BIGINT NOT NULL, purpose VARCHAR(100) NOT NULL, "
+            "raw TEXT NOT NULL, status VARCHAR(16) NOT NULL, block_number BIGINT, created_at DATETIME NOT NULL, settled_at DATETIME)"
+        )
+        conn.execute("INSERT INTO outboxtx VALUES ('0x01', '0xabc', 0, 'old', '0x02', 'mined', 7, '2026-11-01 00:00:00', NULL)")
+    outbox = Outbox(path)
+    with sqlite3.connect(path) as conn:
+        assert "block_timestamp" in {row[1] for row in conn.execute("PRAGMA table_info(outboxtx)")}
+    [row] = outbox.entries()
+    assert (row.tx_hash, row.block_number, row.status) == ("0x01", 7, "mined")
+    Outbox(path)  # opening it again changes nothing

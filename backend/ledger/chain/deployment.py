@@ -14,6 +14,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from ledger.chain.compiler import compile_contract
+from ledger.chain.outbox import Outbox
 from ledger.chain.sender import TxSender
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,17 @@ def is_dev_chain(w3: Web3) -> bool:
     return str(w3.client_version).lower().startswith("anvil")
 
 
-def fund_on_dev_chain(w3: Web3, address: str, wei: int = 10**24) -> None:
-    """Gives an account gas money on a local anvil (no-op elsewhere: real chains need real funds)."""
+def fund_on_dev_chain(w3: Web3, address: str, wei: int = 10**24, outbox: Outbox | None = None) -> None:
+    """Gives an account gas money on a local anvil (no-op elsewhere: real chains need real funds).
+    With ``outbox``, the change is journaled first, so a replay after a restart makes it again
+    before the transactions that spent it (``Outbox.replay_lost``)."""
     if is_dev_chain(w3) and w3.eth.get_balance(address) < wei // 2:
-        w3.provider.make_request("anvil_setBalance", [address, hex(wei)])
+        if outbox is None:
+            w3.provider.make_request("anvil_setBalance", [address, hex(wei)])
+            return
+        with outbox.nonce_lock():  # no transaction of the ledger's is mined between the two
+            outbox.record_step(int(w3.eth.block_number), "anvil_setBalance", [address, hex(wei)])
+            w3.provider.make_request("anvil_setBalance", [address, hex(wei)])
 
 
 def verify(w3: Web3, deployment: Deployment, path: Path) -> None:
@@ -185,7 +193,7 @@ def ensure_deployed(w3: Web3, sender: TxSender, path: Path, default_share_bps: i
         verify(w3, existing, path)
         if all(name in existing.contracts for name in CONTRACTS):
             return existing
-    fund_on_dev_chain(w3, sender.account.address)
+    fund_on_dev_chain(w3, sender.account.address, outbox=sender.outbox)
     records = dict(existing.contracts) if existing else {}
     for name in CONTRACTS:
         if name in records:

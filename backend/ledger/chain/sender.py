@@ -153,9 +153,10 @@ class TxSender:
                 log.info("%s: replacement refused by the node: %s", what, exc)
         receipt = found[1]
         if self.outbox is not None:
+            timestamp = int(self.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
             for h in hashes:
                 if h == bytes(receipt["transactionHash"]):
-                    self.outbox.settle(h, receipt)
+                    self.outbox.settle(h, receipt, block_timestamp=timestamp)
                 else:
                     self.outbox.settle(h, None, "replaced")
         if receipt["status"] != 1:

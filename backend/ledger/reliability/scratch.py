@@ -70,7 +70,7 @@ def accountant_with_token(ledger: Ledger) -> tuple[TxSender, str]:
     it holds and lets the RoyaltyDistributor spend: what publishing token-settled statements needs."""
     key = key_for(ledger, Role.accountant)
     assert key.holder_address is not None
-    fund_on_dev_chain(ledger.w3, key.holder_address)
+    fund_on_dev_chain(ledger.w3, key.holder_address, outbox=ledger.sender.outbox)
     accountant = TxSender(ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder, fees=ledger.sender.fees)
     compiled = compile_contract("test/SettlementTokenForTests.sol")
     token = str(ledger.sender.deploy(compiled.abi, compiled.bytecode, key.holder_address)["contractAddress"])

@@ -449,7 +449,7 @@ def _fund(ledger: Ledger, key: ApiKey, settlement: Settlement, total: int) -> No
         return
     if not key.custodial:
         raise Conflict(f"approve {needed} units of token {settlement.token} to the distributor {spender} from {holder} first (allowance now {allowance})")
-    fund_on_dev_chain(ledger.w3, holder)  # gas for the approval; on a public chain the account needs its own
+    fund_on_dev_chain(ledger.w3, holder, outbox=ledger.sender.outbox)  # gas for the approval; on a public chain the account needs its own
     approver = TxSender(
         ledger.w3, custodial_signer(ledger, key), ledger.sender.decoder, outbox=ledger.sender.outbox, fees=ledger.sender.fees,
         confirmations=ledger.sender.confirmations, after_mined=ledger.sender.after_mined,
