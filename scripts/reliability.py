@@ -210,8 +210,9 @@ def crash_trials(api: ApiProcess, ledger: Ledger, keys: dict[Role, str], platfor
 
 def node_crash_trials(api: ApiProcess, node: AnvilNode, ledger: Ledger, keys: dict[Role, str], trials: int, rng: random.Random) -> dict[str, Any]:
     """kill -9 of the chain node in the middle of batch registrations, restart from its state
-    file (which the API writes before answering), retry: every answered batch is on chain and in
-    the database exactly once, whatever moment the node died at."""
+    file and the outbox's replay (the API commits each mined transaction's row before answering),
+    retry: every answered batch is on chain and in the database exactly once, whatever moment the
+    node died at."""
     lost = duplicated = unanswered = projection_wrong = 0
     for trial in range(trials):
         prefix = "0x" + f"{0xDEAD00 + trial:032x}"
@@ -262,6 +263,7 @@ def main() -> int:
         node = AnvilNode(root / "chain", free_port(), state_interval_s=3600)  # durable only by what the API writes
         node.start()
         settings = Settings(data_dir=root / "data", rpc_url=node.url, database_url=f"sqlite:///{root / 'ledger.db'}")
+        node.outbox_path = settings.outbox_path  # a restart replays what the node mined since its state file, as `ledger up` does
         ledger = open_ledger(settings, deploy=True)
         keys = {role: create_api_key(ledger, role, role.value).token for role in Role}
         api = ApiProcess(

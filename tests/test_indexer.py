@@ -196,3 +196,27 @@ def test_a_node_that_stops_answering_mid_sync_raises_what_the_api_answers_503_to
     with pytest.raises(UNREACHABLE):
         indexer._logs(0, 1)
     engine.dispose()
+
+
+def test_a_chain_behind_the_projection_gets_time_to_catch_up_before_a_rebuild(ledger: Ledger, holder: httpx.Client) -> None:
+    """A restarting embedded node replays its lost blocks within seconds, the very same blocks: the
+    projection waits for that (`behind_grace_s`, on an injected clock) instead of rebuilding at once;
+    a chain still behind after the grace wins as before."""
+    _register(holder, 2, 6)
+    ledger.indexer.sync()
+    snapshot_id = ledger.w3.provider.make_request("evm_snapshot", [])["result"]
+    _register(holder, 3, 7)
+    indexer = ledger.new_indexer()  # its own clock; the API's poller keeps the real one
+    indexer.sync()
+    now = [1000.0]
+    indexer.clock = lambda: now[0]
+    ledger.w3.provider.make_request("evm_revert", [snapshot_id])  # the head is behind the checkpoint now
+    assert not indexer.sync().rebuilt
+    now[0] += indexer.behind_grace_s - 1
+    assert not indexer.sync().rebuilt
+    with Session(ledger.engine) as s:
+        assert s.exec(select(func.count()).select_from(Work)).one() == 5 and s.exec(select(IndexerIncident)).all() == []
+    now[0] += 2
+    assert indexer.sync().rebuilt
+    with Session(ledger.engine) as s:
+        assert s.exec(select(func.count()).select_from(Work)).one() == 2

@@ -159,12 +159,13 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
     abis = {name: compile_contract(f"{name}.sol").abi for name in CONTRACTS}
     outbox = Outbox(settings.outbox_path)
     fees = FeePolicy(bump_after_s=settings.tx_bump_after_s, max_fee_per_gas=settings.tx_max_fee_per_gas)
+    # The embedded node: a mined transaction is durable once the outbox has its row (committed to
+    # disk before the answer); a node restarted behind it gets it replayed into the same block
+    # (``chain.durability``). What a replay cannot rebuild, deployments, is saved below.
     state_file = node.state_file if node is not None else settings.chain_state_file
-    saver = ChainStateSaver(w3, state_file) if state_file is not None else None
-    sender = TxSender(
-        w3, operator, ErrorDecoder(*abis.values()), outbox=outbox, fees=fees, confirmations=settings.confirmations,
-        after_mined=saver.save if saver else None,
-    )  # fmt: skip
+    if node is not None:
+        node.outbox_path = settings.outbox_path
+    sender = TxSender(w3, operator, ErrorDecoder(*abis.values()), outbox=outbox, fees=fees, confirmations=settings.confirmations)
     recovered = outbox.recover(w3)  # before anything new is signed: settle what a crash left pending
     if recovered != Recovery():
         log.warning("outbox after restart: %s", recovered)
@@ -176,6 +177,8 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
             raise FileNotFoundError(f"no deployment record for chain {w3.eth.chain_id} at {record}: run `ledger deploy` (or `ledger up`) first")
         deployment = Deployment.load(record)
         verify(w3, deployment, record)
+    if state_file is not None:
+        ChainStateSaver(w3, state_file).save(int(w3.eth.block_number))
     bind_database(engine, deployment)
     contracts = {name: w3.eth.contract(address=deployment.contracts[name].address, abi=abis[name]) for name in CONTRACTS}
     _, first_default = contracts["PlatformTerms"].functions.shareFrom("0x" + "00" * 20, 0).call()

@@ -1,10 +1,17 @@
 """What "mined" must mean before the ledger answers 201: durable.
 
 On the embedded anvil, a mined transaction lives in the node's memory until its next state dump
-(every second, and on a clean exit): a node killed in that second loses it, and its id is then
-given to the next registration. So after each receipt the ledger has anvil dump its state now
-(``anvil_dumpState``) and writes it over the state file, atomically, before it answers. Dumps
-are shared: one that started after a transaction's block covers every caller waiting for it.
+(every second, and on a clean exit): a node killed in that second loses it. Writing the node's
+whole state after every transaction (what the ledger did until 2026-11-29) costs time that grows
+with the chain's history, 6 KB a work, most of it the call traces anvil keeps: 250 MB and seconds
+a write at 40,000 works. Instead the outbox commits every signed transaction before it is sent
+and, before the answer, the block and block time it was mined in (``synchronous=FULL``: on
+disk). A node that comes back from an older state file gets those transactions replayed, each at
+its block's own time and after the balances the ledger had set before it, so it rebuilds the very
+same blocks (``Outbox.replay_lost``): when the node starts (``AnvilNode`` with the outbox's path,
+as ``open_ledger`` sets it) and when the ledger starts. What a replay does not rebuild, a chain
+with no blocks at all (its state lost, not behind), is reported at start. The state file itself
+is written at each start (``ChainStateSaver``), by anvil every second and when it exits.
 
 On any other chain the same promise is kept by confirmations (``LEDGER_CONFIRMATIONS``): the
 answer waits until that many blocks include the transaction's.

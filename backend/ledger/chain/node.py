@@ -53,6 +53,9 @@ class AnvilNode:
         self.url = f"http://127.0.0.1:{port}"
         self.log_file = log_file or state_dir / "anvil.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        #: The outbox of the ledger this node serves (set by ``open_ledger``): a (re)start replays
+        #: into the node what it mined after its state file, before anyone else talks to it.
+        self.outbox_path: Path | None = None
 
     @property
     def state_file(self) -> Path:
@@ -86,10 +89,25 @@ class AnvilNode:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"anvil exited with {self.proc.returncode}; see {self.log_file}")
             if rpc_answers(self.url):
+                self._replay()
                 return
             time.sleep(0.1)
         self.stop()
         raise TimeoutError(f"anvil did not answer at {self.url} within {timeout_s}s")
+
+    def _replay(self) -> None:
+        """Writes are durable once the outbox has them (``chain.durability``): the node comes back
+        with every transaction it had mined, in the same blocks, or the start fails loudly."""
+        if self.outbox_path is None or not self.outbox_path.exists():
+            return
+        from web3 import Web3
+
+        from ledger.chain.outbox import Outbox
+
+        outbox = Outbox(self.outbox_path)
+        with outbox.nonce_lock():
+            outbox.replay_lost(Web3(Web3.HTTPProvider(self.url)))
+        outbox.engine.dispose()
 
     def stop(self, timeout_s: float = 30) -> None:
         """SIGTERM, so anvil dumps its state before exiting."""

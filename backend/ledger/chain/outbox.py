@@ -213,16 +213,18 @@ class Outbox:
         very same blocks (same numbers, same hashes: nothing the indexer projected or a statement
         cites moves). This is what makes a 201 durable on the embedded node without writing its
         whole state after every transaction. Stops at the first block it cannot rebuild exactly (a
-        block the ledger did not make, a row from before timestamps were kept): what is left is
-        sent again by ``_reopen_lost``, at new timestamps. Returns the transactions replayed."""
+        block the ledger did not make, a row from before block times were kept): what is left is
+        sent again by ``_reopen_lost``, at new timestamps. A node with no blocks at all lost its
+        whole state: that is reported at start (ChainStateLost), never rebuilt. Returns the
+        transactions replayed."""
         head = start = int(w3.eth.block_number)
         columns = (outbox_table.c.tx_hash, outbox_table.c.raw, outbox_table.c.block_number, outbox_table.c.block_timestamp)
         with self.engine.connect() as conn:
             rows = list(conn.execute(select(*columns).where(outbox_table.c.status == "mined", outbox_table.c.block_number > head).order_by(outbox_table.c.block_number)))
             steps = list(conn.execute(select(chain_step_table).where(chain_step_table.c.after_block >= head).order_by(chain_step_table.c.id)))
-        if not (rows or steps) or not str(w3.client_version).lower().startswith("anvil"):
-            return 0
-        replayed, last_timestamp, lost_deployment = 0, None, False
+        if not (rows or steps) or head == 0 or not str(w3.client_version).lower().startswith("anvil"):
+            return 0  # a node with no blocks lost its whole state: reported at start, never rebuilt silently
+        replayed, last_timestamp = 0, None
 
         def steps_up_to(block: int) -> None:  # absolute values (balances): applying one twice is harmless
             while steps and steps[0].after_block <= block:
@@ -231,9 +233,6 @@ class Outbox:
 
         for tx_hash, raw, block, timestamp in rows:
             if timestamp is None or block != head + 1 or _receipt(w3, tx_hash) is not None:
-                break
-            if _recipient(raw) is None:  # a deployment: a chain that lost those is reported, never rebuilt silently
-                lost_deployment = True
                 break
             steps_up_to(head)
             w3.provider.make_request("evm_setTime", [int(timestamp) - 1])  # type: ignore[arg-type]
@@ -248,8 +247,7 @@ class Outbox:
                 log.warning("outbox: %s did not land in block %s again; the rest is sent again at new times", tx_hash, block)
                 break
             head, last_timestamp, replayed = block, int(timestamp), replayed + 1
-        if not lost_deployment:
-            steps_up_to(head)
+        steps_up_to(head)
         if last_timestamp is not None:  # the node's clock runs on from now again, never behind its last block
             w3.provider.make_request("evm_setTime", [max(int(time.time()), last_timestamp)])  # type: ignore[arg-type]
         if replayed:

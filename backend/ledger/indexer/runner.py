@@ -10,6 +10,7 @@ import gc
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -125,6 +126,12 @@ class Indexer:
         self._across = ProcessLock(engine, "indexer")  # and so do other API workers, `ledger index`...
         self._synced_to = -1  # the block this process last saw projected (a rebuild here resets it)
         self._http: httpx.Client | None = None
+        #: How long a chain behind the projection is given to catch up before the projection is
+        #: rebuilt from it: an embedded node that restarted replays its lost blocks within seconds
+        #: (``Outbox.replay_lost``), the very same blocks, which need no rebuild.
+        self.behind_grace_s = 30.0
+        self.clock: Callable[[], float] = time.monotonic
+        self._behind_since: float | None = None
 
     def _timestamp(self, block: int) -> int:
         if block not in self._timestamps:
@@ -264,6 +271,14 @@ class Indexer:
         cp = self.checkpoint()
         rebuilt = False
         if cp is not None:
+            if head < cp.block_number:
+                now = self.clock()
+                self._behind_since = self._behind_since if self._behind_since is not None else now
+                if now - self._behind_since < self.behind_grace_s:
+                    log.info("chain head %s is behind the projection (block %s): waiting for it to catch up", head, cp.block_number)
+                    return SyncResult(cp.block_number + 1, cp.block_number, 0)
+            else:
+                self._behind_since = None
             reason = self._diverged(cp, head)
             if reason is not None:
                 log.warning("chain and database diverged (%s): rebuilding the projection from the chain", reason)
