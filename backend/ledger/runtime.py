@@ -161,7 +161,8 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
     fees = FeePolicy(bump_after_s=settings.tx_bump_after_s, max_fee_per_gas=settings.tx_max_fee_per_gas)
     # The embedded node: a mined transaction is durable once the outbox has its row (committed to
     # disk before the answer); a node restarted behind it gets it replayed into the same block
-    # (``chain.durability``). What a replay cannot rebuild, deployments, is saved below.
+    # (``chain.durability``). The state file is written at each start (below), so a replay has
+    # only the transactions since.
     state_file = node.state_file if node is not None else settings.chain_state_file
     if node is not None:
         node.outbox_path = settings.outbox_path

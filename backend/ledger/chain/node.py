@@ -97,7 +97,8 @@ class AnvilNode:
 
     def _replay(self) -> None:
         """Writes are durable once the outbox has them (``chain.durability``): the node comes back
-        with every transaction it had mined, in the same blocks, or the start fails loudly."""
+        with the transactions it had mined since its state file, in the same blocks; one it cannot
+        rebuild is logged, and sent again when the ledger starts (``Outbox.recover``)."""
         if self.outbox_path is None or not self.outbox_path.exists():
             return
         from web3 import Web3
