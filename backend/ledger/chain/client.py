@@ -23,3 +23,8 @@ def connect(settings: Settings, timeout_s: float = 30.0) -> Web3:
     if not w3.is_connected():
         raise ChainUnavailable(f"no EVM node answers at {settings.rpc_url}; is the chain running? (`ledger up`)")
     return w3
+
+
+def is_dev_chain(w3: Web3) -> bool:
+    """A local anvil: the node whose state the ledger may set and replay (``anvil_*``, ``evm_*``)."""
+    return str(w3.client_version).lower().startswith("anvil")

@@ -7,13 +7,15 @@ dumping its state can come back without our contracts. That is reported, never p
 
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hexbytes import HexBytes
 from web3 import Web3
 
-from ledger.chain.compiler import compile_contract
+from ledger.chain.client import is_dev_chain
+from ledger.chain.compiler import CompiledContract, compile_contract
 from ledger.chain.outbox import Outbox
 from ledger.chain.sender import TxSender
 
@@ -73,20 +75,14 @@ class Deployment:
         )
 
 
-def is_dev_chain(w3: Web3) -> bool:
-    return str(w3.client_version).lower().startswith("anvil")
-
-
 def fund_on_dev_chain(w3: Web3, address: str, wei: int = 10**24, outbox: Outbox | None = None) -> None:
     """Gives an account gas money on a local anvil (no-op elsewhere: real chains need real funds).
     With ``outbox``, the change is journaled first, so a replay after a restart makes it again
     before the transactions that spent it (``Outbox.replay_lost``)."""
     if is_dev_chain(w3) and w3.eth.get_balance(address) < wei // 2:
-        if outbox is None:
-            w3.provider.make_request("anvil_setBalance", [address, hex(wei)])
-            return
-        with outbox.nonce_lock():  # no transaction of the ledger's is mined between the two
-            outbox.record_step(int(w3.eth.block_number), "anvil_setBalance", [address, hex(wei)])
+        with outbox.nonce_lock() if outbox is not None else nullcontext():  # no transaction of the ledger's is mined between the two
+            if outbox is not None:
+                outbox.record_step(int(w3.eth.block_number), "anvil_setBalance", [address, hex(wei)])
             w3.provider.make_request("anvil_setBalance", [address, hex(wei)])
 
 
@@ -101,8 +97,7 @@ def verify(w3: Web3, deployment: Deployment, path: Path) -> None:
                 f"the chain has no {name} at {rec.address} (recorded in {path}): its state was lost or "
                 "this is another chain. Restore the chain state, or move the data directory aside to start over."
             )
-        compiled = compile_contract(f"{name}.sol")
-        if not _same_code(code, bytes.fromhex(compiled.deployed_bytecode[2:]), compiled.immutable_references)[0]:
+        if not _matches_build(compile_contract(f"{name}.sol"), code)[0]:
             stale.append(name)
     if stale:  # contracts have no upgrade path: a newer checkout may call functions they lack
         log.warning(
@@ -133,8 +128,7 @@ def verify_code(w3: Web3, deployment: Deployment) -> list[CodeCheck]:
     out = []
     for name, rec in deployment.contracts.items():
         compiled = compile_contract(f"{name}.sol")
-        onchain, built = bytes(w3.eth.get_code(rec.address)), bytes.fromhex(compiled.deployed_bytecode[2:])
-        same, detail = _same_code(onchain, built, compiled.immutable_references)
+        same, detail = _matches_build(compiled, bytes(w3.eth.get_code(rec.address)))
         out.append(CodeCheck(name, rec.address, same, detail))
         if not same:  # its getters are not ours to call
             continue
@@ -145,6 +139,11 @@ def verify_code(w3: Web3, deployment: Deployment) -> list[CodeCheck]:
             wired, expected = getattr(contract.functions, getter)().call(), deployment.contracts[target].address
             out.append(CodeCheck(f"{name}.{getter}", rec.address, wired == expected, f"{wired}" + ("" if wired == expected else f", the record says {target} is {expected}")))
     return out
+
+
+def _matches_build(compiled: CompiledContract, onchain: bytes) -> tuple[bool, str]:
+    """Whether ``onchain`` is this checkout's build of the contract, outside its immutables."""
+    return _same_code(onchain, bytes.fromhex(compiled.deployed_bytecode[2:]), compiled.immutable_references)
 
 
 def _same_code(onchain: bytes, built: bytes, immutables: tuple[tuple[tuple[int, int], ...], ...]) -> tuple[bool, str]:

@@ -6,8 +6,9 @@ transaction existed. Now the signed bytes are committed first; on the next start
 same bytes: same nonce and hash, so it cannot land twice), or dropped (its nonce was used by
 another transaction, e.g. a chain reset). Each mined transaction's block and block time are kept
 too, and the balances the ledger set on a development node are journaled: a node restarted from
-an older state file gets its lost transactions replayed into the very same blocks (``replay_lost``). A transaction re-priced while stuck (``TxSender``'s
-fee bumps) has one row per version, same nonce: recovery re-sends the latest and settles the
+an older state file gets its lost transactions replayed into the very same blocks
+(``replay_lost``). A transaction re-priced while stuck (``TxSender``'s fee bumps) has one row
+per version, same nonce: recovery re-sends the latest and settles the
 version mined, marking the others ``replaced``. Services keep their own retry rules on top
 (409/200 for a second registration, adoption of anchors and statements).
 
@@ -36,6 +37,7 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
+from ledger.chain.client import is_dev_chain
 from ledger.file_lock import file_lock
 
 log = logging.getLogger(__name__)
@@ -222,7 +224,7 @@ class Outbox:
         with self.engine.connect() as conn:
             rows = list(conn.execute(select(*columns).where(outbox_table.c.status == "mined", outbox_table.c.block_number > head).order_by(outbox_table.c.block_number)))
             steps = list(conn.execute(select(chain_step_table).where(chain_step_table.c.after_block >= head).order_by(chain_step_table.c.id)))
-        if not (rows or steps) or head == 0 or not str(w3.client_version).lower().startswith("anvil"):
+        if not (rows or steps) or head == 0 or not is_dev_chain(w3):
             return 0  # a node with no blocks lost its whole state: reported at start, never rebuilt silently
         replayed, last_timestamp = 0, None
 

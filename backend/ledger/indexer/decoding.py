@@ -80,6 +80,7 @@ def _without(item: dict[str, Any], names: frozenset[str]) -> dict[str, Any] | No
 
 
 WORK_REGISTERED = "WorkRegistered(uint64,bytes32,address,string,(uint16,uint16,uint40,string),(address,address,uint16)[],bytes32)"
+WORK_REGISTERED_TOPIC = bytes(keccak(text=WORK_REGISTERED))
 
 
 def _word(data: bytes, at: int) -> int:
@@ -118,7 +119,7 @@ def decode_work_registered(topics: list[bytes], data: bytes) -> dict[str, Any]:
 class EventDecoder:
     def __init__(self, contracts: dict[str, Contract]) -> None:
         self._events: dict[tuple[str, bytes], _EventSpec] = {}
-        self._work_registered = bytes(keccak(text=WORK_REGISTERED))
+        self._work_registered = WORK_REGISTERED_TOPIC
         for contract_name, contract in contracts.items():
             items = [i for i in contract.abi if i.get("type") == "event"]
             added = ADDED_FIELDS.get(contract_name)

@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 from sqlmodel import Session, col, select
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.content.documents import file_cid_of
-from ledger.indexer.decoding import WORK_REGISTERED
+from ledger.indexer.decoding import WORK_REGISTERED_TOPIC
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
 from ledger.models import ApiKey, FileEvidence, Work, WorkOwner, WorkTermsVersion
 from ledger.services import consent_evidence, contested, credentials, fingerprints
@@ -29,7 +29,6 @@ from ledger.services.errors import Conflict, InvalidInput, NotFound
 from ledger.services.signing import SignatureRequired, execute
 
 METADATA_SCHEMA = "ai-rights-ledger/work-metadata/v1"
-_WORK_REGISTERED = HexBytes(keccak(text=WORK_REGISTERED))
 MAX_BATCH = 200
 
 
@@ -216,7 +215,7 @@ def _registered_now(ledger: Ledger, receipt: TxReceipt, known: dict[str, tuple[s
     out = []
     for log in receipt["logs"]:
         topics = log["topics"]
-        if log["address"] != registry or not topics or HexBytes(topics[0]) != _WORK_REGISTERED:
+        if log["address"] != registry or not topics or bytes(topics[0]) != WORK_REGISTERED_TOPIC:
             continue
         content_hash = HexBytes(topics[2]).to_0x_hex()
         metadata_cid, file_cid = known[content_hash]
