@@ -20,7 +20,6 @@ contract OutputRegistry is RelayedAccessControl {
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
     uint16 public constant TOTAL_WEIGHT = 10_000;
     uint256 public constant MAX_LINKS = 64;
-    uint8 private constant REFERENCE = 4; // WorkRegistry.USE_REFERENCE
     uint256 private constant ALLOWED = 1; // WorkRegistry.ALLOWED
     uint256 private constant CONSTRAINED = 2; // WorkRegistry.CONSTRAINED
     uint256 private constant NIBBLE_TRAINING = 3; // WorkRegistry.NIBBLE_*
@@ -216,7 +215,7 @@ contract OutputRegistry is RelayedAccessControl {
                 if (license != WorkRegistry.License.Trainable && license != WorkRegistry.License.Constrained) {
                     revert WorkNotLicensed(index, workId, license);
                 }
-            } else if (!works.allows(workId, REFERENCE)) {
+            } else if (!works.referenceAllowed(workId)) {
                 revert ReferenceNotAllowed(index, workId);
             }
         } else if (kind == LinkKind.Training) {

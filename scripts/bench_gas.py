@@ -26,6 +26,8 @@ from rich.table import Table
 from ledger.chain.links import pack_links
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.chain.registry import Owner, Terms, WorkInput
+from ledger.chain.work_codec import pack_works
+from ledger.content.cid import RAW, cid_bytes, cid_string
 from ledger.models import Role
 from ledger.reliability.scratch import accountant_with_token, key_for, scratch_ledger
 from ledger.runtime import Ledger
@@ -39,8 +41,13 @@ ZERO = "0x" + "00" * 20
 
 def _register(ledger: Ledger, signer: Account, seed: str, n: int) -> int:
     me = (Owner(signer.address, signer.address, 10_000),)
-    works = [WorkInput(hashlib.sha256(f"{seed} {i}".encode()).digest(), "bafkreibench", Terms.from_flags(True, 500), me) for i in range(n)]
-    return int(ledger.relayer.relay(signer, ledger.call("WorkRegistry", "registerWorks", [w.as_tuple() for w in works]))["gasUsed"])
+    works = [WorkInput(hashlib.sha256(f"{seed} {i}".encode()).digest(), _cid(f"{seed} {i}"), Terms.from_flags(True, 500), me) for i in range(n)]
+    return int(ledger.relayer.relay(signer, ledger.call("WorkRegistry", "registerWorks", pack_works(works)))["gasUsed"])
+
+
+def _cid(seed: str) -> str:
+    """A metadata CID of the length the ledger stores (CIDv1, raw, sha2-256: 59 characters)."""
+    return cid_string(cid_bytes(RAW, seed.encode()))
 
 
 def _works(ledger: Ledger) -> tuple[dict[str, float], list[int]]:

@@ -17,6 +17,7 @@ from ledger.chain.deployment import fund_on_dev_chain
 from ledger.chain.links import pack_links
 from ledger.chain.registry import Owner, Terms, WorkInput
 from ledger.chain.sender import TxSender
+from ledger.chain.work_codec import pack_works
 from ledger.models import Role
 from ledger.reliability.scratch import key_for, scratch_ledger
 from ledger.services.keys import custodial_signer
@@ -44,7 +45,7 @@ def main() -> None:
         signer = custodial_signer(ledger, holder)
         me = (Owner(signer.address, signer.address, 10_000),)
         inputs = [WorkInput(hashlib.sha256(f"work {i}".encode()).digest(), "bafkreibench", Terms.from_flags(True, 500), me) for i in range(WORKS)]
-        ledger.relayer.relay(signer, ledger.call("WorkRegistry", "registerWorks", [w.as_tuple() for w in inputs]))
+        ledger.relayer.relay(signer, ledger.call("WorkRegistry", "registerWorks", pack_works(inputs)))
         ledger.indexer.sync()
         model = register_model(ledger, platform, ModelRequest("bench", "1", b"\x01" * 32, work_ids=list(range(1, WORKS + 1))))
         platform_signer = custodial_signer(ledger, platform)

@@ -199,3 +199,16 @@ def wallet() -> LocalAccount:
 def sign_typed(account: LocalAccount, typed: dict[str, object]) -> str:
     """What a wallet's eth_signTypedData_v4 returns for the ledger's typed data."""
     return "0x" + bytes(account.sign_message(encode_typed_data(full_message=typed)).signature).hex()
+
+
+def on_chain_state_is_projected(ledger: Ledger, work_id: int) -> bool:
+    """Whether the work's state as the projection has it (manager, terms, version, owner-list hash)
+    is the one the registry's word commits to: the projection and the chain agree on all of it."""
+    from sqlmodel import Session
+
+    from ledger.chain.registry import WorkState
+    from ledger.models import Work
+
+    ledger.indexer.sync()
+    with Session(ledger.engine) as s:
+        return ledger.registry.is_current(WorkState.of(s.get_one(Work, work_id)))

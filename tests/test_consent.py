@@ -130,10 +130,10 @@ def test_events_of_terms_format_one_still_decode() -> None:
     from ledger.chain.compiler import compile_contract
 
     abi = compile_contract("WorkRegistry.sol").abi
-    registered = next(i for i in abi if i.get("type") == "event" and i["name"] == "WorkRegistered")
-    legacy = _without(registered, ADDED_FIELDS["WorkRegistry"])
+    updated = next(i for i in abi if i.get("type") == "event" and i["name"] == "TermsUpdated")
+    legacy = _without(updated, ADDED_FIELDS["WorkRegistry"])
     assert legacy is not None
-    old = "WorkRegistered(uint64,bytes32,address,string,(uint16,uint16,uint40),(address,address,uint16)[],bytes32)"
+    old = "TermsUpdated(uint64,uint24,(uint16,uint16,uint40))"
     assert bytes(event_abi_to_log_topic(legacy)) == keccak(text=old)
 
 

@@ -3,18 +3,16 @@
 from pathlib import Path
 
 import httpx
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ledger.chain.deployment import fund_on_dev_chain
-from ledger.chain.registry import Owner, owners_hash
+from ledger.chain.registry import Owner, WorkState, owners_hash
 from ledger.chain.sender import TxSender
 from ledger.models import IndexerIncident, Work, WorkOwner, WorkTermsVersion
 from ledger.runtime import Ledger
 from ledger.services.keys import authenticate, custodial_signer
-from tests.conftest import rebuilt_from_chain
+from tests.conftest import on_chain_state_is_projected, rebuilt_from_chain
 
 TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
 
@@ -44,18 +42,24 @@ def _holder_sender(ledger: Ledger, token: str) -> TxSender:
     return TxSender(ledger.w3, signer, ledger.sender.decoder)
 
 
+def _state(ledger: Ledger, work_id: int) -> tuple[object, ...]:
+    """The work's current state, as a holder calling the registry itself reads it from the projection."""
+    ledger.indexer.sync()
+    with Session(ledger.engine) as s:
+        return WorkState.of(s.get_one(Work, work_id)).as_tuple()
+
+
 def test_changes_made_directly_on_chain_are_projected(ledger: Ledger, holder: httpx.Client, holder_key: str) -> None:
     [work_id] = _register(holder, 1, 1)
     me = _holder_sender(ledger, holder_key)
-    fns = ledger.registry.contract.functions
     newcomer, new_payout = "0x" + "77" * 20, "0x" + "88" * 20
-    me.send(ledger.call("WorkRegistry", "updateTerms", work_id, (0, 250, 0, "")))
-    me.send(ledger.call("WorkRegistry", "transferShare", work_id, [(me.account.address, me.account.address, 10_000)], 0, newcomer, newcomer, 2500))
+    me.send(ledger.call("WorkRegistry", "updateTerms", _state(ledger, work_id), (0, 250, 0, "")))
+    me.send(ledger.call("WorkRegistry", "transferShare", _state(ledger, work_id), [(me.account.address, me.account.address, 10_000)], 0, newcomer, newcomer, 2500))
     current = sorted(
         [Owner(me.account.address, me.account.address, 7500), Owner(newcomer, newcomer, 2500)], key=lambda o: int(o.account, 16)
     )
     mine = next(i for i, o in enumerate(current) if o.account == me.account.address)
-    me.send(ledger.call("WorkRegistry", "setPayout", work_id, [o.as_tuple() for o in current], mine, new_payout))
+    me.send(ledger.call("WorkRegistry", "setPayout", _state(ledger, work_id), [o.as_tuple() for o in current], mine, new_payout))
 
     ledger.indexer.sync()
     work = holder.get(f"/works/{work_id}").json()
@@ -65,7 +69,7 @@ def test_changes_made_directly_on_chain_are_projected(ledger: Ledger, holder: ht
     assert work["terms_history"][0]["training_allowed"] is True  # the past stays on record
     owners = {o["account"].lower(): (o["payout"].lower(), o["share_bps"]) for o in work["owners"]}
     assert owners == {me.account.address.lower(): (new_payout, 7500), newcomer: (newcomer, 2500)}
-    assert work["owners_hash"] == "0x" + fns.ownersHashOf(work_id).call().hex()
+    assert on_chain_state_is_projected(ledger, work_id)
     assert bytes.fromhex(work["owners_hash"][2:]) == owners_hash(
         [Owner(o["account"], o["payout"], o["share_bps"]) for o in work["owners"]]
     )
@@ -125,53 +129,6 @@ def test_no_sync_runs_while_the_indexer_is_paused(ledger: Ledger) -> None:
         worker.start()
         assert not done.wait(0.5)  # blocked
     assert done.wait(30)  # runs once the pause ends
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    st.integers(1, 2**64 - 1), st.binary(min_size=32, max_size=32), st.text(max_size=80), st.integers(0, 2**16 - 1), st.integers(0, 2**16 - 1),
-    st.integers(0, 2**40 - 1), st.text(max_size=120), st.lists(st.tuples(st.binary(min_size=20, max_size=20), st.binary(min_size=20, max_size=20), st.integers(0, 2**16 - 1)), max_size=12),
-    st.binary(min_size=32, max_size=32),
-)  # fmt: skip
-def test_the_quick_work_registered_decoder_reads_what_eth_abi_reads(
-    work_id: int, content: bytes, cid: str, uses: int, royalty: int, expires: int, constraints: str, owners: list[tuple[bytes, bytes, int]], owners_hash: bytes
-) -> None:
-    from eth_abi import decode, encode
-    from eth_utils import to_checksum_address
-
-    from ledger.indexer.decoding import decode_work_registered
-
-    manager = bytes(range(20))
-    types = ["string", "(uint16,uint16,uint40,string)", "(address,address,uint16)[]", "bytes32"]
-    values = [cid, (uses, royalty, expires, constraints), [("0x" + a.hex(), "0x" + p.hex(), s) for a, p, s in owners], owners_hash]
-    data = encode(types, values)
-    topics = [b"\0" * 32, work_id.to_bytes(32, "big"), content, bytes(12) + manager]
-    got = decode_work_registered(topics, data)
-    ref_cid, ref_terms, ref_owners, ref_hash = decode(types, data)
-    assert got == {
-        "workId": work_id, "contentHash": content, "manager": to_checksum_address(manager), "metadataCid": ref_cid,
-        "terms": {"uses": ref_terms[0], "royaltyBps": ref_terms[1], "expiresAt": ref_terms[2], "constraints": ref_terms[3]},
-        "owners": [{"account": to_checksum_address(a), "payout": to_checksum_address(p), "shareBps": s} for a, p, s in ref_owners],
-        "ownersHash": ref_hash,
-    }  # fmt: skip
-
-
-def test_registrations_take_the_quick_decoder(ledger: Ledger, holder: httpx.Client) -> None:
-    from ledger.indexer import decoding
-
-    calls: list[int] = []
-    real = decoding.decode_work_registered
-
-    def counting(topics: list[bytes], data: bytes) -> dict[str, object]:
-        calls.append(1)
-        return real(topics, data)
-
-    decoding.decode_work_registered = counting  # type: ignore[assignment]
-    try:
-        resp = holder.post("/works", json={"title": "quick", "content_hash": "0x" + "7e" * 32, "terms": {"training_allowed": True, "royalty_bps": 100}})
-        assert resp.status_code == 201 and calls, resp.text
-    finally:
-        decoding.decode_work_registered = real  # type: ignore[assignment]
 
 
 def test_a_node_that_stops_answering_mid_sync_raises_what_the_api_answers_503_to(tmp_path: Path) -> None:

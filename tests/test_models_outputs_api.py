@@ -13,6 +13,7 @@ from web3.exceptions import ContractLogicError
 from ledger.chain.links import pack_link, unpack_link
 from ledger.chain.merkle import leaf_hash, process_proof
 from ledger.chain.registry import Owner, Terms, WorkInput
+from ledger.chain.work_codec import pack_works
 from ledger.models import ApiKey, Output, OutputLink, Role
 from ledger.runtime import Ledger
 from ledger.services.keys import authenticate, create_api_key, custodial_signer
@@ -67,7 +68,7 @@ def test_model_over_ten_thousand_works_proves_members_only(ledger: Ledger, holde
             WorkInput(hashlib.sha256(f"cel {batch} {i}".encode()).digest(), "bafkreimetadata", Terms.from_flags(True, 500), (me,))
             for i in range(1000)
         ]
-        ledger.relayer.relay(signer, ledger.call("WorkRegistry", "registerWorks", [w.as_tuple() for w in inputs]))
+        ledger.relayer.relay(signer, ledger.call("WorkRegistry", "registerWorks", pack_works(inputs)))
     ledger.indexer.sync()
     work_ids = list(range(1, 10_001))
     model = _model(platform, work_ids)

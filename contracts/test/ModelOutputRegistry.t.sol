@@ -7,8 +7,10 @@ import {ModelRegistry} from "../ModelRegistry.sol";
 import {OutputRegistry} from "../OutputRegistry.sol";
 import {LedgerForwarder} from "../LedgerForwarder.sol";
 import {CheatCodes} from "./Vm.sol";
+import {WorkPacking, WorkStates} from "./WorkStates.sol";
 
-contract ModelOutputRegistryTest is CheatCodes {
+contract ModelOutputRegistryTest is CheatCodes, WorkStates {
+    using WorkPacking for WorkRegistry.WorkInput[];
     WorkRegistry internal works;
     ModelRegistry internal models;
     OutputRegistry internal outputs;
@@ -41,12 +43,18 @@ contract ModelOutputRegistryTest is CheatCodes {
             });
         }
         vm.prank(HOLDER);
-        works.registerWorks(batch);
+        _track(works.registerWorks(batch.pack()), HOLDER, batch);
         (bytes32 root,) = _tree4();
         model = _registerModel(PLATFORM, root, 4, 0);
     }
 
     // ---- helpers ----------------------------------------------------------------------------
+
+    function _updateTerms(uint64 id, WorkRegistry.Terms memory t) internal {
+        vm.prank(states[id].manager);
+        works.updateTerms(states[id], t);
+        _termsChanged(id, t);
+    }
 
     function _hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
         return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
@@ -155,8 +163,7 @@ contract ModelOutputRegistryTest is CheatCodes {
         outputs.registerOutputs(batch);
         // Reference use without training: a reference link is accepted, a training link is not.
         uint16 referenceOnly = uint16(1) << (2 * works.USE_REFERENCE());
-        vm.prank(HOLDER);
-        works.updateTerms(2, WorkRegistry.Terms({uses: referenceOnly, royaltyBps: 500, expiresAt: 0, constraints: ""}));
+        _updateTerms(2, WorkRegistry.Terms({uses: referenceOnly, royaltyBps: 500, expiresAt: 0, constraints: ""}));
         vm.prank(PLATFORM);
         outputs.registerOutputs(batch);
         batch[0].outputHash = keccak256("ref2");
@@ -169,8 +176,7 @@ contract ModelOutputRegistryTest is CheatCodes {
     }
 
     function testConstrainedTrainingLinksAreLeftToTheLedger() public {
-        vm.prank(HOLDER);
-        works.updateTerms(3, WorkRegistry.Terms({uses: 2 << 4, royaltyBps: 500, expiresAt: 0, constraints: "bafkrei-licence"}));
+        _updateTerms(3, WorkRegistry.Terms({uses: 2 << 4, royaltyBps: 500, expiresAt: 0, constraints: "bafkrei-licence"}));
         vm.prank(PLATFORM);
         outputs.registerOutputs(_output(keccak256("c"), model, 1, 5000, 3, 5000));
         vm.expectEmit();
@@ -186,8 +192,7 @@ contract ModelOutputRegistryTest is CheatCodes {
     }
 
     function testRevokedWorkCannotBeLinked() public {
-        vm.prank(HOLDER);
-        works.updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
+        _updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
         vm.prank(PLATFORM);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -204,8 +209,7 @@ contract ModelOutputRegistryTest is CheatCodes {
         );
         outputs.registerOutputs(_output(keccak256("z"), model, 1, 5000, 42, 5000));
 
-        vm.prank(HOLDER);
-        works.updateTerms(2, WorkRegistry.Terms({uses: TRAINING, royaltyBps: 500, expiresAt: uint40(block.timestamp + 10), constraints: ""}));
+        _updateTerms(2, WorkRegistry.Terms({uses: TRAINING, royaltyBps: 500, expiresAt: uint40(block.timestamp + 10), constraints: ""}));
         vm.warp(block.timestamp + 10);
         vm.prank(PLATFORM);
         vm.expectRevert(
@@ -232,7 +236,7 @@ contract ModelOutputRegistryTest is CheatCodes {
             });
         }
         vm.prank(HOLDER);
-        uint64 first = works.registerWorks(batch); // ids 5..134: words 0, 1 and 2
+        uint64 first = works.registerWorks(batch.pack()); // ids 5..134: words 0, 1 and 2
         OutputRegistry.OutputInput[] memory many = new OutputRegistry.OutputInput[](3);
         uint64[3] memory pick = [first + 1, first + 61, first + 127]; // i = 1, 61, 127: trainable
         for (uint256 k; k < 3; ++k) {
@@ -285,8 +289,7 @@ contract ModelOutputRegistryTest is CheatCodes {
         vm.prank(PLATFORM);
         outputs.registerOutputs(_output(keccak256("img"), model, 1, 7000, 2, 3000));
         // Work 3 is not licensed for training: the arbiter found the output relies on it anyway.
-        vm.prank(HOLDER);
-        works.updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
+        _updateTerms(3, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
         uint256[] memory corrected = _output(keccak256("img"), model, 1, 4000, 3, 6000)[0].links;
         bytes32 role = outputs.ARBITER_ROLE();
         vm.prank(PLATFORM);

@@ -4,6 +4,12 @@ pragma solidity 0.8.30;
 /// @notice The few Foundry-compatible cheatcodes our Solidity tests use; Hardhat 3's EDR implements
 /// them at the well-known address. Declared here because npm's forge-std is an old unofficial copy.
 interface Vm {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;
@@ -16,6 +22,8 @@ interface Vm {
     function expectRevert() external;
     function expectEmit() external;
     function assume(bool condition) external pure;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
 }
 
 abstract contract CheatCodes {

@@ -7,9 +7,11 @@ import {LedgerForwarder} from "../LedgerForwarder.sol";
 import {ERC2771Forwarder} from "@openzeppelin/contracts/metatx/ERC2771Forwarder.sol";
 import {Errors} from "@openzeppelin/contracts/utils/Errors.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
-import {CheatCodes} from "./Vm.sol";
+import {CheatCodes, Vm} from "./Vm.sol";
+import {WorkPacking, WorkStates} from "./WorkStates.sol";
 
-contract WorkRegistryTest is CheatCodes {
+contract WorkRegistryTest is CheatCodes, WorkStates {
+    using WorkPacking for WorkRegistry.WorkInput[];
     WorkRegistry internal reg;
     LedgerForwarder internal fwd;
     /// @dev data_mining, ai_generative_training and ai_training allowed: format 1's "training".
@@ -52,8 +54,19 @@ contract WorkRegistryTest is CheatCodes {
     }
 
     function _registerAsAlice(bytes32 h) internal returns (uint64) {
-        vm.prank(ALICE);
-        return reg.registerWorks(_one(_input(h, _owners2(6000, 4000))));
+        return _register(ALICE, _one(_input(h, _owners2(6000, 4000))));
+    }
+
+    function _register(address manager, WorkRegistry.WorkInput[] memory batch) internal returns (uint64 first) {
+        vm.prank(manager);
+        first = reg.registerWorks(batch.pack());
+        _track(first, manager, batch);
+    }
+
+    function _updateTerms(uint64 id, WorkRegistry.Terms memory t) internal {
+        vm.prank(states[id].manager);
+        reg.updateTerms(states[id], t);
+        _termsChanged(id, t);
     }
 
     function _sum(WorkRegistry.Owner[] memory o) internal pure returns (uint256 s) {
@@ -65,20 +78,22 @@ contract WorkRegistryTest is CheatCodes {
     function testRegistersBatchWithConsecutiveIds() public {
         WorkRegistry.WorkInput[] memory b = new WorkRegistry.WorkInput[](3);
         for (uint256 i; i < 3; ++i) b[i] = _input(bytes32(i + 1), _owners2(5000, 5000));
-        vm.prank(ALICE);
-        uint64 first = reg.registerWorks(b);
+        uint64 first = _register(ALICE, b);
         require(first == 1, "first id");
         require(reg.workCount() == 3, "count");
         require(reg.workIdOf(bytes32(uint256(3))) == 3, "lookup");
-        require(reg.workOf(2).manager == ALICE, "manager");
-        require(reg.ownersHashOf(1) == keccak256(abi.encode(_owners2(5000, 5000))), "owners hash");
+        require(reg.isCurrent(states[2]) && states[2].manager == ALICE, "manager");
+        require(states[1].ownersHash == keccak256(abi.encode(_owners2(5000, 5000))) && reg.isCurrent(states[1]), "owners hash");
+        WorkRegistry.WorkState memory other = states[2];
+        other.manager = BOB;
+        require(!reg.isCurrent(other), "another state is not current");
     }
 
     function testRefusesDuplicateContentHash() public {
         _registerAsAlice(bytes32(uint256(7)));
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.WorkAlreadyRegistered.selector, bytes32(uint256(7)), uint64(1)));
-        reg.registerWorks(_one(_input(bytes32(uint256(7)), _owners2(5000, 5000))));
+        reg.registerWorks(_one(_input(bytes32(uint256(7)), _owners2(5000, 5000))).pack());
     }
 
     function testRefusesDuplicateWithinOneBatch() public {
@@ -87,14 +102,14 @@ contract WorkRegistryTest is CheatCodes {
         b[1] = b[0];
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.WorkAlreadyRegistered.selector, bytes32(uint256(9)), uint64(1)));
-        reg.registerWorks(b);
+        reg.registerWorks(b.pack());
     }
 
     function testRefusesAccountWithoutRole() public {
         bytes32 role = reg.RIGHTS_HOLDER_ROLE();
         vm.prank(MALLORY);
         vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, MALLORY, role));
-        reg.registerWorks(_one(_input(bytes32(uint256(1)), _owners2(5000, 5000))));
+        reg.registerWorks(_one(_input(bytes32(uint256(1)), _owners2(5000, 5000))).pack());
     }
 
     function testOnlyAdminGrantsRole() public {
@@ -116,7 +131,7 @@ contract WorkRegistryTest is CheatCodes {
         } else if (total != 10_000) {
             vm.expectRevert(abi.encodeWithSelector(WorkRegistry.SharesDoNotSum.selector, total));
         }
-        reg.registerWorks(_one(_input(bytes32(uint256(1)), _owners2(a, b))));
+        reg.registerWorks(_one(_input(bytes32(uint256(1)), _owners2(a, b))).pack());
         if (a != 0 && b != 0 && total == 10_000) require(reg.workCount() == 1, "registered");
     }
 
@@ -125,7 +140,7 @@ contract WorkRegistryTest is CheatCodes {
         (o[0], o[1]) = (o[1], o[0]);
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.OwnersNotSorted.selector, uint256(1)));
-        reg.registerWorks(_one(_input(bytes32(uint256(1)), o)));
+        reg.registerWorks(_one(_input(bytes32(uint256(1)), o)).pack());
     }
 
     function testRefusesPastExpiryAndExcessRoyalty() public {
@@ -134,12 +149,12 @@ contract WorkRegistryTest is CheatCodes {
         w.terms.expiresAt = 999_999;
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ExpiryInPast.selector, uint40(999_999)));
-        reg.registerWorks(_one(w));
+        reg.registerWorks(_one(w).pack());
         w.terms.expiresAt = 0;
         w.terms.royaltyBps = 10_001;
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.RoyaltyTooHigh.selector, uint16(10_001)));
-        reg.registerWorks(_one(w));
+        reg.registerWorks(_one(w).pack());
     }
 
     function _forwardRequest(uint256 pk, bytes memory data, uint48 deadline)
@@ -173,12 +188,16 @@ contract WorkRegistryTest is CheatCodes {
         uint256 pk = 0xA11CE5;
         address holder = vm.addr(pk);
         reg.grantRole(reg.RIGHTS_HOLDER_ROLE(), holder);
-        bytes memory data = abi.encodeCall(reg.registerWorks, (_one(_input(bytes32(uint256(42)), _owners2(5000, 5000)))));
+        bytes memory data = abi.encodeCall(reg.registerWorks, (_one(_input(bytes32(uint256(42)), _owners2(5000, 5000))).pack()));
         ERC2771Forwarder.ForwardRequestData memory req = _forwardRequest(pk, data, uint48(block.timestamp + 1 hours));
 
         vm.prank(MALLORY); // anyone may relay; the signer, not the relayer, is the caller
         fwd.execute(req);
-        require(reg.workOf(1).manager == holder, "holder is manager");
+        WorkRegistry.WorkState memory s = WorkRegistry.WorkState({
+            workId: 1, contentHash: bytes32(uint256(42)), manager: holder, uses: TRAINING, royaltyBps: 500, expiresAt: 0,
+            termsVersion: 1, ownersHash: keccak256(abi.encode(_owners2(5000, 5000)))
+        });
+        require(reg.isCurrent(s), "holder is manager");
         require(fwd.nonces(holder) == 1, "nonce used");
 
         // The same request cannot be replayed: the nonce moved on, so the signature no longer verifies.
@@ -186,7 +205,7 @@ contract WorkRegistryTest is CheatCodes {
     }
 
     function testForgedRelayIsRefused() public {
-        bytes memory data = abi.encodeCall(reg.registerWorks, (_one(_input(bytes32(uint256(42)), _owners2(5000, 5000)))));
+        bytes memory data = abi.encodeCall(reg.registerWorks, (_one(_input(bytes32(uint256(42)), _owners2(5000, 5000))).pack()));
         ERC2771Forwarder.ForwardRequestData memory req = _forwardRequest(0xBAD5, data, uint48(block.timestamp + 1 hours));
         req.from = ALICE; // claims to be Alice, signed by someone else
         require(!fwd.verify(req), "forged request verifies");
@@ -200,7 +219,7 @@ contract WorkRegistryTest is CheatCodes {
 
     function testRelayedCallStillNeedsTheRole() public {
         uint256 pk = 0xC0FFEE;
-        bytes memory data = abi.encodeCall(reg.registerWorks, (_one(_input(bytes32(uint256(5)), _owners2(5000, 5000)))));
+        bytes memory data = abi.encodeCall(reg.registerWorks, (_one(_input(bytes32(uint256(5)), _owners2(5000, 5000))).pack()));
         ERC2771Forwarder.ForwardRequestData memory req = _forwardRequest(pk, data, uint48(block.timestamp + 1 hours));
         // The inner call reverts with MissingRole; the forwarder reports it as a failed call.
         vm.expectRevert(abi.encodeWithSelector(Errors.FailedCall.selector));
@@ -213,13 +232,41 @@ contract WorkRegistryTest is CheatCodes {
     function testManagerRevokesTrainingForTheFuture() public {
         uint64 id = _registerAsAlice(bytes32(uint256(1)));
         require(reg.isTrainable(id), "trainable at first");
+        WorkRegistry.Terms memory none = WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""});
+        WorkRegistry.WorkState memory s = states[id];
         vm.prank(BOB);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotManager.selector, id, BOB));
-        reg.updateTerms(id, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
-        vm.prank(ALICE);
-        reg.updateTerms(id, WorkRegistry.Terms({uses: 0, royaltyBps: 500, expiresAt: 0, constraints: ""}));
+        reg.updateTerms(s, none);
+        _updateTerms(id, none);
         require(!reg.isTrainable(id), "revoked");
-        require(reg.workOf(id).termsVersion == 2, "version");
+        require(states[id].termsVersion == 2 && reg.isCurrent(states[id]), "version");
+        // The state before the change is stale now, whoever presents it.
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.StaleState.selector, id));
+        reg.updateTerms(s, none);
+    }
+
+    /// @dev A state that differs from the current one in any field is refused, and changes nothing.
+    function testFuzzOnlyTheCurrentStateIsAccepted(uint8 field, uint256 noise) public {
+        uint64 id = _registerAsAlice(bytes32(uint256(1)));
+        _registerAsAlice(bytes32(uint256(2)));
+        vm.assume(noise != 0);
+        WorkRegistry.WorkState memory s = states[id];
+        field %= 8;
+        if (field == 0) s.workId = 2;
+        if (field == 1) s.contentHash = bytes32(uint256(2));
+        if (field == 2) s.manager = address(uint160(s.manager) ^ uint160(noise));
+        if (field == 3) s.uses ^= uint16(noise) == 0 ? 1 : uint16(noise);
+        if (field == 4) s.royaltyBps ^= uint16(noise) == 0 ? 1 : uint16(noise);
+        if (field == 5) s.expiresAt ^= uint40(noise) == 0 ? 1 : uint40(noise);
+        if (field == 6) s.termsVersion ^= uint24(noise) == 0 ? 1 : uint24(noise);
+        if (field == 7) s.ownersHash ^= bytes32(noise);
+        require(!reg.isCurrent(s), "a changed state is not current");
+        vm.prank(ALICE);
+        // Another work's content hash with this id is stale; so is every other change.
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.StaleState.selector, s.workId));
+        reg.transferManagement(s, CAROL);
+        require(reg.isCurrent(states[id]), "nothing changed");
     }
 
     function testFuzzUsesAreStatesOfKnownUses(uint16 uses) public {
@@ -231,25 +278,27 @@ contract WorkRegistryTest is CheatCodes {
             if (state == 3) unknown = true;
             if (state == 2) constrained = true;
         }
-        string memory constraints = constrained ? "bafkrei-licence" : "";
-        vm.prank(ALICE);
-        if (unknown) vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnknownUses.selector, uses));
-        reg.updateTerms(id, WorkRegistry.Terms({uses: uses, royaltyBps: 500, expiresAt: 0, constraints: constraints}));
-        if (unknown) return;
-        require(reg.workOf(id).uses == uses, "stored");
-        for (uint8 u; u < 6; ++u) {
-            require(reg.useOf(id, u) == (uses >> (2 * u)) & 3, "state");
-            require(reg.allows(id, u) == ((uses >> (2 * u)) & 3 == 1), "allowed");
-            require(!reg.allows(99, u) && reg.useOf(99, u) == 0, "an unknown work allows nothing");
+        WorkRegistry.Terms memory t =
+            WorkRegistry.Terms({uses: uses, royaltyBps: 500, expiresAt: 0, constraints: constrained ? "bafkrei-licence" : ""});
+        if (unknown) {
+            vm.prank(ALICE);
+            vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnknownUses.selector, uses));
+            reg.updateTerms(states[id], t);
+            return;
         }
+        _updateTerms(id, t);
+        require(reg.isCurrent(states[id]), "stored");
+        require(reg.referenceAllowed(id) == ((uses >> 8) & 3 == 1), "reference");
+        require(!reg.referenceAllowed(99) && reg.licenseOf(99) == WorkRegistry.License.Unknown, "an unknown work allows nothing");
+        require(reg.licenseOf(0) == WorkRegistry.License.Unknown, "nor does work 0");
         uint16 generative = (uses >> 4) & 3;
         require(reg.isTrainable(id) == (generative == 1), "training");
         if (generative == 2) require(reg.licenseOf(id) == WorkRegistry.License.Constrained, "constrained");
     }
 
-    /// @dev The licence nibble a batch of links reads must say what licenseOf and allows say, for
-    /// any terms, at any position in its word, and after the terms change.
-    function testFuzzLicenseNibbleAgreesWithTheRecord(uint16 uses, uint8 position, bool expires) public {
+    /// @dev The licence nibble a batch of links reads must say what the terms say, for any terms,
+    /// at any position in its word, and after the terms change.
+    function testFuzzLicenseNibbleAgreesWithTheTerms(uint16 uses, uint8 position, bool expires) public {
         uses &= 0x0fff;
         for (uint8 u; u < 6; ++u) {
             if ((uses >> (2 * u)) & 3 == 3) uses &= ~uint16(1 << (2 * u)); // a known state in each slot
@@ -257,19 +306,19 @@ contract WorkRegistryTest is CheatCodes {
         vm.warp(1000);
         WorkRegistry.WorkInput[] memory batch = new WorkRegistry.WorkInput[](uint256(position) % 70 + 1);
         for (uint256 i; i < batch.length; ++i) batch[i] = _input(bytes32(i + 1), _owners2(6000, 4000));
-        vm.prank(ALICE);
-        uint64 first = reg.registerWorks(batch);
+        uint64 first = _register(ALICE, batch);
         uint64 id = first + uint64(batch.length) - 1;
         bool constrained;
         for (uint8 u; u < 6; ++u) {
             if ((uses >> (2 * u)) & 3 == 2) constrained = true;
         }
-        vm.prank(ALICE);
-        reg.updateTerms(id, WorkRegistry.Terms({uses: uses, royaltyBps: 500, expiresAt: expires ? 2000 : 0, constraints: constrained ? "bafkrei-licence" : ""}));
+        _updateTerms(id, WorkRegistry.Terms({uses: uses, royaltyBps: 500, expiresAt: expires ? 2000 : 0, constraints: constrained ? "bafkrei-licence" : ""}));
         uint256 nibble = (reg.licenseBits(id >> 6) >> ((id & 63) * 4)) & 15;
         require((nibble & reg.NIBBLE_EXPIRES() != 0) == expires, "expiry flag");
+        require(reg.expiryOf(id) == (expires ? 2000 : 0), "expiry");
         require(nibble & reg.NIBBLE_TRAINING() == (uses >> 4) & 3, "training state");
-        require((nibble & reg.NIBBLE_REFERENCE() != 0) == reg.allows(id, reg.USE_REFERENCE()), "reference");
+        require((nibble & reg.NIBBLE_REFERENCE() != 0) == ((uses >> 8) & 3 == 1), "reference");
+        require(reg.referenceAllowed(id) == ((uses >> 8) & 3 == 1), "reference allowed");
         WorkRegistry.License license = reg.licenseOf(id);
         require((nibble & 3 == 1) == (license == WorkRegistry.License.Trainable), "trainable");
         require((nibble & 3 == 2) == (license == WorkRegistry.License.Constrained), "constrained");
@@ -278,68 +327,77 @@ contract WorkRegistryTest is CheatCodes {
             require(before == 1, "the neighbour's nibble is untouched"); // TRAINING terms, no expiry
         }
         require((reg.licenseBits((id + 1) >> 6) >> (((id + 1) & 63) * 4)) & 15 == 0, "no work, no nibble");
+        if (expires) {
+            vm.warp(2000);
+            require(reg.licenseOf(id) == WorkRegistry.License.Expired && !reg.referenceAllowed(id), "expired");
+            _updateTerms(id, WorkRegistry.Terms({uses: uses, royaltyBps: 500, expiresAt: 0, constraints: constrained ? "bafkrei-licence" : ""}));
+            require(reg.expiryOf(id) == 0 && reg.licenseOf(id) != WorkRegistry.License.Expired, "renewed until revoked");
+        }
     }
 
     function testConstraintsGoWithConstrainedUses() public {
         uint64 id = _registerAsAlice(bytes32(uint256(1)));
         uint16 constrainedTraining = 2 << 4;
+        WorkRegistry.WorkState memory s = states[id];
         vm.startPrank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ConstraintsRequired.selector, constrainedTraining));
-        reg.updateTerms(id, WorkRegistry.Terms({uses: constrainedTraining, royaltyBps: 500, expiresAt: 0, constraints: ""}));
+        reg.updateTerms(s, WorkRegistry.Terms({uses: constrainedTraining, royaltyBps: 500, expiresAt: 0, constraints: ""}));
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnexpectedConstraints.selector, TRAINING));
-        reg.updateTerms(id, WorkRegistry.Terms({uses: TRAINING, royaltyBps: 500, expiresAt: 0, constraints: "bafkrei-licence"}));
+        reg.updateTerms(s, WorkRegistry.Terms({uses: TRAINING, royaltyBps: 500, expiresAt: 0, constraints: "bafkrei-licence"}));
         bytes memory tooLong = new bytes(257);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ConstraintsTooLong.selector, 257));
-        reg.updateTerms(id, WorkRegistry.Terms({uses: constrainedTraining, royaltyBps: 500, expiresAt: 0, constraints: string(tooLong)}));
-        reg.updateTerms(id, WorkRegistry.Terms({uses: constrainedTraining, royaltyBps: 500, expiresAt: 0, constraints: "bafkrei-licence"}));
+        reg.updateTerms(s, WorkRegistry.Terms({uses: constrainedTraining, royaltyBps: 500, expiresAt: 0, constraints: string(tooLong)}));
         vm.stopPrank();
+        _updateTerms(id, WorkRegistry.Terms({uses: constrainedTraining, royaltyBps: 500, expiresAt: 0, constraints: "bafkrei-licence"}));
         require(reg.licenseOf(id) == WorkRegistry.License.Constrained && !reg.isTrainable(id), "constrained is not allowed");
     }
 
     function testOwnersRecordTheirPositions() public {
         WorkRegistry.Owner[] memory owners = _owners2(5000, 5000);
-        vm.prank(ALICE);
-        uint64 id = reg.registerWorks(_one(_input(bytes32(uint256(7)), owners)));
+        uint64 id = _register(ALICE, _one(_input(bytes32(uint256(7)), owners)));
+        WorkRegistry.WorkState memory s = states[id];
         vm.prank(BOB);
-        reg.recordPosition(id, owners, 1, 0); // BOB: nothing allowed
+        reg.recordPosition(s, owners, 1, 0); // BOB: nothing allowed
         vm.prank(MALLORY);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotOwner.selector, id, MALLORY));
-        reg.recordPosition(id, owners, 1, 0);
+        reg.recordPosition(s, owners, 1, 0);
         vm.prank(BOB);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnknownUses.selector, uint16(3)));
-        reg.recordPosition(id, owners, 1, 3);
-        require(reg.workOf(id).uses == TRAINING, "a position does not change the terms");
+        reg.recordPosition(s, owners, 1, 3);
+        require(reg.isCurrent(s), "a position does not change the terms");
     }
 
     function testLicenseExpires() public {
         vm.warp(1000);
         WorkRegistry.WorkInput memory w = _input(bytes32(uint256(1)), _owners2(5000, 5000));
         w.terms.expiresAt = 2000;
-        vm.prank(ALICE);
-        uint64 id = reg.registerWorks(_one(w));
-        require(reg.isTrainable(id), "before expiry");
+        uint64 id = _register(ALICE, _one(w));
+        require(reg.isTrainable(id) && reg.expiryOf(id) == 2000, "before expiry");
         vm.warp(2000);
-        require(!reg.isTrainable(id), "after expiry");
+        require(!reg.isTrainable(id) && reg.licenseOf(id) == WorkRegistry.License.Expired, "after expiry");
     }
 
     function testOnlyOwnerChangesItsPayout() public {
         uint64 id = _registerAsAlice(bytes32(uint256(1)));
         WorkRegistry.Owner[] memory o = _owners2(6000, 4000);
+        WorkRegistry.WorkState memory s = states[id];
         vm.prank(MALLORY);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotOwner.selector, id, MALLORY));
-        reg.setPayout(id, o, 1, MALLORY);
+        reg.setPayout(s, o, 1, MALLORY);
         vm.prank(BOB);
-        reg.setPayout(id, o, 1, CAROL);
+        reg.setPayout(s, o, 1, CAROL);
         o[1].payout = CAROL;
-        require(reg.ownersHashOf(id) == keccak256(abi.encode(o)), "hash follows payout");
+        s.ownersHash = keccak256(abi.encode(o));
+        require(reg.isCurrent(s), "hash follows payout");
         vm.prank(BOB); // the stale list is refused
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.OwnersMismatch.selector, id));
-        reg.setPayout(id, _owners2(6000, 4000), 1, BOB);
+        reg.setPayout(s, _owners2(6000, 4000), 1, BOB);
     }
 
     function testFuzzTransferConservesShares(uint16 amount, bool toNewcomer) public {
         uint64 id = _registerAsAlice(bytes32(uint256(1)));
         WorkRegistry.Owner[] memory o = _owners2(6000, 4000);
+        WorkRegistry.WorkState memory s = states[id];
         address to = toNewcomer ? CAROL : BOB;
         vm.prank(ALICE);
         if (amount == 0) {
@@ -347,7 +405,7 @@ contract WorkRegistryTest is CheatCodes {
         } else if (amount > 6000) {
             vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ShareTooLarge.selector, amount, uint16(6000)));
         }
-        reg.transferShare(id, o, 0, to, CAROL, amount);
+        reg.transferShare(s, o, 0, to, CAROL, amount);
         if (amount == 0 || amount > 6000) return;
 
         // Rebuild the expected list the way an indexer would, and check the stored hash and the sum.
@@ -359,7 +417,8 @@ contract WorkRegistryTest is CheatCodes {
         next[j++] = WorkRegistry.Owner(BOB, BOB, toNewcomer ? 4000 : 4000 + amount);
         if (toNewcomer) next[j++] = WorkRegistry.Owner(CAROL, CAROL, amount);
         require(_sum(next) == 10_000, "conserved");
-        require(reg.ownersHashOf(id) == keccak256(abi.encode(next)), "hash matches rebuilt list");
+        s.ownersHash = keccak256(abi.encode(next));
+        require(reg.isCurrent(s), "hash matches rebuilt list");
     }
 
     function testFuzzStrangerCannotTransfer(address stranger, uint8 index) public {
@@ -367,7 +426,7 @@ contract WorkRegistryTest is CheatCodes {
         uint64 id = _registerAsAlice(bytes32(uint256(1)));
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotOwner.selector, id, stranger));
-        reg.transferShare(id, _owners2(6000, 4000), index, stranger, stranger, 1);
+        reg.transferShare(states[id], _owners2(6000, 4000), index, stranger, stranger, 1);
     }
 
     function testOnlyAnArbiterReassignsAWork() public {
@@ -375,30 +434,93 @@ contract WorkRegistryTest is CheatCodes {
         WorkRegistry.Owner[] memory next = new WorkRegistry.Owner[](1);
         next[0] = WorkRegistry.Owner({account: BOB, payout: BOB, shareBps: 10_000});
         bytes32 role = reg.ARBITER_ROLE();
+        WorkRegistry.WorkState memory s = states[id];
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(RelayedAccessControl.MissingRole.selector, ALICE, role));
-        reg.reassign(id, 7, BOB, next);
+        reg.reassign(s, 7, BOB, next);
         reg.grantRole(role, address(this));
-        reg.reassign(id, 7, BOB, next);
-        require(reg.workOf(id).manager == BOB, "new manager");
-        require(reg.ownersHashOf(id) == keccak256(abi.encode(next)), "new owners");
+        reg.reassign(s, 7, BOB, next);
+        WorkRegistry.WorkState memory after_ = s;
+        (after_.manager, after_.ownersHash) = (BOB, keccak256(abi.encode(next)));
+        require(reg.isCurrent(after_), "new manager and owners");
         next[0].shareBps = 9_000;
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.SharesDoNotSum.selector, uint256(9_000)));
-        reg.reassign(id, 7, BOB, next);
+        reg.reassign(after_, 7, BOB, next);
     }
 
     function testManagementTransfer() public {
         uint64 id = _registerAsAlice(bytes32(uint256(1)));
+        WorkRegistry.WorkState memory s = states[id];
         vm.prank(ALICE);
-        reg.transferManagement(id, CAROL);
-        require(reg.workOf(id).manager == CAROL, "new manager");
+        reg.transferManagement(s, CAROL);
+        s.manager = CAROL;
+        require(reg.isCurrent(s), "new manager");
+        s.manager = ALICE;
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.StaleState.selector, id));
+        reg.transferManagement(s, ALICE);
+        s.manager = CAROL;
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.NotManager.selector, id, ALICE));
-        reg.transferManagement(id, ALICE);
+        reg.transferManagement(s, ALICE);
     }
 
     function testUnknownWork() public {
+        WorkRegistry.WorkState memory s;
+        s.workId = 99;
+        s.contentHash = bytes32(uint256(99));
         vm.expectRevert(abi.encodeWithSelector(WorkRegistry.UnknownWork.selector, uint64(99)));
-        reg.updateTerms(99, WorkRegistry.Terms({uses: 0, royaltyBps: 0, expiresAt: 0, constraints: ""}));
+        reg.updateTerms(s, WorkRegistry.Terms({uses: 0, royaltyBps: 0, expiresAt: 0, constraints: ""}));
+    }
+
+    // ---- the packed format ------------------------------------------------------------------
+
+    /// @dev Every cut of a valid batch short of its end is refused as malformed (nothing read past
+    /// the batch, nothing registered), and the whole batch registers.
+    function testFuzzTruncatedBatchIsMalformed(uint16 cut) public {
+        WorkRegistry.WorkInput[] memory b = new WorkRegistry.WorkInput[](2);
+        b[0] = _input(bytes32(uint256(1)), _owners2(5000, 5000));
+        b[1] = _input(bytes32(uint256(2)), _owners2(2500, 7500));
+        b[1].terms.uses = 2 << 4;
+        b[1].terms.constraints = "bafkrei-licence";
+        bytes memory packed = b.pack();
+        uint256 first = WorkPacking.packOne(b[0]).length;
+        uint256 n = uint256(cut) % packed.length;
+        if (n == 0) n = 1; // an empty batch is EmptyBatch
+        bytes memory part = new bytes(n);
+        for (uint256 i; i < n; ++i) part[i] = packed[i];
+        vm.prank(ALICE);
+        if (n != first) vm.expectRevert(abi.encodeWithSelector(WorkRegistry.MalformedWorks.selector, n < first ? 0 : first));
+        reg.registerWorks(part);
+        require(reg.workCount() == (n == first ? 1 : 0), "only a whole record registers");
+    }
+
+    function testBatchEventCarriesThePackedBatch() public {
+        WorkRegistry.WorkInput[] memory b = new WorkRegistry.WorkInput[](2);
+        b[0] = _input(bytes32(uint256(1)), _owners2(5000, 5000));
+        b[1] = _input(bytes32(uint256(2)), _owners2(2500, 7500));
+        vm.recordLogs();
+        _register(ALICE, b);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        require(logs.length == 1, "one log for the batch");
+        require(logs[0].topics[0] == WorkRegistry.WorksRegistered.selector, "WorksRegistered");
+        require(uint256(logs[0].topics[1]) == 1 && address(uint160(uint256(logs[0].topics[2]))) == ALICE, "first id, manager");
+        (uint64 lastId, bytes memory works) = abi.decode(logs[0].data, (uint64, bytes));
+        require(lastId == 2 && keccak256(works) == keccak256(b.pack()), "the batch as submitted");
+    }
+
+    function testEmptyCidAndZeroHashAreRefused() public {
+        WorkRegistry.WorkInput memory w = _input(bytes32(uint256(1)), _owners2(5000, 5000));
+        w.metadataCid = "";
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.EmptyMetadataCid.selector, uint256(0)));
+        reg.registerWorks(_one(w).pack());
+        w = _input(bytes32(0), _owners2(5000, 5000));
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.ZeroContentHash.selector, uint256(0)));
+        reg.registerWorks(_one(w).pack());
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(WorkRegistry.EmptyBatch.selector));
+        reg.registerWorks("");
     }
 }

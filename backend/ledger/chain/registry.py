@@ -55,8 +55,42 @@ class WorkInput:
     terms: Terms
     owners: tuple[Owner, ...]
 
+
+@dataclass(frozen=True)
+class WorkState:
+    """A work's current state as its events last set it (the projection's ``Work`` row): what
+    WorkRegistry's calls that change a work present, checked against the one word it stores."""
+
+    work_id: int
+    content_hash: bytes
+    manager: str
+    uses: int
+    royalty_bps: int
+    expires_at: int
+    terms_version: int
+    owners_hash: bytes
+
+    @classmethod
+    def of(cls, work: Any) -> "WorkState":
+        """The state of a projected ``ledger.models.Work``."""
+        return cls(
+            work.work_id, bytes.fromhex(work.content_hash[2:]), work.manager, work.uses, work.royalty_bps, work.expires_at,
+            work.terms_version, bytes.fromhex(work.owners_hash[2:]),
+        )  # fmt: skip
+
     def as_tuple(self) -> tuple[Any, ...]:
-        return (self.content_hash, self.metadata_cid, self.terms.as_tuple(), [o.as_tuple() for o in self.owners])
+        return (
+            self.work_id, self.content_hash, to_checksum_address(self.manager), self.uses, self.royalty_bps, self.expires_at,
+            self.terms_version, self.owners_hash,
+        )  # fmt: skip
+
+    def word(self) -> int:
+        """The registry's word for this state: id << 192 | the 192-bit commitment to the rest."""
+        encoded = encode(
+            ["address", "uint16", "uint16", "uint40", "uint24", "bytes32"],
+            [to_checksum_address(self.manager), self.uses, self.royalty_bps, self.expires_at, self.terms_version, self.owners_hash],
+        )
+        return self.work_id << 192 | int.from_bytes(keccak(encoded)[8:], "big")
 
 
 def sort_owners(owners: list[Owner]) -> tuple[Owner, ...]:
@@ -81,6 +115,10 @@ class WorkRegistryClient:
 
     def rights_holder_role(self) -> bytes:
         return keccak(text="RIGHTS_HOLDER_ROLE")
+
+    def is_current(self, state: WorkState) -> bool:
+        """Whether ``state`` is the work's state on chain (the registry keeps only its commitment)."""
+        return bool(self.contract.functions.isCurrent(state.as_tuple()).call())
 
     def has_holder_role(self, account: str) -> bool:
         return bool(self.contract.functions.hasRole(self.rights_holder_role(), to_checksum_address(account)).call())

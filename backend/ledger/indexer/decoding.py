@@ -79,47 +79,13 @@ def _without(item: dict[str, Any], names: frozenset[str]) -> dict[str, Any] | No
     return legacy if changed else None
 
 
-WORK_REGISTERED = "WorkRegistered(uint64,bytes32,address,string,(uint16,uint16,uint40,string),(address,address,uint16)[],bytes32)"
-WORK_REGISTERED_TOPIC = bytes(keccak(text=WORK_REGISTERED))
-
-
-def _word(data: bytes, at: int) -> int:
-    return int.from_bytes(data[at : at + 32], "big")
-
-
-def _text(data: bytes, at: int) -> str:
-    n = _word(data, at)
-    return data[at + 32 : at + 32 + n].decode()
-
-
-def decode_work_registered(topics: list[bytes], data: bytes) -> dict[str, Any]:
-    """WorkRegistered (terms format 2) read straight from its ABI layout: most events of a rebuild
-    are these, and eth_abi's general decoder spent about 0.2 ms on each. The layout is fixed by the
-    event's signature; ``tests/test_indexer.py`` checks every field against eth_abi's reading."""
-    cid_at, terms_at, owners_at = _word(data, 0), _word(data, 32), _word(data, 64)
-    count = _word(data, owners_at)
-    owners = []
-    for i in range(count):
-        at = owners_at + 32 + 96 * i
-        owners.append({"account": _checksum(data[at + 12 : at + 32]), "payout": _checksum(data[at + 44 : at + 64]), "shareBps": _word(data, at + 64)})
-    return {
-        "workId": int.from_bytes(topics[1], "big"),
-        "contentHash": bytes(topics[2]),
-        "manager": _checksum(bytes(topics[3][12:])),
-        "metadataCid": _text(data, cid_at),
-        "terms": {
-            "uses": _word(data, terms_at), "royaltyBps": _word(data, terms_at + 32), "expiresAt": _word(data, terms_at + 64),
-            "constraints": _text(data, terms_at + _word(data, terms_at + 96)),
-        },  # fmt: skip
-        "owners": owners,
-        "ownersHash": data[96:128],
-    }
+WORKS_REGISTERED = "WorksRegistered(uint64,uint64,address,bytes)"
+WORKS_REGISTERED_TOPIC = bytes(keccak(text=WORKS_REGISTERED))
 
 
 class EventDecoder:
     def __init__(self, contracts: dict[str, Contract]) -> None:
         self._events: dict[tuple[str, bytes], _EventSpec] = {}
-        self._work_registered = WORK_REGISTERED_TOPIC
         for contract_name, contract in contracts.items():
             items = [i for i in contract.abi if i.get("type") == "event"]
             added = ADDED_FIELDS.get(contract_name)
@@ -143,11 +109,6 @@ class EventDecoder:
         spec = self._events.get((_checksum(log["address"]), topic0))
         if spec is None:
             return None
-        if topic0 == self._work_registered and spec.contract == "WorkRegistry":
-            topics, data = log["topics"], log["data"]  # bytes from the runner; HexBytes from web3's receipts
-            if type(data) is not bytes:
-                topics, data = [bytes(t) for t in topics], bytes(data)
-            return DecodedEvent(spec.contract, spec.name, decode_work_registered(topics, data))
         args: dict[str, Any] = {}
         for topic, item in zip(log["topics"][1:], spec.indexed):
             t = canonical_type(item)

@@ -312,7 +312,7 @@ class Indexer:
                     continue
                 timestamp = self._timestamp(int(raw["blockNumber"]))
                 events += 1
-                if event.name == "WorkRegistered" and event.contract == "WorkRegistry":
+                if event.name == "WorksRegistered" and event.contract == "WorkRegistry":
                     registered.add(event.args, raw, timestamp)
                     continue
                 registered.flush(s)

@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ledger.chain.registry import Owner, owners_hash
+from ledger.chain.work_codec import storable, unpack_works
 from ledger.consent.uses import from_format1
 from ledger.db import bulk_insert
 from ledger.models import OwnerPosition, Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
@@ -58,7 +59,7 @@ def _uses(terms: dict[str, Any]) -> tuple[int, str]:
     """The terms word and constraints, whichever format logged them (format 1 has no constraints)."""
     if "constraints" not in terms:
         return from_format1(int(terms["uses"])), ""
-    return int(terms["uses"]), terms["constraints"]
+    return int(terms["uses"]), storable(terms["constraints"])
 
 
 def _terms_version(work_id: int, version: int, terms: dict[str, Any], log: dict[str, Any], timestamp: int) -> WorkTermsVersion:
@@ -77,10 +78,10 @@ def _terms_version(work_id: int, version: int, terms: dict[str, Any], log: dict[
 
 
 class Registrations:
-    """WorkRegistered events as rows, written together (``flush``, by the database's bulk path):
+    """WorksRegistered batches as rows, written together (``flush``, by the database's bulk path):
     a rebuild is mostly these, and ORM objects per work, owner and version took most of its time.
     The runner flushes them before any other event is projected, so later events of the same works
-    find them."""
+    find them. Works of one batch share its log's block and log index; their ids give their order."""
 
     WORK = ("work_id", "content_hash", "manager", "metadata_cid", "uses", "constraints", "royalty_bps", "expires_at", "terms_version",
             "owners_hash", "tx_hash", "block_number", "log_index", "registered_at")  # fmt: skip
@@ -95,19 +96,23 @@ class Registrations:
         self.versions: list[tuple[Any, ...]] = []
 
     def add(self, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
-        terms, work_id = args["terms"], int(args["workId"])
         block, index, tx = int(log["blockNumber"]), int(log["logIndex"]), _hex(log["transactionHash"])
-        uses, constraints = _uses(terms)
-        royalty, expires = int(terms["royaltyBps"]), int(terms["expiresAt"])
-        self.works.append((
-            work_id, _hex(args["contentHash"]), args["manager"], args["metadataCid"], uses, constraints, royalty, expires, 1,
-            _hex(args["ownersHash"]), tx, block, index, timestamp,
-        ))  # fmt: skip
-        self.terms.append((work_id, 1, uses, constraints, royalty, expires, block, index, timestamp, tx))
-        for o in sorted(args["owners"], key=lambda o: int(o["account"], 16)):
-            self.owners.append((work_id, o["account"], o["payout"], int(o["shareBps"])))
-            # A new work's first owner list is the event's: version 1, without a query.
-            self.versions.append((work_id, 1, o["account"], o["payout"], int(o["shareBps"]), timestamp, block, index))
+        manager, first = args["manager"], int(args["firstId"])
+        # The chain kept whatever bytes it was given as text: project them, never stop on them.
+        batch = unpack_works(bytes(args["works"]), strict=False)
+        if first + len(batch) - 1 != int(args["lastId"]):
+            raise ProjectionMismatch(f"works {first}..{args['lastId']}: the batch holds {len(batch)} records")
+        for work_id, w in enumerate(batch, start=first):
+            t = w.terms
+            self.works.append((
+                work_id, _hex(w.content_hash), manager, w.metadata_cid, t.uses, t.constraints, t.royalty_bps, t.expires_at, 1,
+                _hex(owners_hash(w.owners)), tx, block, index, timestamp,
+            ))  # fmt: skip
+            self.terms.append((work_id, 1, t.uses, t.constraints, t.royalty_bps, t.expires_at, block, index, timestamp, tx))
+            for o in w.owners:  # sorted: the contract refuses any other order
+                self.owners.append((work_id, o.account, o.payout, o.share_bps))
+                # A new work's first owner list is the event's: version 1, without a query.
+                self.versions.append((work_id, 1, o.account, o.payout, o.share_bps, timestamp, block, index))
 
     def flush(self, session: Session) -> None:
         if not self.works:
@@ -125,7 +130,7 @@ class Registrations:
 def apply(session: Session, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
     tx = _hex(log["transactionHash"])
     block = int(log["blockNumber"])
-    if name == "WorkRegistered":
+    if name == "WorksRegistered":
         registered = Registrations()
         registered.add(args, log, timestamp)
         registered.flush(session)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from eth_utils import to_checksum_address
 from sqlmodel import Session, col, select
 
-from ledger.chain.registry import TOTAL_BPS, Owner, sort_owners
+from ledger.chain.registry import TOTAL_BPS, Owner, WorkState, sort_owners
 from ledger.models import ApiKey, Dispute, EvidenceReport, FileEvidence, Output, Work, WorkOwner
 from ledger.chain.calls import Call
 from ledger.chain.links import pack_links
@@ -165,7 +165,9 @@ def resolve(
         claimant = to_checksum_address(dispute.claimant)
         new_owners = named or [Owner(claimant, claimant, TOTAL_BPS)]
         listed = [o.as_tuple() for o in sort_owners(new_owners)]
-        call = ledger.call("WorkRegistry", "reassign", dispute.work_id, dispute_id, claimant, listed)
+        with Session(ledger.engine) as s:
+            state = WorkState.of(s.get_one(Work, dispute.work_id)).as_tuple()
+        call = ledger.call("WorkRegistry", "reassign", state, dispute_id, claimant, listed)
         dispute = _sent(ledger, key, call, dispute_id, "an arbiter's key must be custodial")
     if dispute.state == "upheld" and dispute.kind == "attribution" and dispute.correction_tx is None:
         assert dispute.output_hash is not None and corrected is not None

@@ -17,6 +17,7 @@ from web3.logs import DISCARD
 from ledger.chain.calls import Call
 from ledger.chain.errors import ContractRevert
 from ledger.chain.relayer import ForwardNotExecuted
+from ledger.chain.work_codec import MalformedWorks, unpack_works
 from ledger.content.cid import is_cid
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
@@ -53,10 +54,13 @@ def _check_work_cids(ledger: Ledger, data: bytes) -> None:
     except Exception as exc:  # eth_abi raises several unrelated types for undecodable calldata
         raise InvalidInput(f"the request's data is not a WorkRegistry call: {exc}") from None
     if function.fn_name == "registerWorks":
-        for i, work in enumerate(args["works"]):
-            cid = work["metadataCid"] if isinstance(work, dict) else work[1]
-            if not is_cid(cid):
-                raise InvalidInput(f"works[{i}].metadataCid {str(cid)[:80]!r} is not a CIDv1 (base32, raw or dag-pb, sha2-256)")
+        try:
+            works = unpack_works(bytes(args["works"]))
+        except MalformedWorks as exc:
+            raise InvalidInput(f"the request's works are not WorkRegistry's packed format: {exc}") from None
+        for i, work in enumerate(works):
+            if not is_cid(work.metadata_cid):
+                raise InvalidInput(f"works[{i}].metadataCid {work.metadata_cid[:80]!r} is not a CIDv1 (base32, raw or dag-pb, sha2-256)")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ def refusal(exc: ContractRevert) -> LedgerError:
         return Conflict(f"the dispute is no longer open: {exc}")
     if exc.name == "OwnersMismatch":
         return Conflict("the owner list changed meanwhile; retry with the current one")
+    if exc.name == "StaleState":
+        return Conflict(f"work {exc.values[0]} changed meanwhile; retry with its current state")
     return InvalidInput(f"the registry refused: {exc}")
 
 

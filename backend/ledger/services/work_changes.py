@@ -9,7 +9,7 @@ import time
 from eth_utils import is_address, to_checksum_address
 
 from ledger.chain.calls import Call
-from ledger.chain.registry import TOTAL_BPS, Owner, Terms
+from ledger.chain.registry import TOTAL_BPS, Owner, Terms, WorkState
 from ledger.models import ApiKey
 from ledger.runtime import Ledger
 from ledger.services.errors import Forbidden, InvalidInput
@@ -32,8 +32,13 @@ def _run(ledger: Ledger, key: ApiKey, work_id: int, call: Call) -> WorkView | Si
 
 
 def _current(ledger: Ledger, work_id: int) -> WorkView:
-    ledger.indexer.sync()  # owner lists must be the chain's latest, or the contract refuses them
+    ledger.indexer.sync()  # the state and owner list must be the chain's latest, or the contract refuses them
     return get_work(ledger, work_id)
+
+
+def _state(view: WorkView) -> tuple[object, ...]:
+    """What the registry checks a change against: the work's state as the projection has it."""
+    return WorkState.of(view.work).as_tuple()
 
 
 def _my_index(view: WorkView, holder: str) -> tuple[list[Owner], int]:
@@ -45,28 +50,29 @@ def _my_index(view: WorkView, holder: str) -> tuple[list[Owner], int]:
 
 
 def update_terms(ledger: Ledger, key: ApiKey, work_id: int, terms: Terms) -> WorkView | SignatureRequired:
-    view = get_work(ledger, work_id)
+    view = _current(ledger, work_id)
     if view.work.manager != key.holder_address:
         raise Forbidden(f"only the work's manager {view.work.manager} may change its terms")
     if not 0 <= terms.royalty_bps <= TOTAL_BPS:
         raise InvalidInput(f"royalty_bps must be between 0 and {TOTAL_BPS}")
     if terms.expires_at and terms.expires_at <= int(time.time()):
         raise InvalidInput("expires_at must be 0 (until revoked) or a future unix time")
-    return _run(ledger, key, work_id, ledger.call("WorkRegistry", "updateTerms", work_id, terms.as_tuple()))
+    return _run(ledger, key, work_id, ledger.call("WorkRegistry", "updateTerms", _state(view), terms.as_tuple()))
 
 
 def transfer_management(ledger: Ledger, key: ApiKey, work_id: int, new_manager: str) -> WorkView | SignatureRequired:
-    view = get_work(ledger, work_id)
+    view = _current(ledger, work_id)
     if view.work.manager != key.holder_address:
         raise Forbidden(f"only the work's manager {view.work.manager} may hand over management")
-    call = ledger.call("WorkRegistry", "transferManagement", work_id, _address("manager", new_manager))
+    call = ledger.call("WorkRegistry", "transferManagement", _state(view), _address("manager", new_manager))
     return _run(ledger, key, work_id, call)
 
 
 def set_payout(ledger: Ledger, key: ApiKey, work_id: int, payout: str) -> WorkView | SignatureRequired:
     payout = _address("payout", payout)
-    owners, index = _my_index(_current(ledger, work_id), str(key.holder_address))
-    call = ledger.call("WorkRegistry", "setPayout", work_id, [o.as_tuple() for o in owners], index, payout)
+    view = _current(ledger, work_id)
+    owners, index = _my_index(view, str(key.holder_address))
+    call = ledger.call("WorkRegistry", "setPayout", _state(view), [o.as_tuple() for o in owners], index, payout)
     return _run(ledger, key, work_id, call)
 
 
@@ -75,18 +81,20 @@ def transfer_share(
 ) -> WorkView | SignatureRequired:
     to = _address("to", to)
     payout = _address("to_payout", to_payout) if to_payout else to
-    owners, index = _my_index(_current(ledger, work_id), str(key.holder_address))
+    view = _current(ledger, work_id)
+    owners, index = _my_index(view, str(key.holder_address))
     if to == owners[index].account:
         raise InvalidInput("cannot transfer a share to yourself")
     if not 0 < share_bps <= owners[index].share_bps:
         raise InvalidInput(f"share_bps must be between 1 and your share, {owners[index].share_bps}")
-    call = ledger.call("WorkRegistry", "transferShare", work_id, [o.as_tuple() for o in owners], index, to, payout, share_bps)
+    call = ledger.call("WorkRegistry", "transferShare", _state(view), [o.as_tuple() for o in owners], index, to, payout, share_bps)
     return _run(ledger, key, work_id, call)
 
 
 def record_position(ledger: Ledger, key: ApiKey, work_id: int, positions: int) -> WorkView | SignatureRequired:
     """An owner records its own position on each use (the terms are not changed: see
     docs/consent.md, co-owners)."""
-    owners, index = _my_index(_current(ledger, work_id), str(key.holder_address))
-    call = ledger.call("WorkRegistry", "recordPosition", work_id, [o.as_tuple() for o in owners], index, positions)
+    view = _current(ledger, work_id)
+    owners, index = _my_index(view, str(key.holder_address))
+    call = ledger.call("WorkRegistry", "recordPosition", _state(view), [o.as_tuple() for o in owners], index, positions)
     return _run(ledger, key, work_id, call)

@@ -19,8 +19,9 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.content.documents import file_cid_of
-from ledger.indexer.decoding import WORK_REGISTERED_TOPIC
+from ledger.indexer.decoding import WORKS_REGISTERED_TOPIC
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
+from ledger.chain.work_codec import pack_works
 from ledger.models import ApiKey, FileEvidence, Work, WorkOwner, WorkTermsVersion
 from ledger.services import consent_evidence, contested, credentials, fingerprints
 from ledger.services.contested import OnSimilar
@@ -191,7 +192,7 @@ def register_works(
         file_cids.append(file_cid)
         inputs.append(WorkInput(content_hash, metadata_cid, req.terms, owners))
 
-    outcome = execute(ledger, key, ledger.call("WorkRegistry", "registerWorks", [w.as_tuple() for w in inputs]))
+    outcome = execute(ledger, key, ledger.call("WorkRegistry", "registerWorks", pack_works(inputs)))
     if isinstance(outcome, SignatureRequired):
         prepared = [PreparedWork(hashes[i], inputs[i].metadata_cid, file_cids[i]) for i in range(len(inputs))]
         return PendingRegistration(outcome.typed_data, prepared)
@@ -204,37 +205,48 @@ def register_works(
 
 
 def _registered_now(ledger: Ledger, receipt: TxReceipt, known: dict[str, tuple[str, str | None]]) -> list[RegisteredWork]:
-    """The works this request's transaction registered, answered from its receipt's WorkRegistered
-    topics (work id, content hash) and what the request stored (CIDs), once the projection has the
-    block: no database read and no event decoding per caller, which under a burst of concurrent
-    registrations each waited on the others."""
+    """The works this request's transaction registered, answered from its receipt's
+    WorksRegistered logs (first id; the works in the request's order) and what the request stored
+    (content hashes, CIDs), once the projection has the block: no database read and no decoding of
+    the batch per caller, which under a burst of concurrent registrations each waited on the others.
+
+    A coalesced transaction holds several requests' batches, one log each; this request's is the
+    one whose batch starts with the request's first content hash (``_batch_ids``)."""
     block = int(receipt["blockNumber"])
     ledger.indexer.sync(to_block=block)
     tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
-    registry = ledger.registry.contract.address
+    hashes = list(known)
     out = []
-    for log in receipt["logs"]:
-        topics = log["topics"]
-        if log["address"] != registry or not topics or bytes(topics[0]) != WORK_REGISTERED_TOPIC:
-            continue
-        content_hash = HexBytes(topics[2]).to_0x_hex()
+    for work_id, content_hash in zip(_batch_ids(ledger, receipt, hashes[0]), hashes, strict=True):
         metadata_cid, file_cid = known[content_hash]
-        out.append(RegisteredWork(int.from_bytes(HexBytes(topics[1]), "big"), content_hash, metadata_cid, file_cid, tx_hash, block))
+        out.append(RegisteredWork(work_id, content_hash, metadata_cid, file_cid, tx_hash, block))
     return out
+
+
+def _batch_ids(ledger: Ledger, receipt: TxReceipt, first_hash: str) -> range:
+    """The ids of the batch whose first record has ``first_hash``: the log's data is
+    (lastId, offset, length, batch), and a batch starts with its first work's content hash."""
+    registry, wanted = ledger.registry.contract.address, HexBytes(first_hash)
+    for log in receipt["logs"]:
+        topics, data = log["topics"], HexBytes(log["data"])
+        if log["address"] == registry and topics and bytes(topics[0]) == WORKS_REGISTERED_TOPIC and data[96:128] == wanted:
+            return range(int.from_bytes(HexBytes(topics[1]), "big"), int.from_bytes(data[:32], "big") + 1)
+    raise RuntimeError(f"transaction {HexBytes(receipt['transactionHash']).to_0x_hex()} registered no batch starting with {first_hash}")
 
 
 def registered_in(ledger: Ledger, receipt: TxReceipt) -> list[RegisteredWork]:
     """The works a mined transaction registered, once the projection has its block."""
     block = int(receipt["blockNumber"])
     ledger.indexer.sync(to_block=block)
-    events = ledger.registry.contract.events.WorkRegistered().process_receipt(receipt, errors=DISCARD)
+    events = ledger.registry.contract.events.WorksRegistered().process_receipt(receipt, errors=DISCARD)
     tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
     out = []
     with Session(ledger.engine) as s:
         for ev in events:
-            work = s.get_one(Work, int(ev["args"]["workId"]))
-            file_cid = file_cid_of(ledger.store, work.metadata_cid)
-            out.append(RegisteredWork(work.work_id, work.content_hash, work.metadata_cid, file_cid, tx_hash, block))
+            for work_id in range(int(ev["args"]["firstId"]), int(ev["args"]["lastId"]) + 1):
+                work = s.get_one(Work, work_id)
+                file_cid = file_cid_of(ledger.store, work.metadata_cid)
+                out.append(RegisteredWork(work.work_id, work.content_hash, work.metadata_cid, file_cid, tx_hash, block))
     return out
 
 

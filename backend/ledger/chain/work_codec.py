@@ -1,0 +1,96 @@
+"""WorkRegistry's packed batch format, the bytes ``registerWorks`` takes and ``WorksRegistered`` logs.
+
+A record per work, back to back, big-endian, no padding (the contract's NatSpec has the table):
+content hash (32), uses (2), royalty bps (2), expiry (5), CID length (1) and CID, constraints
+length (2) and constraints, owner count (2), then per owner account (20), payout (20), share
+bps (2). ABI encoding padded every field to 32 bytes and gave strings and arrays offsets; at 16
+gas a calldata byte and 8 a log byte, that padding was most of a work's cost beyond its storage
+word. This module is the one place the backend writes and reads the format; a test compares it
+with the contract's reading, both ways.
+"""
+
+from collections.abc import Iterable
+
+from ledger.chain.registry import MAX_OWNERS, Owner, Terms, WorkInput
+from ledger_recorder.typed import checksum
+
+MAX_CID_BYTES = 255
+MAX_CONSTRAINTS_BYTES = 256
+_FIXED = 42  # content hash, uses, royalty, expiry, CID length
+_OWNER = 42
+
+
+class MalformedWorks(ValueError):
+    """The bytes are not a batch in WorkRegistry's packed format."""
+
+
+def storable(text: str) -> str:
+    """``text`` as a database can keep it: NUL, which PostgreSQL's text refuses, replaced."""
+    return text.replace("\x00", "\ufffd")
+
+
+def pack_work(work: WorkInput) -> bytes:
+    """One work's record; refuses a field the format cannot carry (the contract checks the rest)."""
+    cid, constraints = work.metadata_cid.encode(), work.terms.constraints.encode()
+    t = work.terms
+    if len(work.content_hash) != 32:
+        raise ValueError("a content hash is 32 bytes")
+    if not 0 < len(cid) <= MAX_CID_BYTES:
+        raise ValueError(f"a metadata CID is 1 to {MAX_CID_BYTES} bytes")
+    if len(constraints) > MAX_CONSTRAINTS_BYTES:
+        raise ValueError(f"constraints are at most {MAX_CONSTRAINTS_BYTES} bytes")
+    if not 0 < len(work.owners) <= MAX_OWNERS:
+        raise ValueError(f"a work has 1 to {MAX_OWNERS} owners")
+    parts = [
+        work.content_hash, t.uses.to_bytes(2, "big"), t.royalty_bps.to_bytes(2, "big"), t.expires_at.to_bytes(5, "big"),
+        len(cid).to_bytes(1, "big"), cid, len(constraints).to_bytes(2, "big"), constraints, len(work.owners).to_bytes(2, "big"),
+    ]  # fmt: skip
+    for o in work.owners:
+        parts += [bytes.fromhex(o.account[2:]), bytes.fromhex(o.payout[2:]), o.share_bps.to_bytes(2, "big")]
+    return b"".join(parts)
+
+
+def pack_works(works: Iterable[WorkInput]) -> bytes:
+    return b"".join(pack_work(w) for w in works)
+
+
+def unpack_works(data: bytes, strict: bool = True) -> list[WorkInput]:
+    """The works of a batch, in order (its ids are consecutive from the event's ``firstId``).
+
+    Refuses what the contract refuses as malformed (a record whose declared lengths run past the
+    batch), checked in the contract's order. The chain keeps any bytes as a CID or constraints:
+    ``strict`` refuses text that is not UTF-8 (what the ledger sends), otherwise it is read with
+    replacement characters, NUL included (PostgreSQL's text refuses it): an indexer must project
+    whatever the chain accepted.
+    """
+    errors = "strict" if strict else "replace"
+    out = []
+    at, end = 0, len(data)
+    while at < end:
+        if at + _FIXED > end:
+            raise MalformedWorks(f"the record at byte {at} is cut short")
+        p = at + _FIXED + data[at + 41]
+        if p + 2 > end:
+            raise MalformedWorks(f"the record at byte {at} is cut short")
+        constraints_at = p + 2
+        p = constraints_at + int.from_bytes(data[p : p + 2], "big")
+        if p + 2 > end:
+            raise MalformedWorks(f"the record at byte {at} is cut short")
+        n, owners_at = int.from_bytes(data[p : p + 2], "big"), p + 2
+        after = owners_at + _OWNER * n
+        if after > end:
+            raise MalformedWorks(f"the record at byte {at} is cut short")
+        owners = tuple(
+            Owner(checksum(data[q : q + 20]), checksum(data[q + 20 : q + 40]), int.from_bytes(data[q + 40 : q + 42], "big"))
+            for q in range(owners_at, after, _OWNER)
+        )
+        try:
+            cid, constraints = data[at + _FIXED : constraints_at - 2].decode(errors=errors), data[constraints_at:p].decode(errors=errors)
+        except UnicodeDecodeError as exc:
+            raise MalformedWorks(f"the record at byte {at} has text that is not UTF-8") from exc
+        if not strict:
+            cid, constraints = storable(cid), storable(constraints)
+        terms = Terms(int.from_bytes(data[at + 32 : at + 34], "big"), int.from_bytes(data[at + 34 : at + 36], "big"), int.from_bytes(data[at + 36 : at + 41], "big"), constraints)
+        out.append(WorkInput(bytes(data[at : at + 32]), cid, terms, owners))
+        at = after
+    return out
