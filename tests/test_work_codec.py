@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from ledger.chain.deployment import fund_on_dev_chain
 from ledger.chain.registry import TOTAL_BPS, Owner, Terms, WorkInput, WorkState, owners_hash
 from ledger.chain.sender import TxSender
-from ledger.chain.work_codec import MalformedWorks, pack_works, storable, unpack_works
+from ledger.chain.work_codec import MalformedWorks, pack_works, records, storable, unpack_works
 from ledger.models import Role, Work, WorkOwner
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key, custodial_signer
@@ -49,6 +49,7 @@ _BATCH = st.lists(_WORK, min_size=1, max_size=4, unique_by=lambda w: w.content_h
 def test_a_packed_batch_reads_back_as_written_and_any_cut_is_refused(batch: list[WorkInput]) -> None:
     packed = pack_works(batch)
     assert unpack_works(packed) == batch
+    assert [r.owners_hash for r in records(packed)] == [owners_hash(w.owners) for w in batch]  # hashed from the packed bytes
     ends = {len(pack_works(batch[: i + 1])) for i in range(len(batch))}
     for cut in range(1, len(packed)):
         if cut in ends:
@@ -105,3 +106,12 @@ def test_the_contract_reads_each_field_where_the_backend_packed_it(ledger: Ledge
             owners = {(o.account, o.payout, o.share_bps) for o in s.exec(select(WorkOwner).where(WorkOwner.work_id == work_id)).all()}
             assert owners == {(o.account, o.payout, o.share_bps) for o in w.owners}
             assert ledger.registry.is_current(WorkState.of(row))
+
+
+@settings(max_examples=200, deadline=None)
+@given(owners=_owners())
+def test_the_owner_list_hash_is_keccak_of_its_abi_encoding(owners: tuple[Owner, ...]) -> None:
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    assert owners_hash(owners) == keccak(encode(["(address,address,uint16)[]"], [[o.as_tuple() for o in owners]]))

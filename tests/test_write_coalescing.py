@@ -22,21 +22,14 @@ TERMS = {"training_allowed": True, "royalty_bps": 500}
 def _together(ledger: Ledger, calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
     """Runs ``calls`` while the relayer is busy, lets them go once all have queued: one batch."""
     batches = ledger.relayer.batches
-    batches._turn.acquire()
-    held = True
-    try:
-        with ThreadPoolExecutor(len(calls)) as pool:
+    with ThreadPoolExecutor(len(calls)) as pool:
+        with batches.held():
             futures = [pool.submit(c) for c in calls]
             deadline = time.monotonic() + 120
-            while len(batches._queue) < len(calls):  # waits for a state, not for a time
+            while batches.queued() < len(calls):  # waits for a state, not for a time
                 assert time.monotonic() < deadline and not any(f.done() for f in futures), [f.result().text for f in futures if f.done()]
                 time.sleep(0.01)
-            batches._turn.release()
-            held = False
-            return [f.result() for f in futures]
-    finally:
-        if held:
-            batches._turn.release()
+        return [f.result() for f in futures]
 
 
 def test_concurrent_registrations_of_several_holders_share_one_transaction(ledger: Ledger, server: Server) -> None:
@@ -86,7 +79,8 @@ def test_the_coalescer_gives_each_caller_its_result_and_a_batch_failure_to_all_o
         return [ValueError(f"odd {i}") if i % 2 else i * 10 for i in items]
 
     co: Coalescer[int, int] = Coalescer(run, max_items=3)
-    co._turn.acquire()
+    hold = co.held()
+    hold.__enter__()
     results: dict[int, object] = {}
 
     def call(i: int) -> None:
@@ -100,7 +94,7 @@ def test_the_coalescer_gives_each_caller_its_result_and_a_batch_failure_to_all_o
         t.start()
         while not any(s.item == int(t._args[0]) for s in co._queue):  # type: ignore[attr-defined]  # queued in this order
             time.sleep(0.001)
-    co._turn.release()
+    hold.__exit__(None, None, None)
     for t in threads:
         t.join(timeout=30)
     assert seen == [[2, 3, 4], [6, 13]] and co.batches == 2 and co.items == 5
@@ -108,6 +102,43 @@ def test_the_coalescer_gives_each_caller_its_result_and_a_batch_failure_to_all_o
     assert all(isinstance(results[i], RuntimeError) for i in (6, 13))
     with pytest.raises(ValueError, match="odd 5"):
         co.submit(5)  # alone: goes at once
+
+
+def test_a_caller_is_answered_when_its_batch_ends_not_after_the_next_one() -> None:
+    """Callers A and B share a batch; C queues meanwhile and runs the next one. B's answer must
+    not wait for C's batch (it used to wait for the turn, which C's batch then held)."""
+    first_may_end, second_may_end, second_started = threading.Event(), threading.Event(), threading.Event()
+
+    def run(items: list[str]) -> list[str | BaseException]:
+        if "C" in items:
+            second_started.set()
+            assert second_may_end.wait(60)
+        else:
+            assert first_may_end.wait(60)
+        return [f"{i}!" for i in items]
+
+    co: Coalescer[str, str] = Coalescer(run, max_items=2)
+    results: dict[str, str] = {}
+    threads = {name: threading.Thread(target=lambda n=name: results.__setitem__(n, co.submit(n))) for name in "ABC"}
+    with co.held():
+        for name in "AB":
+            threads[name].start()
+        while co.queued() < 2:  # both queued before the first batch may start
+            time.sleep(0.001)
+    while co.queued() != 0:  # the first batch [A, B] took them
+        time.sleep(0.001)
+    threads["C"].start()
+    while co.queued() < 1:
+        time.sleep(0.001)
+    first_may_end.set()
+    assert second_started.wait(60)  # C's batch holds the turn now ...
+    for name in "AB":
+        threads[name].join(timeout=60)
+        assert not threads[name].is_alive(), f"{name} waited for the next batch"  # ... and A and B have their answers
+    assert results == {"A": "A!", "B": "B!"}
+    second_may_end.set()
+    threads["C"].join(timeout=60)
+    assert results["C"] == "C!" and co.batches == 2
 
 
 def test_the_forward_request_digest_is_eth_accounts(ledger: Ledger) -> None:

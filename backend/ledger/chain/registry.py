@@ -8,6 +8,7 @@ from typing import Any
 
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
+from sha3 import keccak_256
 from web3 import Web3
 from web3.contract import Contract
 
@@ -99,7 +100,16 @@ def sort_owners(owners: list[Owner]) -> tuple[Owner, ...]:
 
 
 def owners_hash(owners: tuple[Owner, ...] | list[Owner]) -> bytes:
-    return keccak(encode([f"{OWNER_TYPE}[]"], [[o.as_tuple() for o in owners]]))
+    """keccak256(abi.encode(Owner[])), the ABI layout written directly (offset, length, then three
+    words an owner): the indexer hashes every registered work's list, and eth_abi's general
+    encoder took most of a rebuild. A test compares it with eth_abi's."""
+    parts = [_OFFSET, len(owners).to_bytes(32, "big")]
+    for o in owners:
+        parts += [_PAD, bytes.fromhex(o.account[2:]), _PAD, bytes.fromhex(o.payout[2:]), o.share_bps.to_bytes(32, "big")]
+    return keccak_256(b"".join(parts)).digest()
+
+
+_OFFSET, _PAD = (32).to_bytes(32, "big"), bytes(12)
 
 
 class WorkRegistryClient:

@@ -9,7 +9,10 @@ word. This module is the one place the backend writes and reads the format; a te
 with the contract's reading, both ways.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+from sha3 import keccak_256
 
 from ledger.chain.registry import MAX_OWNERS, Owner, Terms, WorkInput
 from ledger_recorder.typed import checksum
@@ -54,7 +57,25 @@ def pack_works(works: Iterable[WorkInput]) -> bytes:
     return b"".join(pack_work(w) for w in works)
 
 
-def unpack_works(data: bytes, strict: bool = True) -> list[WorkInput]:
+class Record(NamedTuple):
+    """One work of a batch as the indexer projects it: owners as (account, payout, share bps),
+    checksummed, and the owner list's hash computed from the packed bytes (the contract's
+    keccak256(abi.encode(Owner[]))), without building objects per owner."""
+
+    content_hash: bytes
+    metadata_cid: str
+    uses: int
+    royalty_bps: int
+    expires_at: int
+    constraints: str
+    owners: tuple[tuple[str, str, int], ...]
+    owners_hash: bytes
+
+
+_OFFSET, _PAD, _SHARE_PAD = (32).to_bytes(32, "big"), bytes(12), bytes(30)
+
+
+def records(data: bytes, strict: bool = True) -> Iterator[Record]:
     """The works of a batch, in order (its ids are consecutive from the event's ``firstId``).
 
     Refuses what the contract refuses as malformed (a record whose declared lengths run past the
@@ -64,7 +85,6 @@ def unpack_works(data: bytes, strict: bool = True) -> list[WorkInput]:
     whatever the chain accepted.
     """
     errors = "strict" if strict else "replace"
-    out = []
     at, end = 0, len(data)
     while at < end:
         if at + _FIXED > end:
@@ -80,17 +100,27 @@ def unpack_works(data: bytes, strict: bool = True) -> list[WorkInput]:
         after = owners_at + _OWNER * n
         if after > end:
             raise MalformedWorks(f"the record at byte {at} is cut short")
-        owners = tuple(
-            Owner(checksum(data[q : q + 20]), checksum(data[q + 20 : q + 40]), int.from_bytes(data[q + 40 : q + 42], "big"))
-            for q in range(owners_at, after, _OWNER)
-        )
+        owners, encoded = [], [_OFFSET, n.to_bytes(32, "big")]
+        for q in range(owners_at, after, _OWNER):
+            account, payout, share = data[q : q + 20], data[q + 20 : q + 40], data[q + 40 : q + 42]
+            owners.append((checksum(account), checksum(payout), int.from_bytes(share, "big")))
+            encoded += [_PAD, account, _PAD, payout, _SHARE_PAD, share]
         try:
             cid, constraints = data[at + _FIXED : constraints_at - 2].decode(errors=errors), data[constraints_at:p].decode(errors=errors)
         except UnicodeDecodeError as exc:
             raise MalformedWorks(f"the record at byte {at} has text that is not UTF-8") from exc
         if not strict:
             cid, constraints = storable(cid), storable(constraints)
-        terms = Terms(int.from_bytes(data[at + 32 : at + 34], "big"), int.from_bytes(data[at + 34 : at + 36], "big"), int.from_bytes(data[at + 36 : at + 41], "big"), constraints)
-        out.append(WorkInput(bytes(data[at : at + 32]), cid, terms, owners))
+        yield Record(
+            bytes(data[at : at + 32]), cid, int.from_bytes(data[at + 32 : at + 34], "big"), int.from_bytes(data[at + 34 : at + 36], "big"),
+            int.from_bytes(data[at + 36 : at + 41], "big"), constraints, tuple(owners), keccak_256(b"".join(encoded)).digest(),
+        )  # fmt: skip
         at = after
-    return out
+
+
+def unpack_works(data: bytes, strict: bool = True) -> list[WorkInput]:
+    """``records`` as the inputs they were packed from."""
+    return [
+        WorkInput(r.content_hash, r.metadata_cid, Terms(r.uses, r.royalty_bps, r.expires_at, r.constraints), tuple(Owner(*o) for o in r.owners))
+        for r in records(data, strict)
+    ]

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ledger.chain.registry import Owner, owners_hash
-from ledger.chain.work_codec import storable, unpack_works
+from ledger.chain.work_codec import records, storable
 from ledger.consent.uses import from_format1
 from ledger.db import bulk_insert
 from ledger.models import OwnerPosition, Work, WorkOwner, WorkOwnerVersion, WorkTermsVersion
@@ -99,20 +99,19 @@ class Registrations:
         block, index, tx = int(log["blockNumber"]), int(log["logIndex"]), _hex(log["transactionHash"])
         manager, first = args["manager"], int(args["firstId"])
         # The chain kept whatever bytes it was given as text: project them, never stop on them.
-        batch = unpack_works(bytes(args["works"]), strict=False)
+        batch = list(records(bytes(args["works"]), strict=False))
         if first + len(batch) - 1 != int(args["lastId"]):
             raise ProjectionMismatch(f"works {first}..{args['lastId']}: the batch holds {len(batch)} records")
         for work_id, w in enumerate(batch, start=first):
-            t = w.terms
             self.works.append((
-                work_id, _hex(w.content_hash), manager, w.metadata_cid, t.uses, t.constraints, t.royalty_bps, t.expires_at, 1,
-                _hex(owners_hash(w.owners)), tx, block, index, timestamp,
+                work_id, _hex(w.content_hash), manager, w.metadata_cid, w.uses, w.constraints, w.royalty_bps, w.expires_at, 1,
+                _hex(w.owners_hash), tx, block, index, timestamp,
             ))  # fmt: skip
-            self.terms.append((work_id, 1, t.uses, t.constraints, t.royalty_bps, t.expires_at, block, index, timestamp, tx))
-            for o in w.owners:  # sorted: the contract refuses any other order
-                self.owners.append((work_id, o.account, o.payout, o.share_bps))
+            self.terms.append((work_id, 1, w.uses, w.constraints, w.royalty_bps, w.expires_at, block, index, timestamp, tx))
+            for account, payout, share in w.owners:  # sorted: the contract refuses any other order
+                self.owners.append((work_id, account, payout, share))
                 # A new work's first owner list is the event's: version 1, without a query.
-                self.versions.append((work_id, 1, o.account, o.payout, o.share_bps, timestamp, block, index))
+                self.versions.append((work_id, 1, account, payout, share, timestamp, block, index))
 
     def flush(self, session: Session) -> None:
         if not self.works:
