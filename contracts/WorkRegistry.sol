@@ -286,7 +286,7 @@ contract WorkRegistry is RelayedAccessControl {
         _checkTermsOf(uint16(head >> 240), uint16(head >> 224), uint40(head >> 184), constraintsLength);
         bytes32 ownersHash = _packedOwnersHash(works, next, n);
         next += 42 * n;
-        _works[contentHash] = uint256(id) << 192 | _commit(manager, uint16(head >> 240), uint16(head >> 224), uint40(head >> 184), 1, ownersHash);
+        _works[contentHash] = _wordOf(id, manager, uint16(head >> 240), uint16(head >> 224), uint40(head >> 184), 1, ownersHash);
         if (uint40(head >> 184) != 0) _expiries[id] = uint40(head >> 184);
     }
 
@@ -585,6 +585,9 @@ contract WorkRegistry is RelayedAccessControl {
         _works[s.contentHash] = _wordOf(s.workId, manager, s.uses, s.royaltyBps, s.expiresAt, s.termsVersion, ownersHash);
     }
 
+    /// @dev id << 192 | uint192(keccak256(abi.encode(manager, uses, royaltyBps, expiresAt,
+    /// termsVersion, ownersHash))), the commitment hashed in scratch memory: abi.encode would
+    /// allocate its 224 bytes for every work of a batch.
     function _wordOf(
         uint64 workId,
         address manager,
@@ -593,21 +596,7 @@ contract WorkRegistry is RelayedAccessControl {
         uint40 expiresAt,
         uint24 termsVersion,
         bytes32 ownersHash
-    ) private pure returns (uint256) {
-        return uint256(workId) << 192 | _commit(manager, uses, royaltyBps, expiresAt, termsVersion, ownersHash);
-    }
-
-    /// @dev uint192(keccak256(abi.encode(manager, uses, royaltyBps, expiresAt, termsVersion,
-    /// ownersHash))), hashed in scratch memory: abi.encode would allocate its 224 bytes for every
-    /// work of a batch.
-    function _commit(
-        address manager,
-        uint16 uses,
-        uint16 royaltyBps,
-        uint40 expiresAt,
-        uint24 termsVersion,
-        bytes32 ownersHash
-    ) private pure returns (uint256 c) {
+    ) private pure returns (uint256 word) {
         assembly ("memory-safe") {
             let m := mload(0x40)
             mstore(m, and(manager, 0xffffffffffffffffffffffffffffffffffffffff))
@@ -616,7 +605,7 @@ contract WorkRegistry is RelayedAccessControl {
             mstore(add(m, 0x60), and(expiresAt, 0xffffffffff))
             mstore(add(m, 0x80), and(termsVersion, 0xffffff))
             mstore(add(m, 0xa0), ownersHash)
-            c := shr(64, shl(64, keccak256(m, 0xc0)))
+            word := or(shl(192, and(workId, 0xffffffffffffffff)), shr(64, shl(64, keccak256(m, 0xc0))))
         }
     }
 

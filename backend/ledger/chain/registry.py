@@ -100,12 +100,17 @@ def sort_owners(owners: list[Owner]) -> tuple[Owner, ...]:
 
 
 def owners_hash(owners: tuple[Owner, ...] | list[Owner]) -> bytes:
-    """keccak256(abi.encode(Owner[])), the ABI layout written directly (offset, length, then three
-    words an owner): the indexer hashes every registered work's list, and eth_abi's general
-    encoder took most of a rebuild. A test compares it with eth_abi's."""
+    return raw_owners_hash([(bytes.fromhex(o.account[2:]), bytes.fromhex(o.payout[2:]), o.share_bps) for o in owners])
+
+
+def raw_owners_hash(owners: list[tuple[bytes, bytes, int]]) -> bytes:
+    """keccak256(abi.encode(Owner[])) of (account, payout, share bps), addresses as 20 bytes: the
+    ABI layout written directly (offset, length, then three words an owner). The indexer hashes
+    every registered work's list, and eth_abi's general encoder took most of a rebuild; a test
+    compares it with eth_abi's."""
     parts = [_OFFSET, len(owners).to_bytes(32, "big")]
-    for o in owners:
-        parts += [_PAD, bytes.fromhex(o.account[2:]), _PAD, bytes.fromhex(o.payout[2:]), o.share_bps.to_bytes(32, "big")]
+    for account, payout, share in owners:
+        parts += [_PAD, account, _PAD, payout, share.to_bytes(32, "big")]
     return keccak_256(b"".join(parts)).digest()
 
 

@@ -12,9 +12,7 @@ with the contract's reading, both ways.
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from sha3 import keccak_256
-
-from ledger.chain.registry import MAX_OWNERS, Owner, Terms, WorkInput
+from ledger.chain.registry import MAX_OWNERS, Owner, Terms, WorkInput, raw_owners_hash
 from ledger_recorder.typed import checksum
 
 MAX_CID_BYTES = 255
@@ -72,9 +70,6 @@ class Record(NamedTuple):
     owners_hash: bytes
 
 
-_OFFSET, _PAD, _SHARE_PAD = (32).to_bytes(32, "big"), bytes(12), bytes(30)
-
-
 def records(data: bytes, strict: bool = True) -> Iterator[Record]:
     """The works of a batch, in order (its ids are consecutive from the event's ``firstId``).
 
@@ -100,11 +95,7 @@ def records(data: bytes, strict: bool = True) -> Iterator[Record]:
         after = owners_at + _OWNER * n
         if after > end:
             raise MalformedWorks(f"the record at byte {at} is cut short")
-        owners, encoded = [], [_OFFSET, n.to_bytes(32, "big")]
-        for q in range(owners_at, after, _OWNER):
-            account, payout, share = data[q : q + 20], data[q + 20 : q + 40], data[q + 40 : q + 42]
-            owners.append((checksum(account), checksum(payout), int.from_bytes(share, "big")))
-            encoded += [_PAD, account, _PAD, payout, _SHARE_PAD, share]
+        raw = [(data[q : q + 20], data[q + 20 : q + 40], int.from_bytes(data[q + 40 : q + 42], "big")) for q in range(owners_at, after, _OWNER)]
         try:
             cid, constraints = data[at + _FIXED : constraints_at - 2].decode(errors=errors), data[constraints_at:p].decode(errors=errors)
         except UnicodeDecodeError as exc:
@@ -113,7 +104,7 @@ def records(data: bytes, strict: bool = True) -> Iterator[Record]:
             cid, constraints = storable(cid), storable(constraints)
         yield Record(
             bytes(data[at : at + 32]), cid, int.from_bytes(data[at + 32 : at + 34], "big"), int.from_bytes(data[at + 34 : at + 36], "big"),
-            int.from_bytes(data[at + 36 : at + 41], "big"), constraints, tuple(owners), keccak_256(b"".join(encoded)).digest(),
+            int.from_bytes(data[at + 36 : at + 41], "big"), constraints, tuple((checksum(account), checksum(payout), share) for account, payout, share in raw), raw_owners_hash(raw),
         )  # fmt: skip
         at = after
 
