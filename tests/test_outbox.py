@@ -55,7 +55,7 @@ def test_signed_but_not_broadcast_is_sent_once_on_restart(ledger: Ledger, monkey
     def die(_raw: object) -> None:
         raise Crash()
 
-    monkeypatch.setattr(ledger.w3.eth, "send_raw_transaction", die)
+    monkeypatch.setattr(ledger.sender, "broadcast", die)
     with pytest.raises(Crash):
         _grant(ledger, holder)
     monkeypatch.undo()
@@ -76,7 +76,7 @@ def test_broadcast_but_receipt_unseen_is_settled_not_resent(ledger: Ledger, monk
     def die(*_args: object, **_kwargs: object) -> None:
         raise Crash()
 
-    monkeypatch.setattr(ledger.w3.eth, "get_transaction_receipt", die)  # the first thing the sender does after broadcasting
+    monkeypatch.setattr(ledger.sender, "receipt", die)  # the first thing the sender does after broadcasting
     with pytest.raises(Crash):
         _grant(ledger, holder)
     monkeypatch.undo()

@@ -9,7 +9,8 @@ from sqlmodel import Session, select
 from ledger.chain.deployment import fund_on_dev_chain
 from ledger.chain.registry import TOTAL_BPS, Owner, Terms, WorkInput, WorkState, owners_hash
 from ledger.chain.sender import TxSender
-from ledger.chain.work_codec import MalformedWorks, pack_works, records, storable, unpack_works
+from ledger.chain.relayer import GAS_MARGIN
+from ledger.chain.work_codec import MalformedWorks, pack_work, pack_works, records, registration_gas, storable, unpack_works
 from ledger.models import Role, Work, WorkOwner
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key, custodial_signer
@@ -115,3 +116,32 @@ def test_the_owner_list_hash_is_keccak_of_its_abi_encoding(owners: tuple[Owner, 
     from eth_utils import keccak
 
     assert owners_hash(owners) == keccak(encode(["(address,address,uint16)[]"], [[o.as_tuple() for o in owners]]))
+
+
+def _asked_before(ledger: Ledger, sender: TxSender, batch: list[WorkInput]) -> int:
+    """The gas the relayer forwarded a registration with before it had a bound: the estimate of
+    the call sent directly by its manager, times 1.2, plus ``GAS_MARGIN``."""
+    call = ledger.call("WorkRegistry", "registerWorks", pack_works(batch))
+    return sender.estimate_gas({"from": sender.account.address, "to": call.to, "data": call.data}) * 6 // 5 + GAS_MARGIN
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=_BATCH)
+def test_the_gas_bound_is_never_below_what_the_relayer_asked_before(ledger: Ledger, holder_sender: TxSender, batch: list[WorkInput]) -> None:
+    """A relayed registration carries ``registration_gas`` instead of an estimate: whatever the
+    terms, owners, CID and constraints, it asks at least what the estimate did."""
+    if any(ledger.registry.contract.functions.workIdOf(w.content_hash).call() for w in batch):
+        return  # registered by an earlier example: the estimate would be of a refusal
+    assert registration_gas([pack_work(w) for w in batch]) >= _asked_before(ledger, holder_sender, batch)
+
+
+def test_the_gas_bound_holds_at_the_limits_of_the_format(ledger: Ledger, holder_sender: TxSender) -> None:
+    """The most a record can carry (512 owners, a 255-byte CID, 256 bytes of constraints, an
+    expiring licence), and a full batch of small ones."""
+    owners = tuple(Owner(checksum((i + 1).to_bytes(20, "big")), checksum((i + 1000).to_bytes(20, "big")), 19 + (i < 272)) for i in range(512))
+    assert sum(o.share_bps for o in owners) == TOTAL_BPS
+    big = [WorkInput(bytes([0xB1]) + bytes(30) + bytes([i + 1]), "b" * 255, Terms(2, 100, 2**34, "c" * 256), owners) for i in range(3)]
+    small = [WorkInput(bytes([0xB2]) + i.to_bytes(31, "big"), "bafkrei" + "a" * 52, Terms(1, 500), (Owner(owners[0].account, owners[0].payout, TOTAL_BPS),)) for i in range(1, 201)]
+    for batch in (big, small):
+        assert registration_gas([pack_work(w) for w in batch]) >= _asked_before(ledger, holder_sender, batch)
+        holder_sender.send(ledger.call("WorkRegistry", "registerWorks", pack_works(batch)))  # and it registers

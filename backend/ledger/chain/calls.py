@@ -21,9 +21,16 @@ class Call:
     to: str
     data: bytes
     function: str  # for messages and logs
+    #: Gas the call needs at most, known without asking the node (``work_codec.registration_gas``):
+    #: the relayer then forwards it without an estimate, the one RPC round trip every request
+    #: otherwise paid before joining a batch. None: estimate it.
+    gas: int | None = None
 
     def __repr__(self) -> str:
         return f"Call({self.function} -> {self.to}, {len(self.data)} bytes)"
+
+    def bounded(self, gas: int) -> "Call":
+        return Call(self.to, self.data, self.function, gas)
 
 
 class Encoder:

@@ -193,7 +193,7 @@ class Outbox:
                     log.info("outbox: node answered %s for %s", exc, latest.tx_hash)
                     if "known" not in str(exc).lower():
                         continue  # refused (no funds, bad nonce): still pending; the next start tries again
-                waited = first_receipt(w3, [row.tx_hash for row in rows], timeout_s)
+                waited = first_receipt(lambda h: _receipt(w3, h), [row.tx_hash for row in rows], timeout_s)
                 if waited is None:
                     continue  # still pending: the next start tries again
                 found = rows[waited[0]], waited[1]
@@ -244,7 +244,7 @@ class Outbox:
             except (ValueError, Web3RPCError) as exc:
                 log.warning("outbox: replaying %s into block %s was refused (%s); the rest is sent again at new times", tx_hash, block, exc)
                 break
-            waited = first_receipt(w3, [tx_hash], timeout_s)
+            waited = first_receipt(lambda h: _receipt(w3, h), [tx_hash], timeout_s)
             if waited is None or int(waited[1]["blockNumber"]) != block:
                 log.warning("outbox: %s did not land in block %s again; the rest is sent again at new times", tx_hash, block)
                 break
@@ -300,15 +300,16 @@ class Clock:
 
 
 def first_receipt(
-    w3: Web3, hashes: Sequence[bytes | str], timeout_s: float, max_pause_s: float = 1.0, clock: Clock = Clock()
+    receipt_of: Callable[[bytes | str], TxReceipt | None], hashes: Sequence[bytes | str], timeout_s: float, max_pause_s: float = 1.0,
+    clock: Clock = Clock(),
 ) -> tuple[int, TxReceipt] | None:
     """The position and receipt of the first of ``hashes`` (versions of one transaction) found
-    mined, or None after ``timeout_s``; polled quickly at first (a local chain mines at once),
-    then at most every ``max_pause_s``."""
-    end, pause = clock.now() + timeout_s, 0.02
+    mined (``receipt_of`` gives a receipt or None), or None after ``timeout_s``; polled quickly
+    at first (a local chain mines at once), then at most every ``max_pause_s``."""
+    end, pause = clock.now() + timeout_s, 0.002
     while True:
         for i, h in enumerate(hashes):
-            receipt = _receipt(w3, h)
+            receipt = receipt_of(h)
             if receipt is not None:
                 return i, receipt
         if clock.now() >= end:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from web3.contract import Contract
 from hexbytes import HexBytes
 from web3.datastructures import AttributeDict
@@ -75,12 +75,13 @@ class Relayer:
         self._forward = Encoder(forwarder)
         self.ttl_s = ttl_s
         self.batches: Coalescer[_Forward, TxReceipt] = Coalescer(self._relay_batch, MAX_BATCH)
-        self._executed = forwarder.events.ExecutedForwardRequest()
         self._executed_topic = HexBytes(self.w3.keccak(text="ExecutedForwardRequest(address,uint256,bool)"))
+        self.chain_id = sender.chain_id
         self._domain_separator = keccak(
             keccak(text=_DOMAIN_TYPE) + keccak(text=FORWARDER_NAME) + keccak(text="1")
-            + int(self.w3.eth.chain_id).to_bytes(32, "big") + bytes(12) + bytes.fromhex(forwarder.address[2:])
+            + self.chain_id.to_bytes(32, "big") + bytes(12) + bytes.fromhex(forwarder.address[2:])
         )  # fmt: skip
+        self._nonces_selector = function_signature_to_4byte_selector("nonces(address)")
         self._forward_typehash = keccak(text=FORWARD_REQUEST_TYPE)
 
     def digest(self, typed: dict[str, Any]) -> bytes:
@@ -109,7 +110,7 @@ class Relayer:
             "domain": {
                 "name": FORWARDER_NAME,
                 "version": "1",
-                "chainId": self.w3.eth.chain_id,
+                "chainId": self.chain_id,
                 "verifyingContract": self.forwarder.address,
             },
             "message": {
@@ -143,9 +144,12 @@ class Relayer:
         return (m["from"], m["to"], m["value"], m["gas"], m["deadline"], m["data"], signature)
 
     def relay(self, signer: LocalAccount, call: Call) -> TxReceipt:
-        """Estimates ``call`` as ``signer`` (a simulation: refusals raise with the contract's own
-        error), then signs and relays it, in one transaction with whatever other calls wait."""
-        return self.batches.submit(_Forward(signer, call, self._gas(signer.address, call)))
+        """Signs and relays ``call`` as ``signer``, in one transaction with whatever other calls
+        wait. Its gas is estimated first (a simulation: refusals raise now, with the contract's
+        own error) unless the call carries a bound; then a refusal comes from the batch
+        (``_why_failed``), as for a call that passed its estimate and lost a race."""
+        gas = self._gas(signer.address, call) if call.gas is None else call.gas
+        return self.batches.submit(_Forward(signer, call, gas))
 
     def _relay_batch(self, items: list[_Forward], retry: bool = True) -> list[TxReceipt | BaseException]:
         """Signs the items' forward requests (a participant's several requests get consecutive
@@ -163,18 +167,24 @@ class Relayer:
                 results[i] = r
         return results
 
+    def _now_and_nonces(self, signers: list[str]) -> tuple[int, dict[str, int]]:
+        """The latest block's time and each signer's next forwarder nonce, in one round trip."""
+        found = self.sender.rpc.batch(
+            [("eth_getBlockByNumber", ["latest", False])]
+            + [("eth_call", [{"to": self.forwarder.address, "data": "0x" + (self._nonces_selector + bytes(12) + bytes.fromhex(a[2:])).hex()}, "latest"]) for a in signers]
+        )  # fmt: skip
+        return int(found[0]["timestamp"], 16), {a: int(n, 16) for a, n in zip(signers, found[1:])}
+
     def _relay_signed(self, items: list[_Forward]) -> list[TxReceipt | BaseException]:
-        deadline = int(self.w3.eth.get_block("latest")["timestamp"]) + self.ttl_s
-        nonces: dict[str, int] = {}
+        now, nonces = self._now_and_nonces(list(dict.fromkeys(it.signer.address for it in items)))
+        deadline = now + self.ttl_s
         signed = []
         for it in items:
             address = it.signer.address
-            if address not in nonces:
-                nonces[address] = int(self.forwarder.functions.nonces(address).call())
             typed = self.typed_data(address, it.call.to, it.call.data, it.gas, nonces[address], deadline)
             nonces[address] += 1
             signed.append((typed, bytes(it.signer.unsafe_sign_hash(self.digest(typed)).signature)))
-        if len(items) == 1:
+        if len(items) == 1 and items[0].call.gas is None:  # estimated: sent alone, simulated as sent
             try:
                 return [self.submit(*signed[0])]
             except ContractRevert as exc:
@@ -195,9 +205,12 @@ class Relayer:
         logs: list[Any] = []
         for log in receipt["logs"]:
             logs.append(log)
-            if log["address"] == self.forwarder.address and log["topics"] and HexBytes(log["topics"][0]) == self._executed_topic:
-                args = self._executed.process_log(log)["args"]
-                parts[(args["signer"], int(args["nonce"]))] = (logs, bool(args["success"]))
+            topics = log["topics"]
+            if log["address"] == self.forwarder.address and topics and bytes(topics[0]) == self._executed_topic:
+                # ExecutedForwardRequest(address indexed signer, uint256 nonce, bool success)
+                data = bytes(log["data"])
+                signer = to_checksum_address(bytes(topics[1])[12:])
+                parts[(signer, int.from_bytes(data[:32], "big"))] = (logs, data[63] == 1)
                 logs = []
         out: list[TxReceipt | BaseException] = []
         for it, key in zip(items, keys):

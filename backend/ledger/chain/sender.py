@@ -27,6 +27,7 @@ from web3.types import TxReceipt
 from ledger.chain.calls import Call
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.outbox import Clock, Outbox, first_receipt
+from ledger.chain.rpc import JsonRpc, receipt_of
 
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,14 @@ class TxSender:
         #: node's state saver: ``durability.ChainStateSaver.save``).
         self.after_mined = after_mined
         self._lock = threading.Lock()
+        self.rpc = JsonRpc(w3)  # a send's own round trips, posted straight (``chain.rpc``)
+        self._chain_id: int | None = None
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
 
     def _revert_data(self, exc: Exception) -> Any:
         data = getattr(exc, "data", None)
@@ -88,9 +97,26 @@ class TxSender:
             raise self.decoder.decode(self._revert_data(exc)) from exc
 
     def _fees(self) -> dict[str, int]:
-        base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
-        tip = int(self.w3.eth.max_priority_fee)
+        return self._fees_of(*self.rpc.batch([("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])]))
+
+    def _fees_of(self, latest: dict[str, Any], tip_hex: str) -> dict[str, int]:
+        base, tip = int(latest.get("baseFeePerGas") or "0x0", 16), int(tip_hex, 16)
         return self._capped({"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip})
+
+    def _next(self) -> dict[str, Any]:
+        """The next transaction's sender, nonce, chain id and fees: one round trip."""
+        count, latest, tip = self.rpc.batch(
+            [("eth_getTransactionCount", [self.account.address, "pending"]), ("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])]
+        )
+        return {"from": self.account.address, "nonce": int(count, 16), "chainId": self.chain_id, **self._fees_of(latest, tip)}
+
+    def broadcast(self, raw: bytes) -> None:
+        self.rpc.call("eth_sendRawTransaction", [HexBytes(raw).to_0x_hex()])
+
+    def receipt(self, tx_hash: bytes | str) -> TxReceipt | None:
+        """The transaction's receipt, or None while it is not mined."""
+        found = self.rpc.call("eth_getTransactionReceipt", [HexBytes(tx_hash).to_0x_hex()])
+        return None if found is None else receipt_of(found)
 
     def _capped(self, fees: dict[str, int]) -> dict[str, int]:
         cap = self.fees.max_fee_per_gas
@@ -119,7 +145,7 @@ class TxSender:
         if self.outbox is not None:
             self.outbox.record(self.account.address, int(tx["nonce"]), what, signed.raw_transaction, signed.hash)
         try:
-            self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            self.broadcast(signed.raw_transaction)
         except (ValueError, Web3RPCError):
             if self.outbox is not None and "fee bump" in what:
                 self.outbox.settle(signed.hash, None, "refused")
@@ -130,16 +156,10 @@ class TxSender:
         """Fills nonce and chain id, signs, records in the outbox, broadcasts and waits, re-pricing
         the transaction while it is stuck; one sender at a time per account."""
         with self._lock, self.outbox.nonce_lock() if self.outbox is not None else nullcontext():
-            tx = build(
-                {
-                    "from": self.account.address,
-                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
-                    "chainId": self.w3.eth.chain_id,
-                }
-            )
+            tx = build(self._next())
             hashes = [self._sign_and_broadcast(tx, what)]
         deadline = self.clock.now() + self.timeout_s
-        while (found := first_receipt(self.w3, hashes, min(self.fees.bump_after_s, max(0.0, deadline - self.clock.now())), self.fees.poll_s, self.clock)) is None:
+        while (found := first_receipt(self.receipt, hashes, min(self.fees.bump_after_s, max(0.0, deadline - self.clock.now())), self.fees.poll_s, self.clock)) is None:
             if self.clock.now() >= deadline:
                 raise TimeExhausted(f"{what} {HexBytes(hashes[-1]).to_0x_hex()} not mined within {self.timeout_s} s (outbox: pending)")
             bumped = self._bumped(tx)
@@ -153,7 +173,7 @@ class TxSender:
                 log.info("%s: replacement refused by the node: %s", what, exc)
         receipt = found[1]
         if self.outbox is not None:
-            timestamp = int(self.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
+            timestamp = int(self.rpc.call("eth_getBlockByNumber", [hex(receipt["blockNumber"]), False])["timestamp"], 16)
             for h in hashes:
                 if h == bytes(receipt["transactionHash"]):
                     self.outbox.settle(h, receipt, block_timestamp=timestamp)
@@ -167,7 +187,7 @@ class TxSender:
     def _make_durable(self, block: int) -> None:
         """Waits for the confirmations, then has the embedded node's state written to disk."""
         deadline = self.clock.now() + self.timeout_s
-        while int(self.w3.eth.block_number) < block + self.confirmations - 1:
+        while self.confirmations > 1 and int(self.w3.eth.block_number) < block + self.confirmations - 1:
             if self.clock.now() >= deadline:
                 raise TimeExhausted(f"block {block} did not get {self.confirmations} confirmations within {self.timeout_s} s")
             self.clock.sleep(self.fees.poll_s)
@@ -183,7 +203,7 @@ class TxSender:
             self.simulate(call)
 
         def build(base: dict[str, Any]) -> dict[str, Any]:
-            tx = {**base, "to": call.to, "data": call.data, "value": 0, **self._fees()}
+            tx = {**base, "to": call.to, "data": call.data, "value": 0}
             tx["gas"] = gas or self.estimate_gas(tx) * 11 // 10
             return tx
 

@@ -7,7 +7,6 @@ is rebuilt from the deployment block and an IndexerIncident row records what cha
 """
 
 import gc
-import json
 import logging
 import threading
 import time
@@ -16,18 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-import requests
 from hexbytes import HexBytes
 from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, select
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import Web3RPCError
 
 from ledger.content.store import ContentStore
 from ledger.db import ProcessLock, session_scope
-from ledger_recorder.typed import checksum
+from ledger.chain.rpc import JsonRpc, log_of
 from ledger.indexer import ai_projector, disputes_projector, records_projector, statements_projector, terms_projector, works_projector
 from ledger.models.disputes import Dispute
 from ledger.indexer.decoding import EventDecoder
@@ -125,7 +121,7 @@ class Indexer:
         self._lock = threading.Lock()  # the API's poller and request handlers both call sync()
         self._across = ProcessLock(engine, "indexer")  # and so do other API workers, `ledger index`...
         self._synced_to = -1  # the block this process last saw projected (a rebuild here resets it)
-        self._http: httpx.Client | None = None
+        self.rpc = JsonRpc(w3)
         #: How long a chain behind the projection is given to catch up before the projection is
         #: rebuilt from it: an embedded node that restarted replays its lost blocks within seconds
         #: (``Outbox.replay_lost``), the very same blocks, which need no rebuild.
@@ -135,7 +131,7 @@ class Indexer:
 
     def _timestamp(self, block: int) -> int:
         if block not in self._timestamps:
-            self._timestamps[block] = int(self.w3.eth.get_block(block)["timestamp"])
+            self._timestamps[block] = int(self.rpc.call("eth_getBlockByNumber", [hex(block), False])["timestamp"], 16)
         return self._timestamps[block]
 
     def _fetch_timestamps(self, blocks: set[int]) -> None:
@@ -147,77 +143,29 @@ class Indexer:
             self._timestamps.clear()
         for lo in range(0, len(wanted), TIMESTAMP_BATCH):
             part = wanted[lo : lo + TIMESTAMP_BATCH]
-            with self.w3.batch_requests() as batch:
-                for b in part:
-                    batch.add(self.w3.eth.get_block(b))
-                found = batch.execute()
+            found = self.rpc.batch([("eth_getBlockByNumber", [hex(b), False]) for b in part])
             for b, block in zip(part, found):
-                self._timestamps[b] = int(block["timestamp"])
+                self._timestamps[b] = int(block["timestamp"], 16)
 
-    def _logs(self, lo: int, hi: int) -> list[dict[str, Any]]:
-        """eth_getLogs read without web3's result formatters (a nested AttributeDict per log took a
-        sixth of a rebuild), into the same fields and types the projectors read. Over HTTP the
-        request is posted straight (web3's provider added a quarter to the round trip), and the
-        values logs share (contract addresses, a transaction's or block's hash) are made once."""
-        answer = self._rpc("eth_getLogs", [{"address": self.addresses, "fromBlock": hex(lo), "toBlock": hex(hi)}])
-        if "error" in answer:
-            raise Web3RPCError(f"eth_getLogs {lo}..{hi}: {answer['error']}")
+    def _logs(self, lo: int, hi: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """eth_getLogs posted straight (``chain.rpc``), into the fields and types web3 gives: its
+        result formatters (a nested AttributeDict per log) took a sixth of a rebuild, and its
+        provider added a quarter to the round trip. With them, block ``hi`` (its hash is the
+        checkpoint's), in the same round trip."""
+        found, last = self.rpc.batch([("eth_getLogs", [{"address": self.addresses, "fromBlock": hex(lo), "toBlock": hex(hi)}]), ("eth_getBlockByNumber", [hex(hi), False])])
         addresses: dict[str, str] = {}
-        topics: dict[str, bytes] = {}
-        hashes: dict[str, HexBytes] = {}
-        out = []
-        for raw in answer["result"]:
-            address, tx, block_hash = raw["address"], raw["transactionHash"], raw["blockHash"]
-            if address not in addresses:
-                addresses[address] = checksum(address)
-            for text in (tx, block_hash):
-                if text not in hashes:
-                    hashes[text] = HexBytes(bytes.fromhex(text[2:]))
-            found = []
-            for t in raw["topics"]:
-                b = topics.get(t)
-                if b is None:
-                    b = topics[t] = bytes.fromhex(t[2:])
-                found.append(b)
-            out.append({
-                "address": addresses[address], "topics": found, "data": bytes.fromhex(raw["data"][2:]), "blockNumber": int(raw["blockNumber"], 16),
-                "logIndex": int(raw["logIndex"], 16), "transactionHash": hashes[tx], "transactionIndex": int(raw["transactionIndex"], 16),
-                "blockHash": hashes[block_hash], "removed": bool(raw.get("removed", False)),
-            })  # fmt: skip
-        return out
-
-    def _rpc(self, method: str, params: list[Any]) -> dict[str, Any]:
-        """One JSON-RPC call posted straight with httpx (it reads a 10 MiB answer faster than
-        requests). A node that fails raises what web3's provider would, so the API answers 503 as
-        for any other call to a node that is down (``chain.health.UNREACHABLE``)."""
-        provider = self.w3.provider
-        if not isinstance(provider, HTTPProvider):
-            return dict(provider.make_request(method, params))  # type: ignore[arg-type]
-        if self._http is None:
-            timeout = dict(provider.get_request_kwargs()).get("timeout", 30)
-            tls = str(provider.endpoint_uri).startswith("https:")  # else no certificates to load (20 ms a client)
-            self._http = httpx.Client(headers=dict(provider.get_request_headers()), timeout=max(timeout) if isinstance(timeout, tuple) else timeout, verify=tls)
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-        try:
-            resp = self._http.post(str(provider.endpoint_uri), content=body)
-            resp.raise_for_status()
-        except httpx.TimeoutException as exc:
-            raise requests.exceptions.Timeout(f"{method}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise requests.exceptions.ConnectionError(f"{method}: {exc}") from exc
-        except httpx.HTTPStatusError as exc:
-            raise requests.exceptions.HTTPError(f"{method}: {exc}") from exc
-        answer: dict[str, Any] = json.loads(resp.content)
-        return answer
+        shared: dict[str, HexBytes] = {}
+        return [log_of(raw, addresses, shared) for raw in found], last
 
     def checkpoint(self) -> Checkpoint | None:
         with Session(self.engine) as s:
             return s.get(Checkpoint, CHECKPOINT)
 
-    def _diverged(self, cp: Checkpoint, head: int) -> str | None:
+    def _diverged(self, cp: Checkpoint, head: int, chain_hash: str) -> str | None:
+        """Why the projection no longer matches the chain (``chain_hash``: the chain's block at
+        the checkpoint), or None."""
         if head < cp.block_number:
             return f"chain head {head} is behind the indexed block {cp.block_number}"
-        chain_hash = HexBytes(self.w3.eth.get_block(cp.block_number)["hash"]).to_0x_hex()
         if chain_hash != cp.block_hash:
             return f"block {cp.block_number} is {chain_hash} on chain, {cp.block_hash} in the database"
         return None
@@ -266,9 +214,11 @@ class Indexer:
         return None
 
     def _sync(self, to_block: int | None) -> SyncResult:
-        head = self.w3.eth.block_number
-        target = head if to_block is None else min(to_block, head)
         cp = self.checkpoint()
+        # The head and the chain's block at the checkpoint, in one round trip.
+        found = self.rpc.batch([("eth_blockNumber", []), *([("eth_getBlockByNumber", [hex(cp.block_number), False])] if cp else [])])
+        head = int(found[0], 16)
+        target = head if to_block is None else min(to_block, head)
         rebuilt = False
         if cp is not None:
             if head < cp.block_number:
@@ -279,7 +229,7 @@ class Indexer:
                     return SyncResult(cp.block_number + 1, cp.block_number, 0)
             else:
                 self._behind_since = None
-            reason = self._diverged(cp, head)
+            reason = self._diverged(cp, head, found[1]["hash"] if found[1] else "none")
             if reason is not None:
                 log.warning("chain and database diverged (%s): rebuilding the projection from the chain", reason)
                 self._reset("divergence", reason)
@@ -301,8 +251,9 @@ class Indexer:
     def _project(self, lo: int, hi: int) -> int:
         """Blocks ``lo``..``hi`` projected and the checkpoint moved, in one transaction; the events projected."""
         events = 0
-        logs = self._logs(lo, hi)
-        block_hash = HexBytes(self.w3.eth.get_block(hi)["hash"]).to_0x_hex()
+        logs, last = self._logs(lo, hi)
+        block_hash = last["hash"]
+        self._timestamps[hi] = int(last["timestamp"], 16)
         self._fetch_timestamps({int(raw["blockNumber"]) for raw in logs})
         with session_scope(self.engine) as s:
             registered = works_projector.Registrations()  # written together, before any other event

@@ -21,7 +21,7 @@ from web3.types import TxReceipt
 from ledger.content.documents import file_cid_of
 from ledger.indexer.decoding import WORKS_REGISTERED_TOPIC
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
-from ledger.chain.work_codec import pack_works
+from ledger.chain.work_codec import pack_work, registration_gas
 from ledger.models import ApiKey, FileEvidence, Work, WorkOwner, WorkTermsVersion
 from ledger.services import consent_evidence, contested, credentials, fingerprints
 from ledger.services.contested import OnSimilar
@@ -192,7 +192,9 @@ def register_works(
         file_cids.append(file_cid)
         inputs.append(WorkInput(content_hash, metadata_cid, req.terms, owners))
 
-    outcome = execute(ledger, key, ledger.call("WorkRegistry", "registerWorks", pack_works(inputs)))
+    packed = [pack_work(w) for w in inputs]
+    call = ledger.call("WorkRegistry", "registerWorks", b"".join(packed))
+    outcome = execute(ledger, key, call.bounded(registration_gas(packed)))
     if isinstance(outcome, SignatureRequired):
         prepared = [PreparedWork(hashes[i], inputs[i].metadata_cid, file_cids[i]) for i in range(len(inputs))]
         return PendingRegistration(outcome.typed_data, prepared)
