@@ -158,5 +158,5 @@ def receipt_of(raw: dict[str, Any]) -> TxReceipt:
             out[k] = checksum(out[k])
     addresses: dict[str, str] = {}
     shared: dict[str, HexBytes] = {}
-    out["logs"] = [AttributeDict(log_of(log, addresses, shared)) for log in raw.get("logs", [])]
+    out["logs"] = [log_of(log, addresses, shared) for log in raw.get("logs", [])]  # dicts: web3's event decoding reads them alike
     return AttributeDict(out)  # type: ignore[return-value]

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hexbytes import HexBytes
-from sqlalchemy import Engine, delete, func
+from sqlalchemy import Engine, bindparam, delete, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 from web3 import Web3
 from web3.contract import Contract
@@ -49,6 +50,15 @@ from ledger.models import (
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "chain"
+#: Read by every writer waiting for its block and moved by every sync: statements built once
+#: (through the ORM, building and loading cost more than the query).
+_CHECKPOINT_TABLE = Checkpoint.__table__  # type: ignore[attr-defined]
+_CHECKPOINT_READ = sa_select(_CHECKPOINT_TABLE.c.block_number, _CHECKPOINT_TABLE.c.block_hash).where(_CHECKPOINT_TABLE.c.name == CHECKPOINT)
+_CHECKPOINT_MOVE = (
+    _CHECKPOINT_TABLE.update()
+    .where(_CHECKPOINT_TABLE.c.name == CHECKPOINT)
+    .values(block_number=bindparam("to_block"), block_hash=bindparam("to_hash"))
+)
 #: Children before parents, so deleting a projection never trips a foreign key.
 def _works(session: Session, store: ContentStore, name: str, args: dict[str, Any], log: dict[str, Any], timestamp: int) -> None:
     works_projector.apply(session, name, args, log, timestamp)
@@ -158,8 +168,9 @@ class Indexer:
         return [log_of(raw, addresses, shared) for raw in found], last
 
     def checkpoint(self) -> Checkpoint | None:
-        with Session(self.engine) as s:
-            return s.get(Checkpoint, CHECKPOINT)
+        with self.engine.connect() as conn:
+            row = conn.execute(_CHECKPOINT_READ).first()
+        return None if row is None else Checkpoint(name=CHECKPOINT, block_number=row.block_number, block_hash=row.block_hash)
 
     def _diverged(self, cp: Checkpoint, head: int, chain_hash: str) -> str | None:
         """Why the projection no longer matches the chain (``chain_hash``: the chain's block at
@@ -270,7 +281,6 @@ class Indexer:
                 project = PROJECTORS.get(event.contract, ai_projector.apply)
                 project(s, self.store, event.name, event.args, dict(raw), timestamp)
             registered.flush(s)
-            row = s.get(Checkpoint, CHECKPOINT) or Checkpoint(name=CHECKPOINT, block_number=hi, block_hash=block_hash)
-            row.block_number, row.block_hash = hi, block_hash
-            s.add(row)
+            if not s.connection().execute(_CHECKPOINT_MOVE, {"to_block": hi, "to_hash": block_hash}).rowcount:
+                s.connection().execute(_CHECKPOINT_TABLE.insert(), {"name": CHECKPOINT, "block_number": hi, "block_hash": block_hash})
         return events

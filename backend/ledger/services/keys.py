@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, keccak, to_checksum_address
+from sqlalchemy import Connection, bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from ledger.chain.keys import decrypt_key, encrypt_key, keystore_password
@@ -119,14 +121,22 @@ def create_api_key(ledger: Ledger, role: Role, label: str = "", address: str | N
     return IssuedKey(f"{KEY_PREFIX}_{prefix}_{secret}", role, holder, custodial)
 
 
-def authenticate(session: Session, token: str) -> ApiKey | None:
+_KEYS = ApiKey.__table__  # type: ignore[attr-defined]
+#: Built once: every request authenticates, and building the ORM query and loading its entity
+#: cost about a third of the lookup.
+_BY_PREFIX = sa_select(_KEYS).where(_KEYS.c.prefix == bindparam("prefix"))
+
+
+def authenticate(db: Session | Connection, token: str) -> ApiKey | None:
+    """The live key ``token`` is, or None. The key comes back detached (read its fields)."""
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    key = session.exec(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
-    if key is None or key.revoked_at is not None:
+    conn = db.connection() if isinstance(db, Session) else db
+    row = conn.execute(_BY_PREFIX, {"prefix": parts[1]}).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _hash(parts[2])):
         return None
-    return key if hmac.compare_digest(key.secret_hash, _hash(parts[2])) else None
+    return ApiKey(**row._mapping)
 
 
 def revoke_api_key(ledger: Ledger, prefix: str) -> None:

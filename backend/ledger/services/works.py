@@ -14,6 +14,8 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from web3.logs import DISCARD
 from web3.types import TxReceipt
@@ -128,10 +130,20 @@ def _metadata(req: WorkRequest, content_hash: bytes, file_cid: str | None) -> by
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_WORKS = Work.__table__  # type: ignore[attr-defined]
+#: Built once: every registration asks it, and building the ORM query cost more than running it.
+_FIRST_REGISTERED = (
+    sa_select(_WORKS.c.work_id, _WORKS.c.content_hash, _WORKS.c.manager)
+    .where(_WORKS.c.content_hash.in_(bindparam("hashes", expanding=True)))
+    .order_by(_WORKS.c.work_id)
+    .limit(1)
+)
+
+
 def _already_registered(session: Session, hashes: list[str], holder: str) -> Conflict | None:
     """The 409 for a content hash on record: who registered it, and whether with its file (a
     registration by hash alone proves no possession of the file: the rightful holder can contest it)."""
-    work = session.exec(select(Work).where(col(Work.content_hash).in_(hashes)).order_by(col(Work.work_id))).first()
+    work = session.connection().execute(_FIRST_REGISTERED, {"hashes": hashes}).first()
     if work is None:
         return None
     evidence = session.get(FileEvidence, work.content_hash)
