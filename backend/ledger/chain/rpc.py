@@ -133,11 +133,14 @@ def log_of(raw: dict[str, Any], addresses: dict[str, str], shared: dict[str, Hex
         if text not in shared:
             shared[text] = HexBytes(bytes.fromhex(text[2:]))
         found.append(shared[text])
-    return {
+    log = {
         "address": addresses[address], "topics": found[2:], "data": HexBytes(bytes.fromhex(raw["data"][2:])), "blockNumber": int(raw["blockNumber"], 16),
         "logIndex": int(raw["logIndex"], 16), "transactionHash": found[0], "transactionIndex": int(raw["transactionIndex"], 16),
         "blockHash": found[1], "removed": bool(raw.get("removed", False)),
     }  # fmt: skip
+    if raw.get("blockTimestamp") is not None:  # nodes that follow the 2025 addition to logs (anvil, geth) give their block's time
+        log["blockTimestamp"] = int(raw["blockTimestamp"], 16)
+    return log
 
 
 _INTS = ("blockNumber", "cumulativeGasUsed", "effectiveGasPrice", "gasUsed", "status", "transactionIndex", "type", "blobGasUsed", "blobGasPrice")

@@ -110,6 +110,13 @@ class TxSender:
         )
         return {"from": self.account.address, "nonce": int(count, 16), "chainId": self.chain_id, **self._fees_of(latest, tip)}
 
+    def _block_time(self, receipt: TxReceipt) -> int:
+        """The time of the receipt's block: from its logs where the node puts it there, else asked."""
+        stamped = next((log["blockTimestamp"] for log in receipt["logs"] if "blockTimestamp" in log), None)
+        if stamped is not None:
+            return int(stamped)
+        return int(self.rpc.call("eth_getBlockByNumber", [hex(receipt["blockNumber"]), False])["timestamp"], 16)
+
     def broadcast(self, raw: bytes) -> None:
         self.rpc.call("eth_sendRawTransaction", [HexBytes(raw).to_0x_hex()])
 
@@ -173,7 +180,7 @@ class TxSender:
                 log.info("%s: replacement refused by the node: %s", what, exc)
         receipt = found[1]
         if self.outbox is not None:
-            timestamp = int(self.rpc.call("eth_getBlockByNumber", [hex(receipt["blockNumber"]), False])["timestamp"], 16)
+            timestamp = self._block_time(receipt)
             for h in hashes:
                 if h == bytes(receipt["transactionHash"]):
                     self.outbox.settle(h, receipt, block_timestamp=timestamp)

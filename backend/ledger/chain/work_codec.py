@@ -58,7 +58,7 @@ def pack_works(works: Iterable[WorkInput]) -> bytes:
 #: An upper bound on what ``registerWorks`` spends, from the records alone: the call's own work
 #: (the id counter, the event), per work its storage word and checks, per byte reading, hashing
 #: and logging it (owners are bytes too: about 900 gas each against 1,680 here), and an expiring
-#: licence's second word. Measured on 2026-11-30 against eth_estimateGas: a 59-byte-CID work
+#: licence's second word. Measured on 2026-11-29 against eth_estimateGas: a 59-byte-CID work
 #: 80k alone and 28k each in a batch of 100, 526k with 512 owners (98k for the first work a registry holds);
 #: ``tests/test_work_codec.py``
 #: holds the bound above what the relayer asked before (estimate x 1.2 + 50k) for random batches.

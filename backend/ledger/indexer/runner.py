@@ -265,6 +265,9 @@ class Indexer:
         logs, last = self._logs(lo, hi)
         block_hash = last["hash"]
         self._timestamps[hi] = int(last["timestamp"], 16)
+        for raw in logs:  # where the node stamps logs with their block's time, no block is asked for it
+            if "blockTimestamp" in raw:
+                self._timestamps[raw["blockNumber"]] = raw["blockTimestamp"]
         self._fetch_timestamps({int(raw["blockNumber"]) for raw in logs})
         with session_scope(self.engine) as s:
             registered = works_projector.Registrations()  # written together, before any other event
