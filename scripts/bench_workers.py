@@ -3,7 +3,9 @@
 For each worker count it starts the ledger as an operator would, `ledger up --workers N` on
 PostgreSQL (its own anvil, a fresh database), in a process of its own; registers some works; then
 32 concurrent clients (asyncio, this process) read works for a fixed time, and 32 write one work
-each per request. Prints requests/s and the ratio to one worker, measured the same way.
+each per request. Prints requests/s and the ratio to one worker, measured the same way, and the
+CPU the ledger's processes spent a work written (anvil apart): throughput on two shared cores
+follows the load of the moment, CPU a work much less.
 
     .venv/bin/python scripts/bench_workers.py [--workers 1,4] [--seconds 10] \
         [--postgres postgresql+psycopg://postgres@127.0.0.1/postgres]
@@ -61,7 +63,36 @@ async def _hammer(url: str, seconds: float, request: "callable", seen: set[str] 
     return ok, failed
 
 
-def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float, float, int, float]:
+def _cpu_seconds(root: int) -> tuple[float, float]:
+    """CPU seconds (user + system) so far of ``root`` and its descendants: the ledger's processes,
+    and apart the embedded anvil's (Linux /proc)."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, tuple[str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    ledger = node = 0.0
+    for pid, (name, seconds) in cpu.items():
+        p = pid
+        while p not in (root, 0, 1) and p in parents:
+            p = parents[p]
+        if p == root:
+            if name == "anvil":
+                node += seconds
+            else:
+                ledger += seconds
+    return ledger, node
+
+
+def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float, float, int, float, float]:
     api_port, chain_port = free_port(), free_port()
     env = {
         **os.environ, "LEDGER_DATA_DIR": str(tmp / f"data-{workers}"), "LEDGER_DATABASE_URL": fresh_postgres_database(postgres, "ledger_bench_workers"),
@@ -97,8 +128,10 @@ def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float,
 
         reads, read_errors = asyncio.run(_hammer(url, seconds, read))
         txs: set[str] = set()
+        before = _cpu_seconds(up.pid)[0]
         writes, write_errors = asyncio.run(_hammer(url, seconds, write, txs))
-        return reads / seconds, writes / seconds, read_errors + write_errors, writes / max(1, len(txs))
+        cpu_a_work = (_cpu_seconds(up.pid)[0] - before) / max(1, writes)
+        return reads / seconds, writes / seconds, read_errors + write_errors, writes / max(1, len(txs)), cpu_a_work
     except httpx.HTTPError:
         print((tmp / f"up-{workers}.log").read_text()[-4000:])  # what the ledger said before it failed us
         raise
@@ -118,14 +151,17 @@ def main() -> None:
     args = parser.parse_args()
     console = Console(width=160)
     table = Table(
-        "API workers", "reads/s", "× one worker", "writes (works)/s", "× one worker", "works per transaction", "non-2xx", title=f"{CLIENTS} concurrent clients, PostgreSQL",
+        "API workers", "reads/s", "× one worker", "writes (works)/s", "× one worker", "works per transaction", "ledger CPU a work", "non-2xx",
+        title=f"{CLIENTS} concurrent clients, PostgreSQL",
     )  # fmt: skip
     base: tuple[float, float] | None = None
     with tempfile.TemporaryDirectory() as tmp:
         for workers in (int(n) for n in args.workers.split(",")):
-            reads, writes, errors, per_tx = _run(workers, args.postgres, args.seconds, Path(tmp))
+            reads, writes, errors, per_tx, cpu = _run(workers, args.postgres, args.seconds, Path(tmp))
             base = base or (reads, writes)
-            table.add_row(str(workers), f"{reads:,.0f}", f"{reads / base[0]:.2f}", f"{writes:,.1f}", f"{writes / base[1]:.2f}", f"{per_tx:.1f}", str(errors))
+            table.add_row(
+                str(workers), f"{reads:,.0f}", f"{reads / base[0]:.2f}", f"{writes:,.1f}", f"{writes / base[1]:.2f}", f"{per_tx:.1f}", f"{1000 * cpu:.2f} ms", str(errors)
+            )  # fmt: skip
             console.print(f"  {workers} worker(s): {reads:,.0f} reads/s, {writes:,.1f} writes/s")
     console.print(table)
 
