@@ -141,6 +141,64 @@ def test_a_caller_is_answered_when_its_batch_ends_not_after_the_next_one() -> No
     assert results["C"] == "C!" and co.batches == 2
 
 
+def _loaded(co: "Coalescer[str, str]") -> None:
+    """Runs one batch of two items, so the coalescer sees load (its last batch carried several)."""
+    threads = [threading.Thread(target=co.submit, args=(name,)) for name in ("x", "y")]
+    with co.held():
+        for t in threads:
+            t.start()
+        while co.queued() < 2:
+            time.sleep(0.001)
+    for t in threads:
+        t.join(timeout=30)
+    assert co.batches == 1
+
+
+def test_under_load_a_turn_waits_for_its_batch_to_fill() -> None:
+    """The last batch carried several items moments ago: the next turn holds on (here up to an
+    hour, on a clock that does not move) until the batch is full, not a moment longer."""
+    seen: list[list[str]] = []
+    co: Coalescer[str, str] = Coalescer(lambda items: seen.append(items) or list(items), max_items=3, gather_s=3600, clock=lambda: 0.0)  # type: ignore[func-returns-value]
+    _loaded(co)
+    threads = [threading.Thread(target=co.submit, args=(name,)) for name in "ABC"]
+    for t in threads:
+        t.start()
+        while not any(s.item == t._args[0] for s in co._queue) and not any(t._args[0] in b for b in seen):  # type: ignore[attr-defined]
+            time.sleep(0.001)
+    for t in threads:
+        t.join(timeout=30)
+        assert not t.is_alive()
+    assert seen[-1] == ["A", "B", "C"] and co.batches == 2
+
+
+def test_a_lone_caller_never_waits_for_company() -> None:
+    """First of all, after a batch of one, or after a burst that ended long ago, a caller goes at
+    once (an hour of gathering, on a clock that does not move, would leave its thread waiting)."""
+    now = [0.0]
+
+    def goes_at_once(co: "Coalescer[str, str]", item: str) -> None:
+        caller = threading.Thread(target=co.submit, args=(item,), daemon=True)
+        caller.start()
+        caller.join(timeout=30)
+        assert not caller.is_alive(), f"{item} waited"
+
+    co: Coalescer[str, str] = Coalescer(lambda items: list(items), max_items=3, gather_s=3600, clock=lambda: now[0])
+    goes_at_once(co, "first")
+    goes_at_once(co, "after a batch of one")
+    burst: Coalescer[str, str] = Coalescer(lambda items: list(items), max_items=3, gather_s=3600, clock=lambda: now[0])
+    _loaded(burst)
+    now[0] += Coalescer.RECENT_S + 1
+    goes_at_once(burst, "after a burst long ago")
+    assert co.batches == 2 and burst.batches == 2
+
+
+def test_gathering_ends_at_its_deadline() -> None:
+    seen: list[list[str]] = []
+    co: Coalescer[str, str] = Coalescer(lambda items: seen.append(items) or list(items), max_items=3, gather_s=0.05)  # type: ignore[func-returns-value]
+    _loaded(co)
+    assert co.submit("A") == "A" and seen[-1] == ["A"]  # it waited up to 50 ms for company, then went alone
+
+
 def test_the_forward_request_digest_is_eth_accounts(ledger: Ledger) -> None:
     from eth_account import Account
     from eth_account.messages import _hash_eip191_message, encode_typed_data

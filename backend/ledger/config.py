@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     tx_bump_after_s: float = Field(default=30.0, gt=0, description="A transaction not mined after this long is re-sent with higher fees (same nonce).")
     tx_max_fee_per_gas: int | None = Field(default=None, gt=0, description="Wei per gas the ledger never offers more than (None: no cap).")
     signature_ttl_s: int = Field(default=3600, description="Lifetime (deadline) of the forward requests the ledger signs or prepares.")
+    relay_gather_ms: float = Field(
+        default=10.0, ge=0, le=1000,
+        description="Under load, how long a relayed transaction waits for more concurrent writes to join it (0: never; a lone write never waits).",
+    )  # fmt: skip
 
     @field_validator("data_dir")
     @classmethod

@@ -68,13 +68,13 @@ class _Forward:
 
 
 class Relayer:
-    def __init__(self, sender: TxSender, forwarder: Contract, ttl_s: int) -> None:
+    def __init__(self, sender: TxSender, forwarder: Contract, ttl_s: int, gather_s: float = 0.0) -> None:
         self.sender = sender
         self.w3 = sender.w3
         self.forwarder = forwarder
         self._forward = Encoder(forwarder)
         self.ttl_s = ttl_s
-        self.batches: Coalescer[_Forward, TxReceipt] = Coalescer(self._relay_batch, MAX_BATCH)
+        self.batches: Coalescer[_Forward, TxReceipt] = Coalescer(self._relay_batch, MAX_BATCH, gather_s)
         self._executed_topic = HexBytes(self.w3.keccak(text="ExecutedForwardRequest(address,uint256,bool)"))
         self.chain_id = sender.chain_id
         self._domain_separator = keccak(
