@@ -49,6 +49,16 @@ def test_a_batch_answers_in_the_order_asked_and_an_error_raises(ledger: Ledger) 
     assert int(chain, 16) == ledger.w3.eth.chain_id and int(head, 16) >= ledger.w3.eth.block_number - 1
     with pytest.raises(Web3RPCError, match="no_such_method"):
         rpc.batch([("eth_blockNumber", []), ("no_such_method", [])])
+    head, error = rpc.batch([("eth_blockNumber", []), ("no_such_method", [])], errors=True)
+    assert int(head, 16) >= 0 and isinstance(error, Web3RPCError)
+
+
+def test_a_node_without_a_suggested_tip_gets_web3s_estimate(ledger: Ledger) -> None:
+    """eth_maxPriorityFeePerGas is not on every node: its error is replaced by web3's estimate."""
+    latest = ledger.sender.rpc.call("eth_getBlockByNumber", ["latest", False])
+    suggested = ledger.sender._fees_of(latest, ledger.sender.rpc.call("eth_maxPriorityFeePerGas", []))
+    estimated = ledger.sender._fees_of(latest, Web3RPCError("eth_maxPriorityFeePerGas: the method does not exist"))
+    assert estimated == suggested and estimated["maxPriorityFeePerGas"] == ledger.w3.eth.max_priority_fee
 
 
 class _NodeThatDropsIdleConnections(BaseHTTPRequestHandler):

@@ -104,21 +104,25 @@ class JsonRpc:
         """The result, or ``Web3RPCError`` with the node's error."""
         return _result(self.answer(method, params), method)
 
-    def batch(self, requests_: Sequence[Request]) -> list[Any]:
-        """Several calls in one round trip; their results in order (an error raises, as ``call``)."""
+    def batch(self, requests_: Sequence[Request], errors: bool = False) -> list[Any]:
+        """Several calls in one round trip; their results in order. An error answer raises, as
+        ``call``, or with ``errors`` takes its result's place as a ``Web3RPCError``."""
         if not isinstance(self.provider, HTTPProvider):
-            return [self.call(m, p) for m, p in requests_]
+            return [_result(self.answer(m, p), m, errors) for m, p in requests_]
         what = ", ".join(m for m, _ in requests_)
         answers = self._post([{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(requests_)], what)
         if not isinstance(answers, list):  # a node that refuses batches answers one error
             raise Web3RPCError(f"{what}: {answers.get('error') if isinstance(answers, dict) else answers}")
         by_id = {a.get("id"): a for a in answers}
-        return [_result(by_id.get(i, {"error": "no answer"}), m) for i, (m, _) in enumerate(requests_)]
+        return [_result(by_id.get(i, {"error": "no answer"}), m, errors) for i, (m, _) in enumerate(requests_)]
 
 
-def _result(answer: dict[str, Any], method: str) -> Any:
+def _result(answer: dict[str, Any], method: str, errors: bool = False) -> Any:
     if "error" in answer:
-        raise Web3RPCError(f"{method}: {answer['error']}", rpc_response=answer)  # type: ignore[arg-type]
+        error = Web3RPCError(f"{method}: {answer['error']}", rpc_response=answer)  # type: ignore[arg-type]
+        if errors:
+            return error
+        raise error
     return answer.get("result")
 
 

@@ -96,18 +96,24 @@ class TxSender:
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decoder.decode(self._revert_data(exc)) from exc
 
-    def _fees(self) -> dict[str, int]:
-        return self._fees_of(*self.rpc.batch([("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])]))
+    _FEE_REQUESTS = [("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])]
 
-    def _fees_of(self, latest: dict[str, Any], tip_hex: str) -> dict[str, int]:
-        base, tip = int(latest.get("baseFeePerGas") or "0x0", 16), int(tip_hex, 16)
-        return self._capped({"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip})
+    def _fees(self) -> dict[str, int]:
+        return self._fees_of(*self.rpc.batch(self._FEE_REQUESTS, errors=True))
+
+    def _fees_of(self, latest: dict[str, Any], tip: str | Exception) -> dict[str, int]:
+        """EIP-1559 fees from the latest block's base fee and the node's suggested tip; a node
+        without ``eth_maxPriorityFeePerGas`` gets web3's estimate from the fee history instead."""
+        base = int(latest.get("baseFeePerGas") or "0x0", 16)
+        suggested = int(self.w3.eth.max_priority_fee) if isinstance(tip, Exception) else int(tip, 16)
+        return self._capped({"maxFeePerGas": 2 * base + suggested, "maxPriorityFeePerGas": suggested})
 
     def _next(self) -> dict[str, Any]:
         """The next transaction's sender, nonce, chain id and fees: one round trip."""
-        count, latest, tip = self.rpc.batch(
-            [("eth_getTransactionCount", [self.account.address, "pending"]), ("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])]
-        )
+        count, latest, tip = self.rpc.batch([("eth_getTransactionCount", [self.account.address, "pending"]), *self._FEE_REQUESTS], errors=True)
+        for answer in (count, latest):
+            if isinstance(answer, Exception):
+                raise answer
         return {"from": self.account.address, "nonce": int(count, 16), "chainId": self.chain_id, **self._fees_of(latest, tip)}
 
     def _block_time(self, receipt: TxReceipt) -> int:
