@@ -15,7 +15,6 @@ from ledger.chain.deployment import fund_on_dev_chain
 from ledger.chain.node import AnvilNode
 from ledger.chain.sender import TxSender
 from ledger.config import Settings
-from ledger.db import session_scope
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.keys import authenticate, create_api_key, custodial_signer
@@ -58,10 +57,9 @@ def fresh_postgres_database(url: str, name: str) -> str:
 def key_for(ledger: Ledger, role: Role, label: str = "bench") -> ApiKey:
     """A new key of ``role``, loaded as an authenticated request would have it."""
     token = create_api_key(ledger, role, label).token
-    with session_scope(ledger.engine) as s:
-        key = authenticate(s, token)
-        assert key is not None
-        s.expunge(key)
+    with ledger.engine.connect() as conn:
+        key = authenticate(conn, token)  # detached, as a request's
+    assert key is not None
     return key
 
 
