@@ -49,3 +49,36 @@ def test_any_split_of_the_total_is_accepted(n: int, data: st.DataObject) -> None
 def test_default_owner_is_the_holder() -> None:
     _, owners = _validate(WorkRequest(title="t", terms=Terms.from_flags(True, 0), content_hash=b"\x01" * 32), HOLDER, "")
     assert [(o.account.lower(), o.payout.lower(), o.share_bps) for o in owners] == [(HOLDER, HOLDER, TOTAL_BPS)]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.text(alphabet="ab{}[]\"\\,: ", max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet="{[]}x\"", max_size=3), inner, max_size=3),
+    max_leaves=30,
+)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+@given(_JSON, st.integers(min_value=0, max_value=6))
+def test_the_nesting_bound_is_the_parsed_documents_depth(value: object, max_depth: int) -> None:
+    """``check_json_text`` refuses exactly the documents nested deeper than the bound, whether it
+    counts brackets alone (few of them) or walks them (more brackets than the bound), brackets
+    inside strings and keys not counting."""
+    import json
+
+    from ledger.jsonshape import JsonLimits, JsonShapeError, check_json_text
+
+    text = json.dumps(value).encode()
+    try:
+        check_json_text(text, JsonLimits(max_depth=max_depth))
+        refused = False
+    except JsonShapeError:
+        refused = True
+    assert refused == (_depth(value) > max_depth)

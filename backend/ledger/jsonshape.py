@@ -36,6 +36,8 @@ def check_json_text(text: bytes, limits: JsonLimits = JsonLimits()) -> None:
     long_number = re.search(rb"[-+0-9.eE]{%d,}" % (limits.max_number_chars + 1), skeleton)
     if long_number is not None:
         raise JsonShapeError(f"a number in the JSON is longer than {limits.max_number_chars} characters")
+    if skeleton.count(b"{") + skeleton.count(b"[") <= limits.max_depth:
+        return  # fewer brackets than the limit cannot nest deeper: most bodies, without numpy's setup
     steps = _OPEN[np.frombuffer(skeleton, dtype=np.uint8)]
     moves = steps[steps != 0].astype(np.int32)
     if moves.size and int(np.cumsum(moves).max()) > limits.max_depth:
