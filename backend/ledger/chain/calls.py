@@ -29,9 +29,6 @@ class Call:
     def __repr__(self) -> str:
         return f"Call({self.function} -> {self.to}, {len(self.data)} bytes)"
 
-    def bounded(self, gas: int) -> "Call":
-        return Call(self.to, self.data, self.function, gas)
-
 
 class Encoder:
     """Encodes calls to one contract; function selectors and types are computed once."""

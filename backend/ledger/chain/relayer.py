@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 from hexbytes import HexBytes
 from web3.datastructures import AttributeDict
@@ -81,7 +81,6 @@ class Relayer:
             keccak(text=_DOMAIN_TYPE) + keccak(text=FORWARDER_NAME) + keccak(text="1")
             + self.chain_id.to_bytes(32, "big") + bytes(12) + bytes.fromhex(forwarder.address[2:])
         )  # fmt: skip
-        self._nonces_selector = function_signature_to_4byte_selector("nonces(address)")
         self._forward_typehash = keccak(text=FORWARD_REQUEST_TYPE)
 
     def digest(self, typed: dict[str, Any]) -> bytes:
@@ -171,7 +170,7 @@ class Relayer:
         """The latest block's time and each signer's next forwarder nonce, in one round trip."""
         found = self.sender.rpc.batch(
             [("eth_getBlockByNumber", ["latest", False])]
-            + [("eth_call", [{"to": self.forwarder.address, "data": "0x" + (self._nonces_selector + bytes(12) + bytes.fromhex(a[2:])).hex()}, "latest"]) for a in signers]
+            + [("eth_call", [{"to": self.forwarder.address, "data": "0x" + self._forward("nonces", a).data.hex()}, "latest"]) for a in signers]
         )  # fmt: skip
         return int(found[0]["timestamp"], 16), {a: int(n, 16) for a, n in zip(signers, found[1:])}
 

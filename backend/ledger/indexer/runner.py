@@ -144,13 +144,15 @@ class Indexer:
             self._timestamps[block] = int(self.rpc.call("eth_getBlockByNumber", [hex(block), False])["timestamp"], 16)
         return self._timestamps[block]
 
-    def _fetch_timestamps(self, blocks: set[int]) -> None:
-        """The timestamps of a chunk's blocks in JSON-RPC batches (one round trip per
-        ``TIMESTAMP_BATCH`` blocks instead of one per block: a rebuild spent a third of its time
-        there). The cache is bounded: a long-running indexer forgets old blocks."""
-        wanted = sorted(b for b in blocks if b not in self._timestamps)
-        if len(self._timestamps) + len(wanted) > TIMESTAMPS_KEPT:
+    def _fetch_timestamps(self, blocks: set[int], known: dict[int, int]) -> None:
+        """The timestamps of a chunk's blocks: ``known`` (those its answers carried already), the
+        rest in JSON-RPC batches (one round trip per ``TIMESTAMP_BATCH`` blocks instead of one per
+        block: a rebuild spent a third of its time there). The cache is bounded: a long-running
+        indexer forgets old blocks, before it takes in the chunk's, never after."""
+        if len(self._timestamps) + len(blocks) + len(known) > TIMESTAMPS_KEPT:
             self._timestamps.clear()
+        self._timestamps.update(known)
+        wanted = sorted(b for b in blocks if b not in self._timestamps)
         for lo in range(0, len(wanted), TIMESTAMP_BATCH):
             part = wanted[lo : lo + TIMESTAMP_BATCH]
             found = self.rpc.batch([("eth_getBlockByNumber", [hex(b), False]) for b in part])
@@ -264,11 +266,10 @@ class Indexer:
         events = 0
         logs, last = self._logs(lo, hi)
         block_hash = last["hash"]
-        self._timestamps[hi] = int(last["timestamp"], 16)
-        for raw in logs:  # where the node stamps logs with their block's time, no block is asked for it
-            if "blockTimestamp" in raw:
-                self._timestamps[raw["blockNumber"]] = raw["blockTimestamp"]
-        self._fetch_timestamps({int(raw["blockNumber"]) for raw in logs})
+        # The last block came with its time, and so do logs where the node stamps them: no block
+        # is asked for those.
+        known = {hi: int(last["timestamp"], 16)} | {raw["blockNumber"]: raw["blockTimestamp"] for raw in logs if "blockTimestamp" in raw}
+        self._fetch_timestamps({int(raw["blockNumber"]) for raw in logs}, known)
         with session_scope(self.engine) as s:
             registered = works_projector.Registrations()  # written together, before any other event
             for raw in logs:

@@ -206,7 +206,7 @@ def register_works(
 
     packed = [pack_work(w) for w in inputs]
     call = ledger.call("WorkRegistry", "registerWorks", b"".join(packed))
-    outcome = execute(ledger, key, call.bounded(registration_gas(packed)))
+    outcome = execute(ledger, key, replace(call, gas=registration_gas(packed)))
     if isinstance(outcome, SignatureRequired):
         prepared = [PreparedWork(hashes[i], inputs[i].metadata_cid, file_cids[i]) for i in range(len(inputs))]
         return PendingRegistration(outcome.typed_data, prepared)
