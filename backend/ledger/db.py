@@ -102,22 +102,24 @@ class ProcessLock:
         self.key = int.from_bytes(hashlib.sha256(f"ledger:{name}".encode()).digest()[:8], "big", signed=True)
 
     @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self) -> Iterator[Connection | None]:
+        """Holds the lock; on PostgreSQL, yields the connection that holds it, which the holder may
+        read through instead of checking out another (None elsewhere)."""
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (self.key,))
                 try:
-                    yield
+                    yield conn
                 finally:
                     conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (self.key,))
                     conn.commit()
             return
         database = self.engine.url.database
         if not database or database == ":memory:":
-            yield
+            yield None
             return
         with file_lock(Path(f"{database}.{self.name}.lock")):
-            yield
+            yield None
 
 
 #: SQLite's default page cache (2 MiB), and the one a bulk job takes while it runs.

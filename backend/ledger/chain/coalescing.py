@@ -21,11 +21,13 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-@dataclass
+@dataclass(eq=False)
 class _Slot(Generic[T, R]):
     item: T
+    wake: threading.Condition  # on the coalescer's lock: only this caller is woken
     done: bool = False
     result: "R | BaseException | None" = None
+    leads: bool = False  # the turn was handed to this caller: it runs the next batch
 
 
 class Coalescer(Generic[T, R]):
@@ -34,7 +36,11 @@ class Coalescer(Generic[T, R]):
 
     A caller whose item another caller's batch ran is woken as soon as that batch ends. (Waiting
     for the turn instead, as this did until 2026-11-29, left it behind whichever batch took the
-    turn next: a whole extra turn of latency for most callers under load, and smaller batches.)"""
+    turn next: a whole extra turn of latency for most callers under load, and smaller batches.)
+    Each caller waits on a condition of its own, and a batch that ends wakes its own callers and
+    hands the turn to the first caller still queued: with one shared condition every waiting
+    thread woke at every batch's end to find it was not its turn, a herd of 30 threads fighting
+    for the GIL for nothing under load."""
 
     #: A batch that ended longer ago than this does not count as load.
     RECENT_S = 1.0
@@ -48,32 +54,31 @@ class Coalescer(Generic[T, R]):
         self.clock = clock  # injectable: tests decide what "moments ago" is
         self._last = (0, float("-inf"))  # the last batch's size and when it ended
         self._queue: list[_Slot[T, R]] = []
-        self._changed = threading.Condition()  # guards the queue and ``_busy``
+        self._lock = threading.Lock()  # guards the queue, the slots and ``_busy``
+        self._filled = threading.Condition(self._lock)  # a gathering turn waits on it for a full batch
+        self._free = threading.Condition(self._lock)  # ``held`` waits on it for the turn
         self._busy = False  # a batch is running (or the turn is held)
         self.batches = 0  # batches run and items they carried, for benchmarks and operators
         self.items = 0
 
     def submit(self, item: T) -> R:
-        slot: _Slot[T, R] = _Slot(item)
-        with self._changed:
+        slot: _Slot[T, R] = _Slot(item, threading.Condition(self._lock))
+        with self._lock:
             self._queue.append(slot)
-            if len(self._queue) >= self.max_items:
-                self._changed.notify_all()  # a turn gathering for more callers can go
-        while True:
-            with self._changed:
-                while self._busy and not slot.done:
-                    self._changed.wait()
-                if slot.done:
-                    break
-                # The turn is free and this item still waits: run the next batch (it holds this
-                # slot, or comes before it).
-                self._busy = True
+            if not self._busy:
+                self._busy = slot.leads = True
+            elif len(self._queue) >= self.max_items:
+                self._filled.notify()  # a turn gathering for more callers can go
+            while not (slot.done or slot.leads):
+                slot.wake.wait()
+        if not slot.done:  # this caller was handed the turn: its item is the first queued, so in the batch
+            with self._lock:
                 self._gather()
                 group, self._queue = self._queue[: self.max_items], self._queue[self.max_items :]
             try:
                 self._execute(group)
             finally:
-                self._release()
+                self._pass_turn()
         if isinstance(slot.result, BaseException):
             raise slot.result
         return slot.result  # type: ignore[return-value]
@@ -82,33 +87,39 @@ class Coalescer(Generic[T, R]):
     def held(self) -> Iterator[None]:
         """No batch starts while this is held (a running one finishes first): callers queue up.
         Tests use it to make one batch of several callers without racing a clock."""
-        with self._changed:
+        with self._lock:
             while self._busy:
-                self._changed.wait()
+                self._free.wait()
             self._busy = True
         try:
             yield
         finally:
-            self._release()
+            self._pass_turn()
 
     def _gather(self) -> None:
         """Under load, waits (holding the turn, the queue open) up to ``gather_s`` for the batch to
-        fill. Called with the condition held."""
+        fill. Called with the lock held."""
         size, ended = self._last
         if self.gather_s <= 0 or size < 2 or self.clock() - ended > self.RECENT_S:
             return
         deadline = self.clock() + self.gather_s
         while len(self._queue) < self.max_items and (left := deadline - self.clock()) > 0:
-            self._changed.wait(left)
+            self._filled.wait(left)
 
     def queued(self) -> int:
-        with self._changed:
+        with self._lock:
             return len(self._queue)
 
-    def _release(self) -> None:
-        with self._changed:
-            self._busy = False
-            self._changed.notify_all()
+    def _pass_turn(self) -> None:
+        """The turn goes to the first caller still queued, or is free."""
+        with self._lock:
+            if self._queue:
+                head = self._queue[0]
+                head.leads = True
+                head.wake.notify()
+            else:
+                self._busy = False
+                self._free.notify()
 
     def _execute(self, group: list[_Slot[T, R]]) -> None:
         try:
@@ -117,8 +128,9 @@ class Coalescer(Generic[T, R]):
                 raise RuntimeError(f"a batch of {len(group)} gave {len(results)} results")
         except BaseException as exc:  # noqa: BLE001 -- handed to every caller of the batch, re-raised in each one's thread
             results = [exc] * len(group)
-        with self._changed:
+        with self._lock:
             self.batches, self.items = self.batches + 1, self.items + len(group)
             self._last = (len(group), self.clock())
             for slot, result in zip(group, results):
                 slot.result, slot.done = result, True
+                slot.wake.notify()

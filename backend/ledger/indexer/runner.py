@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hexbytes import HexBytes
-from sqlalchemy import Engine, bindparam, delete, func
+from sqlalchemy import Connection, Engine, bindparam, delete, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 from web3 import Web3
@@ -169,9 +169,12 @@ class Indexer:
         shared: dict[str, HexBytes] = {}
         return [log_of(raw, addresses, shared) for raw in found], last
 
-    def checkpoint(self) -> Checkpoint | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(_CHECKPOINT_READ).first()
+    def checkpoint(self, conn: Connection | None = None) -> Checkpoint | None:
+        """The projection's checkpoint, read through ``conn`` if given (the indexer lock's own)."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.checkpoint(own)
+        row = conn.execute(_CHECKPOINT_READ).first()
         return None if row is None else Checkpoint(name=CHECKPOINT, block_number=row.block_number, block_hash=row.block_hash)
 
     def _diverged(self, cp: Checkpoint, head: int, chain_hash: str) -> str | None:
@@ -203,31 +206,21 @@ class Indexer:
         """Projects every event up to ``to_block`` (default: the chain head). One sync at a time
         among every process on the database: the others wait, then find the blocks projected.
         A writer that only needs its own block projected returns at once if it already is."""
-        if to_block is not None and to_block <= self._synced_to:  # no query: every writer of a batch asks
+        if to_block is not None and to_block <= self._synced_to:  # no lock, no query: every writer of a batch asks
             return SyncResult(self._synced_to + 1, self._synced_to, 0)
-        with self._lock:
-            done = self._done_up_to(to_block)  # the writers of one batch all wait here for its block: one syncs
-            if done is not None:
-                return done
-            with self._across.held():
-                return self._sync(to_block)
+        with self._lock:  # the writers of one batch all wait here for its block: one syncs
+            if to_block is not None and to_block <= self._synced_to:  # synced meanwhile by the writer before
+                return SyncResult(self._synced_to + 1, self._synced_to, 0)
+            with self._across.held() as conn:
+                return self._sync(to_block, self.checkpoint(conn))
 
-    def _done_up_to(self, to_block: int | None) -> SyncResult | None:
-        """A no-op result if ``to_block`` is projected already: known in memory from this process's
-        last sync, else from the checkpoint (another process may have synced it). Asked under the
-        lock, so a batch's writers query the checkpoint once between them, not once each."""
-        if to_block is None:
-            return None
-        if to_block <= self._synced_to:
-            return SyncResult(self._synced_to + 1, self._synced_to, 0)
-        cp = self.checkpoint()
-        if cp is not None and cp.block_number >= to_block:
+    def _sync(self, to_block: int | None, cp: Checkpoint | None) -> SyncResult:
+        """``sync`` under both locks, from the checkpoint ``cp``: read once, through the
+        lock's connection (another process may have moved it; this one's memory says where it
+        was last)."""
+        if to_block is not None and cp is not None and cp.block_number >= to_block:  # another process synced it
             self._synced_to = max(self._synced_to, cp.block_number)
             return SyncResult(cp.block_number + 1, cp.block_number, 0)
-        return None
-
-    def _sync(self, to_block: int | None) -> SyncResult:
-        cp = self.checkpoint()
         # The head and the chain's block at the checkpoint, in one round trip.
         found = self.rpc.batch([("eth_blockNumber", []), *([("eth_getBlockByNumber", [hex(cp.block_number), False])] if cp else [])])
         head = int(found[0], 16)

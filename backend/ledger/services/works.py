@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
-from sqlalchemy import bindparam
+from sqlalchemy import Engine, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from web3.logs import DISCARD
@@ -140,13 +140,17 @@ _FIRST_REGISTERED = (
 )
 
 
-def _already_registered(session: Session, hashes: list[str], holder: str) -> Conflict | None:
+def _already_registered(engine: Engine, hashes: list[str], holder: str) -> Conflict | None:
     """The 409 for a content hash on record: who registered it, and whether with its file (a
-    registration by hash alone proves no possession of the file: the rightful holder can contest it)."""
-    work = session.connection().execute(_FIRST_REGISTERED, {"hashes": hashes}).first()
+    registration by hash alone proves no possession of the file: the rightful holder can contest it).
+    A connection, not a session, for the question every registration asks; a session only for the
+    rare answer."""
+    with engine.connect() as conn:
+        work = conn.execute(_FIRST_REGISTERED, {"hashes": hashes}).first()
     if work is None:
         return None
-    evidence = session.get(FileEvidence, work.content_hash)
+    with Session(engine) as session:
+        evidence = session.get(FileEvidence, work.content_hash)
     with_file = evidence is not None and evidence.file_cid is not None
     whose = "your" if work.manager == holder else f"{work.manager}'s"
     return Conflict(
@@ -185,8 +189,7 @@ def register_works(
     if len(set(hashes)) != len(hashes):
         dup = next(h for h in hashes if hashes.count(h) > 1)
         raise InvalidInput(f"content hash {dup} appears twice in this request")
-    with Session(ledger.engine) as s:
-        conflict = _already_registered(s, hashes, holder)
+    conflict = _already_registered(ledger.engine, hashes, holder)
     if conflict is not None:
         raise conflict
 
