@@ -13,6 +13,8 @@ follows the load of the moment, CPU a work much less.
 
 import argparse
 import asyncio
+import hashlib
+import json
 import os
 import random
 import signal
@@ -92,6 +94,18 @@ def _cpu_seconds(root: int) -> tuple[float, float]:
     return ledger, node
 
 
+def host_speed() -> float:
+    """Milliseconds of CPU this machine takes for a fixed piece of pure Python (JSON and hashing,
+    a request's kind of work), lower is faster: the shared machines these figures come from
+    differed by three times from one day to the next, so figures of different days compare only
+    beside it."""
+    doc = {"title": "w", "content_hash": "0x" + "ab" * 32, "terms": TERMS}
+    start = time.process_time()
+    for i in range(20_000):
+        hashlib.sha256(json.dumps({**doc, "i": i}).encode()).digest()
+    return 1000 * (time.process_time() - start)
+
+
 def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float, float, int, float, float]:
     api_port, chain_port = free_port(), free_port()
     env = {
@@ -155,6 +169,7 @@ def main() -> None:
         title=f"{CLIENTS} concurrent clients, PostgreSQL",
     )  # fmt: skip
     base: tuple[float, float] | None = None
+    speed_before = host_speed()
     with tempfile.TemporaryDirectory() as tmp:
         for workers in (int(n) for n in args.workers.split(",")):
             reads, writes, errors, per_tx, cpu = _run(workers, args.postgres, args.seconds, Path(tmp))
@@ -164,6 +179,7 @@ def main() -> None:
             )  # fmt: skip
             console.print(f"  {workers} worker(s): {reads:,.0f} reads/s, {writes:,.1f} writes/s")
     console.print(table)
+    console.print(f"host speed: the reference work took {speed_before:.0f} ms of CPU before, {host_speed():.0f} ms after (lower is faster; compare figures of different days beside it)")
 
 
 if __name__ == "__main__":
