@@ -25,6 +25,7 @@ from web3.types import TxReceipt
 from ledger.chain.calls import Call, Encoder
 from ledger.chain.coalescing import Coalescer
 from ledger.chain.errors import ContractRevert
+from ledger.chain.rpc import block as rpc_block
 from ledger.chain.sender import TxSender
 
 FORWARDER_NAME = "LedgerForwarder"
@@ -169,7 +170,7 @@ class Relayer:
     def _now_and_nonces(self, signers: list[str]) -> tuple[int, dict[str, int]]:
         """The latest block's time and each signer's next forwarder nonce, in one round trip."""
         found = self.sender.rpc.batch(
-            [("eth_getBlockByNumber", ["latest", False])]
+            [rpc_block("latest")]
             + [("eth_call", [{"to": self.forwarder.address, "data": "0x" + self._forward("nonces", a).data.hex()}, "latest"]) for a in signers]
         )  # fmt: skip
         return int(found[0]["timestamp"], 16), {a: int(n, 16) for a, n in zip(signers, found[1:])}

@@ -32,6 +32,12 @@ from ledger_recorder.typed import checksum
 Request = tuple[str, list[Any]]
 
 
+def block(number: int | str) -> Request:
+    """eth_getBlockByNumber for block ``number`` (or a tag such as ``"latest"``), without its
+    transactions: what every caller here wants of a block (its time, hash or gas limit)."""
+    return ("eth_getBlockByNumber", [hex(number) if isinstance(number, int) else number, False])
+
+
 class JsonRpc:
     """One node's JSON-RPC endpoint. Over HTTP, a kept-alive ``http.client`` connection per
     thread (httpx's and requests' pools cost about a millisecond of Python a request here, most

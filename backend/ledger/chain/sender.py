@@ -27,7 +27,7 @@ from web3.types import TxReceipt
 from ledger.chain.calls import Call
 from ledger.chain.errors import ErrorDecoder
 from ledger.chain.outbox import Clock, Outbox, first_receipt
-from ledger.chain.rpc import JsonRpc, receipt_of
+from ledger.chain.rpc import JsonRpc, receipt_of, block as rpc_block
 
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class TxSender:
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decoder.decode(self._revert_data(exc)) from exc
 
-    _FEE_REQUESTS = [("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])]
+    _FEE_REQUESTS = [rpc_block("latest"), ("eth_maxPriorityFeePerGas", [])]
 
     def _fees(self) -> dict[str, int]:
         return self._fees_of(*self.rpc.batch(self._FEE_REQUESTS, errors=True))
@@ -121,7 +121,7 @@ class TxSender:
         stamped = next((log["blockTimestamp"] for log in receipt["logs"] if "blockTimestamp" in log), None)
         if stamped is not None:
             return int(stamped)
-        return int(self.rpc.call("eth_getBlockByNumber", [hex(receipt["blockNumber"]), False])["timestamp"], 16)
+        return int(self.rpc.call(*rpc_block(int(receipt["blockNumber"])))["timestamp"], 16)
 
     def broadcast(self, raw: bytes) -> None:
         self.rpc.call("eth_sendRawTransaction", [HexBytes(raw).to_0x_hex()])

@@ -24,7 +24,7 @@ from web3.contract import Contract
 
 from ledger.content.store import ContentStore
 from ledger.db import ProcessLock, session_scope
-from ledger.chain.rpc import JsonRpc, log_of
+from ledger.chain.rpc import JsonRpc, log_of, block as rpc_block
 from ledger.indexer import ai_projector, disputes_projector, records_projector, statements_projector, terms_projector, works_projector
 from ledger.models.disputes import Dispute
 from ledger.indexer.decoding import EventDecoder
@@ -141,7 +141,7 @@ class Indexer:
 
     def _timestamp(self, block: int) -> int:
         if block not in self._timestamps:
-            self._timestamps[block] = int(self.rpc.call("eth_getBlockByNumber", [hex(block), False])["timestamp"], 16)
+            self._timestamps[block] = int(self.rpc.call(*rpc_block(block))["timestamp"], 16)
         return self._timestamps[block]
 
     def _fetch_timestamps(self, blocks: set[int], known: dict[int, int]) -> None:
@@ -155,7 +155,7 @@ class Indexer:
         wanted = sorted(b for b in blocks if b not in self._timestamps)
         for lo in range(0, len(wanted), TIMESTAMP_BATCH):
             part = wanted[lo : lo + TIMESTAMP_BATCH]
-            found = self.rpc.batch([("eth_getBlockByNumber", [hex(b), False]) for b in part])
+            found = self.rpc.batch([rpc_block(b) for b in part])
             for b, block in zip(part, found):
                 self._timestamps[b] = int(block["timestamp"], 16)
 
@@ -164,7 +164,7 @@ class Indexer:
         result formatters (a nested AttributeDict per log) took a sixth of a rebuild, and its
         provider added a quarter to the round trip. With them, block ``hi`` (its hash is the
         checkpoint's), in the same round trip."""
-        found, last = self.rpc.batch([("eth_getLogs", [{"address": self.addresses, "fromBlock": hex(lo), "toBlock": hex(hi)}]), ("eth_getBlockByNumber", [hex(hi), False])])
+        found, last = self.rpc.batch([("eth_getLogs", [{"address": self.addresses, "fromBlock": hex(lo), "toBlock": hex(hi)}]), rpc_block(hi)])
         addresses: dict[str, str] = {}
         shared: dict[str, HexBytes] = {}
         return [log_of(raw, addresses, shared) for raw in found], last
@@ -222,7 +222,7 @@ class Indexer:
             self._synced_to = max(self._synced_to, cp.block_number)
             return SyncResult(cp.block_number + 1, cp.block_number, 0)
         # The head and the chain's block at the checkpoint, in one round trip.
-        found = self.rpc.batch([("eth_blockNumber", []), *([("eth_getBlockByNumber", [hex(cp.block_number), False])] if cp else [])])
+        found = self.rpc.batch([("eth_blockNumber", []), *([rpc_block(cp.block_number)] if cp else [])])
         head = int(found[0], 16)
         target = head if to_block is None else min(to_block, head)
         rebuilt = False
