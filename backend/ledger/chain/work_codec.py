@@ -66,7 +66,9 @@ _CALL_GAS = 150_000
 _WORK_GAS = 45_000
 _BYTE_GAS = 40
 _EXPIRY_GAS = 30_000
-_EXPIRY = slice(36, 41)  # the expiry's place in a record (after content hash, uses, royalty)
+#: Where a record's fixed fields are (``pack_work`` writes them in this order), read by
+#: ``registration_gas`` and ``records`` alike.
+_USES, _ROYALTY, _EXPIRY, _CID_LENGTH = slice(32, 34), slice(34, 36), slice(36, 41), 41
 
 
 def registration_gas(records: Iterable[bytes]) -> int:
@@ -104,7 +106,7 @@ def records(data: bytes, strict: bool = True) -> Iterator[Record]:
     while at < end:
         if at + _FIXED > end:
             raise MalformedWorks(f"the record at byte {at} is cut short")
-        p = at + _FIXED + data[at + 41]
+        p = at + _FIXED + data[at + _CID_LENGTH]
         if p + 2 > end:
             raise MalformedWorks(f"the record at byte {at} is cut short")
         constraints_at = p + 2
@@ -123,8 +125,8 @@ def records(data: bytes, strict: bool = True) -> Iterator[Record]:
         if not strict:
             cid, constraints = storable(cid), storable(constraints)
         yield Record(
-            bytes(data[at : at + 32]), cid, int.from_bytes(data[at + 32 : at + 34], "big"), int.from_bytes(data[at + 34 : at + 36], "big"),
-            int.from_bytes(data[at + 36 : at + 41], "big"), constraints, tuple((checksum(account), checksum(payout), share) for account, payout, share in raw), raw_owners_hash(raw),
+            bytes(data[at : at + 32]), cid, int.from_bytes(data[at + _USES.start : at + _USES.stop], "big"),
+            int.from_bytes(data[at + _ROYALTY.start : at + _ROYALTY.stop], "big"), int.from_bytes(data[at + _EXPIRY.start : at + _EXPIRY.stop], "big"), constraints, tuple((checksum(account), checksum(payout), share) for account, payout, share in raw), raw_owners_hash(raw),
         )  # fmt: skip
         at = after
 
