@@ -10,6 +10,7 @@ training use now, what "reference allowed" meant is reference use and inference.
 
 from collections.abc import Mapping
 from enum import IntEnum, StrEnum
+from functools import lru_cache
 
 
 class Use(IntEnum):
@@ -87,6 +88,7 @@ def state_of(word: int, use: Use) -> State:
     return _STATE.get((word >> (2 * use)) & 3, State.NOT_ALLOWED)
 
 
+@lru_cache(maxsize=1024)  # asked of every registration's terms, twice; the words in use are few
 def any_constrained(word: int) -> bool:
     return any(state_of(word, u) is State.CONSTRAINED for u in Use)
 
@@ -98,6 +100,7 @@ TRAINING_USES = (Use.DATA_MINING, Use.AI_GENERATIVE_TRAINING, Use.AI_TRAINING)
 REFERENCE_USES = (Use.REFERENCE, Use.AI_INFERENCE)
 
 
+@lru_cache(maxsize=4)  # four words in all: built once each, not a dict of every use a request
 def from_flags(training: bool, reference: bool) -> int:
     """The word the two flags of format 1 (and the API's shorthand) stand for."""
     uses = {u: State.NOT_ALLOWED for u in Use}
