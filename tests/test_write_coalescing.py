@@ -199,6 +199,47 @@ def test_gathering_ends_at_its_deadline() -> None:
     assert co.submit("A") == "A" and seen[-1] == ["A"]  # it waited up to 50 ms for company, then went alone
 
 
+def test_a_caller_interrupted_while_waiting_does_not_stall_the_others() -> None:
+    """Each caller waits alone and a batch hands the turn to the first still queued: one whose
+    thread is interrupted while it waits (here: as soon as it is woken, which is when the turn
+    comes to it) must take its item out and pass the turn on, or every caller after it waits
+    for ever."""
+
+    class Interrupted(Exception):
+        pass
+
+    class WokenThenInterrupted(threading.Condition):
+        def wait(self, timeout: float | None = None) -> bool:
+            super().wait(timeout)
+            raise Interrupted
+
+    class Interruptible(Coalescer[str, str]):
+        def _waiter(self, item: str) -> threading.Condition:
+            return WokenThenInterrupted(self._lock) if item == "X" else super()._waiter(item)
+
+    seen: list[list[str]] = []
+    co = Interruptible(lambda items: seen.append(items) or list(items), max_items=1)  # type: ignore[func-returns-value]
+    results: dict[str, object] = {}
+
+    def call(item: str) -> None:
+        try:
+            results[item] = co.submit(item)
+        except Interrupted as exc:
+            results[item] = exc
+
+    threads = [threading.Thread(target=call, args=(name,)) for name in "AXB"]
+    with co.held():
+        for t in threads:
+            t.start()
+            while not any(s.item == t._args[0] for s in co._queue):  # type: ignore[attr-defined]  # queued in this order
+                time.sleep(0.001)
+    for t in threads:
+        t.join(timeout=30)
+        assert not t.is_alive(), "a caller stalled behind the interrupted one"
+    assert seen == [["A"], ["B"]] and results["A"] == "A" and results["B"] == "B" and isinstance(results["X"], Interrupted)
+    assert co.queued() == 0 and co.submit("C") == "C"  # the turn is free again
+
+
 def test_the_forward_request_digest_is_eth_accounts(ledger: Ledger) -> None:
     from eth_account import Account
     from eth_account.messages import _hash_eip191_message, encode_typed_data

@@ -62,15 +62,22 @@ class Coalescer(Generic[T, R]):
         self.items = 0
 
     def submit(self, item: T) -> R:
-        slot: _Slot[T, R] = _Slot(item, threading.Condition(self._lock))
+        slot: _Slot[T, R] = _Slot(item, self._waiter(item))
         with self._lock:
             self._queue.append(slot)
             if not self._busy:
                 self._busy = slot.leads = True
             elif len(self._queue) >= self.max_items:
                 self._filled.notify()  # a turn gathering for more callers can go
-            while not (slot.done or slot.leads):
-                slot.wake.wait()
+            try:
+                while not (slot.done or slot.leads):
+                    slot.wake.wait()
+            except BaseException:  # interrupted while waiting: its item leaves, the turn does not stall with it
+                if not slot.done:
+                    self._queue.remove(slot)
+                    if slot.leads:
+                        self._pass_turn_locked()
+                raise
         if not slot.done:  # this caller was handed the turn: its item is the first queued, so in the batch
             with self._lock:
                 self._gather()
@@ -110,16 +117,23 @@ class Coalescer(Generic[T, R]):
         with self._lock:
             return len(self._queue)
 
+    def _waiter(self, item: T) -> threading.Condition:
+        """The condition a caller waits on, on the coalescer's lock (tests interrupt one)."""
+        return threading.Condition(self._lock)
+
     def _pass_turn(self) -> None:
-        """The turn goes to the first caller still queued, or is free."""
         with self._lock:
-            if self._queue:
-                head = self._queue[0]
-                head.leads = True
-                head.wake.notify()
-            else:
-                self._busy = False
-                self._free.notify()
+            self._pass_turn_locked()
+
+    def _pass_turn_locked(self) -> None:
+        """The turn goes to the first caller still queued, or is free."""
+        if self._queue:
+            head = self._queue[0]
+            head.leads = True
+            head.wake.notify()
+        else:
+            self._busy = False
+            self._free.notify()
 
     def _execute(self, group: list[_Slot[T, R]]) -> None:
         try:
