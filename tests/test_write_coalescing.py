@@ -240,6 +240,35 @@ def test_a_caller_interrupted_while_waiting_does_not_stall_the_others() -> None:
     assert co.queued() == 0 and co.submit("C") == "C"  # the turn is free again
 
 
+def test_a_turn_interrupted_while_it_gathers_does_not_stall_the_coalescer() -> None:
+    """The twin of the case above, for the caller that holds the turn: interrupted while it waits
+    for its batch to fill (here: its clock raises), it takes its item out and frees the turn."""
+
+    class Interrupted(Exception):
+        pass
+
+    now = [0.0]
+    interrupt = [False]
+
+    def clock() -> float:
+        if interrupt[0]:
+            raise Interrupted
+        return now[0]
+
+    co: Coalescer[str, str] = Coalescer(lambda items: list(items), max_items=3, gather_s=3600, clock=clock)
+    _loaded(co)  # under load: the next turn gathers, and asks the clock
+    interrupt[0] = True
+    with pytest.raises(Interrupted):
+        co.submit("X")
+    interrupt[0] = False
+    assert co.queued() == 0
+    caller = threading.Thread(target=co.submit, args=("lone",), daemon=True)
+    now[0] += Coalescer.RECENT_S + 1  # no longer under load: goes at once, if the turn is free
+    caller.start()
+    caller.join(timeout=30)
+    assert not caller.is_alive(), "the turn stayed with the interrupted caller"
+
+
 def test_the_forward_request_digest_is_eth_accounts(ledger: Ledger) -> None:
     from eth_account import Account
     from eth_account.messages import _hash_eip191_message, encode_typed_data

@@ -89,7 +89,8 @@ class IdlePing:
         try:
             self.dialect.do_ping(dbapi_connection)
         except Exception as exc:  # the pool retries the checkout with a new connection
-            raise DisconnectionError(f"a pooled connection idle for {self.clock() - since if since else 0:.0f} s no longer answers: {exc}") from exc
+            idle = "" if since is None else f" idle for {self.clock() - since:.0f} s"
+            raise DisconnectionError(f"a pooled connection{idle} no longer answers: {exc}") from exc
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")

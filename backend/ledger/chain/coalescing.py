@@ -80,7 +80,12 @@ class Coalescer(Generic[T, R]):
                 raise
         if not slot.done:  # this caller was handed the turn: its item is the first queued, so in the batch
             with self._lock:
-                self._gather()
+                try:
+                    self._gather()
+                except BaseException:  # interrupted while gathering: as while waiting, its item leaves and the turn passes on
+                    self._queue.remove(slot)
+                    self._pass_turn_locked()
+                    raise
                 group, self._queue = self._queue[: self.max_items], self._queue[self.max_items :]
             try:
                 self._execute(group)
