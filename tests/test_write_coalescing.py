@@ -12,7 +12,7 @@ import pytest
 
 from ledger.chain.coalescing import Coalescer
 from ledger.models import Role
-from ledger.runtime import Ledger
+from ledger.runtime import Ledger, open_ledger
 from ledger.services.keys import create_api_key
 from tests.conftest import Server, client_for
 
@@ -290,3 +290,60 @@ def test_a_request_refused_alone_after_its_estimate_passed_gets_the_contracts_re
     answers = _together(ledger, [lambda: c.post("/works", json={"title": "t", "content_hash": same, "terms": TERMS}) for c in (a, b)])
     assert sorted(x.status_code for x in answers) == [201, 409], [x.text for x in answers]
     assert "already registered" in next(x for x in answers if x.status_code == 409).json()["detail"]
+
+
+def _pending_transactions(ledger: Ledger) -> int:
+    return int(ledger.w3.provider.make_request("txpool_status", [])["result"]["pending"], 16)  # type: ignore[arg-type]
+
+
+def test_a_second_process_relays_for_the_same_holder_while_the_first_waits_to_be_mined(ledger: Ledger) -> None:
+    """Two API workers (two ledgers on one data directory: separate coalescers, one relay lock):
+    the second signs and sends its batch while the first's transaction waits in the mempool, its
+    forward request numbered after the first's (the pending state's nonce), and both land in the
+    same block. Before, the relay lock was held until a transaction was mined: API workers relayed
+    one transaction at a time, and the second would wait here until the test gave up."""
+    from ledger.services.keys import authenticate
+    from ledger.services.works import WorkRequest, register_works
+    from ledger.chain.registry import Terms
+    from sqlmodel import Session
+
+    other = open_ledger(ledger.settings, deploy=False)
+    with Session(ledger.engine) as s:
+        key = authenticate(s, create_api_key(ledger, Role.rights_holder, "studio").token)
+    assert key is not None
+    results: dict[str, object] = {}
+
+    def register(name: str, led: Ledger, seed: int) -> None:
+        try:
+            results[name] = register_works(led, key, [WorkRequest(f"w{seed}", Terms.from_flags(True, 500), content_hash=seed.to_bytes(32, "big"))])
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            results[name] = exc
+
+    first = threading.Thread(target=register, args=("first", ledger, 0xA1))
+    second = threading.Thread(target=register, args=("second", other, 0xA2))
+    ledger.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        first.start()
+        _wait_until(lambda: _pending_transactions(ledger) == 1 or "first" in results, 120)
+        assert "first" not in results, results
+        second.start()
+        _wait_until(lambda: _pending_transactions(ledger) == 2 or "second" in results, 60)
+        assert "second" not in results, results
+    finally:
+        ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        ledger.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        first.join(120)
+        second.join(120)
+    one, two = results["first"], results["second"]
+    assert isinstance(one, list) and isinstance(two, list), results
+    assert one[0].block_number == two[0].block_number and one[0].tx_hash != two[0].tx_hash
+    assert sorted([one[0].work_id, two[0].work_id]) == [one[0].work_id, one[0].work_id + 1]
+    other.engine.dispose()
+
+
+def _wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
+    """Waits for a state (not for a time): gives up only after ``timeout_s``."""
+    end = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)

@@ -118,9 +118,10 @@ class Outbox:
 
     @contextmanager
     def relay_lock(self) -> Iterator[None]:
-        """Held by a relayer from reading participants' forwarder nonces until its transaction is
-        mined, by every process relaying with these keys: two API workers relaying for the same
-        participant at once would otherwise sign the same forwarder nonce, and one would fail."""
+        """Held by a relayer from reading participants' forwarder nonces (pending state) until its
+        transaction is broadcast, by every process relaying with these keys: two API workers
+        relaying for the same participant at once would otherwise sign the same forwarder nonce,
+        and one would fail."""
         with file_lock(self._lock_path.with_name(self._lock_path.name + ".relay")):
             yield
 

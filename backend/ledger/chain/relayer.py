@@ -22,11 +22,12 @@ from hexbytes import HexBytes
 from web3.datastructures import AttributeDict
 from web3.types import TxReceipt
 
+from ledger.chain.addresses import checksum
 from ledger.chain.calls import Call, Encoder
 from ledger.chain.coalescing import Coalescer
 from ledger.chain.errors import ContractRevert
 from ledger.chain.rpc import block as rpc_block
-from ledger.chain.sender import TxSender
+from ledger.chain.sender import Dispatched, TxSender
 
 FORWARDER_NAME = "LedgerForwarder"
 FORWARD_REQUEST_FIELDS = [
@@ -66,6 +67,16 @@ class _Forward:
     signer: LocalAccount
     call: Call
     gas: int
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A relayed transaction broadcast, not yet mined: what its requests' answers need."""
+
+    dispatched: Dispatched
+    items: list[_Forward]
+    keys: list[tuple[str, int]]  # (signer, forwarder nonce) of each item, in order
+    alone: bool  # ``execute`` of one request: its answer is the whole receipt
 
 
 class Relayer:
@@ -114,8 +125,8 @@ class Relayer:
                 "verifyingContract": self.forwarder.address,
             },
             "message": {
-                "from": to_checksum_address(sender),
-                "to": to_checksum_address(to),
+                "from": checksum(sender),
+                "to": checksum(to),
                 "value": 0,
                 "gas": gas,
                 "nonce": nonce,
@@ -125,7 +136,7 @@ class Relayer:
         }
 
     def _gas(self, sender: str, call: Call) -> int:
-        estimate = self.sender.estimate_gas({"from": to_checksum_address(sender), "to": call.to, "data": call.data})
+        estimate = self.sender.estimate_gas({"from": checksum(sender), "to": call.to, "data": call.data})
         return int(estimate * 6 // 5) + GAS_MARGIN
 
     def prepare(self, sender: str, call: Call) -> dict[str, Any]:
@@ -154,13 +165,20 @@ class Relayer:
     def _relay_batch(self, items: list[_Forward], retry: bool = True) -> list[TxReceipt | BaseException]:
         """Signs the items' forward requests (a participant's several requests get consecutive
         nonces) and sends them: alone with ``execute``, together with ``executeBatch``. A request
-        the forwarder skipped because another process used its nonce first goes once more."""
+        the forwarder skipped because another process used its nonce first goes once more.
+
+        The relay lock is held from reading the forwarder's nonces until the transaction is
+        broadcast, not until it is mined: another process's batch is signed and sent meanwhile,
+        numbered after this one's (the nonces are read from the pending state), and the node mines
+        the operator's transactions in order. Before, API workers relayed one transaction at a
+        time between them, each waiting for the one before it to be mined."""
         if len(items) > 1 and sum(it.gas for it in items) > MAX_BATCH_GAS:  # split: each half is a batch of its own
             half = len(items) // 2
             return self._relay_batch(items[:half]) + self._relay_batch(items[half:])
         outbox = self.sender.outbox
         with outbox.relay_lock() if outbox is not None else nullcontext():
-            results = self._relay_signed(items)
+            sent = self._dispatch_signed(items)
+        results = sent if isinstance(sent, list) else self._settled(sent)
         skipped = [i for i, r in enumerate(results) if isinstance(r, _Skipped)]
         if retry and skipped:
             for i, r in zip(skipped, self._relay_batch([items[i] for i in skipped], retry=False)):
@@ -168,14 +186,18 @@ class Relayer:
         return results
 
     def _now_and_nonces(self, signers: list[str]) -> tuple[int, dict[str, int]]:
-        """The latest block's time and each signer's next forwarder nonce, in one round trip."""
+        """The latest block's time and each signer's next forwarder nonce, in one round trip. The
+        nonces are the pending state's: they count the requests of transactions sent (by this or
+        another process) and not mined yet."""
         found = self.sender.rpc.batch(
             [rpc_block("latest")]
-            + [("eth_call", [{"to": self.forwarder.address, "data": "0x" + self._forward("nonces", a).data.hex()}, "latest"]) for a in signers]
+            + [("eth_call", [{"to": self.forwarder.address, "data": "0x" + self._forward("nonces", a).data.hex()}, "pending"]) for a in signers]
         )  # fmt: skip
         return int(found[0]["timestamp"], 16), {a: int(n, 16) for a, n in zip(signers, found[1:])}
 
-    def _relay_signed(self, items: list[_Forward]) -> list[TxReceipt | BaseException]:
+    def _dispatch_signed(self, items: list[_Forward]) -> list[TxReceipt | BaseException] | _Sent:
+        """Signs the items' forward requests and broadcasts their transaction (``_Sent``), or
+        answers a lone estimated request at once when the forwarder refuses it (the list)."""
         now, nonces = self._now_and_nonces(list(dict.fromkeys(it.signer.address for it in items)))
         deadline = now + self.ttl_s
         signed = []
@@ -184,9 +206,10 @@ class Relayer:
             typed = self.typed_data(address, it.call.to, it.call.data, it.gas, nonces[address], deadline)
             nonces[address] += 1
             signed.append((typed, bytes(it.signer.unsafe_sign_hash(self.digest(typed)).signature)))
+        keys = [(t["message"]["from"], int(t["message"]["nonce"])) for t, _ in signed]
         if len(items) == 1 and items[0].call.gas is None:  # estimated: sent alone, simulated as sent
             try:
-                return [self.submit(*signed[0])]
+                return _Sent(self.sender.dispatch(self._forward("execute", self._request(*signed[0]))), items, keys, alone=True)
             except ContractRevert as exc:
                 if exc.name != "FailedCall":
                     raise
@@ -195,8 +218,14 @@ class Relayer:
         # No estimate (a binary search over the whole batch, the slowest step of a batch): each
         # request forwards at most its own gas, plus the forwarder's checks and nonce per request.
         gas = sum(it.gas for it in items) + BATCH_OVERHEAD_GAS + FORWARD_OVERHEAD_GAS * len(items)
-        receipt = self.sender.send(self._forward("executeBatch", [self._request(t, sig) for t, sig in signed], operator), gas=gas, simulate=False)
-        return self._per_request(receipt, items, [(t["message"]["from"], int(t["message"]["nonce"])) for t, _ in signed])
+        call = self._forward("executeBatch", [self._request(t, sig) for t, sig in signed], operator)
+        return _Sent(self.sender.dispatch(call, gas=gas, simulate=False), items, keys, alone=False)
+
+    def _settled(self, sent: _Sent) -> list[TxReceipt | BaseException]:
+        """Each request's answer once its transaction is mined (``_per_request``); a lone request's
+        is its receipt, whole."""
+        receipt = self.sender.settle(sent.dispatched)
+        return [receipt] if sent.alone else self._per_request(receipt, sent.items, sent.keys)
 
     def _per_request(self, receipt: TxReceipt, items: list[_Forward], keys: list[tuple[str, int]]) -> list[TxReceipt | BaseException]:
         """Each request's part of the batch's receipt: the logs its call emitted (those before its
@@ -209,7 +238,7 @@ class Relayer:
             if log["address"] == self.forwarder.address and topics and bytes(topics[0]) == self._executed_topic:
                 # ExecutedForwardRequest(address indexed signer, uint256 nonce, bool success)
                 data = bytes(log["data"])
-                signer = to_checksum_address(bytes(topics[1])[12:])
+                signer = checksum(bytes(topics[1])[12:])
                 parts[(signer, int.from_bytes(data[:32], "big"))] = (logs, data[63] == 1)
                 logs = []
         out: list[TxReceipt | BaseException] = []

@@ -1,8 +1,9 @@
 """The single path by which the ledger sends transactions: nonce, gas, signing, receipt, errors.
 
-A lock serialises sends from one account within the process, so concurrent API requests never
-race for a nonce. Reverts are simulated first (eth_call) so the caller gets the contract's custom
-error before anything is broadcast.
+A lock serialises sends from one account within the process, and the outbox's file lock across
+processes, from reading the nonce until the node has the transaction, so concurrent API requests
+never race for a nonce; waiting for the receipt (``settle``) holds neither. Reverts are simulated
+first (eth_call) so the caller gets the contract's custom error before anything is broadcast.
 
 A transaction not mined within ``FeePolicy.bump_after_s`` is **replaced**: the same transaction
 (same nonce) signed again with fees raised by ``bump_percent`` (nodes require at least 10 %), up
@@ -47,6 +48,16 @@ class FeePolicy:
     poll_s: float = 1.0  # longest pause between receipt polls (``outbox.first_receipt``)
 
 
+@dataclass(frozen=True)
+class Dispatched:
+    """A signed transaction the node has (``TxSender.dispatch``), not yet known to be mined:
+    every version of it so far (``hashes``: a fee bump adds one)."""
+
+    tx: dict[str, Any]
+    what: str
+    hashes: list[bytes]
+
+
 class TxSender:
     def __init__(
         self, w3: Web3, account: LocalAccount, decoder: ErrorDecoder, timeout_s: float = 120, outbox: Outbox | None = None,
@@ -89,10 +100,12 @@ class TxSender:
             raise self.decoder.decode(self._revert_data(exc)) from exc
 
     def estimate_gas(self, tx: dict[str, Any]) -> int:
-        """eth_estimateGas; a revert (the state changed since the simulation: a concurrent
-        duplicate was mined first) raises ContractRevert with the decoded custom error."""
+        """eth_estimateGas on the pending state, where a transaction numbered after those sent
+        and not yet mined will run (a relayed forward request is signed with the pending nonce);
+        a revert (the state changed since the simulation: a concurrent duplicate was mined first)
+        raises ContractRevert with the decoded custom error."""
         try:
-            return int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+            return int(self.w3.eth.estimate_gas(tx, "pending"))  # type: ignore[arg-type]
         except (ContractCustomError, ContractLogicError) as exc:
             raise self.decoder.decode(self._revert_data(exc)) from exc
 
@@ -166,11 +179,20 @@ class TxSender:
         return bytes(signed.hash)
 
     def _submit(self, build: Callable[[dict[str, Any]], dict[str, Any]], what: str) -> TxReceipt:
-        """Fills nonce and chain id, signs, records in the outbox, broadcasts and waits, re-pricing
-        the transaction while it is stuck; one sender at a time per account."""
+        return self.settle(self._dispatch(build, what))
+
+    def _dispatch(self, build: Callable[[dict[str, Any]], dict[str, Any]], what: str) -> Dispatched:
+        """Fills nonce and chain id, signs, records in the outbox and broadcasts: one sender at a
+        time per account, in this process and across processes, until the node has it."""
         with self._lock, self.outbox.nonce_lock() if self.outbox is not None else nullcontext():
             tx = build(self._next())
-            hashes = [self._sign_and_broadcast(tx, what)]
+            return Dispatched(tx, what, [self._sign_and_broadcast(tx, what)])
+
+    def settle(self, sent: Dispatched) -> TxReceipt:
+        """Waits for a dispatched transaction's receipt, re-pricing it while it is stuck, settles
+        it in the outbox and makes it durable. Holds no lock: another send can be signed and
+        broadcast meanwhile (the node orders one account's transactions by nonce)."""
+        tx, what, hashes = sent.tx, sent.what, list(sent.hashes)
         deadline = self.clock.now() + self.timeout_s
         while (found := first_receipt(self.receipt, hashes, min(self.fees.bump_after_s, max(0.0, deadline - self.clock.now())), self.fees.poll_s, self.clock)) is None:
             if self.clock.now() >= deadline:
@@ -212,6 +234,11 @@ class TxSender:
         estimate is the simulation (a revert raises with the decoded error) unless ``gas`` is
         given; ``simulate=False`` skips it then (a call that cannot revert for its caller's sake,
         like a non-atomic batch of forward requests)."""
+        return self.settle(self.dispatch(call, gas, simulate))
+
+    def dispatch(self, call: Call, gas: int | None = None, simulate: bool = True) -> Dispatched:
+        """``send`` up to the broadcast: what must happen under a caller's lock (the relayer's,
+        whose forward requests are numbered by what is already sent); ``settle`` then waits."""
         if gas is not None and simulate:
             self.simulate(call)
 
@@ -220,7 +247,7 @@ class TxSender:
             tx["gas"] = gas or self.estimate_gas(tx) * 11 // 10
             return tx
 
-        return self._submit(build, call.function)
+        return self._dispatch(build, call.function)
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> TxReceipt:
         constructor = self.w3.eth.contract(abi=abi, bytecode=bytecode).constructor(*args)

@@ -22,6 +22,7 @@ from web3.types import TxReceipt
 
 from ledger.content.documents import file_cid_of
 from ledger.indexer.decoding import WORKS_REGISTERED_TOPIC
+from ledger.chain.addresses import checksum
 from ledger.chain.registry import MAX_OWNERS, TOTAL_BPS, Owner, Terms, WorkInput, sort_owners
 from ledger.chain.work_codec import pack_work, registration_gas
 from ledger.models import ApiKey, FileEvidence, Work, WorkOwner, WorkTermsVersion
@@ -110,7 +111,7 @@ def _validate(req: WorkRequest, holder: str, where: str) -> tuple[bytes, tuple[O
     total = sum(o.share_bps for o in owners)
     if total != TOTAL_BPS:
         raise InvalidInput(f"{where}owner shares sum to {total} basis points; they must sum to {TOTAL_BPS}")
-    normalised = [Owner(to_checksum_address(o.account), to_checksum_address(o.payout), o.share_bps) for o in owners]
+    normalised = [Owner(checksum(o.account), checksum(o.payout), o.share_bps) for o in owners]
     return content_hash, sort_owners(normalised)
 
 
