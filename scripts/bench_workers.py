@@ -8,7 +8,12 @@ CPU the ledger's processes spent a work written (anvil apart): throughput on two
 follows the load of the moment, CPU a work much less.
 
     .venv/bin/python scripts/bench_workers.py [--workers 1,4] [--seconds 10] \
-        [--postgres postgresql+psycopg://postgres@127.0.0.1/postgres]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1/postgres] [--block-time 1]
+
+With ``--block-time``, the chain is an anvil of its own mining a block every so many seconds
+(``ledger up --no-chain``), as a public chain does: the throughput is then how many works the
+relayed transactions of one block carry, and several workers' transactions share a block only if
+one worker's need not be mined before the next is sent.
 """
 
 import argparse
@@ -28,6 +33,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from ledger.chain.node import anvil_binary, rpc_answers
 from ledger.reliability.api_process import free_port
 from ledger.reliability.scratch import fresh_postgres_database
 
@@ -41,9 +47,9 @@ def _ledger_cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-async def _hammer(url: str, seconds: float, request: "callable", seen: set[str] | None = None) -> tuple[int, int]:  # type: ignore[valid-type]
+async def _hammer(url: str, seconds: float, request: "callable", seen: set[tuple[str, int]] | None = None) -> tuple[int, int]:  # type: ignore[valid-type]
     """(answers 2xx, other answers) from CLIENTS clients sending back to back for ``seconds``;
-    ``seen`` collects the transactions writes were answered with."""
+    ``seen`` collects the transactions (and their blocks) writes were answered with."""
     ok = failed = 0
     deadline = time.perf_counter() + seconds
 
@@ -57,7 +63,8 @@ async def _hammer(url: str, seconds: float, request: "callable", seen: set[str] 
                 if resp.is_success:
                     ok += 1
                     if seen is not None:
-                        seen.add(resp.json()["tx_hash"])
+                        answer = resp.json()
+                        seen.add((answer["tx_hash"], answer["block_number"]))
                 else:
                     failed += 1
 
@@ -106,15 +113,30 @@ def host_speed() -> float:
     return 1000 * (time.process_time() - start)
 
 
-def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float, float, int, float, float]:
+def _interval_chain(port: int, block_time: float, log: Path) -> subprocess.Popen[bytes]:
+    """An anvil that mines a block every ``block_time`` seconds, as a public chain does, instead of
+    one per transaction: what a write waits for there is the next block, and how many relayed
+    transactions go in one block decides the throughput."""
+    cmd = [anvil_binary(), "--host", "127.0.0.1", "--port", str(port), "--block-time", str(block_time), "--hardfork", "prague", "--gas-limit", "1000000000"]
+    node = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not rpc_answers(f"http://127.0.0.1:{port}"):
+        assert node.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.2)
+    return node
+
+
+def _run(workers: int, postgres: str, seconds: float, tmp: Path, block_time: float = 0) -> tuple[float, float, int, float, float, float]:
     api_port, chain_port = free_port(), free_port()
+    node = _interval_chain(chain_port, block_time, tmp / f"anvil-{workers}.log") if block_time else None
     env = {
         **os.environ, "LEDGER_DATA_DIR": str(tmp / f"data-{workers}"), "LEDGER_DATABASE_URL": fresh_postgres_database(postgres, "ledger_bench_workers"),
         "LEDGER_API_PORT": str(api_port), "LEDGER_CHAIN_PORT": str(chain_port), "LEDGER_RPC_URL": f"http://127.0.0.1:{chain_port}",
         "LEDGER_AUTH_FAILURES_PER_MINUTE": "1000",
     }  # fmt: skip
     log = (tmp / f"up-{workers}.log").open("wb")
-    up = subprocess.Popen([str(Path(sys.executable).with_name("ledger")), "up", "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    no_chain = ["--no-chain"] if node is not None else []
+    up = subprocess.Popen([str(Path(sys.executable).with_name("ledger")), "up", *no_chain, "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{api_port}"
     try:
         deadline = time.monotonic() + 180
@@ -141,11 +163,12 @@ def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float,
             return await c.post("/works", headers=auth, json={"title": f"w{n}-{i}", "content_hash": h, "terms": TERMS})
 
         reads, read_errors = asyncio.run(_hammer(url, seconds, read))
-        txs: set[str] = set()
+        txs: set[tuple[str, int]] = set()
         before = _cpu_seconds(up.pid)[0]
         writes, write_errors = asyncio.run(_hammer(url, seconds, write, txs))
         cpu_a_work = (_cpu_seconds(up.pid)[0] - before) / max(1, writes)
-        return reads / seconds, writes / seconds, read_errors + write_errors, writes / max(1, len(txs)), cpu_a_work
+        per_block = len(txs) / max(1, len({block for _, block in txs}))
+        return reads / seconds, writes / seconds, read_errors + write_errors, writes / max(1, len(txs)), per_block, cpu_a_work
     except httpx.HTTPError:
         print((tmp / f"up-{workers}.log").read_text()[-4000:])  # what the ledger said before it failed us
         raise
@@ -155,6 +178,9 @@ def _run(workers: int, postgres: str, seconds: float, tmp: Path) -> tuple[float,
             up.wait(timeout=60)
         except subprocess.TimeoutExpired:
             up.kill()
+        if node is not None:
+            node.terminate()
+            node.wait(timeout=30)
 
 
 def main() -> None:
@@ -162,20 +188,21 @@ def main() -> None:
     parser.add_argument("--workers", default="1,4")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1/postgres")
+    parser.add_argument("--block-time", type=float, default=0, help="mine a block every this many seconds (0: one per transaction, the embedded node)")
     args = parser.parse_args()
     console = Console(width=160)
     table = Table(
-        "API workers", "reads/s", "× one worker", "writes (works)/s", "× one worker", "works per transaction", "ledger CPU a work", "non-2xx",
-        title=f"{CLIENTS} concurrent clients, PostgreSQL",
+        "API workers", "reads/s", "× one worker", "writes (works)/s", "× one worker", "works per transaction", "transactions per block", "ledger CPU a work", "non-2xx",
+        title=f"{CLIENTS} concurrent clients, PostgreSQL" + (f", a block every {args.block_time:g} s" if args.block_time else ""),
     )  # fmt: skip
     base: tuple[float, float] | None = None
     speed_before = host_speed()
     with tempfile.TemporaryDirectory() as tmp:
         for workers in (int(n) for n in args.workers.split(",")):
-            reads, writes, errors, per_tx, cpu = _run(workers, args.postgres, args.seconds, Path(tmp))
+            reads, writes, errors, per_tx, per_block, cpu = _run(workers, args.postgres, args.seconds, Path(tmp), args.block_time)
             base = base or (reads, writes)
             table.add_row(
-                str(workers), f"{reads:,.0f}", f"{reads / base[0]:.2f}", f"{writes:,.1f}", f"{writes / base[1]:.2f}", f"{per_tx:.1f}", f"{1000 * cpu:.2f} ms", str(errors)
+                str(workers), f"{reads:,.0f}", f"{reads / base[0]:.2f}", f"{writes:,.1f}", f"{writes / base[1]:.2f}", f"{per_tx:.1f}", f"{per_block:.1f}", f"{1000 * cpu:.2f} ms", str(errors)
             )  # fmt: skip
             console.print(f"  {workers} worker(s): {reads:,.0f} reads/s, {writes:,.1f} writes/s")
     console.print(table)

@@ -269,6 +269,99 @@ def test_a_turn_interrupted_while_it_gathers_does_not_stall_the_coalescer() -> N
     assert not caller.is_alive(), "the turn stayed with the interrupted caller"
 
 
+class _TwoPhase:
+    """A two-phase runner: a batch is sent at once and settled when the test says so."""
+
+    def __init__(self) -> None:
+        self.sent: list[list[str]] = []
+        self.may_settle: list[threading.Event] = []
+
+    def __call__(self, items: list[str]) -> Callable[[], list[str | BaseException]]:
+        self.sent.append(items)
+        event = threading.Event()
+        self.may_settle.append(event)
+
+        def settle() -> list[str | BaseException]:
+            assert event.wait(60), "the test never let this batch settle"
+            return [i.upper() for i in items]
+
+        return settle
+
+
+def _submit_all(co: "Coalescer[str, str]", names: str, results: dict[str, str]) -> list[threading.Thread]:
+    threads = [threading.Thread(target=lambda n=n: results.__setitem__(n, co.submit(n))) for n in names]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def _wait_until_or(condition: Callable[[], bool]) -> None:
+    end = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.001)
+
+
+def test_a_sent_batch_holds_the_next_back_until_it_is_settled() -> None:
+    """On a node that mines at once, the next batch waits for the one before it, as one batch at
+    a time did, and so gathers as many callers."""
+    run = _TwoPhase()
+    co: Coalescer[str, str] = Coalescer(run, max_items=8, overlap_s=3600)
+    results: dict[str, str] = {}
+    first = _submit_all(co, "a", results)
+    _wait_until_or(lambda: len(run.sent) == 1)
+    later = _submit_all(co, "b", results)
+    _wait_until_or(lambda: co.queued() == 1 or len(run.sent) > 1)
+    later += _submit_all(co, "c", results)
+    _wait_until_or(lambda: co.queued() == 2 or len(run.sent) > 1)
+    assert run.sent == [["a"]]  # b leads the next turn but waits: batch a is in flight
+    run.may_settle[0].set()
+    _wait_until_or(lambda: len(run.sent) == 2)
+    first[0].join(30)
+    assert results == {"a": "A"}  # answered when its own batch settled
+    run.may_settle[1].set()
+    for t in first + later:
+        t.join(30)
+    assert run.sent == [["a"], ["b", "c"]] and results == {"a": "A", "b": "B", "c": "C"}
+
+
+def test_a_batch_not_settled_within_the_overlap_lets_the_next_one_go() -> None:
+    """On a chain that mines a block every few seconds, the next batch is sent while the one
+    before waits to be mined, and each caller is answered when its own batch settles."""
+    run = _TwoPhase()
+    co: Coalescer[str, str] = Coalescer(run, max_items=8, overlap_s=0.05)
+    results: dict[str, str] = {}
+    threads = _submit_all(co, "a", results)
+    _wait_until_or(lambda: len(run.sent) == 1)
+    threads += _submit_all(co, "b", results)
+    _wait_until_or(lambda: len(run.sent) == 2)  # batch a never settled: b went after the overlap
+    run.may_settle[1].set()
+    _wait_until_or(lambda: "b" in results)
+    assert "a" not in results
+    run.may_settle[0].set()
+    for t in threads:
+        t.join(30)
+    assert run.sent == [["a"], ["b"]] and results == {"a": "A", "b": "B"} and co.batches == 2
+
+
+def test_a_full_batch_goes_without_waiting_for_the_one_in_flight() -> None:
+    run = _TwoPhase()
+    co: Coalescer[str, str] = Coalescer(run, max_items=2, overlap_s=3600)
+    results: dict[str, str] = {}
+    threads = _submit_all(co, "a", results)
+    _wait_until_or(lambda: len(run.sent) == 1)
+    for name in "bc":
+        threads += _submit_all(co, name, results)
+        _wait_until_or(lambda name=name: any(s.item == name for s in co._queue) or len(run.sent) > 1)
+    _wait_until_or(lambda: len(run.sent) == 2)
+    assert run.sent[1] == ["b", "c"]
+    for event in run.may_settle:
+        event.set()
+    for t in threads:
+        t.join(30)
+    assert results == {"a": "A", "b": "B", "c": "C"}
+
+
 def test_the_forward_request_digest_is_eth_accounts(ledger: Ledger) -> None:
     from eth_account import Account
     from eth_account.messages import _hash_eip191_message, encode_typed_data
@@ -296,18 +389,17 @@ def _pending_transactions(ledger: Ledger) -> int:
     return int(ledger.w3.provider.make_request("txpool_status", [])["result"]["pending"], 16)  # type: ignore[arg-type]
 
 
-def test_a_second_process_relays_for_the_same_holder_while_the_first_waits_to_be_mined(ledger: Ledger) -> None:
-    """Two API workers (two ledgers on one data directory: separate coalescers, one relay lock):
-    the second signs and sends its batch while the first's transaction waits in the mempool, its
-    forward request numbered after the first's (the pending state's nonce), and both land in the
-    same block. Before, the relay lock was held until a transaction was mined: API workers relayed
-    one transaction at a time, and the second would wait here until the test gave up."""
-    from ledger.services.keys import authenticate
-    from ledger.services.works import WorkRequest, register_works
-    from ledger.chain.registry import Terms
+def _two_registrations_in_one_block(first_ledger: Ledger, second_ledger: Ledger) -> None:
+    """Registers a work through ``first_ledger`` while blocks are mined only when the test says so;
+    once its transaction waits in the mempool, another through ``second_ledger``; then mines one
+    block, which must hold both transactions, each the holder's next forward request."""
     from sqlmodel import Session
 
-    other = open_ledger(ledger.settings, deploy=False)
+    from ledger.chain.registry import Terms
+    from ledger.services.keys import authenticate
+    from ledger.services.works import WorkRequest, register_works
+
+    ledger = first_ledger
     with Session(ledger.engine) as s:
         key = authenticate(s, create_api_key(ledger, Role.rights_holder, "studio").token)
     assert key is not None
@@ -319,15 +411,15 @@ def test_a_second_process_relays_for_the_same_holder_while_the_first_waits_to_be
         except BaseException as exc:  # noqa: BLE001 - asserted below
             results[name] = exc
 
-    first = threading.Thread(target=register, args=("first", ledger, 0xA1))
-    second = threading.Thread(target=register, args=("second", other, 0xA2))
+    first = threading.Thread(target=register, args=("first", first_ledger, 0xA1))
+    second = threading.Thread(target=register, args=("second", second_ledger, 0xA2))
     ledger.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     try:
         first.start()
         _wait_until(lambda: _pending_transactions(ledger) == 1 or "first" in results, 120)
         assert "first" not in results, results
         second.start()
-        _wait_until(lambda: _pending_transactions(ledger) == 2 or "second" in results, 60)
+        _wait_until(lambda: _pending_transactions(ledger) == 2 or "second" in results, 30)  # relay_overlap_ms is 0.5 s
         assert "second" not in results, results
     finally:
         ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
@@ -338,7 +430,24 @@ def test_a_second_process_relays_for_the_same_holder_while_the_first_waits_to_be
     assert isinstance(one, list) and isinstance(two, list), results
     assert one[0].block_number == two[0].block_number and one[0].tx_hash != two[0].tx_hash
     assert sorted([one[0].work_id, two[0].work_id]) == [one[0].work_id, one[0].work_id + 1]
+
+
+def test_a_second_process_relays_for_the_same_holder_while_the_first_waits_to_be_mined(ledger: Ledger) -> None:
+    """Two API workers (two ledgers on one data directory: separate coalescers, one relay lock):
+    the second signs and sends its batch while the first's transaction waits in the mempool, its
+    forward request numbered after the first's (the pending state's nonce), and both land in the
+    same block. Before, the relay lock was held until a transaction was mined: API workers relayed
+    one transaction at a time, and the second would wait here until the test gave up."""
+    other = open_ledger(ledger.settings, deploy=False)
+    _two_registrations_in_one_block(ledger, other)
     other.engine.dispose()
+
+
+def test_a_write_goes_into_the_same_block_as_the_one_before_when_that_one_is_not_mined_at_once(ledger: Ledger) -> None:
+    """One process: a batch still unmined after ``relay_overlap_ms`` (a chain with a block every
+    few seconds) no longer keeps the next one back a whole block."""
+    assert ledger.relayer.batches.overlap_s == ledger.settings.relay_overlap_ms / 1000 > 0
+    _two_registrations_in_one_block(ledger, ledger)
 
 
 def _wait_until(condition: Callable[[], bool], timeout_s: float) -> None:

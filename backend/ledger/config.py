@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         default=10.0, ge=0, le=1000,
         description="Under load, how long a relayed transaction waits for more concurrent writes to join it (0: never; a lone write never waits).",
     )  # fmt: skip
+    relay_overlap_ms: float = Field(
+        default=500.0, ge=0, le=60_000,
+        description="How long a relayed transaction sent and not yet mined holds back the next one; then both are in flight (0: never held back).",
+    )  # fmt: skip
 
     @field_validator("data_dir")
     @classmethod

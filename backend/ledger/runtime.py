@@ -190,7 +190,7 @@ def open_ledger(settings: Settings, *, deploy: bool = True, node: AnvilNode | No
             settings.platform_share_bps, first_default,
         )  # fmt: skip
     registry = WorkRegistryClient(w3, deployment.work_registry.address, abis["WorkRegistry"])
-    relayer = Relayer(sender, contracts["LedgerForwarder"], settings.signature_ttl_s, settings.relay_gather_ms / 1000)
+    relayer = Relayer(sender, contracts["LedgerForwarder"], settings.signature_ttl_s, settings.relay_gather_ms / 1000, settings.relay_overlap_ms / 1000)
     store = open_store(settings.blocks_dir, settings.ipfs_api_url)
     ledger = Ledger(
         settings, engine, w3, operator, sender, deployment, registry,

@@ -8,6 +8,13 @@ mined the next callers' items gather for the one after it. A lone caller goes at
 when ``commit_siblings`` are active: a batch's own costs (nonces, signing, the transaction, the
 projection of its block) are then shared by more callers. Each caller gets its own result or its
 own exception, in its own thread.
+
+A runner may work in two phases: it sends the batch, and returns what waits for it to be mined.
+The turn then passes as soon as the batch is sent. The next batch still goes when the one before
+it is mined, as long as that comes within ``overlap_s`` of its sending (on a node that mines
+every transaction at once, always: batches stay as large as one at a time makes them); past
+that (a chain that mines a block every few seconds) it goes anyway, into the same block, instead
+of leaving its callers a whole block behind.
 """
 
 import threading
@@ -19,6 +26,10 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: What a two-phase runner returns once its batch is sent: waits, then one result or exception
+#: per item.
+Settle = Callable[[], list[R | BaseException]]
 
 
 @dataclass(eq=False)
@@ -46,11 +57,16 @@ class Coalescer(Generic[T, R]):
     RECENT_S = 1.0
 
     def __init__(
-        self, run: Callable[[list[T]], list["R | BaseException"]], max_items: int, gather_s: float = 0.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+        self, run: Callable[[list[T]], "list[R | BaseException] | Settle[R]"], max_items: int, gather_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic, overlap_s: float = 0.0,
+    ) -> None:  # fmt: skip
         self._run = run
         self.max_items = max_items
         self.gather_s = gather_s
+        #: How long a batch sent and not yet settled holds the next one back (two-phase runners).
+        self.overlap_s = overlap_s
+        self._in_flight = 0  # batches sent and not settled
+        self._sent_at = float("-inf")  # when the last of them was sent
         self.clock = clock  # injectable: tests decide what "moments ago" is
         self._last = (0, float("-inf"))  # the last batch's size and when it ended
         self._queue: list[_Slot[T, R]] = []
@@ -88,9 +104,11 @@ class Coalescer(Generic[T, R]):
                     raise
                 group, self._queue = self._queue[: self.max_items], self._queue[self.max_items :]
             try:
-                self._execute(group)
+                settle = self._execute(group)
             finally:
                 self._pass_turn()
+            if settle is not None:  # sent: the next batch may go meanwhile; this one's callers wait here
+                self._settle(group, settle)
         if isinstance(slot.result, BaseException):
             raise slot.result
         return slot.result  # type: ignore[return-value]
@@ -100,7 +118,7 @@ class Coalescer(Generic[T, R]):
         """No batch starts while this is held (a running one finishes first): callers queue up.
         Tests use it to make one batch of several callers without racing a clock."""
         with self._lock:
-            while self._busy:
+            while self._busy or self._in_flight:
                 self._free.wait()
             self._busy = True
         try:
@@ -109,8 +127,12 @@ class Coalescer(Generic[T, R]):
             self._pass_turn()
 
     def _gather(self) -> None:
-        """Under load, waits (holding the turn, the queue open) up to ``gather_s`` for the batch to
-        fill. Called with the lock held."""
+        """Waits (holding the turn, the queue open) for the batch sent before to be settled, up to
+        ``overlap_s`` after it was sent; then, under load, up to ``gather_s`` for the batch to
+        fill. A full batch goes at once. Called with the lock held."""
+        in_flight_until = self._sent_at + self.overlap_s
+        while self._in_flight and len(self._queue) < self.max_items and (left := in_flight_until - self.clock()) > 0:
+            self._filled.wait(left)
         size, ended = self._last
         if self.gather_s <= 0 or size < 2 or self.clock() - ended > self.RECENT_S:
             return
@@ -140,16 +162,37 @@ class Coalescer(Generic[T, R]):
             self._busy = False
             self._free.notify()
 
-    def _execute(self, group: list[_Slot[T, R]]) -> None:
+    def _execute(self, group: list[_Slot[T, R]]) -> "Settle[R] | None":
+        """Runs the batch: its callers' results, or (a two-phase runner) what settles it."""
         try:
             results = self._run([s.item for s in group])
-            if len(results) != len(group):
-                raise RuntimeError(f"a batch of {len(group)} gave {len(results)} results")
         except BaseException as exc:  # noqa: BLE001 -- handed to every caller of the batch, re-raised in each one's thread
             results = [exc] * len(group)
+        if callable(results):
+            with self._lock:
+                self._in_flight += 1
+                self._sent_at = self.clock()
+            return results
+        self._deliver(group, results)
+        return None
+
+    def _settle(self, group: list[_Slot[T, R]], settle: "Settle[R]") -> None:
+        try:
+            results = settle()
+        except BaseException as exc:  # noqa: BLE001 -- as in _execute
+            results = [exc] * len(group)
+        self._deliver(group, results, settled=True)
+
+    def _deliver(self, group: list[_Slot[T, R]], results: "list[R | BaseException]", settled: bool = False) -> None:
+        if len(results) != len(group):
+            results = [RuntimeError(f"a batch of {len(group)} gave {len(results)} results")] * len(group)
         with self._lock:
             self.batches, self.items = self.batches + 1, self.items + len(group)
             self._last = (len(group), self.clock())
             for slot, result in zip(group, results):
                 slot.result, slot.done = result, True
                 slot.wake.notify()
+            if settled:
+                self._in_flight -= 1
+                self._filled.notify()  # a turn held back by this batch can go
+                self._free.notify_all()

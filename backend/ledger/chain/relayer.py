@@ -24,7 +24,7 @@ from web3.types import TxReceipt
 
 from ledger.chain.addresses import checksum
 from ledger.chain.calls import Call, Encoder
-from ledger.chain.coalescing import Coalescer
+from ledger.chain.coalescing import Coalescer, Settle
 from ledger.chain.errors import ContractRevert
 from ledger.chain.rpc import block as rpc_block
 from ledger.chain.sender import Dispatched, TxSender
@@ -80,13 +80,13 @@ class _Sent:
 
 
 class Relayer:
-    def __init__(self, sender: TxSender, forwarder: Contract, ttl_s: int, gather_s: float = 0.0) -> None:
+    def __init__(self, sender: TxSender, forwarder: Contract, ttl_s: int, gather_s: float = 0.0, overlap_s: float = 0.0) -> None:
         self.sender = sender
         self.w3 = sender.w3
         self.forwarder = forwarder
         self._forward = Encoder(forwarder)
         self.ttl_s = ttl_s
-        self.batches: Coalescer[_Forward, TxReceipt] = Coalescer(self._relay_batch, MAX_BATCH, gather_s)
+        self.batches: Coalescer[_Forward, TxReceipt] = Coalescer(self._send_batch, MAX_BATCH, gather_s, overlap_s=overlap_s)
         self._executed_topic = HexBytes(self.w3.keccak(text="ExecutedForwardRequest(address,uint256,bool)"))
         self.chain_id = sender.chain_id
         self._domain_separator = keccak(
@@ -163,27 +163,45 @@ class Relayer:
         return self.batches.submit(_Forward(signer, call, gas))
 
     def _relay_batch(self, items: list[_Forward], retry: bool = True) -> list[TxReceipt | BaseException]:
+        """Signs, sends and waits for a batch: ``_send_batch`` and what it returns, at once."""
+        return self._send_batch(items, retry)()
+
+    def _send_batch(self, items: list[_Forward], retry: bool = True) -> Settle[TxReceipt]:
         """Signs the items' forward requests (a participant's several requests get consecutive
-        nonces) and sends them: alone with ``execute``, together with ``executeBatch``. A request
-        the forwarder skipped because another process used its nonce first goes once more.
+        nonces) and sends them: alone with ``execute``, together with ``executeBatch``. Returns
+        what waits for them to be mined and answers each (``Coalescer``'s two phases: the next
+        batch can be sent meanwhile). A request the forwarder skipped because another process
+        used its nonce first goes once more.
 
         The relay lock is held from reading the forwarder's nonces until the transaction is
-        broadcast, not until it is mined: another process's batch is signed and sent meanwhile,
-        numbered after this one's (the nonces are read from the pending state), and the node mines
-        the operator's transactions in order. Before, API workers relayed one transaction at a
-        time between them, each waiting for the one before it to be mined."""
-        if len(items) > 1 and sum(it.gas for it in items) > MAX_BATCH_GAS:  # split: each half is a batch of its own
+        broadcast, not until it is mined: another batch, of this process or another, is signed
+        and sent meanwhile, numbered after this one's (the nonces are read from the pending
+        state), and the node mines the operator's transactions in order. Before, API workers
+        relayed one transaction at a time between them, each waiting for the one before it to be
+        mined: on a chain with a block every few seconds, one transaction a block."""
+        parts: list[tuple[list[_Forward], list[TxReceipt | BaseException] | _Sent]] = []
+        for part in self._parts(items):
+            outbox = self.sender.outbox
+            with outbox.relay_lock() if outbox is not None else nullcontext():
+                parts.append((part, self._dispatch_signed(part)))
+
+        def settle() -> list[TxReceipt | BaseException]:
+            results = [r for _, sent in parts for r in (sent if isinstance(sent, list) else self._settled(sent))]
+            skipped = [i for i, r in enumerate(results) if isinstance(r, _Skipped)]
+            if retry and skipped:
+                for i, r in zip(skipped, self._relay_batch([items[i] for i in skipped], retry=False)):
+                    results[i] = r
+            return results
+
+        return settle
+
+    @staticmethod
+    def _parts(items: list[_Forward]) -> list[list[_Forward]]:
+        """The batch as transactions: halved until each half's gas fits ``MAX_BATCH_GAS``."""
+        if len(items) > 1 and sum(it.gas for it in items) > MAX_BATCH_GAS:
             half = len(items) // 2
-            return self._relay_batch(items[:half]) + self._relay_batch(items[half:])
-        outbox = self.sender.outbox
-        with outbox.relay_lock() if outbox is not None else nullcontext():
-            sent = self._dispatch_signed(items)
-        results = sent if isinstance(sent, list) else self._settled(sent)
-        skipped = [i for i, r in enumerate(results) if isinstance(r, _Skipped)]
-        if retry and skipped:
-            for i, r in zip(skipped, self._relay_batch([items[i] for i in skipped], retry=False)):
-                results[i] = r
-        return results
+            return Relayer._parts(items[:half]) + Relayer._parts(items[half:])
+        return [items]
 
     def _now_and_nonces(self, signers: list[str]) -> tuple[int, dict[str, int]]:
         """The latest block's time and each signer's next forwarder nonce, in one round trip. The
