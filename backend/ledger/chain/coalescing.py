@@ -43,7 +43,9 @@ class _Slot(Generic[T, R]):
 
 class Coalescer(Generic[T, R]):
     """Runs ``run(items) -> one result or exception per item`` over whatever has queued up, one
-    batch at a time. If ``run`` raises, every item of that batch gets the exception.
+    batch at a time; or, a two-phase runner, ``run(items) -> settle`` and then ``settle() -> one
+    result or exception per item``, one batch sent at a time, several settling. If ``run`` or
+    ``settle`` raises, every item of that batch gets the exception.
 
     A caller whose item another caller's batch ran is woken as soon as that batch ends. (Waiting
     for the turn instead, as this did until 2026-11-29, left it behind whichever batch took the
