@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -33,6 +34,11 @@ from ledger.reliability.api_process import ApiProcess as ServerProcess, ApiThrea
 from ledger.services.keys import create_api_key
 
 POSTGRES_ADMIN_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+# A test must pass on a busy machine as on a quiet one: no property test's example has a time
+# limit (hypothesis' default, 200 ms an example, failed tests on a loaded machine as "flaky").
+hypothesis_settings.register_profile("ledger", deadline=None)
+hypothesis_settings.load_profile("ledger")
 
 
 @pytest.fixture(scope="session")
