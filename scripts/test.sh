@@ -17,4 +17,7 @@ if [ ! -x "$chromium" ]; then
 fi
 
 scripts/node.sh node_modules/.bin/hardhat test solidity
-.venv/bin/python -m pytest "$@"
+# Two processes (LEDGER_TEST_PROCESSES to change; 0 for one): most tests wait on anvil, the
+# database or HTTP, so two share two cores well. A file's tests stay in one process, with its
+# module fixtures set up once.
+.venv/bin/python -m pytest -n "${LEDGER_TEST_PROCESSES:-2}" --dist loadfile "$@"
