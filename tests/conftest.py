@@ -35,6 +35,11 @@ from ledger.services.keys import create_api_key
 
 POSTGRES_ADMIN_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
+# pytest-xdist's workers run with COLUMNS=80, which rich reads once, when a CLI module creates its
+# console at import: the width would then be fixed for every test. CLI tests give their own
+# COLUMNS to each invocation (CliRunner's env), read at each use while none is set here.
+os.environ.pop("COLUMNS", None)
+
 # A test must pass on a busy machine as on a quiet one: no property test's example has a time
 # limit (hypothesis' default, 200 ms an example, failed tests on a loaded machine as "flaky").
 hypothesis_settings.register_profile("ledger", deadline=None)
