@@ -33,7 +33,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from ledger.chain.node import anvil_binary, rpc_answers
+from ledger.chain.node import AnvilNode
 from ledger.reliability.api_process import free_port
 from ledger.reliability.scratch import fresh_postgres_database
 
@@ -113,22 +113,14 @@ def host_speed() -> float:
     return 1000 * (time.process_time() - start)
 
 
-def _interval_chain(port: int, block_time: float, log: Path) -> subprocess.Popen[bytes]:
-    """An anvil that mines a block every ``block_time`` seconds, as a public chain does, instead of
-    one per transaction: what a write waits for there is the next block, and how many relayed
-    transactions go in one block decides the throughput."""
-    cmd = [anvil_binary(), "--host", "127.0.0.1", "--port", str(port), "--block-time", str(block_time), "--hardfork", "prague", "--gas-limit", "1000000000"]
-    node = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while not rpc_answers(f"http://127.0.0.1:{port}"):
-        assert node.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
-        time.sleep(0.2)
-    return node
-
-
 def _run(workers: int, postgres: str, seconds: float, tmp: Path, block_time: float = 0) -> tuple[float, float, int, float, float, float]:
     api_port, chain_port = free_port(), free_port()
-    node = _interval_chain(chain_port, block_time, tmp / f"anvil-{workers}.log") if block_time else None
+    # With a block time, an anvil of the bench's own that mines a block every so many seconds, as a
+    # public chain does: a write then waits for the next block, and how many relayed transactions
+    # go into one decides the throughput.
+    node = AnvilNode(tmp / f"chain-{workers}", chain_port, block_time_s=block_time) if block_time else None
+    if node is not None:
+        node.start()
     env = {
         **os.environ, "LEDGER_DATA_DIR": str(tmp / f"data-{workers}"), "LEDGER_DATABASE_URL": fresh_postgres_database(postgres, "ledger_bench_workers"),
         "LEDGER_API_PORT": str(api_port), "LEDGER_CHAIN_PORT": str(chain_port), "LEDGER_RPC_URL": f"http://127.0.0.1:{chain_port}",
@@ -179,8 +171,7 @@ def _run(workers: int, postgres: str, seconds: float, tmp: Path, block_time: flo
         except subprocess.TimeoutExpired:
             up.kill()
         if node is not None:
-            node.terminate()
-            node.wait(timeout=30)
+            node.stop()
 
 
 def main() -> None:

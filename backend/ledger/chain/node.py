@@ -43,10 +43,12 @@ def rpc_answers(url: str) -> bool:
 class AnvilNode:
     def __init__(
         self, state_dir: Path, port: int, log_file: Path | None = None, gas_limit: int = 1_000_000_000, state_interval_s: int = 1,
-        chain_id: int | None = None,
+        chain_id: int | None = None, block_time_s: float | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.chain_id = chain_id  # None: anvil's 31337
+        #: A block every so many seconds, as a public chain (None: one per transaction, at once).
+        self.block_time_s = block_time_s
         self.state_interval_s = state_interval_s
         self.gas_limit = gas_limit
         self.port = port
@@ -82,6 +84,8 @@ class AnvilNode:
         ]  # fmt: skip
         if self.chain_id is not None:
             cmd += ["--chain-id", str(self.chain_id)]
+        if self.block_time_s is not None:
+            cmd += ["--block-time", f"{self.block_time_s:g}"]
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout_s

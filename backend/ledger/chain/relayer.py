@@ -147,7 +147,11 @@ class Relayer:
         return self.typed_data(sender, call.to, call.data, gas, nonce, deadline)
 
     def submit(self, typed: dict[str, Any], signature: bytes) -> TxReceipt:
-        return self.sender.send(self._forward("execute", self._request(typed, signature)))
+        return self.sender.send(self._execute(typed, signature))
+
+    def _execute(self, typed: dict[str, Any], signature: bytes) -> Call:
+        """``forwarder.execute`` of one signed request."""
+        return self._forward("execute", self._request(typed, signature))
 
     @staticmethod
     def _request(typed: dict[str, Any], signature: bytes) -> tuple[Any, ...]:
@@ -179,14 +183,14 @@ class Relayer:
         state), and the node mines the operator's transactions in order. Before, API workers
         relayed one transaction at a time between them, each waiting for the one before it to be
         mined: on a chain with a block every few seconds, one transaction a block."""
-        parts: list[tuple[list[_Forward], list[TxReceipt | BaseException] | _Sent]] = []
+        outbox = self.sender.outbox
+        sent: list[list[TxReceipt | BaseException] | _Sent] = []
         for part in self._parts(items):
-            outbox = self.sender.outbox
             with outbox.relay_lock() if outbox is not None else nullcontext():
-                parts.append((part, self._dispatch_signed(part)))
+                sent.append(self._dispatch_signed(part))
 
         def settle() -> list[TxReceipt | BaseException]:
-            results = [r for _, sent in parts for r in (sent if isinstance(sent, list) else self._settled(sent))]
+            results = [r for each in sent for r in (each if isinstance(each, list) else self._settled(each))]
             skipped = [i for i, r in enumerate(results) if isinstance(r, _Skipped)]
             if retry and skipped:
                 for i, r in zip(skipped, self._relay_batch([items[i] for i in skipped], retry=False)):
@@ -227,7 +231,7 @@ class Relayer:
         keys = [(t["message"]["from"], int(t["message"]["nonce"])) for t, _ in signed]
         if len(items) == 1 and items[0].call.gas is None:  # estimated: sent alone, simulated as sent
             try:
-                return _Sent(self.sender.dispatch(self._forward("execute", self._request(*signed[0]))), items, keys, alone=True)
+                return _Sent(self.sender.dispatch(self._execute(*signed[0])), items, keys, alone=True)
             except ContractRevert as exc:
                 if exc.name != "FailedCall":
                     raise
