@@ -295,13 +295,6 @@ def _submit_all(co: "Coalescer[str, str]", names: str, results: dict[str, str]) 
     return threads
 
 
-def _wait_until_or(condition: Callable[[], bool]) -> None:
-    end = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.001)
-
-
 def test_a_sent_batch_holds_the_next_back_until_it_is_settled() -> None:
     """On a node that mines at once, the next batch waits for the one before it, as one batch at
     a time did, and so gathers as many callers."""
@@ -309,14 +302,14 @@ def test_a_sent_batch_holds_the_next_back_until_it_is_settled() -> None:
     co: Coalescer[str, str] = Coalescer(run, max_items=8, overlap_s=3600)
     results: dict[str, str] = {}
     first = _submit_all(co, "a", results)
-    _wait_until_or(lambda: len(run.sent) == 1)
+    _wait_until(lambda: len(run.sent) == 1)
     later = _submit_all(co, "b", results)
-    _wait_until_or(lambda: co.queued() == 1 or len(run.sent) > 1)
+    _wait_until(lambda: co.queued() == 1 or len(run.sent) > 1)
     later += _submit_all(co, "c", results)
-    _wait_until_or(lambda: co.queued() == 2 or len(run.sent) > 1)
+    _wait_until(lambda: co.queued() == 2 or len(run.sent) > 1)
     assert run.sent == [["a"]]  # b leads the next turn but waits: batch a is in flight
     run.may_settle[0].set()
-    _wait_until_or(lambda: len(run.sent) == 2)
+    _wait_until(lambda: len(run.sent) == 2)
     first[0].join(30)
     assert results == {"a": "A"}  # answered when its own batch settled
     run.may_settle[1].set()
@@ -332,11 +325,11 @@ def test_a_batch_not_settled_within_the_overlap_lets_the_next_one_go() -> None:
     co: Coalescer[str, str] = Coalescer(run, max_items=8, overlap_s=0.05)
     results: dict[str, str] = {}
     threads = _submit_all(co, "a", results)
-    _wait_until_or(lambda: len(run.sent) == 1)
+    _wait_until(lambda: len(run.sent) == 1)
     threads += _submit_all(co, "b", results)
-    _wait_until_or(lambda: len(run.sent) == 2)  # batch a never settled: b went after the overlap
+    _wait_until(lambda: len(run.sent) == 2)  # batch a never settled: b went after the overlap
     run.may_settle[1].set()
-    _wait_until_or(lambda: "b" in results)
+    _wait_until(lambda: "b" in results)
     assert "a" not in results
     run.may_settle[0].set()
     for t in threads:
@@ -349,11 +342,11 @@ def test_a_full_batch_goes_without_waiting_for_the_one_in_flight() -> None:
     co: Coalescer[str, str] = Coalescer(run, max_items=2, overlap_s=3600)
     results: dict[str, str] = {}
     threads = _submit_all(co, "a", results)
-    _wait_until_or(lambda: len(run.sent) == 1)
+    _wait_until(lambda: len(run.sent) == 1)
     for name in "bc":
         threads += _submit_all(co, name, results)
-        _wait_until_or(lambda name=name: any(s.item == name for s in co._queue) or len(run.sent) > 1)
-    _wait_until_or(lambda: len(run.sent) == 2)
+        _wait_until(lambda name=name: any(s.item == name for s in co._queue) or len(run.sent) > 1)
+    _wait_until(lambda: len(run.sent) == 2)
     assert run.sent[1] == ["b", "c"]
     for event in run.may_settle:
         event.set()
@@ -450,9 +443,9 @@ def test_a_write_goes_into_the_same_block_as_the_one_before_when_that_one_is_not
     _two_registrations_in_one_block(ledger, ledger)
 
 
-def _wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
+def _wait_until(condition: Callable[[], bool], timeout_s: float = 60) -> None:
     """Waits for a state (not for a time): gives up only after ``timeout_s``."""
     end = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < end, "timed out"
-        time.sleep(0.02)
+        time.sleep(0.002)
