@@ -102,6 +102,21 @@ def test_duplicate_content_is_409_with_existing_id(ledger: Ledger, holder: httpx
     assert _count(ledger) == before
 
 
+def test_a_batch_naming_a_registered_hash_is_409_and_registers_none(ledger: Ledger, holder: httpx.Client) -> None:
+    """A batch asks its question of every hash at once (a one-work request asks it of one): the
+    registered one is named, wherever it stands in the batch, and the new ones wait."""
+    first = holder.post("/works", json=_spec(content_hash="0x" + "c1" * 32))
+    assert first.status_code == 201, first.text
+    before = _count(ledger)
+    batch = [_spec(f"new {i}", content_hash="0x" + f"{0xC2 + i:02x}" * 32) for i in range(2)]
+    resp = holder.post("/works/batch", json={"works": [batch[0], _spec(content_hash="0x" + "c1" * 32), batch[1]]})
+    assert resp.status_code == 409, resp.text
+    answer = resp.json()
+    assert answer["work_id"] == first.json()["work_id"] and answer["content_hash"] == "0x" + "c1" * 32
+    assert answer["registered_by"] == holder.get(f"/works/{answer['work_id']}").json()["manager"]  # found before any transaction
+    assert _count(ledger) == before
+
+
 @pytest.mark.parametrize(
     ("kind", "payload", "message"),
     [
