@@ -7,8 +7,15 @@ each per request. Prints requests/s and the ratio to one worker, measured the sa
 CPU the ledger's processes spent a work written (anvil apart): throughput on two shared cores
 follows the load of the moment, CPU a work much less.
 
-    .venv/bin/python scripts/bench_workers.py [--workers 1,4] [--seconds 10] \
+    .venv/bin/python scripts/bench_workers.py [--workers 1,4] [--seconds 10] [--repeat 3] \
         [--postgres postgresql+psycopg://postgres@127.0.0.1/postgres] [--block-time 1]
+
+With ``--repeat N`` each worker count runs N times, the counts taking turns (1, 4, 1, 4, ...), so
+a change in the machine's load falls on all of them; the table gives the lowest, median and
+highest figure. Beside the ledger's own CPU a work it prints where the rest of the machine's went
+(the load generator, this process; anvil; PostgreSQL) and how many of the cores were busy: a
+figure that stops rising with free cores left is the ledger's latency, one with none left is the
+machine's.
 
 With ``--block-time``, the chain is an anvil of its own mining a block every so many seconds
 (``ledger up --no-chain``), as a public chain does: the throughput is then how many works the
@@ -23,10 +30,12 @@ import json
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -101,6 +110,50 @@ def _cpu_seconds(root: int) -> tuple[float, float]:
     return ledger, node
 
 
+def _postgres_cpu_seconds() -> dict[int, float]:
+    """CPU seconds so far of each of the PostgreSQL server's processes (the bench's database is on
+    it), by process id: a connection's process may end during a run, taking its count with it."""
+    tick, found = os.sysconf("SC_CLK_TCK"), {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if stat[stat.index("(") + 1 : stat.rindex(")")] == "postgres":
+                fields = stat[stat.rindex(")") + 2 :].split()
+                found[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def _postgres_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds PostgreSQL's processes spent since ``before``: those that lived through the run
+    and those that started in it (one that ended in it is not counted: a lower bound)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in _postgres_cpu_seconds().items())
+
+
+def _busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (not idle, not waiting on the disk)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of one worker count; CPU figures are milliseconds a work written."""
+
+    reads: float  # a second
+    writes: float  # works a second
+    errors: int  # non-2xx answers, reads and writes
+    per_tx: float  # works a transaction
+    per_block: float  # transactions a block
+    ledger_ms: float  # the ledger's processes
+    loadgen_ms: float  # the 32 clients (this process)
+    node_ms: float  # anvil
+    postgres_ms: float
+    busy_cores: float  # of the machine, while writing
+
+
 def host_speed() -> float:
     """Milliseconds of CPU this machine takes for a fixed piece of pure Python (JSON and hashing,
     a request's kind of work), lower is faster: the shared machines these figures come from
@@ -113,8 +166,9 @@ def host_speed() -> float:
     return 1000 * (time.process_time() - start)
 
 
-def _run(workers: int, postgres: str, seconds: float, tmp: Path, block_time: float = 0) -> tuple[float, float, int, float, float, float]:
+def _run(workers: int, postgres: str, seconds: float, tmp: Path, block_time: float = 0) -> Run:
     api_port, chain_port = free_port(), free_port()
+    tmp = Path(tempfile.mkdtemp(dir=tmp))  # a directory of its own: a worker count runs more than once
     # With a block time, an anvil of the bench's own that mines a block every so many seconds, as a
     # public chain does: a write then waits for the next block, and how many relayed transactions
     # go into one decides the throughput.
@@ -156,11 +210,19 @@ def _run(workers: int, postgres: str, seconds: float, tmp: Path, block_time: flo
 
         reads, read_errors = asyncio.run(_hammer(url, seconds, read))
         txs: set[tuple[str, int]] = set()
-        before = _cpu_seconds(up.pid)[0]
+        ledger_before, node_before = _cpu_seconds(up.pid)
+        own_before, postgres_before, busy_before = time.process_time(), _postgres_cpu_seconds(), _busy_cpu_seconds()
+        started = time.perf_counter()
         writes, write_errors = asyncio.run(_hammer(url, seconds, write, txs))
-        cpu_a_work = (_cpu_seconds(up.pid)[0] - before) / max(1, writes)
-        per_block = len(txs) / max(1, len({block for _, block in txs}))
-        return reads / seconds, writes / seconds, read_errors + write_errors, writes / max(1, len(txs)), per_block, cpu_a_work
+        elapsed = time.perf_counter() - started
+        busy = _busy_cpu_seconds() - busy_before
+        own, postgres_cpu = time.process_time() - own_before, _postgres_cpu_since(postgres_before)
+        ledger_cpu, node_cpu = (after - before for after, before in zip(_cpu_seconds(up.pid), (ledger_before, node_before)))
+        per_work = 1000 / max(1, writes)
+        return Run(
+            reads / seconds, writes / seconds, read_errors + write_errors, writes / max(1, len(txs)), len(txs) / max(1, len({block for _, block in txs})),
+            ledger_cpu * per_work, own * per_work, (node_cpu if node is None else 0.0) * per_work, postgres_cpu * per_work, busy / elapsed,
+        )  # fmt: skip
     except httpx.HTTPError:
         print((tmp / f"up-{workers}.log").read_text()[-4000:])  # what the ledger said before it failed us
         raise
@@ -174,28 +236,50 @@ def _run(workers: int, postgres: str, seconds: float, tmp: Path, block_time: flo
             node.stop()
 
 
+def _spread(values: list[float], digits: int = 1, unit: str = "") -> str:
+    """"median (lowest-highest)" of several runs; the figure alone for one."""
+    if len(values) == 1:
+        return f"{values[0]:,.{digits}f}{unit}"
+    return f"{statistics.median(values):,.{digits}f}{unit} ({min(values):,.{digits}f}-{max(values):,.{digits}f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", default="1,4")
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each worker count, the counts taking turns")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1/postgres")
     parser.add_argument("--block-time", type=float, default=0, help="mine a block every this many seconds (0: one per transaction, the embedded node)")
     args = parser.parse_args()
-    console = Console(width=160)
-    table = Table(
-        "API workers", "reads/s", "× one worker", "writes (works)/s", "× one worker", "works per transaction", "transactions per block", "ledger CPU a work", "non-2xx",
-        title=f"{CLIENTS} concurrent clients, PostgreSQL" + (f", a block every {args.block_time:g} s" if args.block_time else ""),
-    )  # fmt: skip
-    base: tuple[float, float] | None = None
+    console = Console(width=200)
+    counts = [int(n) for n in args.workers.split(",")]
+    runs: dict[int, list[Run]] = {n: [] for n in counts}
     speed_before = host_speed()
     with tempfile.TemporaryDirectory() as tmp:
-        for workers in (int(n) for n in args.workers.split(",")):
-            reads, writes, errors, per_tx, per_block, cpu = _run(workers, args.postgres, args.seconds, Path(tmp), args.block_time)
-            base = base or (reads, writes)
-            table.add_row(
-                str(workers), f"{reads:,.0f}", f"{reads / base[0]:.2f}", f"{writes:,.1f}", f"{writes / base[1]:.2f}", f"{per_tx:.1f}", f"{per_block:.1f}", f"{1000 * cpu:.2f} ms", str(errors)
-            )  # fmt: skip
-            console.print(f"  {workers} worker(s): {reads:,.0f} reads/s, {writes:,.1f} writes/s")
+        for turn in range(args.repeat):
+            for workers in counts:
+                run = _run(workers, args.postgres, args.seconds, Path(tmp), args.block_time)
+                runs[workers].append(run)
+                console.print(
+                    f"  {workers} worker(s), run {turn + 1}: {run.reads:,.0f} reads/s, {run.writes:,.1f} writes/s; a work: ledger {run.ledger_ms:.2f} ms, "
+                    f"load generator {run.loadgen_ms:.2f}, anvil {run.node_ms:.2f}, PostgreSQL {run.postgres_ms:.2f}; {run.busy_cores:.2f} cores busy"
+                )  # fmt: skip
+    repeat = f", median (lowest-highest) of {args.repeat} runs" if args.repeat > 1 else ""
+    table = Table(
+        "API workers", "reads/s", "× one worker", "writes (works)/s", "× one worker", "works per transaction", "transactions per block",
+        "ledger CPU a work", "load generator, anvil, PostgreSQL a work", "cores busy", "non-2xx",
+        title=f"{CLIENTS} concurrent clients, PostgreSQL" + (f", a block every {args.block_time:g} s" if args.block_time else "") + repeat,
+    )  # fmt: skip
+    base = runs[counts[0]]
+    for workers in counts:
+        each = runs[workers]
+        med = lambda field: statistics.median(getattr(r, field) for r in each)  # noqa: E731
+        table.add_row(
+            str(workers), _spread([r.reads for r in each], 0), f"{med('reads') / statistics.median(r.reads for r in base):.2f}",
+            _spread([r.writes for r in each]), f"{med('writes') / statistics.median(r.writes for r in base):.2f}",
+            f"{med('per_tx'):.1f}", f"{med('per_block'):.1f}", _spread([r.ledger_ms for r in each], 2, " ms"),
+            f"{med('loadgen_ms'):.2f}, {med('node_ms'):.2f}, {med('postgres_ms'):.2f} ms", f"{med('busy_cores'):.2f}", str(sum(r.errors for r in each)),
+        )  # fmt: skip
     console.print(table)
     console.print(f"host speed: the reference work took {speed_before:.0f} ms of CPU before, {host_speed():.0f} ms after (lower is faster; compare figures of different days beside it)")
 

@@ -16,6 +16,7 @@ QUICK = [
     ("bench_indexer.py", ["--works", "400"], "records/s"),
     ("bench_durability.py", [], "median registration time"),
     ("bench_claims.py", [], "merkle-distributor"),
+    ("bench_workers.py", ["--workers", "1", "--seconds", "1"], "writes (works)/s"),  # `ledger up` on PostgreSQL, as an operator starts it
 ]
 
 
