@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from ledger.chain.calls import Call
 from ledger.chain.coalescing import Coalescer
 from ledger.models import Role
 from ledger.runtime import Ledger, open_ledger
@@ -449,3 +450,59 @@ def _wait_until(condition: Callable[[], bool], timeout_s: float = 60) -> None:
     while not condition():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.002)
+
+
+def _registration(ledger: Ledger, holder: str, seed: int) -> Call:
+    """WorkRegistry.registerWorks of one work of ``holder``, as the works service builds it."""
+    from dataclasses import replace
+
+    from ledger.chain.registry import Owner, Terms, WorkInput, sort_owners
+    from ledger.chain.work_codec import pack_work, registration_gas
+
+    cid = ledger.store.put(f"metadata {seed}".encode())
+    packed = [pack_work(WorkInput(seed.to_bytes(32, "big"), cid, Terms.from_flags(True, 500), sort_owners([Owner(holder, holder, 10_000)])))]
+    return replace(ledger.call("WorkRegistry", "registerWorks", b"".join(packed)), gas=registration_gas(packed))
+
+
+def test_a_batch_over_the_gas_bound_goes_as_several_transactions_and_a_part_not_sent_fails_alone(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch asking more gas than MAX_BATCH_GAS goes as several transactions. When one of them
+    cannot be sent, the ones sent before it still settle: their callers get their receipts and
+    the outbox its rows as mined; only the callers of the parts not sent get the error. Before,
+    every caller got the error while the first part's works landed, and its outbox row stayed
+    pending until the next start."""
+    from sqlmodel import Session
+
+    from ledger.chain.relayer import MAX_BATCH_GAS, _Forward
+    from ledger.services.keys import authenticate, custodial_signer
+
+    with Session(ledger.engine) as s:
+        key = authenticate(s, create_api_key(ledger, Role.rights_holder, "big batches").token)
+    assert key is not None and key.holder_address is not None
+    signer, relayer = custodial_signer(ledger, key), ledger.relayer
+    big = MAX_BATCH_GAS // 2 + 1  # each item's forwarded gas bound: two of them go as two transactions
+
+    def items(first_seed: int) -> list[_Forward]:
+        return [_Forward(signer, _registration(ledger, signer.address, first_seed + i), big) for i in range(2)]
+
+    assert [len(part) for part in relayer._parts(items(0xB100))] == [1, 1]
+    together = relayer._relay_batch(items(0xB100))
+    assert all(not isinstance(r, BaseException) and r["status"] == 1 for r in together), together
+    assert together[0]["transactionHash"] != together[1]["transactionHash"]
+
+    dispatch, calls = relayer._dispatch_signed, []
+
+    def second_part_refused(part: list[_Forward]) -> object:  # fault injected: the node refuses the second transaction
+        calls.append(part)
+        if len(calls) == 2:
+            raise ConnectionError("the node refused the transaction (fault injected by the test)")
+        return dispatch(part)
+
+    monkeypatch.setattr(relayer, "_dispatch_signed", second_part_refused)
+    sent, refused = relayer._relay_batch(items(0xB200))
+    assert isinstance(refused, ConnectionError) and not isinstance(sent, BaseException) and sent["status"] == 1, (sent, refused)
+    row = next(e for e in ledger.sender.outbox.entries() if e.tx_hash == sent["transactionHash"].to_0x_hex())
+    assert row.status == "mined" and row.block_number == sent["blockNumber"]
+    work_id_of = ledger.registry.contract.functions.workIdOf
+    assert work_id_of((0xB200).to_bytes(32, "big")).call() != 0 and work_id_of((0xB201).to_bytes(32, "big")).call() == 0

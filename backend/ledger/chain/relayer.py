@@ -185,9 +185,21 @@ class Relayer:
         mined: on a chain with a block every few seconds, one transaction a block."""
         outbox = self.sender.outbox
         sent: list[list[TxReceipt | BaseException] | _Sent] = []
-        for part in self._parts(items):
-            with outbox.relay_lock() if outbox is not None else nullcontext():
-                sent.append(self._dispatch_signed(part))
+        parts = self._parts(items)
+        for i, part in enumerate(parts):
+            try:
+                with outbox.relay_lock() if outbox is not None else nullcontext():
+                    sent.append(self._dispatch_signed(part))
+            except Exception as exc:  # noqa: BLE001 -- handed to the callers of this part and the ones after it
+                if not sent:
+                    raise
+                # A batch over MAX_BATCH_GAS went as several transactions and one could not be
+                # sent: the ones sent before it still settle (their callers get their receipts,
+                # the outbox its rows), the rest of the batch gets the error. Raising here gave
+                # every caller the error, the sent parts' registrations landed anyway, and their
+                # outbox rows stayed pending until the next start.
+                sent.extend([exc] * len(rest) for rest in parts[i:])
+                break
 
         def settle() -> list[TxReceipt | BaseException]:
             results = [r for each in sent for r in (each if isinstance(each, list) else self._settled(each))]
