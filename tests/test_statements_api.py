@@ -419,3 +419,35 @@ def test_an_accountant_key_from_before_statements_gets_an_account_on_first_close
     me = accountant.get("/keys/me").json()
     assert me["custodial"] and me["holder_address"] and me["holder_address"] != issued.holder_address
     assert ledger.distributor.functions.hasRole(keccak(text="ACCOUNTANT_ROLE"), me["holder_address"]).call()
+
+
+def test_an_accountant_that_will_not_wait_gets_202_and_the_close_later(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
+    """`Prefer: respond-async` on a close: 202 at once with a status URL; the operation then holds
+    exactly what the synchronous close would have answered (201 and the statement), and a second
+    close of the same period, asked the same way, holds the synchronous 200."""
+    import time
+
+    work = _work(holder, 0xC008, 0, [])
+    platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xC700)
+    assert _upload(platform, _csv("APR", address, "2026-04-01", "2026-04-30", "JPY", [(h, 2_468)])).status_code == 201
+    accountant = client_for(server, create_api_key(ledger, Role.accountant, "later").token)
+    april = {"period_start": "2026-04-01", "period_end": "2026-04-30", "currency": "JPY"}
+
+    def outcome(url: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 120
+        while (op := accountant.get(url).json())["status"] == "running":  # waits for a state, not for a time
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return op
+
+    resp = accountant.post("/statements", json=april, headers={"Prefer": "respond-async"})
+    assert resp.status_code == 202 and resp.headers["preference-applied"] == "respond-async", resp.text
+    op = outcome(resp.json()["status_url"])
+    assert op["kind"] == "close_period" and op["status"] == "done" and op["http_status"] == 201, op
+    statement = op["result"]
+    assert statement["revenue"] == 2_468 and statement["publish_tx"] and statement["period_start"] == "2026-04-01"
+    assert accountant.get(f"/statements/{statement['statement_id']}").json() == statement
+    again = outcome(accountant.post("/statements", json=april, headers={"Prefer": "respond-async"}).json()["status_url"])
+    assert again["http_status"] == 200 and again["result"] == statement
+    assert accountant.post("/statements", json={**april, "period_end": "2026-04-31"}, headers={"Prefer": "respond-async"}).status_code == 422  # validated before accepting
+    assert holder.get(resp.json()["status_url"]).status_code == 404  # only the key that asked reads it

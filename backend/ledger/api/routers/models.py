@@ -2,17 +2,18 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from ledger.api.downloads import RESPONSES, Format, document_download
 from ledger.api.deps import LedgerDep, ModelId, Platform, Reader, WorkId
+from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
 from ledger.api.schemas import SignatureRequiredOut
 from ledger.api.schemas_ai import AuditFindingOut, AuditOut, OneCreatorOut, ModelCreate, ModelOut, ProofOut
 from ledger.models import Model
 from ledger.exports.training_summary_pdf import summary_pdf
-from ledger.services import models as svc, training_summary as summary_svc
+from ledger.services import models as svc, operations, training_summary as summary_svc
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -22,10 +23,12 @@ def model_out(m: Model) -> ModelOut:
     return ModelOut(**m.model_dump(exclude={"log_index"}))
 
 
-@router.post("", status_code=201, response_model=ModelOut, responses={202: {"model": SignatureRequiredOut}})
-async def register_model(body: ModelCreate, key: Platform, ledger: LedgerDep) -> Any:
+@router.post("", status_code=201, response_model=ModelOut, responses={202: {"model": SignatureRequiredOut}, **ASYNC_ANSWER})
+async def register_model(request: Request, body: ModelCreate, key: Platform, ledger: LedgerDep) -> Any:
     """Registers a model with its training set committed as a Merkle root; the full list is stored
-    content-addressed. Run the audit to see whether every work was licensed."""
+    content-addressed. Run the audit to see whether every work was licensed. With
+    `Prefer: respond-async`, answers 202 at once and runs in the background (a training set of
+    many thousand works takes a while to check and commit)."""
     req = svc.ModelRequest(
         name=body.name,
         version=body.version,
@@ -38,10 +41,17 @@ async def register_model(body: ModelCreate, key: Platform, ledger: LedgerDep) ->
         attributes=body.attributes,
         generative=body.generative,
     )
-    outcome = await run_in_threadpool(svc.register_model, ledger, key, req)
-    if isinstance(outcome, SignatureRequired):
-        return JSONResponse(status_code=202, content=SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json"))
-    return model_out(outcome)
+
+    def answer() -> tuple[int, Any]:
+        outcome = svc.register_model(ledger, key, req)
+        if isinstance(outcome, SignatureRequired):
+            return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
+        return 201, model_out(outcome).model_dump(mode="json")
+
+    if wants_async(request):
+        return accepted(await run_in_threadpool(operations.start, ledger, key, "register_model", answer))
+    status, content = await run_in_threadpool(answer)
+    return JSONResponse(status_code=status, content=content)
 
 
 @router.get("/{model_id}", response_model=ModelOut)

@@ -7,13 +7,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ledger.api.deps import LedgerDep, Limit, Offset, Platform, Reader, WorkId
+from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
 from ledger.api.schemas import OwnerOut, SignatureRequiredOut
 from ledger.evidence.methods import Methods
 from ledger.api.schemas_ai import CorrectedLinkOut, LinkCorrectionOut, LinkOut, OutputBatchIn, OutputIn, OutputOut, OutputsOut
 from ledger.models import ApiKey
 from ledger.runtime import Ledger
 from ledger.api.uploads import read_upload
-from ledger.services import fingerprints, outputs as svc
+from ledger.services import fingerprints, operations, outputs as svc
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(tags=["outputs"])
@@ -60,15 +61,28 @@ def _request(o: OutputIn, methods: Methods, file: bytes | None = None) -> svc.Ou
     return svc.OutputRequest(bytes.fromhex(o.output_hash[2:]), o.model_id, links, file=file, codes=codes)
 
 
-async def _register(ledger: Ledger, key: ApiKey, requests: list[svc.OutputRequest]) -> tuple[int, Any]:
-    outcome = await run_in_threadpool(svc.register_outputs, ledger, key, requests)
+def _answer(ledger: Ledger, key: ApiKey, requests: list[svc.OutputRequest], single: bool) -> tuple[int, Any]:
+    """The status and body of a registration: the one output's record (``single``) or the batch's."""
+    outcome = svc.register_outputs(ledger, key, requests)
     if isinstance(outcome, SignatureRequired):
         return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
     body = OutputsOut(
         created=[output_out(v, outcome.reliance.get(v.output.output_hash)) for v in outcome.created],
         existing=[output_out(v) for v in outcome.existing],
-    )
-    return (201 if outcome.created else 200), body.model_dump(mode="json")
+    ).model_dump(mode="json")
+    return (201 if outcome.created else 200), ((body["created"] or body["existing"])[0] if single else body)
+
+
+async def _register(request: Request, ledger: Ledger, key: ApiKey, requests: list[svc.OutputRequest], single: bool) -> JSONResponse:
+    """Answers when the outputs are registered, or (``Prefer: respond-async``) 202 at once, the
+    same answer kept for ``GET /operations/{id}``: a batch of thousands of outputs takes a while."""
+    def answer() -> tuple[int, Any]:
+        return _answer(ledger, key, requests, single)
+
+    if wants_async(request):
+        return accepted(await run_in_threadpool(operations.start, ledger, key, "register_outputs", answer))
+    status, body = await run_in_threadpool(answer)
+    return JSONResponse(status_code=status, content=body)
 
 
 _UPLOAD_DOC: dict[str, Any] = {
@@ -91,25 +105,23 @@ _UPLOAD_DOC: dict[str, Any] = {
 }
 
 
-@router.post("/outputs", status_code=201, response_model=OutputOut, openapi_extra=_UPLOAD_DOC, responses={200: {"model": OutputOut}, **_SIGN})
+@router.post("/outputs", status_code=201, response_model=OutputOut, openapi_extra=_UPLOAD_DOC, responses={200: {"model": OutputOut}, **_SIGN, **ASYNC_ANSWER})
 async def register_output(request: Request, key: Platform, ledger: LedgerDep) -> Any:
     """Registers one output (201), or answers 200 with the record if it is already registered with
     the same model and links; 409 if with other ones. Send the generated file (multipart: `file` +
     `output` JSON) or its `fingerprints` and the ledger checks its reliance on registered works
-    (`reliance` in the answer; 409 with the report when the model's policy is refuse)."""
+    (`reliance` in the answer; 409 with the report when the model's policy is refuse).
+    With `Prefer: respond-async`, answers 202 at once and runs in the background."""
     upload = await read_upload(request, ledger, "output", OutputIn)
-    status, out = await _register(ledger, key, [_request(upload.spec, ledger.methods, upload.file)])
-    if status == 202:
-        return JSONResponse(status_code=202, content=out)
-    return JSONResponse(status_code=status, content=(out["created"] or out["existing"])[0])
+    return await _register(request, ledger, key, [_request(upload.spec, ledger.methods, upload.file)], single=True)
 
 
-@router.post("/outputs/batch", status_code=201, response_model=OutputsOut, responses={200: {"model": OutputsOut}, **_SIGN})
-async def register_outputs(body: OutputBatchIn, key: Platform, ledger: LedgerDep) -> Any:
+@router.post("/outputs/batch", status_code=201, response_model=OutputsOut, responses={200: {"model": OutputsOut}, **_SIGN, **ASYNC_ANSWER})
+async def register_outputs(request: Request, body: OutputBatchIn, key: Platform, ledger: LedgerDep) -> Any:
     """Registers up to 5000 outputs, all or nothing per transaction (max_outputs_per_tx each);
-    outputs already on record are returned under `existing`."""
-    status, out = await _register(ledger, key, [_request(o, ledger.methods) for o in body.outputs])
-    return JSONResponse(status_code=status, content=out)
+    outputs already on record are returned under `existing`. With `Prefer: respond-async`,
+    answers 202 at once and runs in the background."""
+    return await _register(request, ledger, key, [_request(o, ledger.methods) for o in body.outputs], single=False)
 
 
 @router.get("/outputs/{output_hash}", response_model=OutputOut)

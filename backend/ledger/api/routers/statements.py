@@ -3,18 +3,19 @@ them; holders claim their entries."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import Day, LedgerDep, current_key, require
+from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
 from ledger.codes import currency_exponent
 from ledger.dates import iso_day, unix_day
 from ledger.models import ApiKey, Role, Statement
 from ledger.models.types import MAX_ID
 from ledger.runtime import Ledger
-from ledger.services import claims
+from ledger.services import claims, operations
 from ledger.services import statements as svc
 from ledger.services.errors import Forbidden, InvalidInput
 
@@ -119,17 +120,27 @@ def _outs(
     return out
 
 
-@router.post("", status_code=201, response_model=StatementOut, responses={200: {"model": StatementOut}, 202: {"model": StatementOut}})
-async def close_period(body: CloseIn, key: Annotated[ApiKey, Depends(require(Role.accountant))], ledger: LedgerDep) -> JSONResponse:
+@router.post("", status_code=201, response_model=StatementOut, responses={200: {"model": StatementOut}, 202: {"model": StatementOut}, **ASYNC_ANSWER})
+async def close_period(
+    request: Request, body: CloseIn, key: Annotated[ApiKey, Depends(require(Role.accountant))], ledger: LedgerDep
+) -> JSONResponse:
     """Closes a period for a currency and publishes its statement. 201 closed (or, for a period
     closed before and reported since, an adjustment statement), 200 already closed with nothing
     new (the latest statement), 202 stored and waiting for a self-signing accountant's signature,
-    409 the period overlaps a closed one or has usage not settled yet, 422 nothing to close."""
-    result = await run_in_threadpool(
-        svc.close_period, ledger, key, unix_day(body.period_start, False), unix_day(body.period_end, True), body.currency, body.settlement_token
-    )
-    status = 202 if result.typed_data is not None else 201 if result.created else 200
-    return JSONResponse(status_code=status, content=_outs(ledger, [result.statement], typed=result.typed_data)[0].model_dump())
+    409 the period overlaps a closed one or has usage not settled yet, 422 nothing to close.
+    With `Prefer: respond-async`, answers 202 at once (a period of millions of lines takes
+    minutes to close) and keeps that answer for `GET /operations/{id}`."""
+    start, end = unix_day(body.period_start, False), unix_day(body.period_end, True)
+
+    def answer() -> tuple[int, Any]:
+        result = svc.close_period(ledger, key, start, end, body.currency, body.settlement_token)
+        status = 202 if result.typed_data is not None else 201 if result.created else 200
+        return status, _outs(ledger, [result.statement], typed=result.typed_data)[0].model_dump(mode="json")
+
+    if wants_async(request):
+        return accepted(await run_in_threadpool(operations.start, ledger, key, "close_period", answer))
+    status, content = await run_in_threadpool(answer)
+    return JSONResponse(status_code=status, content=content)
 
 
 @router.get("", response_model=list[StatementOut])
