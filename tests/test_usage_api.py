@@ -1,6 +1,7 @@
 """Usage reports over HTTP: streamed CSV and JSON, all-or-nothing, idempotent, anchored on chain."""
 
 import hashlib
+from typing import Any
 
 import httpx
 from eth_account.signers.local import LocalAccount
@@ -177,3 +178,46 @@ def test_self_signing_platform_report_counts_once_its_anchor_is_relayed(
         assert done.status_code == 200 and done.json()["anchor_tx"] == relayed.json()["tx_hash"]
         [anchored] = c.get("/usage/reports").json()
         assert anchored["status"] == "anchored" and anchored["anchor_tx"] == relayed.json()["tx_hash"]
+
+
+def test_a_platform_that_will_not_wait_gets_its_import_in_the_background(ledger: Ledger, platform_setup: tuple[httpx.Client, str, list[str]]) -> None:
+    """`Prefer: respond-async` on a usage import, as a CSV body, a multipart file and JSON: 202
+    once the report is received; each operation holds what the request would have answered (201,
+    200 for the same report again, 422 with the bad line's number), and the report is stored and
+    anchored as a synchronous import stores it. The multipart file outlives its request: the
+    import reads it after the 202."""
+    import time
+
+    client, platform, hashes = platform_setup
+    later = {"Prefer": "respond-async"}
+
+    def outcome(accepted: httpx.Response) -> dict[str, Any]:
+        assert accepted.status_code == 202 and accepted.headers["preference-applied"] == "respond-async", accepted.text
+        deadline = time.monotonic() + 120
+        while (op := client.get(accepted.json()["status_url"]).json())["status"] == "running":  # waits for a state, not for a time
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert op["kind"] == "import_usage", op
+        return dict(op)
+
+    text = _csv(platform, hashes, report_id="LATER-1")
+    op = outcome(client.post("/usage/reports", content=text.encode(), headers={**later, "content-type": "text/csv"}))
+    assert op["http_status"] == 201 and op["result"]["line_count"] == 3 and op["result"]["total_revenue"] == 6000, op
+    assert ledger.w3.eth.get_transaction_receipt(op["result"]["anchor_tx"])["status"] == 1
+    again = outcome(client.post("/usage/reports", files={"file": ("r.csv", text.encode(), "text/csv")}, headers=later))
+    assert again["http_status"] == 200 and again["result"]["batch_hash"] == op["result"]["batch_hash"]
+
+    other = _csv(platform, hashes, report_id="LATER-2", lines=[f"LINE,M{i},{h},ref-{i},generation,subscription,JP,1,{100 + i}" for i, h in enumerate(hashes)])
+    op = outcome(client.post("/usage/reports", files={"file": ("r.csv", other.encode(), "text/csv")}, headers=later))
+    assert op["http_status"] == 201 and op["result"]["report_id"] == "LATER-2", op
+    bad = _csv(platform, hashes, report_id="LATER-3", lines=[f"LINE,X1,{hashes[0]},ref,generation,subscription,JP,1,abc"])
+    op = outcome(client.post("/usage/reports", content=bad.encode(), headers={**later, "content-type": "text/csv"}))
+    assert op["http_status"] == 422 and "line 2" in op["result"]["detail"], op
+
+    report = {"report_id": "LATER-J", "platform": platform, "period_start": "2026-11-01", "period_end": "2026-11-30", "currency": "USD"}
+    line = {"line_id": "LATER-J-1", "output_hash": hashes[1], "use_type": "download", "commercial_model": "pay_per_use", "territory": "US", "uses": 1, "revenue": 250}
+    op = outcome(client.post("/usage", json={"report": report, "lines": [line]}, headers=later))
+    assert op["http_status"] == 201 and op["result"]["total_revenue"] == 250, op
+    with Session(ledger.engine) as s:
+        stored = {r.report_id for r in s.exec(select(UsageReport)).all()}
+    assert {"LATER-1", "LATER-2", "LATER-J"} <= stored and "LATER-3" not in stored

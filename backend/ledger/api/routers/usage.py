@@ -1,7 +1,9 @@
 """Usage reports from platforms: CSV upload (streamed) or JSON, each all-or-nothing and anchored."""
 
 import io
-from typing import Annotated, Any
+import tempfile
+from collections.abc import Callable
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -10,10 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from ledger.api.deps import LedgerDep, Limit, Offset, Platform, require
+from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
 from ledger.dates import iso_day
 from ledger.models import ApiKey, Role
 from ledger.models.types import MAX_ID
-from ledger.services import usage as svc
+from ledger.services import operations, usage as svc
 from ledger.services.errors import InvalidInput
 
 router = APIRouter(prefix="/usage", tags=["usage"])
@@ -65,51 +68,75 @@ class ImportOut(BaseModel):
 _ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"model": ImportOut, "description": "Already imported: nothing changed"},
     202: {"model": ImportOut, "description": "Stored; a self-signing platform signs `typed_data` and POSTs it to /relay"},
+    **ASYNC_ANSWER,
 }
+#: How much of a text/csv body is held in memory before it goes to a temporary file.
+_SPOOL_BYTES = 16 * 2**20
 
 
-def _out(result: svc.ImportResult) -> JSONResponse:
+def _answer(result: svc.ImportResult) -> tuple[int, Any]:
     status = 202 if result.typed_data is not None else 201 if result.created else 200
-    return JSONResponse(status_code=status, content=ImportOut(**result.__dict__).model_dump())
+    return status, ImportOut(**result.__dict__).model_dump(mode="json")
+
+
+async def _import(request: Request, ledger: LedgerDep, key: ApiKey, run: Callable[[], svc.ImportResult], done: Callable[[], None] = lambda: None) -> JSONResponse:
+    """Answers once the report is imported and anchored, or (``Prefer: respond-async``) 202 at
+    once, the same answer kept for ``GET /operations/{id}``: a report of millions of lines takes
+    minutes. ``done`` releases what ``run`` reads (its spooled file), however it ends."""
+    def answer() -> tuple[int, Any]:
+        try:
+            return _answer(run())
+        finally:
+            done()
+
+    if wants_async(request):
+        return accepted(await run_in_threadpool(operations.start, ledger, key, "import_usage", answer))
+    status, body = await run_in_threadpool(answer)
+    return JSONResponse(status_code=status, content=body)
 
 
 @router.post("", status_code=201, response_model=ImportOut, responses=_ANSWERS)
-async def report_usage(body: UsageReportIn, key: Platform, ledger: LedgerDep) -> Any:
+async def report_usage(request: Request, body: UsageReportIn, key: Platform, ledger: LedgerDep) -> Any:
     """A usage report as JSON (same rules as the file format). 201 imported, 200 already imported,
-    202 stored and waiting for a self-signing platform's signed anchor."""
+    202 stored and waiting for a self-signing platform's signed anchor. With
+    `Prefer: respond-async`, answers 202 at once and imports in the background."""
     records = svc.records_from_json(body.report.model_dump(), [line.model_dump() for line in body.lines])
-    return _out(await run_in_threadpool(svc.import_report, ledger, key, records))
+    return await _import(request, ledger, key, lambda: svc.import_report(ledger, key, records))
 
 
 @router.post("/reports", status_code=201, response_model=ImportOut, responses=_ANSWERS)
 async def upload_report(request: Request, key: Platform, ledger: LedgerDep) -> Any:
     """A usage report file (docs/usage-format.md), as multipart `file` or a text/csv body; read as
-    a stream, so files of millions of lines are fine. A bad line is reported with its number."""
+    a stream, so files of millions of lines are fine. A bad line is reported with its number.
+    With `Prefer: respond-async`, answers 202 once the file is received and imports it in the
+    background."""
     ctype = request.headers.get("content-type", "")
+    raw: IO[bytes]
     if ctype.startswith("multipart/form-data"):
         form = await request.form(max_files=1, max_part_size=ledger.settings.max_upload_bytes)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("multipart request needs a 'file' part with the report")
+        # Neither Starlette nor FastAPI closes a form read with ``request.form()`` when the request
+        # ends: the import closes it (``done``), in the background too.
         raw = upload.file
     elif ctype.startswith("text/csv"):
-        import tempfile
-
-        raw = tempfile.SpooledTemporaryFile(max_size=16 * 2**20)
+        raw = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
         async for chunk in request.stream():
             raw.write(chunk)
         raw.seek(0)
     else:
         raise InvalidInput("send the report as multipart/form-data (file) or text/csv")
+    spooled = raw
 
     def run() -> svc.ImportResult:
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
+        text = io.TextIOWrapper(spooled, encoding="utf-8", errors="strict", newline="")
         try:
             return svc.import_report(ledger, key, svc.records_from_csv(text))
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"the report is not UTF-8 text: {exc}") from exc
 
-    return _out(await run_in_threadpool(run))
+    return await _import(request, ledger, key, run, done=spooled.close)
 
 
 class ReportStatusOut(BaseModel):
