@@ -29,10 +29,9 @@ from bench_splits import synthetic  # noqa: E402
 
 from ledger.accounting.balances import settle  # noqa: E402
 from ledger.accounting.splits import Lines, Splitter, split  # noqa: E402
-from ledger.content.statement_document import lines_array, parse_statement  # noqa: E402
+from ledger.content.statement_document import canonical_with_lines, lines_array, lines_json, parse_statement  # noqa: E402
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree, process_proof  # noqa: E402
 from ledger.services.royalties import _by_address, _traces  # noqa: E402
-from ledger.services.statements import canonical_with_lines, lines_json  # noqa: E402
 
 
 def main() -> None:

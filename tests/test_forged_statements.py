@@ -27,7 +27,7 @@ from ledger.models import IndexerIncident, Role, Statement
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.keys import create_api_key
 from ledger.services.statement_verifier import recompute_statement, verify_statement
-from ledger.services.statements import canonical
+from ledger.content.canonical import canonical
 from tests.conftest import Server, client_for, free_port, make_settings, rebuilt_from_chain
 from tests.factories import _csv, _platform_with_outputs, _upload, _work
 

@@ -131,7 +131,7 @@ def test_model_revenue_pays_the_licensed_training_set(ledger: Ledger, server: Se
 
     # A forged pool section (a forbidden work paid, or a different rule) does not verify.
     from ledger.services.statement_verifier import recompute_statement
-    from ledger.services.statements import canonical
+    from ledger.content.canonical import canonical
 
     forged = {**doc, "modelPools": {**pooled, "models": [{**about, "works": 1000, "excluded": []}]}}
     work = tmp_path / "re"

@@ -234,20 +234,21 @@ def test_traced_lines_add_up_to_every_owner_and_payee(case: tuple[Facts, Lines],
 def test_statement_lines_are_written_canonically(rows: list[tuple[int, int, int, int]]) -> None:
     """The fast writer of a statement's lines gives byte for byte what ``canonical`` would."""
     from ledger.services.royalties import Traces
-    from ledger.services.statements import canonical, canonical_with_lines, lines_json
+    from ledger.content.canonical import canonical
+    from ledger.content.statement_document import canonical_with_lines, lines_json
 
     cols = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(4)]
     doc = {"entries": [{"index": 0, "lines": 3}], "reports": [{"lines": 2}], "root": "0x00", "zeta": None}
     expected = canonical({**doc, "lines": [list(r) for r in rows]})
     assert canonical_with_lines(doc, lines_json(Traces(*cols))) == expected
-    from ledger.services import statements
+    from ledger.content import statement_document
 
-    default = statements._LINES_CHUNK
-    statements._LINES_CHUNK = 2  # many pieces, each joined to the next by one comma
+    default = statement_document._LINES_CHUNK
+    statement_document._LINES_CHUNK = 2  # many pieces, each joined to the next by one comma
     try:
         assert canonical_with_lines(doc, lines_json(Traces(*cols))) == expected
     finally:
-        statements._LINES_CHUNK = default
+        statement_document._LINES_CHUNK = default
 
 
 @settings(max_examples=150, deadline=None)

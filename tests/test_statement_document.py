@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from ledger.content import statement_document
 from ledger.content.statement_document import StatementLines, lines_array, parse_statement
-from ledger.services.statements import canonical, canonical_with_lines
+from ledger.content.canonical import canonical
+from ledger.content.statement_document import canonical_with_lines
 
 INT64 = st.integers(-(10**18) + 1, 10**18 - 1)
 LINES = st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 2**40), st.integers(0, 50), INT64), max_size=40)

@@ -21,7 +21,7 @@ from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
 from ledger.services import claims, statements
 from ledger.services.statement_verifier import recompute_statement, verify_statement
-from ledger.services.statements import canonical
+from ledger.content.canonical import canonical
 from tests.conftest import Server, client_for, rebuilt_from_chain, sign_typed
 from tests.factories import _csv, _fresh, _platform_with_outputs, _upload, _work  # noqa: F401
 

@@ -11,7 +11,7 @@ from fastapi import Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from ledger.services.statements import canonical
+from ledger.content.canonical import canonical
 
 Format = Annotated[Literal["json", "pdf"], Query(description="json (sorted keys, no whitespace: what verifiers check) or pdf (readable, printing the JSON's SHA-256)")]
 RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "application/pdf": {}}}}

@@ -1,4 +1,4 @@
-"""Reading a statement document whose lines run to millions.
+"""Writing and reading a statement document whose lines run to millions.
 
 A statement's ``lines`` (``[[entry, workId, report, amount], ...]``) are most of its bytes: a
 period over 100,000 works of three owners each, in 12 reports, has about 3.5M of them, a 96 MiB
@@ -15,9 +15,11 @@ four integers as canonical JSON writes them, none above 18 digits); anything els
 import json
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 import numpy as np
+
+from ledger.content.canonical import canonical
 
 _KEY = b'"lines":['
 _NUMBER_PARTS = b"0123456789-"
@@ -29,6 +31,45 @@ _NONZERO[np.frombuffer(b"123456789", dtype=np.uint8)] = True
 _OPENS = np.zeros(256, dtype=bool)  # what may come before a number
 _OPENS[np.frombuffer(b"[,", dtype=np.uint8)] = True
 _ITER_CHUNK = 65_536
+
+
+_LINES_SLOT = "@lines@"
+_LINES_CHUNK = 100_000
+
+
+class LineColumns(Protocol):
+    """Statement lines as parallel arrays (``royalties.Traces``): what ``lines_json`` writes."""
+
+    payee: np.ndarray
+    work_id: np.ndarray
+    report: np.ndarray
+    amount: np.ndarray
+
+    def __len__(self) -> int: ...
+
+
+def lines_json(traces: LineColumns) -> list[bytes]:
+    """``[[entry, workId, report, amount], ...]`` exactly as ``canonical`` writes it, in pieces
+    (joined, they are the JSON), from the arrays in chunks: millions of lines never become
+    millions of Python lists, nor one string beside the document."""
+    cols = (traces.payee, traces.work_id, traces.report, traces.amount)
+    parts = [b"["]
+    for lo in range(0, len(traces), _LINES_CHUNK):
+        rows = zip(*(c[lo : lo + _LINES_CHUNK].tolist() for c in cols))
+        parts.append((b"," if lo else b"") + ",".join(f"[{a},{b},{c},{d}]" for a, b, c, d in rows).encode())
+    parts.append(b"]")
+    return parts
+
+
+def canonical_with_lines(doc: dict[str, Any], lines: list[bytes]) -> bytes:
+    """``canonical({**doc, "lines": <the lines>})`` with the lines already written as JSON (the
+    pieces ``lines_json`` gives), joined once into the document."""
+    head = canonical({**doc, "lines": _LINES_SLOT})
+    slot = f'"lines":"{_LINES_SLOT}"'.encode()
+    if head.count(slot) != 1:
+        raise RuntimeError("the statement document has no single place for its lines")
+    at = head.index(slot)
+    return b"".join([head[:at], b'"lines":', *lines, head[at + len(slot) :]])
 
 
 class StatementLines(Sequence[list[int]]):

@@ -24,7 +24,7 @@ from ledger.runtime import Ledger
 from ledger.services import fingerprints, outputs, similarity
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ledger.services.signing import SignatureRequired, execute, execute_for_event
-from ledger.services.statements import canonical
+from ledger.content.canonical import canonical
 
 EVIDENCE_SCHEMA = "ai-rights-ledger/dispute-evidence/v1"
 DECISION_SCHEMA = "ai-rights-ledger/dispute-decision/v1"

@@ -1,12 +1,12 @@
 """Models and their training sets: registration and membership proofs. The clean-model audit
 is ``model_audit``'s (re-exported here for the routers)."""
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from ledger.content.canonical import canonical
 from ledger.chain.merkle import TrainingSetTree, leaf_hash
 from ledger.db import chunked
 from ledger.indexer.ai_projector import TRAINING_SET_SCHEMA
@@ -77,10 +77,6 @@ def _resolve(ledger: Ledger, req: ModelRequest) -> tuple[list[int], list[int] | 
     return ordered, [weight_of[w] for w in ordered]
 
 
-def _canonical(doc: dict[str, Any]) -> bytes:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def register_model(ledger: Ledger, key: ApiKey, req: ModelRequest) -> Model | SignatureRequired:
     if not req.name.strip():
         raise InvalidInput("name must not be empty")
@@ -100,9 +96,9 @@ def register_model(ledger: Ledger, key: ApiKey, req: ModelRequest) -> Model | Si
     }
     if weights is not None:  # committed with the list: its CID is in the registration event
         listing["poolWeights"] = weights
-    set_cid = ledger.store.put(_canonical(listing))
+    set_cid = ledger.store.put(canonical(listing))
     metadata_cid = ledger.store.put(
-        _canonical(
+        canonical(
             {
                 "schema": MODEL_METADATA_SCHEMA,
                 "name": req.name.strip(),

@@ -34,7 +34,6 @@ the period's edge, so nothing reported for a period is silently left out.
 
 import hashlib
 import hmac
-import json
 import os
 import secrets
 import time
@@ -55,7 +54,7 @@ from ledger.chain.erc20 import erc20
 from ledger.chain.sender import TxSender
 from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree
 from ledger.content.documents import load_document
-from ledger.content.statement_document import parse_statement
+from ledger.content.statement_document import canonical_with_lines, lines_json, parse_statement
 from ledger.codes import currency_exponent, is_currency
 from ledger.dates import iso_day
 from ledger.db import chunked, session_scope
@@ -82,39 +81,6 @@ class CloseResult:
     statement: Statement
     created: bool  # False: the period was already closed (the same statement)
     typed_data: dict[str, Any] | None = None  # a self-signing accountant signs this, then POST /relay
-
-
-def canonical(doc: dict[str, Any]) -> bytes:
-    """The exact bytes that are hashed and stored: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-_LINES_SLOT = "@lines@"
-_LINES_CHUNK = 100_000
-
-
-def lines_json(traces: royalties.Traces) -> list[bytes]:
-    """``[[entry, workId, report, amount], ...]`` exactly as ``canonical`` writes it, in pieces
-    (joined, they are the JSON), from the arrays in chunks: millions of lines never become
-    millions of Python lists, nor one string beside the document."""
-    cols = (traces.payee, traces.work_id, traces.report, traces.amount)
-    parts = [b"["]
-    for lo in range(0, len(traces), _LINES_CHUNK):
-        rows = zip(*(c[lo : lo + _LINES_CHUNK].tolist() for c in cols))
-        parts.append((b"," if lo else b"") + ",".join(f"[{a},{b},{c},{d}]" for a, b, c, d in rows).encode())
-    parts.append(b"]")
-    return parts
-
-
-def canonical_with_lines(doc: dict[str, Any], lines: list[bytes]) -> bytes:
-    """``canonical({**doc, "lines": <the lines>})`` with the lines already written as JSON (the
-    pieces ``lines_json`` gives), joined once into the document."""
-    head = canonical({**doc, "lines": _LINES_SLOT})
-    slot = f'"lines":"{_LINES_SLOT}"'.encode()
-    if head.count(slot) != 1:
-        raise RuntimeError("the statement document has no single place for its lines")
-    at = head.index(slot)
-    return b"".join([head[:at], b'"lines":', *lines, head[at + len(slot) :]])
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ the answer comes from the same tables every later read uses.
 """
 
 import hashlib
-import json
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,6 +19,7 @@ from sqlmodel import Session, col, select
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from ledger.content.canonical import canonical
 from ledger.content.documents import file_cid_of
 from ledger.indexer.decoding import WORKS_REGISTERED_TOPIC
 from ledger.chain.addresses import checksum
@@ -128,7 +128,7 @@ def _metadata(req: WorkRequest, content_hash: bytes, file_cid: str | None) -> by
         else {"cid": file_cid, "name": req.file_name, "mediaType": req.media_type, "size": len(req.file or b"")},
         "attributes": req.attributes,
     }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical(doc)
 
 
 _WORKS = Work.__table__  # type: ignore[attr-defined]
