@@ -88,5 +88,14 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 Reader = Annotated[ApiKey, Depends(current_key)]
 Holder = Annotated[ApiKey, Depends(require(Role.rights_holder))]
 Platform = Annotated[ApiKey, Depends(require(Role.platform))]
+Accountant = Annotated[ApiKey, Depends(require(Role.accountant))]
+Admin = Annotated[ApiKey, Depends(require(Role.admin))]
+Arbiter = Annotated[ApiKey, Depends(require(Role.arbiter))]
+#: Who reads the books: statements and their drafts, royalty runs.
+Books = Annotated[ApiKey, Depends(require(Role.accountant, Role.admin, Role.auditor))]
+#: Who claims a holder's entries (the holder, or the ledger's staff for them).
+Claimant = Annotated[ApiKey, Depends(require(Role.rights_holder, Role.accountant, Role.admin))]
+#: Who states consent words and enrols production devices: the two roles that make or use works.
+HolderOrPlatform = Annotated[ApiKey, Depends(require(Role.rights_holder, Role.platform))]
 OutputHash = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="An output's SHA-256 (0x + 64 hex digits)")]
 K = Annotated[int, Query(ge=1, le=100, description="At most this many similar files")]

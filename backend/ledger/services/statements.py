@@ -529,7 +529,7 @@ def close_period(
     draft; else 409 and nothing is written)."""
     key = ensure_onchain_account(ledger, key)  # accountant keys issued before statements existed
     c, settlement = compute_close(ledger, start, end, currency, token)
-    earlier, unpaid, window, owed, latest_id, up_to, taken_id = c.earlier, c.unpaid, c.window, c.owed, c.latest_id, c.up_to, c.taken_id
+    earlier, unpaid, window, up_to, taken_id = c.earlier, c.unpaid, c.window, c.up_to, c.taken_id
     if c.document is None:  # closed, and nothing reported since: the same statement
         latest = earlier[-1]
         if expect_id is not None and expect_id != latest.statement_id:

@@ -1,18 +1,17 @@
 """Operator endpoints: API keys (admin creates; any key reads itself) and health (anyone)."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from ledger.api.deps import current_key, get_ledger, require
+from ledger.api.deps import Admin, LedgerDep, Reader
 from ledger.chain.health import UNREACHABLE
 from ledger.api.schemas import HealthOut, KeyCreate, KeyOut, WhoAmIOut
-from ledger.models import ApiKey, IndexerIncident, Role, Work
-from ledger.runtime import Ledger
+from ledger.models import IndexerIncident, Role, Work
 from ledger.services.keys import create_api_key
 
 router = APIRouter(tags=["operator"])
@@ -20,20 +19,20 @@ router = APIRouter(tags=["operator"])
 
 @router.post("/keys", status_code=201, response_model=KeyOut)
 async def create_key(
-    body: KeyCreate, _: Annotated[ApiKey, Depends(require(Role.admin))], ledger: Annotated[Ledger, Depends(get_ledger)]
+    body: KeyCreate, _: Admin, ledger: LedgerDep
 ) -> KeyOut:
     issued = await run_in_threadpool(create_api_key, ledger, Role(body.role), body.label, body.address)
     return KeyOut(api_key=issued.token, role=issued.role.value, holder_address=issued.holder_address, custodial=issued.custodial)
 
 
 @router.get("/keys/me", response_model=WhoAmIOut)
-def whoami(key: Annotated[ApiKey, Depends(current_key)]) -> WhoAmIOut:
+def whoami(key: Reader) -> WhoAmIOut:
     """The role and on-chain account of the key making the request (what the portal shows)."""
     return WhoAmIOut(role=key.role.value, label=key.label, holder_address=key.holder_address, custodial=key.custodial)
 
 
 @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut, "description": "The chain does not answer"}})
-def health(ledger: Annotated[Ledger, Depends(get_ledger)]) -> Any:
+def health(ledger: LedgerDep) -> Any:
     """200 when the chain answers; 503, with since when and why, when it does not."""
     cp = ledger.indexer.checkpoint()
     with Session(ledger.engine) as s:

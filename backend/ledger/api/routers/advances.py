@@ -2,18 +2,17 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import LedgerDep, Limit, Offset, Reader, require
+from ledger.api.deps import Accountant, LedgerDep, Limit, Offset, Reader
 from ledger.codes import currency_exponent
-from ledger.models import Advance, ApiKey, Role
+from ledger.models import Advance
 from ledger.services import advances as svc
 
 router = APIRouter(prefix="/advances", tags=["statements"])
-Accountant = Annotated[ApiKey, Depends(require(Role.accountant))]
 
 
 class AdvanceIn(BaseModel):

@@ -5,25 +5,24 @@ import json
 from typing import Annotated, Any
 
 from eth_utils import is_address, to_checksum_address
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
-from ledger.api.deps import Holder, LedgerDep, Platform, Reader, WorkId, require
+from ledger.api.deps import Holder, HolderOrPlatform, LedgerDep, Platform, Reader, WorkId
 from ledger.api.routers.works import _SIGN, _changed, terms_out
 from ledger.api.schemas import SignatureRequiredOut, TermsOut, UsesIn, WorkDetailOut
 from ledger.api.uploads import read_file
 from ledger.consent import iptc, tdmrep
 from ledger.consent.uses import from_document, pack
-from ledger.models import ApiKey, ConstraintAcceptance, Role
+from ledger.models import ConstraintAcceptance
 from ledger.services import consent as svc, models as models_svc, work_changes
 from ledger.services.errors import InvalidInput
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(tags=["consent"])
-HolderOrPlatform = Annotated[ApiKey, Depends(require(Role.rights_holder, Role.platform))]
 
 
 class EvidenceOut(BaseModel):

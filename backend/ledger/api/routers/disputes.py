@@ -2,24 +2,23 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import Holder, LedgerDep, Limit, Offset, Reader, require
+from ledger.api.deps import Arbiter, Holder, LedgerDep, Limit, Offset, Reader
 from ledger.api.schemas import HEX32, SignatureRequiredOut
 from ledger.api.schemas_ai import LinkIn
 from ledger.api.uploads import read_upload
 from ledger.chain.registry import Owner
-from ledger.models import ApiKey, Dispute, Role
+from ledger.models import Dispute
 from ledger.models.types import MAX_ID
 from ledger.services import disputes as svc
 from ledger.services.signing import SignatureRequired
 
 KIND_CODES = {"training": 0, "reference": 1}
 router = APIRouter(prefix="/disputes", tags=["disputes"])
-Arbiter = Annotated[ApiKey, Depends(require(Role.arbiter))]
 DisputeId = Annotated[int, Path(ge=1, le=MAX_ID, description="A dispute's id on chain")]
 
 

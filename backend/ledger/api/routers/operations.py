@@ -4,14 +4,13 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ledger.api.deps import current_key, get_ledger
-from ledger.models import ApiKey, Operation
-from ledger.runtime import Ledger
+from ledger.api.deps import LedgerDep, Reader
+from ledger.models import Operation
 from ledger.services import operations as svc
 
 router = APIRouter(tags=["operations"])
@@ -51,7 +50,7 @@ def accepted(op: Operation) -> JSONResponse:
 
 @router.get("/operations/{operation_id}", response_model=OperationOut)
 async def operation(
-    operation_id: Annotated[str, Path(max_length=32)], key: Annotated[ApiKey, Depends(current_key)], ledger: Annotated[Ledger, Depends(get_ledger)]
+    operation_id: Annotated[str, Path(max_length=32)], key: Reader, ledger: LedgerDep
 ) -> OperationOut:
     """The outcome of a write started with `Prefer: respond-async`; only the key that started it (or an admin) sees it."""
     op = await run_in_threadpool(svc.get, ledger, key, operation_id)

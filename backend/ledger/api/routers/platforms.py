@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import LedgerDep, require
+from ledger.api.deps import Admin, LedgerDep, require
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
 from ledger.services import platform_shares as svc
@@ -41,7 +41,7 @@ def _out(ledger: Ledger, address: str) -> SharesOut:
 
 @router.put("/{address}/shares", status_code=201, response_model=SharesOut, responses={200: {"model": SharesOut}})
 async def record_share(
-    address: str, body: ShareIn, key: Annotated[ApiKey, Depends(require(Role.admin))], ledger: LedgerDep
+    address: str, body: ShareIn, key: Admin, ledger: LedgerDep
 ) -> JSONResponse:
     """Records a share from a date on, on chain (PlatformTerms); address 0x00..00 sets the default.
     201 recorded, 200 already recorded, 409 another share was already recorded for that date

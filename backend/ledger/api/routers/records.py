@@ -3,17 +3,16 @@
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import LedgerDep, Limit, Offset, Reader, WorkId, require
+from ledger.api.deps import HolderOrPlatform, LedgerDep, Limit, Offset, Reader, WorkId
 from ledger.api.schemas import AnchorProofOut, HEX32, SignatureRequiredOut
 from ledger.api.downloads import RESPONSES, Format, document_download
 from ledger.api.uploads import read_file
 from ledger.exports.provenance_pdf import certificate_pdf
-from ledger.models import ApiKey, Role
 from ledger.models.records import Device
 from ledger.records import typed
 from ledger.services import credentials
@@ -27,7 +26,7 @@ router = APIRouter(tags=["production records"])
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 SIGNATURE = r"^0x[0-9a-fA-F]{130}$"
 Address = Annotated[str, Path(pattern=ADDRESS, description="The device key's address")]
-Enroller = Annotated[ApiKey, Depends(require(Role.rights_holder, Role.platform))]
+Enroller = HolderOrPlatform  # who enrols devices and apps
 
 
 class DeviceIn(BaseModel):

@@ -6,10 +6,9 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from hexbytes import HexBytes
 
-from ledger.api.deps import get_ledger, require
+from ledger.api.deps import LedgerDep, require
 from ledger.api.schemas import RegisteredOut, RelayIn, RelayOut
 from ledger.models import ApiKey, Role
-from ledger.runtime import Ledger
 from ledger.services.signing import submit_signed
 from ledger.services.works import registered_in
 
@@ -20,7 +19,7 @@ router = APIRouter(tags=["relay"])
 async def relay(
     body: RelayIn,
     key: Annotated[ApiKey, Depends(require(Role.rights_holder, Role.platform, Role.accountant))],
-    ledger: Annotated[Ledger, Depends(get_ledger)],
+    ledger: LedgerDep,
 ) -> RelayOut:
     """Relays a request prepared by a write endpoint (202 answer) and signed by the key's account."""
     signature = bytes.fromhex(body.signature[2:])

@@ -1,15 +1,12 @@
 """Royalty runs for accountants: who is owed what for a period, per currency, to the unit."""
 
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from ledger.api.deps import DayQuery, get_ledger, require
+from ledger.api.deps import Books, DayQuery, LedgerDep
 from ledger.dates import unix_day
-from ledger.models import ApiKey, Role
-from ledger.runtime import Ledger
 from ledger.services import royalties as svc
 
 router = APIRouter(prefix="/royalties", tags=["royalties"])
@@ -34,8 +31,8 @@ class RunOut(BaseModel):
 
 @router.get("", response_model=list[RunOut])
 async def royalties(
-    _: Annotated[ApiKey, Depends(require(Role.accountant, Role.admin, Role.auditor))],
-    ledger: Annotated[Ledger, Depends(get_ledger)],
+    _: Books,
+    ledger: LedgerDep,
     period_start: DayQuery,
     period_end: DayQuery,
 ) -> list[RunOut]:

@@ -4,21 +4,19 @@ admin's: holders see statements once published."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from ledger.api.deps import LedgerDep, require
+from ledger.api.deps import Accountant, Books, LedgerDep
 from ledger.api.routers.statements import CloseIn, _outs
 from ledger.codes import currency_exponent
 from ledger.dates import iso_day, unix_day
-from ledger.models import ApiKey, Role, StatementDraft
+from ledger.models import StatementDraft
 from ledger.services import statement_drafts as svc
 
 router = APIRouter(prefix="/statements/drafts", tags=["statements"])
-Accountant = Annotated[ApiKey, Depends(require(Role.accountant))]
-Books = Annotated[ApiKey, Depends(require(Role.accountant, Role.admin, Role.auditor))]
 DraftId = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="A draft's id (0x + 64 hex digits)")]
 
 

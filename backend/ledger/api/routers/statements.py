@@ -3,16 +3,16 @@ them; holders claim their entries."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.api.deps import Day, LedgerDep, current_key, require
+from ledger.api.deps import Accountant, Books, Claimant, Day, LedgerDep, Reader
 from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
 from ledger.codes import currency_exponent
 from ledger.dates import iso_day, unix_day
-from ledger.models import ApiKey, Role, Statement
+from ledger.models import Statement
 from ledger.models.types import MAX_ID
 from ledger.runtime import Ledger
 from ledger.services import claims, operations
@@ -20,8 +20,6 @@ from ledger.services import statements as svc
 from ledger.services.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/statements", tags=["statements"])
-AnyKey = Annotated[ApiKey, Depends(current_key)]
-Books = Annotated[ApiKey, Depends(require(Role.accountant, Role.admin, Role.auditor))]
 
 
 class CloseIn(BaseModel):
@@ -122,7 +120,7 @@ def _outs(
 
 @router.post("", status_code=201, response_model=StatementOut, responses={200: {"model": StatementOut}, 202: {"model": StatementOut}, **ASYNC_ANSWER})
 async def close_period(
-    request: Request, body: CloseIn, key: Annotated[ApiKey, Depends(require(Role.accountant))], ledger: LedgerDep
+    request: Request, body: CloseIn, key: Accountant, ledger: LedgerDep
 ) -> JSONResponse:
     """Closes a period for a currency and publishes its statement. 201 closed (or, for a period
     closed before and reported since, an adjustment statement), 200 already closed with nothing
@@ -145,7 +143,7 @@ async def close_period(
 
 @router.get("", response_model=list[StatementOut])
 def list_statements(
-    key: AnyKey,
+    key: Reader,
     ledger: LedgerDep,
     currency: Annotated[str | None, Query()] = None,
     account: Annotated[str | None, Query(description="Only statements with entries for this holder, with what it is owed in each (a holder: its own)")] = None,
@@ -162,7 +160,7 @@ def list_statements(
 
 @router.get("/balances", response_model=list[OwedOut])
 def balances(
-    key: AnyKey,
+    key: Reader,
     ledger: LedgerDep,
     currency: Annotated[str | None, Query()] = None,
     account: Annotated[str | None, Query(description="Only this holder's balance (a holder: its own)")] = None,
@@ -184,7 +182,7 @@ class EarningsOut(BaseModel):
 
 @router.get("/earnings", response_model=list[EarningsOut])
 def account_earnings(
-    key: AnyKey, ledger: LedgerDep, account: Annotated[str | None, Query(max_length=64, description="Whose earnings (a holder: its own, the default)")] = None
+    key: Reader, ledger: LedgerDep, account: Annotated[str | None, Query(max_length=64, description="Whose earnings (a holder: its own, the default)")] = None
 ) -> list[EarningsOut]:
     """An account's earnings per currency, by month and by work, from its statements' traced lines
     (before balances, advances and reserves)."""
@@ -195,7 +193,7 @@ def account_earnings(
 
 
 @router.get("/{statement_id}", response_model=StatementOut)
-def statement(statement_id: str, _: AnyKey, ledger: LedgerDep) -> StatementOut:
+def statement(statement_id: str, _: Reader, ledger: LedgerDep) -> StatementOut:
     return _outs(ledger, [svc.get(ledger, statement_id)])[0]
 
 
@@ -210,7 +208,7 @@ def statement_document(statement_id: str, _: Books, ledger: LedgerDep) -> Respon
 @router.get("/{statement_id}/explanation", response_model=dict[str, Any])
 def explanation(
     statement_id: str,
-    key: AnyKey,
+    key: Reader,
     ledger: LedgerDep,
     account: Annotated[str, Query(max_length=64, description="The holder whose amounts to explain (a holder's key: its own)")],
     work: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only the amount from this work (default: the 20 largest)")] = None,
@@ -230,7 +228,7 @@ def explanation(
 )  # fmt: skip
 def export(
     statement_id: str,
-    key: AnyKey,
+    key: Reader,
     ledger: LedgerDep,
     format: Annotated[str, Query(description="csv (every traced line), xlsx (summary, entries, lines, reports), pdf (readable)")] = "csv",
     account: Annotated[str | None, Query(description="Only this holder's entries and lines")] = None,
@@ -246,7 +244,7 @@ def export(
 
 
 @router.get("/{statement_id}/entries/{account}", response_model=list[EntryOut])
-def entries(statement_id: str, account: str, key: AnyKey, ledger: LedgerDep) -> list[EntryOut]:
+def entries(statement_id: str, account: str, key: Reader, ledger: LedgerDep) -> list[EntryOut]:
     """A holder's entries with their Merkle proofs and salts, and whether each was claimed (a
     holder: its own)."""
     svc.get(ledger, statement_id)  # 404 before 403: whether a statement exists is public
@@ -256,7 +254,7 @@ def entries(statement_id: str, account: str, key: AnyKey, ledger: LedgerDep) -> 
 
 @router.post("/{statement_id}/claims", response_model=list[EntryOut])
 async def claim(
-    statement_id: str, body: ClaimIn, key: Annotated[ApiKey, Depends(require(Role.rights_holder, Role.accountant, Role.admin))], ledger: LedgerDep
+    statement_id: str, body: ClaimIn, key: Claimant, ledger: LedgerDep
 ) -> list[EntryOut]:
     """Claims a holder's open entries on chain (the ledger pays the gas; the contract pays each
     entry's payout address). 409 when everything is claimed already."""
@@ -268,7 +266,7 @@ claims_router = APIRouter(prefix="/claims", tags=["statements"])
 
 @claims_router.post("", response_model=list[BookClaimOut])
 async def claim_everything(
-    body: ClaimAllIn, key: Annotated[ApiKey, Depends(require(Role.rights_holder, Role.accountant, Role.admin))], ledger: LedgerDep
+    body: ClaimAllIn, key: Claimant, ledger: LedgerDep
 ) -> list[BookClaimOut]:
     """Claims everything a holder is owed across statements, in one transaction: per book
     (currency and settlement) and payout address, its latest entry (whose leaf carries the
