@@ -150,3 +150,30 @@ def test_a_caller_that_will_not_wait_gets_202_and_a_status_url(ledger: Ledger, s
     other = create_api_key(ledger, Role.rights_holder, "other").token
     with client_for(server, other) as o:
         assert o.get(url).status_code == 404
+
+
+def test_outcomes_of_writes_answered_202_are_forgotten_after_the_keeping_window(ledger: Ledger) -> None:
+    """`forget_old` (run at start) removes outcomes finished longer ago than
+    `LEDGER_OPERATION_KEEP_DAYS`; a newer one, and one still running however old, stay."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlmodel import Session
+
+    from ledger.models import Operation
+    from ledger.services.operations import forget_old
+
+    now = datetime.now(timezone.utc)  # handed to forget_old: the rows' ages are exact, whatever the machine's pace
+    keep = timedelta(days=ledger.settings.operation_keep_days)
+    rows = {
+        "old": Operation(id="f0" * 16, key_id=1, kind="t", status="done", created_at=now - keep * 2, finished_at=now - keep - timedelta(seconds=1)),
+        "new": Operation(id="f1" * 16, key_id=1, kind="t", status="done", created_at=now - keep * 2, finished_at=now - keep + timedelta(seconds=1)),
+        "running": Operation(id="f2" * 16, key_id=1, kind="t", status="running", created_at=now - keep * 3),
+    }
+    ids = {name: row.id for name, row in rows.items()}
+    with Session(ledger.engine) as s:
+        s.add_all(rows.values())
+        s.commit()
+    assert forget_old(ledger, now=now) == 1
+    with Session(ledger.engine) as s:
+        left = {name for name, op_id in ids.items() if s.get(Operation, op_id) is not None}
+    assert left == {"new", "running"}

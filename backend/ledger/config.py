@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         default=500.0, ge=0, le=60_000,
         description="How long a relayed transaction sent and not yet mined holds back the next one; then both are in flight (0: never held back).",
     )  # fmt: skip
+    operation_keep_days: int = Field(
+        default=30, ge=1, le=36_500,
+        description="How long the outcome of a write answered 202 (`Prefer: respond-async`) stays readable at /operations/{id} once done; older ones are removed at start.",
+    )  # fmt: skip
 
     @field_validator("data_dir")
     @classmethod

@@ -26,7 +26,7 @@ from ledger.config import Settings, get_settings
 from ledger.jsonshape import JsonLimits
 from ledger.runtime import Ledger, open_ledger
 from ledger.services.errors import LedgerError
-from ledger.services.operations import interrupt_running
+from ledger.services.operations import forget_old, interrupt_running
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ class Background:
         interrupted = interrupt_running(ledger)
         if interrupted:
             log.warning("%s background operation(s) did not finish before the last stop: marked interrupted (their requests may be sent again)", interrupted)
+        forgotten = forget_old(ledger)
+        if forgotten:
+            log.info("%s background operation(s) finished more than %s days ago: removed", forgotten, ledger.settings.operation_keep_days)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=_poll, args=(ledger, self._stop), name="indexer", daemon=True)
         self._thread.start()

@@ -13,10 +13,10 @@ import logging
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
 from ledger.chain.health import UNREACHABLE
@@ -73,4 +73,15 @@ def interrupt_running(ledger: Ledger) -> int:
         result = s.execute(
             update(Operation).where(col(Operation.status) == "running").values(status="interrupted", finished_at=datetime.now(timezone.utc))
         )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def forget_old(ledger: Ledger, now: datetime | None = None) -> int:
+    """At start: outcomes finished more than ``operation_keep_days`` ago are removed, so the table
+    grows with the writes of that window, not with every write ever answered 202. A caller polls
+    an operation within minutes; one that comes back after the window gets 404 and, the write
+    being idempotent, sends it again for its answer. Returns how many were removed."""
+    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=ledger.settings.operation_keep_days)
+    with session_scope(ledger.engine) as s:
+        result = s.execute(delete(Operation).where(col(Operation.finished_at).is_not(None), col(Operation.finished_at) < cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
