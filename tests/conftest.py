@@ -9,6 +9,7 @@ paying for it four hundred times. Tests that build their own ledger (``open_ledg
 ``settings`` fixture) still deploy their own contracts.
 """
 
+import hashlib
 import os
 import shutil
 import uuid
@@ -199,6 +200,22 @@ def holder_key(ledger: Ledger) -> str:
 def holder(server: Server, holder_key: str) -> Iterator[httpx.Client]:
     with client_for(server, holder_key) as c:
         yield c
+
+
+@pytest.fixture
+def platform_setup(ledger: Ledger, server: Server, holder: httpx.Client) -> tuple[httpx.Client, str, list[str]]:
+    """A platform with a model over two works and three registered outputs (usage reports' tests)."""
+    issued = create_api_key(ledger, Role.platform, "gen")
+    client = client_for(server, issued.token)
+    terms = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
+    works = holder.post("/works/batch", json={"works": [{"title": f"w{i}", "terms": terms, "content_hash": "0x" + f"{i + 1:064x}"} for i in range(2)]}).json()
+    a, b = works[0]["work_id"], works[1]["work_id"]
+    model = client.post("/models", json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": [a, b]}).json()
+    hashes = ["0x" + hashlib.sha256(f"img{i}".encode()).hexdigest() for i in range(3)]
+    body = {"outputs": [{"output_hash": h, "model_id": model["model_id"], "links": [{"work_id": a, "weight_bps": 6000}, {"work_id": b, "weight_bps": 4000}]} for h in hashes]}
+    assert client.post("/outputs/batch", json=body).status_code == 201
+    assert issued.holder_address is not None
+    return client, issued.holder_address, hashes
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Usage reports over HTTP: streamed CSV and JSON, all-or-nothing, idempotent, anchored on chain."""
 
-import hashlib
 from typing import Any
 
 import httpx
@@ -15,21 +14,6 @@ from ledger.services.keys import create_api_key
 from tests.conftest import Server, client_for, sign_typed
 
 TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
-
-
-@pytest.fixture
-def platform_setup(ledger: Ledger, server: Server, holder: httpx.Client) -> tuple[httpx.Client, str, list[str]]:
-    """A platform with a model over two works and three registered outputs."""
-    issued = create_api_key(ledger, Role.platform, "gen")
-    client = client_for(server, issued.token)
-    works = holder.post("/works/batch", json={"works": [{"title": f"w{i}", "terms": TERMS, "content_hash": "0x" + f"{i + 1:064x}"} for i in range(2)]}).json()
-    a, b = works[0]["work_id"], works[1]["work_id"]
-    model = client.post("/models", json={"name": "m", "weights_hash": "0x" + "11" * 32, "work_ids": [a, b]}).json()
-    hashes = ["0x" + hashlib.sha256(f"img{i}".encode()).hexdigest() for i in range(3)]
-    body = {"outputs": [{"output_hash": h, "model_id": model["model_id"], "links": [{"work_id": a, "weight_bps": 6000}, {"work_id": b, "weight_bps": 4000}]} for h in hashes]}
-    assert client.post("/outputs/batch", json=body).status_code == 201
-    assert issued.holder_address is not None
-    return client, issued.holder_address, hashes
 
 
 def _csv(platform: str, hashes: list[str], report_id: str = "R1", lines: list[str] | None = None, foot: str | None = None) -> str:

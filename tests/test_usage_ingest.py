@@ -18,7 +18,7 @@ from ledger.models import UsageLine, UsageReport
 from ledger.runtime import Ledger
 from ledger.services import usage
 from ledger.services.usage_format import ReportReader, records_from_csv
-from tests.test_usage_api import platform_setup  # noqa: F401  (the fixture: a platform with a model and three outputs)
+
 
 PLATFORM = "0x784A60a48a5D530BDaCADC7d0a01485145503B8C"
 HEAD = f"HEAD,R-1,{PLATFORM},2026-10-01,2026-10-31,JPY"
