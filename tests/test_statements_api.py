@@ -19,7 +19,7 @@ from ledger.chain.merkle import STATEMENT_LEAF_TYPES, StandardMerkleTree, proces
 from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
-from ledger.services import claims, statements
+from ledger.services import claims, statement_reads, statements
 from ledger.services.statement_verifier import recompute_statement, verify_statement
 from ledger.content.canonical import canonical
 from tests.conftest import Server, client_for, rebuilt_from_chain, sign_typed
@@ -197,15 +197,15 @@ def test_a_closed_period_is_published_traced_and_claimable(ledger: Ledger, serve
     # A database rebuilt from the chain (with the content store) has the statement back, from the
     # document behind the event's CID, and its claims.
     rebuilt = rebuilt_from_chain(ledger, tmp_path / "rebuild", blocks=True)
-    restored = statements.list_statements(rebuilt)
+    restored = statement_reads.list_statements(rebuilt)
     assert [r.model_dump(exclude={"id", "closed_by_key", "closed_at"}) for r in restored] == [
-        r.model_dump(exclude={"id", "closed_by_key", "closed_at"}) for r in statements.list_statements(ledger)
+        r.model_dump(exclude={"id", "closed_by_key", "closed_at"}) for r in statement_reads.list_statements(ledger)
     ]
     assert {r.closed_by_key for r in restored} == {0} and [r.sequence for r in restored] == [0, 1]
     for acc in (a_acc, b_acc, manager):
         assert claims.entries_of(rebuilt, st["statement_id"], acc) == claims.entries_of(ledger, st["statement_id"], acc)
     without_documents = rebuilt_from_chain(ledger, tmp_path / "bare")
-    assert statements.list_statements(without_documents) == []  # not guessed
+    assert statement_reads.list_statements(without_documents) == []  # not guessed
 
 
 def _check_spreadsheet_and_pdf(client: httpx.Client, st: dict[str, Any], doc: dict[str, Any], holder_account: str) -> None:

@@ -21,13 +21,13 @@ from sqlmodel import Session, col, select
 
 from ledger.chain.errors import ContractRevert
 from ledger.codes import is_currency
-from ledger.models import Advance, ApiKey, Role
+from ledger.models import Advance, ApiKey
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, InvalidInput
 from ledger.services.keys import ensure_onchain_account
 from ledger.services.locks import KeyedLocks
 from ledger.services.signing import SignatureRequired, execute
-from ledger.services.statements import readable_account
+from ledger.services.statement_reads import readable_account
 
 MAX_AMOUNT = 10**15  # minor units: far above any guarantee, and every sum stays inside int64
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -103,7 +103,7 @@ def _existing(ledger: Ledger, aid: str) -> Advance | None:
 
 def listed(ledger: Ledger, key: ApiKey, currency: str | None = None, account: str | None = None, limit: int = 100, offset: int = 0) -> list[Advance]:
     """Advances, newest first: who may read which is the rule of every amount
-    (``statements.readable_account``): the books roles every account's, any other key its own."""
+    (``statement_reads.readable_account``): the books roles every account's, any other key its own."""
     account = readable_account(key, account)
     if account == "":  # a key without an account has no advances
         return []

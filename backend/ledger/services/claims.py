@@ -22,7 +22,8 @@ from ledger.db import chunked
 from ledger.models import ApiKey, Role, Statement, StatementClaim, StatementEntry
 from ledger.runtime import Ledger
 from ledger.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ledger.services.statements import ZERO_ADDRESS, get
+from ledger.services.statement_reads import get
+from ledger.services.statements import ZERO_ADDRESS
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from ledger.accounting.splits import Lines, split
 from ledger.db import chunked
 from ledger.models import ApiKey, Output, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.runtime import Ledger
-from ledger.services import royalties, statements
+from ledger.services import royalties, statement_reads
 from ledger.services.errors import NotFound
 from ledger.services.model_pools import PoolCheck
 from ledger.content.statement_document import parse_statement
@@ -102,10 +102,10 @@ class Explanation:
 def explain(
     ledger: Ledger, key: ApiKey, statement_id: str, account: str, work_id: int | None = None, max_works: int = 20
 ) -> Explanation:  # fmt: skip
-    statements.readable_account(key, account)  # 422 for no address, 403 for another holder's amounts
+    statement_reads.readable_account(key, account)  # 422 for no address, 403 for another holder's amounts
     account = to_checksum_address(account)
-    row = statements.get(ledger, statement_id)
-    doc = parse_statement(statements.document(ledger, statement_id))
+    row = statement_reads.get(ledger, statement_id)
+    doc = parse_statement(statement_reads.document(ledger, statement_id))
     entries = [e for e in doc["entries"] if e["account"] == account]
     if not entries:
         raise NotFound(f"{account} has no entry in statement {row.statement_id}")
@@ -122,7 +122,7 @@ def explain(
     if work_id is not None and work_id not in by_work:
         raise NotFound(f"{account} has no amount from work {work_id} in statement {row.statement_id}")
     chosen = [work_id] if work_id is not None else sorted(by_work, key=lambda w: (-abs(by_work[w]), w))[:max_works]
-    titles = statements.work_titles(ledger, set(chosen))
+    titles = statement_reads.work_titles(ledger, set(chosen))
     shares = _owner_shares(ledger, chosen, account, int(doc["periodEnd"]))
     runs: dict[int, _ReportRun] = {}
     one_creator = int(doc.get("modelPools", {}).get("oneCreatorShareBps", ledger.settings.one_creator_share_bps))

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from ledger.models import ApiKey, Statement, StatementDraft
 from ledger.runtime import Ledger
-from ledger.services import statements
+from ledger.services import statement_reads, statements
 from ledger.services.errors import Conflict, InvalidInput, NotFound
 from ledger.content.statement_document import parse_statement
 
@@ -143,7 +143,7 @@ def review(ledger: Ledger, draft_id: str) -> Review:
     prev_p: dict[str, int] = defaultdict(int)
     prev_totals = {"revenue": 0, "platform": 0, "holders": 0}
     for st in earlier:
-        pdoc = parse_statement(statements.document(ledger, st.statement_id))
+        pdoc = parse_statement(statement_reads.document(ledger, st.statement_id))
         for acc, parts in zip((prev_h, prev_w, prev_p), _amounts(pdoc)):
             for k, v in parts.items():
                 acc[k] += v

@@ -16,6 +16,7 @@ from ledger.models import Statement
 from ledger.models.types import MAX_ID
 from ledger.runtime import Ledger
 from ledger.services import claims, operations
+from ledger.services import statement_reads as reads
 from ledger.services import statements as svc
 from ledger.services.errors import Forbidden, InvalidInput
 
@@ -150,11 +151,11 @@ def list_statements(
 ) -> list[StatementOut]:
     """Every statement with its totals (public, as on chain), oldest period first (a period's
     adjustments after it)."""
-    rows = svc.list_statements(ledger, currency)
+    rows = reads.list_statements(ledger, currency)
     if account is None:
         return _outs(ledger, rows)
-    account = svc.readable_account(key, account)
-    owed = svc.holder_amounts(ledger, account)
+    account = reads.readable_account(key, account)
+    owed = reads.holder_amounts(ledger, account)
     return _outs(ledger, [r for r in rows if r.id in owed], owed)
 
 
@@ -167,7 +168,7 @@ def balances(
 ) -> list[OwedOut]:
     """Balances holders owe now (corrections and advances not recouped yet), per currency: the
     next statements deduct them before paying. Every holder's: accountants, admins, auditors."""
-    account = svc.readable_account(key, account)
+    account = reads.readable_account(key, account)
     if account == "":
         return []  # a key without an account owes nothing
     return [OwedOut(minor_unit_exponent=currency_exponent(o.currency), **o.__dict__) for o in svc.balances_owed(ledger, currency, account)]
@@ -186,15 +187,15 @@ def account_earnings(
 ) -> list[EarningsOut]:
     """An account's earnings per currency, by month and by work, from its statements' traced lines
     (before balances, advances and reserves)."""
-    account = svc.readable_account(key, account)
+    account = reads.readable_account(key, account)
     if not account:
         raise InvalidInput("name the account whose earnings to show (this key has none of its own)")
-    return [EarningsOut(**e.__dict__) for e in svc.earnings(ledger, account)]
+    return [EarningsOut(**e.__dict__) for e in reads.earnings(ledger, account)]
 
 
 @router.get("/{statement_id}", response_model=StatementOut)
 def statement(statement_id: str, _: Reader, ledger: LedgerDep) -> StatementOut:
-    return _outs(ledger, [svc.get(ledger, statement_id)])[0]
+    return _outs(ledger, [reads.get(ledger, statement_id)])[0]
 
 
 @router.get("/{statement_id}/document", response_class=Response, responses={200: {"content": {"application/json": {}}}})
@@ -202,7 +203,7 @@ def statement_document(statement_id: str, _: Books, ledger: LedgerDep) -> Respon
     """The statement document, byte for byte as hashed: its SHA-256 is the statement id. Every
     holder's amounts are in it, so it is for accountants, admins and auditors; a holder reads its
     own entries, proofs and extract."""
-    return Response(svc.document(ledger, statement_id), media_type="application/json")
+    return Response(reads.document(ledger, statement_id), media_type="application/json")
 
 
 @router.get("/{statement_id}/explanation", response_model=dict[str, Any])
@@ -235,11 +236,11 @@ def export(
 ) -> Response:
     """The statement, or one holder's extract, in a file format: every line carries the usage
     report it comes from and the transaction that anchored that report."""
-    svc.get(ledger, statement_id)  # 404 before 403: whether a statement exists is public
-    account = svc.readable_account(key, account)
+    reads.get(ledger, statement_id)  # 404 before 403: whether a statement exists is public
+    account = reads.readable_account(key, account)
     if account == "":
         raise Forbidden("amounts are private: a key without an account has no extract; the whole statement is for accountants, admins and auditors")
-    chunks, media_type, filename = svc.export(ledger, statement_id, format, account)
+    chunks, media_type, filename = reads.export(ledger, statement_id, format, account)
     return StreamingResponse(chunks, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -247,8 +248,8 @@ def export(
 def entries(statement_id: str, account: str, key: Reader, ledger: LedgerDep) -> list[EntryOut]:
     """A holder's entries with their Merkle proofs and salts, and whether each was claimed (a
     holder: its own)."""
-    svc.get(ledger, statement_id)  # 404 before 403: whether a statement exists is public
-    svc.readable_account(key, account)
+    reads.get(ledger, statement_id)  # 404 before 403: whether a statement exists is public
+    reads.readable_account(key, account)
     return [EntryOut(**e.__dict__) for e in claims.entries_of(ledger, statement_id, account)]
 
 
