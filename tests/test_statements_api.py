@@ -451,3 +451,21 @@ def test_an_accountant_that_will_not_wait_gets_202_and_the_close_later(ledger: L
     assert again["http_status"] == 200 and again["result"] == statement
     assert accountant.post("/statements", json={**april, "period_end": "2026-04-31"}, headers={"Prefer": "respond-async"}).status_code == 422  # validated before accepting
     assert holder.get(resp.json()["status_url"]).status_code == 404  # only the key that asked reads it
+
+    # The holder claims its entry the same way: the claim's answer is kept, and a second claim's 409.
+    manager = holder.get(f"/works/{work}").json()["manager"]
+
+    def holder_outcome(url: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 120
+        while (op := holder.get(url).json())["status"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return op
+
+    claim = holder.post(f"/statements/{statement['statement_id']}/claims", json={"account": manager}, headers={"Prefer": "respond-async"})
+    assert claim.status_code == 202, claim.text
+    claimed = holder_outcome(claim.json()["status_url"])
+    assert claimed["kind"] == "claim" and claimed["http_status"] == 200, claimed
+    assert [(e["account"], e["amount"]) for e in claimed["result"]] == [(manager, statement["holders_total"])]
+    again = holder.post("/claims", json={"account": manager}, headers={"Prefer": "respond-async"})
+    assert holder_outcome(again.json()["status_url"])["http_status"] == 409

@@ -125,3 +125,33 @@ def test_self_custodied_platform_relays_an_output(ledger: Ledger, server: Server
         assert c.post("/relay", json={"message": typed["message"], "signature": sign_typed(wallet, typed)}).status_code == 201
         got = c.get(f"/outputs/{output['output_hash']}").json()
         assert got["platform"] == wallet.address and got["links"][0]["work_id"] == work_id
+
+
+def test_a_holder_that_will_not_wait_changes_a_work_in_the_background(ledger: Ledger, holder: httpx.Client, server: Server) -> None:
+    """`Prefer: respond-async` on a work's changes (terms, payout): 202 at once; the operation
+    then holds what the request would have answered (200 and the work as it is now, or the 403
+    of a key that may not change it), and the change is on chain."""
+    import time
+
+    def outcome(client: httpx.Client, accepted: httpx.Response) -> dict[str, object]:
+        assert accepted.status_code == 202 and accepted.headers["preference-applied"] == "respond-async", accepted.text
+        deadline = time.monotonic() + 120
+        while (op := client.get(accepted.json()["status_url"]).json())["status"] == "running":  # waits for a state, not for a time
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        return dict(op)
+
+    later = {"Prefer": "respond-async"}
+    work_id = _register(holder, 0xA51)
+    op = outcome(holder, holder.put(f"/works/{work_id}/terms", json={**TERMS, "training_allowed": False}, headers=later))
+    assert op["kind"] == "update_terms" and op["http_status"] == 200, op
+    work = op["result"]
+    assert isinstance(work, dict) and work["terms"]["training_allowed"] is False and work["terms_version"] == 2
+    assert holder.get(f"/works/{work_id}").json() == work and ledger.registry.contract.functions.isTrainable(work_id).call() is False
+    payout = Account.create().address
+    op = outcome(holder, holder.put(f"/works/{work_id}/payout", json={"payout": payout}, headers=later))
+    assert op["http_status"] == 200 and isinstance(op["result"], dict) and op["result"]["owners"][0]["payout"] == payout, op
+    with client_for(server, create_api_key(ledger, Role.rights_holder, "not the manager").token) as c:
+        refused = outcome(c, c.put(f"/works/{work_id}/terms", json=TERMS, headers=later))
+        assert refused["http_status"] == 403 and "manager" in refused["result"]["detail"]  # type: ignore[index]
+    assert holder.put(f"/works/{work_id}/terms", json={**TERMS, "royalty_bps": -1}, headers=later).status_code == 422  # validated before accepting

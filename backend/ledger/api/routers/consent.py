@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
 from ledger.api.deps import Holder, HolderOrPlatform, LedgerDep, Platform, Reader, WorkId
-from ledger.api.routers.works import _SIGN, _changed, terms_out
+from ledger.api.routers.operations import ASYNC_ANSWER
+from ledger.api.routers.works import _SIGN, _change, terms_out
 from ledger.api.schemas import SignatureRequiredOut, TermsOut, UsesIn, WorkDetailOut
 from ledger.api.uploads import read_file
 from ledger.consent import iptc, tdmrep
@@ -114,12 +115,12 @@ async def acknowledge(work_id: WorkId, body: AcknowledgementIn, key: Holder, led
     return AcknowledgementOut(document_hash=report.document_hash, evidence=source["evidence"], terms_version=source["termsVersion"])
 
 
-@router.put("/works/{work_id}/position", response_model=WorkDetailOut, responses=_SIGN)
-async def record_position(work_id: WorkId, body: UsesIn, key: Holder, ledger: LedgerDep) -> Any:
+@router.put("/works/{work_id}/position", response_model=WorkDetailOut, responses={**_SIGN, **ASYNC_ANSWER})
+async def record_position(request: Request, work_id: WorkId, body: UsesIn, key: Holder, ledger: LedgerDep) -> Any:
     """An owner records its own position on each use. It does not change the terms (the manager's
     govern); a use they allow against it shows as the owner's dissent."""
     positions = pack(from_document(body.model_dump()))
-    return _changed(ledger, await run_in_threadpool(work_changes.record_position, ledger, key, work_id, positions))
+    return await _change(request, ledger, key, "record_position", lambda: work_changes.record_position(ledger, key, work_id, positions))
 
 
 class AcceptanceIn(BaseModel):

@@ -4,16 +4,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from ledger.api.downloads import RESPONSES, Format, document_download
 from ledger.api.deps import LedgerDep, ModelId, Platform, Reader, WorkId
-from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
+from ledger.api.routers.operations import ASYNC_ANSWER, answered
 from ledger.api.schemas import SignatureRequiredOut
 from ledger.api.schemas_ai import AuditFindingOut, AuditOut, OneCreatorOut, ModelCreate, ModelOut, ProofOut
 from ledger.models import Model
 from ledger.exports.training_summary_pdf import summary_pdf
-from ledger.services import models as svc, operations, training_summary as summary_svc
+from ledger.services import models as svc, training_summary as summary_svc
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -48,10 +48,7 @@ async def register_model(request: Request, body: ModelCreate, key: Platform, led
             return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
         return 201, model_out(outcome).model_dump(mode="json")
 
-    if wants_async(request):
-        return accepted(await run_in_threadpool(operations.start, ledger, key, "register_model", answer))
-    status, content = await run_in_threadpool(answer)
-    return JSONResponse(status_code=status, content=content)
+    return await answered(request, ledger, key, "register_model", answer)
 
 
 @router.get("/{model_id}", response_model=ModelOut)

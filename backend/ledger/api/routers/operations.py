@@ -1,6 +1,7 @@
 """Writes answered 202 (``Prefer: respond-async``) and their outcome."""
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,7 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger.api.deps import LedgerDep, Reader
-from ledger.models import Operation
+from ledger.models import ApiKey, Operation
+from ledger.runtime import Ledger
 from ledger.services import operations as svc
 
 router = APIRouter(tags=["operations"])
@@ -46,6 +48,16 @@ def wants_async(request: Request) -> bool:
 def accepted(op: Operation) -> JSONResponse:
     url = f"/operations/{op.id}"
     return JSONResponse(status_code=202, headers={"Location": url, "Preference-Applied": "respond-async"}, content=AcceptedOut(operation_id=op.id, status_url=url).model_dump())
+
+
+async def answered(request: Request, ledger: Ledger, key: ApiKey, kind: str, answer: Callable[[], tuple[int, Any]]) -> JSONResponse:
+    """What a write answers: ``answer()``'s status and JSON body once it has run (in a worker
+    thread: it waits for the chain), or, when the caller prefers not to wait, 202 at once and that
+    same answer kept for ``GET /operations/{id}`` (``kind`` names it there)."""
+    if wants_async(request):
+        return accepted(await run_in_threadpool(svc.start, ledger, key, kind, answer))
+    status, body = await run_in_threadpool(answer)
+    return JSONResponse(status_code=status, content=body)
 
 
 @router.get("/operations/{operation_id}", response_model=OperationOut)

@@ -3,18 +3,17 @@
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ledger.api.deps import LedgerDep, Limit, Offset, Platform, Reader, WorkId
-from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
+from ledger.api.routers.operations import ASYNC_ANSWER, answered
 from ledger.api.schemas import OwnerOut, SignatureRequiredOut
 from ledger.evidence.methods import Methods
 from ledger.api.schemas_ai import CorrectedLinkOut, LinkCorrectionOut, LinkOut, OutputBatchIn, OutputIn, OutputOut, OutputsOut
 from ledger.models import ApiKey
 from ledger.runtime import Ledger
 from ledger.api.uploads import read_upload
-from ledger.services import fingerprints, operations, outputs as svc
+from ledger.services import fingerprints, outputs as svc
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(tags=["outputs"])
@@ -79,10 +78,7 @@ async def _register(request: Request, ledger: Ledger, key: ApiKey, requests: lis
     def answer() -> tuple[int, Any]:
         return _answer(ledger, key, requests, single)
 
-    if wants_async(request):
-        return accepted(await run_in_threadpool(operations.start, ledger, key, "register_outputs", answer))
-    status, body = await run_in_threadpool(answer)
-    return JSONResponse(status_code=status, content=body)
+    return await answered(request, ledger, key, "register_outputs", answer)
 
 
 _UPLOAD_DOC: dict[str, Any] = {

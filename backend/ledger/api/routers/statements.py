@@ -4,18 +4,17 @@ them; holders claim their entries."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import Accountant, Books, Claimant, Day, LedgerDep, Reader
-from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
+from ledger.api.routers.operations import ASYNC_ANSWER, answered
 from ledger.codes import currency_exponent
 from ledger.dates import iso_day, unix_day
 from ledger.models import Statement
 from ledger.models.types import MAX_ID
 from ledger.runtime import Ledger
-from ledger.services import claims, operations
+from ledger.services import claims
 from ledger.services import statement_reads as reads
 from ledger.services import statements as svc
 from ledger.services.errors import Forbidden, InvalidInput
@@ -136,10 +135,7 @@ async def close_period(
         status = 202 if result.typed_data is not None else 201 if result.created else 200
         return status, _outs(ledger, [result.statement], typed=result.typed_data)[0].model_dump(mode="json")
 
-    if wants_async(request):
-        return accepted(await run_in_threadpool(operations.start, ledger, key, "close_period", answer))
-    status, content = await run_in_threadpool(answer)
-    return JSONResponse(status_code=status, content=content)
+    return await answered(request, ledger, key, "close_period", answer)
 
 
 @router.get("", response_model=list[StatementOut])
@@ -253,23 +249,27 @@ def entries(statement_id: str, account: str, key: Reader, ledger: LedgerDep) -> 
     return [EntryOut(**e.__dict__) for e in claims.entries_of(ledger, statement_id, account)]
 
 
-@router.post("/{statement_id}/claims", response_model=list[EntryOut])
-async def claim(
-    statement_id: str, body: ClaimIn, key: Claimant, ledger: LedgerDep
-) -> list[EntryOut]:
+@router.post("/{statement_id}/claims", response_model=list[EntryOut], responses=ASYNC_ANSWER)
+async def claim(request: Request, statement_id: str, body: ClaimIn, key: Claimant, ledger: LedgerDep) -> JSONResponse:
     """Claims a holder's open entries on chain (the ledger pays the gas; the contract pays each
-    entry's payout address). 409 when everything is claimed already."""
-    return [EntryOut(**e.__dict__) for e in await run_in_threadpool(claims.claim, ledger, key, statement_id, body.account)]
+    entry's payout address). 409 when everything is claimed already. With `Prefer: respond-async`,
+    answers 202 at once and claims in the background."""
+    def answer() -> tuple[int, Any]:
+        return 200, [EntryOut(**e.__dict__).model_dump(mode="json") for e in claims.claim(ledger, key, statement_id, body.account)]
+
+    return await answered(request, ledger, key, "claim", answer)
 
 
 claims_router = APIRouter(prefix="/claims", tags=["statements"])
 
 
-@claims_router.post("", response_model=list[BookClaimOut])
-async def claim_everything(
-    body: ClaimAllIn, key: Claimant, ledger: LedgerDep
-) -> list[BookClaimOut]:
+@claims_router.post("", response_model=list[BookClaimOut], responses=ASYNC_ANSWER)
+async def claim_everything(request: Request, body: ClaimAllIn, key: Claimant, ledger: LedgerDep) -> JSONResponse:
     """Claims everything a holder is owed across statements, in one transaction: per book
     (currency and settlement) and payout address, its latest entry (whose leaf carries the
-    cumulative amount) pays every earlier one. 409 when nothing is left to claim."""
-    return [BookClaimOut(**c.__dict__) for c in await run_in_threadpool(claims.claim_all, ledger, key, body.account, body.currency)]
+    cumulative amount) pays every earlier one. 409 when nothing is left to claim. With
+    `Prefer: respond-async`, answers 202 at once and claims in the background."""
+    def answer() -> tuple[int, Any]:
+        return 200, [BookClaimOut(**c.__dict__).model_dump(mode="json") for c in claims.claim_all(ledger, key, body.account, body.currency)]
+
+    return await answered(request, ledger, key, "claim_all", answer)

@@ -6,17 +6,16 @@ from collections.abc import Callable
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from ledger.api.deps import LedgerDep, Limit, Offset, Platform, require
-from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
+from ledger.api.routers.operations import ASYNC_ANSWER, answered
 from ledger.dates import iso_day
 from ledger.models import ApiKey, Role
 from ledger.models.types import MAX_ID
-from ledger.services import operations, usage as svc
+from ledger.services import usage as svc
 from ledger.services.errors import InvalidInput
 
 router = APIRouter(prefix="/usage", tags=["usage"])
@@ -89,10 +88,7 @@ async def _import(request: Request, ledger: LedgerDep, key: ApiKey, run: Callabl
         finally:
             done()
 
-    if wants_async(request):
-        return accepted(await run_in_threadpool(operations.start, ledger, key, "import_usage", answer))
-    status, body = await run_in_threadpool(answer)
-    return JSONResponse(status_code=status, content=body)
+    return await answered(request, ledger, key, "import_usage", answer)
 
 
 @router.post("", status_code=201, response_model=ImportOut, responses=_ANSWERS)

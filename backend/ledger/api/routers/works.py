@@ -1,9 +1,9 @@
 """Works: registration by rights holders; reading for everyone with a key."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ledger.api.uploads import read_upload
@@ -30,8 +30,8 @@ from ledger.models import Work, WorkTermsVersion
 from ledger.content.documents import load_document
 from ledger.models import ApiKey
 from ledger.runtime import Ledger
-from ledger.api.routers.operations import ASYNC_ANSWER, accepted, wants_async
-from ledger.services import operations, work_changes, works as svc
+from ledger.api.routers.operations import ASYNC_ANSWER, answered
+from ledger.services import work_changes, works as svc
 from ledger.services.signing import SignatureRequired
 
 router = APIRouter(prefix="/works", tags=["works"])
@@ -119,10 +119,7 @@ async def _register(request: Request, ledger: Ledger, key: ApiKey, reqs: list[sv
         done = [_registered(r).model_dump() for r in result]
         return 201, done[0] if single else done
 
-    if wants_async(request):
-        return accepted(await run_in_threadpool(operations.start, ledger, key, "register_works", answer))
-    status, body = await run_in_threadpool(answer)
-    return JSONResponse(status_code=status, content=body)
+    return await answered(request, ledger, key, "register_works", answer)
 
 
 def _work_out(view: svc.WorkView) -> dict[str, Any]:
@@ -174,35 +171,41 @@ def list_works(
     return [WorkOut(**_work_out(v)) for v in svc.list_works(ledger, owner, manager, limit, offset)]
 
 
-def _changed(ledger: Ledger, outcome: svc.WorkView | SignatureRequired) -> Any:
-    if isinstance(outcome, SignatureRequired):
-        return JSONResponse(status_code=202, content=SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json"))
-    return _detail(ledger, outcome)
+async def _change(request: Request, ledger: Ledger, key: ApiKey, kind: str, change: Callable[[], svc.WorkView | SignatureRequired]) -> JSONResponse:
+    """A change of a registered work: the work as it is now, 202 with what a self-custodied
+    holder signs, or (``Prefer: respond-async``) 202 at once: on a chain that waits for
+    confirmations, every change waits minutes."""
+    def answer() -> tuple[int, Any]:
+        outcome = change()
+        if isinstance(outcome, SignatureRequired):
+            return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
+        return 200, _detail(ledger, outcome).model_dump(mode="json")
+
+    return await answered(request, ledger, key, kind, answer)
 
 
-@router.put("/{work_id}/terms", response_model=WorkDetailOut, responses=_SIGN)
-async def update_terms(work_id: WorkId, body: TermsIn, key: Holder, ledger: LedgerDep) -> Any:
+@router.put("/{work_id}/terms", response_model=WorkDetailOut, responses={**_SIGN, **ASYNC_ANSWER})
+async def update_terms(request: Request, work_id: WorkId, body: TermsIn, key: Holder, ledger: LedgerDep) -> Any:
     """The manager replaces the terms from now on (e.g. revokes training); earlier versions stay on record."""
     terms = terms_of(body)
-    return _changed(ledger, await run_in_threadpool(work_changes.update_terms, ledger, key, work_id, terms))
+    return await _change(request, ledger, key, "update_terms", lambda: work_changes.update_terms(ledger, key, work_id, terms))
 
 
-@router.put("/{work_id}/manager", response_model=WorkDetailOut, responses=_SIGN)
-async def transfer_management(work_id: WorkId, body: ManagerIn, key: Holder, ledger: LedgerDep) -> Any:
+@router.put("/{work_id}/manager", response_model=WorkDetailOut, responses={**_SIGN, **ASYNC_ANSWER})
+async def transfer_management(request: Request, work_id: WorkId, body: ManagerIn, key: Holder, ledger: LedgerDep) -> Any:
     """The manager hands the right to change terms to another account."""
-    return _changed(ledger, await run_in_threadpool(work_changes.transfer_management, ledger, key, work_id, body.manager))
+    return await _change(request, ledger, key, "transfer_management", lambda: work_changes.transfer_management(ledger, key, work_id, body.manager))
 
 
-@router.put("/{work_id}/payout", response_model=WorkDetailOut, responses=_SIGN)
-async def set_payout(work_id: WorkId, body: PayoutIn, key: Holder, ledger: LedgerDep) -> Any:
+@router.put("/{work_id}/payout", response_model=WorkDetailOut, responses={**_SIGN, **ASYNC_ANSWER})
+async def set_payout(request: Request, work_id: WorkId, body: PayoutIn, key: Holder, ledger: LedgerDep) -> Any:
     """An owner changes the address its payouts go to."""
-    return _changed(ledger, await run_in_threadpool(work_changes.set_payout, ledger, key, work_id, body.payout))
+    return await _change(request, ledger, key, "set_payout", lambda: work_changes.set_payout(ledger, key, work_id, body.payout))
 
 
-@router.post("/{work_id}/share-transfers", response_model=WorkDetailOut, responses=_SIGN)
-async def transfer_share(work_id: WorkId, body: ShareTransferIn, key: Holder, ledger: LedgerDep) -> Any:
+@router.post("/{work_id}/share-transfers", response_model=WorkDetailOut, responses={**_SIGN, **ASYNC_ANSWER})
+async def transfer_share(request: Request, work_id: WorkId, body: ShareTransferIn, key: Holder, ledger: LedgerDep) -> Any:
     """An owner moves part or all of its share to another account."""
-    outcome = await run_in_threadpool(
-        work_changes.transfer_share, ledger, key, work_id, body.to, body.share_bps, body.to_payout
+    return await _change(
+        request, ledger, key, "transfer_share", lambda: work_changes.transfer_share(ledger, key, work_id, body.to, body.share_bps, body.to_payout)
     )
-    return _changed(ledger, outcome)
