@@ -218,6 +218,19 @@ def platform_setup(ledger: Ledger, server: Server, holder: httpx.Client) -> tupl
     return client, issued.holder_address, hashes
 
 
+def operation_outcome(client: httpx.Client, accepted: httpx.Response, timeout_s: float = 120) -> dict[str, object]:
+    """The outcome of a write answered 202 (`Prefer: respond-async`), once done: polls its status
+    URL until the operation is no longer running (waits for a state, not for a time)."""
+    import time
+
+    assert accepted.status_code == 202 and accepted.headers["preference-applied"] == "respond-async", accepted.text
+    deadline = time.monotonic() + timeout_s
+    while (op := client.get(accepted.json()["status_url"]).json())["status"] == "running":
+        assert time.monotonic() < deadline, "the operation did not finish"
+        time.sleep(0.05)
+    return dict(op)
+
+
 @pytest.fixture
 def wallet() -> LocalAccount:
     """A participant's own key, outside the ledger (self-custody)."""

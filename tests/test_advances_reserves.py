@@ -16,7 +16,7 @@ from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
 from ledger.services.statement_verifier import recompute_statement, verify_statement
 from ledger.content.canonical import canonical
-from tests.conftest import Server, client_for
+from tests.conftest import Server, client_for, operation_outcome
 from tests.factories import _csv, _fresh, _platform_with_outputs, _upload, _work
 
 MONTHS = [("AUG", "2026-08-01", "2026-08-31"), ("SEP", "2026-09-01", "2026-09-30"), ("OCT", "2026-10-01", "2026-10-31")]
@@ -44,6 +44,8 @@ def test_an_advance_is_recouped_and_a_reserve_released_across_periods(ledger: Le
     assert first.status_code == 201, first.text
     again = accountant.post("/advances", json=advance)
     assert again.status_code == 200 and again.json()["advance_id"] == first.json()["advance_id"]
+    later = operation_outcome(accountant, accountant.post("/advances", json=advance, headers={"Prefer": "respond-async"}))
+    assert later["kind"] == "record_advance" and later["http_status"] == 200 and later["result"] == again.json()  # not waiting: the same answer, kept
     changed = accountant.post("/advances", json={**advance, "amount": 9_000})
     assert changed.status_code == 409 and "already recorded as 10,000" in changed.json()["detail"]
     assert accountant.post("/advances", json={**advance, "currency": "XAU"}).status_code == 422

@@ -13,7 +13,7 @@ from ledger.evidence import specimens
 from ledger.models import Dispute, Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
-from tests.conftest import Server, client_for, rebuilt_from_chain
+from tests.conftest import Server, client_for, operation_outcome, rebuilt_from_chain
 from tests.factories import _platform_with_outputs
 
 TERMS = {"training_allowed": True, "royalty_bps": 500}
@@ -52,6 +52,12 @@ def test_a_squatted_registration_is_contested_upheld_and_given_back(ledger: Ledg
     assert squatter.post("/disputes", json=spec).status_code == 422
     assert squatter.post(f"/disputes/{dispute['dispute_id']}/decision", json={"upheld": False, "reason": "mine"}).status_code == 403
     assert squatter.post(f"/disputes/{dispute['dispute_id']}/withdrawal").status_code == 403
+    later = {"Prefer": "respond-async"}  # not waiting: the same answers, kept for the key that asked
+    repeated = operation_outcome(artist, artist.post("/disputes", json=spec, headers=later))
+    assert repeated["kind"] == "open_dispute" and repeated["http_status"] == 409 and repeated["result"]["dispute_id"] == dispute["dispute_id"]  # type: ignore[index]
+    assert operation_outcome(squatter, squatter.post(f"/disputes/{dispute['dispute_id']}/withdrawal", headers=later))["http_status"] == 403
+    # The role is checked before accepting: only the service's own checks come in the operation.
+    assert squatter.post(f"/disputes/{dispute['dispute_id']}/decision", json={"upheld": False, "reason": "mine"}, headers=later).status_code == 403
 
     decided = arbiter.post(f"/disputes/{dispute['dispute_id']}/decision", json={"upheld": True, "reason": "The claimant holds the original file; the registrant registered a hash without it."})
     assert decided.status_code == 200, decided.text

@@ -17,7 +17,7 @@ from ledger.chain.work_codec import pack_works
 from ledger.models import ApiKey, Output, OutputLink, Role
 from ledger.runtime import Ledger
 from ledger.services.keys import authenticate, create_api_key, custodial_signer
-from tests.conftest import Server, client_for, rebuilt_from_chain
+from tests.conftest import Server, client_for, operation_outcome, rebuilt_from_chain
 
 TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
 WEIGHTS = "0x" + hashlib.sha256(b"weights v1").hexdigest()
@@ -251,37 +251,25 @@ def test_links_pack_as_the_contract_packs_them(ledger: Ledger, fields: tuple[int
         pack_link(fields[0], fields[1], 2)
 
 
-def _outcome(client: httpx.Client, accepted: httpx.Response) -> dict:
-    """The operation behind a 202 of `Prefer: respond-async`, once it is done."""
-    import time
-
-    assert accepted.status_code == 202 and accepted.headers["preference-applied"] == "respond-async", accepted.text
-    deadline = time.monotonic() + 120
-    while (op := client.get(accepted.json()["status_url"]).json())["status"] == "running":  # waits for a state, not for a time
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    return dict(op)
-
-
 def test_a_platform_that_will_not_wait_registers_models_and_outputs_in_the_background(holder: httpx.Client, platform: httpx.Client) -> None:
     """`Prefer: respond-async` on models, one output and a batch of outputs: 202 at once; each
     operation then holds what the request would have answered (201, then 200 for the same
     outputs again), and the records read back as registered synchronously."""
     a, b = _works(holder, 2, 0xA5)
     later = {"Prefer": "respond-async"}
-    op = _outcome(platform, platform.post("/models", json={"name": "later", "version": "1", "weights_hash": WEIGHTS, "work_ids": [a, b]}, headers=later))
+    op = operation_outcome(platform, platform.post("/models", json={"name": "later", "version": "1", "weights_hash": WEIGHTS, "work_ids": [a, b]}, headers=later))
     assert op["kind"] == "register_model" and op["http_status"] == 201, op
     model = op["result"]
     assert platform.get(f"/models/{model['model_id']}").json() == model and model["training_set_size"] == 2
 
     one = {"output_hash": "0x" + "a5" * 32, "model_id": model["model_id"], "links": [{"work_id": a, "weight_bps": 10_000}]}
-    op = _outcome(platform, platform.post("/outputs", json=one, headers=later))
+    op = operation_outcome(platform, platform.post("/outputs", json=one, headers=later))
     assert op["kind"] == "register_outputs" and op["http_status"] == 201 and op["result"]["output_hash"] == one["output_hash"], op
     assert platform.get(f"/outputs/{one['output_hash']}").json()["links"] == op["result"]["links"]
 
     batch = [{"output_hash": "0x" + f"{0xA6 + i:02x}" * 32, "model_id": model["model_id"], "links": [{"work_id": b, "weight_bps": 10_000}]} for i in range(3)]
-    op = _outcome(platform, platform.post("/outputs/batch", json={"outputs": batch}, headers=later))
+    op = operation_outcome(platform, platform.post("/outputs/batch", json={"outputs": batch}, headers=later))
     assert op["http_status"] == 201 and [o["output_hash"] for o in op["result"]["created"]] == [o["output_hash"] for o in batch], op
-    again = _outcome(platform, platform.post("/outputs/batch", json={"outputs": batch}, headers=later))
+    again = operation_outcome(platform, platform.post("/outputs/batch", json={"outputs": batch}, headers=later))
     assert again["http_status"] == 200 and again["result"]["created"] == [] and len(again["result"]["existing"]) == 3
     assert platform.post("/outputs/batch", json={"outputs": []}, headers=later).status_code == 422  # validated before accepting

@@ -18,7 +18,7 @@ from ledger.records import typed
 from ledger.runtime import Ledger
 from ledger.services import records
 from ledger.services.keys import create_api_key
-from tests.conftest import Server, client_for, rebuilt_from_chain
+from tests.conftest import Server, client_for, operation_outcome, rebuilt_from_chain
 
 CONTRACT = "0x" + "5c" * 20
 
@@ -124,6 +124,8 @@ def test_a_device_records_what_its_owner_allowed_until_revoked(ledger: Ledger, s
     revoked = studio.post(f"/devices/{address}/revocation")
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
     assert studio.post(f"/devices/{address}/revocation").json() == revoked.json()  # a retry answers the same
+    later = operation_outcome(studio, studio.post(f"/devices/{address}/revocation", headers={"Prefer": "respond-async"}))
+    assert later["kind"] == "revoke_device" and later["http_status"] == 200 and later["result"] == revoked.json()
     late = anonymous.post("/records", json={"records": [_record(ledger, device, "create", os.urandom(32), created=int(time.time()) - 3600)]})
     assert late.status_code == 422 and "revoked" in late.text  # backdating does not help
     assert studio.get(f"/records/{sent.json()['hashes'][0]}").json()["anchor"]["verified_on_chain"]

@@ -15,7 +15,7 @@ from ledger.runtime import Ledger, open_ledger
 from ledger.services.keys import create_api_key
 from ledger.services.platform_shares import shares_for
 from tests.factories import _work  # noqa: F401
-from tests.conftest import Server, client_for, rebuilt_from_chain
+from tests.conftest import Server, client_for, operation_outcome, rebuilt_from_chain
 
 
 def test_royalty_run_conserves_and_follows_the_policy(ledger: Ledger, server: Server, holder: httpx.Client) -> None:
@@ -177,6 +177,8 @@ def test_each_platform_pays_its_own_contracted_share(ledger: Ledger, server: Ser
     assert recorded.status_code == 201, recorded.text
     assert recorded.json()["platform"] == first_address and recorded.json()["entries"][0]["share_bps"] == 2000
     assert admin.put(f"/platforms/{first_address}/shares", json=share).status_code == 200  # same entry: no change
+    later = operation_outcome(admin, admin.put(f"/platforms/{first_address}/shares", json=share, headers={"Prefer": "respond-async"}))
+    assert later["kind"] == "record_share" and later["http_status"] == 200 and later["result"] == recorded.json()  # not waiting: the same answer, kept
     changed = admin.put(f"/platforms/{first_address}/shares", json={**share, "share_bps": 2500})
     assert changed.status_code == 409 and "never changed" in changed.json()["detail"]
     assert admin.put(f"/platforms/{first_address}/shares", json={**share, "share_bps": 10_001}).status_code == 422

@@ -13,7 +13,7 @@ from ledger.cli.main import app
 from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
-from tests.conftest import Server, client_for
+from tests.conftest import Server, client_for, operation_outcome
 from tests.factories import _csv, _platform_with_outputs, _upload, _work
 
 SEPTEMBER = {"period_start": "2026-09-01", "period_end": "2026-09-30", "currency": "JPY"}
@@ -54,6 +54,8 @@ def test_a_draft_is_reviewed_then_published_exactly_as_reviewed(ledger: Ledger, 
     assert _upload(platform, _csv("OCT-2", address, "2026-10-01", "2026-10-31", "JPY", [(ha, 500)])).status_code == 201
     stale = accountant.post(f"/statements/drafts/{d['draft_id']}/publication")
     assert stale.status_code == 409 and "draft it again" in stale.json()["detail"]
+    later = operation_outcome(accountant, accountant.post(f"/statements/drafts/{d['draft_id']}/publication", headers={"Prefer": "respond-async"}))
+    assert later["kind"] == "publish_draft" and later["http_status"] == 409 and later["result"] == stale.json()  # not waiting: the same refusal, kept
     assert [s["period_start"] for s in accountant.get("/statements").json()] == ["2026-09-01"]
     assert accountant.post(f"/statements/drafts/{d['draft_id']}/discard").json()["status"] == "discarded"
 

@@ -22,7 +22,7 @@ from ledger.services.keys import create_api_key
 from ledger.services import claims, statement_reads, statements
 from ledger.services.statement_verifier import recompute_statement, verify_statement
 from ledger.content.canonical import canonical
-from tests.conftest import Server, client_for, rebuilt_from_chain, sign_typed
+from tests.conftest import Server, client_for, operation_outcome, rebuilt_from_chain, sign_typed
 from tests.factories import _csv, _fresh, _platform_with_outputs, _upload, _work  # noqa: F401
 
 OCTOBER = {"period_start": "2026-10-01", "period_end": "2026-10-31", "currency": "JPY"}
@@ -425,29 +425,20 @@ def test_an_accountant_that_will_not_wait_gets_202_and_the_close_later(ledger: L
     """`Prefer: respond-async` on a close: 202 at once with a status URL; the operation then holds
     exactly what the synchronous close would have answered (201 and the statement), and a second
     close of the same period, asked the same way, holds the synchronous 200."""
-    import time
-
     work = _work(holder, 0xC008, 0, [])
     platform, address, (h,) = _platform_with_outputs(ledger, server, [[(work, 10_000)]], 0xC700)
     assert _upload(platform, _csv("APR", address, "2026-04-01", "2026-04-30", "JPY", [(h, 2_468)])).status_code == 201
     accountant = client_for(server, create_api_key(ledger, Role.accountant, "later").token)
     april = {"period_start": "2026-04-01", "period_end": "2026-04-30", "currency": "JPY"}
 
-    def outcome(url: str) -> dict[str, Any]:
-        deadline = time.monotonic() + 120
-        while (op := accountant.get(url).json())["status"] == "running":  # waits for a state, not for a time
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        return op
-
     resp = accountant.post("/statements", json=april, headers={"Prefer": "respond-async"})
     assert resp.status_code == 202 and resp.headers["preference-applied"] == "respond-async", resp.text
-    op = outcome(resp.json()["status_url"])
+    op = operation_outcome(accountant, resp)
     assert op["kind"] == "close_period" and op["status"] == "done" and op["http_status"] == 201, op
     statement = op["result"]
     assert statement["revenue"] == 2_468 and statement["publish_tx"] and statement["period_start"] == "2026-04-01"
     assert accountant.get(f"/statements/{statement['statement_id']}").json() == statement
-    again = outcome(accountant.post("/statements", json=april, headers={"Prefer": "respond-async"}).json()["status_url"])
+    again = operation_outcome(accountant, accountant.post("/statements", json=april, headers={"Prefer": "respond-async"}))
     assert again["http_status"] == 200 and again["result"] == statement
     assert accountant.post("/statements", json={**april, "period_end": "2026-04-31"}, headers={"Prefer": "respond-async"}).status_code == 422  # validated before accepting
     assert holder.get(resp.json()["status_url"]).status_code == 404  # only the key that asked reads it
@@ -455,17 +446,9 @@ def test_an_accountant_that_will_not_wait_gets_202_and_the_close_later(ledger: L
     # The holder claims its entry the same way: the claim's answer is kept, and a second claim's 409.
     manager = holder.get(f"/works/{work}").json()["manager"]
 
-    def holder_outcome(url: str) -> dict[str, Any]:
-        deadline = time.monotonic() + 120
-        while (op := holder.get(url).json())["status"] == "running":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        return op
-
     claim = holder.post(f"/statements/{statement['statement_id']}/claims", json={"account": manager}, headers={"Prefer": "respond-async"})
-    assert claim.status_code == 202, claim.text
-    claimed = holder_outcome(claim.json()["status_url"])
+    claimed = operation_outcome(holder, claim)
     assert claimed["kind"] == "claim" and claimed["http_status"] == 200, claimed
     assert [(e["account"], e["amount"]) for e in claimed["result"]] == [(manager, statement["holders_total"])]
     again = holder.post("/claims", json={"account": manager}, headers={"Prefer": "respond-async"})
-    assert holder_outcome(again.json()["status_url"])["http_status"] == 409
+    assert operation_outcome(holder, again)["http_status"] == 409

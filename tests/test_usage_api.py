@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from ledger.models import Role, UsageAnchorRecord, UsageLine, UsageReport
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
-from tests.conftest import Server, client_for, sign_typed
+from tests.conftest import Server, client_for, operation_outcome, sign_typed
 
 TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
 
@@ -170,19 +170,13 @@ def test_a_platform_that_will_not_wait_gets_its_import_in_the_background(ledger:
     200 for the same report again, 422 with the bad line's number), and the report is stored and
     anchored as a synchronous import stores it. The multipart file outlives its request: the
     import reads it after the 202."""
-    import time
-
     client, platform, hashes = platform_setup
     later = {"Prefer": "respond-async"}
 
     def outcome(accepted: httpx.Response) -> dict[str, Any]:
-        assert accepted.status_code == 202 and accepted.headers["preference-applied"] == "respond-async", accepted.text
-        deadline = time.monotonic() + 120
-        while (op := client.get(accepted.json()["status_url"]).json())["status"] == "running":  # waits for a state, not for a time
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        op = operation_outcome(client, accepted)
         assert op["kind"] == "import_usage", op
-        return dict(op)
+        return op
 
     text = _csv(platform, hashes, report_id="LATER-1")
     op = outcome(client.post("/usage/reports", content=text.encode(), headers={**later, "content-type": "text/csv"}))

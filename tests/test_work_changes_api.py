@@ -7,7 +7,7 @@ from ledger.models import Role
 from ledger.runtime import Ledger
 from ledger.services.keys import create_api_key
 
-from tests.conftest import Server, client_for, on_chain_state_is_projected, sign_typed
+from tests.conftest import Server, client_for, on_chain_state_is_projected, operation_outcome, sign_typed
 
 TERMS = {"training_allowed": True, "royalty_bps": 500, "expires_at": 0}
 
@@ -131,27 +131,17 @@ def test_a_holder_that_will_not_wait_changes_a_work_in_the_background(ledger: Le
     """`Prefer: respond-async` on a work's changes (terms, payout): 202 at once; the operation
     then holds what the request would have answered (200 and the work as it is now, or the 403
     of a key that may not change it), and the change is on chain."""
-    import time
-
-    def outcome(client: httpx.Client, accepted: httpx.Response) -> dict[str, object]:
-        assert accepted.status_code == 202 and accepted.headers["preference-applied"] == "respond-async", accepted.text
-        deadline = time.monotonic() + 120
-        while (op := client.get(accepted.json()["status_url"]).json())["status"] == "running":  # waits for a state, not for a time
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        return dict(op)
-
     later = {"Prefer": "respond-async"}
     work_id = _register(holder, 0xA51)
-    op = outcome(holder, holder.put(f"/works/{work_id}/terms", json={**TERMS, "training_allowed": False}, headers=later))
+    op = operation_outcome(holder, holder.put(f"/works/{work_id}/terms", json={**TERMS, "training_allowed": False}, headers=later))
     assert op["kind"] == "update_terms" and op["http_status"] == 200, op
     work = op["result"]
     assert isinstance(work, dict) and work["terms"]["training_allowed"] is False and work["terms_version"] == 2
     assert holder.get(f"/works/{work_id}").json() == work and ledger.registry.contract.functions.isTrainable(work_id).call() is False
     payout = Account.create().address
-    op = outcome(holder, holder.put(f"/works/{work_id}/payout", json={"payout": payout}, headers=later))
+    op = operation_outcome(holder, holder.put(f"/works/{work_id}/payout", json={"payout": payout}, headers=later))
     assert op["http_status"] == 200 and isinstance(op["result"], dict) and op["result"]["owners"][0]["payout"] == payout, op
     with client_for(server, create_api_key(ledger, Role.rights_holder, "not the manager").token) as c:
-        refused = outcome(c, c.put(f"/works/{work_id}/terms", json=TERMS, headers=later))
+        refused = operation_outcome(c, c.put(f"/works/{work_id}/terms", json=TERMS, headers=later))
         assert refused["http_status"] == 403 and "manager" in refused["result"]["detail"]  # type: ignore[index]
     assert holder.put(f"/works/{work_id}/terms", json={**TERMS, "royalty_bps": -1}, headers=later).status_code == 422  # validated before accepting

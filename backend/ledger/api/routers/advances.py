@@ -2,12 +2,12 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import Accountant, LedgerDep, Limit, Offset, Reader
+from ledger.api.routers.operations import ASYNC_ANSWER, answered
 from ledger.codes import currency_exponent
 from ledger.models import Advance
 from ledger.services import advances as svc
@@ -47,16 +47,22 @@ def _out(a: Advance) -> AdvanceOut:
     return AdvanceOut(minor_unit_exponent=currency_exponent(a.currency), **a.model_dump())
 
 
-@router.post("", status_code=201, response_model=AdvanceOut, responses={200: {"model": AdvanceOut, "description": "Already recorded"}, 202: {"model": PendingAdvanceOut}})
-async def record_advance(body: AdvanceIn, key: Accountant, ledger: LedgerDep) -> Any:
+@router.post(
+    "", status_code=201, response_model=AdvanceOut,
+    responses={200: {"model": AdvanceOut, "description": "Already recorded"}, 202: {"model": PendingAdvanceOut}, **ASYNC_ANSWER},
+)  # fmt: skip
+async def record_advance(request: Request, body: AdvanceIn, key: Accountant, ledger: LedgerDep) -> Any:
     """Records an advance (minimum guarantee) paid to a holder outside the ledger, on chain: the
     next statement in its currency counts it, and statements recoup it from the holder's earnings
     before paying anything. 201 recorded; 200 the same advance was already recorded; 409 the
     reference is recorded with another amount or payer."""
-    result = await run_in_threadpool(svc.record, ledger, key, body.account, body.currency, body.amount, body.note, body.payer)
-    if result.advance is None:
-        return JSONResponse(status_code=202, content=PendingAdvanceOut(advance_id=result.advance_id, typed_data=result.typed_data or {}).model_dump())
-    return JSONResponse(status_code=201 if result.created else 200, content=_out(result.advance).model_dump())
+    def answer() -> tuple[int, Any]:
+        result = svc.record(ledger, key, body.account, body.currency, body.amount, body.note, body.payer)
+        if result.advance is None:
+            return 202, PendingAdvanceOut(advance_id=result.advance_id, typed_data=result.typed_data or {}).model_dump(mode="json")
+        return (201 if result.created else 200), _out(result.advance).model_dump(mode="json")
+
+    return await answered(request, ledger, key, "record_advance", answer)
 
 
 @router.get("", response_model=list[AdvanceOut])

@@ -3,11 +3,11 @@
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import Arbiter, Holder, LedgerDep, Limit, Offset, Reader
+from ledger.api.routers.operations import ASYNC_ANSWER, answered
 from ledger.api.schemas import HEX32, SignatureRequiredOut
 from ledger.api.schemas_ai import LinkIn
 from ledger.api.uploads import read_upload
@@ -78,7 +78,7 @@ def _out(d: Dispute) -> DisputeOut:
     return DisputeOut.model_validate(d, from_attributes=True)
 
 
-@router.post("", status_code=201, response_model=DisputeOut, responses={202: {"model": SignatureRequiredOut}})
+@router.post("", status_code=201, response_model=DisputeOut, responses={202: {"model": SignatureRequiredOut}, **ASYNC_ANSWER})
 async def open_dispute(request: Request, key: Holder, ledger: LedgerDep) -> Any:
     """Contests a work's registration or an output's attribution, on chain. Send JSON, or
     multipart with your own copy of the file (`file`) beside the `dispute` JSON: the ledger
@@ -86,10 +86,14 @@ async def open_dispute(request: Request, key: Holder, ledger: LedgerDep) -> Any:
     upload = await read_upload(request, ledger, "dispute", DisputeIn)
     spec = upload.spec
     req = svc.DisputeRequest(spec.kind, spec.statement, spec.work_id, spec.output_hash, spec.claimed_work_id, upload.file)
-    outcome = await run_in_threadpool(svc.open_dispute, ledger, key, req)
-    if isinstance(outcome, SignatureRequired):
-        return JSONResponse(status_code=202, content=SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json"))
-    return JSONResponse(status_code=201, content=_out(outcome).model_dump(mode="json"))
+
+    def answer() -> tuple[int, Any]:
+        outcome = svc.open_dispute(ledger, key, req)
+        if isinstance(outcome, SignatureRequired):
+            return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
+        return 201, _out(outcome).model_dump(mode="json")
+
+    return await answered(request, ledger, key, "open_dispute", answer)
 
 
 @router.get("", response_model=list[DisputeOut])
@@ -110,18 +114,20 @@ def get_dispute(dispute_id: DisputeId, _: Reader, ledger: LedgerDep) -> DisputeO
     return _out(svc.get_dispute(ledger, dispute_id))
 
 
-@router.post("/{dispute_id}/decision", response_model=DisputeOut)
-async def decide(dispute_id: DisputeId, body: DecisionIn, key: Arbiter, ledger: LedgerDep) -> DisputeOut:
+@router.post("/{dispute_id}/decision", response_model=DisputeOut, responses=ASYNC_ANSWER)
+async def decide(request: Request, dispute_id: DisputeId, body: DecisionIn, key: Arbiter, ledger: LedgerDep) -> JSONResponse:
     """The arbiter upholds or rejects an open dispute. Upholding a registration dispute gives the
     work to the claimant from now on (WorkRegistry.reassign); upholding an attribution dispute
     replaces the output's links by `links` (OutputRegistry.correctLinks). Retrying the same
     decision finishes one whose correction did not go through; another decision is 409."""
     owners = [Owner(o.account, o.payout or o.account, o.share_bps) for o in body.owners] if body.owners else None
     links = [(link.work_id, link.weight_bps, KIND_CODES[link.kind]) for link in body.links] if body.links else None
-    return _out(await run_in_threadpool(svc.resolve, ledger, key, dispute_id, body.upheld, body.reason, owners, links))
+    return await answered(
+        request, ledger, key, "decide_dispute", lambda: (200, _out(svc.resolve(ledger, key, dispute_id, body.upheld, body.reason, owners, links)).model_dump(mode="json"))
+    )
 
 
-@router.post("/{dispute_id}/withdrawal", response_model=DisputeOut)
-async def withdraw(dispute_id: DisputeId, key: Holder, ledger: LedgerDep) -> DisputeOut:
+@router.post("/{dispute_id}/withdrawal", response_model=DisputeOut, responses=ASYNC_ANSWER)
+async def withdraw(request: Request, dispute_id: DisputeId, key: Holder, ledger: LedgerDep) -> JSONResponse:
     """The claimant withdraws its open dispute."""
-    return _out(await run_in_threadpool(svc.withdraw, ledger, key, dispute_id))
+    return await answered(request, ledger, key, "withdraw_dispute", lambda: (200, _out(svc.withdraw(ledger, key, dispute_id)).model_dump(mode="json")))

@@ -1,14 +1,14 @@
 """Platforms' contracted revenue shares (admin records them; admins and accountants read them)."""
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import Admin, LedgerDep, require
+from ledger.api.routers.operations import ASYNC_ANSWER, answered
 from ledger.models import ApiKey, Role
 from ledger.runtime import Ledger
 from ledger.services import platform_shares as svc
@@ -39,15 +39,16 @@ def _out(ledger: Ledger, address: str) -> SharesOut:
     return SharesOut(platform=svc.platform_address(address), default_bps=svc.default_share(ledger, int(time.time())), entries=entries)
 
 
-@router.put("/{address}/shares", status_code=201, response_model=SharesOut, responses={200: {"model": SharesOut}})
-async def record_share(
-    address: str, body: ShareIn, key: Admin, ledger: LedgerDep
-) -> JSONResponse:
+@router.put("/{address}/shares", status_code=201, response_model=SharesOut, responses={200: {"model": SharesOut}, **ASYNC_ANSWER})
+async def record_share(request: Request, address: str, body: ShareIn, key: Admin, ledger: LedgerDep) -> JSONResponse:
     """Records a share from a date on, on chain (PlatformTerms); address 0x00..00 sets the default.
     201 recorded, 200 already recorded, 409 another share was already recorded for that date
     (entries are never changed) or a statement already paid that platform's usage on or after it."""
-    created = await run_in_threadpool(svc.record, ledger, key, address, body.share_bps, body.effective_from)
-    return JSONResponse(status_code=201 if created else 200, content=_out(ledger, address).model_dump())
+    def answer() -> tuple[int, Any]:
+        created = svc.record(ledger, key, address, body.share_bps, body.effective_from)
+        return (201 if created else 200), _out(ledger, address).model_dump(mode="json")
+
+    return await answered(request, ledger, key, "record_share", answer)
 
 
 @router.get("/{address}/shares", response_model=SharesOut)

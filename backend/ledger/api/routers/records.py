@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import HolderOrPlatform, LedgerDep, Limit, Offset, Reader, WorkId
+from ledger.api.routers.operations import ASYNC_ANSWER, answered
 from ledger.api.schemas import AnchorProofOut, HEX32, SignatureRequiredOut
 from ledger.api.downloads import RESPONSES, Format, document_download
 from ledger.api.uploads import read_file
@@ -116,15 +117,16 @@ def enrolment_data(ledger: LedgerDep, owner: Annotated[str, Query(pattern=ADDRES
     return devices_svc.enrolment_typed_data(ledger, owner, devices_svc.scope_of(actions), expires_at)
 
 
-@router.post("/devices", status_code=201, response_model=DeviceOut, responses={202: {"model": SignatureRequiredOut}})
-async def enrol(body: DeviceIn, key: Enroller, ledger: LedgerDep) -> Any:
+@router.post("/devices", status_code=201, response_model=DeviceOut, responses={202: {"model": SignatureRequiredOut}, **ASYNC_ANSWER})
+async def enrol(request: Request, body: DeviceIn, key: Enroller, ledger: LedgerDep) -> Any:
     """Enrols a device or app to sign production records for your account, with its own consent."""
-    outcome = await run_in_threadpool(
-        devices_svc.enrol, ledger, key, body.device, body.actions, body.expires_at, body.label, bytes.fromhex(body.device_signature[2:])
-    )
-    if isinstance(outcome, SignatureRequired):
-        return JSONResponse(status_code=202, content=SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json"))
-    return JSONResponse(status_code=201, content=_device(outcome).model_dump(mode="json"))
+    def answer() -> tuple[int, Any]:
+        outcome = devices_svc.enrol(ledger, key, body.device, body.actions, body.expires_at, body.label, bytes.fromhex(body.device_signature[2:]))
+        if isinstance(outcome, SignatureRequired):
+            return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
+        return 201, _device(outcome).model_dump(mode="json")
+
+    return await answered(request, ledger, key, "enrol_device", answer)
 
 
 @router.get("/devices", response_model=list[DeviceOut])
@@ -139,10 +141,10 @@ def get_device(address: Address, _: Reader, ledger: LedgerDep) -> DeviceOut:
     return _device(devices_svc.get_device(ledger, address))
 
 
-@router.post("/devices/{address}/revocation", response_model=DeviceOut)
-async def revoke(address: Address, key: Enroller, ledger: LedgerDep) -> DeviceOut:
+@router.post("/devices/{address}/revocation", response_model=DeviceOut, responses=ASYNC_ANSWER)
+async def revoke(request: Request, address: Address, key: Enroller, ledger: LedgerDep) -> JSONResponse:
     """Revokes your device at once: records it signs are refused from now on; earlier ones stay valid."""
-    return _device(await run_in_threadpool(devices_svc.revoke, ledger, key, address))
+    return await answered(request, ledger, key, "revoke_device", lambda: (200, _device(devices_svc.revoke(ledger, key, address)).model_dump(mode="json")))
 
 
 @router.post("/records", response_model=RecordsOut)

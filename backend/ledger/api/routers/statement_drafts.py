@@ -4,12 +4,13 @@ admin's: holders see statements once published."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from ledger.api.deps import Accountant, Books, LedgerDep
+from ledger.api.routers.operations import ASYNC_ANSWER, answered
 from ledger.api.routers.statements import CloseIn, _outs
 from ledger.codes import currency_exponent
 from ledger.dates import iso_day, unix_day
@@ -106,13 +107,17 @@ async def review(draft_id: DraftId, _: Books, ledger: LedgerDep) -> ReviewOut:
     )  # fmt: skip
 
 
-@router.post("/{draft_id}/publication", status_code=201, responses={202: {}, 409: {}})
-async def publish(draft_id: DraftId, key: Accountant, ledger: LedgerDep) -> JSONResponse:
+@router.post("/{draft_id}/publication", status_code=201, responses={409: {}, **ASYNC_ANSWER})
+async def publish(request: Request, draft_id: DraftId, key: Accountant, ledger: LedgerDep) -> JSONResponse:
     """Publishes the draft: the period is closed again and published only if it comes out as this
-    very document (409 if anything changed since: draft again). Answers like a close."""
-    result = await run_in_threadpool(svc.publish, ledger, key, draft_id)
-    status = 202 if result.typed_data is not None else 201 if result.created else 200
-    return JSONResponse(status_code=status, content=_outs(ledger, [result.statement], typed=result.typed_data)[0].model_dump())
+    very document (409 if anything changed since: draft again). Answers like a close, and like a
+    close takes `Prefer: respond-async`."""
+    def answer() -> tuple[int, Any]:
+        result = svc.publish(ledger, key, draft_id)
+        status = 202 if result.typed_data is not None else 201 if result.created else 200
+        return status, _outs(ledger, [result.statement], typed=result.typed_data)[0].model_dump(mode="json")
+
+    return await answered(request, ledger, key, "publish_draft", answer)
 
 
 @router.post("/{draft_id}/discard", response_model=DraftOut)
