@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import Arbiter, Holder, LedgerDep, Limit, Offset, Reader
-from ledger.api.routers.operations import ASYNC_ANSWER, answered
+from ledger.api.routers.operations import ASYNC_ANSWER, answered, relayed
 from ledger.api.schemas import HEX32, SignatureRequiredOut
 from ledger.api.schemas_ai import LinkIn
 from ledger.api.uploads import read_upload
@@ -15,7 +15,6 @@ from ledger.chain.registry import Owner
 from ledger.models import Dispute
 from ledger.models.types import MAX_ID
 from ledger.services import disputes as svc
-from ledger.services.signing import SignatureRequired
 
 KIND_CODES = {"training": 0, "reference": 1}
 router = APIRouter(prefix="/disputes", tags=["disputes"])
@@ -87,13 +86,7 @@ async def open_dispute(request: Request, key: Holder, ledger: LedgerDep) -> Any:
     spec = upload.spec
     req = svc.DisputeRequest(spec.kind, spec.statement, spec.work_id, spec.output_hash, spec.claimed_work_id, upload.file)
 
-    def answer() -> tuple[int, Any]:
-        outcome = svc.open_dispute(ledger, key, req)
-        if isinstance(outcome, SignatureRequired):
-            return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
-        return 201, _out(outcome).model_dump(mode="json")
-
-    return await answered(request, ledger, key, "open_dispute", answer)
+    return await answered(request, ledger, key, "open_dispute", lambda: relayed(svc.open_dispute(ledger, key, req), 201, _out))
 
 
 @router.get("", response_model=list[DisputeOut])

@@ -8,13 +8,12 @@ from fastapi.responses import Response
 
 from ledger.api.downloads import RESPONSES, Format, document_download
 from ledger.api.deps import LedgerDep, ModelId, Platform, Reader, WorkId
-from ledger.api.routers.operations import ASYNC_ANSWER, answered
+from ledger.api.routers.operations import ASYNC_ANSWER, answered, relayed
 from ledger.api.schemas import SignatureRequiredOut
 from ledger.api.schemas_ai import AuditFindingOut, AuditOut, OneCreatorOut, ModelCreate, ModelOut, ProofOut
 from ledger.models import Model
 from ledger.exports.training_summary_pdf import summary_pdf
 from ledger.services import models as svc, training_summary as summary_svc
-from ledger.services.signing import SignatureRequired
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -42,13 +41,7 @@ async def register_model(request: Request, body: ModelCreate, key: Platform, led
         generative=body.generative,
     )
 
-    def answer() -> tuple[int, Any]:
-        outcome = svc.register_model(ledger, key, req)
-        if isinstance(outcome, SignatureRequired):
-            return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
-        return 201, model_out(outcome).model_dump(mode="json")
-
-    return await answered(request, ledger, key, "register_model", answer)
+    return await answered(request, ledger, key, "register_model", lambda: relayed(svc.register_model(ledger, key, req), 201, model_out))
 
 
 @router.get("/{model_id}", response_model=ModelOut)

@@ -3,7 +3,7 @@
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
@@ -14,6 +14,10 @@ from ledger.api.deps import LedgerDep, Reader
 from ledger.models import ApiKey, Operation
 from ledger.runtime import Ledger
 from ledger.services import operations as svc
+from ledger.services.signing import SignatureRequired
+from ledger.api.schemas import SignatureRequiredOut
+
+T = TypeVar("T")
 
 router = APIRouter(tags=["operations"])
 
@@ -48,6 +52,14 @@ def wants_async(request: Request) -> bool:
 def accepted(op: Operation) -> JSONResponse:
     url = f"/operations/{op.id}"
     return JSONResponse(status_code=202, headers={"Location": url, "Preference-Applied": "respond-async"}, content=AcceptedOut(operation_id=op.id, status_url=url).model_dump())
+
+
+def relayed(outcome: T | SignatureRequired, status: int, out: Callable[[T], BaseModel]) -> tuple[int, Any]:
+    """A relayed write's answer for ``answered``: 202 with the typed data a self-custodied
+    participant signs, or ``status`` and ``out(outcome)``, the record as it is now."""
+    if isinstance(outcome, SignatureRequired):
+        return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
+    return status, out(outcome).model_dump(mode="json")
 
 
 async def answered(request: Request, ledger: Ledger, key: ApiKey, kind: str, answer: Callable[[], tuple[int, Any]]) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import HolderOrPlatform, LedgerDep, Limit, Offset, Reader, WorkId
-from ledger.api.routers.operations import ASYNC_ANSWER, answered
+from ledger.api.routers.operations import ASYNC_ANSWER, answered, relayed
 from ledger.api.schemas import AnchorProofOut, HEX32, SignatureRequiredOut
 from ledger.api.downloads import RESPONSES, Format, document_download
 from ledger.api.uploads import read_file
@@ -21,7 +21,6 @@ from ledger.services import devices as devices_svc
 from ledger.services import provenance as provenance_svc
 from ledger.services import records as svc
 from ledger.services.errors import InvalidInput
-from ledger.services.signing import SignatureRequired
 
 router = APIRouter(tags=["production records"])
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
@@ -120,13 +119,11 @@ def enrolment_data(ledger: LedgerDep, owner: Annotated[str, Query(pattern=ADDRES
 @router.post("/devices", status_code=201, response_model=DeviceOut, responses={202: {"model": SignatureRequiredOut}, **ASYNC_ANSWER})
 async def enrol(request: Request, body: DeviceIn, key: Enroller, ledger: LedgerDep) -> Any:
     """Enrols a device or app to sign production records for your account, with its own consent."""
-    def answer() -> tuple[int, Any]:
-        outcome = devices_svc.enrol(ledger, key, body.device, body.actions, body.expires_at, body.label, bytes.fromhex(body.device_signature[2:]))
-        if isinstance(outcome, SignatureRequired):
-            return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
-        return 201, _device(outcome).model_dump(mode="json")
-
-    return await answered(request, ledger, key, "enrol_device", answer)
+    signature = bytes.fromhex(body.device_signature[2:])
+    return await answered(
+        request, ledger, key, "enrol_device",
+        lambda: relayed(devices_svc.enrol(ledger, key, body.device, body.actions, body.expires_at, body.label, signature), 201, _device),
+    )  # fmt: skip
 
 
 @router.get("/devices", response_model=list[DeviceOut])

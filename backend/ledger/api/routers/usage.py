@@ -15,6 +15,7 @@ from ledger.api.routers.operations import ASYNC_ANSWER, answered
 from ledger.dates import iso_day
 from ledger.models import ApiKey, Role
 from ledger.models.types import MAX_ID
+from ledger.runtime import Ledger
 from ledger.services import usage as svc
 from ledger.services.errors import InvalidInput
 
@@ -78,7 +79,7 @@ def _answer(result: svc.ImportResult) -> tuple[int, Any]:
     return status, ImportOut(**result.__dict__).model_dump(mode="json")
 
 
-async def _import(request: Request, ledger: LedgerDep, key: ApiKey, run: Callable[[], svc.ImportResult], done: Callable[[], None] = lambda: None) -> JSONResponse:
+async def _import(request: Request, ledger: Ledger, key: ApiKey, run: Callable[[], svc.ImportResult], done: Callable[[], None] = lambda: None) -> JSONResponse:
     """Answers once the report is imported and anchored, or (``Prefer: respond-async``) 202 at
     once, the same answer kept for ``GET /operations/{id}``: a report of millions of lines takes
     minutes. ``done`` releases what ``run`` reads (its spooled file), however it ends."""
@@ -123,16 +124,15 @@ async def upload_report(request: Request, key: Platform, ledger: LedgerDep) -> A
         raw.seek(0)
     else:
         raise InvalidInput("send the report as multipart/form-data (file) or text/csv")
-    spooled = raw
 
     def run() -> svc.ImportResult:
-        text = io.TextIOWrapper(spooled, encoding="utf-8", errors="strict", newline="")
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
         try:
             return svc.import_report(ledger, key, svc.records_from_csv(text))
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"the report is not UTF-8 text: {exc}") from exc
 
-    return await _import(request, ledger, key, run, done=spooled.close)
+    return await _import(request, ledger, key, run, done=raw.close)
 
 
 class ReportStatusOut(BaseModel):

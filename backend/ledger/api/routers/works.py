@@ -30,7 +30,7 @@ from ledger.models import Work, WorkTermsVersion
 from ledger.content.documents import load_document
 from ledger.models import ApiKey
 from ledger.runtime import Ledger
-from ledger.api.routers.operations import ASYNC_ANSWER, answered
+from ledger.api.routers.operations import ASYNC_ANSWER, answered, relayed
 from ledger.services import work_changes, works as svc
 from ledger.services.signing import SignatureRequired
 
@@ -175,13 +175,7 @@ async def _change(request: Request, ledger: Ledger, key: ApiKey, kind: str, chan
     """A change of a registered work: the work as it is now, 202 with what a self-custodied
     holder signs, or (``Prefer: respond-async``) 202 at once: on a chain that waits for
     confirmations, every change waits minutes."""
-    def answer() -> tuple[int, Any]:
-        outcome = change()
-        if isinstance(outcome, SignatureRequired):
-            return 202, SignatureRequiredOut(typed_data=outcome.typed_data).model_dump(mode="json")
-        return 200, _detail(ledger, outcome).model_dump(mode="json")
-
-    return await answered(request, ledger, key, kind, answer)
+    return await answered(request, ledger, key, kind, lambda: relayed(change(), 200, lambda view: _detail(ledger, view)))
 
 
 @router.put("/{work_id}/terms", response_model=WorkDetailOut, responses={**_SIGN, **ASYNC_ANSWER})
